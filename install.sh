@@ -1,0 +1,54 @@
+#!/bin/sh
+# Install gtoguard into a virtual environment in this checkout (.venv).
+#
+#   ./install.sh                 install; print where the gtoguard command is
+#   ./install.sh --repo PATH     also install the hook into PATH (bare: pre-receive, else pre-push)
+#   ./install.sh --demo          install, then run `gtoguard demo` (a declined and an accepted push)
+#   ./install.sh --test          install with the test extra, then run the whole test suite
+#
+# Safe to run again: it reuses .venv and reinstalls gtoguard in place.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+venv="$here/.venv"
+python=${PYTHON:-python3}
+mode=install
+repo=
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --demo) mode=demo ;;
+        --test) mode=test ;;
+        --repo) [ $# -ge 2 ] || { echo "install.sh: --repo needs a path" >&2; exit 2; }
+                repo=$2; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "install.sh: unknown option: $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+command -v git >/dev/null 2>&1 || { echo "install.sh: git is required" >&2; exit 3; }
+command -v "$python" >/dev/null 2>&1 || { echo "install.sh: $python is required (3.10+)" >&2; exit 3; }
+
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+fi
+pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
+
+if [ "$mode" = test ]; then
+    pip install -e "$here[test]"
+else
+    pip install -e "$here"
+fi
+echo "gtoguard installed: $venv/bin/gtoguard ($("$venv/bin/gtoguard" --version))"
+
+if [ -n "$repo" ]; then
+    "$venv/bin/gtoguard" install --repo "$repo"
+fi
+
+case "$mode" in
+    demo) exec "$venv/bin/gtoguard" demo ;;
+    test) cd "$here" && exec "$venv/bin/python" -m pytest -q -p no:cacheprovider ;;
+esac

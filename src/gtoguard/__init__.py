@@ -1,0 +1,3 @@
+"""gtoguard: policy enforcement for GTO model-registry tags."""
+
+__version__ = "0.1.0"

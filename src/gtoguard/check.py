@@ -1,0 +1,171 @@
+"""Evaluate a batch of ref updates against the registry state and the policy. Pure.
+
+New tags are evaluated in tagger-date order (then name), each against the state that
+includes the earlier tags of the same batch; then deletions and moves (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from . import rules
+from .policy import GtoConfig, Policy
+from .refupdate import RefUpdate
+from .registry import Registry, TagEvent
+from .rules import GitObject, Violation
+from .tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
+
+# Same-second tags of one batch: registrations before the stages that use them.
+_PRIORITY = {
+    Action.REGISTER: 0,
+    Action.DEREGISTER: 1,
+    Action.ASSIGN: 2,
+    Action.UNASSIGN: 3,
+    Action.DEPRECATE: 4,
+}
+
+# (json pointer, schema keyword, message) for each way a decoded tag fails its schema
+TagValidator = Callable[[dict[str, object]], Iterable[tuple[str, str, str]]]
+
+
+@dataclass(frozen=True)
+class Context:
+    config: GtoConfig
+    policy: Policy
+    validate: TagValidator
+    now: int
+    origin: str = "the default branch"  # where .gto was read, for messages
+
+
+@dataclass
+class Outcome:
+    violations: list[Violation] = field(default_factory=list)
+    checked: int = 0  # GTO-shaped tag updates looked at
+    rejected_refs: set[str] = field(default_factory=set)
+
+    def add(self, violation: Violation | None) -> None:
+        if violation is not None:
+            self.violations.append(violation)
+            if violation.severity == "error":
+                self.rejected_refs.add(violation.ref)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected_refs
+
+
+def gto_updates(updates: Iterable[RefUpdate]) -> list[RefUpdate]:
+    """The updates that are GTO's business: tags whose name holds '@' or '#'."""
+    return [u for u in updates if u.is_tag and is_gto_shaped(u.tag_name)]
+
+
+def touched_artifacts(updates: Iterable[RefUpdate]) -> set[str]:
+    names = set()
+    for update in gto_updates(updates):
+        try:
+            names.add(parse_tag(update.tag_name).artifact)
+        except TagNameError:
+            continue
+    return names
+
+
+def evaluate(
+    updates: Sequence[RefUpdate],
+    objects: Mapping[str, GitObject],
+    registry: Registry,
+    ctx: Context,
+) -> Outcome:
+    """``objects`` holds the new side of every created or moved tag; ``registry`` the state
+    of the touched artifacts before the batch. The registry is updated in place."""
+    outcome = Outcome()
+    candidates: list[tuple[RefUpdate, TagName | None]] = []
+    for update in gto_updates(updates):
+        outcome.checked += 1
+        if update.deleted or update.moved:
+            try:
+                tag = parse_tag(update.tag_name)
+            except TagNameError:
+                continue  # removing a malformed or reserved name is cleaning up
+            check = rules.check_delete if update.deleted else rules.check_move
+            outcome.add(check(update.ref, tag, ctx.policy))
+            _forget(registry, tag, update.tag_name)
+            if update.deleted:
+                continue
+        tag, violation = rules.check_name(update.ref, update.tag_name, ctx.policy)
+        outcome.add(violation)
+        candidates.append((update, tag))
+
+    events: list[tuple[RefUpdate, TagName, GitObject, TagEvent | None]] = []
+    for update, tag in candidates:
+        obj = objects[update.new]
+        outcome.add(rules.check_annotated(update.ref, obj, ctx.policy))
+        outcome.add(rules.check_target(update.ref, obj))
+        if tag is None:
+            continue
+        outcome.add(rules.check_tagger_present(update.ref, obj))
+        event = event_of(update.tag_name, tag, obj)
+        if event is None:  # lightweight or not on a commit: no registry event, but a counter
+            registry.artifact(tag.artifact).note_counter(tag.counter)
+        events.append((update, tag, obj, event))
+
+    events.sort(key=lambda item: (item[3].time if item[3] else 0, _PRIORITY[item[1].action], item[1].tag))
+    for update, tag, _obj, event in events:
+        _evaluate_tag(update, tag, event, registry, ctx, outcome)
+    if ctx.policy.warn_only:
+        outcome.violations = [_as_warning(v) for v in outcome.violations]
+        outcome.rejected_refs.clear()
+    return outcome
+
+
+def _evaluate_tag(
+    update: RefUpdate,
+    tag: TagName,
+    event: TagEvent | None,
+    registry: Registry,
+    ctx: Context,
+    outcome: Outcome,
+) -> None:
+    state = registry.artifact(tag.artifact)
+    commit = event.commit if event else None
+    for path, keyword, message in ctx.validate(tag.as_event()):
+        outcome.add(
+            rules.schema_violation(
+                update.ref, tag, path, keyword, message, ctx.config, ctx.origin, state, commit
+            )
+        )
+    outcome.add(rules.check_counter(update.ref, tag, state))
+    if event is None:
+        return
+    outcome.add(rules.check_tagger_time(update.ref, event, state, ctx.now, ctx.policy.tags.clock_skew))
+    outcome.add(rules.check_version_exists(update.ref, tag, state))
+    outcome.add(rules.check_commit_has_version(update.ref, tag, event, state))
+    outcome.add(rules.check_deregister(update.ref, tag, event, state))
+    outcome.add(rules.check_unassign(update.ref, tag, event, state))
+    state.add(event)  # later tags of the batch see this one, accepted or not
+
+
+def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
+    """The registry event of an annotated tag on a commit; None for anything else."""
+    if obj.kind != "tag" or obj.target_kind != "commit" or obj.target is None:
+        return None
+    return TagEvent(
+        tag=name,
+        name=tag,
+        time=obj.time if obj.time is not None else 0,
+        commit=obj.target,
+        offset=obj.offset,
+        tagger=obj.tagger,
+        email=obj.email,
+        message=obj.message,
+    )
+
+
+def _forget(registry: Registry, tag: TagName, name: str) -> None:
+    state = registry.artifacts.get(tag.artifact)
+    if state is not None:
+        state.events = [e for e in state.events if e.tag != name]
+
+
+def _as_warning(violation: Violation) -> Violation:
+    return Violation(violation.rule, violation.ref, violation.message, violation.hint, "warning")

@@ -1,0 +1,322 @@
+"""Read ``.gto`` and policy files: safe YAML, JSON Schema validation, errors with JSON paths.
+
+Also derives, from ``.gto`` and the policy, the schema that every pushed tag must satisfy
+(``schemas/tag-event.schema.json`` narrowed: the stage an enum of the allowed stages, a
+counter where the policy requires one).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import CannotRun
+from .policy import GtoConfig, Policy, policy_from_data
+
+GTO_FILE = ".gto"
+POLICY_FILE = ".gtoguard.yaml"
+MAX_CONFIG_BYTES = 1 << 20
+MAX_YAML_NODES = 100_000
+
+_GTO_KEYS = (
+    "stages", "types", "enrichments", "autoload_enrichments", "INDEX", "LOG_LEVEL", "DEBUG",
+    "EMOJIS", "CONFIG_FILE_NAME",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a configuration file is unusable."""
+
+    file: str
+    path: str  # JSON pointer into the document, "/" for the whole file
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: {self.message}"
+
+
+class ConfigInvalid(CannotRun):
+    rule = "config-invalid"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        first = problems[0]
+        super().__init__(str(first), first.hint)
+        self.problems = problems
+
+
+# --- YAML, read the way gto reads it ---------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 scalars (as gto's ruamel loader resolves them):
+    ``yes``/``on`` stay strings, ``1e3`` and ``0o17`` are numbers, duplicate keys are errors."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":bool", ":int", ":float"))]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+                if isinstance(key, str) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"found duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key if isinstance(key, str) else id(key_node))
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:  # type: ignore[override]
+        text = str(self.construct_scalar(node)).replace("_", "")  # type: ignore[no-untyped-call]
+        sign = -1 if text.startswith("-") else 1
+        text = text.lstrip("+-")
+        for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
+            if text.startswith(prefix):
+                return sign * int(text[2:], base)
+        return sign * int(text)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def load_yaml(data: bytes, file: str) -> Any:
+    """Parse one YAML document safely; every failure is a ``ConfigInvalid`` for ``file``."""
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigInvalid([Problem(file, "/", f"file is larger than {MAX_CONFIG_BYTES} bytes")])
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise ConfigInvalid(
+            [Problem(file, "/", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
+        ) from None
+    try:
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigInvalid([Problem(file, "/", f"YAML error{where}: {problem}")]) from None
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
+        raise ConfigInvalid([Problem(file, "/", f"YAML error: {exc}")]) from None
+    if _node_count(doc, MAX_YAML_NODES) > MAX_YAML_NODES:
+        raise ConfigInvalid(
+            [Problem(file, "/", f"document expands to more than {MAX_YAML_NODES} values",
+                     "remove the anchors and aliases (&a / *a) that repeat large parts")]
+        )  # fmt: skip
+    return doc
+
+
+def _node_count(doc: Any, budget: int) -> int:
+    """Values in ``doc`` as if every alias were expanded, stopping once past ``budget``."""
+    count, stack = 0, [doc]
+    while stack and count <= budget:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+# --- schemas ---------------------------------------------------------------------------
+
+
+def schema_dir() -> Path:
+    """The packaged ``schemas/`` (installed wheel), else the checkout's (editable install)."""
+    try:
+        packaged = Path(str(resources.files("gtoguard.schemas")))
+        if (packaged / "tag-event.schema.json").is_file():
+            return packaged
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parents[2] / "schemas"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    path = schema_dir() / f"{name}.schema.json"
+    try:
+        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CannotRun(f"cannot read schema {path}: {exc}", "reinstall gtoguard") from None
+    return schema
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema(name))
+
+
+def json_path(parts: Iterator[Any] | Any) -> str:
+    items = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
+    return "/" + "/".join(items)
+
+
+def schema_problems(doc: Any, schema: str, file: str) -> list[Problem]:
+    validator = _validator(schema)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    return [_describe(error, file) for error in errors]
+
+
+def _describe(error: ValidationError, file: str) -> Problem:
+    hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+    if error.validator in ("anyOf", "oneOf") and error.context and not hint:
+        error = best_match(error.context)
+        hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+    path = json_path(error.absolute_path)
+    value = error.instance
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(error.schema.get("properties", {})) or list(_GTO_KEYS)
+        extra = [k for k in value if not _key_allowed(error.schema, k)]
+        message = f"unknown key {', '.join(map(repr, extra))}"
+        hint = f"allowed keys: {', '.join(allowed)}"
+        if file.endswith(GTO_FILE):
+            hint += " (gto refuses any other key; gtoguard's rules go in .gtoguard.yaml)"
+        return Problem(file, path, message, hint)
+    if error.validator == "pattern":
+        return Problem(file, path, f"{value!r} is not a valid name", hint)
+    if error.validator == "enum":
+        options = ", ".join(map(str, error.validator_value))
+        return Problem(file, path, f"{value!r} is not one of: {options}", hint)
+    if error.validator == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        message = f"expected {wanted}, got {_json_type(value)} {_short(value)}"
+        if wanted.startswith("array") and isinstance(value, str):
+            hint = hint or f"write a list: [{value}]"
+        return Problem(file, path, message, hint)
+    return Problem(file, path, error.message, hint)
+
+
+def _key_allowed(schema: Mapping[str, Any], key: Any) -> bool:
+    if key in schema.get("properties", {}):
+        return True
+    return any(re.search(p, str(key)) for p in schema.get("patternProperties", {}))
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string",
+             list: "array", dict: "object", type(None): "null"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return f"({text[:60]}…)" if len(text) > 60 else f"({text})"
+
+
+# --- the files -------------------------------------------------------------------------
+
+
+def parse_gto_config(data: bytes | None, file: str = GTO_FILE) -> GtoConfig:
+    """``.gto`` as gto reads it; None (no file) means every valid stage is allowed."""
+    if data is None:
+        return GtoConfig()
+    doc = load_yaml(data, file)
+    problems = schema_problems(doc, "gto-config", file)
+    if problems:
+        raise ConfigInvalid(problems)
+    values: dict[str, Any] = {}
+    for key, value in (doc or {}).items():
+        values.setdefault(str(key).lower(), value)  # gto: first spelling of a key wins
+    stages, types = values.get("stages"), values.get("types")
+    return GtoConfig(
+        stages=None if stages is None else tuple(stages),
+        types=None if types is None else tuple(types),
+    )
+
+
+def parse_policy(data: bytes | None, file: str = POLICY_FILE) -> Policy:
+    if data is None:
+        return Policy()
+    doc = load_yaml(data, file)
+    problems = schema_problems(doc, "policy", file)
+    if problems:
+        raise ConfigInvalid(problems)
+    return policy_from_data(doc or {}, source=file)
+
+
+def config_file_kind(path: str) -> str:
+    """A file named ``.gto`` is GTO's config; any other is a gtoguard policy."""
+    return "gto" if Path(path).name == GTO_FILE else "policy"
+
+
+def validate_file(data: bytes, file: str) -> list[Problem]:
+    """Problems of one file (empty when valid), by its kind."""
+    try:
+        if config_file_kind(file) == "gto":
+            parse_gto_config(data, file)
+        else:
+            parse_policy(data, file)
+    except ConfigInvalid as exc:
+        return exc.problems
+    return []
+
+
+# --- the schema each pushed tag must satisfy -------------------------------------------
+
+
+def tag_schema(gto: GtoConfig, policy: Policy) -> dict[str, Any]:
+    """``tag-event.schema.json`` narrowed by ``.gto`` and the policy (DESIGN §4 step 2)."""
+    narrowing: dict[str, Any] = {}
+    if gto.stages is not None:
+        narrowing["if"] = {"properties": {"action": {"enum": ["assign", "unassign"]}}}
+        narrowing["then"] = {"properties": {"stage": {"enum": list(gto.stages)}}}
+    required: dict[str, Any] = {}
+    if policy.tags.counter_required:
+        required = {"properties": {"counter": {"type": "integer"}}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "allOf": [load_schema("tag-event"), narrowing, required],
+    }
+
+
+def tag_checker(
+    gto: GtoConfig, policy: Policy
+) -> Callable[[dict[str, object]], Iterator[tuple[str, str, str]]]:
+    """Validate decoded tags with jsonschema: yields (json pointer, keyword, message)."""
+    validator = jsonschema.Draft202012Validator(tag_schema(gto, policy))
+
+    def errors(event: dict[str, object]) -> Iterator[tuple[str, str, str]]:
+        for error in validator.iter_errors(event):
+            leaves = error.context if error.validator in ("anyOf", "allOf") and error.context else [error]
+            for leaf in leaves:
+                yield json_path(leaf.absolute_path), str(leaf.validator), leaf.message
+
+    return errors

@@ -1,0 +1,84 @@
+"""``gtoguard demo``: a throwaway server and clone, one declined and one accepted promotion.
+
+Runs the real git client against a real bare repository with the installed pre-receive
+hook, and shows git's own output, as a user would see it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import CannotRun
+from .install import install_into
+
+DEMO_ENV = {
+    "GIT_AUTHOR_NAME": "Demo User",
+    "GIT_AUTHOR_EMAIL": "demo@example.com",
+    "GIT_COMMITTER_NAME": "Demo User",
+    "GIT_COMMITTER_EMAIL": "demo@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+def run_demo(directory: str | None, echo: Callable[[str], None]) -> int:
+    base = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="gtoguard-demo-"))
+    base.mkdir(parents=True, exist_ok=True)
+    if any(base.iterdir()):
+        raise CannotRun(f"{base} is not empty", "give the demo an empty or new directory")
+    home = base / "home"
+    home.mkdir()
+    env = {**os.environ, **DEMO_ENV, "HOME": str(home), "GIT_CONFIG_GLOBAL": str(home / "gitconfig")}
+    server, clone = base / "server.git", base / "clone"
+
+    def git(*args: str, cwd: Path = base, show: bool = False) -> int:
+        done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                              check=False)  # fmt: skip
+        if show:
+            echo(f"$ git {' '.join(_quote(a) for a in args)}")
+            for line in (done.stdout + done.stderr).splitlines():
+                echo(f"  {line}")
+        elif done.returncode != 0:
+            raise CannotRun(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.returncode
+
+    echo(f"gtoguard demo in {base}")
+    echo("1. A bare 'server' repository with gtoguard's pre-receive hook:")
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(server))
+    installed = install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
+    echo(f"   {installed.path}")
+    echo("2. A clone whose .gto allows the stages dev, staging and prod:")
+    git("clone", "--quiet", str(server), str(clone))
+    (clone / ".gto").write_text("stages: [dev, staging, prod]\n", encoding="utf-8")
+    (clone / "model.txt").write_text("weights v1\n", encoding="utf-8")
+    git("add", ".gto", "model.txt", cwd=clone)
+    git("commit", "--quiet", "-m", "Add the churn model", cwd=clone)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=clone)
+    git("tag", "-a", "churn@v1.0.0", "-m", "Registering artifact churn version v1.0.0", cwd=clone)
+    echo("")
+    echo("3. A promotion to the misspelt stage 'prd' is declined by the server:")
+    git("tag", "-a", "churn#prd#1", "-m",
+        "Assigning stage prd to artifact churn version v1.0.0", cwd=clone)  # fmt: skip
+    declined = git("push", "origin", "churn@v1.0.0", "churn#prd#1", cwd=clone, show=True)
+    git("tag", "-d", "churn#prd#1", cwd=clone)
+    echo("")
+    echo("4. The same promotion to 'prod' is accepted:")
+    git("tag", "-a", "churn#prod#1", "-m",
+        "Assigning stage prod to artifact churn version v1.0.0", cwd=clone)  # fmt: skip
+    accepted = git("push", "origin", "churn@v1.0.0", "churn#prod#1", cwd=clone, show=True)
+    tags = subprocess.run(["git", "tag", "--list"], cwd=server, env=env, capture_output=True,
+                          text=True, check=False).stdout.split()  # fmt: skip
+    echo("")
+    echo(f"The server now has the tags: {', '.join(tags)}")
+    ok = declined != 0 and accepted == 0 and "churn#prd#1" not in tags
+    echo("Demo finished: one promotion declined, one accepted." if ok else "Demo went wrong.")
+    return 0 if ok else 3
+
+
+def _quote(arg: str) -> str:
+    return f"'{arg}'" if any(ch in arg for ch in "#!@ ") else arg

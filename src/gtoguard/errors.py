@@ -1,0 +1,28 @@
+"""The one exception family: gtoguard cannot run at all (exit code 3).
+
+Everything else a check finds is a ``Violation`` record, never an exception.
+"""
+
+from __future__ import annotations
+
+
+class CannotRun(Exception):
+    """gtoguard cannot do its job: bad configuration, not a repository, internal failure.
+
+    ``rule`` is the violation id a hook prints for it; ``hint`` says what to do.
+    """
+
+    rule = "internal-error"
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class NotARepository(CannotRun):
+    pass
+
+
+class UsageError(CannotRun):
+    """Arguments that cannot work together (exit code 2)."""

@@ -1,0 +1,130 @@
+"""Install and uninstall the hook shims.
+
+The shim records the interpreter that runs gtoguard. A hook that is not ours is never
+overwritten: it moves to ``<hook>.legacy`` and the shim runs it first with the same input.
+Installing twice is installing once; uninstalling puts the legacy hook back.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .errors import CannotRun, NotARepository
+
+MARKER = "# gtoguard-shim:"
+HOOK_KINDS = ("pre-push", "pre-receive")
+
+
+@dataclass(frozen=True)
+class Installed:
+    path: Path
+    legacy: Path | None  # the foreign hook now chained, if any
+    changed: bool  # False: the same shim was there already
+
+
+def hooks_dir(repo: str) -> tuple[Path, bool]:
+    """Where git runs this repository's hooks (honours core.hooksPath), and whether bare."""
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", repo, *args], capture_output=True, text=True, check=False
+            )
+        except OSError as exc:
+            raise CannotRun(f"cannot run git: {exc}", "install git") from None
+        if done.returncode != 0:
+            raise NotARepository(
+                f"not a git repository: {repo}", "pass --repo with the repository's path"
+            )
+        return done.stdout.strip()
+
+    bare = git("rev-parse", "--is-bare-repository") == "true"
+    path = Path(git("rev-parse", "--git-path", "hooks"))
+    if not path.is_absolute():
+        path = Path(repo) / path
+    return path, bare
+
+
+def shim_text(kind: str, python: str) -> str:
+    if _packaged_shims():
+        template = resources.files("gtoguard.shims").joinpath(kind).read_text(encoding="utf-8")
+    else:
+        template = (_source_hooks() / kind).read_text(encoding="utf-8")
+    return template.replace("GTOGUARD_PYTHON=''", f"GTOGUARD_PYTHON={shlex.quote(python)}", 1)
+
+
+def _packaged_shims() -> bool:
+    try:
+        return resources.files("gtoguard.shims").joinpath("pre-push").is_file()
+    except (ModuleNotFoundError, TypeError):
+        return False
+
+
+def _source_hooks() -> Path:
+    return Path(__file__).resolve().parents[2] / "hooks"
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(200)
+    except OSError:
+        return False
+    return MARKER.encode() in head
+
+
+def install(repo: str, kind: str | None = None, python: str | None = None) -> Installed:
+    directory, bare = hooks_dir(repo)
+    kind = kind or ("pre-receive" if bare else "pre-push")
+    if kind not in HOOK_KINDS:
+        raise CannotRun(f"unknown hook {kind!r}", "use --pre-push or --pre-receive")
+    return install_into(directory / kind, kind, python or sys.executable)
+
+
+def install_into(target: Path, kind: str, python: str) -> Installed:
+    """Write the shim at ``target``; a foreign hook there moves to ``<target>.legacy``."""
+    text = shim_text(kind, python)
+    legacy = target.with_name(target.name + ".legacy")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    chained = legacy if os.path.lexists(legacy) else None
+    if os.path.lexists(target) and not is_ours(target):
+        if chained is not None:
+            raise CannotRun(
+                f"{target} is not gtoguard's and {legacy.name} exists already",
+                f"merge the two hooks into {legacy} by hand, remove {target}, then install again",
+            )
+        os.replace(target, legacy)
+        chained = legacy
+    elif os.path.lexists(target) and target.read_text(encoding="utf-8", errors="replace") == text:
+        return Installed(target, chained, changed=False)
+    temporary = target.with_name(f".{target.name}.gtoguard-tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.chmod(0o755)
+    os.replace(temporary, target)
+    return Installed(target, chained, changed=True)
+
+
+def uninstall(repo: str, kinds: tuple[str, ...] = HOOK_KINDS) -> list[str]:
+    """Remove our shims and put back the hooks they chained; returns what was done."""
+    directory, _ = hooks_dir(repo)
+    return [line for kind in kinds for line in uninstall_from(directory / kind)]
+
+
+def uninstall_from(target: Path) -> list[str]:
+    done: list[str] = []
+    if not os.path.lexists(target):
+        return done
+    if not is_ours(target):
+        return [f"left {target}: it is not gtoguard's"]
+    target.unlink()
+    done.append(f"removed {target}")
+    legacy = target.with_name(target.name + ".legacy")
+    if os.path.lexists(legacy):
+        os.replace(legacy, target)
+        done.append(f"restored {target} (was {legacy.name})")
+    return done
