@@ -105,8 +105,6 @@ def evaluate(
             continue
         outcome.add(rules.check_tagger_present(update.ref, obj))
         event = event_of(update.tag_name, tag, obj)
-        if event is None:  # lightweight or not on a commit: no registry event, but a counter
-            registry.artifact(tag.artifact).note_counter(tag.counter)
         events.append((update, tag, obj, event))
 
     events.sort(key=lambda item: (item[3].time if item[3] else 0, _PRIORITY[item[1].action], item[1].tag))
@@ -135,7 +133,8 @@ def _evaluate_tag(
             )
         )
     outcome.add(rules.check_counter(update.ref, tag, state))
-    if event is None:
+    if event is None:  # lightweight or not on a commit: no registry event, but a counter
+        state.note_counter(tag.counter)
         return
     outcome.add(rules.check_tagger_time(update.ref, event, state, ctx.now, ctx.policy.tags.clock_skew))
     outcome.add(rules.check_version_exists(update.ref, tag, state))

@@ -50,9 +50,10 @@ def run_hook(
     outcome = result.outcome
     if not outcome.violations and not outcome.checked:
         return EXIT_OK
-    rejected = len(outcome.rejected_refs)
-    checked = max(outcome.checked, rejected)
-    summary = summary_line(outcome.violations, checked, rejected, "push")
+    rejected = sorted(outcome.rejected_refs)
+    checked = outcome.checked + sum(1 for r in rejected if not r.startswith("refs/tags/"))
+    summary = summary_line(outcome.violations, checked, rejected,
+                           "push" if hook == "pre-receive" else "pre-push")
     write_text(err, outcome.violations, summary, result.notes, gitlab)
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
 

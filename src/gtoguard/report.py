@@ -47,14 +47,18 @@ def write_text(
         out.flush()
 
 
-def summary_line(violations: Sequence[Violation], checked: int, rejected: int, what: str) -> str:
-    """``what`` is "push" in hooks, "check" in the CLI."""
+def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequence[str],
+                 what: str) -> str:  # fmt: skip
+    """``checked`` updates looked at, ``rejected`` refs; ``what``: "push" (pre-receive),
+    "pre-push" or "check" (the CLI)."""
     warnings = sum(1 for v in violations if v.severity == "warning")
-    noun = "tag" if checked == 1 else "tags"
+    kind = "tag" if all(r.startswith("refs/tags/") for r in rejected) else "ref"
+    noun = kind if checked == 1 else f"{kind}s"
     if rejected:
-        verdict = "push declined" if what == "push" else "check failed"
-        return f"{rejected} of {checked} {noun} rejected; {verdict}"
-    accepted = "push accepted" if what == "push" else "check passed"
+        verdict = {"push": "push declined", "pre-push": "push stopped before sending (the "
+                   "server would decline it)"}.get(what, "check failed")  # fmt: skip
+        return f"{len(rejected)} of {checked} {noun} rejected; {verdict}"
+    accepted = "check passed" if what == "check" else "push accepted"
     if warnings:
         return f"{warnings} warning{'s' if warnings != 1 else ''} in {checked} {noun}; {accepted}"
     return f"{checked} GTO {noun} checked; {accepted}"

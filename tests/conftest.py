@@ -1,0 +1,157 @@
+"""Real git, isolated: every test gets its own HOME, no system config, a fixed identity."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from gtoguard.install import install_into
+
+BIN = Path(sys.executable).parent
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test User",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test User",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    home = tmp_path / "home"
+    home.mkdir()
+    for key in list(os.environ):
+        if key.startswith(("GIT_", "GTO_", "GTOGUARD_", "GL_")):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    for key, value in IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n", encoding="utf-8"
+    )
+    yield
+
+
+def git(*args: str, cwd: Path | str, check: bool = True, env: dict[str, str] | None = None,
+        input: bytes | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
+        env={**os.environ, **(env or {})}, input=input.decode() if input else None,
+    )  # fmt: skip
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done
+
+
+@dataclass
+class Push:
+    code: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+    def rules(self) -> set[str]:
+        import re
+
+        return set(re.findall(r"\[([a-z-]+)\]", self.output))
+
+
+@dataclass
+class World:
+    """A bare server with gtoguard's pre-receive hook and one clone of it."""
+
+    root: Path
+    server: Path
+    clone: Path
+    clock: int = field(default_factory=lambda: int(time.time()) - 20_000)
+
+    def tick(self, seconds: int = 10) -> int:
+        self.clock += seconds
+        return self.clock
+
+    def commit(self, message: str = "change", files: dict[str, str] | None = None) -> str:
+        for name, text in (files or {"model.txt": message}).items():
+            path = self.clone / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        git("add", "-A", cwd=self.clone)
+        git("commit", "-q", "--allow-empty", "-m", message, cwd=self.clone)
+        return self.head()
+
+    def head(self) -> str:
+        return git("rev-parse", "HEAD", cwd=self.clone).stdout.strip()
+
+    def tag(self, name: str, target: str = "HEAD", when: int | None = None,
+            message: str | None = None, lightweight: bool = False) -> None:  # fmt: skip
+        if lightweight:
+            git("tag", name, target, cwd=self.clone)
+            return
+        date = f"@{when if when is not None else self.tick()} +0000"
+        git("tag", "-a", name, target, "-m", message or f"tag {name}", cwd=self.clone,
+            env={"GIT_COMMITTER_DATE": date})  # fmt: skip
+
+    def push(self, *refs: str, no_verify: bool = True, remote: str = "origin") -> Push:
+        args = ["push", "--porcelain"] + (["--no-verify"] if no_verify else []) + [remote, *refs]
+        done = git(*args, cwd=self.clone, check=False)
+        return Push(done.returncode, done.stdout + done.stderr)
+
+    def push_tags(self, *names: str, no_verify: bool = True) -> Push:
+        return self.push(*[f"refs/tags/{n}" for n in names], no_verify=no_verify)
+
+    def server_snapshot(self) -> tuple[str, str]:
+        refs = git("for-each-ref", "--format=%(refname) %(objectname)", cwd=self.server).stdout
+        objects = git("cat-file", "--batch-all-objects", "--batch-check", cwd=self.server).stdout
+        return refs, objects
+
+    def server_tags(self) -> set[str]:
+        return set(git("tag", "--list", cwd=self.server).stdout.split())
+
+
+def make_world(root: Path, gto: str | None = "stages: [dev, staging, prod]\n",
+               hook: bool = True) -> World:  # fmt: skip
+    server, clone = root / "server.git", root / "clone"
+    git("init", "-q", "--bare", str(server), cwd=root)
+    if hook:
+        install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
+    git("clone", "-q", str(server), str(clone), cwd=root)
+    world = World(root, server, clone)
+    files = {"model.txt": "v1\n"}
+    if gto is not None:
+        files[".gto"] = gto
+    world.commit("initial", files)
+    git("push", "-q", "origin", "HEAD:main", cwd=clone)
+    return world
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return make_world(tmp_path)
+
+
+def gto_cli() -> str:
+    found = shutil.which("gto", path=str(BIN)) or shutil.which("gto")
+    if not found:
+        pytest.fail("the gto CLI (test dependency) is not installed")
+    return found
+
+
+def run_gto(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([gto_cli(), *args], cwd=cwd, capture_output=True, text=True,
+                          check=False, env={**os.environ, "GTO_EMOJIS": "false"})  # fmt: skip
+    if done.returncode != 0:
+        raise AssertionError(f"gto {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done

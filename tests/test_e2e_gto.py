@@ -1,0 +1,47 @@
+"""Tags made by the real gto CLI pass both hooks, pushed one by one as users do."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from conftest import World, git, run_gto
+
+from gtoguard.install import install_into
+
+# (gto arguments, the tag gto is expected to create); "commit" makes a new commit first
+SEQUENCE: list[tuple[tuple[str, ...], str]] = [
+    (("register", "churn"), "churn@v0.0.1"),
+    (("assign", "churn", "--version", "v0.0.1", "--stage", "dev"), "churn#dev#1"),
+    (("commit",), ""),
+    (("register", "churn", "--bump-minor"), "churn@v0.1.0"),
+    (("assign", "churn", "--version", "v0.1.0", "--stage", "staging", "--simple", "true"),
+     "churn#staging"),
+    (("assign", "churn", "--version", "v0.1.0", "--stage", "prod"), "churn#prod#2"),
+    (("deprecate", "churn", "v0.0.1", "dev"), "churn#dev!#3"),
+    (("deprecate", "churn", "v0.0.1"), "churn@v0.0.1!"),
+    (("deprecate", "churn"), "churn@deprecated"),
+    (("register", "cv:seg", "--simple", "false"), "cv=seg@v0.0.1#1"),
+    (("assign", "cv:seg", "--version", "v0.0.1", "--stage", "prod"), "cv=seg#prod#2"),
+    (("commit",), ""),
+    (("register", "cv:seg", "--version", "v1.0.0-rc.1+build.5"), "cv=seg@v1.0.0-rc.1+build.5"),
+    (("deprecate", "cv:seg", "v0.0.1", "prod", "--simple", "true"), "cv=seg#prod!"),
+    (("register", "churn", "--bump-major"), "churn@v1.0.0"),
+]
+
+
+@pytest.mark.parametrize("through", ["pre-receive", "pre-push"])
+def test_gto_made_tags_are_accepted(world: World, through: str) -> None:
+    if through == "pre-push":
+        install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", sys.executable)
+    for args, expected in SEQUENCE:
+        if args == ("commit",):
+            world.commit(f"retrain {len(git('log', '--oneline', cwd=world.clone).stdout)}")
+            assert world.push("HEAD:main", no_verify=through == "pre-receive").ok
+            continue
+        run_gto(*args, cwd=world.clone)
+        assert git("tag", "--list", expected, cwd=world.clone).stdout.strip() == expected, args
+        result = world.push_tags(expected, no_verify=through == "pre-receive")
+        assert result.ok, f"gto {' '.join(args)} -> {expected}:\n{result.output}"
+        assert "push accepted" in result.output
+    assert {tag for _, tag in SEQUENCE if tag} <= world.server_tags()

@@ -1,0 +1,284 @@
+"""End to end: the real git client pushes into a bare repository with the installed hook.
+
+Every default rule declines a push with its rule id, through pre-receive and through the
+clone's pre-push hook, and a declined push leaves nothing on the server.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import World, git, make_world
+
+from gtoguard.install import install_into
+
+Case = Callable[[World], list[str]]  # prepares the clone, returns the refspecs to push
+
+
+def _registered(world: World) -> None:
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0").ok
+
+
+def stage_unknown(world: World) -> list[str]:
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prd#1")
+    return ["refs/tags/churn@v1.0.0", "refs/tags/churn#prd#1"]
+
+
+def malformed(world: World) -> list[str]:
+    world.tag("churn@1.0.0")
+    return ["refs/tags/churn@1.0.0"]
+
+
+def reserved(world: World) -> list[str]:
+    world.tag("churn@created")
+    return ["refs/tags/churn@created"]
+
+
+def lightweight(world: World) -> list[str]:
+    world.tag("churn#dev#5", lightweight=True)
+    return ["refs/tags/churn#dev#5"]
+
+
+def on_a_tree(world: World) -> list[str]:
+    tree = git("rev-parse", "HEAD^{tree}", cwd=world.clone).stdout.strip()
+    world.tag("churn@v9.0.0", target=tree)
+    return ["refs/tags/churn@v9.0.0"]
+
+
+def deleted(world: World) -> list[str]:
+    _registered(world)
+    return [":refs/tags/churn@v1.0.0"]
+
+
+def moved(world: World) -> list[str]:
+    _registered(world)
+    world.commit("second")
+    git("tag", "-d", "churn@v1.0.0", cwd=world.clone)
+    world.tag("churn@v1.0.0")
+    return ["+refs/tags/churn@v1.0.0"]
+
+
+def counter_not_increasing(world: World) -> list[str]:
+    world.tag("churn@v1.0.0#5")
+    assert world.push_tags("churn@v1.0.0#5").ok
+    world.tag("churn#dev#3")
+    return ["refs/tags/churn#dev#3"]
+
+
+def stage_not_active(world: World) -> list[str]:
+    _registered(world)
+    world.tag("churn#prod!#1")
+    return ["refs/tags/churn#prod!#1"]
+
+
+def version_exists(world: World) -> list[str]:
+    _registered(world)
+    world.commit("retrained")
+    world.tag("churn@v1.0.0#2")
+    return ["refs/tags/churn@v1.0.0#2"]
+
+
+def commit_has_version(world: World) -> list[str]:
+    _registered(world)
+    world.tag("churn@v1.1.0")
+    return ["refs/tags/churn@v1.1.0"]
+
+
+def tagger_in_future(world: World) -> list[str]:
+    world.tag("churn@v1.0.0", when=int(time.time()) + 7200)
+    return ["refs/tags/churn@v1.0.0"]
+
+
+def tagger_back_dated(world: World) -> list[str]:
+    _registered(world)
+    world.tag("churn#prod#1", when=world.clock - 3600)
+    return ["refs/tags/churn#prod#1"]
+
+
+def broken_gto_on_main(world: World) -> list[str]:
+    world.commit("break .gto", {".gto": "stages: dev\n"})
+    return ["HEAD:main"]
+
+
+CASES: dict[str, tuple[Case, str]] = {
+    "stage-unknown": (stage_unknown, "stage-unknown"),
+    "tag-malformed": (malformed, "tag-malformed"),
+    "tag-reserved": (reserved, "tag-reserved"),
+    "tag-lightweight": (lightweight, "tag-lightweight"),
+    "tag-target": (on_a_tree, "tag-target"),
+    "tag-deleted": (deleted, "tag-deleted"),
+    "tag-moved": (moved, "tag-moved"),
+    "counter-not-increasing": (counter_not_increasing, "counter-not-increasing"),
+    "stage-not-active": (stage_not_active, "stage-not-active"),
+    "version-exists": (version_exists, "version-exists"),
+    "commit-has-version": (commit_has_version, "commit-has-version"),
+    "tagger-time-future": (tagger_in_future, "tagger-time"),
+    "tagger-time-back-dated": (tagger_back_dated, "tagger-time"),
+    "config-invalid": (broken_gto_on_main, "config-invalid"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_pre_receive_declines(world: World, case: str) -> None:
+    prepare, rule = CASES[case]
+    refspecs = prepare(world)
+    before = world.server_snapshot()
+    result = world.push(*refspecs)
+    assert not result.ok, result.output
+    assert f"[{rule}]" in result.output, result.output
+    assert "push declined" in result.output
+    assert "Traceback" not in result.output
+    assert world.server_snapshot() == before, "a declined push left refs or objects behind"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_pre_push_predicts_the_server(world: World, case: str) -> None:
+    install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", sys.executable)
+    prepare, rule = CASES[case]
+    refspecs = prepare(world)
+    before = world.server_snapshot()
+    local = world.push(*refspecs, no_verify=False)
+    assert not local.ok and f"[{rule}]" in local.output, local.output
+    assert "push stopped" in local.output or "push declined" not in local.output
+    assert world.server_snapshot() == before
+    server = world.push(*refspecs, no_verify=True)
+    assert not server.ok and f"[{rule}]" in server.output, server.output
+    assert "push declined" in server.output
+    assert world.server_snapshot() == before
+
+
+def test_internal_error_fails_closed(world: World, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    (broken / "jsonschema").mkdir(parents=True)
+    (broken / "jsonschema" / "__init__.py").write_text("raise RuntimeError('disk on fire')\n")
+    world.tag("churn@v1.0.0")
+    before = world.server_snapshot()
+    done = git("push", "origin", "refs/tags/churn@v1.0.0", cwd=world.clone, check=False,
+               env={"PYTHONPATH": str(broken)})  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "[internal-error]" in output and "disk on fire" in output
+    assert "Traceback" not in output
+    assert world.server_snapshot() == before
+
+
+def test_existing_invalid_gto_declines_tags(tmp_path: Path) -> None:
+    world = make_world(tmp_path, gto="stages: [dev, 'bad stage']\n", hook=False)
+    install_into(world.server / "hooks" / "pre-receive", "pre-receive", sys.executable)
+    world.tag("churn@v1.0.0")
+    result = world.push_tags("churn@v1.0.0")
+    assert not result.ok
+    assert "[config-invalid]" in result.output and "/stages/1" in result.output
+    assert "refs/tags/churn@v1.0.0" not in git("show-ref", cwd=world.server, check=False).stdout
+
+
+def test_register_and_promotions_in_one_push(world: World) -> None:
+    world.tag("churn@v1.3.0")
+    world.tag("churn#dev#1")
+    world.tag("churn#staging#2")
+    result = world.push_tags("churn@v1.3.0", "churn#dev#1", "churn#staging#2")
+    assert result.ok, result.output
+    assert {"churn@v1.3.0", "churn#dev#1", "churn#staging#2"} <= world.server_tags()
+
+
+def test_same_second_register_and_assign(world: World) -> None:
+    moment = world.tick()
+    world.tag("churn@v1.0.0", when=moment)
+    world.tag("churn#prod#1", when=moment)
+    world.tag("churn#prod!#2", when=moment + 1)
+    result = world.push_tags("churn@v1.0.0", "churn#prod#1", "churn#prod!#2")
+    assert result.ok, result.output
+
+
+def test_tag_and_its_new_commit_in_one_push(world: World) -> None:
+    """Quarantine: the commit and the tag arrive together and only the tag is named."""
+    commit = world.commit("new weights")
+    world.tag("churn@v2.0.0", target=commit)
+    assert commit not in git("rev-list", "--all", cwd=world.server).stdout
+    result = world.push_tags("churn@v2.0.0")
+    assert result.ok, result.output
+    assert "1 GTO tag checked" in result.output
+
+
+def test_tag_only_push_of_existing_commit_is_checked(world: World) -> None:
+    head = world.head()
+    assert head in git("rev-list", "--all", cwd=world.server).stdout
+    world.tag("churn#Prod")
+    result = world.push_tags("churn#Prod")
+    assert not result.ok
+    assert "[stage-unknown]" in result.output and "did you mean 'prod'" in result.output
+
+
+def test_pushed_gto_does_not_apply_to_its_own_tags(world: World) -> None:
+    world.commit("allow qa", {".gto": "stages: [dev, staging, prod, qa]\n"})
+    world.tag("churn#qa")
+    result = world.push("HEAD:main", "refs/tags/churn#qa")
+    assert not result.ok
+    assert "[stage-unknown]" in result.output
+    assert "checked against the files as they were before the push" in result.output
+    assert world.push("HEAD:main").ok
+    assert world.push_tags("churn#qa").ok
+
+
+def test_non_gto_pushes_pass_silently(world: World) -> None:
+    world.commit("more")
+    world.tag("release-1.0")
+    world.tag("plain", lightweight=True)
+    result = world.push("HEAD:main", "refs/tags/release-1.0", "refs/tags/plain")
+    assert result.ok
+    assert "gtoguard" not in result.output
+
+
+def test_gitlab_prefix(world: World) -> None:
+    world.tag("churn#prd")
+    done = git("push", "origin", "refs/tags/churn#prd", cwd=world.clone, check=False,
+               env={"GL_ID": "user-1"})  # fmt: skip
+    lines = [line for line in done.stderr.splitlines() if "gtoguard" in line]
+    assert lines and all("GL-HOOK-ERR: " in line for line in lines)
+
+
+def test_warn_mode_accepts_and_prints(world: World) -> None:
+    world.commit("warn only", {".gtoguard.yaml": "mode: warn\n"})
+    assert world.push("HEAD:main").ok
+    world.tag("churn#prd")
+    result = world.push_tags("churn#prd")
+    assert result.ok, result.output
+    assert "[stage-unknown] warning:" in result.output and "push accepted" in result.output
+
+
+def test_policy_knobs_allow_delete_move_malformed_lightweight(world: World) -> None:
+    policy = ("tags:\n  delete: allow\n  move: allow\n  malformed: allow\n"
+              "  annotated: false\n")  # fmt: skip
+    world.commit("relaxed", {".gtoguard.yaml": policy})
+    assert world.push("HEAD:main").ok
+    assert deleted(world) and world.push(":refs/tags/churn@v1.0.0").ok
+    world.tag("v1@what@ever")
+    world.tag("churn#dev#7", lightweight=True)
+    assert world.push_tags("v1@what@ever", "churn#dev#7").ok
+
+
+def test_counter_required(world: World) -> None:
+    world.commit("counters", {".gtoguard.yaml": "tags:\n  counter: required\n"})
+    assert world.push("HEAD:main").ok
+    world.tag("churn@v1.0.0")
+    result = world.push_tags("churn@v1.0.0")
+    assert "[counter-missing]" in result.output and not result.ok
+    world.tag("churn@v1.0.0#1")
+    assert world.push_tags("churn@v1.0.0#1").ok
+
+
+def test_server_policy_cannot_be_loosened(world: World, tmp_path: Path) -> None:
+    server_policy = tmp_path / "server-policy.yaml"
+    server_policy.write_text("tags:\n  delete: deny\n", encoding="utf-8")
+    git("config", "gtoguard.policy", str(server_policy), cwd=world.server)
+    world.commit("loosen", {".gtoguard.yaml": "tags:\n  delete: allow\n"})
+    assert world.push("HEAD:main").ok
+    _registered(world)
+    result = world.push(":refs/tags/churn@v1.0.0")
+    assert not result.ok and "[tag-deleted]" in result.output
