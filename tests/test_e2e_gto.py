@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import World, git, run_gto
 
 from gtoguard.install import install_into
+
+from conftest import World, git, run_gto
 
 # (gto arguments, the tag gto is expected to create); "commit" makes a new commit first
 SEQUENCE: list[tuple[tuple[str, ...], str]] = [
@@ -15,8 +16,10 @@ SEQUENCE: list[tuple[tuple[str, ...], str]] = [
     (("assign", "churn", "--version", "v0.0.1", "--stage", "dev"), "churn#dev#1"),
     (("commit",), ""),
     (("register", "churn", "--bump-minor"), "churn@v0.1.0"),
-    (("assign", "churn", "--version", "v0.1.0", "--stage", "staging", "--simple", "true"),
-     "churn#staging"),
+    (
+        ("assign", "churn", "--version", "v0.1.0", "--stage", "staging", "--simple", "true"),
+        "churn#staging",
+    ),
     (("assign", "churn", "--version", "v0.1.0", "--stage", "prod"), "churn#prod#2"),
     (("deprecate", "churn", "v0.0.1", "dev"), "churn#dev!#3"),
     (("deprecate", "churn", "v0.0.1"), "churn@v0.0.1!"),

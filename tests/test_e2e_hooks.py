@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import World, git, make_world
 
 from gtoguard.install import install_into
+
+from conftest import World, git, make_world
 
 Case = Callable[[World], list[str]]  # prepares the clone, returns the refspecs to push
 

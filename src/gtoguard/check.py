@@ -84,12 +84,12 @@ def evaluate(
         outcome.checked += 1
         if update.deleted or update.moved:
             try:
-                tag = parse_tag(update.tag_name)
+                old = parse_tag(update.tag_name)
             except TagNameError:
                 continue  # removing a malformed or reserved name is cleaning up
             check = rules.check_delete if update.deleted else rules.check_move
-            outcome.add(check(update.ref, tag, ctx.policy))
-            _forget(registry, tag, update.tag_name)
+            outcome.add(check(update.ref, old, ctx.policy))
+            _forget(registry, old, update.tag_name)
             if update.deleted:
                 continue
         tag, violation = rules.check_name(update.ref, update.tag_name, ctx.policy)
@@ -107,7 +107,9 @@ def evaluate(
         event = event_of(update.tag_name, tag, obj)
         events.append((update, tag, obj, event))
 
-    events.sort(key=lambda item: (item[3].time if item[3] else 0, _PRIORITY[item[1].action], item[1].tag))
+    events.sort(
+        key=lambda item: (item[3].time if item[3] else 0, _PRIORITY[item[1].action], item[1].tag)
+    )
     for update, tag, _obj, event in events:
         _evaluate_tag(update, tag, event, registry, ctx, outcome)
     if ctx.policy.warn_only:
@@ -136,7 +138,9 @@ def _evaluate_tag(
     if event is None:  # lightweight or not on a commit: no registry event, but a counter
         state.note_counter(tag.counter)
         return
-    outcome.add(rules.check_tagger_time(update.ref, event, state, ctx.now, ctx.policy.tags.clock_skew))
+    outcome.add(
+        rules.check_tagger_time(update.ref, event, state, ctx.now, ctx.policy.tags.clock_skew)
+    )
     outcome.add(rules.check_version_exists(update.ref, tag, state))
     outcome.add(rules.check_commit_has_version(update.ref, tag, event, state))
     outcome.add(rules.check_deregister(update.ref, tag, event, state))

@@ -57,7 +57,7 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("gtoguard: interrupted", err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             _error(f"internal error: {reason}", "please report this line")
             sys.exit(3)

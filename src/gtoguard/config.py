@@ -63,25 +63,25 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2 scalars (as gto's ruamel loader resolves them):
     ``yes``/``on`` stay strings, ``1e3`` and ``0o17`` are numbers, duplicate keys are errors."""
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's own class-level table
         first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":bool", ":int", ":float"))]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen: set[Any] = set()
             for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+                key = self.construct_object(key_node, deep=True)
                 if isinstance(key, str) and key in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"found duplicate key {key!r}", key_node.start_mark
                     )
                 seen.add(key if isinstance(key, str) else id(key_node))
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:  # type: ignore[override]
-        text = str(self.construct_scalar(node)).replace("_", "")  # type: ignore[no-untyped-call]
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = str(self.construct_scalar(node)).replace("_", "")
         sign = -1 if text.startswith("-") else 1
         text = text.lstrip("+-")
         for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
@@ -124,7 +124,7 @@ def load_yaml(data: bytes, file: str) -> Any:
             [Problem(file, "/", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
         ) from None
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -195,15 +195,16 @@ def schema_problems(doc: Any, schema: str, file: str) -> list[Problem]:
 
 
 def _describe(error: ValidationError, file: str) -> Problem:
-    hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+    hint = _schema_of(error).get("x-hint")
     if error.validator in ("anyOf", "oneOf") and error.context and not hint:
         error = best_match(error.context)
-        hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+        hint = _schema_of(error).get("x-hint")
     path = json_path(error.absolute_path)
     value = error.instance
+    schema = _schema_of(error)
     if error.validator == "additionalProperties" and isinstance(value, dict):
-        allowed = sorted(error.schema.get("properties", {})) or list(_GTO_KEYS)
-        extra = [k for k in value if not _key_allowed(error.schema, k)]
+        allowed = sorted(schema.get("properties", {})) or list(_GTO_KEYS)
+        extra = [k for k in value if not _key_allowed(schema, k)]
         message = f"unknown key {', '.join(map(repr, extra))}"
         hint = f"allowed keys: {', '.join(allowed)}"
         if file.endswith(GTO_FILE):
@@ -212,16 +213,20 @@ def _describe(error: ValidationError, file: str) -> Problem:
     if error.validator == "pattern":
         return Problem(file, path, f"{value!r} is not a valid name", hint)
     if error.validator == "enum":
-        options = ", ".join(map(str, error.validator_value))
+        options = ", ".join(map(str, schema.get("enum", [])))
         return Problem(file, path, f"{value!r} is not one of: {options}", hint)
     if error.validator == "type":
-        wanted = error.validator_value
-        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        types = schema.get("type", "")
+        wanted = " or ".join(types) if isinstance(types, list) else str(types)
         message = f"expected {wanted}, got {_json_type(value)} {_short(value)}"
         if wanted.startswith("array") and isinstance(value, str):
             hint = hint or f"write a list: [{value}]"
         return Problem(file, path, message, hint)
     return Problem(file, path, error.message, hint)
+
+
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    return error.schema if isinstance(error.schema, Mapping) else {}
 
 
 def _key_allowed(schema: Mapping[str, Any], key: Any) -> bool:
@@ -315,7 +320,11 @@ def tag_checker(
 
     def errors(event: dict[str, object]) -> Iterator[tuple[str, str, str]]:
         for error in validator.iter_errors(event):
-            leaves = error.context if error.validator in ("anyOf", "allOf") and error.context else [error]
+            leaves = (
+                error.context
+                if error.validator in ("anyOf", "allOf") and error.context
+                else [error]
+            )
             for leaf in leaves:
                 yield json_path(leaf.absolute_path), str(leaf.validator), leaf.message
 

@@ -33,7 +33,12 @@ def run_demo(directory: str | None, echo: Callable[[str], None]) -> int:
         raise CannotRun(f"{base} is not empty", "give the demo an empty or new directory")
     home = base / "home"
     home.mkdir()
-    env = {**os.environ, **DEMO_ENV, "HOME": str(home), "GIT_CONFIG_GLOBAL": str(home / "gitconfig")}
+    env = {
+        **os.environ,
+        **DEMO_ENV,
+        "HOME": str(home),
+        "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
+    }
     server, clone = base / "server.git", base / "clone"
 
     def git(*args: str, cwd: Path = base, show: bool = False) -> int:

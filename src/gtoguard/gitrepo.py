@@ -71,7 +71,11 @@ class Repo:
             return None
         if found is None:
             return None
-        target = found.resolve().target if found.type == pygit2.enums.ReferenceType.SYMBOLIC else found.target
+        target = (
+            found.resolve().target
+            if found.type == pygit2.enums.ReferenceType.SYMBOLIC
+            else found.target
+        )
         return str(target)
 
     def symbolic_target(self, ref: str) -> str | None:
@@ -85,15 +89,14 @@ class Repo:
         candidates = [f"refs/remotes/{remote}/HEAD"] if remote else []
         candidates.append("HEAD")
         for head in candidates:
-            target = self.symbolic_target(head)
-            if target is None:
+            points_to = self.symbolic_target(head)
+            if points_to is None:
                 continue
-            if target.startswith("refs/remotes/"):
-                branch = "refs/heads/" + target.split("/", 3)[3]
-                return Branch(branch, self.ref_target(target))
-            return Branch(target, self.ref_target(target))
-        head = self.ref_target("HEAD")  # detached HEAD: no branch name to report
-        return Branch("HEAD", head)
+            if points_to.startswith("refs/remotes/"):
+                branch = "refs/heads/" + points_to.split("/", 3)[3]
+                return Branch(branch, self.ref_target(points_to))
+            return Branch(points_to, self.ref_target(points_to))
+        return Branch("HEAD", self.ref_target("HEAD"))  # detached: no branch name to report
 
     # --- objects ---
 
@@ -102,7 +105,7 @@ class Repo:
         if obj is None:
             raise KeyError(oid)
         kind = _KINDS.get(obj.type, "unknown")
-        if kind != "tag":
+        if not isinstance(obj, pygit2.Tag):
             return GitObject(oid, kind)
         target = self._repo.get(obj.target)
         tagger = obj.tagger
@@ -118,11 +121,11 @@ class Repo:
             message=obj.raw_message.decode("utf-8", "replace"),
         )
 
-    def tags_of(self, artifacts: Iterable[str], names: Iterable[str]) -> Iterator[tuple[str, GitObject]]:
+    def tags_of(
+        self, artifacts: Iterable[str], names: Iterable[str]
+    ) -> Iterator[tuple[str, GitObject]]:
         """(name, object) of every tag whose name starts like one of the artifacts' tags."""
-        prefixes = tuple(
-            artifact_to_tag(a) + sep for a in artifacts for sep in ("@", "#")
-        )
+        prefixes = tuple(artifact_to_tag(a) + sep for a in artifacts for sep in ("@", "#"))
         if not prefixes:
             return
         for name in names:
@@ -143,7 +146,7 @@ class Repo:
         except KeyError:
             return None
         blob = self._repo.get(entry.id)
-        if blob is None or blob.type != ObjectType.BLOB:
+        if not isinstance(blob, pygit2.Blob):
             return None
         return bytes(blob.data)
 

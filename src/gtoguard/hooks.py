@@ -52,8 +52,9 @@ def run_hook(
         return EXIT_OK
     rejected = sorted(outcome.rejected_refs)
     checked = outcome.checked + sum(1 for r in rejected if not r.startswith("refs/tags/"))
-    summary = summary_line(outcome.violations, checked, rejected,
-                           "push" if hook == "pre-receive" else "pre-push")
+    summary = summary_line(
+        outcome.violations, checked, rejected, "push" if hook == "pre-receive" else "pre-push"
+    )
     write_text(err, outcome.violations, summary, result.notes, gitlab)
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
 
@@ -64,12 +65,16 @@ def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | 
         return run_hook(hook, read(stdin), remote, err, env)
     except CannotRun as exc:
         problems = getattr(exc, "problems", None) or []
-        violations = [Violation(exc.rule, p.file, f"{p.path}: {p.message}", p.hint) for p in problems]
+        violations = [
+            Violation(exc.rule, p.file, f"{p.path}: {p.message}", p.hint) for p in problems
+        ]
         _fail(err, env, hook, violations or [Violation(exc.rule, hook, exc.message, exc.hint)])
-    except Exception as exc:  # noqa: BLE001 - fail closed, never a traceback
+    except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         hint = "nothing was changed; report this with the line above"
-        _fail(err, env, hook, [Violation("internal-error", hook, f"gtoguard failed: {reason}", hint)])
+        _fail(
+            err, env, hook, [Violation("internal-error", hook, f"gtoguard failed: {reason}", hint)]
+        )
     return EXIT_CANNOT_RUN
 
 

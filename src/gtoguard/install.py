@@ -30,6 +30,7 @@ class Installed:
 
 def hooks_dir(repo: str) -> tuple[Path, bool]:
     """Where git runs this repository's hooks (honours core.hooksPath), and whether bare."""
+
     def git(*args: str) -> str:
         try:
             done = subprocess.run(

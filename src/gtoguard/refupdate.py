@@ -97,14 +97,18 @@ def _oid(raw: bytes, number: int) -> str:
 
 def _check_ref(ref: str, number: int) -> str:
     if not ref.startswith("refs/"):
-        raise BadHookInput(f"hook input line {number}: {printable_ref(ref)!s} is not a full ref name")
+        raise BadHookInput(
+            f"hook input line {number}: {printable_ref(ref)!s} is not a full ref name"
+        )
     return ref
 
 
 def parse_pre_receive(data: bytes) -> list[RefUpdate]:
     updates = []
     for number, (old, new, ref) in enumerate(_fields(data, 3, "<old> <new> <ref>"), 1):
-        update = RefUpdate(_check_ref(decode_ref(ref), number), _oid(old, number), _oid(new, number))
+        update = RefUpdate(
+            _check_ref(decode_ref(ref), number), _oid(old, number), _oid(new, number)
+        )
         _same_length(update, number)
         updates.append(update)
     return updates
@@ -114,7 +118,9 @@ def parse_pre_push(data: bytes) -> list[RefUpdate]:
     updates = []
     shape = "<local-ref> <local-oid> <remote-ref> <remote-oid>"
     for number, (_local, new, ref, old) in enumerate(_fields(data, 4, shape), 1):
-        update = RefUpdate(_check_ref(decode_ref(ref), number), _oid(old, number), _oid(new, number))
+        update = RefUpdate(
+            _check_ref(decode_ref(ref), number), _oid(old, number), _oid(new, number)
+        )
         _same_length(update, number)
         updates.append(update)
     return updates

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config as cfg
-from .check import Context, Outcome, TagValidator, evaluate, event_of, gto_updates, touched_artifacts
+from .check import (
+    Context,
+    Outcome,
+    evaluate,
+    event_of,
+    gto_updates,
+    touched_artifacts,
+)
 from .errors import CannotRun
 from .gitrepo import Branch, Repo
 from .policy import GtoConfig, Policy
@@ -44,7 +51,9 @@ def load_settings(repo: Repo, branch: Branch) -> Settings:
     where = f"{branch.short}:" if branch.ref != "HEAD" else "HEAD:"
     config = cfg.parse_gto_config(repo.file_at(branch.commit, cfg.GTO_FILE), where + cfg.GTO_FILE)
     policy_data = repo.file_at(branch.commit, cfg.POLICY_FILE)
-    policy = cfg.parse_policy(policy_data, where + cfg.POLICY_FILE) if policy_data is not None else None
+    policy = (
+        cfg.parse_policy(policy_data, where + cfg.POLICY_FILE) if policy_data is not None else None
+    )
     server = server_policy(repo)
     if policy is None:
         policy = server or Policy()
@@ -80,7 +89,9 @@ def config_changes(repo: Repo, updates: Iterable[RefUpdate], branch: Branch) -> 
     return changed
 
 
-def check_config_update(repo: Repo, updates: Iterable[RefUpdate], branch: Branch) -> list[Violation]:
+def check_config_update(
+    repo: Repo, updates: Iterable[RefUpdate], branch: Branch
+) -> list[Violation]:
     """A default-branch update may not bring an invalid ``.gto`` or ``.gtoguard.yaml``."""
     violations = []
     for update in updates:

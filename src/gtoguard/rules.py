@@ -140,7 +140,9 @@ def _closest(stage: str, allowed: tuple[str, ...]) -> str | None:
     return close[0] if close else None
 
 
-def assign_command(tag: TagName, stage: str, state: ArtifactState | None, commit: str | None) -> str:
+def assign_command(
+    tag: TagName, stage: str, state: ArtifactState | None, commit: str | None
+) -> str:
     verb = "assign" if tag.action is Action.ASSIGN else "unassign"
     version = state.version_label(commit) if state and commit else None
     target = f"--version {version}" if version and version != commit else (commit or "REF")[:12]
@@ -195,7 +197,9 @@ def check_commit_has_version(
     )
 
 
-def check_deregister(ref: str, tag: TagName, event: TagEvent, state: ArtifactState) -> Violation | None:
+def check_deregister(
+    ref: str, tag: TagName, event: TagEvent, state: ArtifactState
+) -> Violation | None:
     if tag.action is not Action.DEREGISTER or tag.version is None:
         return None
     here = [v for v in state.versions_at(event.commit) if v.name == tag.version]
@@ -217,7 +221,9 @@ def check_deregister(ref: str, tag: TagName, event: TagEvent, state: ArtifactSta
     return Violation("version-not-registered", ref, message, hint)
 
 
-def check_unassign(ref: str, tag: TagName, event: TagEvent, state: ArtifactState) -> Violation | None:
+def check_unassign(
+    ref: str, tag: TagName, event: TagEvent, state: ArtifactState
+) -> Violation | None:
     if tag.action is not Action.UNASSIGN or tag.stage is None:
         return None
     if state.stage_active(event.commit, tag.stage):

@@ -18,7 +18,9 @@ DIRNAME = r"[A-Za-z0-9_./-]+"
 _NUM = r"(?:0|[1-9][0-9]*)"
 _PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _BUILD_ID = r"[0-9A-Za-z-]+"
-SEMVER = rf"{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE_ID}(?:\.{_PRE_ID})*)?(?:\+{_BUILD_ID}(?:\.{_BUILD_ID})*)?"
+SEMVER = (
+    rf"{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE_ID}(?:\.{_PRE_ID})*)?(?:\+{_BUILD_ID}(?:\.{_BUILD_ID})*)?"
+)
 VERSION = rf"v{SEMVER}"
 
 NAME_RE = re.compile(NAME)
@@ -150,12 +152,12 @@ def parse_tag(name: str) -> TagName:
         )
     if match["version"]:
         action = Action.DEREGISTER if match["vcancel"] else Action.REGISTER
-        return TagName(artifact, action, version=match["version"], counter=counter,
-                       counter_width=width)
+        return TagName(
+            artifact, action, version=match["version"], counter=counter, counter_width=width
+        )
     if match["stage"]:
         action = Action.UNASSIGN if match["scancel"] else Action.ASSIGN
-        return TagName(artifact, action, stage=match["stage"], counter=counter,
-                       counter_width=width)
+        return TagName(artifact, action, stage=match["stage"], counter=counter, counter_width=width)
     return TagName(artifact, Action.DEPRECATE, counter=counter, counter_width=width)
 
 
@@ -215,7 +217,7 @@ def _diagnose(name: str) -> str:
     if re.search(r"#[0-9]+!+$", rest):
         return "the cancel mark '!' goes before the counter (NAME#STAGE!#N, NAME@vX.Y.Z!#N)"
     body, _, counter = rest.partition("#") if sep == "@" else _split_stage(rest)
-    if counter and not counter.isdigit() or counter == "" and rest.endswith("#"):
+    if (counter and not counter.isdigit()) or (counter == "" and rest.endswith("#")):
         return f"the counter after '#' must be a whole number, got {counter!r}"
     if counter and not counter.isascii():
         return "the counter must use ASCII digits"
