@@ -70,6 +70,7 @@ class _Loader(yaml.SafeLoader):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)  # resolve "<<" merge keys first, as the base class does
             seen: set[Any] = set()
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=True)
@@ -137,7 +138,32 @@ def load_yaml(data: bytes, file: str) -> Any:
             [Problem(file, "/", f"document expands to more than {MAX_YAML_NODES} values",
                      "remove the anchors and aliases (&a / *a) that repeat large parts")]
         )  # fmt: skip
+    try:
+        bad_key = _non_string_key(doc, ())
+    except RecursionError:
+        raise ConfigInvalid([Problem(file, "/", "the document is nested too deeply")]) from None
+    if bad_key is not None:
+        where, key = bad_key
+        raise ConfigInvalid([Problem(file, json_path(where), f"key {key!r} is not a string",
+                                     "quote the key or remove it")])  # fmt: skip
     return doc
+
+
+def _non_string_key(doc: Any, where: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any] | None:
+    """JSON (and so the schemas) only knows string keys; YAML allows any value as a key."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if not isinstance(key, str):
+                return where, key
+            found = _non_string_key(value, (*where, key))
+            if found is not None:
+                return found
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            found = _non_string_key(value, (*where, index))
+            if found is not None:
+                return found
+    return None
 
 
 def _node_count(doc: Any, budget: int) -> int:
@@ -222,6 +248,8 @@ def _describe(error: ValidationError, file: str) -> Problem:
         if wanted.startswith("array") and isinstance(value, str):
             hint = hint or f"write a list: [{value}]"
         return Problem(file, path, message, hint)
+    if error.validator in ("anyOf", "oneOf"):
+        return Problem(file, path, f"{value!r} is not accepted here", hint)
     return Problem(file, path, error.message, hint)
 
 

@@ -179,8 +179,6 @@ def ref_format_problem(name: str) -> str | None:
         return "git refuses '..' in a ref name"
     if "@{" in name:
         return "git refuses '@{' in a ref name"
-    if name == "@":
-        return "git refuses the ref name '@'"
     if name.endswith("."):
         return "git refuses a ref name ending in '.'"
     for part in name.split("/"):
@@ -200,6 +198,8 @@ _FORMS = (
 
 
 def _diagnose(name: str) -> str:
+    if not name:
+        return "the name is empty"
     if name != name.strip() or any(ch.isspace() for ch in name):
         return "white space is not allowed in a tag name"
     if not name.isascii():
@@ -256,8 +256,13 @@ def _fix_prefix(name: str) -> str:
     return name.removeprefix("refs/tags/")
 
 
+_NO_DECOMPOSITION = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "ß": "ss", "ł": "l", "Ł": "L", "đ": "d"}
+)
+
+
 def _fix_ascii(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name)
+    folded = unicodedata.normalize("NFKD", name.translate(_NO_DECOMPOSITION))
     digits = (str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in folded)
     return "".join(ch for ch in digits if ch.isascii())
 

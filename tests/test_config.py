@@ -1,0 +1,182 @@
+"""Config files: the schemas themselves, safe YAML, errors with JSON paths, the derived tag
+schema, and a differential test against gto's own ``.gto`` loader."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gtoguard import config as cfg
+from gtoguard.policy import GtoConfig, Policy
+
+SCHEMAS = ["gto-config", "policy", "tag-event"]
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_schema_is_valid_against_the_metaschema(name: str) -> None:
+    schema = cfg.load_schema(name)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_schemas_live_in_the_top_level_folder() -> None:
+    top = Path(__file__).resolve().parents[1] / "schemas"
+    for name in SCHEMAS:
+        assert json.loads((top / f"{name}.schema.json").read_text()) == cfg.load_schema(name)
+
+
+def gto(text: str) -> GtoConfig:
+    return cfg.parse_gto_config(text.encode(), ".gto")
+
+
+def problems(text: str, file: str = ".gto") -> list[str]:
+    return [str(p) for p in cfg.validate_file(text.encode(), file)]
+
+
+@pytest.mark.parametrize(
+    ("text", "stages"),
+    [
+        ("", None),
+        ("stages:\n", None),
+        ("stages: []\n", ()),
+        ("stages: [dev, prod]\n", ("dev", "prod")),
+        ("STAGES: [dev]\n", ("dev",)),
+        ("Stages: [a, '1', a/b]\n", ("a", "1", "a/b")),
+        ("stages: [yes, no, on]\n", ("yes", "no", "on")),  # YAML 1.2: strings, as in gto
+        ("stages: [dev]\nSTAGES: [prod]\n", ("dev",)),  # gto: the first spelling wins
+        ("\ufeffstages: [dev]\n", ("dev",)),
+    ],
+)
+def test_gto_config_accepted(text: str, stages: tuple[str, ...] | None) -> None:
+    assert gto(text).stages == stages
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stages: dev\n", ".gto: /stages: expected array or null, got string ('dev')"),
+        ("stages: [dev, 'bad name']\n", ".gto: /stages/1: 'bad name' is not a valid name"),
+        ("stages: [1e3]\n", ".gto: /stages/0: expected string, got number (1000.0)"),
+        ("stages: [0o17]\n", ".gto: /stages/0: expected string, got integer (15)"),
+        ("stages: [true]\n", ".gto: /stages/0: expected string, got boolean (True)"),
+        ("foo: 1\n", ".gto: /: unknown key 'foo'"),
+        ("- dev\n", ".gto: /: expected object or null, got array (['dev'])"),
+        ("stages: [dev\n", ".gto: /: YAML error at line 2, column 1: expected ',' or ']'"),
+        ("stages: [a]\nstages: [b]\n", ".gto: /: YAML error at line 2, column 1: found duplicate key 'stages'"),
+        ("autoload_enrichments: false\n", ".gto: /autoload_enrichments:"),
+        ("enrichments: [{config: {}}]\n", ".gto: /enrichments/0: 'type' is a required property"),
+    ],
+)  # fmt: skip
+def test_gto_config_refused_with_path(text: str, expected: str) -> None:
+    found = problems(text)
+    assert found and found[0].startswith(expected), found
+
+
+def test_unknown_key_hint_points_to_the_policy_file() -> None:
+    (problem,) = cfg.validate_file(b"prod_pushers: [alice]\n", ".gto")
+    assert problem.hint and ".gtoguard.yaml" in problem.hint and "stages" in problem.hint
+
+
+def test_not_utf8_and_too_large() -> None:
+    assert any("UTF-8" in p for p in map(str, cfg.validate_file(b"stages: [\xff]\n", ".gto")))
+    big = b"# " + b"x" * (cfg.MAX_CONFIG_BYTES + 1)
+    assert any("larger" in str(p) for p in cfg.validate_file(big, ".gto"))
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"{'abcdefghij'[i]}: &{'abcdefghij'[i]} [" + ", ".join([f"*{'abcdefghij'[i-1]}"] * 10) + "]")
+    lines.append("stages: *i")
+    found = problems("\n".join(lines) + "\n")
+    assert any("expands to more than" in p for p in found)
+
+
+def test_recursive_alias_is_refused() -> None:
+    assert any("expands" in p or "YAML" in p for p in problems("stages: &a [*a]\n"))
+
+
+def test_policy_schema() -> None:
+    assert cfg.parse_policy(b"mode: warn\ntags: {counter: required, clock_skew: 10}\n").warn_only
+    assert problems("mode: loud\n", ".gtoguard.yaml")[0].startswith(
+        ".gtoguard.yaml: /mode: 'loud' is not one of: enforce, warn"
+    )
+    assert problems("tags: {clock_skew: -1}\n", ".gtoguard.yaml")[0].startswith(
+        ".gtoguard.yaml: /tags/clock_skew:"
+    )
+    assert "unknown key 'delet'" in problems("tags: {delet: allow}\n", ".gtoguard.yaml")[0]
+
+
+def test_stage_check_runs_through_jsonschema() -> None:
+    schema = cfg.tag_schema(GtoConfig(stages=("dev", "prod")), Policy())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    check = cfg.tag_checker(GtoConfig(stages=("dev", "prod")), Policy())
+    event = {"artifact": "m", "action": "assign", "version": None, "stage": "prd", "counter": 1}
+    assert [(p, k) for p, k, _ in check(event)] == [("/stage", "enum")]
+    assert list(check({**event, "stage": "prod"})) == []
+    assert list(check({**event, "action": "register", "version": "v1.0.0", "stage": None})) == []
+    none_allowed = cfg.tag_checker(GtoConfig(stages=()), Policy())
+    assert [(p, k) for p, k, _ in none_allowed({**event, "stage": "dev"})] == [("/stage", "enum")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_yaml_loader_never_crashes(data: bytes) -> None:
+    for file in (".gto", ".gtoguard.yaml"):
+        for problem in cfg.validate_file(data, file):
+            assert problem.file == file and problem.path.startswith("/")
+
+
+# --- differential: gto 1.10.1's loader -------------------------------------------------
+
+# Deliberate: gto loads these but then fails on every command (autoload_enrichments off),
+# or can never use the name (a stage or type ending in a newline; gto's regex uses "$").
+STRICTER_THAN_GTO = [
+    "autoload_enrichments: false\n",
+    "autoload_enrichments: 'off'\n",
+    "autoload_enrichments: 0\n",
+    *[f'{key}: ["dev\\n"]\n' for key in ("stages", "STAGES", "Stages", "types", "TYPES")],
+]
+
+
+def gto_documents() -> list[str]:
+    keys = ["stages", "STAGES", "Stages", "types", "TYPES", "enrichments", "autoload_enrichments",
+            "INDEX", "index", "LOG_LEVEL", "DEBUG", "debug", "EMOJIS", "CONFIG_FILE_NAME", "foo",
+            "stage"]  # fmt: skip
+    values = ["", "null", "[]", "[dev, prod]", "dev", "[1, 2]", "[yes, no]", "[1e3]", "[0o17]",
+              "[1_000]", "['bad name']", "[a/b, '1']", "[[a]]", "{a: 1}", "true", "false", "'yes'",
+              "'off'", "1", "2", "1.0", "0.5", "x.yaml", "[{type: x}]", "[{type: x, config: null}]",
+              "[{config: {}}]", "[x]", "2001-12-14", "'TRUE'", "''", "[\"dev\\n\"]", "[prød]",
+              "[null]", "~", "0"]  # fmt: skip
+    docs = [f"{k}: {v}\n" for k, v in itertools.product(keys, values)]
+    docs += ["", "null\n", "- a\n", "hello\n", "true\n", "stages: [a]\n---\nstages: [b]\n",
+             "stages: [dev\n", "stages: [a]\nstages: [b]\n", "<<: {stages: [a]}\n",
+             "stages: &s [a]\ntypes: *s\n", "\tstages: [a]\n"]  # fmt: skip
+    return docs
+
+
+def test_differential_against_gto_config_loader(tmp_path: Path) -> None:
+    from gto.config import read_registry_config
+
+    disagreements = []
+    docs = gto_documents()
+    assert len(docs) > 500
+    for number, text in enumerate(docs):
+        path = tmp_path / f"{number}" / ".gto"
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+        try:
+            read_registry_config(str(path))
+            theirs = True
+        except Exception:  # noqa: BLE001 - gto wraps every failure in WrongConfig
+            theirs = False
+        ours = not cfg.validate_file(text.encode(), ".gto")
+        if ours != theirs:
+            disagreements.append(text)
+    assert sorted(disagreements) == sorted(STRICTER_THAN_GTO)
