@@ -92,7 +92,11 @@ def test_not_utf8_and_too_large() -> None:
 def test_alias_bomb_is_refused_quickly() -> None:
     lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
-        lines.append(f"{'abcdefghij'[i]}: &{'abcdefghij'[i]} [" + ", ".join([f"*{'abcdefghij'[i-1]}"] * 10) + "]")
+        lines.append(
+            f"{'abcdefghij'[i]}: &{'abcdefghij'[i]} ["
+            + ", ".join([f"*{'abcdefghij'[i - 1]}"] * 10)
+            + "]"
+        )
     lines.append("stages: *i")
     found = problems("\n".join(lines) + "\n")
     assert any("expands to more than" in p for p in found)
@@ -174,7 +178,7 @@ def test_differential_against_gto_config_loader(tmp_path: Path) -> None:
         try:
             read_registry_config(str(path))
             theirs = True
-        except Exception:  # noqa: BLE001 - gto wraps every failure in WrongConfig
+        except Exception:
             theirs = False
         ours = not cfg.validate_file(text.encode(), ".gto")
         if ours != theirs:

@@ -238,7 +238,9 @@ def test_ref_format_matches_git() -> None:
         "a@b", "a#b!", "x=y@v1.0.0", "a.b.c", "a.lockx", "-a", "a-", "a..", "a/./b",
     ]  # fmt: skip
     names = "\n".join(samples)
-    script = 'while IFS= read -r n; do git check-ref-format "refs/tags/$n" && echo ok || echo no; done'
+    script = (
+        'while IFS= read -r n; do git check-ref-format "refs/tags/$n" && echo ok || echo no; done'
+    )
     done = subprocess.run(["sh", "-c", script], input=names + "\n", capture_output=True,
                           text=True, check=True)  # fmt: skip
     verdicts = done.stdout.split()

@@ -306,8 +306,9 @@ def parse_policy(data: bytes | None, file: str = POLICY_FILE) -> Policy:
 
 
 def config_file_kind(path: str) -> str:
-    """A file named ``.gto`` is GTO's config; any other is a gtoguard policy."""
-    return "gto" if Path(path).name == GTO_FILE else "policy"
+    """A file named ``.gto`` is GTO's config; any other is a gtoguard policy. ``path`` may
+    be git's ``REV:PATH`` form."""
+    return "gto" if Path(path).name.rsplit(":", 1)[-1] == GTO_FILE else "policy"
 
 
 def validate_file(data: bytes, file: str) -> list[Problem]:

@@ -95,8 +95,11 @@ def _oid(raw: bytes, number: int) -> str:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_ref(ref: str, number: int) -> str:
-    if not ref.startswith("refs/"):
+    if not ref.startswith("refs/") or _CONTROL.search(ref):
         raise BadHookInput(
             f"hook input line {number}: {printable_ref(ref)!s} is not a full ref name"
         )

@@ -1,0 +1,131 @@
+"""Installing the shims: a foreign hook is chained, never lost; idempotent; reversible."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from gtoguard.install import install, is_ours, uninstall
+
+from conftest import World, git, make_world
+
+LEGACY = '#!/bin/sh\necho legacy-ran >&2\ncat > "$0.stdin"\nexit ${LEGACY_EXIT:-0}\n'
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gtoguard.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+
+
+def test_bare_gets_pre_receive_and_clone_gets_pre_push(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    assert install(str(world.server)).path == world.server / "hooks" / "pre-receive"
+    assert install(str(world.clone)).path == world.clone / ".git" / "hooks" / "pre-push"
+
+
+def test_foreign_hook_is_chained_with_the_same_input(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    hook = world.server / "hooks" / "pre-receive"
+    hook.write_text(LEGACY)
+    hook.chmod(0o755)
+    done = install(str(world.server))
+    assert done.legacy == hook.with_name("pre-receive.legacy")
+    assert is_ours(hook) and done.legacy.read_text() == LEGACY
+    world.tag("churn#prd")
+    result = world.push_tags("churn#prd")
+    assert "legacy-ran" in result.output and "[stage-unknown]" in result.output
+    assert (
+        "refs/tags/churn#prd" in (world.server / "hooks" / "pre-receive.legacy.stdin").read_text()
+    )
+
+
+def test_legacy_hook_can_still_decline(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    hook = world.server / "hooks" / "pre-receive"
+    hook.write_text(LEGACY.replace("${LEGACY_EXIT:-0}", "7"))
+    hook.chmod(0o755)
+    install(str(world.server))
+    world.tag("churn@v1.0.0")
+    result = world.push_tags("churn@v1.0.0")
+    assert not result.ok and "legacy-ran" in result.output
+    assert "churn@v1.0.0" not in world.server_tags()
+
+
+def test_install_twice_is_install_once(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    hooks = world.server / "hooks"
+    (hooks / "pre-receive").write_text(LEGACY)
+    first = install(str(world.server))
+    listing = sorted(p.name for p in hooks.iterdir())
+    text = (hooks / "pre-receive").read_text()
+    second = install(str(world.server))
+    assert first.changed and not second.changed
+    assert sorted(p.name for p in hooks.iterdir()) == listing
+    assert (hooks / "pre-receive").read_text() == text
+    assert (hooks / "pre-receive.legacy").read_text() == LEGACY
+
+
+def test_uninstall_restores_the_legacy_hook(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    hook = world.clone / ".git" / "hooks" / "pre-push"
+    hook.write_text(LEGACY)
+    install(str(world.clone))
+    assert is_ours(hook)
+    done = uninstall(str(world.clone))
+    assert any("restored" in line for line in done)
+    assert hook.read_text() == LEGACY
+    assert not hook.with_name("pre-push.legacy").exists()
+    assert uninstall(str(world.clone)) == [f"left {hook}: it is not gtoguard's"]
+
+
+def test_respects_core_hooks_path(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    git("config", "core.hooksPath", "githooks", cwd=world.clone)
+    done = install(str(world.clone))
+    assert done.path == world.clone / "githooks" / "pre-push"
+    world.tag("churn#prd")
+    result = world.push_tags("churn#prd", no_verify=False)
+    assert not result.ok and "[stage-unknown]" in result.output
+
+
+def test_refuses_when_both_hook_and_legacy_are_foreign(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    hooks = world.server / "hooks"
+    (hooks / "pre-receive").write_text("#!/bin/sh\nexit 0\n")
+    (hooks / "pre-receive.legacy").write_text(LEGACY)
+    done = cli("install", "--repo", str(world.server), cwd=tmp_path)
+    assert done.returncode == 3 and "merge the two hooks" in done.stderr
+    assert (hooks / "pre-receive").read_text() == "#!/bin/sh\nexit 0\n"
+
+
+def test_cli_install_and_not_a_repository(tmp_path: Path, world: World) -> None:
+    done = cli("install", "--repo", str(world.clone), cwd=tmp_path)
+    assert done.returncode == 0 and "installed pre-push hook" in done.stdout
+    again = cli("install", "--repo", str(world.clone), cwd=tmp_path)
+    assert "already installed" in again.stdout
+    nowhere = cli("install", "--repo", str(tmp_path / "nothing"), cwd=tmp_path)
+    assert nowhere.returncode == 3 and "not a git repository" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+
+
+def test_interpreter_gone_fails_closed(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    install(str(world.server))
+    hook = world.server / "hooks" / "pre-receive"
+    text = hook.read_text()
+    hook.write_text(
+        text.replace(f"GTOGUARD_PYTHON={sys.executable}", "GTOGUARD_PYTHON=/nonexistent/python3")
+    )
+    assert "/nonexistent/python3" in hook.read_text()
+    world.tag("churn@v1.0.0")
+    result = world.push_tags("churn@v1.0.0")
+    assert not result.ok and "[internal-error]" in result.output and "is gone" in result.output
+
+
+def test_install_sh_repo_option_is_idempotent(tmp_path: Path) -> None:
+    """./install.sh --repo installs the hook (reusing this environment's .venv if any)."""
+    script = Path(__file__).resolve().parents[1] / "install.sh"
+    assert script.exists() and script.stat().st_mode & 0o111
+    usage = subprocess.run([str(script), "--bogus"], capture_output=True, text=True, check=False)
+    assert usage.returncode == 2 and "unknown option" in usage.stderr
