@@ -184,7 +184,8 @@ def candidate_names(count: int) -> list[str]:
               "#prod", "#dev!", "#1", "#Prod/eu", "@deprecated", "@created"]  # fmt: skip
     counters = ["", "#1", "#42", "#007", "#0"]
     valid = [a + b + c for a, b, c in itertools.product(artifacts, bodies, counters)]
-    specials = list(STRICTER_THAN_GTO.values()) + [
+    specials = [
+        *STRICTER_THAN_GTO.values(),
         "m@latest", "m@greatest", "m@v1.0", "m@V1.0.0", "m@v01.0.0", "m@v1.0.0-01", "m#prod!!",
         "m#prod#-1", "m#prod#", "m#prod#1#2", "m#prod #1", "m\r#dev", "m\0@v1.0.0", "m@deprecated!",
         "refs/tags/m@v1.0.0", "-m#dev", "m-#dev", "m#-dev", "m@v1.0.0#1!", "=m#dev", "a=b=c#dev",

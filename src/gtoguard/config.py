@@ -143,8 +143,8 @@ def load_yaml(data: bytes, file: str) -> Any:
     except RecursionError:
         raise ConfigInvalid([Problem(file, "/", "the document is nested too deeply")]) from None
     if bad_key is not None:
-        where, key = bad_key
-        raise ConfigInvalid([Problem(file, json_path(where), f"key {key!r} is not a string",
+        key_path, key = bad_key
+        raise ConfigInvalid([Problem(file, json_path(key_path), f"key {key!r} is not a string",
                                      "quote the key or remove it")])  # fmt: skip
     return doc
 

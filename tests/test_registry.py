@@ -1,0 +1,119 @@
+"""Registry state with GTO's semantics (gto-format §5), and the pure check over it."""
+
+from __future__ import annotations
+
+import pytest
+
+from gtoguard.check import Context, evaluate
+from gtoguard.policy import GtoConfig, Policy
+from gtoguard.refupdate import RefUpdate
+from gtoguard.registry import ArtifactState, Registry, TagEvent, build_registry
+from gtoguard.rules import GitObject
+from gtoguard.tagname import parse_tag
+
+C1, C2 = "1" * 40, "2" * 40
+
+
+def ev(name: str, time: int, commit: str = C1) -> TagEvent:
+    return TagEvent(name, parse_tag(name), time, commit)
+
+
+def state(*events: TagEvent) -> ArtifactState:
+    return build_registry(events).artifact(events[0].name.artifact)
+
+
+@pytest.mark.parametrize(
+    ("events", "active"),
+    [
+        ([ev("m@v1.0.0", 10)], True),
+        ([ev("m@v1.0.0", 10), ev("m@v1.0.0!", 20)], False),
+        ([ev("m@v1.0.0", 10), ev("m@v1.0.0!", 10)], False),  # same second: deregistration wins
+        ([ev("m@v1.0.0!", 5), ev("m@v1.0.0#2", 10)], True),
+    ],
+)
+def test_version_activity(events: list[TagEvent], active: bool) -> None:
+    (record,) = state(*events).versions().values()
+    assert record.active is active
+
+
+@pytest.mark.parametrize(
+    ("events", "active"),
+    [
+        ([ev("m#prod", 10)], True),
+        ([ev("m#prod", 10), ev("m#prod!#1", 20)], False),
+        ([ev("m#prod", 10), ev("m#prod!#1", 10)], False),  # same second: unassignment wins
+        ([ev("m#prod", 10), ev("m#prod!#1", 20), ev("m#prod#2", 30)], True),
+        ([ev("m#prod", 10, C2)], False),  # another commit's version
+    ],
+)
+def test_stage_activity(events: list[TagEvent], active: bool) -> None:
+    assert state(*events).stage_active(C1, "prod") is active
+
+
+def test_stage_binds_to_the_version_registered_later() -> None:
+    artifact = state(ev("m#prod", 10), ev("m@v1.0.0", 20))
+    assert artifact.version_label(C1) == "v1.0.0"
+    assert state(ev("m#prod", 10)).version_label(C1) == C1  # gto's hexsha version
+
+
+@pytest.mark.parametrize(
+    ("events", "commit_times", "deprecated"),
+    [
+        ([ev("m@v1.0.0", 10), ev("m@deprecated", 20)], [], True),
+        ([ev("m@v1.0.0", 20), ev("m@deprecated", 20)], [], False),  # tie: the other event wins
+        ([ev("m@deprecated", 20), ev("m@v1.0.1", 30, C2)], [], False),  # re-activated
+        ([ev("m@v1.0.0", 10), ev("m@deprecated", 20)], [25], False),  # a newer commit date
+    ],
+)
+def test_deprecation(events: list[TagEvent], commit_times: list[int], deprecated: bool) -> None:
+    assert state(*events).deprecated(commit_times) is deprecated
+
+
+def test_counters_and_version_names() -> None:
+    artifact = state(ev("m@v1.0.0#3", 10), ev("m@v1.0.0!#5", 20), ev("m#dev#4", 15))
+    assert artifact.max_counter == 5
+    assert artifact.version_names() == {"v1.0.0"}
+
+
+# --- the pure check ----------------------------------------------------------------------
+
+
+def obj(oid: str, time: int, commit: str = C1) -> GitObject:
+    return GitObject(oid, "tag", commit, "commit", time)
+
+
+def run(pushed: list[tuple[str, int]], existing: list[TagEvent] = (), now: int = 1000,  # type: ignore[assignment]
+        stages: tuple[str, ...] | None = ("dev", "prod")) -> list[str]:  # fmt: skip
+    from gtoguard.config import tag_checker
+
+    registry = build_registry(existing) if existing else Registry()
+    updates = [
+        RefUpdate(f"refs/tags/{n}", "0" * 40, f"{i + 1:040x}") for i, (n, _) in enumerate(pushed)
+    ]
+    objects = {u.new: obj(u.new, t) for u, (_, t) in zip(updates, pushed, strict=True)}
+    config = GtoConfig(stages=stages)
+    ctx = Context(config, Policy(), tag_checker(config, Policy()), now)
+    return [v.rule for v in evaluate(updates, objects, registry, ctx).violations]
+
+
+def test_push_order_is_tagger_time_not_push_order() -> None:
+    # the unassign is listed first but is later in time than the assign: accepted
+    assert run([("m#prod!#2", 20), ("m#prod#1", 10)]) == []
+    # time order and counter order disagree: both are reported
+    assert run([("m#prod!#2", 10), ("m#prod#1", 20)]) == [
+        "stage-not-active",
+        "counter-not-increasing",
+    ]
+
+
+def test_each_rule_in_the_pure_check() -> None:
+    existing = [ev("m@v1.0.0#4", 900)]
+    assert run([("m#prd", 950)], existing) == ["stage-unknown"]
+    assert run([("m#dev#2", 950)], existing) == ["counter-not-increasing"]
+    assert run([("m@v1.1.0#5", 950)], existing) == ["commit-has-version"]
+    assert run([("m@v1.0.0!#5", 950)], existing) == []
+    assert run([("m@v2.0.0!#5", 950)], existing) == ["version-not-registered"]
+    assert run([("m#dev#5", 500)], existing) == ["tagger-time"]  # behind the latest event
+    assert run([("m#dev#5", 5000)], existing) == ["tagger-time"]  # in the future
+    assert run([("m#dev#5", 950)], existing, stages=None) == []
+    assert run([("m#dev#5", 950)], existing, stages=()) == ["stage-unknown"]
