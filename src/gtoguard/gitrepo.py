@@ -134,32 +134,21 @@ class Repo:
                 if oid is not None:
                     yield name, self.object_info(oid)
 
-    def file_at(self, commit: str | None, path: str) -> bytes | None:
-        """The blob at ``path`` in ``commit``'s tree; None when absent (or not a file)."""
-        if commit is None:
-            return None
-        obj = self._repo.get(commit)
-        if obj is None or obj.type != ObjectType.COMMIT:
-            return None
-        try:
-            entry = obj.tree[path]
-        except KeyError:
-            return None
-        blob = self._repo.get(entry.id)
-        if not isinstance(blob, pygit2.Blob):
-            return None
-        return bytes(blob.data)
-
     def blob_id_at(self, commit: str | None, path: str) -> str | None:
-        if commit is None:
-            return None
-        obj = self._repo.get(commit)
-        if obj is None or obj.type != ObjectType.COMMIT:
+        """The id of the entry at ``path`` in ``commit``'s tree; None when absent."""
+        obj = self._repo.get(commit) if commit is not None else None
+        if not isinstance(obj, pygit2.Commit):
             return None
         try:
             return str(obj.tree[path].id)
         except KeyError:
             return None
+
+    def file_at(self, commit: str | None, path: str) -> bytes | None:
+        """The blob at ``path`` in ``commit``'s tree; None when absent (or not a file)."""
+        entry = self.blob_id_at(commit, path)
+        blob = self._repo.get(entry) if entry is not None else None
+        return bytes(blob.data) if isinstance(blob, pygit2.Blob) else None
 
     def config_value(self, key: str) -> str | None:
         try:
