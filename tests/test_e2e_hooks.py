@@ -6,6 +6,8 @@ clone's pre-push hook, and a declined push leaves nothing on the server.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -283,3 +285,32 @@ def test_server_policy_cannot_be_loosened(world: World, tmp_path: Path) -> None:
     _registered(world)
     result = world.push(":refs/tags/churn@v1.0.0")
     assert not result.ok and "[tag-deleted]" in result.output
+
+
+def _imports_after_hook(world: World, old: str, new: str, ref: str) -> set[str]:
+    """Run pre-receive in a fresh interpreter on one update; return the heavy modules loaded."""
+    script = (
+        "import sys\n"
+        "from gtoguard.hooks import pre_receive\n"
+        f"code = pre_receive([], {f'{old} {new} {ref}'.encode()!r} + b'\\n', sys.stderr, {{}})\n"
+        "print(code, *sorted(m for m in ('yaml', 'jsonschema', 'click') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, env={**os.environ, "GIT_DIR": str(world.server)})  # fmt: skip
+    code, *modules = done.stdout.split()
+    assert code == "0", done.stderr
+    return set(modules)
+
+
+def test_branch_push_without_config_change_loads_no_yaml_or_jsonschema(world: World) -> None:
+    old = world.head()
+    new = world.commit("more weights")
+    git("push", "-q", "--no-verify", "origin", "HEAD:refs/heads/side", cwd=world.clone)
+    assert _imports_after_hook(world, old, new, "refs/heads/main") == set()
+
+
+def test_branch_push_with_config_change_validates_it(world: World) -> None:
+    old = world.head()
+    new = world.commit("add qa", {".gto": "stages: [dev, staging, prod, qa]\n"})
+    git("push", "-q", "--no-verify", "origin", "HEAD:refs/heads/side", cwd=world.clone)
+    assert _imports_after_hook(world, old, new, "refs/heads/main") == {"jsonschema", "yaml"}

@@ -21,10 +21,8 @@ import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import CannotRun
-from .policy import GtoConfig, Policy, policy_from_data
+from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
 
-GTO_FILE = ".gto"
-POLICY_FILE = ".gtoguard.yaml"
 MAX_CONFIG_BYTES = 1 << 20
 MAX_YAML_NODES = 100_000
 

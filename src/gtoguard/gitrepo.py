@@ -15,7 +15,8 @@ import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
 
 from .errors import NotARepository
-from .refupdate import TAG_PREFIX, decode_ref
+from .policy import CONFIG_FILES
+from .refupdate import TAG_PREFIX, RefUpdate, decode_ref
 from .rules import GitObject
 from .tagname import artifact_to_tag
 
@@ -149,6 +150,21 @@ class Repo:
         entry = self.blob_id_at(commit, path)
         blob = self._repo.get(entry) if entry is not None else None
         return bytes(blob.data) if isinstance(blob, pygit2.Blob) else None
+
+    def config_changes(
+        self, updates: Iterable[RefUpdate], branch: Branch
+    ) -> list[tuple[RefUpdate, str]]:
+        """(update, file) for each config file a default-branch update changes; blob ids
+        only, so nothing is parsed for a push that leaves the files alone."""
+        changes = []
+        for update in updates:
+            if update.ref != branch.ref or update.deleted:
+                continue
+            old = None if update.created else update.old
+            for name in CONFIG_FILES:
+                if self.blob_id_at(old, name) != self.blob_id_at(update.new, name):
+                    changes.append((update, name))
+        return changes
 
     def config_value(self, key: str) -> str | None:
         try:

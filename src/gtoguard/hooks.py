@@ -14,7 +14,7 @@ from typing import TextIO
 
 from .errors import CannotRun
 from .refupdate import RefUpdate, parse_pre_push, parse_pre_receive
-from .report import summary_line, write_text
+from .report import failure_violations, summary_line, write_text
 from .rules import Violation
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
@@ -37,16 +37,16 @@ def run_hook(
     gitlab = _gitlab(env)
     repo = open_repo(None)
     branch = repo.default_branch(remote)
-    touches_branch = any(u.ref == branch.ref for u in updates)
-    if not gto_updates(updates) and not touches_branch:
+    changes = repo.config_changes(updates, branch)
+    if not gto_updates(updates) and not changes:
         return EXIT_OK
-    from . import repostate
+    from . import repostate  # yaml and jsonschema come with it
 
     exclude = None
     if hook == "pre-push":
         # the pushed tags already exist locally; the remote does not have them yet
         exclude = {u.tag_name for u in updates if u.is_tag}
-    result = repostate.run(repo, updates, branch, existing_exclude=exclude)
+    result = repostate.run(repo, updates, branch, changes=changes, existing_exclude=exclude)
     outcome = result.outcome
     if not outcome.violations and not outcome.checked:
         return EXIT_OK
@@ -64,11 +64,7 @@ def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | 
     try:
         return run_hook(hook, read(stdin), remote, err, env)
     except CannotRun as exc:
-        problems = getattr(exc, "problems", None) or []
-        violations = [
-            Violation(exc.rule, p.file, f"{p.path}: {p.message}", p.hint) for p in problems
-        ]
-        _fail(err, env, hook, violations or [Violation(exc.rule, hook, exc.message, exc.hint)])
+        _fail(err, env, hook, failure_violations(exc, hook))
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         hint = "nothing was changed; report this with the line above"

@@ -10,6 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+GTO_FILE = ".gto"
+POLICY_FILE = ".gtoguard.yaml"
+CONFIG_FILES = (GTO_FILE, POLICY_FILE)
+
 
 @dataclass(frozen=True)
 class GtoConfig:

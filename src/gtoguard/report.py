@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from .errors import CannotRun
 from .refupdate import printable_ref
 from .rules import Violation
 
@@ -62,6 +63,14 @@ def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequen
     if warnings:
         return f"{warnings} warning{'s' if warnings != 1 else ''} in {checked} {noun}; {accepted}"
     return f"{checked} GTO {noun} checked; {accepted}"
+
+
+def failure_violations(exc: CannotRun, where: str) -> list[Violation]:
+    """Why gtoguard cannot run, as violation records: one per config problem (the file as
+    the ref, the JSON path in the message), else one for ``where``."""
+    problems = getattr(exc, "problems", None) or []
+    found = [Violation(exc.rule, p.file, f"{p.path}: {p.message}", p.hint) for p in problems]
+    return found or [Violation(exc.rule, where, exc.message, exc.hint)]
 
 
 def violation_json(violation: Violation) -> dict[str, Any]:

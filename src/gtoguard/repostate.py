@@ -24,13 +24,11 @@ from .check import (
 )
 from .errors import CannotRun
 from .gitrepo import Branch, Repo
-from .policy import GtoConfig, Policy
+from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy
 from .refupdate import RefUpdate
-from .registry import Registry, TagEvent
+from .registry import Registry, TagEvent, build_registry
 from .rules import Violation
 from .tagname import TagNameError, parse_tag
-
-CONFIG_FILES = (cfg.GTO_FILE, cfg.POLICY_FILE)
 
 
 @dataclass
@@ -49,11 +47,9 @@ class Settings:
 def load_settings(repo: Repo, branch: Branch) -> Settings:
     """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy."""
     where = f"{branch.short}:" if branch.ref != "HEAD" else "HEAD:"
-    config = cfg.parse_gto_config(repo.file_at(branch.commit, cfg.GTO_FILE), where + cfg.GTO_FILE)
-    policy_data = repo.file_at(branch.commit, cfg.POLICY_FILE)
-    policy = (
-        cfg.parse_policy(policy_data, where + cfg.POLICY_FILE) if policy_data is not None else None
-    )
+    config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), where + GTO_FILE)
+    policy_data = repo.file_at(branch.commit, POLICY_FILE)
+    policy = cfg.parse_policy(policy_data, where + POLICY_FILE) if policy_data is not None else None
     server = server_policy(repo)
     if policy is None:
         policy = server or Policy()
@@ -76,36 +72,16 @@ def server_policy(repo: Repo) -> Policy | None:
     return cfg.parse_policy(data, path)
 
 
-def config_changes(repo: Repo, updates: Iterable[RefUpdate], branch: Branch) -> list[str]:
-    """Config files that this batch changes on the default branch."""
-    changed = []
-    for update in updates:
-        if update.ref != branch.ref or update.deleted:
-            continue
-        old = None if update.created else update.old
-        for name in CONFIG_FILES:
-            if repo.blob_id_at(old, name) != repo.blob_id_at(update.new, name):
-                changed.append(name)
-    return changed
-
-
-def check_config_update(
-    repo: Repo, updates: Iterable[RefUpdate], branch: Branch
-) -> list[Violation]:
+def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -> list[Violation]:
     """A default-branch update may not bring an invalid ``.gto`` or ``.gtoguard.yaml``."""
     violations = []
-    for update in updates:
-        if update.ref != branch.ref or update.deleted:
-            continue
-        for name in CONFIG_FILES:
-            data = repo.file_at(update.new, name)
-            if data is None:
-                continue
-            for problem in cfg.validate_file(data, name):
-                violations.append(
-                    Violation("config-invalid", update.ref, str(problem),
-                              problem.hint or f"fix {name} and push again")
-                )  # fmt: skip
+    for update, name in changes:
+        data = repo.file_at(update.new, name)
+        if data is None:
+            continue  # deleting a config file is allowed: the defaults apply again
+        for problem in cfg.validate_file(data, name):
+            hint = problem.hint or f"fix {name} and push again"
+            violations.append(Violation("config-invalid", update.ref, str(problem), hint))
     return violations
 
 
@@ -113,8 +89,8 @@ def registry_for(
     repo: Repo, artifacts: set[str], names: Sequence[str], exclude: set[str]
 ) -> Registry:
     """The state of ``artifacts`` from existing tags (names in ``exclude`` left out)."""
-    registry = Registry()
     events: list[TagEvent] = []
+    counters: list[tuple[str, int | None]] = []  # lightweight tags count for counters too
     candidates = [n for n in names if n not in exclude]
     for name, obj in repo.tags_of(artifacts, candidates):
         try:
@@ -123,13 +99,13 @@ def registry_for(
             continue
         if tag.artifact not in artifacts:
             continue
-        state = registry.artifact(tag.artifact)
-        state.note_counter(tag.counter)
+        counters.append((tag.artifact, tag.counter))
         event = event_of(name, tag, obj)
         if event is not None:
             events.append(event)
-    for event in sorted(events, key=lambda e: (e.time, e.tag)):
-        registry.add(event)
+    registry = build_registry(events)
+    for artifact, counter in counters:
+        registry.artifact(artifact).note_counter(counter)
     return registry
 
 
@@ -138,17 +114,21 @@ def run(
     updates: Sequence[RefUpdate],
     branch: Branch,
     *,
+    changes: list[tuple[RefUpdate, str]] | None = None,
     existing_exclude: set[str] | None = None,
     now: int | None = None,
 ) -> Result:
-    """Check a batch of updates; raises ``CannotRun`` (e.g. ``ConfigInvalid``) if it cannot."""
+    """Check a batch of updates; raises ``CannotRun`` (e.g. ``ConfigInvalid``) if it cannot.
+    ``changes``: ``repo.config_changes(updates, branch)``, when the caller has it already."""
     result = Result(Outcome())
-    changed = config_changes(repo, updates, branch)
-    config_violations = check_config_update(repo, updates, branch) if changed else []
+    if changes is None:
+        changes = repo.config_changes(updates, branch)
+    config_violations = check_config_changes(repo, changes)
     gto = gto_updates(updates)
-    if changed and gto:
+    if changes and gto:
+        changed = ", ".join(dict.fromkeys(name for _, name in changes))
         result.notes.append(
-            f"this push changes {', '.join(changed)} on {branch.short}; its tags are checked "
+            f"this push changes {changed} on {branch.short}; its tags are checked "
             "against the files as they were before the push"
         )
     if gto:
