@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -28,11 +29,11 @@ def _exits(func: F) -> F:
             _error(exc.message, exc.hint)
             code = 2
         except CannotRun as exc:
-            for problem in getattr(exc, "problems", None) or []:
-                click.echo(f"gtoguard: [{exc.rule}] {problem}", err=True)
-                if problem.hint:
-                    click.echo(f"  hint: {problem.hint}", err=True)
-            if not getattr(exc, "problems", None):
+            if getattr(exc, "problems", None):
+                from .report import failure_violations, write_text
+
+                write_text(sys.stderr, failure_violations(exc, func.__name__), None)
+            else:
                 _error(exc.message, exc.hint)
             code = 3
         sys.exit(code)
@@ -175,8 +176,8 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
 
 
 def _repo_config_files(repo: str) -> list[tuple[str, bytes]]:
-    from .config import GTO_FILE, POLICY_FILE
     from .gitrepo import open_repo
+    from .policy import GTO_FILE, POLICY_FILE
 
     found: list[tuple[str, bytes]] = []
     handle = open_repo(repo)
@@ -190,8 +191,6 @@ def _repo_config_files(repo: str) -> list[tuple[str, bytes]]:
             data = handle.file_at(branch.commit, name)
             if data is not None:
                 found.append((f"{branch.short}:{name}", data))
-    import os
-
     server = os.environ.get("GTOGUARD_POLICY") or handle.config_value("gtoguard.policy")
     if server:
         try:
@@ -245,16 +244,11 @@ def install(repo: str, kind: str | None, force: bool) -> int:
     """
     from . import install as inst
 
-    directory, bare = inst.hooks_dir(repo)
-    chosen = kind or ("pre-receive" if bare else "pre-push")
-    target = directory / chosen
-    if force and target.exists() and inst.is_ours(target):
-        target.unlink()
-    done = inst.install_into(target, chosen, sys.executable)
+    done = inst.install(repo, kind, force=force)
     if not done.changed:
-        click.echo(f"gtoguard: {chosen} hook already installed at {done.path}")
+        click.echo(f"gtoguard: {done.path.name} hook already installed at {done.path}")
     else:
-        click.echo(f"gtoguard: installed {chosen} hook at {done.path}")
+        click.echo(f"gtoguard: installed {done.path.name} hook at {done.path}")
     if done.legacy:
         click.echo(f"gtoguard: the previous hook runs first: {done.legacy}")
     return 0

@@ -79,12 +79,19 @@ def is_ours(path: Path) -> bool:
     return MARKER.encode() in head
 
 
-def install(repo: str, kind: str | None = None, python: str | None = None) -> Installed:
+def install(
+    repo: str, kind: str | None = None, python: str | None = None, force: bool = False
+) -> Installed:
+    """A bare repository gets pre-receive, a clone pre-push. ``force`` rewrites our own
+    shim even when it is up to date."""
     directory, bare = hooks_dir(repo)
     kind = kind or ("pre-receive" if bare else "pre-push")
     if kind not in HOOK_KINDS:
         raise CannotRun(f"unknown hook {kind!r}", "use --pre-push or --pre-receive")
-    return install_into(directory / kind, kind, python or sys.executable)
+    target = directory / kind
+    if force and is_ours(target):
+        target.unlink()
+    return install_into(target, kind, python or sys.executable)
 
 
 def install_into(target: Path, kind: str, python: str) -> Installed:

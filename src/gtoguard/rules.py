@@ -47,12 +47,13 @@ def check_name(ref: str, name: str, policy: Policy) -> tuple[TagName | None, Vio
     except TagNameError as err:
         if err.rule == "tag-malformed" and policy.tags.allow_malformed:
             return None, None
+        if err.rule == "tag-reserved":
+            hint: str | None = (
+                "register a version (NAME@vX.Y.Z) or assign a stage (NAME#STAGE) instead"
+            )
+            return None, Violation(err.rule, ref, f"{name!r}: {err.reason}", hint)
         hint = f"use '{err.suggestion}'" if err.suggestion else None
-        if err.rule == "tag-reserved":
-            hint = "register a version (NAME@vX.Y.Z) or assign a stage (NAME#STAGE) instead"
         message = f"{name!r} is not a valid GTO tag: {err.reason}"
-        if err.rule == "tag-reserved":
-            message = f"{name!r}: {err.reason}"
         return None, Violation(err.rule, ref, message, hint)
 
 
