@@ -314,3 +314,16 @@ def test_branch_push_with_config_change_validates_it(world: World) -> None:
     new = world.commit("add qa", {".gto": "stages: [dev, staging, prod, qa]\n"})
     git("push", "-q", "--no-verify", "origin", "HEAD:refs/heads/side", cwd=world.clone)
     assert _imports_after_hook(world, old, new, "refs/heads/main") == {"jsonschema", "yaml"}
+
+
+def test_clock_skew_knob_tunes_tagger_time(world: World) -> None:
+    world.commit("tight clock", {".gtoguard.yaml": "tags:\n  clock_skew: 3600\n"})
+    assert world.push("HEAD:main").ok
+    _registered(world)
+    world.tag("churn#dev#1", when=world.clock - 1800)  # 30 min behind: inside 3600 s
+    assert world.push_tags("churn#dev#1").ok
+    world.commit("tighter", {".gtoguard.yaml": "tags:\n  clock_skew: 60\n"})
+    assert world.push("HEAD:main").ok
+    world.tag("churn#prod#2", when=world.clock - 1800)  # same lag, now outside 60 s
+    result = world.push_tags("churn#prod#2")
+    assert not result.ok and "[tagger-time]" in result.output and "(allowed" not in result.output
