@@ -44,10 +44,18 @@ def test_version_activity(events: list[TagEvent], active: bool) -> None:
         ([ev("m#prod", 10), ev("m#prod!#1", 10)], False),  # same second: unassignment wins
         ([ev("m#prod", 10), ev("m#prod!#1", 20), ev("m#prod#2", 30)], True),
         ([ev("m#prod", 10, C2)], False),  # another commit's version
+        ([ev("m#prod", 10), ev("m#prod!#1", 20), ev("m@v1.0.0!", 30)], False),  # deregistered
     ],
 )
 def test_stage_activity(events: list[TagEvent], active: bool) -> None:
-    assert state(*events).stage_active(C1, "prod") is active
+    assert state(ev("m@v1.0.0", 1), *events).stage_active(C1, "prod") is active
+
+
+def test_an_unregistered_commit_keeps_its_stage_for_gto_readers() -> None:
+    # gto files each stage tag of an unregistered commit under its own hexsha version,
+    # so the unassignment never cancels the assignment (observed with gto 1.10.1)
+    assert state(ev("m#prod", 10), ev("m#prod!#1", 20)).stage_active(C1, "prod") is True
+    assert state(ev("m#prod!#1", 20)).stage_active(C1, "prod") is False
 
 
 def test_stage_binds_to_the_version_registered_later() -> None:
@@ -97,10 +105,11 @@ def run(pushed: list[tuple[str, int]], existing: list[TagEvent] = (), now: int =
 
 
 def test_push_order_is_tagger_time_not_push_order() -> None:
+    registered = [ev("m@v1.0.0", 5)]
     # the unassign is listed first but is later in time than the assign: accepted
-    assert run([("m#prod!#2", 20), ("m#prod#1", 10)]) == []
+    assert run([("m#prod!#2", 20), ("m#prod#1", 10)], registered) == []
     # time order and counter order disagree: both are reported
-    assert run([("m#prod!#2", 10), ("m#prod#1", 20)]) == [
+    assert run([("m#prod!#2", 10), ("m#prod#1", 20)], registered) == [
         "stage-not-active",
         "counter-not-increasing",
     ]
@@ -117,3 +126,4 @@ def test_each_rule_in_the_pure_check() -> None:
     assert run([("m#dev#5", 5000)], existing) == ["tagger-time"]  # in the future
     assert run([("m#dev#5", 950)], existing, stages=None) == []
     assert run([("m#dev#5", 950)], existing, stages=()) == ["stage-unknown"]
+    assert run([("m#dev#5", 950), ("m#dev!#6", 960)]) == ["version-not-registered"]

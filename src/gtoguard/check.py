@@ -107,15 +107,20 @@ def evaluate(
         event = event_of(update.tag_name, tag, obj)
         events.append((update, tag, obj, event))
 
-    events.sort(
-        key=lambda item: (item[3].time if item[3] else 0, _PRIORITY[item[1].action], item[1].tag)
-    )
+    events.sort(key=lambda item: order_key(item[1], item[3]))
     for update, tag, _obj, event in events:
         _evaluate_tag(update, tag, event, registry, ctx, outcome)
     if ctx.policy.warn_only:
         outcome.violations = [_as_warning(v) for v in outcome.violations]
         outcome.rejected_refs.clear()
     return outcome
+
+
+def order_key(tag: TagName, event: TagEvent | None) -> tuple[bool, int, int, str]:
+    """The order tags are evaluated in: tagger time, then action, then name; tags that
+    make no registry event (lightweight, not on a commit) last, so that their counters do
+    not count against the real events."""
+    return (event is None, event.time if event else 0, _PRIORITY[tag.action], tag.tag)
 
 
 def _evaluate_tag(

@@ -200,6 +200,314 @@ def _repo_config_files(repo: str) -> list[tuple[str, bytes]]:
     return found
 
 
+# --- creating tags -----------------------------------------------------------------------
+
+
+def _creating(func: Callable[..., int]) -> Callable[..., None]:
+    """The options every creating command shares (DESIGN §5)."""
+    options = [
+        click.option("-m", "--message", help="Tag message (default: gto's message)."),
+        click.option("--simple/--counter", "simple", default=None,
+                     help="Leave out / add the #N counter (default: as gto does for this "
+                          "command; a counter everywhere when the policy requires one)."),
+        click.option("--sign", is_flag=True,
+                     help="Sign the tag with your GPG or SSH key, as git tag -s does."),
+        click.option("--push", "push", is_flag=False, flag_value="origin", default=None,
+                     metavar="[REMOTE]", help="Push the new tag(s) to REMOTE (origin) and "
+                     "report the server's verdict."),
+        click.option("--dry-run", is_flag=True,
+                     help="Print the tag(s) and the policy verdict; write nothing."),
+        click.option("--branch", metavar="BRANCH",
+                     help="Read .gto and the policy from BRANCH (default: the remote's "
+                          "default branch)."),
+        click.option("--repo", default=".", show_default=True, help="Repository to tag."),
+    ]  # fmt: skip
+    decorated: Callable[..., Any] = _exits(func)
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
+def _create(request: Any, repo: str, branch: str | None, push: str | None, sign: bool,
+            dry_run: bool) -> int:  # fmt: skip
+    import shlex
+
+    from . import helper
+    from .gitrepo import open_repo
+    from .report import write_text
+
+    handle = open_repo(repo)
+    found = helper.plan(handle, request, helper.config_branch(handle, branch, push), push)
+    outcome = found.outcome
+    refused = sorted(outcome.rejected_refs)
+    summary = None
+    if refused:
+        noun = "tag" if len(found.tags) == 1 else "tags"
+        summary = (f"{len(refused)} of {len(found.tags)} new {noun} would be declined; "
+                   "nothing was written")  # fmt: skip
+    write_text(sys.stderr, outcome.violations, summary, found.notes)
+    if dry_run:
+        for new in found.tags:
+            ref = f"refs/tags/{new.name}"
+            verdict = "declined" if ref in outcome.rejected_refs else "accepted"
+            click.echo(f"{new.name}\n  target:  {new.commit}\n  message: {new.message}\n"
+                       f"  verdict: {verdict}")  # fmt: skip
+        return 1 if refused else 0
+    if refused:
+        return 1
+    written = helper.write(handle, found.tags, sign)
+    for new, _ in written:
+        click.echo(f"Created git tag '{new.name}' that {new.describe()}")
+    names = " ".join(shlex.quote(new.name) for new, _ in written)
+    if push is None:
+        click.echo(f"To push it upstream, run:\n    git push origin {names}")
+        return 0
+    result = helper.push(handle, push, written)
+    for line in result.remote_lines:
+        click.echo(line, err=True)
+    if result.accepted:
+        click.echo(f"Pushed to {push}: the server accepted {names}")
+        return 0
+    if result.declined:
+        _error(f"{push} declined the push ({result.reason}); the new tags were removed "
+               "locally too", "fix what the lines above say and run the command again")  # fmt: skip
+        return 1
+    _error(f"could not push to {push}: {result.reason}",
+           f"the tags stay local; push them later with: git push {push} {names}")  # fmt: skip
+    return 3
+
+
+@main.command()
+@click.argument("name")
+@click.argument("ref", required=False)
+@click.option("--version", "version", metavar="V", help="Version to register (vX.Y.Z...).")
+@click.option("--bump-major", "bump", flag_value="major", help="Next major version.")
+@click.option("--bump-minor", "bump", flag_value="minor", help="Next minor version.")
+@click.option("--bump-patch", "bump", flag_value="patch", help="Next patch version (default).")
+@_creating
+def register(name: str, ref: str | None, version: str | None, bump: str | None,
+             **common: Any) -> int:  # fmt: skip
+    """Register a version of artifact NAME at REF (default HEAD): NAME@vX.Y.Z.
+
+    Without --version the latest version is bumped (patch unless told), skipping names
+    used before; the first version is v0.0.1. NAME is 'name' or 'dir:name'.
+
+    \b
+    Example:
+      gtoguard register churn --bump-minor --push
+    """
+    from .helper import Request
+    from .tagname import Action
+
+    if version and bump:
+        raise UsageError("give --version or one --bump-* flag, not both")
+    request = Request(Action.REGISTER, name, ref, version=version, bump=bump,
+                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    return _create(request, **common)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("ref", required=False)
+@click.option("--stage", required=True, help="Stage to assign (must be allowed by .gto).")
+@click.option("--version", "version", metavar="V",
+              help="Without REF: the registered version to promote. With REF: the name of "
+                   "the version registered there first, if the commit has none.")  # fmt: skip
+@click.option("--bump-major", "bump", flag_value="major", help="Name a new version: next major.")
+@click.option("--bump-minor", "bump", flag_value="minor", help="Name a new version: next minor.")
+@click.option("--bump-patch", "bump", flag_value="patch", help="Name a new version: next patch.")
+@click.option("--force", is_flag=True, help="Assign even if the version holds the stage.")
+@_creating
+def assign(name: str, ref: str | None, stage: str, version: str | None, bump: str | None,
+           force: bool, **common: Any) -> int:  # fmt: skip
+    """Assign (promote) a version of NAME to a stage: NAME#STAGE#N.
+
+    Give the version (--version v1.2.3) or the commit (REF, default HEAD). A commit with no
+    version is registered first (next version, or --version), and both tags are written
+    together or not at all.
+
+    \b
+    Example:
+      gtoguard assign churn --version v1.2.0 --stage prod --push
+    """
+    from .helper import Request
+    from .tagname import Action
+
+    if version and bump:
+        raise UsageError("give --version or one --bump-* flag, not both")
+    request = Request(Action.ASSIGN, name, ref, version=version, stage=stage, bump=bump,
+                      message=common.pop("message"), simple=common.pop("simple"),
+                      force=force)  # fmt: skip
+    return _create(request, **common)
+
+
+main.add_command(assign, "promote")
+
+
+@main.command()
+@click.argument("name")
+@click.argument("ref", required=False)
+@click.option("--stage", required=True, help="Stage to take away.")
+@click.option("--version", "version", metavar="V", help="The version that holds the stage.")
+@_creating
+def unassign(name: str, ref: str | None, stage: str, version: str | None,
+             **common: Any) -> int:  # fmt: skip
+    """Take a stage away from a version of NAME: NAME#STAGE!#N.
+
+    Name the version with --version or its commit with REF.
+
+    \b
+    Example:
+      gtoguard unassign churn --version v1.1.0 --stage prod
+    """
+    from .helper import Request
+    from .tagname import Action
+
+    request = Request(Action.UNASSIGN, name, ref, version=version, stage=stage,
+                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    return _create(request, **common)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--version", "version", metavar="V", required=True, help="Version to deregister.")
+@_creating
+def deregister(name: str, version: str, **common: Any) -> int:
+    """Deregister a version of NAME: NAME@vX.Y.Z! on the version's commit.
+
+    A deregistered version and its stages disappear from the registry; its name is never
+    used again.
+    """
+    from .helper import Request
+    from .tagname import Action
+
+    request = Request(Action.DEREGISTER, name, None, version=version,
+                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    return _create(request, **common)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Deprecate again (a new tag with a counter).")
+@_creating
+def deprecate(name: str, force: bool, **common: Any) -> int:
+    """Deprecate artifact NAME: NAME@deprecated.
+
+    Any later registration or assignment makes it active again.
+    """
+    from .helper import Request
+    from .tagname import Action
+
+    request = Request(Action.DEPRECATE, name, None, message=common.pop("message"),
+                      simple=common.pop("simple"), force=force)  # fmt: skip
+    return _create(request, **common)
+
+
+# --- reading and auditing ----------------------------------------------------------------
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True,
+              help="Without NAME: the document gto show --json prints.")  # fmt: skip
+@click.option(
+    "-d",
+    "--deprecated",
+    is_flag=True,
+    help="Include deprecated artifacts (with NAME: deregistered versions).",
+)
+@click.option("--branch", metavar="BRANCH", help="Read .gto from BRANCH.")
+@click.option("--repo", default=".", show_default=True, help="Repository to read.")
+@_exits
+def show(name: str | None, as_json: bool, deprecated: bool, branch: str | None,
+         repo: str) -> int:  # fmt: skip
+    """Show the registry, or the versions of artifact NAME.
+
+    The registry lists each artifact's latest version and the version in each stage;
+    --json prints exactly the document gto show --json prints.
+    """
+    import json
+
+    from . import helper
+    from .gitrepo import open_repo
+
+    handle = open_repo(repo)
+    if name is None:
+        document = helper.registry_document(
+            handle, helper.config_branch(handle, branch), deprecated
+        )
+        if as_json:
+            click.echo(json.dumps(document, indent=4, ensure_ascii=False))
+            return 0
+        stages = list(next(iter(document.values()))["stage"]) if document else []
+        rows = [[artifact, entry["version"] or "-",
+                 *(entry["stage"][s] or "-" for s in stages)]
+                for artifact, entry in document.items()]  # fmt: skip
+        _table(["artifact", "latest", *(f"#{s}" for s in stages)], rows)
+        return 0
+    versions = helper.artifact_document(handle, name, deprecated)
+    if as_json:
+        click.echo(json.dumps(versions, indent=4, ensure_ascii=False))
+        return 0
+    rows = [[v["version"], ", ".join(v["stages"]) or "-", v["commit"][:12],
+             "yes" if v["registered"] else "no", "yes" if v["active"] else "no",
+             v["ref"] or "-"] for v in versions]  # fmt: skip
+    _table(["version", "stages", "commit", "registered", "active", "ref"], rows)
+    return 0
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    if not rows:
+        click.echo("no GTO tags here")
+        return
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo(
+            "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@main.command()
+@click.argument("tags", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Replay and check every GTO tag.")
+@click.option("--json", "as_json", is_flag=True, help='{"ok", "checked", "violations"} on stdout.')
+@click.option(
+    "--branch", metavar="BRANCH", help="Read .gto and the policy from BRANCH (in CI: origin/main)."
+)
+@click.option("--repo", default=".", show_default=True, help="Repository to check.")
+@_exits
+def check(tags: tuple[str, ...], everything: bool, as_json: bool, branch: str | None,
+          repo: str) -> int:  # fmt: skip
+    """Check existing tags as if they were pushed now; exit 1 on any violation.
+
+    TAG...: each tag against the tags before it (tagger-date order) -- in CI, the tag
+    that triggered the job. --all: replay the whole history and report every violation
+    (an audit).
+
+    \b
+    Example (CI, on a clone with all tags and branches):
+      gtoguard check "$GITHUB_REF_NAME" --branch origin/main
+    """
+    from . import helper
+    from .gitrepo import open_repo
+    from .report import dumps, summary_line, violation_json, write_text
+
+    if bool(tags) == everything:
+        raise UsageError("give TAG... or --all", "gtoguard check 'churn#prod#3'")
+    handle = open_repo(repo)
+    result = helper.audit(handle, helper.config_branch(handle, branch),
+                          None if everything else list(tags))  # fmt: skip
+    outcome = result.outcome
+    if as_json:
+        click.echo(dumps({"ok": outcome.ok, "checked": outcome.checked,
+                          "violations": [violation_json(v) for v in outcome.violations]}))  # fmt: skip
+    else:
+        summary = summary_line(outcome.violations, outcome.checked,
+                               sorted(outcome.rejected_refs), "check")  # fmt: skip
+        write_text(sys.stdout, outcome.violations, summary, result.notes)
+    return 0 if outcome.ok else 1
+
+
 # --- hooks -------------------------------------------------------------------------------
 
 

@@ -8,13 +8,15 @@ the push — the new tags, their commits, a pushed ``.gto`` — are visible (DES
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import re
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
 
-from .errors import NotARepository
+from .errors import CannotRun, NotARepository, UsageError
 from .policy import CONFIG_FILES
 from .refupdate import TAG_PREFIX, RefUpdate, decode_ref
 from .rules import GitObject
@@ -35,7 +37,10 @@ class Branch:
 
     @property
     def short(self) -> str:
-        return self.ref.removeprefix("refs/heads/")
+        for prefix in ("refs/heads/", "refs/remotes/"):
+            if self.ref.startswith(prefix):
+                return self.ref[len(prefix) :]
+        return self.ref
 
 
 class Repo:
@@ -98,6 +103,17 @@ class Repo:
                 return Branch(branch, self.ref_target(points_to))
             return Branch(points_to, self.ref_target(points_to))
         return Branch("HEAD", self.ref_target("HEAD"))  # detached: no branch name to report
+
+    def named_branch(self, name: str) -> Branch:
+        """A branch given by the user: ``main``, ``origin/main`` or a full ref."""
+        for ref in (name, f"refs/heads/{name}", f"refs/remotes/{name}"):
+            if ref.startswith("refs/") and (commit := self.ref_target(ref)) is not None:
+                return Branch(ref, commit)
+        raise UsageError(
+            f"no branch {name!r} here",
+            "give a local branch (main) or a remote-tracking one (origin/main); "
+            "in CI fetch it first",
+        )
 
     # --- objects ---
 
@@ -166,11 +182,112 @@ class Repo:
                     changes.append((update, name))
         return changes
 
+    def resolve(self, rev: str) -> tuple[str, str]:
+        """(object id, kind) of a revision, annotated tags peeled (``REV^{}``); a
+        ``UsageError`` when git does not know it."""
+        try:
+            obj: pygit2.Object | None = self._repo.revparse_single(rev)
+        except (KeyError, ValueError, pygit2.GitError):
+            obj = None
+        while isinstance(obj, pygit2.Tag):
+            obj = self._repo.get(obj.target)
+        if obj is None:
+            raise UsageError(
+                f"unknown revision {rev!r}", "give a commit, branch or tag that exists here"
+            )
+        return str(obj.id), _KINDS.get(obj.type, "unknown")
+
+    def commit_time(self, oid: str) -> int:
+        """Committer time of a commit (0 if it is not one): gto's "enrichment" event."""
+        obj = self._repo.get(oid)
+        return int(obj.commit_time) if isinstance(obj, pygit2.Commit) else 0
+
     def config_value(self, key: str) -> str | None:
         try:
             return str(self._repo.config[key])
         except (KeyError, pygit2.GitError, ValueError):
             return None
+
+    # --- writing, through git itself (identity, signing and ref locking as git does) ---
+
+    def git(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        cwd = self.workdir or self.path
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False
+            )
+        except OSError as exc:
+            raise CannotRun(f"cannot run git: {exc.strerror}", "install git") from None
+
+    def identity(self) -> Identity:
+        """The tagger git would write now (``GIT_COMMITTER_*`` or user.name/user.email)."""
+        done = self.git("var", "GIT_COMMITTER_IDENT")
+        match = _IDENT.fullmatch(done.stdout.decode("utf-8", "replace").strip())
+        if done.returncode != 0 or match is None:
+            reason = _first_line(done.stderr) or "no committer identity"
+            raise CannotRun(
+                f"git cannot say who you are: {reason}",
+                'git config --global user.name "Your Name" && '
+                "git config --global user.email you@example.com",
+            )
+        sign, hours, minutes = match["tz"][0], int(match["tz"][1:3]), int(match["tz"][3:5])
+        offset = (hours * 60 + minutes) * (-1 if sign == "-" else 1)
+        return Identity(match["name"], match["email"], int(match["time"]), offset)
+
+    def create_tag(self, name: str, commit: str, message: str, sign: bool) -> str:
+        """Create an annotated tag with git (``git tag -s`` when signing); its object id.
+        Refuses to overwrite an existing tag."""
+        body = message if not sign else message.rstrip("\n") + "\n"
+        done = self.git(
+            "tag", "-a", "-s" if sign else "--no-sign", "--cleanup=verbatim", "-F", "-",
+            "--", name, commit, stdin=body.encode("utf-8"),
+        )  # fmt: skip
+        if done.returncode != 0:
+            hint = "check user.signingKey and gpg.format (git tag -s must work)" if sign else None
+            raise CannotRun(f"git could not create tag {name!r}: {_first_line(done.stderr)}", hint)
+        oid = self.ref_target(TAG_PREFIX + name)
+        if oid is None:
+            raise CannotRun(f"git created tag {name!r} but it cannot be read back")
+        return oid
+
+    def delete_tag(self, name: str, oid: str) -> bool:
+        """Delete a tag only if it still points at ``oid``."""
+        return self.git("update-ref", "-d", TAG_PREFIX + name, oid).returncode == 0
+
+    def remote_tag_names(self, remote: str) -> list[str]:
+        done = self.git("ls-remote", "--tags", "--refs", "--", remote)
+        if done.returncode != 0:
+            raise CannotRun(
+                f"cannot list the tags of {remote!r}: {_first_line(done.stderr)}",
+                "check the remote name and your access (git ls-remote --tags REMOTE)",
+            )
+        names = []
+        for line in done.stdout.splitlines():
+            _, _, ref = line.partition(b"\t")
+            if ref.startswith(TAG_PREFIX.encode()):
+                names.append(decode_ref(ref[len(TAG_PREFIX) :]))
+        return names
+
+    def push_tags(self, remote: str, names: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+        refspecs = [f"{TAG_PREFIX}{n}:{TAG_PREFIX}{n}" for n in names]
+        return self.git("push", "--atomic", "--porcelain", "--", remote, *refspecs)
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+    time: int
+    offset: int  # minutes east of UTC
+
+
+_IDENT = re.compile(r"(?P<name>.*) <(?P<email>[^<>]*)> (?P<time>[0-9]+) (?P<tz>[+-][0-9]{4})")
+
+
+def _first_line(data: bytes) -> str:
+    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
+    lines = [line.removeprefix("fatal: ").removeprefix("error: ") for line in lines if line]
+    return lines[0] if lines else ""
 
 
 def _text(signature: pygit2.Signature | None, field: str) -> str:

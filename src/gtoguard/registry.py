@@ -92,8 +92,19 @@ class ArtifactState:
 
     # --- stages ---
 
+    def registered_at(self, commit: str) -> bool:
+        """Whether ``commit`` carries a registered (possibly deregistered) version."""
+        return any(
+            e.commit == commit and e.name.action in (Action.REGISTER, Action.DEREGISTER)
+            for e in self.events
+        )
+
     def stage_active(self, commit: str, stage: str) -> bool:
-        """Whether the version at ``commit`` holds ``stage`` (tie: the unassignment wins)."""
+        """Whether the version at ``commit`` holds ``stage`` (tie: the unassignment wins).
+
+        On a commit without a registered version gto files every stage tag under a
+        separate "unregistered version", so an unassignment never reaches the assignment
+        it meant to cancel: for GTO readers the stage stays on."""
         assigned: list[int] = []
         unassigned: list[int] = []
         for event in self.events:
@@ -105,6 +116,8 @@ class ArtifactState:
                 unassigned.append(event.time)
         if not assigned:
             return False
+        if not self.registered_at(commit):
+            return True
         return not unassigned or max(assigned) > max(unassigned)
 
     def active_stages(self, commit: str) -> list[str]:

@@ -25,10 +25,10 @@ from .check import (
 from .errors import CannotRun
 from .gitrepo import Branch, Repo
 from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy
-from .refupdate import RefUpdate
+from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
-from .rules import Violation
-from .tagname import TagNameError, parse_tag
+from .rules import GitObject, Violation
+from .tagname import Action, TagNameError, is_gto_shaped, parse_tag
 
 
 @dataclass
@@ -85,19 +85,31 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
     return violations
 
 
-def registry_for(
-    repo: Repo, artifacts: set[str], names: Sequence[str], exclude: set[str]
+def gto_tags(repo: Repo) -> list[tuple[str, GitObject]]:
+    """(name, object) of every tag whose name holds '@' or '#', in name order."""
+    found = []
+    for name in sorted(repo.tag_names()):
+        if not is_gto_shaped(name):
+            continue
+        oid = repo.ref_target(TAG_PREFIX + name)
+        if oid is not None:
+            found.append((name, repo.object_info(oid)))
+    return found
+
+
+def registry_of(
+    tags: Iterable[tuple[str, GitObject]], artifacts: set[str] | None = None
 ) -> Registry:
-    """The state of ``artifacts`` from existing tags (names in ``exclude`` left out)."""
+    """The registry gto reads from these tags (of ``artifacts`` only, when given);
+    lightweight ones count for counters only."""
     events: list[TagEvent] = []
-    counters: list[tuple[str, int | None]] = []  # lightweight tags count for counters too
-    candidates = [n for n in names if n not in exclude]
-    for name, obj in repo.tags_of(artifacts, candidates):
+    counters: list[tuple[str, int | None]] = []
+    for name, obj in tags:
         try:
             tag = parse_tag(name)
         except TagNameError:
             continue
-        if tag.artifact not in artifacts:
+        if artifacts is not None and tag.artifact not in artifacts:
             continue
         counters.append((tag.artifact, tag.counter))
         event = event_of(name, tag, obj)
@@ -107,6 +119,25 @@ def registry_for(
     for artifact, counter in counters:
         registry.artifact(artifact).note_counter(counter)
     return registry
+
+
+def commit_times(repo: Repo, registry: Registry) -> dict[str, int]:
+    """Committer dates of the commits that carry versions: gto's enrichment events."""
+    commits = {
+        e.commit
+        for state in registry.artifacts.values()
+        for e in state.events
+        if e.name.action is not Action.DEPRECATE
+    }
+    return {c: repo.commit_time(c) for c in commits}
+
+
+def registry_for(
+    repo: Repo, artifacts: set[str], names: Sequence[str], exclude: set[str]
+) -> Registry:
+    """The state of ``artifacts`` from existing tags (names in ``exclude`` left out)."""
+    candidates = [n for n in names if n not in exclude]
+    return registry_of(repo.tags_of(artifacts, candidates), artifacts)
 
 
 def run(

@@ -227,6 +227,15 @@ def check_unassign(
 ) -> Violation | None:
     if tag.action is not Action.UNASSIGN or tag.stage is None:
         return None
+    if not state.registered_at(event.commit):
+        return Violation(
+            "version-not-registered",
+            ref,
+            f"commit {event.commit[:12]} has no registered version of '{tag.artifact}'; "
+            "gto readers ignore an unassignment there and keep the stage",
+            f"register the commit first (gtoguard register {tag.artifact} "
+            f"{event.commit[:12]}), then unassign",
+        )
     if state.stage_active(event.commit, tag.stage):
         return None
     version = state.version_label(event.commit)

@@ -1,0 +1,310 @@
+"""The helper commands' work on a repository: plan tags and check them with the engine,
+write and push them, read the registry, audit existing tags. Prints nothing (cli.py does).
+
+A planned tag goes through ``check.evaluate`` exactly as a pushed one would, against the
+same files (``.gto`` and the policies of the default branch) and the same registry state,
+before anything is written. Tags are then written with ``git tag`` (identity and signing
+as git does them) and removed again if any of a plan fails, so register+assign is all or
+nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import config as cfg
+from .check import Context, Outcome, evaluate, event_of, order_key
+from .errors import UsageError
+from .gitrepo import Branch, Repo
+from .policy import GTO_FILE
+from .refupdate import TAG_PREFIX, RefUpdate
+from .registry import Registry
+from .repostate import Settings, commit_times, gto_tags, load_settings, registry_of
+from .rules import GitObject, Violation
+from .tagging import NewTag, Planner
+from .tagname import Action, TagNameError, is_gto_shaped, parse_tag
+from .views import artifact_view, registry_view, version_rows
+
+ZERO = "0" * 40
+
+
+@dataclass(frozen=True)
+class Request:
+    """One creating command as the user typed it."""
+
+    action: Action
+    artifact: str
+    rev: str | None = None
+    version: str | None = None
+    stage: str | None = None
+    bump: str | None = None
+    message: str | None = None
+    simple: bool | None = None
+    force: bool = False
+
+
+@dataclass
+class Plan:
+    tags: list[NewTag]
+    outcome: Outcome
+    settings: Settings
+    notes: list[str] = field(default_factory=list)
+
+
+def config_branch(repo: Repo, branch: str | None, remote: str | None = None) -> Branch:
+    """Where .gto and the policy are read from: ``--branch``, else the remote's default
+    branch as last fetched, else the branch HEAD is on."""
+    if branch:
+        return repo.named_branch(branch)
+    return repo.default_branch(remote or "origin")
+
+
+def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None) -> Plan:
+    settings = load_settings(repo, branch)
+    names = repo.tag_names()
+    registry = registry_of(repo.tags_of({request.artifact}, names), {request.artifact})
+    state = registry.artifact(request.artifact)
+    times = commit_times(repo, registry)
+    floor = 0
+    notes = []
+    if remote is not None:
+        floor = _max_counter(repo.remote_tag_names(remote), request.artifact)
+        if floor > state.max_counter:
+            notes.append(f"{remote} has counters up to #{floor} for {request.artifact}")
+    planner = Planner(
+        state,
+        artifact_view(state, times),
+        simple=request.simple,
+        counter_required=settings.policy.tags.counter_required,
+        existing=frozenset(names),
+        counter_floor=floor,
+    )
+    head = repo.resolve("HEAD")[0] if request.rev is None else None
+    tags = _plan_tags(repo, planner, request, head, times)
+    outcome = _evaluate(repo, tags, registry, settings)
+    return Plan(tags, outcome, settings, notes)
+
+
+def _plan_tags(repo: Repo, planner: Planner, request: Request, head: str | None,
+               times: dict[str, int]) -> list[NewTag]:  # fmt: skip
+    commit = repo.resolve(request.rev)[0] if request.rev is not None else head
+    action, stage = request.action, request.stage or ""
+    if action is Action.REGISTER:
+        assert commit is not None
+        return planner.register(commit, request.version, request.bump, request.message)
+    if action is Action.ASSIGN:
+        if request.rev is None and request.version is not None:
+            return planner.assign(stage, None, request.version, None, None, request.message,
+                                  request.force)  # fmt: skip
+        return planner.assign(stage, commit, None, request.version, request.bump,
+                              request.message, request.force)  # fmt: skip
+    if action is Action.UNASSIGN:
+        if (request.rev is None) == (request.version is None):
+            raise UsageError("give either --version V or a REF, not both and not neither",
+                             f"gtoguard unassign {request.artifact} --stage {stage} "
+                             "--version v1.2.3")  # fmt: skip
+        return planner.unassign(stage, commit if request.rev else None, request.version,
+                                request.message)  # fmt: skip
+    if action is Action.DEREGISTER:
+        assert request.version is not None and head is not None
+        return planner.deregister(request.version, head, request.message)
+    assert head is not None
+    return planner.deprecate(times, head, request.message, request.force)
+
+
+def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry,
+              settings: Settings) -> Outcome:  # fmt: skip
+    """The engine's verdict on the planned tags, as if they were pushed now."""
+    who = repo.identity()
+    updates, objects = [], {}
+    for number, new in enumerate(tags, start=1):
+        oid = f"{number:040x}"  # stands in for the tag object git will write
+        _, kind = repo.resolve(new.commit)
+        updates.append(RefUpdate(TAG_PREFIX + new.name, ZERO, oid))
+        objects[oid] = GitObject(oid, "tag", new.commit, kind, who.time, who.offset,
+                                 who.name, who.email, new.message)  # fmt: skip
+    ctx = Context(
+        settings.config,
+        settings.policy,
+        cfg.tag_checker(settings.config, settings.policy),
+        int(time.time()),
+        settings.origin,
+    )
+    outcome = evaluate(updates, objects, registry, ctx)
+    for new in tags:
+        outcome.add(_reads_back(new))
+    return outcome
+
+
+def _reads_back(new: NewTag) -> Violation | None:
+    """A stage like 'prod!' would make a tag that parses as something else."""
+    try:
+        parsed = parse_tag(new.name)
+    except TagNameError:
+        return None  # the engine reported it already
+    if replace(parsed, counter_width=0) == new.tag:
+        return None
+    return Violation(
+        "tag-malformed",
+        TAG_PREFIX + new.name,
+        f"{new.name!r} would read as a different tag ({parsed.action.value} of "
+        f"{parsed.artifact}): the stage or artifact name holds '@', '#', '!' or '='",
+        "stage and artifact names use letters, digits, '_', '-' and '/' only",
+    )
+
+
+def _max_counter(names: Sequence[str], artifact: str) -> int:
+    highest = 0
+    for name in names:
+        try:
+            tag = parse_tag(name)
+        except TagNameError:
+            continue
+        if tag.artifact == artifact and tag.counter is not None:
+            highest = max(highest, tag.counter)
+    return highest
+
+
+# --- writing and pushing -----------------------------------------------------------------
+
+
+def write(repo: Repo, tags: Sequence[NewTag], sign: bool) -> list[tuple[NewTag, str]]:
+    """Create every tag of a plan, or none: on a failure the ones made are deleted."""
+    written: list[tuple[NewTag, str]] = []
+    try:
+        for new in tags:
+            written.append((new, repo.create_tag(new.name, new.commit, new.message, sign)))
+    except BaseException:
+        for new, oid in reversed(written):
+            repo.delete_tag(new.name, oid)
+        raise
+    return written
+
+
+@dataclass
+class PushResult:
+    accepted: bool
+    declined: bool  # by the server's (or the local pre-push) hook, not a transport error
+    remote_lines: list[str]
+    reason: str
+
+
+def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]]) -> PushResult:
+    """Push only these tags, atomically. If a hook declines them, the local tags are
+    removed too: a promotion the server refused must not linger in the clone."""
+    done = repo.push_tags(remote, [new.name for new, _ in written])
+    stderr = done.stderr.decode("utf-8", "replace").splitlines()
+    stdout = done.stdout.decode("utf-8", "replace").splitlines()
+    remote_lines = [line for line in stderr if line.startswith("remote:")]
+    if done.returncode == 0:
+        return PushResult(True, False, remote_lines, "")
+    rejected = [line for line in stdout if line.startswith("!")]
+    ours = [line for line in stderr if line.startswith("gtoguard:")]
+    declined = bool(ours) or any("rejected" in line for line in rejected)
+    if declined:
+        for new, oid in written:
+            repo.delete_tag(new.name, oid)
+    errors = [line for line in stderr if line.startswith(("error:", "fatal:"))]
+    reason = (rejected or errors or ["git push failed"])[0]
+    return PushResult(False, declined, remote_lines + ours, reason)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = False
+                      ) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The document of ``gto show --json``."""
+    registry = registry_of(gto_tags(repo))
+    config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), _where(branch))
+    document = registry_view(
+        registry, config.stages, commit_times(repo, registry), include_deprecated
+    )
+    return dict(sorted(document.items()))
+
+
+def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
+                      ) -> list[dict[str, Any]]:  # fmt: skip
+    registry = registry_of(repo.tags_of({name}, repo.tag_names()), {name})
+    state = registry.artifacts.get(name)
+    if state is None or not state.events:
+        raise UsageError(f"no artifact named {name!r} has GTO tags here",
+                         "gtoguard show lists the artifacts")  # fmt: skip
+    view = artifact_view(state, commit_times(repo, registry))
+    return version_rows(view, include_deregistered)
+
+
+def _where(branch: Branch) -> str:
+    return f"{branch.short}:{GTO_FILE}" if branch.ref != "HEAD" else f"HEAD:{GTO_FILE}"
+
+
+# --- auditing ----------------------------------------------------------------------------
+
+
+@dataclass
+class Audit:
+    outcome: Outcome
+    notes: list[str] = field(default_factory=list)
+
+
+def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
+    """``names``: evaluate each tag as if pushed now onto the tags that come before it in
+    gto's order (tagger time); None: replay the whole history in that order."""
+    settings = load_settings(repo, branch)
+    tags = gto_tags(repo)
+    ctx = Context(settings.config, settings.policy,
+                  cfg.tag_checker(settings.config, settings.policy), int(time.time()),
+                  settings.origin)  # fmt: skip
+    result = Audit(Outcome())
+    if branch.ref == "HEAD":
+        result.notes.append(
+            "reading .gto and .gtoguard.yaml from HEAD (no default branch known); "
+            "pass --branch origin/main to read them from the default branch"
+        )
+    if names is None:
+        updates = [RefUpdate(TAG_PREFIX + n, ZERO, obj.oid) for n, obj in tags]
+        result.outcome = evaluate(updates, {obj.oid: obj for _, obj in tags}, Registry(), ctx)
+        return result
+    by_name = dict(tags)
+    wanted = [n.removeprefix(TAG_PREFIX) for n in names]
+    missing = [n for n in wanted if n not in by_name and repo.ref_target(TAG_PREFIX + n) is None]
+    if missing:
+        raise UsageError(f"no tag {missing[0]!r} in this repository",
+                         "fetch the tags first (git fetch --tags; in CI: fetch-depth: 0)")  # fmt: skip
+    for name in wanted:
+        if not is_gto_shaped(name):
+            result.notes.append(f"{name} is not a GTO tag (no '@' or '#'); nothing to check")
+            continue
+        _merge(result.outcome, _audit_one(name, by_name[name], tags, ctx))
+    return result
+
+
+def _audit_one(name: str, obj: GitObject, tags: Sequence[tuple[str, GitObject]],
+               ctx: Context) -> Outcome:  # fmt: skip
+    update = RefUpdate(TAG_PREFIX + name, ZERO, obj.oid)
+    try:
+        tag = parse_tag(name)
+    except TagNameError:
+        return evaluate([update], {obj.oid: obj}, Registry(), ctx)
+    key = order_key(tag, event_of(name, tag, obj))
+    before = []
+    for other, other_obj in tags:
+        if other == name:
+            continue
+        try:
+            other_tag = parse_tag(other)
+        except TagNameError:
+            continue
+        event = event_of(other, other_tag, other_obj)
+        if other_tag.artifact == tag.artifact and event and order_key(other_tag, event) < key:
+            before.append((other, other_obj))
+    return evaluate([update], {obj.oid: obj}, registry_of(before, {tag.artifact}), ctx)
+
+
+def _merge(into: Outcome, outcome: Outcome) -> None:
+    into.checked += outcome.checked
+    into.violations.extend(outcome.violations)
+    into.rejected_refs |= outcome.rejected_refs

@@ -1,0 +1,259 @@
+"""What GTO readers see: the registry views of ``gto show``, computed from tag events. Pure.
+
+``gto show --json`` is what deployment pipelines and Studio read, so ``registry_view``
+reproduces it exactly, quirks included (gto-format §5.3-§5.4): same-second ties, stages
+of unregistered commits that an unassignment never reaches, the latest version chosen by
+semver among registered active versions, and per stage the version whose assignment is
+the most recent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .registry import ArtifactState, Registry, TagEvent
+from .tagname import SEMVER, Action
+
+_SEMVER_RE = re.compile(rf"v(?P<core>{SEMVER})")
+
+
+@dataclass
+class StageView:
+    """One stage on one version: its assignment and unassignment times, in tag order."""
+
+    stage: str
+    events: list[tuple[int, bool]] = field(default_factory=list)  # (time, is assignment)
+    tags: list[TagEvent] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        # gto sorts by time and reverses: among same-second events the unassignment wins
+        latest = max(t for t, _ in self.events)
+        return all(assign for t, assign in self.events if t == latest)
+
+    @property
+    def activated_at(self) -> int | None:
+        return max(t for t, _ in self.events) if self.active else None
+
+    @property
+    def created_at(self) -> int:
+        """gto's "authoring event" of a stage: its most recent assignment."""
+        assigned = [t for t, assign in self.events if assign]
+        return max(assigned) if assigned else max(t for t, _ in self.events)
+
+
+@dataclass
+class VersionView:
+    name: str  # the version, or the commit hexsha for gto's "unregistered version"
+    commit: str
+    commit_time: int
+    registrations: list[TagEvent] = field(default_factory=list)
+    deregistrations: list[TagEvent] = field(default_factory=list)
+    stages: dict[str, StageView] = field(default_factory=dict)
+
+    @property
+    def registered(self) -> bool:
+        return bool(self.registrations)
+
+    @property
+    def discovered(self) -> bool:
+        return not self.registrations and not self.deregistrations
+
+    @property
+    def active(self) -> bool:
+        if self.discovered:
+            return True  # gto: a version with stage or commit events only is active
+        latest_reg = max((e.time for e in self.registrations), default=None)
+        latest_dereg = max((e.time for e in self.deregistrations), default=None)
+        if latest_reg is None:
+            return False
+        return latest_dereg is None or latest_reg > latest_dereg
+
+    @property
+    def created_at(self) -> int:
+        if self.registrations:
+            return max(e.time for e in self.registrations)
+        stage_times = [t for s in self.stages.values() for t, _ in s.events]
+        return max(stage_times) if stage_times else self.commit_time
+
+    def active_stages(self) -> list[StageView]:
+        """Active stages, oldest activation first (gto's ``get_vstages(ascending=True)``)."""
+        found = [s for s in self.stages.values() if s.active]
+        return sorted(found, key=lambda s: s.activated_at or 0)
+
+    def add_stage_event(self, event: TagEvent) -> None:
+        assert event.name.stage is not None
+        view = self.stages.setdefault(event.name.stage, StageView(event.name.stage))
+        view.events.append((event.time, event.name.action is Action.ASSIGN))
+        view.tags.append(event)
+
+
+@dataclass
+class ArtifactView:
+    name: str
+    versions: list[VersionView]
+    deprecations: list[TagEvent]
+
+    @property
+    def active(self) -> bool:
+        times = [e.time for v in self.versions for e in v.registrations + v.deregistrations]
+        times += [t for v in self.versions for s in v.stages.values() for t, _ in s.events]
+        times += [v.commit_time for v in self.versions]
+        deprecated = max((e.time for e in self.deprecations), default=None)
+        if deprecated is None:
+            return bool(times)
+        return bool(times) and max(times) >= deprecated  # a tie: the other event wins
+
+    def candidates(self, include_unregistered: bool) -> list[VersionView]:
+        return [
+            v
+            for v in self.versions
+            if v.active and (v.registered or (include_unregistered and not v.registered))
+        ]
+
+    def latest(self) -> VersionView | None:
+        """gto's "latest": the highest semver among registered, active versions."""
+        ordered = sort_by_semver(self.candidates(include_unregistered=False))
+        return ordered[0] if ordered else None
+
+    def stage_holders(self, versions_per_stage: int = 1) -> dict[str, list[str]]:
+        """Per stage, the versions that hold it, most recently assigned first (gto's
+        ``get_vstages`` with the CLI defaults: timestamp order, one version per stage)."""
+        assignments = [
+            (v, s)
+            for v in sort_by_time(self.candidates(include_unregistered=True))
+            for s in v.active_stages()
+        ]
+        assignments = _stable_desc(assignments, key=lambda a: a[1].created_at)
+        holders: dict[str, list[str]] = {}
+        for version, stage in assignments:
+            found = holders.setdefault(stage.stage, [])
+            if -1 < versions_per_stage <= len(found):
+                continue
+            if version.name not in found:
+                found.append(version.name)
+        return holders
+
+
+def _stable_desc(items: list[Any], key: Any) -> list[Any]:
+    """gto's ``sorted(...)[::-1]``: descending, and same-key items in reverse order too."""
+    return sorted(items, key=key)[::-1]
+
+
+def semver_key(version: str) -> tuple[Any, ...] | None:
+    """Semver precedence (build metadata ignored); None for a name that is not semver."""
+    match = _SEMVER_RE.fullmatch(version)
+    if match is None:
+        return None
+    core = match["core"].partition("+")[0]  # build metadata does not count
+    release, _, pre = core.partition("-")
+    numbers = tuple(int(n) for n in release.split("."))
+    if not pre:
+        return (numbers, 1, ())
+    ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (numbers, 0, ids)
+
+
+def sort_by_semver(versions: Iterable[VersionView]) -> list[VersionView]:
+    items = list(versions)
+    semver = [v for v in items if semver_key(v.name) is not None]
+    other = [v for v in items if semver_key(v.name) is None]
+    return _stable_desc(semver, key=lambda v: semver_key(v.name)) + _stable_desc(
+        other, key=lambda v: v.name
+    )
+
+
+def sort_by_time(versions: Iterable[VersionView]) -> list[VersionView]:
+    return _stable_desc(list(versions), key=lambda v: v.created_at)
+
+
+def artifact_view(state: ArtifactState, commit_times: Mapping[str, int]) -> ArtifactView:
+    """The artifact as gto builds it: versions from register/deregister tags (in time
+    order), then stage tags bound to the version registered at their commit, else each to
+    an "unregistered version" of its own, named by the commit."""
+    ordered = sorted(state.events, key=lambda e: (e.time, e.tag))
+    versions: list[VersionView] = []
+    by_key: dict[tuple[str, str], VersionView] = {}
+    by_commit: dict[str, VersionView] = {}
+    for event in ordered:
+        tag = event.name
+        if tag.action not in (Action.REGISTER, Action.DEREGISTER) or tag.version is None:
+            continue
+        key = (tag.version, event.commit)
+        view = by_key.get(key)
+        if view is None:
+            view = VersionView(tag.version, event.commit, commit_times.get(event.commit, 0))
+            by_key[key] = view
+            versions.append(view)
+            by_commit.setdefault(event.commit, view)
+        (view.registrations if tag.action is Action.REGISTER else view.deregistrations).append(
+            event
+        )
+    for event in ordered:
+        if event.name.action not in (Action.ASSIGN, Action.UNASSIGN):
+            continue
+        view = by_commit.get(event.commit)
+        if view is None:
+            view = VersionView(event.commit, event.commit, commit_times.get(event.commit, 0))
+            versions.append(view)
+        view.add_stage_event(event)
+    deprecations = [e for e in ordered if e.name.action is Action.DEPRECATE]
+    return ArtifactView(state.name, versions, deprecations)
+
+
+def registry_view(
+    registry: Registry,
+    configured_stages: tuple[str, ...] | None,
+    commit_times: Mapping[str, int],
+    include_deprecated: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """The document ``gto show --json`` prints for the whole registry."""
+    views = [
+        artifact_view(state, commit_times) for state in registry.artifacts.values() if state.events
+    ]
+    if configured_stages is not None:
+        stages = list(configured_stages)
+    else:  # gto lists the stages in use: active on an active version of any artifact
+        stages = sorted({stage for view in views for stage in view.stage_holders(-1)})
+    document: dict[str, dict[str, Any]] = {}
+    for view in views:
+        if not (view.active or include_deprecated):
+            continue
+        latest = view.latest()
+        holders = view.stage_holders()
+        document[view.name] = {
+            "version": latest.name if latest else None,
+            "stage": {s: ", ".join(holders.get(s, [])) or None for s in stages},
+            "registered": True,  # every artifact read from tags is "registered" for gto
+            "active": view.active,
+        }
+    return document
+
+
+def version_rows(view: ArtifactView, include_deregistered: bool = False) -> list[dict[str, Any]]:
+    """One artifact's versions, highest first, with the stages each holds now.
+    Unlike ``gto show NAME``, an unregistered commit is listed once."""
+    rows: dict[str, dict[str, Any]] = {}
+    for version in sort_by_semver(view.versions):
+        if not version.active and not include_deregistered:
+            continue
+        row = rows.setdefault(
+            version.name,
+            {
+                "artifact": view.name,
+                "version": version.name,
+                "registered": version.registered,
+                "active": version.active,
+                "commit": version.commit,
+                "stages": [],
+                "ref": version.registrations[-1].tag if version.registrations else None,
+                "created_at": version.created_at,
+            },
+        )
+        for stage in version.active_stages():
+            if stage.stage not in row["stages"]:
+                row["stages"].append(stage.stage)
+    return list(rows.values())

@@ -1,0 +1,93 @@
+"""``gtoguard show --json`` against ``gto show --json`` on generated tag histories.
+
+Tags are written with plain ``git tag`` (no hook), with tagger dates drawn from a few
+seconds so that gto's same-second tie rules, unregistered commits, deprecation and
+re-activation all occur. gto is the reference: whatever it prints, we must print.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gtoguard.gitrepo import open_repo
+from gtoguard.helper import registry_document
+from gtoguard.views import semver_key
+
+from conftest import git, run_gto
+
+ARTIFACTS = ("churn", "cv:seg")
+COMMITS = 3
+# one version name per commit (gto itself breaks on two names on one commit)
+VERSIONS = ("v0.1.0", "v1.0.0-rc.1", "v1.0.0")
+
+op = st.tuples(
+    st.sampled_from(("register", "deregister", "assign", "unassign", "deprecate")),
+    st.sampled_from(ARTIFACTS),
+    st.integers(0, COMMITS - 1),
+    st.sampled_from(("dev", "prod")),
+    st.integers(0, 6),  # seconds: small on purpose, for ties
+)
+
+
+def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | None) -> Path:
+    repo = root / "repo"
+    git("init", "-q", str(repo), cwd=root)
+    commits = []
+    base = 1_700_000_000
+    for number in range(COMMITS):
+        if number == 0 and stages is not None:
+            (repo / ".gto").write_text(stages, encoding="utf-8")
+        (repo / "f").write_text(str(number), encoding="utf-8")
+        git("add", "-A", cwd=repo)
+        when = {"GIT_COMMITTER_DATE": f"@{base + number * 2} +0000"}
+        git("commit", "-q", "-m", f"c{number}", cwd=repo, env=when)
+        commits.append(git("rev-parse", "HEAD", cwd=repo).stdout.strip())
+    for counter, (action, artifact, commit, stage, second) in enumerate(ops, start=1):
+        name = artifact.replace(":", "=") + {
+            "register": f"@{VERSIONS[commit]}",
+            "deregister": f"@{VERSIONS[commit]}!",
+            "assign": f"#{stage}",
+            "unassign": f"#{stage}!",
+            "deprecate": "@deprecated",
+        }[action] + f"#{counter}"
+        when = {"GIT_COMMITTER_DATE": f"@{base + second} +0000"}
+        git("tag", "-a", name, commits[commit], "-m", action, cwd=repo, env=when)
+    return repo
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(ops=st.lists(op, min_size=1, max_size=14), configured=st.booleans())
+def test_show_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
+                              ops: list[tuple[str, str, int, str, int]],
+                              configured: bool) -> None:  # fmt: skip
+    root = tmp_path_factory.mktemp("views")
+    repo = _build(root, ops, "stages: [dev, staging, prod]\n" if configured else None)
+    expected = json.loads(run_gto("show", "--json", cwd=repo).stdout)
+    handle = open_repo(str(repo))
+    assert registry_document(handle, handle.default_branch()) == expected, ops
+    with_deprecated = json.loads(run_gto("show", "--json", "-d", cwd=repo).stdout)
+    assert registry_document(handle, handle.default_branch(), True) == with_deprecated, ops
+
+
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [
+        ("v1.0.0-rc.1", "v1.0.0"),
+        ("v1.0.0-alpha", "v1.0.0-alpha.1"),
+        ("v1.0.0-alpha.1", "v1.0.0-alpha.beta"),
+        ("v1.0.0-beta.2", "v1.0.0-beta.11"),
+        ("v1.0.0-rc.1", "v1.0.0-rc.1a"),
+        ("v1.9.0", "v1.10.0"),
+        ("v0.0.9", "v0.1.0"),
+    ],
+)
+def test_semver_precedence(lower: str, higher: str) -> None:
+    low, high = semver_key(lower), semver_key(higher)
+    assert low is not None and high is not None and low < high
+    assert semver_key("v1.0.0+build.5") == semver_key("v1.0.0")  # build metadata is ignored
+    assert semver_key("0f1e2d3c") is None
