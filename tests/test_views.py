@@ -48,13 +48,17 @@ def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | 
         git("commit", "-q", "-m", f"c{number}", cwd=repo, env=when)
         commits.append(git("rev-parse", "HEAD", cwd=repo).stdout.strip())
     for counter, (action, artifact, commit, stage, second) in enumerate(ops, start=1):
-        name = artifact.replace(":", "=") + {
-            "register": f"@{VERSIONS[commit]}",
-            "deregister": f"@{VERSIONS[commit]}!",
-            "assign": f"#{stage}",
-            "unassign": f"#{stage}!",
-            "deprecate": "@deprecated",
-        }[action] + f"#{counter}"
+        name = (
+            artifact.replace(":", "=")
+            + {
+                "register": f"@{VERSIONS[commit]}",
+                "deregister": f"@{VERSIONS[commit]}!",
+                "assign": f"#{stage}",
+                "unassign": f"#{stage}!",
+                "deprecate": "@deprecated",
+            }[action]
+            + f"#{counter}"
+        )
         when = {"GIT_COMMITTER_DATE": f"@{base + second} +0000"}
         git("tag", "-a", name, commits[commit], "-m", action, cwd=repo, env=when)
     return repo

@@ -248,7 +248,25 @@ class Repo:
         oid = self.ref_target(TAG_PREFIX + name)
         if oid is None:
             raise CannotRun(f"git created tag {name!r} but it cannot be read back")
+        if sign:
+            self._check_signed(name, oid, body)
         return oid
+
+    def _check_signed(self, name: str, oid: str, body: str) -> None:
+        """git 2.39 writes ssh-keygen's error text in place of a signature and exits 0
+        when the key cannot be loaded; such a tag must not survive."""
+        tag = self._repo.get(oid)
+        raw = bytes(tag.raw_message) if isinstance(tag, pygit2.Tag) else b""
+        signature = raw[len(body.encode("utf-8")) :] if raw.startswith(body.encode()) else b""
+        if signature.startswith(b"-----BEGIN "):
+            return
+        self.delete_tag(name, oid)
+        found = signature.decode("utf-8", "replace").strip().splitlines()
+        raise CannotRun(
+            f"git could not create tag {name!r}: it was not signed"
+            + (f" ({found[0][:200]})" if found else ""),
+            "check user.signingKey and gpg.format (git tag -s must work)",
+        )
 
     def delete_tag(self, name: str, oid: str) -> bool:
         """Delete a tag only if it still points at ``oid``."""

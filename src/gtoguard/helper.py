@@ -85,6 +85,10 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     head = repo.resolve("HEAD")[0] if request.rev is None else None
     tags = _plan_tags(repo, planner, request, head, times)
     outcome = _evaluate(repo, tags, registry, settings)
+    taken = [new.name for new in tags if new.name in planner.existing]
+    if taken and outcome.ok:  # the engine's reason, when it has one, says more
+        raise UsageError(f"tag {taken[0]!r} exists already",
+                         "leave out --simple: a counter makes the name unique")  # fmt: skip
     return Plan(tags, outcome, settings, notes)
 
 

@@ -185,13 +185,7 @@ class Planner:
         if not simple:
             counter = self._next_counter
             self._next_counter += 1
-        tag = TagName(self.state.name, action, version=version, stage=stage, counter=counter)
-        if simple and tag.tag in self.existing:
-            raise UsageError(
-                f"tag {tag.tag!r} exists already",
-                "leave out --simple: a counter makes the name unique",
-            )
-        return tag
+        return TagName(self.state.name, action, version=version, stage=stage, counter=counter)
 
     def _version_at(self, commit: str) -> str | None:
         found = self.state.versions_at(commit)

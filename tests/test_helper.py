@@ -1,0 +1,260 @@
+"""The helper commands end to end, with the real git client and a server running the hook.
+
+A tag the helper refuses is one the hook declines with the same rule id, and a refusal
+writes nothing. Rules the helper cannot produce by construction (it always writes an
+annotated tag on a commit with a fresh counter and never deletes or moves a tag):
+tag-reserved, tag-lightweight, tag-deleted, tag-moved and counter-not-increasing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, World, git
+
+
+def gtoguard(*args: str, cwd: Path, env: dict[str, str] | None = None
+             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return subprocess.run([str(BIN / "gtoguard"), *args], cwd=cwd, capture_output=True,
+                          text=True, check=False, env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def local_refs(world: World) -> str:
+    return git("for-each-ref", "--format=%(refname) %(objectname)", cwd=world.clone).stdout
+
+
+def rules(text: str) -> set[str]:
+    return set(re.findall(r"\[([a-z-]+)\]", text))
+
+
+@pytest.fixture
+def registered(world: World) -> World:
+    """churn v1.0.0 registered (with a counter) and pushed."""
+    done = gtoguard("register", "churn", "--version", "v1.0.0", "--counter", "--push",
+                    cwd=world.clone)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return world
+
+
+# (rule, setup -> helper arguments); the setup runs in the clone before the helper
+Setup = Callable[[World], list[str]]
+
+
+def _policy(world: World, text: str) -> None:
+    world.commit("policy", {".gtoguard.yaml": text})
+    assert world.push("HEAD:main").ok
+
+
+REFUSALS: list[tuple[str, Setup, dict[str, str]]] = [
+    ("stage-unknown", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "prd"], {}),
+    ("tag-malformed", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "pro.d"], {}),
+    ("stage-not-active",
+     lambda w: ["unassign", "churn", "--version", "v1.0.0", "--stage", "dev"], {}),
+    ("version-exists",
+     lambda w: [w.commit("retrain") and "register", "churn", "--version", "v1.0.0"], {}),
+    ("commit-has-version", lambda w: ["register", "churn", "--version", "v2.0.0"], {}),
+    ("version-not-registered", lambda w: ["deregister", "churn", "--version", "v9.9.9"], {}),
+    ("tag-target", lambda w: ["register", "churn", "HEAD^{tree}", "--version", "v3.0.0"], {}),
+    ("counter-missing",
+     lambda w: [_policy(w, "tags: {counter: required}\n") or "assign", "churn",
+                "--version", "v1.0.0", "--stage", "dev", "--simple"], {}),
+    ("tagger-time", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "dev"],
+     {"GIT_COMMITTER_DATE": f"@{int(time.time()) + 7200} +0000"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "setup", "env"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_a_refusal_is_what_the_hook_declines(registered: World, rule: str, setup: Setup,
+                                             env: dict[str, str]) -> None:  # fmt: skip
+    world = registered
+    args = setup(world)
+    before = local_refs(world)
+    dry = gtoguard(*args, "--dry-run", cwd=world.clone, env=env)
+    assert dry.returncode == 1, dry.stdout + dry.stderr
+    assert "verdict: declined" in dry.stdout
+    done = gtoguard(*args, cwd=world.clone, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert rule in rules(done.stderr), done.stderr
+    assert "nothing was written" in done.stderr
+    assert local_refs(world) == before  # nothing written
+
+    # the same tag made by hand and pushed past the client hook: the server says the same
+    name, target = re.search(r"^(\S+)\n  target:  (\S+)", dry.stdout, re.M).groups()  # type: ignore[union-attr]
+    snapshot = world.server_snapshot()
+    git("tag", "-a", name, target, "-m", "by hand", cwd=world.clone, env=env)
+    pushed = world.push_tags(name)
+    assert not pushed.ok
+    assert rule in pushed.rules(), pushed.output
+    assert world.server_snapshot() == snapshot
+
+
+def test_config_invalid_stops_helper_and_hook_alike(registered: World) -> None:
+    world = registered
+    world.commit("break .gto", {".gto": "stages: dev\n"})
+    pushed = world.push("HEAD:main")
+    assert not pushed.ok and "config-invalid" in pushed.rules()
+    git("push", "-q", "--no-verify", str(world.server), "HEAD:refs/heads/side", cwd=world.clone)
+    # the helper reads the clone's branch; the broken file is there now
+    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev", "--branch", "main",
+                    cwd=world.clone)  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "[config-invalid]" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_created_tags_are_gtos_and_pushed_ones_are_accepted(registered: World) -> None:
+    world = registered
+    world.commit("retrain")
+    assert world.push("HEAD:main").ok
+    done = gtoguard("assign", "churn", "--stage", "staging", "--push", cwd=world.clone)
+    assert done.returncode == 0, done.stderr
+    # implicit registration and the assignment, written and pushed together
+    assert "churn@v1.0.1" in done.stdout and "churn#staging#2" in done.stdout
+    assert {"churn@v1.0.1", "churn#staging#2"} <= world.server_tags()
+    message = git("cat-file", "tag", "churn#staging#2", cwd=world.clone).stdout
+    assert message.endswith("\n\nAssigning stage staging to artifact churn version v1.0.1")
+    assert "tagger Test User <test@example.com>" in message
+
+
+def test_push_reports_the_servers_decline_and_removes_the_tag(registered: World) -> None:
+    world = registered
+    policy = world.root / "server-policy.yaml"
+    policy.write_text("tags: {counter: required}\n", encoding="utf-8")
+    git("config", "gtoguard.policy", str(policy), cwd=world.server)  # only the server knows
+    world.commit("retrain")
+    assert world.push("HEAD:main").ok
+    before = local_refs(world)
+    done = gtoguard("register", "churn", "--version", "v1.1.0", "--push", cwd=world.clone)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "remote: gtoguard:" in done.stderr and "[counter-missing]" in done.stderr
+    assert "declined the push" in done.stderr
+    assert local_refs(world) == before  # the refused tag does not linger in the clone
+    assert "churn@v1.1.0" not in world.server_tags()
+    # with a counter the same registration goes through
+    done = gtoguard("register", "churn", "--version", "v1.1.0", "--counter", "--push",
+                    cwd=world.clone)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "churn@v1.1.0#2" in world.server_tags()
+
+
+def test_counter_follows_the_remote_with_push(registered: World, tmp_path: Path) -> None:
+    world = registered
+    other = tmp_path / "other"
+    git("clone", "-q", str(world.server), str(other), cwd=tmp_path)
+    for stage in ("dev", "staging"):
+        done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", stage, "--push",
+                        cwd=other)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    # the first clone has not fetched #2 and #3; --push asks the remote
+    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
+                    cwd=world.clone)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "churn#prod#4" in world.server_tags()
+
+
+def test_sign_with_an_ssh_key_verifies(registered: World, tmp_path: Path) -> None:
+    world = registered
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(key)],
+                   check=True, capture_output=True)  # fmt: skip
+    allowed = tmp_path / "allowed_signers"
+    public = (tmp_path / "id_ed25519.pub").read_text(encoding="utf-8")
+    allowed.write_text(f"test@example.com {public}", encoding="utf-8")
+    for key_name, value in (("gpg.format", "ssh"), ("user.signingKey", str(key)),
+                            ("gpg.ssh.allowedSignersFile", str(allowed))):  # fmt: skip
+        git("config", key_name, value, cwd=world.clone)
+    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--sign",
+                    "--push", cwd=world.clone)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    verified = git("verify-tag", "churn#prod#2", cwd=world.clone, check=False)
+    assert verified.returncode == 0, verified.stderr
+    assert 'Good "git" signature for test@example.com' in verified.stderr
+    body = git("cat-file", "tag", "churn#prod#2", cwd=world.clone).stdout
+    assert "Assigning stage prod to artifact churn version v1.0.0\n-----BEGIN SSH SIGNATURE" in body
+    unsigned = git("verify-tag", "churn@v1.0.0#1", cwd=world.clone, check=False)
+    assert unsigned.returncode != 0  # the check above can fail
+
+
+def test_a_failing_signature_writes_nothing(registered: World) -> None:
+    world = registered
+    world.commit("retrain")
+    git("config", "gpg.format", "ssh", cwd=world.clone)
+    git("config", "user.signingKey", str(world.root / "no-such-key"), cwd=world.clone)
+    before = local_refs(world)
+    done = gtoguard("assign", "churn", "--stage", "dev", "--sign", cwd=world.clone)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "could not create tag" in done.stderr and "Traceback" not in done.stderr
+    assert local_refs(world) == before  # register+assign: neither is left behind
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["register", "churn", "--version", "1.0.0"], 2, "not a version GTO accepts"),
+        (["register", "churn", "--version", "v1.0.0", "--bump-minor"], 2, "not both"),
+        (["register", "churn", "no-such-rev"], 2, "unknown revision"),
+        (["register", "bad name"], 2, "invalid artifact name"),
+        (["register", "newone", "--bump-major"], 2, "first version"),
+        (["assign", "churn", "--version", "v8.0.0", "--stage", "dev"], 2, "not registered"),
+        (["assign", "churn", "HEAD", "--version", "v4.0.0", "--stage", "dev"], 2, "registered at"),
+        (["unassign", "churn", "--stage", "dev"], 2, "either --version"),
+        (["deprecate", "ghost"], 2, "cannot find artifact"),
+        (["deprecate", "churn", "--force", "--simple"], 2, "needs a counter"),
+        (["check"], 2, "TAG... or --all"),
+        (["check", "nope@v1.0.0"], 2, "no tag"),
+        (["show", "ghost"], 2, "no artifact named"),
+        (["assign", "churn"], 2, "Missing option '--stage'"),
+    ],
+)
+def test_errors_say_what_to_do(registered: World, args: list[str], code: int,
+                               says: str) -> None:  # fmt: skip
+    done = gtoguard(*args, cwd=registered.clone)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert says in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_identity_and_no_repository(registered: World, tmp_path: Path) -> None:
+    env = {"GIT_COMMITTER_NAME": "", "GIT_COMMITTER_EMAIL": "", "GIT_AUTHOR_NAME": "",
+           "GIT_AUTHOR_EMAIL": "", "EMAIL": ""}  # fmt: skip
+    git("config", "user.useConfigOnly", "true", cwd=registered.clone)
+    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev",
+                    cwd=registered.clone, env=env)  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "git cannot say who you are" in done.stderr and "user.email" in done.stderr
+    lost = tmp_path / "not-a-repo"
+    lost.mkdir()
+    done = gtoguard("show", cwd=lost)
+    assert done.returncode == 3 and "not a git repository" in done.stderr
+
+
+def test_deprecate_again_takes_a_counter_and_bump_skips_used_names(registered: World) -> None:
+    world = registered
+    assert gtoguard("deprecate", "churn", cwd=world.clone).returncode == 0
+    world.commit("retrain")
+    assert gtoguard("register", "churn", cwd=world.clone).returncode == 0  # re-activates
+    done = gtoguard("deprecate", "churn", cwd=world.clone)
+    assert done.returncode == 0, done.stderr
+    assert "churn@deprecated#2" in done.stdout  # gto would need --force here
+    # v1.0.1 is deregistered; a bump from v1.0.0 must not reuse it (gto would)
+    assert gtoguard("deregister", "churn", "--version", "v1.0.1", cwd=world.clone).returncode == 0
+    world.commit("retrain again")
+    done = gtoguard("register", "churn", cwd=world.clone)
+    assert done.returncode == 0, done.stderr
+    assert "churn@v1.0.2" in done.stdout
+
+
+def test_assigning_a_held_stage_needs_force(registered: World) -> None:
+    args = ("assign", "churn", "--stage", "dev", "--version", "v1.0.0")
+    assert gtoguard(*args, cwd=registered.clone).returncode == 0
+    again = gtoguard(*args, cwd=registered.clone)
+    assert again.returncode == 2 and "already in stage 'dev'" in again.stderr
+    assert "--force" in again.stderr
+    forced = gtoguard(*args, "--force", cwd=registered.clone)
+    assert forced.returncode == 0 and "churn#dev#3" in forced.stdout
