@@ -155,3 +155,10 @@ def run_gto(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     if done.returncode != 0:
         raise AssertionError(f"gto {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done
+
+
+def gtoguard(*args: str, cwd: Path, env: dict[str, str] | None = None
+             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """The installed gtoguard command, as a user runs it."""
+    return subprocess.run([str(BIN / "gtoguard"), *args], cwd=cwd, capture_output=True,
+                          text=True, check=False, env={**os.environ, **(env or {})})  # fmt: skip

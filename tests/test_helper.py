@@ -8,7 +8,6 @@ tag-reserved, tag-lightweight, tag-deleted, tag-moved and counter-not-increasing
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -17,13 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, World, git
-
-
-def gtoguard(*args: str, cwd: Path, env: dict[str, str] | None = None
-             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    return subprocess.run([str(BIN / "gtoguard"), *args], cwd=cwd, capture_output=True,
-                          text=True, check=False, env={**os.environ, **(env or {})})  # fmt: skip
+from conftest import World, git, gtoguard
 
 
 def local_refs(world: World) -> str:

@@ -9,13 +9,12 @@ pre-receive hook, so each tag the helper makes is also accepted by the hook.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from conftest import BIN, World, git, make_world, run_gto
+from conftest import World, git, gtoguard, make_world, run_gto
 
 GTO = "stages: [dev, staging, prod]\n"
 CV = "models/cv:seg"
@@ -81,14 +80,6 @@ STEPS: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("commit",), ("commit",)),
     (("register", CV, "--bump-minor"), ("register", CV, "--bump-minor")),
 ]  # fmt: skip
-
-
-def gtoguard(*args: str, cwd: Path, env: dict[str, str] | None = None
-             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    import os
-
-    return subprocess.run([str(BIN / "gtoguard"), *args], cwd=cwd, capture_output=True,
-                          text=True, check=False, env={**os.environ, **(env or {})})  # fmt: skip
 
 
 def _gto_side(root: Path) -> Path:
@@ -163,6 +154,10 @@ def test_helper_and_gto_make_the_same_registry(tmp_path: Path) -> None:
         done = gtoguard("show", "--json", cwd=repo)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == _gto_json(repo, "show")
+    for repo in (ours, theirs):  # an audit of either history finds nothing
+        audit = gtoguard("check", "--all", "--json", cwd=repo)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert json.loads(audit.stdout)["checked"] == len(_tags(repo))
     assert gto_show["churn"]["stage"] == {"dev": "v1.1.0+build.7", "staging": "v1.0.0",
                                           "prod": "v1.1.1"}  # fmt: skip
     assert "nlp" in gto_show and gto_show["nlp"]["stage"]["prod"] is None
