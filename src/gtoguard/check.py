@@ -172,7 +172,7 @@ def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
 def _forget(registry: Registry, tag: TagName, name: str) -> None:
     state = registry.artifacts.get(tag.artifact)
     if state is not None:
-        state.events = [e for e in state.events if e.tag != name]
+        state.forget(name)
 
 
 def _as_warning(violation: Violation) -> Violation:

@@ -47,13 +47,59 @@ class VersionRecord:
 
 @dataclass
 class ArtifactState:
+    """One artifact's events, with indexes kept up to date as events are added, so that
+    every question a rule asks costs O(1) or O(versions on one commit), not O(events):
+    replaying a long history (``check --all``, a mirror push) stays linear."""
+
     name: str
     events: list[TagEvent] = field(default_factory=list)
     max_counter: int = 0  # over every tag name of the artifact, lightweight ones too
+    _versions: dict[tuple[str, str], VersionRecord] = field(default_factory=dict, repr=False)
+    _by_commit: dict[str, list[VersionRecord]] = field(default_factory=dict, repr=False)
+    # (commit, stage) -> [latest assignment, latest unassignment]
+    _stages: dict[tuple[str, str], list[int | None]] = field(default_factory=dict, repr=False)
+    _stages_at: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _latest: int | None = field(default=None, repr=False)
+    _latest_deprecation: int | None = field(default=None, repr=False)
+    _latest_other: int | None = field(default=None, repr=False)
 
     def add(self, event: TagEvent) -> None:
         self.events.append(event)
         self.note_counter(event.name.counter)
+        self._index(event)
+
+    def forget(self, tag: str) -> None:
+        """Drop the events of tag ``tag`` (a deleted or moved tag); counters stay."""
+        kept = [e for e in self.events if e.tag != tag]
+        if len(kept) == len(self.events):
+            return
+        self.events = []
+        self._versions, self._by_commit, self._stages, self._stages_at = {}, {}, {}, {}
+        self._latest = self._latest_deprecation = self._latest_other = None
+        for event in kept:
+            self.events.append(event)
+            self._index(event)
+
+    def _index(self, event: TagEvent) -> None:
+        tag, when = event.name, event.time
+        self._latest = _later(self._latest, when)
+        if tag.action is Action.DEPRECATE:
+            self._latest_deprecation = _later(self._latest_deprecation, when)
+            return
+        self._latest_other = _later(self._latest_other, when)
+        if tag.action in (Action.REGISTER, Action.DEREGISTER) and tag.version is not None:
+            key = (tag.version, event.commit)
+            record = self._versions.get(key)
+            if record is None:
+                record = self._versions[key] = VersionRecord(tag.version, event.commit)
+                self._by_commit.setdefault(event.commit, []).append(record)
+            times = record.registered if tag.action is Action.REGISTER else record.deregistered
+            times.append(when)
+        elif tag.stage is not None:
+            latest = self._stages.setdefault((event.commit, tag.stage), [None, None])
+            slot = 0 if tag.action is Action.ASSIGN else 1
+            latest[slot] = _later(latest[slot], when)
+            self._stages_at.setdefault(event.commit, set()).add(tag.stage)
 
     def note_counter(self, counter: int | None) -> None:
         if counter is not None and counter > self.max_counter:
@@ -62,42 +108,30 @@ class ArtifactState:
     # --- versions ---
 
     def versions(self) -> dict[tuple[str, str], VersionRecord]:
-        records: dict[tuple[str, str], VersionRecord] = {}
-        for event in self.events:
-            tag = event.name
-            if tag.action not in (Action.REGISTER, Action.DEREGISTER) or tag.version is None:
-                continue
-            record = records.setdefault(
-                (tag.version, event.commit), VersionRecord(tag.version, event.commit)
-            )
-            times = record.registered if tag.action is Action.REGISTER else record.deregistered
-            times.append(event.time)
-        return records
+        """(version, commit) -> record, in order of first appearance. Do not modify."""
+        return self._versions
 
     def version_names(self) -> set[str]:
         """Every version name the artifact ever used (deregistered ones too)."""
-        return {name for name, _ in self.versions()}
+        return {name for name, _ in self._versions}
 
     def versions_at(self, commit: str) -> list[VersionRecord]:
-        return [v for (_, c), v in self.versions().items() if c == commit]
+        return list(self._by_commit.get(commit, ()))
 
     def commits_of(self, version: str) -> list[str]:
-        return [c for (name, c) in self.versions() if name == version]
+        return [c for (name, c) in self._versions if name == version]
+
+    def registered_at(self, commit: str) -> bool:
+        """Whether ``commit`` carries a registered (possibly deregistered) version."""
+        return commit in self._by_commit
 
     def version_label(self, commit: str) -> str:
         """The version a stage tag on ``commit`` belongs to: the one registered there,
         else the commit itself (gto's "unregistered version", named by the hexsha)."""
-        found = self.versions_at(commit)
+        found = self._by_commit.get(commit)
         return found[0].name if found else commit
 
     # --- stages ---
-
-    def registered_at(self, commit: str) -> bool:
-        """Whether ``commit`` carries a registered (possibly deregistered) version."""
-        return any(
-            e.commit == commit and e.name.action in (Action.REGISTER, Action.DEREGISTER)
-            for e in self.events
-        )
 
     def stage_active(self, commit: str, stage: str) -> bool:
         """Whether the version at ``commit`` holds ``stage`` (tie: the unassignment wins).
@@ -105,39 +139,33 @@ class ArtifactState:
         On a commit without a registered version gto files every stage tag under a
         separate "unregistered version", so an unassignment never reaches the assignment
         it meant to cancel: for GTO readers the stage stays on."""
-        assigned: list[int] = []
-        unassigned: list[int] = []
-        for event in self.events:
-            if event.commit != commit or event.name.stage != stage:
-                continue
-            if event.name.action is Action.ASSIGN:
-                assigned.append(event.time)
-            elif event.name.action is Action.UNASSIGN:
-                unassigned.append(event.time)
-        if not assigned:
+        assigned, unassigned = self._stages.get((commit, stage), (None, None))
+        if assigned is None:
             return False
         if not self.registered_at(commit):
             return True
-        return not unassigned or max(assigned) > max(unassigned)
+        return unassigned is None or assigned > unassigned
 
     def active_stages(self, commit: str) -> list[str]:
-        stages = {e.name.stage for e in self.events if e.commit == commit and e.name.stage}
-        return sorted(s for s in stages if self.stage_active(commit, s))
+        return sorted(s for s in self._stages_at.get(commit, ()) if self.stage_active(commit, s))
 
     # --- the artifact ---
 
     def latest_time(self) -> int | None:
-        return max((e.time for e in self.events), default=None)
+        return self._latest
 
     def deprecated(self, commit_times: Iterable[int] = ()) -> bool:
         """gto: deprecated iff the latest event is a deprecation; a tie goes to the other
         event. ``commit_times`` are the committer dates of the versions' commits."""
-        deprecations = [e.time for e in self.events if e.name.action is Action.DEPRECATE]
-        if not deprecations:
+        if self._latest_deprecation is None:
             return False
-        others = [e.time for e in self.events if e.name.action is not Action.DEPRECATE]
-        others.extend(commit_times)
-        return not others or max(deprecations) > max(others)
+        others = max([t for t in (self._latest_other,) if t is not None] + list(commit_times),
+                     default=None)  # fmt: skip
+        return others is None or self._latest_deprecation > others
+
+
+def _later(current: int | None, when: int) -> int:
+    return when if current is None or when > current else current
 
 
 @dataclass

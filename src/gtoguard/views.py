@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from .registry import ArtifactState, Registry, TagEvent
@@ -250,10 +251,14 @@ def version_rows(view: ArtifactView, include_deregistered: bool = False) -> list
                 "commit": version.commit,
                 "stages": [],
                 "ref": version.registrations[-1].tag if version.registrations else None,
-                "created_at": version.created_at,
+                "created_at": _iso(version.created_at),
             },
         )
         for stage in version.active_stages():
             if stage.stage not in row["stages"]:
                 row["stages"].append(stage.stage)
     return list(rows.values())
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
