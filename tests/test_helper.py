@@ -8,6 +8,7 @@ tag-reserved, tag-lightweight, tag-deleted, tag-moved and counter-not-increasing
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -251,3 +252,30 @@ def test_assigning_a_held_stage_needs_force(registered: World) -> None:
     assert "--force" in again.stderr
     forced = gtoguard(*args, "--force", cwd=registered.clone)
     assert forced.returncode == 0 and "churn#dev#3" in forced.stdout
+
+
+def test_sign_with_a_gpg_key_verifies(registered: World) -> None:
+    import shutil
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="gpg", dir="/tmp"))  # agent sockets need a short path
+    env = {"GNUPGHOME": str(home)}
+    try:
+        home.chmod(0o700)
+        made = subprocess.run(
+            ["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
+             "Test User <test@example.com>", "ed25519", "sign", "never"],
+            capture_output=True, text=True, check=False, env={**os.environ, **env},
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        git("config", "user.signingKey", "test@example.com", cwd=registered.clone)
+        done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--sign",
+                        cwd=registered.clone, env=env)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        verified = git("verify-tag", "churn#prod#2", cwd=registered.clone, env=env, check=False)
+        assert verified.returncode == 0, verified.stderr
+        assert "Good signature" in verified.stderr
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, **env},
+                       capture_output=True, check=False)  # fmt: skip
+        shutil.rmtree(home, ignore_errors=True)
