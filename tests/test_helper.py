@@ -198,6 +198,11 @@ def test_a_failing_signature_writes_nothing(registered: World) -> None:
         (["assign", "churn", "--version", "v8.0.0", "--stage", "dev"], 2, "not registered"),
         (["assign", "churn", "HEAD", "--version", "v4.0.0", "--stage", "dev"], 2, "registered at"),
         (["unassign", "churn", "--stage", "dev"], 2, "either --version"),
+        (
+            ["assign", "churn", "--version", "v1.0.0", "--stage", "prod!"],
+            1,
+            "[tag-malformed] 'churn#prod!#2' would read as a different tag",
+        ),
         (["deprecate", "ghost"], 2, "cannot find artifact"),
         (["deprecate", "churn", "--force", "--simple"], 2, "needs a counter"),
         (["check"], 2, "TAG... or --all"),

@@ -122,6 +122,12 @@ def _plan_tags(repo: Repo, planner: Planner, request: Request, head: str | None,
 def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry,
               settings: Settings) -> Outcome:  # fmt: skip
     """The engine's verdict on the planned tags, as if they were pushed now."""
+    misread = [v for v in map(_reads_back, tags) if v is not None]
+    if misread:  # the engine would judge a different tag than the one asked for
+        outcome = Outcome(checked=len(tags))
+        for violation in misread:
+            outcome.add(violation)
+        return outcome
     who = repo.identity()
     updates, objects = [], {}
     for number, new in enumerate(tags, start=1):
@@ -137,10 +143,7 @@ def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry,
         int(time.time()),
         settings.origin,
     )
-    outcome = evaluate(updates, objects, registry, ctx)
-    for new in tags:
-        outcome.add(_reads_back(new))
-    return outcome
+    return evaluate(updates, objects, registry, ctx)
 
 
 def _reads_back(new: NewTag) -> Violation | None:
