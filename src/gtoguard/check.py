@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import rules
+from .identity import Pusher
 from .policy import GtoConfig, Policy
 from .refupdate import RefUpdate
-from .registry import Registry, TagEvent
-from .rules import GitObject, Violation
+from .registry import ArtifactState, Registry, TagEvent
+from .rules import GitObject, Reachability, Verifier, Violation
 from .tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
 
 # Same-second tags of one batch: registrations before the stages that use them.
@@ -30,12 +31,25 @@ TagValidator = Callable[[dict[str, object]], Iterable[tuple[str, str, str]]]
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What the team-policy rules need from outside the tags: who pushes, which branches
+    a commit is on, and who signed a tag. None where it cannot be known here."""
+
+    pusher: Pusher | None = None
+    identity_required: bool = True  # pre-receive: no identity declines; elsewhere it warns
+    reachable: Reachability | None = None
+    verify: Verifier | None = None  # None: no signers here; only presence is checked
+    will_sign: bool = False  # the helper with --sign: the tag is not written yet
+
+
+@dataclass(frozen=True)
 class Context:
     config: GtoConfig
     policy: Policy
     validate: TagValidator
     now: int
     origin: str = "the default branch"  # where .gto was read, for messages
+    facts: Facts = field(default_factory=Facts)
 
 
 @dataclass
@@ -150,7 +164,26 @@ def _evaluate_tag(
     outcome.add(rules.check_commit_has_version(update.ref, tag, event, state))
     outcome.add(rules.check_deregister(update.ref, tag, event, state))
     outcome.add(rules.check_unassign(update.ref, tag, event, state))
+    _team_policy(update, tag, event, state, ctx, outcome)
     state.add(event)  # later tags of the batch see this one, accepted or not
+
+
+def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: ArtifactState,
+                 ctx: Context, outcome: Outcome) -> None:  # fmt: skip
+    """The rules of ``versions`` and ``stages`` in the policies (DESIGN §2)."""
+    policy, facts, ref = ctx.policy, ctx.facts, update.ref
+    outcome.add(rules.check_version_increasing(ref, tag, state, policy))
+    outcome.add(rules.check_version_for_stage(ref, tag, event, state, policy))
+    if tag.stage is None:
+        return
+    for stage_rules in policy.rules_for(tag.stage):
+        outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules))
+        outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable))
+        outcome.add(rules.check_pusher(ref, tag, stage_rules, facts.pusher,
+                                       facts.identity_required))  # fmt: skip
+        outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
+                                       facts.verify, facts.will_sign))  # fmt: skip
+        outcome.add(rules.check_message(ref, tag, event.message, stage_rules))
 
 
 def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:

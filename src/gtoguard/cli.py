@@ -237,7 +237,7 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
     from .report import write_text
 
     handle = open_repo(repo)
-    found = helper.plan(handle, request, helper.config_branch(handle, branch, push), push)
+    found = helper.plan(handle, request, helper.config_branch(handle, branch, push), push, sign)
     outcome = found.outcome
     refused = sorted(outcome.rejected_refs)
     summary = None

@@ -21,7 +21,15 @@ import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import CannotRun
-from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
+from .policy import (
+    GTO_FILE,
+    POLICY_FILE,
+    SERVER_ONLY_KEYS,
+    GtoConfig,
+    Policy,
+    policy_from_data,
+    undefined_groups,
+)
 
 MAX_CONFIG_BYTES = 1 << 20
 MAX_YAML_NODES = 100_000
@@ -204,7 +212,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(load_schema(name))
+    return jsonschema.Draft202012Validator(
+        load_schema(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def json_path(parts: Iterator[Any] | Any) -> str:
@@ -293,29 +303,74 @@ def parse_gto_config(data: bytes | None, file: str = GTO_FILE) -> GtoConfig:
     )
 
 
-def parse_policy(data: bytes | None, file: str = POLICY_FILE) -> Policy:
+def parse_policy(data: bytes | None, file: str = POLICY_FILE, server: bool = False) -> Policy:
+    """A policy file. Only the server's (``server=True``) may set the server-only keys."""
     if data is None:
         return Policy()
     doc = load_yaml(data, file)
     problems = schema_problems(doc, "policy", file)
+    if not problems and doc:
+        problems = _policy_problems(doc, file, server)
     if problems:
         raise ConfigInvalid(problems)
     return policy_from_data(doc or {}, source=file)
 
 
+def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Problem]:
+    problems = []
+    if not server:
+        for key in SERVER_ONLY_KEYS:
+            if doc.get(key) is not None:
+                problems.append(Problem(
+                    file, f"/{key}",
+                    f"'{key}' is a server-only key: a repository cannot set it",
+                    "move it to the server policy (git config gtoguard.policy, or GTOGUARD_POLICY)",
+                ))  # fmt: skip
+    for stage, group in undefined_groups(doc):
+        problems.append(Problem(
+            file, f"/stages/{stage}/pushers",
+            f"group {group!r} is not defined",
+            f"add it under groups: {{{group[1:]}: [user, ...]}}",
+        ))  # fmt: skip
+    return problems
+
+
+def stage_problems(gto: GtoConfig, policy: Policy, file: str) -> list[Problem]:
+    """Stages a repository policy names (as a stage or in 'from') that .gto does not
+    allow: rules for them would never apply, which is how a typo unprotects prod."""
+    if gto.stages is None:
+        return []
+    problems = []
+    for rules in policy.stages:
+        named = [(f"/stages/{rules.stage}", rules.stage)]
+        named += [(f"/stages/{rules.stage}/from", s) for s in rules.from_stages or ()]
+        for path, stage in named:
+            if stage not in gto.stages:
+                problems.append(Problem(
+                    file, path,
+                    f"stage {stage!r} is not allowed by .gto (allowed: {gto.describe_stages()})",
+                    "fix the stage name, or add the stage to .gto first",
+                ))  # fmt: skip
+    return problems
+
+
 def config_file_kind(path: str) -> str:
-    """A file named ``.gto`` is GTO's config; any other is a gtoguard policy. ``path`` may
-    be git's ``REV:PATH`` form."""
-    return "gto" if Path(path).name.rsplit(":", 1)[-1] == GTO_FILE else "policy"
+    """``gto`` for a file named ``.gto`` (GTO's config), ``repository-policy`` for one
+    named ``.gtoguard.yaml``, else ``server-policy``. ``path`` may be ``REV:PATH``."""
+    name = Path(path).name.rsplit(":", 1)[-1]
+    if name == GTO_FILE:
+        return "gto"
+    return "repository-policy" if name == POLICY_FILE else "server-policy"
 
 
 def validate_file(data: bytes, file: str) -> list[Problem]:
     """Problems of one file (empty when valid), by its kind."""
     try:
-        if config_file_kind(file) == "gto":
+        kind = config_file_kind(file)
+        if kind == "gto":
             parse_gto_config(data, file)
         else:
-            parse_policy(data, file)
+            parse_policy(data, file, server=kind == "server-policy")
     except ConfigInvalid as exc:
         return exc.problems
     return []

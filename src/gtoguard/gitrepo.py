@@ -115,6 +115,31 @@ class Repo:
             "in CI fetch it first",
         )
 
+    def branch_tips(self, remote: str | None = None) -> dict[str, str]:
+        """Branch name -> commit: the remote's branches as last fetched when ``remote``
+        has any here, else the local branches."""
+        prefixes = ([f"refs/remotes/{remote}/"] if remote else []) + ["refs/heads/"]
+        for prefix in prefixes:
+            tips = {}
+            for raw in self._repo.raw_listall_references():
+                name = decode_ref(raw)
+                if name.startswith(prefix) and not name.endswith("/HEAD"):
+                    target = self.ref_target(name)
+                    if target is not None:
+                        tips[name[len(prefix) :]] = target
+            if tips:
+                return tips
+        return {}
+
+    def reaches(self, tip: str, commit: str) -> bool:
+        """Whether ``commit`` is ``tip`` or one of its ancestors."""
+        if tip == commit:
+            return True
+        try:
+            return bool(self._repo.descendant_of(tip, commit))
+        except (KeyError, ValueError, pygit2.GitError):
+            return False
+
     # --- objects ---
 
     def object_info(self, oid: str) -> GitObject:

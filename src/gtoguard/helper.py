@@ -10,6 +10,7 @@ nothing.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,15 @@ from .gitrepo import Branch, Repo
 from .policy import GTO_FILE
 from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import Registry
-from .repostate import Settings, commit_times, gto_tags, load_settings, registry_of
+from .repostate import (
+    Settings,
+    Where,
+    commit_times,
+    facts_for,
+    gto_tags,
+    load_settings,
+    registry_of,
+)
 from .rules import GitObject, Violation
 from .tagging import NewTag, Planner
 from .tagname import Action, TagNameError, is_gto_shaped, parse_tag
@@ -62,7 +71,8 @@ def config_branch(repo: Repo, branch: str | None, remote: str | None = None) -> 
     return repo.default_branch(remote or "origin")
 
 
-def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None) -> Plan:
+def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None,
+         sign: bool = False) -> Plan:  # fmt: skip
     settings = load_settings(repo, branch)
     names = repo.tag_names()
     registry = registry_of(repo.tags_of({request.artifact}, names), {request.artifact})
@@ -84,7 +94,8 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     )
     head = repo.resolve("HEAD")[0] if request.rev is None else None
     tags = _plan_tags(repo, planner, request, head, times)
-    outcome = _evaluate(repo, tags, registry, settings)
+    where = Where("client", os.environ, remote or "origin", will_sign=sign)
+    outcome = _evaluate(repo, tags, registry, settings, where)
     taken = [new.name for new in tags if new.name in planner.existing]
     if taken and outcome.ok:  # the engine's reason, when it has one, says more
         raise UsageError(f"tag {taken[0]!r} exists already",
@@ -119,8 +130,8 @@ def _plan_tags(repo: Repo, planner: Planner, request: Request, head: str | None,
     return planner.deprecate(times, head, request.message, request.force)
 
 
-def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry,
-              settings: Settings) -> Outcome:  # fmt: skip
+def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: Settings,
+              where: Where) -> Outcome:  # fmt: skip
     """The engine's verdict on the planned tags, as if they were pushed now."""
     misread = [v for v in map(_reads_back, tags) if v is not None]
     if misread:  # the engine would judge a different tag than the one asked for
@@ -142,6 +153,7 @@ def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry,
         cfg.tag_checker(settings.config, settings.policy),
         int(time.time()),
         settings.origin,
+        facts_for(repo, where, settings.policy),
     )
     return evaluate(updates, objects, registry, ctx)
 
@@ -262,9 +274,10 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
     gto's order (tagger time); None: replay the whole history in that order."""
     settings = load_settings(repo, branch)
     tags = gto_tags(repo)
+    facts = facts_for(repo, Where("ci", os.environ, "origin"), settings.policy)
     ctx = Context(settings.config, settings.policy,
                   cfg.tag_checker(settings.config, settings.policy), int(time.time()),
-                  settings.origin)  # fmt: skip
+                  settings.origin, facts)  # fmt: skip
     result = Audit(Outcome())
     if branch.ref == "HEAD":
         result.notes.append(

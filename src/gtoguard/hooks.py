@@ -46,7 +46,9 @@ def run_hook(
     if hook == "pre-push":
         # the pushed tags already exist locally; the remote does not have them yet
         exclude = {u.tag_name for u in updates if u.is_tag}
-    result = repostate.run(repo, updates, branch, changes=changes, existing_exclude=exclude)
+    where = repostate.Where("server" if hook == "pre-receive" else "client", env, remote)
+    result = repostate.run(repo, updates, branch, changes=changes, existing_exclude=exclude,
+                           where=where)  # fmt: skip
     outcome = result.outcome
     if not outcome.violations and not outcome.checked:
         return EXIT_OK
@@ -64,19 +66,32 @@ def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | 
     try:
         return run_hook(hook, read(stdin), remote, err, env)
     except CannotRun as exc:
-        _fail(err, env, hook, failure_violations(exc, hook))
+        violations = failure_violations(exc, hook)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         hint = "nothing was changed; report this with the line above"
-        _fail(
-            err, env, hook, [Violation("internal-error", hook, f"gtoguard failed: {reason}", hint)]
-        )
+        violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}", hint)]
+    if hook == "pre-receive" and _fails_open(env):
+        warnings = [Violation(v.rule, v.ref, v.message, v.hint, "warning") for v in violations]
+        write_text(err, warnings, "cannot check this push; accepted unchecked (the server "
+                   "policy says fail: open)", (), _gitlab(env))  # fmt: skip
+        return EXIT_OK
+    verdict = "push declined" if hook == "pre-receive" else "push stopped"
+    write_text(err, violations, f"cannot check this push; {verdict}", (), _gitlab(env))
     return EXIT_CANNOT_RUN
 
 
-def _fail(err: TextIO, env: Mapping[str, str], hook: str, violations: list[Violation]) -> None:
-    verdict = "push declined" if hook == "pre-receive" else "push stopped"
-    write_text(err, violations, f"cannot check this push; {verdict}", (), _gitlab(env))
+def _fails_open(env: Mapping[str, str]) -> bool:
+    """Whether the server policy says ``fail: open``. Any doubt (no policy, an unreadable
+    or invalid one) means closed."""
+    try:
+        from . import repostate
+        from .gitrepo import open_repo
+
+        policy = repostate.server_policy(open_repo(None), env)
+        return policy is not None and policy.fail_open
+    except Exception:
+        return False
 
 
 def pre_receive(argv: Sequence[str], stdin: bytes, err: TextIO = sys.stderr,

@@ -1,7 +1,9 @@
 """The policy a check applies, built from already-validated data. Pure.
 
 With no policy file at all the defaults below are the embedded default policy: the
-hygiene that keeps every GTO reader working (DESIGN §2).
+hygiene that keeps every GTO reader working (DESIGN §2). The repository's policy and the
+server's are combined so that a push must satisfy both: per-knob the stricter value, and
+the stage rules of both, each checked on its own.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
 CONFIG_FILES = (GTO_FILE, POLICY_FILE)
+SERVER_ONLY_KEYS = ("signers", "identity", "fail")
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,49 @@ class TagRules:
 
 
 @dataclass(frozen=True)
+class StageRules:
+    """The rules one policy file sets for one stage. ``pushers`` has groups expanded."""
+
+    stage: str
+    source: str  # the policy file, for messages
+    from_stages: tuple[str, ...] | None = None
+    branches: tuple[str, ...] | None = None
+    pushers: frozenset[str] | None = None
+    pushers_as_written: tuple[str, ...] = ()
+    signed: bool = False
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Signers:
+    ssh: str | None = None  # an allowed-signers file
+    gpg: str | None = None  # a GnuPG home
+
+    @property
+    def any(self) -> bool:
+        return bool(self.ssh or self.gpg)
+
+
+@dataclass(frozen=True)
 class Policy:
     warn_only: bool = False
     tags: TagRules = field(default_factory=TagRules)
+    versions_increasing: bool = False
+    registration_required: bool = False
+    stages: tuple[StageRules, ...] = ()
+    # server-only
+    signers: Signers = field(default_factory=Signers)
+    identity_variable: str | None = None
+    fail_open: bool = False
     sources: tuple[str, ...] = ()
 
+    def rules_for(self, stage: str) -> tuple[StageRules, ...]:
+        return tuple(r for r in self.stages if r.stage == stage)
+
     def strictest(self, other: Policy) -> Policy:
-        """A policy that a push satisfies only if it satisfies both (none can loosen the other)."""
+        """A policy that a push satisfies only if it satisfies both (none can loosen the
+        other). Server-only settings come from whichever policy sets them (only the
+        server's may)."""
         a, b = self.tags, other.tags
         tags = TagRules(
             annotated=a.annotated or b.annotated,
@@ -58,12 +97,19 @@ class Policy:
         return Policy(
             warn_only=self.warn_only and other.warn_only,
             tags=tags,
+            versions_increasing=self.versions_increasing or other.versions_increasing,
+            registration_required=self.registration_required or other.registration_required,
+            stages=self.stages + other.stages,
+            signers=other.signers if other.signers.any else self.signers,
+            identity_variable=other.identity_variable or self.identity_variable,
+            fail_open=self.fail_open or other.fail_open,
             sources=self.sources + other.sources,
         )
 
 
 def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
-    """Data that passed ``schemas/policy.schema.json``; absent or null keys keep defaults."""
+    """Data that passed ``schemas/policy.schema.json`` (and, for a repository policy, the
+    server-only check); absent or null keys keep defaults."""
     tags = data.get("tags") or {}
     defaults = TagRules()
     rules = replace(
@@ -75,7 +121,60 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
         allow_malformed=_get(tags, "malformed", "deny") == "allow",
         clock_skew=_get(tags, "clock_skew", defaults.clock_skew),
     )
-    return Policy(warn_only=data.get("mode") == "warn", tags=rules, sources=(source,))
+    versions = data.get("versions") or {}
+    groups = {name: tuple(users) for name, users in (data.get("groups") or {}).items()}
+    signers = data.get("signers") or {}
+    return Policy(
+        warn_only=data.get("mode") == "warn",
+        tags=rules,
+        versions_increasing=bool(versions.get("increasing")),
+        registration_required=versions.get("registration") == "required",
+        stages=tuple(
+            _stage_rules(stage, entry or {}, groups, source)
+            for stage, entry in (data.get("stages") or {}).items()
+        ),
+        signers=Signers(signers.get("ssh"), signers.get("gpg")),
+        identity_variable=data.get("identity"),
+        fail_open=data.get("fail") == "open",
+        sources=(source,),
+    )
+
+
+def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Mapping[str, tuple[str, ...]],
+                 source: str) -> StageRules:  # fmt: skip
+    pushers = entry.get("pushers")
+    expanded = None
+    if pushers is not None:
+        expanded = frozenset(
+            user
+            for item in pushers
+            for user in (groups.get(item[1:], ()) if item.startswith("@") else (item,))
+        )
+    return StageRules(
+        stage=stage,
+        source=source,
+        from_stages=_tuple(entry.get("from")),
+        branches=_tuple(entry.get("branches")),
+        pushers=expanded,
+        pushers_as_written=tuple(pushers or ()),
+        signed=bool(entry.get("signed")),
+        message=entry.get("message"),
+    )
+
+
+def undefined_groups(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(stage, '@group') for every group a policy uses but does not define."""
+    groups = data.get("groups") or {}
+    return [
+        (stage, item)
+        for stage, entry in (data.get("stages") or {}).items()
+        for item in (entry or {}).get("pushers") or ()
+        if item.startswith("@") and item[1:] not in groups
+    ]
+
+
+def _tuple(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
 
 
 def _get(section: Mapping[str, Any], key: str, default: Any) -> Any:

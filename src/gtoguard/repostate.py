@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from . import config as cfg
 from .check import (
     Context,
+    Facts,
     Outcome,
     evaluate,
     event_of,
@@ -24,10 +26,13 @@ from .check import (
 )
 from .errors import CannotRun
 from .gitrepo import Branch, Repo
+from .identity import pusher
 from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy
-from .refupdate import TAG_PREFIX, RefUpdate
+from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
+from .signature import Verdict
+from .signature import verify as verify_signature
 from .tagname import Action, TagNameError, is_gto_shaped, parse_tag
 
 
@@ -44,12 +49,56 @@ class Settings:
     origin: str
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a check runs, which decides what it can know (DESIGN §4)."""
+
+    side: str  # "server" (pre-receive), "client" (pre-push, helper) or "ci" (check)
+    env: Mapping[str, str] = field(default_factory=dict)
+    remote: str | None = None  # the remote whose branches count (client side)
+    will_sign: bool = False
+
+
+def facts_for(repo: Repo, where: Where, policy: Policy,
+              updates: Sequence[RefUpdate] = ()) -> Facts:  # fmt: skip
+    """Identity, branch reachability (branches as they will be after the push) and
+    signature verification, as far as they can be known on this side."""
+    who = pusher(where.env, policy.identity_variable, ci=where.side == "ci")
+    tips: dict[str, str] | None = None
+
+    def reachable(commit: str, patterns: tuple[str, ...]) -> tuple[bool, list[str]]:
+        nonlocal tips
+        if tips is None:
+            tips = repo.branch_tips(where.remote if where.side != "server" else None)
+            for update in updates:
+                if update.ref.startswith(BRANCH_PREFIX):
+                    name = update.ref[len(BRANCH_PREFIX) :]
+                    if update.deleted:
+                        tips.pop(name, None)
+                    else:
+                        tips[name] = update.new
+        names = sorted(n for n in tips if any(fnmatchcase(n, p) for p in patterns))
+        return any(repo.reaches(tips[n], commit) for n in names), names
+
+    verify = None
+    if where.side == "server" or policy.signers.any:
+
+        def verify(oid: str) -> Verdict:
+            return verify_signature(repo.path, oid, policy.signers)
+
+    return Facts(who, where.side == "server", reachable, verify, where.will_sign)
+
+
 def load_settings(repo: Repo, branch: Branch) -> Settings:
     """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy."""
     where = f"{branch.short}:" if branch.ref != "HEAD" else "HEAD:"
     config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), where + GTO_FILE)
     policy_data = repo.file_at(branch.commit, POLICY_FILE)
     policy = cfg.parse_policy(policy_data, where + POLICY_FILE) if policy_data is not None else None
+    if policy is not None:
+        problems = cfg.stage_problems(config, policy, where + POLICY_FILE)
+        if problems:
+            raise cfg.ConfigInvalid(problems)
     server = server_policy(repo)
     if policy is None:
         policy = server or Policy()
@@ -58,8 +107,10 @@ def load_settings(repo: Repo, branch: Branch) -> Settings:
     return Settings(config, policy, branch.short)
 
 
-def server_policy(repo: Repo) -> Policy | None:
-    path = os.environ.get("GTOGUARD_POLICY") or repo.config_value("gtoguard.policy")
+def server_policy(repo: Repo, env: Mapping[str, str] | None = None) -> Policy | None:
+    path = (os.environ if env is None else env).get("GTOGUARD_POLICY") or repo.config_value(
+        "gtoguard.policy"
+    )
     if not path:
         return None
     try:
@@ -69,20 +120,37 @@ def server_policy(repo: Repo) -> Policy | None:
             [cfg.Problem(path, "/", f"cannot read the server policy: {exc.strerror}",
                          "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY")]
         ) from None  # fmt: skip
-    return cfg.parse_policy(data, path)
+    return cfg.parse_policy(data, path, server=True)
 
 
 def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -> list[Violation]:
-    """A default-branch update may not bring an invalid ``.gto`` or ``.gtoguard.yaml``."""
+    """A default-branch update may not bring an invalid ``.gto`` or ``.gtoguard.yaml``,
+    nor a policy naming stages the new ``.gto`` does not allow."""
     violations = []
+    updates = {}
     for update, name in changes:
+        updates[update.ref] = update
         data = repo.file_at(update.new, name)
         if data is None:
             continue  # deleting a config file is allowed: the defaults apply again
         for problem in cfg.validate_file(data, name):
-            hint = problem.hint or f"fix {name} and push again"
-            violations.append(Violation("config-invalid", update.ref, str(problem), hint))
+            violations.append(_config_violation(update, problem))
+    if violations:
+        return violations
+    for update in updates.values():
+        policy_data = repo.file_at(update.new, POLICY_FILE)
+        if policy_data is None:
+            continue
+        config = cfg.parse_gto_config(repo.file_at(update.new, GTO_FILE))
+        policy = cfg.parse_policy(policy_data)
+        for problem in cfg.stage_problems(config, policy, POLICY_FILE):
+            violations.append(_config_violation(update, problem))
     return violations
+
+
+def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
+    hint = problem.hint or f"fix {problem.file} and push again"
+    return Violation("config-invalid", update.ref, str(problem), hint)
 
 
 def gto_tags(repo: Repo) -> list[tuple[str, GitObject]]:
@@ -148,6 +216,7 @@ def run(
     changes: list[tuple[RefUpdate, str]] | None = None,
     existing_exclude: set[str] | None = None,
     now: int | None = None,
+    where: Where | None = None,
 ) -> Result:
     """Check a batch of updates; raises ``CannotRun`` (e.g. ``ConfigInvalid``) if it cannot.
     ``changes``: ``repo.config_changes(updates, branch)``, when the caller has it already."""
@@ -181,6 +250,7 @@ def run(
             cfg.tag_checker(settings.config, settings.policy),
             int(time.time()) if now is None else now,
             settings.origin,
+            facts_for(repo, where or Where("server"), settings.policy, updates),
         )
         result.outcome = evaluate(gto, objects, registry, ctx)
     for violation in config_violations:

@@ -6,12 +6,20 @@ Rule ids are a contract (DESIGN §3); messages say what is wrong, hints what to 
 from __future__ import annotations
 
 import difflib
+import re
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .policy import GtoConfig, Policy
+from .identity import Pusher
+from .policy import GtoConfig, Policy, StageRules
 from .registry import ArtifactState, TagEvent
+from .signature import Verdict, split_signature
 from .tagname import Action, TagName, TagNameError, artifact_to_tag, parse_tag
+
+# (commit, branch names or globs) -> (reachable from one of them, the branches looked at)
+Reachability = Callable[[str, tuple[str, ...]], tuple[bool, list[str]]]
+Verifier = Callable[[str], Verdict]  # tag object id -> verdict
 
 
 @dataclass(frozen=True)
@@ -310,3 +318,162 @@ def _undo_hint(tag: TagName) -> str:
     if tag.action is Action.REGISTER:
         return f"deregister instead: gtoguard deregister {tag.artifact} --version {tag.version}"
     return f"create a new event for '{name}' instead of changing this one"
+
+
+# --- team policy: versions ---------------------------------------------------------------
+
+
+def check_version_increasing(ref: str, tag: TagName, state: ArtifactState,
+                             policy: Policy) -> Violation | None:  # fmt: skip
+    if not policy.versions_increasing or tag.action is not Action.REGISTER or not tag.version:
+        return None
+    from .views import semver_key
+
+    new = semver_key(tag.version)
+    known = [(semver_key(v), v) for v in state.version_names() if v != tag.version]
+    higher = sorted((k, v) for k, v in known if k is not None and new is not None and k >= new)
+    if not higher:
+        return None
+    top = higher[-1][1]
+    return Violation(
+        "version-not-increasing",
+        ref,
+        f"version {tag.version} of '{tag.artifact}' is not greater than {top}, registered "
+        "before (the policy requires increasing versions)",
+        f"register a higher version: gtoguard register {tag.artifact} --bump-patch",
+    )
+
+
+def check_version_for_stage(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
+                            policy: Policy) -> Violation | None:  # fmt: skip
+    """A stage on a deregistered version (GTO readers hide it), or, when the policy
+    requires registration, on a commit with no registered version."""
+    if tag.action is not Action.ASSIGN:
+        return None
+    found = state.versions_at(event.commit)
+    if found and not any(v.active for v in found):
+        return Violation(
+            "version-deregistered",
+            ref,
+            f"version {found[0].name} of '{tag.artifact}' is deregistered; GTO readers do not "
+            "show stages of a deregistered version",
+            f"register a new version and assign that: gtoguard register {tag.artifact} COMMIT",
+        )
+    if not found and policy.registration_required:
+        return Violation(
+            "version-not-registered",
+            ref,
+            f"commit {event.commit[:12]} has no registered version of '{tag.artifact}' "
+            "(the policy allows stages only on registered versions)",
+            f"gtoguard assign {tag.artifact} {event.commit[:12]} --stage {tag.stage} "
+            "(registers it first)",
+        )
+    return None
+
+
+# --- team policy: stages -----------------------------------------------------------------
+
+
+def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
+                      rules: StageRules) -> Violation | None:  # fmt: skip
+    if tag.action is not Action.ASSIGN or not rules.from_stages:
+        return None
+    held = state.active_stages(event.commit)
+    if any(stage in held for stage in rules.from_stages):
+        return None
+    version = state.version_label(event.commit)
+    label = version if version != event.commit else f"commit {event.commit[:12]}"
+    needed = " or ".join(rules.from_stages)
+    holds = f"it holds: {', '.join(held)}" if held else "it holds no stage"
+    return Violation(
+        "stage-order",
+        ref,
+        f"'{tag.artifact}' {label} must be in {needed} before {tag.stage} ({holds}; "
+        f"{rules.source})",
+        f"promote it first: gtoguard assign {tag.artifact} --version {version} "
+        f"--stage {rules.from_stages[0]}",
+    )
+
+
+def check_branches(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
+                   reachable: Reachability | None) -> Violation | None:  # fmt: skip
+    if tag.action is not Action.ASSIGN or not rules.branches or reachable is None:
+        return None
+    ok, branches = reachable(event.commit, rules.branches)
+    if ok:
+        return None
+    wanted = ", ".join(rules.branches)
+    seen = f" (branches checked: {', '.join(branches)})" if branches else " (no such branch)"
+    return Violation(
+        "branch-not-allowed",
+        ref,
+        f"commit {event.commit[:12]} is not on {wanted}{seen}; stage {tag.stage} only takes "
+        f"commits from there ({rules.source})",
+        f"merge the commit into {rules.branches[0]} first, then tag the merged commit",
+    )
+
+
+def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
+                 required: bool) -> Violation | None:  # fmt: skip
+    if tag.stage is None or rules.pushers is None:
+        return None
+    allowed = ", ".join(rules.pushers_as_written) or "nobody"
+    if who is None:
+        return Violation(
+            "identity-unknown",
+            ref,
+            f"stage {tag.stage} may only be changed by {allowed}, and no pusher identity is "
+            "available here (the tagger is not an identity: anyone can write it)",
+            "the server checks this with the account you push as",
+            "error" if required else "warning",
+        )
+    if who.name in rules.pushers:
+        return None
+    return Violation(
+        "pusher-not-allowed",
+        ref,
+        f"{who.name} (from {who.source}) may not {tag.action.value} stage {tag.stage}; "
+        f"allowed: {allowed} ({rules.source})",
+        f"ask one of {allowed} to do it",
+    )
+
+
+def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRules,
+                 verify: Verifier | None, will_sign: bool) -> Violation | None:  # fmt: skip
+    if tag.stage is None or not rules.signed or will_sign:
+        return None
+    _, block = split_signature(message)
+    if block is None:
+        return Violation(
+            "signature-required",
+            ref,
+            f"stage {tag.stage} takes only signed tags; this one is not signed ({rules.source})",
+            f"sign it: gtoguard {tag.action.value} ... --sign (or git tag -s)",
+        )
+    if verify is None:
+        return None  # no signers here (a client): the server verifies
+    verdict = verify(oid)
+    if verdict.ok:
+        return None
+    return Violation(
+        "signature-invalid",
+        ref,
+        f"the signature does not verify: {verdict.detail}",
+        "sign with a key the server trusts (ask the admin to add your public key to the signers)",
+    )
+
+
+def check_message(ref: str, tag: TagName, message: str, rules: StageRules) -> Violation | None:
+    if tag.stage is None or rules.message is None:
+        return None
+    text = split_signature(message)[0].strip()
+    if re.search(rules.message, text):
+        return None
+    shown = text.splitlines()[0][:80] if text else ""
+    return Violation(
+        "message-mismatch",
+        ref,
+        f"the tag message {shown!r} does not match {rules.message!r}, which stage {tag.stage} "
+        f"requires ({rules.source})",
+        f"give a matching message: gtoguard {tag.action.value} ... -m '...'",
+    )

@@ -1,0 +1,46 @@
+"""Who is pushing: the account the server authenticated, from its environment. Pure.
+
+The tagger name and email are never an identity: anyone can write them. Only what the
+server (or the CI system) says about the authenticated user counts (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# (variable, who sets it), in the order DESIGN §4 gives
+SERVER_VARIABLES = (
+    ("GL_USERNAME", "GitLab"),
+    ("GITHUB_USER_LOGIN", "GitHub Enterprise Server"),
+    ("GITEA_PUSHER_NAME", "Gitea/Forgejo"),
+    ("GL_USER", "gitolite"),
+    ("BB_USER_NAME", "Bitbucket"),
+    ("REMOTE_USER", "the web server (git http-backend)"),
+)
+# the user whose push started a CI job, for `gtoguard check` in CI
+CI_VARIABLES = (
+    ("GITHUB_ACTOR", "GitHub Actions"),
+    ("GITLAB_USER_LOGIN", "GitLab CI"),
+)
+
+
+@dataclass(frozen=True)
+class Pusher:
+    name: str
+    source: str  # the variable it came from, for messages
+
+
+def pusher(env: Mapping[str, str], variable: str | None = None,
+           ci: bool = False) -> Pusher | None:  # fmt: skip
+    """The pusher from ``variable`` (the server policy's ``identity``) if given, else from
+    the first server convention that is set (and, with ``ci``, the CI systems')."""
+    if variable:
+        value = env.get(variable, "").strip()
+        return Pusher(value, variable) if value else None
+    candidates = SERVER_VARIABLES + (CI_VARIABLES if ci else ())
+    for name, _ in candidates:
+        value = env.get(name, "").strip()
+        if value:
+            return Pusher(value, name)
+    return None
