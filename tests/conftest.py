@@ -104,13 +104,17 @@ class World:
         git("tag", "-a", name, target, "-m", message or f"tag {name}", cwd=self.clone,
             env={"GIT_COMMITTER_DATE": date})  # fmt: skip
 
-    def push(self, *refs: str, no_verify: bool = True, remote: str = "origin") -> Push:
+    def push(self, *refs: str, no_verify: bool = True, remote: str = "origin",
+             env: dict[str, str] | None = None) -> Push:  # fmt: skip
+        """``env`` reaches the server's hook too: a local push runs receive-pack as a
+        child of the client, the way an SSH or HTTP server passes on its variables."""
         args = ["push", "--porcelain"] + (["--no-verify"] if no_verify else []) + [remote, *refs]
-        done = git(*args, cwd=self.clone, check=False)
+        done = git(*args, cwd=self.clone, check=False, env=env)
         return Push(done.returncode, done.stdout + done.stderr)
 
-    def push_tags(self, *names: str, no_verify: bool = True) -> Push:
-        return self.push(*[f"refs/tags/{n}" for n in names], no_verify=no_verify)
+    def push_tags(self, *names: str, no_verify: bool = True,
+                  env: dict[str, str] | None = None) -> Push:  # fmt: skip
+        return self.push(*[f"refs/tags/{n}" for n in names], no_verify=no_verify, env=env)
 
     def server_snapshot(self) -> tuple[str, str]:
         refs = git("for-each-ref", "--format=%(refname) %(objectname)", cwd=self.server).stdout

@@ -1,0 +1,335 @@
+"""Team policy on real pushes: every rule of DESIGN §2-§3 beyond the defaults, declining
+and accepting, through the installed pre-receive hook of a bare repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import World, git
+
+V1 = "churn@v1.0.0^{commit}"  # the commit of the registered version
+
+
+def with_policy(world: World, text: str) -> World:
+    world.commit("policy", {".gtoguard.yaml": text})
+    pushed = world.push("HEAD:main")
+    assert pushed.ok, pushed.output
+    return world
+
+
+def server_policy(world: World, text: str) -> Path:
+    path = world.root / "server-policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    git("config", "gtoguard.policy", str(path), cwd=world.server)
+    return path
+
+
+@pytest.fixture
+def registered(world: World) -> World:
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0").ok
+    return world
+
+
+# --- stage-order ---------------------------------------------------------------------------
+
+
+def test_stage_order(world: World) -> None:
+    with_policy(world, "stages:\n  prod: {from: [staging]}\n")
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prod#1")
+    pushed = world.push_tags("churn@v1.0.0", "churn#prod#1")
+    assert not pushed.ok and "stage-order" in pushed.rules(), pushed.output
+    assert "must be in staging before prod" in pushed.output
+    # staging earlier in the same push satisfies 'from'
+    git("tag", "-d", "churn#prod#1", cwd=world.clone)
+    world.tag("churn#staging#1")
+    world.tag("churn#prod#2")
+    pushed = world.push_tags("churn@v1.0.0", "churn#staging#1", "churn#prod#2")
+    assert pushed.ok, pushed.output
+
+
+# --- branch-not-allowed --------------------------------------------------------------------
+
+
+def test_branches_as_they_will_be_after_the_push(registered: World) -> None:
+    world = with_policy(registered, "stages:\n  prod: {branches: [main, 'release/*']}\n")
+    git("checkout", "-q", "-b", "experiment", cwd=world.clone)
+    side = world.commit("experiment")
+    world.tag("churn@v2.0.0", side)
+    world.tag("churn#prod#1", side)
+    pushed = world.push("experiment", "refs/tags/churn@v2.0.0", "refs/tags/churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"branch-not-allowed"}, pushed.output
+    assert "(branches checked: main)" in pushed.output
+    # the same commit, pushed as a release branch in the same push: reachable after it
+    pushed = world.push("experiment:refs/heads/release/2.0", "refs/tags/churn@v2.0.0",
+                        "refs/tags/churn#prod#1")  # fmt: skip
+    assert pushed.ok, pushed.output
+
+
+# --- pushers, identity ---------------------------------------------------------------------
+
+PUSHERS = "stages:\n  prod: {pushers: [alice, '@leads']}\ngroups:\n  leads: [carol]\n"
+CONVENTIONS = ["GL_USERNAME", "GITHUB_USER_LOGIN", "GITEA_PUSHER_NAME", "GL_USER",
+               "BB_USER_NAME", "REMOTE_USER"]  # fmt: skip
+
+
+@pytest.mark.parametrize("variable", CONVENTIONS)
+def test_pushers_by_each_server_convention(registered: World, variable: str) -> None:
+    world = with_policy(registered, PUSHERS)
+    world.tag("churn#prod#1", V1)
+    pushed = world.push_tags("churn#prod#1", env={variable: "bob"})
+    assert not pushed.ok and pushed.rules() == {"pusher-not-allowed"}, pushed.output
+    assert f"bob (from {variable}) may not assign stage prod" in pushed.output
+    pushed = world.push_tags("churn#prod#1", env={variable: "alice"})
+    assert pushed.ok, pushed.output
+
+
+def test_group_members_and_unassign(registered: World) -> None:
+    world = with_policy(registered, PUSHERS)
+    world.tag("churn#prod#1", V1)
+    assert world.push_tags("churn#prod#1", env={"REMOTE_USER": "carol"}).ok  # @leads
+    world.tag("churn#prod!#2", V1)
+    pushed = world.push_tags("churn#prod!#2", env={"REMOTE_USER": "bob"})
+    assert not pushed.ok and "pusher-not-allowed" in pushed.rules()  # unassign too
+    pushed = world.push_tags("churn#prod!#2", env={"REMOTE_USER": "alice"})
+    assert pushed.ok, pushed.output
+
+
+def test_no_identity_is_declined_not_guessed_from_the_tagger(registered: World) -> None:
+    world = with_policy(registered, PUSHERS)
+    world.tag("churn#prod#1", V1)  # the tagger is "Test User"; it must not count
+    pushed = world.push_tags("churn#prod#1", env={"GIT_COMMITTER_NAME": "alice"})
+    assert not pushed.ok and pushed.rules() == {"identity-unknown"}, pushed.output
+    # other stages are not restricted
+    world.tag("churn#dev#2", V1)
+    assert world.push_tags("churn#dev#2").ok
+
+
+def test_server_policy_names_the_identity_variable(registered: World) -> None:
+    world = with_policy(registered, PUSHERS)
+    server_policy(world, "identity: X_AUTH_USER\n")
+    world.tag("churn#prod#1", V1)
+    # the autodetected variables no longer count
+    pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "alice", "X_AUTH_USER": "bob"})
+    assert not pushed.ok and "pusher-not-allowed" in pushed.rules(), pushed.output
+    assert world.push_tags("churn#prod#1", env={"X_AUTH_USER": "alice"}).ok
+
+
+def test_pre_push_warns_where_the_server_declines(registered: World) -> None:
+    import sys
+
+    from gtoguard.install import install_into
+
+    world = with_policy(registered, PUSHERS)
+    install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", sys.executable)
+    world.tag("churn#prod#1", V1)
+    pushed = world.push_tags("churn#prod#1", no_verify=False)
+    assert not pushed.ok  # the server has no identity either and declines
+    assert "[identity-unknown] warning:" in pushed.output  # the client only warned
+
+
+# --- signatures ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Iterator[dict[str, Path]]:
+    """Two SSH keys and two GnuPG homes (trusted, unknown); the server's signers know the
+    trusted ones only."""
+    short = Path(tempfile.mkdtemp(prefix="gg", dir="/tmp"))  # gpg-agent sockets: short paths
+    found: dict[str, Path] = {}
+    try:
+        for who in ("trusted", "unknown"):
+            key = tmp_path / f"ssh-{who}"
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f",
+                            str(key)], check=True, capture_output=True)  # fmt: skip
+            found[f"ssh-{who}"] = key
+            home = short / who
+            home.mkdir(mode=0o700)
+            _gpg(home, "--quick-gen-key", f"{who} <{who}@example.com>", "ed25519", "sign",
+                 "never")  # fmt: skip
+            found[f"gpg-{who}"] = home
+        allowed = tmp_path / "allowed_signers"
+        public = (tmp_path / "ssh-trusted.pub").read_text(encoding="utf-8")
+        allowed.write_text(f"trusted@example.com {public}", encoding="utf-8")
+        found["allowed"] = allowed
+        server_home = short / "server"
+        server_home.mkdir(mode=0o700)
+        exported = _gpg(found["gpg-trusted"], "--export", "trusted@example.com")
+        _gpg(server_home, "--import", input=exported)
+        found["server-gnupg"] = server_home
+        yield found
+    finally:
+        for home in short.iterdir():
+            subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True, check=False,
+                           env={**os.environ, "GNUPGHOME": str(home)})  # fmt: skip
+        shutil.rmtree(short, ignore_errors=True)
+
+
+def _gpg(home: Path, *args: str, input: bytes | None = None) -> bytes:
+    done = subprocess.run(["gpg", "--batch", "--passphrase", "", *args], input=input,
+                          capture_output=True, check=False,
+                          env={**os.environ, "GNUPGHOME": str(home)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _signed_tag(world: World, name: str, kind: str, key: Path) -> None:
+    if kind == "ssh":
+        git("-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s", name, V1,
+            "-m", f"promote {name}", cwd=world.clone)  # fmt: skip
+    else:
+        user = key.name  # the home's directory name is the key's user
+        git("-c", f"user.signingKey={user}@example.com", "tag", "-s", name, V1, "-m",
+            f"promote {name}", cwd=world.clone, env={"GNUPGHOME": str(key)})  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["ssh", "gpg"])
+def test_signed_prod_tags(registered: World, keys: dict[str, Path], kind: str) -> None:
+    world = with_policy(registered, "stages:\n  prod: {signed: true}\n")
+    server_policy(world, f"signers:\n  ssh: {keys['allowed']}\n  gpg: {keys['server-gnupg']}\n")
+    world.tag("churn#prod#1", V1)
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"signature-required"}, pushed.output
+    git("tag", "-d", "churn#prod#1", cwd=world.clone)
+    _signed_tag(world, "churn#prod#1", kind, keys[f"{kind}-unknown"])
+    before = world.server_snapshot()
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
+    assert world.server_snapshot() == before
+    git("tag", "-d", "churn#prod#1", cwd=world.clone)
+    _signed_tag(world, "churn#prod#1", kind, keys[f"{kind}-trusted"])
+    pushed = world.push_tags("churn#prod#1")
+    assert pushed.ok, pushed.output
+
+
+def test_signed_without_signers_on_the_server(registered: World, keys: dict[str, Path]) -> None:
+    world = with_policy(registered, "stages:\n  prod: {signed: true}\n")
+    _signed_tag(world, "churn#prod#1", "ssh", keys["ssh-trusted"])
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
+    assert "no signers are configured" in pushed.output
+
+
+# --- message, versions, counters -----------------------------------------------------------
+
+
+def test_message_pattern_ignores_the_signature(registered: World) -> None:
+    world = with_policy(registered, "stages:\n  prod: {message: 'CHANGE-[0-9]+'}\n")
+    world.tag("churn#prod#1", V1, message="promote")
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"message-mismatch"}, pushed.output
+    git("tag", "-d", "churn#prod#1", cwd=world.clone)
+    world.tag("churn#prod#1", V1, message="CHANGE-42: promote after review")
+    assert world.push_tags("churn#prod#1").ok
+
+
+def test_versions_increasing(registered: World) -> None:
+    world = with_policy(registered, "versions: {increasing: true}\n")
+    world.commit("older")
+    world.tag("churn@v0.9.0")
+    pushed = world.push_tags("churn@v0.9.0")
+    assert not pushed.ok and pushed.rules() == {"version-not-increasing"}, pushed.output
+    world.tag("churn@v1.1.0")
+    assert world.push_tags("churn@v1.1.0").ok
+
+
+def test_registration_required(world: World) -> None:
+    with_policy(world, "versions: {registration: required}\n")
+    world.tag("churn#dev#1")
+    pushed = world.push_tags("churn#dev#1")
+    assert not pushed.ok and pushed.rules() == {"version-not-registered"}, pushed.output
+    git("tag", "-d", "churn#dev#1", cwd=world.clone)
+    world.tag("churn@v1.0.0")  # registered in the same push, earlier: fine
+    world.tag("churn#dev#1")
+    assert world.push_tags("churn#dev#1", "churn@v1.0.0").ok
+
+
+def test_assigning_a_deregistered_version(registered: World) -> None:
+    world = registered
+    world.tag("churn@v1.0.0!")
+    assert world.push_tags("churn@v1.0.0!").ok
+    world.tag("churn#dev#1", V1)
+    pushed = world.push_tags("churn#dev#1")
+    assert not pushed.ok and pushed.rules() == {"version-deregistered"}, pushed.output
+    world.commit("retrain")
+    world.tag("churn@v1.0.1")
+    world.tag("churn#dev#2")
+    assert world.push_tags("churn@v1.0.1", "churn#dev#2").ok
+
+
+def test_counter_required(world: World) -> None:
+    with_policy(world, "tags: {counter: required}\n")
+    world.tag("churn@v1.0.0")
+    pushed = world.push_tags("churn@v1.0.0")
+    assert not pushed.ok and pushed.rules() == {"counter-missing"}, pushed.output
+    world.tag("churn@v1.0.0#1")
+    assert world.push_tags("churn@v1.0.0#1").ok
+
+
+# --- modes, two policies, config -----------------------------------------------------------
+
+
+def test_warn_mode_prints_and_accepts(registered: World) -> None:
+    world = with_policy(registered, "mode: warn\nstages:\n  prod: {from: [staging]}\n")
+    world.tag("churn#prod#1", V1)
+    pushed = world.push_tags("churn#prod#1")
+    assert pushed.ok and "[stage-order] warning:" in pushed.output, pushed.output
+
+
+def test_the_repository_cannot_loosen_the_server(registered: World) -> None:
+    world = with_policy(registered, "mode: warn\n")
+    server_policy(world, "stages:\n  prod: {from: [staging]}\n")
+    world.tag("churn#prod#1", V1)
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"stage-order"}, pushed.output
+    assert "server-policy.yaml" in pushed.output  # the message names the policy
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("signers: {ssh: /etc/keys}\n", "'signers' is a server-only key"),
+        ("fail: open\n", "'fail' is a server-only key"),
+        ("stages:\n  prd: {from: [staging]}\n", "stage 'prd' is not allowed by .gto"),
+        ("stages:\n  prod: {from: [stagin]}\n", "stage 'stagin' is not allowed by .gto"),
+        ("stages:\n  prod: {pushers: ['@leads']}\n", "group '@leads' is not defined"),
+        ("stages:\n  prod: {message: '(['}\n", "/stages/prod/message"),
+        ("stages:\n  prod: {signed: yes please}\n", "/stages/prod/signed"),
+        ("versions: {increasing: true, strict: 1}\n", "unknown key 'strict'"),
+    ],
+)
+def test_a_bad_policy_on_the_default_branch_is_declined(world: World, text: str,
+                                                        says: str) -> None:  # fmt: skip
+    world.commit("policy", {".gtoguard.yaml": text})
+    pushed = world.push("HEAD:main")
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert says in pushed.output
+
+
+def test_fail_open_accepts_when_gtoguard_cannot_run(registered: World, tmp_path: Path) -> None:
+    world = registered
+    broken = tmp_path / "broken"
+    (broken / "jsonschema").mkdir(parents=True)
+    (broken / "jsonschema" / "__init__.py").write_text("raise RuntimeError('disk on fire')\n")
+    world.tag("churn#dev#1", V1)
+    pushed = world.push_tags("churn#dev#1", env={"PYTHONPATH": str(broken)})
+    assert not pushed.ok and "internal-error" in pushed.rules()  # closed by default
+    server_policy(world, "fail: open  # availability over enforcement\n")
+    pushed = world.push_tags("churn#dev#1", env={"PYTHONPATH": str(broken)})
+    assert pushed.ok, pushed.output
+    assert "[internal-error] warning:" in pushed.output and "fail: open" in pushed.output
+
+
+def test_server_only_keys_are_fine_in_the_server_policy(registered: World) -> None:
+    world = registered
+    server_policy(world, "identity: X_USER\nfail: closed\nsigners: {ssh: /nonexistent}\n")
+    world.tag("churn#dev#1", V1)
+    assert world.push_tags("churn#dev#1").ok
