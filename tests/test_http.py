@@ -1,0 +1,147 @@
+"""A real HTTP push: nginx with basic authentication in front of git http-backend (via
+fcgiwrap), on loopback. The web server sets REMOTE_USER from the login, git passes it
+to receive-pack, and the pre-receive hook's ``pushers`` rule sees who is pushing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import World, git, make_world
+
+HTTP_BACKEND = (
+    Path(
+        subprocess.run(
+            ["git", "--exec-path"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    / "git-http-backend"
+)
+POLICY = "stages:\n  prod: {pushers: [alice]}\n"
+
+
+def _find(program: str) -> str:
+    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
+    if not found:
+        pytest.fail(f"{program} is not installed (.ci/run installs nginx-light and fcgiwrap)")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(predicate: object, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what} did not come up")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[tuple[World, str]]:
+    world = make_world(tmp_path)
+    world.commit("policy", {".gtoguard.yaml": POLICY})
+    assert world.push("HEAD:main").ok
+    site = tmp_path / "web"
+    site.mkdir()
+    (site / "htpasswd").write_text("alice:{PLAIN}alice-secret\nbob:{PLAIN}bob-secret\n")
+    sock = site / "fcgi.sock"
+    port = _free_port()
+    user = "user root;" if os.geteuid() == 0 else ""
+    (site / "nginx.conf").write_text(f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {site}/nginx.pid;
+error_log {site}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {site}/body;
+    fastcgi_temp_path {site}/fastcgi;
+    proxy_temp_path {site}/proxy;
+    uwsgi_temp_path {site}/uwsgi;
+    scgi_temp_path {site}/scgi;
+    client_max_body_size 0;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            auth_basic "models";
+            auth_basic_user_file {site}/htpasswd;
+            fastcgi_pass unix:{sock};
+            fastcgi_param SCRIPT_FILENAME {HTTP_BACKEND};
+            fastcgi_param GIT_PROJECT_ROOT {world.root};
+            fastcgi_param GIT_HTTP_EXPORT_ALL "";
+            fastcgi_param PATH_INFO $uri;
+            fastcgi_param QUERY_STRING $query_string;
+            fastcgi_param REQUEST_METHOD $request_method;
+            fastcgi_param CONTENT_TYPE $content_type;
+            fastcgi_param CONTENT_LENGTH $content_length;
+            fastcgi_param REMOTE_USER $remote_user;
+            fastcgi_param REMOTE_ADDR $remote_addr;
+            fastcgi_param SERVER_PROTOCOL $server_protocol;
+        }}
+    }}
+}}
+""")
+    fcgi = subprocess.Popen([_find("fcgiwrap"), "-s", f"unix:{sock}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    nginx = subprocess.Popen([_find("nginx"), "-p", str(site), "-c", str(site / "nginx.conf")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        _wait_for(sock.exists, "fcgiwrap")
+        _wait_for(lambda: _listening(port) or nginx.poll() is not None, "nginx")
+        if nginx.poll() is not None:
+            log = (site / "error.log").read_text() if (site / "error.log").exists() else ""
+            pytest.fail(f"nginx exited: {nginx.stderr.read().decode()}{log}")  # type: ignore[union-attr]
+        yield world, f"127.0.0.1:{port}/{world.server.name}"
+    finally:
+        for process in (nginx, fcgi):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _push(world: World, address: str, login: str | None, *refs: str) -> tuple[bool, str]:
+    credentials = f"{login}:{login}-secret@" if login else ""
+    done = git("push", "--porcelain", f"http://{credentials}{address}", *refs, cwd=world.clone,
+               check=False)  # fmt: skip
+    return done.returncode == 0, done.stdout + done.stderr
+
+
+def test_alice_promotes_over_http_and_bob_is_declined(web: tuple[World, str]) -> None:
+    world, address = web
+    world.tag("churn@v1.0.0")
+    ok, output = _push(world, address, "bob", "refs/tags/churn@v1.0.0")
+    assert ok, output  # registering is not restricted
+    world.tag("churn#prod#1", "churn@v1.0.0^{commit}")
+    before = world.server_snapshot()
+    ok, output = _push(world, address, "bob", "refs/tags/churn#prod#1")
+    assert not ok
+    assert "[pusher-not-allowed]" in output and "bob (from REMOTE_USER)" in output, output
+    assert world.server_snapshot() == before
+    ok, output = _push(world, address, None, "refs/tags/churn#prod#1")
+    assert not ok and "could not read Username" in output  # the web server asked for a login
+    ok, output = _push(world, address, "alice", "refs/tags/churn#prod#1")
+    assert ok, output
+    assert "churn#prod#1" in world.server_tags()
