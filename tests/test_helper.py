@@ -284,3 +284,37 @@ def test_sign_with_a_gpg_key_verifies(registered: World) -> None:
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, **env},
                        capture_output=True, check=False)  # fmt: skip
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_helper_applies_the_team_policy(registered: World) -> None:
+    world = registered
+    world.commit("policy", {".gtoguard.yaml": "stages:\n  prod: {from: [staging], pushers: "
+                                              "[alice], signed: true}\n"})  # fmt: skip
+    assert world.push("HEAD:main").ok
+    args = ("assign", "churn", "--version", "v1.0.0")
+    done = gtoguard(*args, "--stage", "prod", cwd=world.clone)
+    assert done.returncode == 1
+    assert rules(done.stderr) == {"stage-order", "identity-unknown", "signature-required"}
+    assert "[identity-unknown] warning:" in done.stderr  # only a note: the server decides
+    assert gtoguard(*args, "--stage", "staging", cwd=world.clone).returncode == 0
+    key = world.root / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                   check=True, capture_output=True)  # fmt: skip
+    git("config", "gpg.format", "ssh", cwd=world.clone)
+    git("config", "user.signingKey", str(key), cwd=world.clone)
+    done = gtoguard(*args, "--stage", "prod", "--sign", cwd=world.clone)
+    assert done.returncode == 0, done.stderr
+    assert "[identity-unknown] warning:" in done.stderr and "churn#prod#3" in done.stdout
+
+
+def test_check_in_ci_knows_the_pusher(registered: World) -> None:
+    world = registered
+    world.commit("policy", {".gtoguard.yaml": "stages:\n  prod: {pushers: [alice]}\n"})
+    assert world.push("HEAD:main").ok
+    world.tag("churn#prod#2", "churn@v1.0.0#1^{commit}")
+    bob = gtoguard("check", "churn#prod#2", cwd=world.clone, env={"GITHUB_ACTOR": "bob"})
+    assert bob.returncode == 1 and "bob (from GITHUB_ACTOR)" in bob.stdout
+    alice = gtoguard("check", "churn#prod#2", cwd=world.clone, env={"GITLAB_USER_LOGIN": "alice"})
+    assert alice.returncode == 0, alice.stdout
+    nobody = gtoguard("check", "churn#prod#2", cwd=world.clone)
+    assert nobody.returncode == 0 and "[identity-unknown] warning:" in nobody.stdout

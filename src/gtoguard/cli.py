@@ -144,7 +144,8 @@ def config() -> None:
 def config_validate(files: tuple[str, ...], repo: str) -> int:
     """Validate config files; exit 0 if valid, 1 if not.
 
-    A FILE named .gto is GTO's config; any other FILE is a gtoguard policy. Without
+    A FILE named .gto is GTO's config, one named .gtoguard.yaml a repository policy, any
+    other FILE a server policy (which may set signers, identity and fail). Without
     FILEs: the repository's .gto and .gtoguard.yaml in the working tree (or, in a bare
     repository, on the default branch) and the server policy, where present.
     """
