@@ -318,3 +318,6 @@ def test_check_in_ci_knows_the_pusher(registered: World) -> None:
     assert alice.returncode == 0, alice.stdout
     nobody = gtoguard("check", "churn#prod#2", cwd=world.clone)
     assert nobody.returncode == 0 and "[identity-unknown] warning:" in nobody.stdout
+    # an audit replays history: today's CI user did not push yesterday's tags
+    audit = gtoguard("check", "--all", cwd=world.clone, env={"GITHUB_ACTOR": "bob"})
+    assert audit.returncode == 0 and "[identity-unknown] warning:" in audit.stdout

@@ -274,7 +274,9 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
     gto's order (tagger time); None: replay the whole history in that order."""
     settings = load_settings(repo, branch)
     tags = gto_tags(repo)
-    facts = facts_for(repo, Where("ci", os.environ, "origin"), settings.policy)
+    # the CI job's pusher pushed the tags it names, not the whole history
+    env = os.environ if names is not None else {}
+    facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
     ctx = Context(settings.config, settings.policy,
                   cfg.tag_checker(settings.config, settings.policy), int(time.time()),
                   settings.origin, facts)  # fmt: skip
