@@ -311,7 +311,7 @@ def test_check_in_ci_knows_the_pusher(registered: World) -> None:
     world = registered
     world.commit("policy", {".gtoguard.yaml": "stages:\n  prod: {pushers: [alice]}\n"})
     assert world.push("HEAD:main").ok
-    world.tag("churn#prod#2", "churn@v1.0.0#1^{commit}")
+    world.tag("churn#prod#2", "churn@v1.0.0#1^{commit}", when=int(time.time()) + 1)
     bob = gtoguard("check", "churn#prod#2", cwd=world.clone, env={"GITHUB_ACTOR": "bob"})
     assert bob.returncode == 1 and "bob (from GITHUB_ACTOR)" in bob.stdout
     alice = gtoguard("check", "churn#prod#2", cwd=world.clone, env={"GITLAB_USER_LOGIN": "alice"})
