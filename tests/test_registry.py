@@ -127,3 +127,19 @@ def test_each_rule_in_the_pure_check() -> None:
     assert run([("m#dev#5", 950)], existing, stages=None) == []
     assert run([("m#dev#5", 950)], existing, stages=()) == ["stage-unknown"]
     assert run([("m#dev#5", 950), ("m#dev!#6", 960)]) == ["version-not-registered"]
+
+
+def test_message_rule_strips_the_signature_block() -> None:
+    from gtoguard.policy import StageRules
+    from gtoguard.rules import check_message
+    from gtoguard.signature import split_signature
+    from gtoguard.tagname import parse_tag
+
+    signed = "CHANGE-7\n-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"
+    assert split_signature(signed) == ("CHANGE-7", signed.split("\n", 1)[1])
+    rules = StageRules("prod", ".gtoguard.yaml", message="^CHANGE-[0-9]+$")
+    tag = parse_tag("m#prod#1")
+    assert check_message("refs/tags/m#prod#1", tag, signed, rules) is None
+    found = check_message("refs/tags/m#prod#1", tag, "promote\n" + signed.split("\n", 1)[1], rules)
+    assert found is not None and found.rule == "message-mismatch"
+    assert "SIGNATURE" not in found.message  # the block is not quoted back
