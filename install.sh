@@ -3,6 +3,7 @@
 #
 #   ./install.sh                 install; print where the gtoguard command is
 #   ./install.sh --repo PATH     also install the hook into PATH (bare: pre-receive, else pre-push)
+#   ./install.sh --server PATH...  also install the pre-receive hook into each bare repository
 #   ./install.sh --demo          install, then run `gtoguard demo` (a declined and an accepted push)
 #   ./install.sh --test          install with the test extra, then run the whole test suite
 #
@@ -14,8 +15,9 @@ venv="$here/.venv"
 python=${PYTHON:-python3}
 mode=install
 repo=
+servers=
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -23,6 +25,9 @@ while [ $# -gt 0 ]; do
         --test) mode=test ;;
         --repo) [ $# -ge 2 ] || { echo "install.sh: --repo needs a path" >&2; exit 2; }
                 repo=$2; shift ;;
+        --server) shift
+                  [ $# -ge 1 ] || { echo "install.sh: --server needs at least one path" >&2; exit 2; }
+                  servers=yes; break ;;   # the remaining arguments are the paths
         -h|--help) usage; exit 0 ;;
         *) echo "install.sh: unknown option: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -37,15 +42,37 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
 
-if [ "$mode" = test ]; then
-    pip install -e "$here[test]"
-else
-    pip install -e "$here"
+# pip runs again only when pyproject.toml changed since the last install (or the test
+# extra is wanted and missing): the install is editable, so the code is always current
+stamp="$venv/.gtoguard-installed"
+want=$(cksum < "$here/pyproject.toml")
+extra=plain; [ "$mode" = test ] && extra=test
+have=$(cat "$stamp" 2>/dev/null || true)
+if [ "$have" != "$want test" ] && [ "$have" != "$want $extra" ]; then
+    if [ "$extra" = test ]; then
+        pip install -e "$here[test]"
+    else
+        pip install -e "$here"
+    fi
+    echo "$want $extra" > "$stamp"
 fi
 echo "gtoguard installed: $venv/bin/gtoguard ($("$venv/bin/gtoguard" --version))"
 
 if [ -n "$repo" ]; then
     "$venv/bin/gtoguard" install --repo "$repo"
+fi
+
+if [ -n "$servers" ]; then
+    failed=0
+    for server in "$@"; do
+        if [ "$(git -C "$server" rev-parse --is-bare-repository 2>/dev/null)" != true ]; then
+            echo "install.sh: $server: not a bare repository; skipped" >&2
+            failed=1
+            continue
+        fi
+        "$venv/bin/gtoguard" install --repo "$server" --pre-receive || failed=1
+    done
+    [ "$failed" = 0 ] || { echo "install.sh: some repositories were not set up (see above)" >&2; exit 1; }
 fi
 
 case "$mode" in

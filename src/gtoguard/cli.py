@@ -543,19 +543,29 @@ def hook_pre_push(remote: str, url: str) -> None:
 @click.option("--pre-push", "kind", flag_value="pre-push", help="Client hook (default in a clone).")
 @click.option("--pre-receive", "kind", flag_value="pre-receive",
               help="Server hook (default in a bare repository).")  # fmt: skip
+@click.option("--hooks-dir", metavar="DIR",
+              help="Install into a pre-receive.d directory the server runs hooks from "
+                   "(GitLab custom_hooks/pre-receive.d, Gitea hooks/pre-receive.d) "
+                   "instead of one repository.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Rewrite the shim even if it is up to date.")
 @_exits
-def install(repo: str, kind: str | None, force: bool) -> int:
-    """Install gtoguard's hook into a repository.
+def install(repo: str, kind: str | None, hooks_dir: str | None, force: bool) -> int:
+    """Install gtoguard's hook into a repository, or into a server's hooks directory.
 
     A bare repository gets pre-receive, a clone pre-push. An existing hook that is not
-    gtoguard's is kept as <hook>.legacy and run first, with the same input.
+    gtoguard's is kept as <hook>.legacy and run first, with the same input. With
+    --hooks-dir the shim is written as DIR/gtoguard and nothing else there is touched.
     """
     from . import install as inst
 
-    done = inst.install(repo, kind, force=force)
+    if hooks_dir is not None:
+        if kind == "pre-push":
+            raise UsageError("--hooks-dir is for the server hook", "drop --pre-push")
+        done = inst.install_hooks_dir(hooks_dir, force=force)
+    else:
+        done = inst.install(repo, kind, force=force)
     if not done.changed:
-        click.echo(f"gtoguard: {done.path.name} hook already installed at {done.path}")
+        click.echo(f"gtoguard: hook already installed at {done.path}")
     else:
         click.echo(f"gtoguard: installed {done.path.name} hook at {done.path}")
     if done.legacy:
@@ -565,12 +575,13 @@ def install(repo: str, kind: str | None, force: bool) -> int:
 
 @main.command()
 @click.option("--repo", default=".", show_default=True, help="Repository to uninstall from.")
+@click.option("--hooks-dir", metavar="DIR", help="Uninstall from a pre-receive.d directory.")
 @_exits
-def uninstall(repo: str) -> int:
+def uninstall(repo: str, hooks_dir: str | None) -> int:
     """Remove gtoguard's hooks and restore the hooks they replaced."""
     from . import install as inst
 
-    done = inst.uninstall(repo)
+    done = inst.uninstall_hooks_dir(hooks_dir) if hooks_dir else inst.uninstall(repo)
     for line in done or ["no gtoguard hook installed"]:
         click.echo(f"gtoguard: {line}")
     return 0

@@ -94,6 +94,34 @@ def install(
     return install_into(target, kind, python or sys.executable)
 
 
+HOOKS_DIR_NAME = "gtoguard"  # the file name inside a pre-receive.d/ directory
+
+
+def install_hooks_dir(directory: str, python: str | None = None,
+                      force: bool = False) -> Installed:  # fmt: skip
+    """The pre-receive shim as ``DIRECTORY/gtoguard``, for servers that run every
+    executable of a directory as a pre-receive hook: GitLab ``custom_hooks/pre-receive.d``
+    (per project, or the global ``custom_hooks_dir``), Gitea/Forgejo
+    ``hooks/pre-receive.d``. Nothing else in the directory is touched."""
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise CannotRun(f"{directory} is not a directory", "give the pre-receive.d directory")
+    if path.name != "pre-receive.d":
+        raise CannotRun(
+            f"{directory} is not a pre-receive.d directory",
+            "servers run the hooks of a directory named pre-receive.d "
+            "(GitLab custom_hooks/pre-receive.d, Gitea hooks/pre-receive.d)",
+        )
+    target = path / HOOKS_DIR_NAME
+    if force and is_ours(target):
+        target.unlink()
+    return install_into(target, "pre-receive", python or sys.executable)
+
+
+def uninstall_hooks_dir(directory: str) -> list[str]:
+    return uninstall_from(Path(directory) / HOOKS_DIR_NAME)
+
+
 def install_into(target: Path, kind: str, python: str) -> Installed:
     """Write the shim at ``target``; a foreign hook there moves to ``<target>.legacy``."""
     text = shim_text(kind, python)
