@@ -47,7 +47,7 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def git(*args: str, cwd: Path | str, check: bool = True, env: dict[str, str] | None = None,
         input: bytes | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
+        ["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace", check=False,
         env={**os.environ, **(env or {})}, input=input.decode() if input else None,
     )  # fmt: skip
     if check and done.returncode != 0:

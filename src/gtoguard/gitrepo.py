@@ -143,24 +143,61 @@ class Repo:
     # --- objects ---
 
     def object_info(self, oid: str) -> GitObject:
-        obj = self._repo.get(oid)
+        try:
+            obj = self._repo.get(oid)
+        except pygit2.GitError:  # libgit2 refuses some tag objects git accepts
+            return self._raw_tag_info(oid)
         if obj is None:
             raise KeyError(oid)
         kind = _KINDS.get(obj.type, "unknown")
         if not isinstance(obj, pygit2.Tag):
             return GitObject(oid, kind)
-        target = self._repo.get(obj.target)
         tagger = obj.tagger
         return GitObject(
             oid=oid,
             kind="tag",
             target=str(obj.target),
-            target_kind=_KINDS.get(target.type, "unknown") if target is not None else "missing",
+            target_kind=self._kind_of(str(obj.target)),
             time=tagger.time if tagger is not None else None,
             offset=tagger.offset if tagger is not None else 0,
             tagger=_text(tagger, "name"),
             email=_text(tagger, "email"),
             message=obj.raw_message.decode("utf-8", "replace"),
+        )
+
+    def _kind_of(self, oid: str) -> str:
+        try:
+            target = self._repo.get(oid)
+        except (pygit2.GitError, ValueError):
+            return "unknown"
+        return _KINDS.get(target.type, "unknown") if target is not None else "missing"
+
+    def _raw_tag_info(self, oid: str) -> GitObject:
+        """Read a tag object's headers ourselves (git's format: object, type, tag,
+        tagger, then a blank line and the message); a bad tagger line means no date."""
+        try:
+            kind, data = self._repo.odb.read(oid)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise KeyError(oid) from None
+        if kind != ObjectType.TAG:
+            return GitObject(oid, _KINDS.get(kind, "unknown"))
+        head, _, message = bytes(data).partition(b"\n\n")
+        fields: dict[bytes, bytes] = {}
+        for line in head.split(b"\n"):
+            key, _, value = line.partition(b" ")
+            fields.setdefault(key, value)
+        target = fields.get(b"object", b"").decode("ascii", "replace")
+        who = parse_ident(fields.get(b"tagger", b"").decode("utf-8", "replace"))
+        return GitObject(
+            oid=oid,
+            kind="tag",
+            target=target or None,
+            target_kind=self._kind_of(target) if target else "missing",
+            time=who.time if who else None,
+            offset=who.offset if who else 0,
+            tagger=who.name if who else "",
+            email=who.email if who else "",
+            message=message.decode("utf-8", "replace"),
         )
 
     def tags_of(
@@ -247,17 +284,15 @@ class Repo:
     def identity(self) -> Identity:
         """The tagger git would write now (``GIT_COMMITTER_*`` or user.name/user.email)."""
         done = self.git("var", "GIT_COMMITTER_IDENT")
-        match = _IDENT.fullmatch(done.stdout.decode("utf-8", "replace").strip())
-        if done.returncode != 0 or match is None:
+        found = parse_ident(done.stdout.decode("utf-8", "replace").strip())
+        if done.returncode != 0 or found is None:
             reason = _first_line(done.stderr) or "no committer identity"
             raise CannotRun(
                 f"git cannot say who you are: {reason}",
                 'git config --global user.name "Your Name" && '
                 "git config --global user.email you@example.com",
             )
-        sign, hours, minutes = match["tz"][0], int(match["tz"][1:3]), int(match["tz"][3:5])
-        offset = (hours * 60 + minutes) * (-1 if sign == "-" else 1)
-        return Identity(match["name"], match["email"], int(match["time"]), offset)
+        return found
 
     def create_tag(self, name: str, commit: str, message: str, sign: bool) -> str:
         """Create an annotated tag with git (``git tag -s`` when signing); its object id.
@@ -325,6 +360,16 @@ class Identity:
 
 
 _IDENT = re.compile(r"(?P<name>.*) <(?P<email>[^<>]*)> (?P<time>[0-9]+) (?P<tz>[+-][0-9]{4})")
+
+
+def parse_ident(text: str) -> Identity | None:
+    """``Name <email> 1700000000 +0100`` as git writes it; None if it is not that."""
+    match = _IDENT.fullmatch(text)
+    if match is None:
+        return None
+    sign, hours, minutes = match["tz"][0], int(match["tz"][1:3]), int(match["tz"][3:5])
+    offset = (hours * 60 + minutes) * (-1 if sign == "-" else 1)
+    return Identity(match["name"], match["email"], int(match["time"]), offset)
 
 
 def _first_line(data: bytes) -> str:

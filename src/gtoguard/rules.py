@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .identity import Pusher
 from .policy import GtoConfig, Policy, StageRules
+from .refupdate import printable_ref
 from .registry import ArtifactState, TagEvent
 from .signature import Verdict, split_signature
 from .tagname import Action, TagName, TagNameError, artifact_to_tag, parse_tag
@@ -59,9 +60,9 @@ def check_name(ref: str, name: str, policy: Policy) -> tuple[TagName | None, Vio
             hint: str | None = (
                 "register a version (NAME@vX.Y.Z) or assign a stage (NAME#STAGE) instead"
             )
-            return None, Violation(err.rule, ref, f"{name!r}: {err.reason}", hint)
+            return None, Violation(err.rule, ref, f"'{printable_ref(name)}': {err.reason}", hint)
         hint = f"use '{err.suggestion}'" if err.suggestion else None
-        message = f"{name!r} is not a valid GTO tag: {err.reason}"
+        message = f"'{printable_ref(name)}' is not a valid GTO tag: {err.reason}"
         return None, Violation(err.rule, ref, message, hint)
 
 

@@ -1,0 +1,173 @@
+"""Hostile input and faults on real pushes: odd ref names, malformed tag objects, broken
+files and a failing library. gtoguard never shows a traceback, always says what is wrong,
+and a declined push leaves the server as it was."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import World, git, make_world
+
+
+def _check_output(output: str) -> None:
+    assert "Traceback" not in output and "internal-error" not in output, output
+
+
+def test_non_utf8_ref_names(world: World) -> None:
+    for raw in (b"churn#prod\xff", b"caf\xc3\xa9@v1.0.0", b"m\xe9@v1.0.0"):
+        name = os.fsdecode(raw)
+        git("tag", "-a", name, "-m", "x", cwd=world.clone)
+        before = world.server_snapshot()
+        pushed = world.push_tags(name)
+        assert not pushed.ok and pushed.rules() == {"tag-malformed"}, pushed.output
+        _check_output(pushed.output)
+        assert "\\udc" not in pushed.output  # odd bytes are shown as \xNN, never mangled
+        assert world.server_snapshot() == before
+
+
+TAGGERS = st.one_of(
+    st.none(),
+    st.just("tagger A <a@b> 1700000000 +0000"),
+    st.builds(lambda t, z: f"tagger A <a@b> {t} {z}", st.integers(-10**12, 10**13),
+              st.sampled_from(["+0000", "-1200", "+9999", "0000", "+00", "garbage"])),
+    st.text(st.characters(blacklist_characters="\n\0"), max_size=40).map(lambda t: f"tagger {t}"),
+)  # fmt: skip
+
+
+_SHARED: dict[str, World] = {}
+
+
+def _shared_world(factory: pytest.TempPathFactory) -> World:
+    """One server for every generated object (a world per example would take minutes);
+    each example pushes a tag name of its own."""
+    if "world" not in _SHARED:
+        _SHARED["world"] = make_world(factory.mktemp("objects"))
+    return _SHARED["world"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    tagger=TAGGERS,
+    encoding=st.sampled_from([None, "ISO-8859-1", "bogus"]),
+    message=st.binary(max_size=200).filter(lambda b: b"\0" not in b),
+    shape=st.sampled_from(["churn@v{n}.0.0", "churn#prod#{n}", "churn@deprecated#{n}", "x{n}"]),
+)
+def test_malformed_tag_objects(tmp_path_factory: pytest.TempPathFactory, tagger: str | None,
+                               encoding: str | None, message: bytes, shape: str) -> None:  # fmt: skip
+    world = _shared_world(tmp_path_factory)
+    _SHARED["n"] = n = int(_SHARED.get("n", 0)) + 1  # type: ignore[call-overload]
+    name = shape.format(n=1000 + n)
+    head = world.head()
+    body = f"object {head}\ntype commit\ntag {name}\n".encode()
+    if tagger is not None:
+        body += tagger.encode("utf-8", "surrogateescape") + b"\n"
+    if encoding is not None:
+        body += f"encoding {encoding}\n".encode()
+    body += b"\n" + message
+    oid = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
+                         input=body, capture_output=True, cwd=world.clone,
+                         check=True).stdout.decode().strip()  # fmt: skip
+    git("update-ref", f"refs/tags/{name}", oid, cwd=world.clone)
+    before = world.server_snapshot()
+    pushed = world.push_tags(name)
+    _check_output(pushed.output)
+    if not pushed.ok:
+        assert "gtoguard:" in pushed.output and "[" in pushed.output, pushed.output
+        assert world.server_snapshot() == before
+    elif "@" in name or "#" in name:  # accepted: it had a usable tagger
+        assert tagger is not None and "gtoguard:" in pushed.output, pushed.output
+
+
+def test_a_tag_object_libgit2_cannot_parse(world: World) -> None:
+    """No tagger line but an encoding header: git stores it, libgit2 refuses to parse it."""
+    body = f"object {world.head()}\ntype commit\ntag churn@v1.0.0\nencoding x\n\nhi".encode()
+    oid = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
+                         input=body, capture_output=True, cwd=world.clone,
+                         check=True).stdout.decode().strip()  # fmt: skip
+    git("update-ref", "refs/tags/churn@v1.0.0", oid, cwd=world.clone)
+    pushed = world.push_tags("churn@v1.0.0")
+    assert not pushed.ok and pushed.rules() == {"tagger-time"}, pushed.output
+    assert "no tagger line" in pushed.output
+
+
+def test_a_huge_tag_message(world: World) -> None:
+    message = world.root / "message"
+    message.write_bytes(b"CHANGE-1 " + b"x" * 8_000_000)
+    git("tag", "-a", "churn@v1.0.0", "-F", str(message), cwd=world.clone)
+    pushed = world.push_tags("churn@v1.0.0")
+    assert pushed.ok, pushed.output[-500:]
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+def test_unreadable_server_policy_declines_clearly(world: World) -> None:
+    git("config", "gtoguard.policy", str(world.root), cwd=world.server)  # a directory
+    world.tag("churn@v1.0.0")
+    before = world.server_snapshot()
+    pushed = world.push_tags("churn@v1.0.0")
+    assert not pushed.ok and "[config-invalid]" in pushed.output, pushed.output
+    assert "cannot read the server policy" in pushed.output and "Traceback" not in pushed.output
+    assert world.server_snapshot() == before
+
+
+def test_missing_object_on_the_hook_input(world: World) -> None:
+    missing = "1" * 40
+    done = subprocess.run(
+        [sys.executable, "-m", "gtoguard.hooks", "pre-receive"],
+        input=f"{'0' * 40} {missing} refs/tags/churn@v1.0.0\n".encode(),
+        capture_output=True, cwd=world.server, check=False,
+        env={**os.environ, "GIT_DIR": str(world.server)},
+    )  # fmt: skip
+    err = done.stderr.decode()
+    assert done.returncode == 3, err
+    assert f"object {missing} of refs/tags/churn@v1.0.0 is missing" in err
+    assert "Traceback" not in err and "push declined" in err
+
+
+def test_pygit2_raising_fails_closed(world: World, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import pygit2\n"
+        "def broken(self, *args, **kwargs):\n"
+        "    raise pygit2.GitError('object store is corrupt')\n"
+        "pygit2.Repository.get = broken\n"
+    )
+    world.tag("churn@v1.0.0")
+    before = world.server_snapshot()
+    pushed = world.push_tags("churn@v1.0.0", env={"PYTHONPATH": str(site)})
+    assert not pushed.ok
+    assert "[internal-error]" in pushed.output and "object store is corrupt" in pushed.output
+    assert "Traceback" not in pushed.output
+    assert world.server_snapshot() == before
+
+
+# --- the code paths that touch the outside -----------------------------------------------
+
+SOURCE = Path(__file__).resolve().parent.parent / "src" / "gtoguard"
+
+
+def test_no_shell_no_unsafe_yaml_no_eval() -> None:
+    for path in SOURCE.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "shell=True" not in text, path
+        assert "os.system" not in text and "os.popen" not in text, path
+        loads = re.findall(r"yaml\.(?:load|unsafe_load|full_load)\((.*)\)", text)
+        assert all(args.endswith("Loader=_Loader") for args in loads), path
+        assert "eval(" not in text and "exec(" not in text.replace('exec "$', ""), path
+        assert "pickle" not in text, path
+
+    import yaml
+
+    from gtoguard.config import _Loader
+
+    assert issubclass(_Loader, yaml.SafeLoader)  # the one loader: safe, no Python objects
