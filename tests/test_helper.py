@@ -205,7 +205,7 @@ def test_a_failing_signature_writes_nothing(registered: World) -> None:
         ),
         (["deprecate", "ghost"], 2, "cannot find artifact"),
         (["deprecate", "churn", "--force", "--simple"], 2, "needs a counter"),
-        (["check"], 2, "TAG... or --all"),
+        (["check"], 2, "TAG..., --all or --unpushed"),
         (["check", "nope@v1.0.0"], 2, "no tag"),
         (["show", "ghost"], 2, "no artifact named"),
         (["assign", "churn"], 2, "Missing option '--stage'"),

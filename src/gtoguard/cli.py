@@ -471,14 +471,19 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 @main.command()
 @click.argument("tags", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Replay and check every GTO tag.")
+@click.option(
+    "--unpushed",
+    metavar="REMOTE",
+    help="Check the local GTO tags REMOTE does not have (what a push would send).",
+)
 @click.option("--json", "as_json", is_flag=True, help='{"ok", "checked", "violations"} on stdout.')
 @click.option(
     "--branch", metavar="BRANCH", help="Read .gto and the policy from BRANCH (in CI: origin/main)."
 )
 @click.option("--repo", default=".", show_default=True, help="Repository to check.")
 @_exits
-def check(tags: tuple[str, ...], everything: bool, as_json: bool, branch: str | None,
-          repo: str) -> int:  # fmt: skip
+def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json: bool,
+          branch: str | None, repo: str) -> int:  # fmt: skip
     """Check existing tags as if they were pushed now; exit 1 on any violation.
 
     TAG...: each tag against the tags before it (tagger-date order) -- in CI, the tag
@@ -493,10 +498,12 @@ def check(tags: tuple[str, ...], everything: bool, as_json: bool, branch: str | 
     from .gitrepo import open_repo
     from .report import dumps, summary_line, violation_json, write_text
 
-    if bool(tags) == everything:
-        raise UsageError("give TAG... or --all", "gtoguard check 'churn#prod#3'")
+    if sum((bool(tags), everything, unpushed is not None)) != 1:
+        raise UsageError("give TAG..., --all or --unpushed REMOTE", "gtoguard check 'churn#prod#3'")
     handle = open_repo(repo)
-    result = helper.audit(handle, helper.config_branch(handle, branch),
+    if unpushed is not None:
+        tags = tuple(helper.unpushed_tags(handle, unpushed))
+    result = helper.audit(handle, helper.config_branch(handle, branch, unpushed),
                           None if everything else list(tags))  # fmt: skip
     outcome = result.outcome
     if as_json:

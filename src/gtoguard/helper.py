@@ -304,6 +304,12 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
     return result
 
 
+def unpushed_tags(repo: Repo, remote: str) -> list[str]:
+    """Local GTO-shaped tags that ``remote`` does not have."""
+    there = set(repo.remote_tag_names(remote))
+    return [name for name in sorted(repo.tag_names()) if is_gto_shaped(name) and name not in there]
+
+
 def _audit_one(name: str, obj: GitObject, tags: Sequence[tuple[str, GitObject]],
                ctx: Context) -> Outcome:  # fmt: skip
     update = RefUpdate(TAG_PREFIX + name, ZERO, obj.oid)
