@@ -184,3 +184,38 @@ def test_differential_against_gto_config_loader(tmp_path: Path) -> None:
         if ours != theirs:
             disagreements.append(text)
     assert sorted(disagreements) == sorted(STRICTER_THAN_GTO)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    artifact=st.sampled_from(["m", "cv:seg", "a/b:c-d"]),
+    action=st.sampled_from(["register", "deregister", "assign", "unassign", "deprecate"]),
+    stage=st.sampled_from(["dev", "prod", "prd", "Prod"]),
+    counter=st.none() | st.integers(0, 10**6),
+    version=st.sampled_from(["v1.0.0", "v2.1.0-rc.1+b.7"]),
+    stages=st.none() | st.just(("dev", "prod")) | st.just(()),
+    required=st.booleans(),
+)
+def test_the_tag_checker_memo_gives_what_a_fresh_validation_gives(
+    artifact: str, action: str, stage: str, counter: int | None, version: str,
+    stages: tuple[str, ...] | None, required: bool,
+) -> None:  # fmt: skip
+    """tag_checker validates one event per (action, stage, version?, counter?) shape and
+    reuses the verdict; a checker that has seen other events must agree with a new one."""
+    from gtoguard.policy import TagRules
+    from gtoguard.tagname import Action, TagName
+
+    kind = Action(action)
+    tag = TagName(artifact, kind,
+                  version=version if kind in (Action.REGISTER, Action.DEREGISTER) else None,
+                  stage=stage if kind in (Action.ASSIGN, Action.UNASSIGN) else None,
+                  counter=counter)  # fmt: skip
+    config = GtoConfig(stages=stages)
+    policy = Policy(tags=TagRules(counter_required=required))
+    warm = cfg.tag_checker(config, policy)
+    for other in ("m#dev#1", "m#prd", "m@v9.9.9#3", "x@deprecated"):
+        from gtoguard.tagname import parse_tag
+
+        list(warm(parse_tag(other).as_event()))
+    event = tag.as_event()
+    assert list(warm(event)) == list(cfg.tag_checker(config, policy)(event))

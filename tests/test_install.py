@@ -129,3 +129,33 @@ def test_install_sh_repo_option_is_idempotent(tmp_path: Path) -> None:
     assert script.exists() and script.stat().st_mode & 0o111
     usage = subprocess.run([str(script), "--bogus"], capture_output=True, text=True, check=False)
     assert usage.returncode == 2 and "unknown option" in usage.stderr
+
+
+def test_the_shim_answers_plain_pushes_without_python(tmp_path: Path) -> None:
+    """With an interpreter that does not exist, only pushes that need gtoguard fail: the
+    shim's sh fast path answers the others without starting Python."""
+    from gtoguard.install import install_into
+
+    world = make_world(tmp_path, hook=False)
+    install_into(world.server / "hooks" / "pre-receive", "pre-receive", "/nonexistent/python3")
+    install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", "/nonexistent/python3")
+    world.commit("plain change")
+    for verify in (True, False):  # through the clone's pre-push, then straight to the server
+        assert world.push("HEAD:main", no_verify=not verify).ok
+    git("tag", "v1.0", cwd=world.clone)  # a tag that is not GTO's
+    assert world.push_tags("v1.0", no_verify=False).ok
+    git("checkout", "-q", "-b", "side", cwd=world.clone)
+    world.commit("config on a side branch", {".gto": "stages: [x]\n"})
+    git("checkout", "-q", "main", cwd=world.clone)  # the clone's HEAD names its default branch
+    assert world.push("side", no_verify=False).ok
+    # what needs gtoguard goes to Python, which is gone: both hooks decline
+    world.commit("config on main", {".gto": "stages: [dev]\n"})
+    for verify in (True, False):
+        pushed = world.push("HEAD:main", no_verify=not verify)
+        assert not pushed.ok and "is gone" in pushed.output, pushed.output
+    world.tag("churn@v1.0.0", "HEAD~1")
+    pushed = world.push_tags("churn@v1.0.0")
+    assert not pushed.ok and "is gone" in pushed.output
+    done = subprocess.run([str(world.server / "hooks" / "pre-receive")], input=b"garbage\n",
+                          capture_output=True, cwd=world.server, check=False)  # fmt: skip
+    assert done.returncode == 3 and b"is gone" in done.stderr  # odd input is not waved through

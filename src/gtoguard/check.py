@@ -121,7 +121,7 @@ def evaluate(
         event = event_of(update.tag_name, tag, obj)
         events.append((update, tag, obj, event))
 
-    events.sort(key=lambda item: order_key(item[1], item[3]))
+    events.sort(key=lambda item: order_key(item[0].tag_name, item[1], item[3]))
     for update, tag, _obj, event in events:
         _evaluate_tag(update, tag, event, registry, ctx, outcome)
     if ctx.policy.warn_only:
@@ -130,11 +130,11 @@ def evaluate(
     return outcome
 
 
-def order_key(tag: TagName, event: TagEvent | None) -> tuple[bool, int, int, str]:
+def order_key(name: str, tag: TagName, event: TagEvent | None) -> tuple[bool, int, int, str]:
     """The order tags are evaluated in: tagger time, then action, then name; tags that
     make no registry event (lightweight, not on a commit) last, so that their counters do
     not count against the real events."""
-    return (event is None, event.time if event else 0, _PRIORITY[tag.action], tag.tag)
+    return (event is None, event.time if event else 0, _PRIORITY[tag.action], name)
 
 
 def _evaluate_tag(
@@ -172,9 +172,11 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
                  ctx: Context, outcome: Outcome) -> None:  # fmt: skip
     """The rules of ``versions`` and ``stages`` in the policies (DESIGN §2)."""
     policy, facts, ref = ctx.policy, ctx.facts, update.ref
-    outcome.add(rules.check_version_increasing(ref, tag, state, policy))
-    outcome.add(rules.check_version_for_stage(ref, tag, event, state, policy))
-    if tag.stage is None:
+    if policy.versions_increasing:
+        outcome.add(rules.check_version_increasing(ref, tag, state, policy))
+    if tag.action is Action.ASSIGN:
+        outcome.add(rules.check_version_for_stage(ref, tag, event, state, policy))
+    if tag.stage is None or not policy.stages:
         return
     for stage_rules in policy.rules_for(tag.stage):
         outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules))

@@ -74,7 +74,7 @@ def config_branch(repo: Repo, branch: str | None, remote: str | None = None) -> 
 def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None,
          sign: bool = False) -> Plan:  # fmt: skip
     settings = load_settings(repo, branch)
-    names = repo.tag_names()
+    names = repo.tag_names({request.artifact})
     registry = registry_of(repo.tags_of({request.artifact}, names), {request.artifact})
     state = registry.artifact(request.artifact)
     times = commit_times(repo, registry)
@@ -247,7 +247,7 @@ def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = Fal
 
 def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
                       ) -> list[dict[str, Any]]:  # fmt: skip
-    registry = registry_of(repo.tags_of({name}, repo.tag_names()), {name})
+    registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
     state = registry.artifacts.get(name)
     if state is None or not state.events:
         raise UsageError(f"no artifact named {name!r} has GTO tags here",
@@ -317,7 +317,7 @@ def _audit_one(name: str, obj: GitObject, tags: Sequence[tuple[str, GitObject]],
         tag = parse_tag(name)
     except TagNameError:
         return evaluate([update], {obj.oid: obj}, Registry(), ctx)
-    key = order_key(tag, event_of(name, tag, obj))
+    key = order_key(name, tag, event_of(name, tag, obj))
     before = []
     for other, other_obj in tags:
         if other == name:
@@ -327,7 +327,11 @@ def _audit_one(name: str, obj: GitObject, tags: Sequence[tuple[str, GitObject]],
         except TagNameError:
             continue
         event = event_of(other, other_tag, other_obj)
-        if other_tag.artifact == tag.artifact and event and order_key(other_tag, event) < key:
+        if (
+            other_tag.artifact == tag.artifact
+            and event
+            and order_key(other, other_tag, event) < key
+        ):
             before.append((other, other_obj))
     return evaluate([update], {obj.oid: obj}, registry_of(before, {tag.artifact}), ctx)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
@@ -92,6 +91,8 @@ def _fails_open(env: Mapping[str, str]) -> bool:
     try:
         path = env.get("GTOGUARD_POLICY")
         if not path:
+            import subprocess
+
             done = subprocess.run(["git", "config", "gtoguard.policy"], capture_output=True,
                                   check=False, timeout=10)  # fmt: skip
             path = done.stdout.decode("utf-8", "replace").strip()

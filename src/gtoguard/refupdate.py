@@ -23,7 +23,7 @@ class BadHookInput(CannotRun):
 
 
 def is_zero(oid: str) -> bool:
-    return set(oid) == {"0"}
+    return not oid.strip("0") and bool(oid)
 
 
 @dataclass(frozen=True)

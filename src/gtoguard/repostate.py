@@ -28,7 +28,7 @@ from .errors import CannotRun
 from .gitrepo import Branch, Repo
 from .identity import pusher
 from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy
-from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate
+from .refupdate import BRANCH_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
 from .signature import Verdict
@@ -155,14 +155,8 @@ def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
 
 def gto_tags(repo: Repo) -> list[tuple[str, GitObject]]:
     """(name, object) of every tag whose name holds '@' or '#', in name order."""
-    found = []
-    for name in sorted(repo.tag_names()):
-        if not is_gto_shaped(name):
-            continue
-        oid = repo.ref_target(TAG_PREFIX + name)
-        if oid is not None:
-            found.append((name, repo.object_info(oid)))
-    return found
+    refs = repo.tag_refs()
+    return [(name, repo.object_info(refs[name])) for name in sorted(refs) if is_gto_shaped(name)]
 
 
 def registry_of(
@@ -233,9 +227,10 @@ def run(
         )
     if gto:
         settings = load_settings(repo, branch)
-        names = repo.tag_names()
+        touched = touched_artifacts(gto)
+        names = repo.tag_names(touched)
         exclude = {u.tag_name for u in gto} if existing_exclude is None else existing_exclude
-        registry = registry_for(repo, touched_artifacts(gto), names, exclude)
+        registry = registry_for(repo, touched, names, exclude)
         objects = {}
         for update in gto:
             if update.deleted:

@@ -166,8 +166,16 @@ def parse_tag(name: str) -> TagName:
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 
+# everything below in one pattern: the common, valid name costs one search
+_REF_ANY_PROBLEM = re.compile(
+    r"[\x00-\x20\x7f~^:?*\[\\]|//|^/|/$|\.\.|@\{|\.$|(?:^|/)\.|\.lock(?:/|$)"
+)
+
+
 def ref_format_problem(name: str) -> str | None:
     """Why ``git check-ref-format refs/tags/<name>`` would refuse the name, or None."""
+    if name and _REF_ANY_PROBLEM.search(name) is None:
+        return None
     if not name:
         return "the name is empty"
     bad = _REF_FORBIDDEN.search(name)

@@ -1,0 +1,274 @@
+"""gtoguard's speed, side by side with gto, on synthetic registries of 1k, 10k and 100k tags.
+
+    python benchmarks/run.py [--sizes 1000,10000,100000] [--runs 5] [--gto-runs 3]
+                             [--gto-budget 60] [--out table.md]
+
+Everything is measured in one run on this machine: median and minimum wall time of each
+command as a fresh process (what a user or git runs), after one warm-up. gto is skipped
+at a size where one call would exceed --gto-budget seconds (estimated from the size
+before it), and the table says so. No number here is asserted by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synth import build
+
+from gtoguard.install import install_into
+
+PY = sys.executable
+BIN = Path(PY).parent
+ZERO = "0" * 40
+
+
+def git(*args: str, cwd: Path, stdin: str | None = None) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return done.stdout.strip()
+
+
+class Timer:
+    def __init__(self, runs: int) -> None:
+        self.runs = runs
+
+    def __call__(self, command: Sequence[str], cwd: Path, stdin: bytes | None = None,
+                 env: dict[str, str] | None = None, after: Callable[[], object] | None = None,
+                 runs: int | None = None, warm: bool = True) -> tuple[float, float]:  # fmt: skip
+        """(median, min) seconds; ``after`` undoes what one run changed."""
+        times = []
+        for number in range(-1 if warm else 0, runs or self.runs):  # -1: warm-up, not counted
+            began = time.perf_counter()
+            subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, check=False,
+                           env={**os.environ, **(env or {})})  # fmt: skip
+            took = time.perf_counter() - began
+            if after:
+                after()
+            if number >= 0:
+                times.append(took)
+        return statistics.median(times), min(times)
+
+
+class TagCleaner:
+    """Deletes the tags a timed command created, so every run starts alike."""
+
+    def __init__(self, clone: Path) -> None:
+        self.clone = clone
+        self.before = set(git("tag", cwd=clone).split())
+
+    def __call__(self) -> None:
+        for tag in set(git("tag", cwd=self.clone).split()) - self.before:
+            git("tag", "-d", tag, cwd=self.clone)
+
+
+def newest(repo: Path, artifact: str) -> tuple[str, str, int]:
+    """(latest version, its commit, the artifact's highest counter)."""
+    names = git("tag", "--list", f"{artifact}@v*", f"{artifact}#*", cwd=repo).split()
+    counter = max(int(n.rsplit("#", 1)[1]) for n in names if n.count("#") >= 1 and
+                  n.rsplit("#", 1)[1].isdigit())  # fmt: skip
+    versions = [n.split("@", 1)[1].split("#", 1)[0] for n in names if "@v" in n and "!" not in n]
+    version = max(versions, key=lambda v: tuple(int(x) for x in v[1:].split(".")))
+    commit = git("rev-parse", f"{artifact}@{version}#{_counter_of(names, artifact, version)}^{{commit}}",
+                 cwd=repo)  # fmt: skip
+    return version, commit, counter
+
+
+def _counter_of(names: list[str], artifact: str, version: str) -> str:
+    return next(n.rsplit("#", 1)[1] for n in names if n.startswith(f"{artifact}@{version}#"))
+
+
+def tag_object(repo: Path, name: str, commit: str) -> str:
+    body = (f"object {commit}\ntype commit\ntag {name}\n"
+            f"tagger Bench <bench@example.com> {int(time.time())} +0000\n\nbench\n")  # fmt: skip
+    return git("mktag", cwd=repo, stdin=body)
+
+
+def listing_cost(repo: Path, runs: int) -> float:
+    code = (f"import pygit2,time;r=pygit2.Repository({str(repo)!r});t=time.perf_counter();"
+            "r.raw_listall_references();print(time.perf_counter()-t)")  # fmt: skip
+    values = [float(subprocess.run([PY, "-c", code], capture_output=True, text=True,
+                                   check=True).stdout) for _ in range(runs)]  # fmt: skip
+    return statistics.median(values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--gto-runs", type=int, default=3)
+    parser.add_argument("--gto-budget", type=float, default=60.0)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    timer = Timer(args.runs)
+    gto = shutil.which("gto", path=str(BIN)) or shutil.which("gto")
+    notes: list[str] = []
+    results: dict[tuple[str, int], tuple[float, float]] = {}
+
+    def record(label: str, size: int, value: tuple[float, float] | None) -> None:
+        if value is not None:
+            results[(label, size)] = value
+
+    with tempfile.TemporaryDirectory(prefix="gtoguard-bench-") as tmp:
+        root = Path(tmp)
+        floor = timer([PY, "-c", "import pygit2, jsonschema, yaml"], root)
+        bare_python = timer([PY, "-c", "pass"], root)
+        gto_estimate: dict[str, float] = {}
+        for size in sizes:
+            print(f"building {size} tags ...", file=sys.stderr, flush=True)
+            repo = build(root / f"r{size}.git", size)
+            policy_repo = build(root / f"p{size}.git", size, policy=True)
+            for target in (repo, policy_repo):
+                install_into(target / "hooks" / "pre-receive", "pre-receive", PY)
+            artifact = "model7"
+            version, commit, counter = newest(repo, artifact)
+            name = f"{artifact}#dev#{counter + 1}"
+            line = f"{ZERO} {tag_object(repo, name, commit)} refs/tags/{name}\n".encode()
+            hook = [str(repo / "hooks" / "pre-receive")]
+            record("hook", size, timer(hook, repo, line, {"GIT_DIR": str(repo)}))
+            _, pc, pcounter = newest(policy_repo, artifact)
+            pname = f"{artifact}#prod#{pcounter + 1}"
+            pline = f"{ZERO} {tag_object(policy_repo, pname, pc)} refs/tags/{pname}\n".encode()
+            record("hook-policy", size, timer([str(policy_repo / "hooks" / "pre-receive")],
+                                              policy_repo, pline,
+                                              {"GIT_DIR": str(policy_repo), "REMOTE_USER": "alice"}))  # fmt: skip
+            head, parent = git("rev-parse", "main", cwd=repo), git("rev-parse", "main~1", cwd=repo)
+            branch = f"{parent} {head} refs/heads/main\n".encode()
+            record("branch-push", size, timer(hook, repo, branch, {"GIT_DIR": str(repo)}))
+            results[("listing", size)] = (listing_cost(repo, args.runs), 0.0)
+
+            # a real push of one tag, with and without the hook
+            servers = {}
+            for kind in ("with", "without"):
+                server = root / f"s{size}-{kind}.git"
+                git("clone", "-q", "--bare", str(repo), str(server), cwd=root)
+                if kind == "with":
+                    install_into(server / "hooks" / "pre-receive", "pre-receive", PY)
+                else:
+                    (server / "hooks" / "pre-receive").unlink(missing_ok=True)
+                servers[kind] = server
+            git("tag", "-a", name, commit, "-m", "bench", cwd=repo)
+            for kind, server in servers.items():
+                undo = ["git", "-C", str(server), "update-ref", "-d", f"refs/tags/{name}"]
+                record(f"push-{kind}", size, timer(
+                    ["git", "push", "-q", str(server), f"refs/tags/{name}"], repo,
+                    after=lambda u=undo: subprocess.run(u, check=True)))  # type: ignore[misc]  # fmt: skip
+            git("tag", "-d", name, cwd=repo)
+
+            # the CLI, on a clone with a working tree (gto reads .gto from there)
+            clone = root / f"c{size}"
+            git("clone", "-q", str(repo), str(clone), cwd=root)
+            git("config", "user.name", "Bench", cwd=clone)
+            git("config", "user.email", "bench@example.com", cwd=clone)
+
+            drop_new_tags = TagCleaner(clone)
+
+            guard = str(BIN / "gtoguard")
+            record("assign", size, timer([guard, "assign", artifact, "--version", version,
+                                          "--stage", "dev", "--force"], clone,
+                                         after=drop_new_tags))  # fmt: skip
+            record("check-all", size, timer([guard, "check", "--all"], clone))
+            record("show", size, timer([guard, "show", "--json"], clone))
+            existing = git("tag", "--list", f"{artifact}#*", cwd=clone).split()[0]
+            if gto:
+                for label, command, after in (
+                    ("gto-check-ref", [gto, "check-ref", existing], None),
+                    ("gto-assign", [gto, "assign", artifact, "--version", version, "--stage",
+                                    "dev", "--force"], drop_new_tags),
+                    ("gto-show", [gto, "show", "--json"], None),
+                ):  # fmt: skip
+                    estimate = gto_estimate.get(label, 0.0)
+                    if estimate > args.gto_budget:
+                        notes.append(f"{label} skipped at {size} tags: ~{estimate:.0f} s a "
+                                     f"call expected (budget {args.gto_budget:.0f} s)")  # fmt: skip
+                        continue
+                    value = timer(command, clone, after=after, runs=args.gto_runs, warm=False)
+                    record(label, size, value)
+                    later = [s for s in sizes if s > size]
+                    if later:  # gto grows linearly with the tags (gto-format, issue 6)
+                        gto_estimate[label] = value[0] * later[0] / size
+            shutil.rmtree(clone)
+            for server in servers.values():
+                shutil.rmtree(server)
+
+    def cell(label: str, size: int) -> str:
+        value = results.get((label, size))
+        return "skipped" if value is None else f"{value[0] * 1000:.0f} ({value[1] * 1000:.0f})"
+
+    labels = [
+        ("hook", "pre-receive hook alone, one-tag push, default policy"),
+        ("hook-policy", "the same with a from/branches/pushers policy"),
+        ("branch-push", "installed hook, branch-only push (sh fast path)"),
+        ("push-with", "git push of one tag, with the hook"),
+        ("push-without", "git push of one tag, no hook"),
+        ("assign", "gtoguard assign (next counter + tag)"),
+        ("check-all", "gtoguard check --all"),
+        ("show", "gtoguard show --json"),
+        ("gto-check-ref", "gto check-ref"),
+        ("gto-assign", "gto assign"),
+        ("gto-show", "gto show --json"),
+    ]
+    lines = ["| ms: median (min) | " + " | ".join(f"{s:,} tags" for s in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]  # fmt: skip
+    lines.append("| floor: `python -c 'import pygit2, jsonschema, yaml'` | "
+                 + " | ".join(f"{floor[0] * 1000:.0f} ({floor[1] * 1000:.0f})" for _ in sizes) + " |")  # fmt: skip
+    lines.append("| `python -c pass` | "
+                 + " | ".join(f"{bare_python[0] * 1000:.0f} ({bare_python[1] * 1000:.0f})" for _ in sizes) + " |")  # fmt: skip
+    for label, text in labels:
+        lines.append(f"| {text} | " + " | ".join(cell(label, s) for s in sizes) + " |")
+
+    def ratio(a: str, b: str | None, size: int, base: tuple[float, float] | None = None) -> str:
+        top = results.get((a, size))
+        bottom = base if b is None else results.get((b, size))
+        if top is None or bottom is None:
+            return "-"
+        return f"{top[0] / bottom[0]:.2f}x"
+
+    lines.append("")
+    lines.append("| ratio (medians) | " + " | ".join(f"{s:,}" for s in sizes) + " |")
+    lines.append("|---|" + "---|" * len(sizes))
+    ratios = [
+        ("hook / floor", lambda s: ratio("hook", None, s, floor)),
+        ("hook with policy / floor", lambda s: ratio("hook-policy", None, s, floor)),
+        ("branch-only push / `python -c pass`", lambda s: ratio("branch-push", None, s, bare_python)),
+        ("git push with hook / without", lambda s: ratio("push-with", "push-without", s)),
+        ("gto check-ref / gtoguard hook", lambda s: ratio("gto-check-ref", "hook", s)),
+        ("gto assign / gtoguard assign", lambda s: ratio("gto-assign", "assign", s)),
+        ("gto show --json / gtoguard show --json", lambda s: ratio("gto-show", "show", s)),
+    ]  # fmt: skip
+    for text, compute in ratios:
+        lines.append(f"| {text} | " + " | ".join(compute(s) for s in sizes) + " |")
+    if len(sizes) >= 2:
+        small, big = sizes[-2], sizes[-1]
+        growth = results[("hook", big)][0] - results[("hook", small)][0]
+        listing = results[("listing", big)][0] - results[("listing", small)][0]
+        lines.append("")
+        lines.append(f"Hook at {big:,} minus hook at {small:,} tags: {growth * 1000:.0f} ms; "
+                     f"listing the extra tag names (pygit2 `raw_listall_references`): "
+                     f"{listing * 1000:.0f} ms.")  # fmt: skip
+    lines.extend(f"- {note}" for note in notes)
+    machine = (f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+               f"Python {platform.python_version()}, "
+               f"{subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}")  # fmt: skip
+    lines.append("")
+    lines.append(f"Machine: {machine}. Command: `python benchmarks/run.py --sizes {args.sizes} "
+                 f"--runs {args.runs} --gto-runs {args.gto_runs} --gto-budget {args.gto_budget:.0f}`.")  # fmt: skip
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        Path(args.out).write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
