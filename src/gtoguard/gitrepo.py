@@ -64,22 +64,25 @@ class Repo:
     # --- refs ---
 
     def tag_names(self, artifacts: Iterable[str] | None = None) -> list[str]:
-        """Every tag name, or only the names of ``artifacts``' tags: those are filtered as
-        bytes, so the hook decodes a handful of names, not every tag of the registry."""
-        prefix = TAG_PREFIX.encode()
-        if artifacts is not None:
-            prefix = tuple(  # type: ignore[assignment]
-                prefix + artifact_to_tag(a).encode("utf-8", "surrogateescape") + sep
-                for a in artifacts
-                for sep in (b"@", b"#")
-            )
-            if not prefix:
-                return []
+        """Every tag name, or only the names of ``artifacts``' tags. For the latter git
+        looks the names up in its sorted ref store (``for-each-ref`` with patterns), so the
+        hook's cost does not grow with the number of tags in the repository."""
         cut = len(TAG_PREFIX)
+        if artifacts is not None:
+            patterns = [f"{TAG_PREFIX}{artifact_to_tag(a)}{sep}*" for a in artifacts
+                        for sep in ("@", "#")]  # fmt: skip
+            if not patterns:
+                return []
+            done = self.git("for-each-ref", "--format=%(refname)", *patterns)
+            if done.returncode == 0:
+                return [decode_ref(raw[cut:]) for raw in done.stdout.splitlines() if raw]
+            prefixes = tuple(p[:-1].encode("utf-8", "surrogateescape") for p in patterns)
+        else:
+            prefixes = (TAG_PREFIX.encode(),)
         return [
             decode_ref(raw[cut:])
             for raw in self._repo.raw_listall_references()
-            if raw.startswith(prefix)
+            if raw.startswith(prefixes)
         ]
 
     def tag_refs(self) -> dict[str, str]:
@@ -147,16 +150,18 @@ class Repo:
 
     def branch_tips(self, remote: str | None = None) -> dict[str, str]:
         """Branch name -> commit: the remote's branches as last fetched when ``remote``
-        has any here, else the local branches."""
+        has any here, else the local branches (only those refs are read, not the tags)."""
         prefixes = ([f"refs/remotes/{remote}/"] if remote else []) + ["refs/heads/"]
         for prefix in prefixes:
+            done = self.git("for-each-ref", "--format=%(refname)%00%(objectname)", prefix)
+            if done.returncode != 0:
+                continue
             tips = {}
-            for raw in self._repo.raw_listall_references():
+            for line in done.stdout.splitlines():
+                raw, _, oid = line.partition(b"\0")
                 name = decode_ref(raw)
-                if name.startswith(prefix) and not name.endswith("/HEAD"):
-                    target = self.ref_target(name)
-                    if target is not None:
-                        tips[name[len(prefix) :]] = target
+                if not name.endswith("/HEAD"):
+                    tips[name[len(prefix) :]] = oid.decode("ascii")
             if tips:
                 return tips
         return {}
