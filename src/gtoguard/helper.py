@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import config as cfg
+from . import parallel, views
 from .check import Context, Outcome, evaluate, event_of, order_key
 from .errors import UsageError
-from .gitrepo import Branch, Repo
+from .gitrepo import Branch, Repo, open_repo
 from .policy import GTO_FILE
 from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import Registry
@@ -35,7 +36,7 @@ from .repostate import (
 from .rules import GitObject, Violation
 from .tagging import NewTag, Planner
 from .tagname import Action, TagNameError, is_gto_shaped, parse_tag
-from .views import artifact_view, registry_view, version_rows
+from .views import artifact_view, version_rows
 
 ZERO = "0" * 40
 
@@ -237,12 +238,22 @@ def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]]) -> Push
 def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = False
                       ) -> dict[str, dict[str, Any]]:  # fmt: skip
     """The document of ``gto show --json``."""
-    registry = registry_of(gto_tags(repo))
     config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), _where(branch))
-    document = registry_view(
-        registry, config.stages, commit_times(repo, registry), include_deprecated
-    )
-    return dict(sorted(document.items()))
+    parts = parallel.by_artifact(_summarize, _gto_refs(repo), repo.path)
+    return views.registry_document([s for part in parts for s in part], config.stages,
+                                   include_deprecated)  # fmt: skip
+
+
+def _gto_refs(repo: Repo) -> list[tuple[str, str]]:
+    refs = repo.tag_refs()
+    return [(name, refs[name]) for name in sorted(refs) if is_gto_shaped(name)]
+
+
+def _summarize(pairs: list[tuple[str, str]], path: str) -> list[views.Summary]:
+    """One process's share of ``show``: the artifacts of these tags."""
+    repo = open_repo(path)
+    registry = registry_of((name, repo.object_info(oid)) for name, oid in pairs)
+    return views.summarize(registry, commit_times(repo, registry))
 
 
 def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
@@ -269,27 +280,39 @@ class Audit:
     notes: list[str] = field(default_factory=list)
 
 
+def _context(repo: Repo, branch: Branch, env: Mapping[str, str]) -> Context:
+    settings = load_settings(repo, branch)
+    facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
+    return Context(settings.config, settings.policy,
+                   cfg.tag_checker(settings.config, settings.policy), int(time.time()),
+                   settings.origin, facts)  # fmt: skip
+
+
+def _replay(pairs: list[tuple[str, str]], path: str, branch: Branch) -> Outcome:
+    """One process's share of ``check --all``: these tags, in gto's order. The CI job's
+    user did not push the history, so no pusher is known."""
+    repo = open_repo(path)
+    ctx = _context(repo, branch, {})
+    objects = {oid: repo.object_info(oid) for _, oid in pairs}
+    updates = [RefUpdate(TAG_PREFIX + name, ZERO, oid) for name, oid in pairs]
+    return evaluate(updates, objects, Registry(), ctx)
+
+
 def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
     """``names``: evaluate each tag as if pushed now onto the tags that come before it in
     gto's order (tagger time); None: replay the whole history in that order."""
-    settings = load_settings(repo, branch)
-    tags = gto_tags(repo)
-    # the CI job's pusher pushed the tags it names, not the whole history
-    env = os.environ if names is not None else {}
-    facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
-    ctx = Context(settings.config, settings.policy,
-                  cfg.tag_checker(settings.config, settings.policy), int(time.time()),
-                  settings.origin, facts)  # fmt: skip
     result = Audit(Outcome())
+    ctx = _context(repo, branch, os.environ)  # reads the config: fails early if invalid
     if branch.ref == "HEAD":
         result.notes.append(
             "reading .gto and .gtoguard.yaml from HEAD (no default branch known); "
             "pass --branch origin/main to read them from the default branch"
         )
     if names is None:
-        updates = [RefUpdate(TAG_PREFIX + n, ZERO, obj.oid) for n, obj in tags]
-        result.outcome = evaluate(updates, {obj.oid: obj for _, obj in tags}, Registry(), ctx)
+        for part in parallel.by_artifact(_replay, _gto_refs(repo), repo.path, branch):
+            _merge(result.outcome, part)
         return result
+    tags = gto_tags(repo)
     by_name = dict(tags)
     wanted = [n.removeprefix(TAG_PREFIX) for n in names]
     missing = [n for n in wanted if n not in by_name and repo.ref_target(TAG_PREFIX + n) is None]

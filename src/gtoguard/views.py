@@ -207,6 +207,53 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int]) -> Arti
     return ArtifactView(state.name, versions, deprecations)
 
 
+@dataclass(frozen=True)
+class Summary:
+    """One artifact's row of ``gto show``, before the registry-wide stage list is known."""
+
+    name: str
+    active: bool
+    latest: str | None
+    holders: dict[str, list[str]]  # stage -> versions shown (gto's default: one)
+    used: frozenset[str]  # stages active on an active version (gto's "used" stages)
+
+
+def summarize(registry: Registry, commit_times: Mapping[str, int]) -> list[Summary]:
+    summaries = []
+    for state in registry.artifacts.values():
+        if not state.events:
+            continue
+        view = artifact_view(state, commit_times)
+        latest = view.latest()
+        summaries.append(Summary(view.name, view.active, latest.name if latest else None,
+                                 view.stage_holders(), frozenset(view.stage_holders(-1))))  # fmt: skip
+    return summaries
+
+
+def registry_document(
+    summaries: Iterable[Summary],
+    configured_stages: tuple[str, ...] | None,
+    include_deprecated: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """The document ``gto show --json`` prints for the whole registry."""
+    rows = list(summaries)
+    if configured_stages is not None:
+        stages = list(configured_stages)
+    else:  # gto lists the stages in use: active on an active version of any artifact
+        stages = sorted({stage for row in rows for stage in row.used})
+    document: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=attrgetter("name")):
+        if not (row.active or include_deprecated):
+            continue
+        document[row.name] = {
+            "version": row.latest,
+            "stage": {s: ", ".join(row.holders.get(s, [])) or None for s in stages},
+            "registered": True,  # every artifact read from tags is "registered" for gto
+            "active": row.active,
+        }
+    return document
+
+
 def registry_view(
     registry: Registry,
     configured_stages: tuple[str, ...] | None,
@@ -214,26 +261,8 @@ def registry_view(
     include_deprecated: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """The document ``gto show --json`` prints for the whole registry."""
-    views = [
-        artifact_view(state, commit_times) for state in registry.artifacts.values() if state.events
-    ]
-    if configured_stages is not None:
-        stages = list(configured_stages)
-    else:  # gto lists the stages in use: active on an active version of any artifact
-        stages = sorted({stage for view in views for stage in view.stage_holders(-1)})
-    document: dict[str, dict[str, Any]] = {}
-    for view in views:
-        if not (view.active or include_deprecated):
-            continue
-        latest = view.latest()
-        holders = view.stage_holders()
-        document[view.name] = {
-            "version": latest.name if latest else None,
-            "stage": {s: ", ".join(holders.get(s, [])) or None for s in stages},
-            "registered": True,  # every artifact read from tags is "registered" for gto
-            "active": view.active,
-        }
-    return document
+    return registry_document(summarize(registry, commit_times), configured_stages,
+                             include_deprecated)  # fmt: skip
 
 
 def version_rows(view: ArtifactView, include_deregistered: bool = False) -> list[dict[str, Any]]:
