@@ -219,3 +219,42 @@ def test_the_tag_checker_memo_gives_what_a_fresh_validation_gives(
         list(warm(parse_tag(other).as_event()))
     event = tag.as_event()
     assert list(warm(event)) == list(cfg.tag_checker(config, policy)(event))
+
+
+def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook validates a .gto or policy blob once; later pushes read the verdict (and
+    the document) from <git dir>/gtoguard-cache/verdicts.json. A new blob is validated again;
+    a damaged cache file only means validating again."""
+    import subprocess
+
+    from gtoguard import repostate
+    from gtoguard.gitrepo import open_repo
+
+    repo_dir = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo_dir)], check=True)
+    (repo_dir / ".gto").write_text("stages: [dev, prod]\n")
+    (repo_dir / ".gtoguard.yaml").write_text("tags: {counter: required}\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo_dir, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=repo_dir, check=True)
+    calls: list[str] = []
+    real = cfg.schema_problems
+    monkeypatch.setattr(cfg, "schema_problems",
+                        lambda doc, schema, file: calls.append(schema) or real(doc, schema, file))  # fmt: skip
+
+    def settings() -> repostate.Settings:
+        repo = open_repo(str(repo_dir))
+        return repostate.load_settings(repo, repo.default_branch())
+
+    first = settings()
+    assert sorted(calls) == ["gto-config", "policy"]
+    assert (repo_dir / ".git" / "gtoguard-cache" / "verdicts.json").is_file()
+    calls.clear()
+    again = settings()
+    assert calls == [] and again.config == first.config
+    assert again.policy.tags.counter_required and again.config.stages == ("dev", "prod")
+    (repo_dir / ".gto").write_text("stages: [dev, staging, prod]\n")
+    subprocess.run(["git", "commit", "-q", "-am", "c2"], cwd=repo_dir, check=True)
+    assert settings().config.stages == ("dev", "staging", "prod") and calls == ["gto-config"]
+    (repo_dir / ".git" / "gtoguard-cache" / "verdicts.json").write_text("{not json")
+    calls.clear()
+    assert settings().config.stages == ("dev", "staging", "prod") and len(calls) == 2

@@ -8,6 +8,7 @@ counter where the policy requires one).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -289,10 +290,19 @@ def parse_gto_config(data: bytes | None, file: str = GTO_FILE) -> GtoConfig:
     """``.gto`` as gto reads it; None (no file) means every valid stage is allowed."""
     if data is None:
         return GtoConfig()
+    return gto_config_from(gto_document(data, file))
+
+
+def gto_document(data: bytes, file: str = GTO_FILE) -> Any:
+    """The YAML document of a ``.gto``, once it passed its schema."""
     doc = load_yaml(data, file)
     problems = schema_problems(doc, "gto-config", file)
     if problems:
         raise ConfigInvalid(problems)
+    return doc
+
+
+def gto_config_from(doc: Any) -> GtoConfig:
     values: dict[str, Any] = {}
     for key, value in (doc or {}).items():
         values.setdefault(str(key).lower(), value)  # gto: first spelling of a key wins
@@ -307,13 +317,18 @@ def parse_policy(data: bytes | None, file: str = POLICY_FILE, server: bool = Fal
     """A policy file. Only the server's (``server=True``) may set the server-only keys."""
     if data is None:
         return Policy()
+    return policy_from_data(policy_document(data, file, server) or {}, source=file)
+
+
+def policy_document(data: bytes, file: str = POLICY_FILE, server: bool = False) -> Any:
+    """The YAML document of a policy, once it passed its schema and the checks after it."""
     doc = load_yaml(data, file)
     problems = schema_problems(doc, "policy", file)
     if not problems and doc:
         problems = _policy_problems(doc, file, server)
     if problems:
         raise ConfigInvalid(problems)
-    return policy_from_data(doc or {}, source=file)
+    return doc
 
 
 def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Problem]:
@@ -429,3 +444,74 @@ def tag_checker(
         return iter(verdicts[key])
 
     return errors
+
+
+# --- verdicts already reached ----------------------------------------------------------
+
+
+class VerdictCache:
+    """Config blobs found valid before, by blob id, with their documents: the same ``.gto``
+    is not parsed and validated again on every push. A blob id names its content, so an
+    entry never goes stale; the key also holds gtoguard's version and a digest of the
+    schemas, so a new release validates again. Invalid blobs are never cached (their
+    messages are wanted). Kept as JSON in ``<git dir>/gtoguard-cache/`` (a name Python
+    cannot import: hooks run with the git dir as the current directory); if it cannot be read or
+    written the files are simply validated."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.path = directory / "verdicts.json" if directory is not None else None
+        self._entries: dict[str, Any] | None = None
+        self._dirty = False
+
+    @staticmethod
+    @cache
+    def _salt() -> str:
+        import hashlib
+
+        from . import __version__
+
+        digest = hashlib.sha256(__version__.encode())
+        for name in ("gto-config", "policy"):
+            digest.update((schema_dir() / f"{name}.schema.json").read_bytes())
+        return digest.hexdigest()[:16]
+
+    def _load(self) -> dict[str, Any]:
+        if self._entries is None:
+            self._entries = {}
+            if self.path is not None:
+                try:
+                    loaded = json.loads(self.path.read_bytes()[: 4 * MAX_CONFIG_BYTES])
+                    if isinstance(loaded, dict):
+                        self._entries = loaded
+                except (OSError, ValueError):
+                    pass
+        return self._entries
+
+    def document(self, kind: str, blob: str, data: Callable[[], bytes],
+                 parse: Callable[[bytes], Any]) -> Any:  # fmt: skip
+        """The validated document of blob ``blob``: cached, or ``parse(data())``."""
+        key = f"{kind}:{blob}:{self._salt()}"
+        entries = self._load()
+        if key in entries:
+            return entries[key]
+        doc = parse(data())
+        try:
+            json.dumps(doc)
+        except (TypeError, ValueError):
+            return doc  # not JSON-shaped: use it, but do not keep it
+        entries[key] = doc
+        self._dirty = True
+        return doc
+
+    def save(self) -> None:
+        if not self._dirty or self.path is None or self._entries is None:
+            return
+        entries = dict(list(self._entries.items())[-200:])  # a bounded history
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            temporary = self.path.with_name(f".verdicts.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(entries), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # a read-only repository: validate next time too
+        self._dirty = False

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 from . import config as cfg
 from .check import (
@@ -27,7 +28,7 @@ from .check import (
 from .errors import CannotRun
 from .gitrepo import Branch, Repo
 from .identity import pusher
-from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy
+from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
 from .refupdate import BRANCH_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
@@ -90,11 +91,27 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
 
 
 def load_settings(repo: Repo, branch: Branch) -> Settings:
-    """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy."""
+    """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy.
+    Blobs validated before come from the verdict cache."""
     where = f"{branch.short}:" if branch.ref != "HEAD" else "HEAD:"
-    config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), where + GTO_FILE)
-    policy_data = repo.file_at(branch.commit, POLICY_FILE)
-    policy = cfg.parse_policy(policy_data, where + POLICY_FILE) if policy_data is not None else None
+    verdicts = cfg.VerdictCache(Path(repo.path) / "gtoguard-cache")
+
+    def document(path: str, parse: Callable[[bytes, str], Any]) -> tuple[bool, Any]:
+        blob = repo.blob_id_at(branch.commit, path)
+        if blob is None:
+            return False, None
+        data = repo.file_at(branch.commit, path)
+        if data is None:  # not a file (a directory named .gto): as if absent
+            return False, None
+        return True, verdicts.document(path, blob, lambda: data,
+                                       lambda raw: parse(raw, where + path))  # fmt: skip
+
+    has_gto, gto_doc = document(GTO_FILE, cfg.gto_document)
+    config = cfg.gto_config_from(gto_doc) if has_gto else GtoConfig()
+    has_policy, policy_doc = document(POLICY_FILE, cfg.policy_document)
+    policy = (policy_from_data(policy_doc or {}, source=where + POLICY_FILE)
+              if has_policy else None)  # fmt: skip
+    verdicts.save()
     if policy is not None:
         problems = cfg.stage_problems(config, policy, where + POLICY_FILE)
         if problems:
