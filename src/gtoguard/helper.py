@@ -29,7 +29,7 @@ from .repostate import (
     Where,
     commit_times,
     facts_for,
-    gto_tags,
+    gto_refs,
     load_settings,
     registry_of,
 )
@@ -239,14 +239,9 @@ def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = Fal
                       ) -> dict[str, dict[str, Any]]:  # fmt: skip
     """The document of ``gto show --json``."""
     config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), _where(branch))
-    parts = parallel.by_artifact(_summarize, _gto_refs(repo), repo.path)
+    parts = parallel.by_artifact(_summarize, gto_refs(repo), repo.path)
     return views.registry_document([s for part in parts for s in part], config.stages,
                                    include_deprecated)  # fmt: skip
-
-
-def _gto_refs(repo: Repo) -> list[tuple[str, str]]:
-    refs = repo.tag_refs()
-    return [(name, refs[name]) for name in sorted(refs) if is_gto_shaped(name)]
 
 
 def _summarize(pairs: list[tuple[str, str]], path: str) -> list[views.Summary]:
@@ -309,21 +304,20 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
             "pass --branch origin/main to read them from the default branch"
         )
     if names is None:
-        for part in parallel.by_artifact(_replay, _gto_refs(repo), repo.path, branch):
+        for part in parallel.by_artifact(_replay, gto_refs(repo), repo.path, branch):
             _merge(result.outcome, part)
         return result
-    tags = gto_tags(repo)
-    by_name = dict(tags)
     wanted = [n.removeprefix(TAG_PREFIX) for n in names]
-    missing = [n for n in wanted if n not in by_name and repo.ref_target(TAG_PREFIX + n) is None]
+    oids = {name: repo.ref_target(TAG_PREFIX + name) for name in wanted}
+    missing = [name for name, oid in oids.items() if oid is None]
     if missing:
         raise UsageError(f"no tag {missing[0]!r} in this repository",
                          "fetch the tags first (git fetch --tags; in CI: fetch-depth: 0)")  # fmt: skip
-    for name in wanted:
+    for name, oid in oids.items():
         if not is_gto_shaped(name):
             result.notes.append(f"{name} is not a GTO tag (no '@' or '#'); nothing to check")
-            continue
-        _merge(result.outcome, _audit_one(name, by_name[name], tags, ctx))
+        elif oid is not None:
+            _merge(result.outcome, _audit_one(repo, name, oid, ctx))
     return result
 
 
@@ -333,16 +327,19 @@ def unpushed_tags(repo: Repo, remote: str) -> list[str]:
     return [name for name in sorted(repo.tag_names()) if is_gto_shaped(name) and name not in there]
 
 
-def _audit_one(name: str, obj: GitObject, tags: Sequence[tuple[str, GitObject]],
-               ctx: Context) -> Outcome:  # fmt: skip
-    update = RefUpdate(TAG_PREFIX + name, ZERO, obj.oid)
+def _audit_one(repo: Repo, name: str, oid: str, ctx: Context) -> Outcome:
+    """One tag against the tags of its artifact that come before it in gto's order; only
+    that artifact's tags are read."""
+    obj = repo.object_info(oid)
+    update = RefUpdate(TAG_PREFIX + name, ZERO, oid)
     try:
         tag = parse_tag(name)
     except TagNameError:
-        return evaluate([update], {obj.oid: obj}, Registry(), ctx)
+        return evaluate([update], {oid: obj}, Registry(), ctx)
     key = order_key(name, tag, event_of(name, tag, obj))
     before = []
-    for other, other_obj in tags:
+    artifact = {tag.artifact}
+    for other, other_obj in repo.tags_of(artifact, repo.tag_names(artifact)):
         if other == name:
             continue
         try:
@@ -356,7 +353,7 @@ def _audit_one(name: str, obj: GitObject, tags: Sequence[tuple[str, GitObject]],
             and order_key(other, other_tag, event) < key
         ):
             before.append((other, other_obj))
-    return evaluate([update], {obj.oid: obj}, registry_of(before, {tag.artifact}), ctx)
+    return evaluate([update], {oid: obj}, registry_of(before, artifact), ctx)
 
 
 def _merge(into: Outcome, outcome: Outcome) -> None:

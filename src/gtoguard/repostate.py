@@ -170,10 +170,10 @@ def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
     return Violation("config-invalid", update.ref, str(problem), hint)
 
 
-def gto_tags(repo: Repo) -> list[tuple[str, GitObject]]:
-    """(name, object) of every tag whose name holds '@' or '#', in name order."""
+def gto_refs(repo: Repo) -> list[tuple[str, str]]:
+    """(name, object id) of every tag whose name holds '@' or '#', in name order."""
     refs = repo.tag_refs()
-    return [(name, repo.object_info(refs[name])) for name in sorted(refs) if is_gto_shaped(name)]
+    return [(name, refs[name]) for name in sorted(refs) if is_gto_shaped(name)]
 
 
 def registry_of(
