@@ -112,6 +112,13 @@ class World:
         done = git(*args, cwd=self.clone, check=False, env=env)
         return Push(done.returncode, done.stdout + done.stderr)
 
+    def set_policy(self, text: str) -> World:
+        """Commit ``text`` as .gtoguard.yaml on main and push it (the server accepts it)."""
+        self.commit("policy", {".gtoguard.yaml": text})
+        pushed = self.push("HEAD:main")
+        assert pushed.ok, pushed.output
+        return self
+
     def push_tags(self, *names: str, no_verify: bool = True,
                   env: dict[str, str] | None = None) -> Push:  # fmt: skip
         return self.push(*[f"refs/tags/{n}" for n in names], no_verify=no_verify, env=env)
@@ -166,3 +173,33 @@ def gtoguard(*args: str, cwd: Path, env: dict[str, str] | None = None
     """The installed gtoguard command, as a user runs it."""
     return subprocess.run([str(BIN / "gtoguard"), *args], cwd=cwd, capture_output=True,
                           text=True, check=False, env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def ssh_key(path: Path, comment: str = "") -> Path:
+    """A new ed25519 key pair without a passphrase at ``path`` (and ``path``.pub)."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+                   check=True, capture_output=True)  # fmt: skip
+    return path
+
+
+def need_program(program: str, packages: str) -> str:
+    """The path of a program a test needs; fails (never skips) when it is missing."""
+    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
+    if not found:
+        pytest.fail(f"{program} is missing (.ci/run installs {packages})")
+    return found
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, git
+from conftest import World, git, ssh_key
 
 V1 = "churn@v1.0.0^{commit}"  # the commit of the registered version
-
-
-def with_policy(world: World, text: str) -> World:
-    world.commit("policy", {".gtoguard.yaml": text})
-    pushed = world.push("HEAD:main")
-    assert pushed.ok, pushed.output
-    return world
 
 
 def server_policy(world: World, text: str) -> Path:
@@ -42,7 +35,7 @@ def registered(world: World) -> World:
 
 
 def test_stage_order(world: World) -> None:
-    with_policy(world, "stages:\n  prod: {from: [staging]}\n")
+    world.set_policy("stages:\n  prod: {from: [staging]}\n")
     world.tag("churn@v1.0.0")
     world.tag("churn#prod#1")
     pushed = world.push_tags("churn@v1.0.0", "churn#prod#1")
@@ -60,7 +53,7 @@ def test_stage_order(world: World) -> None:
 
 
 def test_branches_as_they_will_be_after_the_push(registered: World) -> None:
-    world = with_policy(registered, "stages:\n  prod: {branches: [main, 'release/*']}\n")
+    world = registered.set_policy("stages:\n  prod: {branches: [main, 'release/*']}\n")
     git("checkout", "-q", "-b", "experiment", cwd=world.clone)
     side = world.commit("experiment")
     world.tag("churn@v2.0.0", side)
@@ -83,7 +76,7 @@ CONVENTIONS = ["GL_USERNAME", "GITHUB_USER_LOGIN", "GITEA_PUSHER_NAME", "GL_USER
 
 @pytest.mark.parametrize("variable", CONVENTIONS)
 def test_pushers_by_each_server_convention(registered: World, variable: str) -> None:
-    world = with_policy(registered, PUSHERS)
+    world = registered.set_policy(PUSHERS)
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1", env={variable: "bob"})
     assert not pushed.ok and pushed.rules() == {"pusher-not-allowed"}, pushed.output
@@ -93,7 +86,7 @@ def test_pushers_by_each_server_convention(registered: World, variable: str) -> 
 
 
 def test_group_members_and_unassign(registered: World) -> None:
-    world = with_policy(registered, PUSHERS)
+    world = registered.set_policy(PUSHERS)
     world.tag("churn#prod#1", V1)
     assert world.push_tags("churn#prod#1", env={"REMOTE_USER": "carol"}).ok  # @leads
     world.tag("churn#prod!#2", V1)
@@ -104,7 +97,7 @@ def test_group_members_and_unassign(registered: World) -> None:
 
 
 def test_no_identity_is_declined_not_guessed_from_the_tagger(registered: World) -> None:
-    world = with_policy(registered, PUSHERS)
+    world = registered.set_policy(PUSHERS)
     world.tag("churn#prod#1", V1)  # the tagger is "Test User"; it must not count
     pushed = world.push_tags("churn#prod#1", env={"GIT_COMMITTER_NAME": "alice"})
     assert not pushed.ok and pushed.rules() == {"identity-unknown"}, pushed.output
@@ -114,7 +107,7 @@ def test_no_identity_is_declined_not_guessed_from_the_tagger(registered: World) 
 
 
 def test_server_policy_names_the_identity_variable(registered: World) -> None:
-    world = with_policy(registered, PUSHERS)
+    world = registered.set_policy(PUSHERS)
     server_policy(world, "identity: X_AUTH_USER\n")
     world.tag("churn#prod#1", V1)
     # the autodetected variables no longer count
@@ -128,7 +121,7 @@ def test_pre_push_warns_where_the_server_declines(registered: World) -> None:
 
     from gtoguard.install import install_into
 
-    world = with_policy(registered, PUSHERS)
+    world = registered.set_policy(PUSHERS)
     install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", sys.executable)
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1", no_verify=False)
@@ -148,8 +141,7 @@ def keys(tmp_path: Path) -> Iterator[dict[str, Path]]:
     try:
         for who in ("trusted", "unknown"):
             key = tmp_path / f"ssh-{who}"
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f",
-                            str(key)], check=True, capture_output=True)  # fmt: skip
+            ssh_key(key, who)
             found[f"ssh-{who}"] = key
             home = short / who
             home.mkdir(mode=0o700)
@@ -193,7 +185,7 @@ def _signed_tag(world: World, name: str, kind: str, key: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["ssh", "gpg"])
 def test_signed_prod_tags(registered: World, keys: dict[str, Path], kind: str) -> None:
-    world = with_policy(registered, "stages:\n  prod: {signed: true}\n")
+    world = registered.set_policy("stages:\n  prod: {signed: true}\n")
     server_policy(world, f"signers:\n  ssh: {keys['allowed']}\n  gpg: {keys['server-gnupg']}\n")
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1")
@@ -211,7 +203,7 @@ def test_signed_prod_tags(registered: World, keys: dict[str, Path], kind: str) -
 
 
 def test_signed_without_signers_on_the_server(registered: World, keys: dict[str, Path]) -> None:
-    world = with_policy(registered, "stages:\n  prod: {signed: true}\n")
+    world = registered.set_policy("stages:\n  prod: {signed: true}\n")
     _signed_tag(world, "churn#prod#1", "ssh", keys["ssh-trusted"])
     pushed = world.push_tags("churn#prod#1")
     assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
@@ -222,7 +214,7 @@ def test_signed_without_signers_on_the_server(registered: World, keys: dict[str,
 
 
 def test_message_pattern_ignores_the_signature(registered: World) -> None:
-    world = with_policy(registered, "stages:\n  prod: {message: 'CHANGE-[0-9]+'}\n")
+    world = registered.set_policy("stages:\n  prod: {message: 'CHANGE-[0-9]+'}\n")
     world.tag("churn#prod#1", V1, message="promote")
     pushed = world.push_tags("churn#prod#1")
     assert not pushed.ok and pushed.rules() == {"message-mismatch"}, pushed.output
@@ -232,7 +224,7 @@ def test_message_pattern_ignores_the_signature(registered: World) -> None:
 
 
 def test_versions_increasing(registered: World) -> None:
-    world = with_policy(registered, "versions: {increasing: true}\n")
+    world = registered.set_policy("versions: {increasing: true}\n")
     world.commit("older")
     world.tag("churn@v0.9.0")
     pushed = world.push_tags("churn@v0.9.0")
@@ -242,7 +234,7 @@ def test_versions_increasing(registered: World) -> None:
 
 
 def test_registration_required(world: World) -> None:
-    with_policy(world, "versions: {registration: required}\n")
+    world.set_policy("versions: {registration: required}\n")
     world.tag("churn#dev#1")
     pushed = world.push_tags("churn#dev#1")
     assert not pushed.ok and pushed.rules() == {"version-not-registered"}, pushed.output
@@ -266,7 +258,7 @@ def test_assigning_a_deregistered_version(registered: World) -> None:
 
 
 def test_counter_required(world: World) -> None:
-    with_policy(world, "tags: {counter: required}\n")
+    world.set_policy("tags: {counter: required}\n")
     world.tag("churn@v1.0.0")
     pushed = world.push_tags("churn@v1.0.0")
     assert not pushed.ok and pushed.rules() == {"counter-missing"}, pushed.output
@@ -278,14 +270,14 @@ def test_counter_required(world: World) -> None:
 
 
 def test_warn_mode_prints_and_accepts(registered: World) -> None:
-    world = with_policy(registered, "mode: warn\nstages:\n  prod: {from: [staging]}\n")
+    world = registered.set_policy("mode: warn\nstages:\n  prod: {from: [staging]}\n")
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1")
     assert pushed.ok and "[stage-order] warning:" in pushed.output, pushed.output
 
 
 def test_the_repository_cannot_loosen_the_server(registered: World) -> None:
-    world = with_policy(registered, "mode: warn\n")
+    world = registered.set_policy("mode: warn\n")
     server_policy(world, "stages:\n  prod: {from: [staging]}\n")
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1")

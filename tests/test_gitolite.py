@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,37 +20,23 @@ import pytest
 
 from gtoguard.install import install_into
 
-from conftest import git
+from conftest import free_port, git, listening, need_program, ssh_key
 
 # docs/servers/gitolite.md: gitolite refuses '#', '!' and '=' in ref names by default
 RC_LINE = "$Gitolite::Rc::REF_OR_FILENAME_PATT = qr(^[0-9a-zA-Z][-0-9a-zA-Z._\\@/+ :,#!=]*$);"
-
-
-def _need(program: str) -> str:
-    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
-    if not found:
-        pytest.fail(f"{program} is missing (.ci/run installs gitolite3 and openssh-server)")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def gitolite(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], Path]]:
     if os.geteuid() != 0:
         pytest.skip("sshd with a private authorized_keys file needs root (CI runs as root)")
-    gitolite_bin, sshd = _need("gitolite"), _need("sshd")
+    packages = "gitolite3 and openssh-server"
+    gitolite_bin, sshd = need_program("gitolite", packages), need_program("sshd", packages)
     home = tmp_path / "gitolite-home"
     home.mkdir()
     keys = {}
     for user in ("admin", "alice", "bob"):
-        keys[user] = tmp_path / user
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", user, "-f",
-                        str(keys[user])], check=True, capture_output=True)  # fmt: skip
+        keys[user] = ssh_key(tmp_path / user, user)
     env = {**os.environ, "HOME": str(home)}
     setup = subprocess.run([gitolite_bin, "setup", "-pk", f"{keys['admin']}.pub"], env=env,
                            capture_output=True, text=True, check=False)  # fmt: skip
@@ -65,10 +50,8 @@ def gitolite(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], Path]]:
     git("symbolic-ref", "HEAD", "refs/heads/main", cwd=repo)
     install_into(repo / "hooks" / "pre-receive", "pre-receive", sys.executable)
 
-    port = _free_port()
-    hostkey = tmp_path / "hostkey"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey)],
-                   check=True, capture_output=True)  # fmt: skip
+    port = free_port()
+    hostkey = ssh_key(tmp_path / "hostkey")
     config = tmp_path / "sshd_config"
     config.write_text(f"""Port {port}
 ListenAddress 127.0.0.1
@@ -88,9 +71,8 @@ SetEnv HOME={home}
     try:
         deadline = time.monotonic() + 10
         while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
+            if listening(port):
+                break
             if daemon.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"sshd did not start: {daemon.stderr.read().decode()}")  # type: ignore[union-attr]
             time.sleep(0.05)

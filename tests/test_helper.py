@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, git, gtoguard
+from conftest import World, git, gtoguard, ssh_key
 
 
 def local_refs(world: World) -> str:
@@ -41,11 +41,6 @@ def registered(world: World) -> World:
 Setup = Callable[[World], list[str]]
 
 
-def _policy(world: World, text: str) -> None:
-    world.commit("policy", {".gtoguard.yaml": text})
-    assert world.push("HEAD:main").ok
-
-
 REFUSALS: list[tuple[str, Setup, dict[str, str]]] = [
     ("stage-unknown", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "prd"], {}),
     ("tag-malformed", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "pro.d"], {}),
@@ -57,7 +52,7 @@ REFUSALS: list[tuple[str, Setup, dict[str, str]]] = [
     ("version-not-registered", lambda w: ["deregister", "churn", "--version", "v9.9.9"], {}),
     ("tag-target", lambda w: ["register", "churn", "HEAD^{tree}", "--version", "v3.0.0"], {}),
     ("counter-missing",
-     lambda w: [_policy(w, "tags: {counter: required}\n") or "assign", "churn",
+     lambda w: [w.set_policy("tags: {counter: required}\n") and "assign", "churn",
                 "--version", "v1.0.0", "--stage", "dev", "--simple"], {}),
     ("tagger-time", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "dev"],
      {"GIT_COMMITTER_DATE": f"@{int(time.time()) + 7200} +0000"}),
@@ -154,9 +149,7 @@ def test_counter_follows_the_remote_with_push(registered: World, tmp_path: Path)
 
 def test_sign_with_an_ssh_key_verifies(registered: World, tmp_path: Path) -> None:
     world = registered
-    key = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(key)],
-                   check=True, capture_output=True)  # fmt: skip
+    key = ssh_key(tmp_path / "id_ed25519", "test")
     allowed = tmp_path / "allowed_signers"
     public = (tmp_path / "id_ed25519.pub").read_text(encoding="utf-8")
     allowed.write_text(f"test@example.com {public}", encoding="utf-8")
@@ -288,18 +281,14 @@ def test_sign_with_a_gpg_key_verifies(registered: World) -> None:
 
 def test_the_helper_applies_the_team_policy(registered: World) -> None:
     world = registered
-    world.commit("policy", {".gtoguard.yaml": "stages:\n  prod: {from: [staging], pushers: "
-                                              "[alice], signed: true}\n"})  # fmt: skip
-    assert world.push("HEAD:main").ok
+    world.set_policy("stages:\n  prod: {from: [staging], pushers: [alice], signed: true}\n")
     args = ("assign", "churn", "--version", "v1.0.0")
     done = gtoguard(*args, "--stage", "prod", cwd=world.clone)
     assert done.returncode == 1
     assert rules(done.stderr) == {"stage-order", "identity-unknown", "signature-required"}
     assert "[identity-unknown] warning:" in done.stderr  # only a note: the server decides
     assert gtoguard(*args, "--stage", "staging", cwd=world.clone).returncode == 0
-    key = world.root / "key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
-                   check=True, capture_output=True)  # fmt: skip
+    key = ssh_key(world.root / "key")
     git("config", "gpg.format", "ssh", cwd=world.clone)
     git("config", "user.signingKey", str(key), cwd=world.clone)
     done = gtoguard(*args, "--stage", "prod", "--sign", cwd=world.clone)
@@ -309,8 +298,7 @@ def test_the_helper_applies_the_team_policy(registered: World) -> None:
 
 def test_check_in_ci_knows_the_pusher(registered: World) -> None:
     world = registered
-    world.commit("policy", {".gtoguard.yaml": "stages:\n  prod: {pushers: [alice]}\n"})
-    assert world.push("HEAD:main").ok
+    world.set_policy("stages:\n  prod: {pushers: [alice]}\n")
     world.tag("churn#prod#2", "churn@v1.0.0#1^{commit}", when=int(time.time()) + 1)
     bob = gtoguard("check", "churn#prod#2", cwd=world.clone, env={"GITHUB_ACTOR": "bob"})
     assert bob.returncode == 1 and "bob (from GITHUB_ACTOR)" in bob.stdout

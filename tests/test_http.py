@@ -6,8 +6,6 @@ to receive-pack, and the pre-receive hook's ``pushers`` rule sees who is pushing
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, git, make_world
+from conftest import World, free_port, git, listening, make_world, need_program
 
 HTTP_BACKEND = (
     Path(
@@ -26,19 +24,7 @@ HTTP_BACKEND = (
     / "git-http-backend"
 )
 POLICY = "stages:\n  prod: {pushers: [alice]}\n"
-
-
-def _find(program: str) -> str:
-    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
-    if not found:
-        pytest.fail(f"{program} is not installed (.ci/run installs nginx-light and fcgiwrap)")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+WEB = "nginx-light and fcgiwrap"
 
 
 def _wait_for(predicate: object, what: str, timeout: float = 10.0) -> None:
@@ -50,21 +36,14 @@ def _wait_for(predicate: object, what: str, timeout: float = 10.0) -> None:
     pytest.fail(f"{what} did not come up")
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[tuple[World, str]]:
-    world = make_world(tmp_path)
-    world.commit("policy", {".gtoguard.yaml": POLICY})
-    assert world.push("HEAD:main").ok
+    world = make_world(tmp_path).set_policy(POLICY)
     site = tmp_path / "web"
     site.mkdir()
     (site / "htpasswd").write_text("alice:{PLAIN}alice-secret\nbob:{PLAIN}bob-secret\n")
     sock = site / "fcgi.sock"
-    port = _free_port()
+    port = free_port()
     user = "user root;" if os.geteuid() == 0 else ""
     (site / "nginx.conf").write_text(f"""
 {user}
@@ -102,13 +81,13 @@ http {{
     }}
 }}
 """)
-    fcgi = subprocess.Popen([_find("fcgiwrap"), "-s", f"unix:{sock}"],
+    fcgi = subprocess.Popen([need_program("fcgiwrap", WEB), "-s", f"unix:{sock}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    nginx = subprocess.Popen([_find("nginx"), "-p", str(site), "-c", str(site / "nginx.conf")],
+    nginx = subprocess.Popen([need_program("nginx", WEB), "-p", str(site), "-c", str(site / "nginx.conf")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     try:
         _wait_for(sock.exists, "fcgiwrap")
-        _wait_for(lambda: _listening(port) or nginx.poll() is not None, "nginx")
+        _wait_for(lambda: listening(port) or nginx.poll() is not None, "nginx")
         if nginx.poll() is not None:
             log = (site / "error.log").read_text() if (site / "error.log").exists() else ""
             pytest.fail(f"nginx exited: {nginx.stderr.read().decode()}{log}")  # type: ignore[union-attr]

@@ -83,8 +83,7 @@ def test_gitea_pre_receive_d(tmp_path: Path) -> None:
 
 def test_gitlab_custom_hooks(tmp_path: Path) -> None:
     world = make_world(tmp_path, hook=False)
-    world.commit("policy", {".gtoguard.yaml": "stages:\n  prod: {pushers: [alice]}\n"})
-    assert world.push("HEAD:main").ok
+    world.set_policy("stages:\n  prod: {pushers: [alice]}\n")
     _dispatcher(world, GITALY_STANDIN)
     directory = world.server / "custom_hooks" / "pre-receive.d"
     _other_hook(directory)

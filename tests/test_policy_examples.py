@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from gtoguard import config as cfg
 
-from conftest import World, git, gtoguard, make_world
+from conftest import World, git, gtoguard, make_world, ssh_key
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "policy.md"
 EXAMPLES = dict(re.findall(r"```yaml ([a-z-]+)\n(.*?)```", DOC.read_text(), re.S))
@@ -30,11 +29,7 @@ def test_the_document_has_the_three_examples_and_they_are_valid() -> None:
 
 
 def _world(tmp_path: Path, policy: str) -> World:
-    world = make_world(tmp_path)
-    world.commit("policy", {".gtoguard.yaml": policy})
-    pushed = world.push("HEAD:main")
-    assert pushed.ok, pushed.output
-    return world
+    return make_world(tmp_path).set_policy(policy)
 
 
 def test_small_team(tmp_path: Path) -> None:
@@ -64,9 +59,7 @@ def test_small_team(tmp_path: Path) -> None:
 
 def test_regulated_production(tmp_path: Path) -> None:
     world = _world(tmp_path, EXAMPLES["regulated"])
-    key = tmp_path / "alice-key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f",
-                    str(key)], check=True, capture_output=True)  # fmt: skip
+    key = ssh_key(tmp_path / "alice-key", "alice")
     allowed = tmp_path / "allowed_signers"
     allowed.write_text("alice@example.com " + Path(f"{key}.pub").read_text(), encoding="utf-8")
     server = tmp_path / "policy.yaml"
