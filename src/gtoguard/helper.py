@@ -297,16 +297,17 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
     """``names``: evaluate each tag as if pushed now onto the tags that come before it in
     gto's order (tagger time); None: replay the whole history in that order."""
     result = Audit(Outcome())
-    ctx = _context(repo, branch, os.environ)  # reads the config: fails early if invalid
     if branch.ref == "HEAD":
         result.notes.append(
             "reading .gto and .gtoguard.yaml from HEAD (no default branch known); "
             "pass --branch origin/main to read them from the default branch"
         )
     if names is None:
+        load_settings(repo, branch)  # an invalid file stops here, not inside a worker
         for part in parallel.by_artifact(_replay, gto_refs(repo), repo.path, branch):
             _merge(result.outcome, part)
         return result
+    ctx = _context(repo, branch, os.environ)  # the CI job's user pushed these tags
     wanted = [n.removeprefix(TAG_PREFIX) for n in names]
     oids = {name: repo.ref_target(TAG_PREFIX + name) for name in wanted}
     missing = [name for name, oid in oids.items() if oid is None]
