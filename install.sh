@@ -2,8 +2,9 @@
 # Install gtoguard into a virtual environment in this checkout (.venv).
 #
 #   ./install.sh                 install; print where the gtoguard command is
-#   ./install.sh --repo PATH     also install the hook into PATH (bare: pre-receive, else pre-push)
-#   ./install.sh --server PATH...  also install the pre-receive hook into each bare repository
+#   ./install.sh --repo PATH     also install the hook into PATH (bare: pre-receive + guard, else pre-push)
+#   ./install.sh --server PATH...  also install the pre-receive hook and its landing guard
+#                                (reference-transaction) into each bare repository
 #   ./install.sh --demo          install, then run `gtoguard demo` (a declined and an accepted push)
 #   ./install.sh --test          install with the test extra, then run the whole test suite
 #
@@ -17,7 +18,7 @@ mode=install
 repo=
 servers=
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in

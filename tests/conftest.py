@@ -153,6 +153,26 @@ def world(tmp_path: Path) -> World:
     return make_world(tmp_path)
 
 
+def faulty_python(world: World, site: Path) -> None:
+    """Make the server's hooks run an interpreter that imports from ``site`` first (a
+    planted fault, such as a broken library). The hooks start Python isolated (``-I``), so
+    a ``PYTHONPATH`` in the pusher's environment never reaches them: this wrapper stands
+    for the server admin's own interpreter."""
+    import shlex
+
+    wrapper = world.root / "faulty-python"
+    wrapper.write_text(
+        '#!/bin/sh\n[ "$1" = -I ] && shift\n'
+        f'PYTHONPATH={shlex.quote(str(site))} exec {shlex.quote(sys.executable)} "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    for kind in ("pre-receive", "reference-transaction"):
+        path = world.server / "hooks" / kind
+        if path.exists():
+            install_into(path, kind, str(wrapper))
+
+
 def gto_cli() -> str:
     found = shutil.which("gto", path=str(BIN)) or shutil.which("gto")
     if not found:

@@ -115,4 +115,5 @@ def test_packaged_schemas_and_shims(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in ("gto-config", "policy", "tag-event"):
         assert f"gtoguard/schemas/{schema}.schema.json" in names
-    assert {"gtoguard/shims/pre-push", "gtoguard/shims/pre-receive"} <= names
+    shims = ("pre-push", "pre-receive", "reference-transaction")
+    assert {f"gtoguard/shims/{shim}" for shim in shims} <= names

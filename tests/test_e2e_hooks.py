@@ -17,7 +17,7 @@ import pytest
 
 from gtoguard.install import install_into
 
-from conftest import World, git, make_world
+from conftest import World, faulty_python, git, make_world
 
 Case = Callable[[World], list[str]]  # prepares the clone, returns the refspecs to push
 
@@ -161,9 +161,9 @@ def test_internal_error_fails_closed(world: World, tmp_path: Path) -> None:
     (broken / "jsonschema").mkdir(parents=True)
     (broken / "jsonschema" / "__init__.py").write_text("raise RuntimeError('disk on fire')\n")
     world.tag("churn@v1.0.0")
+    faulty_python(world, broken)
     before = world.server_snapshot()
-    done = git("push", "origin", "refs/tags/churn@v1.0.0", cwd=world.clone, check=False,
-               env={"PYTHONPATH": str(broken)})  # fmt: skip
+    done = git("push", "origin", "refs/tags/churn@v1.0.0", cwd=world.clone, check=False)
     output = done.stdout + done.stderr
     assert done.returncode != 0
     assert "[internal-error]" in output and "disk on fire" in output

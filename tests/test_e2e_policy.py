@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, git, ssh_key
+from conftest import World, faulty_python, git, ssh_key
 
 V1 = "churn@v1.0.0^{commit}"  # the commit of the registered version
 
@@ -156,6 +156,7 @@ def keys(tmp_path: Path) -> Iterator[dict[str, Path]]:
         server_home.mkdir(mode=0o700)
         exported = _gpg(found["gpg-trusted"], "--export", "trusted@example.com")
         _gpg(server_home, "--import", input=exported)
+        _owner_trust(server_home, "trusted@example.com", 5)  # full: the admin vouches
         found["server-gnupg"] = server_home
         yield found
     finally:
@@ -163,6 +164,14 @@ def keys(tmp_path: Path) -> Iterator[dict[str, Path]]:
             subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True, check=False,
                            env={**os.environ, "GNUPGHOME": str(home)})  # fmt: skip
         shutil.rmtree(short, ignore_errors=True)
+
+
+def _owner_trust(home: Path, user: str, level: int) -> None:
+    """Set a key's owner trust (3 never, 4 marginal, 5 full) in ``home``."""
+    listing = _gpg(home, "--with-colons", "--fingerprint", user).decode()
+    fingerprint = next(line.split(":")[9] for line in listing.splitlines()
+                       if line.startswith("fpr:"))  # fmt: skip
+    _gpg(home, "--import-ownertrust", input=f"{fingerprint}:{level}:\n".encode())
 
 
 def _gpg(home: Path, *args: str, input: bytes | None = None) -> bytes:
@@ -200,6 +209,52 @@ def test_signed_prod_tags(registered: World, keys: dict[str, Path], kind: str) -
     _signed_tag(world, "churn#prod#1", kind, keys[f"{kind}-trusted"])
     pushed = world.push_tags("churn#prod#1")
     assert pushed.ok, pushed.output
+
+
+def test_gnupg_owner_trust_never_is_refused(registered: World, keys: dict[str, Path]) -> None:
+    world = registered.set_policy("stages:\n  prod: {signed: true}\n")
+    server_policy(world, f"signers:\n  gpg: {keys['server-gnupg']}\n")
+    _owner_trust(keys["server-gnupg"], "trusted@example.com", 3)  # the admin distrusts it
+    _signed_tag(world, "churn#prod#1", "gpg", keys["gpg-trusted"])
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
+    assert "owner trust" in pushed.output
+
+
+def test_verifying_never_changes_the_trust_store(registered: World, keys: dict[str, Path]) -> None:
+    """An X.509 block would make gpgsm import the pusher's certificates into the home."""
+    world = registered.set_policy("stages:\n  prod: {signed: true}\n")
+    server_policy(world, f"signers:\n  ssh: {keys['allowed']}\n  gpg: {keys['server-gnupg']}\n")
+    home = keys["server-gnupg"]
+    before = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir()
+                    if p.is_file())  # fmt: skip
+    fake = "promote\n-----BEGIN SIGNED MESSAGE-----\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n" \
+           "-----END SIGNED MESSAGE-----\n"  # fmt: skip
+    world.tag("churn#prod#1", V1, message=fake)
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and "X.509" in pushed.output, pushed.output
+    huge = (
+        "promote\n-----BEGIN PGP SIGNATURE-----\n"
+        + "A" * 40_000
+        + "\n-----END PGP SIGNATURE-----\n"
+    )
+    git("tag", "-d", "churn#prod#1", cwd=world.clone)
+    world.tag("churn#prod#1", V1, message=huge)
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and "larger than" in pushed.output, pushed.output
+    _signed_tag(world, "churn#prod#2", "gpg", keys["gpg-trusted"])
+    assert world.push_tags("churn#prod#2").ok
+    after = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir()
+                   if p.is_file())  # fmt: skip
+    assert after == before
+
+
+def test_only_the_configured_verifier_runs(registered: World, keys: dict[str, Path]) -> None:
+    world = registered.set_policy("stages:\n  prod: {signed: true}\n")
+    server_policy(world, f"signers:\n  ssh: {keys['allowed']}\n")
+    _signed_tag(world, "churn#prod#1", "gpg", keys["gpg-trusted"])
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and "the server trusts no GPG keys" in pushed.output, pushed.output
 
 
 def test_signed_without_signers_on_the_server(registered: World, keys: dict[str, Path]) -> None:
@@ -312,10 +367,11 @@ def test_fail_open_accepts_when_gtoguard_cannot_run(registered: World, tmp_path:
     (broken / "jsonschema").mkdir(parents=True)
     (broken / "jsonschema" / "__init__.py").write_text("raise RuntimeError('disk on fire')\n")
     world.tag("churn#dev#1", V1)
-    pushed = world.push_tags("churn#dev#1", env={"PYTHONPATH": str(broken)})
+    faulty_python(world, broken)
+    pushed = world.push_tags("churn#dev#1")
     assert not pushed.ok and "internal-error" in pushed.rules()  # closed by default
     server_policy(world, "fail: open  # availability over enforcement\n")
-    pushed = world.push_tags("churn#dev#1", env={"PYTHONPATH": str(broken)})
+    pushed = world.push_tags("churn#dev#1")
     assert pushed.ok, pushed.output
     assert "[internal-error] warning:" in pushed.output and "fail: open" in pushed.output
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import World, git, make_world
+from conftest import World, faulty_python, git, make_world
 
 
 def _check_output(output: str) -> None:
@@ -27,7 +27,9 @@ def test_non_utf8_ref_names(world: World) -> None:
         git("tag", "-a", name, "-m", "x", cwd=world.clone)
         before = world.server_snapshot()
         pushed = world.push_tags(name)
-        assert not pushed.ok and pushed.rules() == {"tag-malformed"}, pushed.output
+        # a name that is not UTF-8 in the object is also one gto cannot read
+        assert not pushed.ok and "tag-malformed" in pushed.rules(), pushed.output
+        assert pushed.rules() <= {"tag-malformed", "tag-unreadable"}, pushed.output
         _check_output(pushed.output)
         assert "\\udc" not in pushed.output  # odd bytes are shown as \xNN, never mangled
         assert world.server_snapshot() == before
@@ -94,16 +96,30 @@ def test_a_tag_object_libgit2_cannot_parse(world: World) -> None:
                          check=True).stdout.decode().strip()  # fmt: skip
     git("update-ref", "refs/tags/churn@v1.0.0", oid, cwd=world.clone)
     pushed = world.push_tags("churn@v1.0.0")
-    assert not pushed.ok and pushed.rules() == {"tagger-time"}, pushed.output
-    assert "no tagger line" in pushed.output
+    assert not pushed.ok and pushed.rules() == {"tagger-time", "tag-unreadable"}, pushed.output
+    assert "no tagger line" in pushed.output and "odd header 'encoding'" in pushed.output
 
 
 def test_a_huge_tag_message(world: World) -> None:
     message = world.root / "message"
     message.write_bytes(b"CHANGE-1 " + b"x" * 8_000_000)
     git("tag", "-a", "churn@v1.0.0", "-F", str(message), cwd=world.clone)
+    before = world.server_snapshot()
+    pushed = world.push_tags("churn@v1.0.0")  # every later push would read it again
+    assert not pushed.ok and pushed.rules() == {"tag-too-large"}, pushed.output[-500:]
+    assert world.server_snapshot() == before
+    world.set_policy("tags: {max_message: 16777216}\n")  # a server that wants them
     pushed = world.push_tags("churn@v1.0.0")
     assert pushed.ok, pushed.output[-500:]
+
+
+def test_a_tag_message_past_what_is_read(world: World) -> None:
+    """A 40 MB message: only its head is read, and the size declines it."""
+    message = world.root / "message"
+    message.write_bytes(b"x" * 40_000_000)
+    git("tag", "-a", "churn@v1.0.0", "-F", str(message), cwd=world.clone)
+    pushed = world.push_tags("churn@v1.0.0")
+    assert not pushed.ok and pushed.rules() == {"tag-too-large"}, pushed.output[-500:]
 
 
 # --- faults ------------------------------------------------------------------------------
@@ -143,8 +159,9 @@ def test_pygit2_raising_fails_closed(world: World, tmp_path: Path) -> None:
         "pygit2.Repository.get = broken\n"
     )
     world.tag("churn@v1.0.0")
+    faulty_python(world, site)
     before = world.server_snapshot()
-    pushed = world.push_tags("churn@v1.0.0", env={"PYTHONPATH": str(site)})
+    pushed = world.push_tags("churn@v1.0.0")
     assert not pushed.ok
     assert "[internal-error]" in pushed.output and "object store is corrupt" in pushed.output
     assert "Traceback" not in pushed.output

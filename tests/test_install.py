@@ -159,3 +159,59 @@ def test_the_shim_answers_plain_pushes_without_python(tmp_path: Path) -> None:
     done = subprocess.run([str(world.server / "hooks" / "pre-receive")], input=b"garbage\n",
                           capture_output=True, cwd=world.server, check=False)  # fmt: skip
     assert done.returncode == 3 and b"is gone" in done.stderr  # odd input is not waved through
+
+
+def test_the_landing_guard_round_trip_with_a_legacy_hook(tmp_path: Path) -> None:
+    """A bare repository gets the landing guard (reference-transaction) next to
+    pre-receive, as `install.sh --server` installs it; a foreign one is chained."""
+    world = make_world(tmp_path, hook=False)
+    hooks = world.server / "hooks"
+    (hooks / "reference-transaction").write_text(LEGACY)
+    (hooks / "reference-transaction").chmod(0o755)
+    done = cli("install", "--repo", str(world.server), "--pre-receive", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"installed reference-transaction hook at {hooks / 'reference-transaction'}" in done.stdout
+    )
+    assert "the previous hook runs first" in done.stdout
+    assert is_ours(hooks / "pre-receive") and is_ours(hooks / "reference-transaction")
+    assert (hooks / "reference-transaction.legacy").read_text() == LEGACY
+    listing = sorted(p.name for p in hooks.iterdir())
+    again = install(str(world.server))
+    assert not again.changed and [a.changed for a in again.also] == [False]
+    assert sorted(p.name for p in hooks.iterdir()) == listing
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0").ok
+    ran = (hooks / "reference-transaction.legacy.stdin").read_text()
+    assert "refs/tags/churn@v1.0.0" in ran  # the legacy hook saw the transaction
+    (hooks / "reference-transaction.legacy").write_text(LEGACY.replace("${LEGACY_EXIT:-0}", "1"))
+    world.tag("churn#dev#1")
+    refused = world.push_tags("churn#dev#1")
+    assert not refused.ok and "churn#dev#1" not in world.server_tags()  # it can still refuse
+    (hooks / "reference-transaction.legacy").write_text(LEGACY)
+    removed = uninstall(str(world.server))
+    assert (
+        f"restored {hooks / 'reference-transaction'} (was reference-transaction.legacy)" in removed
+    )
+    assert (hooks / "reference-transaction").read_text() == LEGACY
+    assert not (hooks / "pre-receive").exists()
+    assert not (hooks / "reference-transaction.legacy").exists()
+
+
+def test_a_clone_gets_no_landing_guard(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    done = install(str(world.clone))
+    assert (
+        done.also == () and not (world.clone / ".git" / "hooks" / "reference-transaction").exists()
+    )
+
+
+def test_hooks_dir_says_the_landing_guard_is_not_there(tmp_path: Path) -> None:
+    directory = tmp_path / "custom_hooks" / "pre-receive.d"
+    done = cli("install", "--hooks-dir", str(directory), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "note: the landing guard (the reference-transaction hook) cannot be installed"
+        in done.stdout
+    )
+    assert sorted(p.name for p in directory.iterdir()) == ["gtoguard"]

@@ -1,7 +1,8 @@
 """Evaluate a batch of ref updates against the registry state and the policy. Pure.
 
-New tags are evaluated in tagger-date order (then name), each against the state that
-includes the earlier tags of the same batch; then deletions and moves (DESIGN §4).
+New tags are evaluated in one order (``order_key``: tagger date, then counter, action and
+name), each against the state that includes the earlier tags of the same batch; a tag
+that gto will place before existing events is judged at that place (DESIGN §4).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from . import rules
 from .identity import Pusher
 from .policy import GtoConfig, Policy
-from .refupdate import RefUpdate
+from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import ArtifactState, Registry, TagEvent
 from .rules import GitObject, Reachability, Verifier, Violation
 from .tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
@@ -50,6 +51,7 @@ class Context:
     now: int
     origin: str = "the default branch"  # where .gto was read, for messages
     facts: Facts = field(default_factory=Facts)
+    deleted: Mapping[str, str] = field(default_factory=dict)  # tag -> commit, deleted before
 
 
 @dataclass
@@ -69,9 +71,22 @@ class Outcome:
         return not self.rejected_refs
 
 
-def gto_updates(updates: Iterable[RefUpdate]) -> list[RefUpdate]:
-    """The updates that are GTO's business: tags whose name holds '@' or '#'."""
-    return [u for u in updates if u.is_tag and is_gto_shaped(u.tag_name)]
+def gto_updates(
+    updates: Iterable[RefUpdate], objects: Mapping[str, GitObject] | None = None
+) -> list[RefUpdate]:
+    """The updates that are GTO's business: tags whose name holds '@' or '#', and (when
+    the objects are known) tags whose object carries such a name: gto reads that one."""
+    found = []
+    for update in updates:
+        if not update.is_tag:
+            continue
+        if is_gto_shaped(update.tag_name):
+            found.append(update)
+        elif objects is not None and not update.deleted:
+            obj = objects.get(update.new)
+            if obj is not None and obj.name is not None and is_gto_shaped(obj.name):
+                found.append(update)
+    return found
 
 
 def touched_artifacts(updates: Iterable[RefUpdate]) -> set[str]:
@@ -84,6 +99,9 @@ def touched_artifacts(updates: Iterable[RefUpdate]) -> set[str]:
     return names
 
 
+Item = tuple[RefUpdate, TagName, "TagEvent | None"]
+
+
 def evaluate(
     updates: Sequence[RefUpdate],
     objects: Mapping[str, GitObject],
@@ -94,58 +112,152 @@ def evaluate(
     of the touched artifacts before the batch. The registry is updated in place."""
     outcome = Outcome()
     candidates: list[tuple[RefUpdate, TagName | None]] = []
-    for update in gto_updates(updates):
+    for update in gto_updates(updates, objects):
         outcome.checked += 1
+        if not is_gto_shaped(update.tag_name):  # a plain ref name on a GTO-named object
+            outcome.add(rules.check_one_name(update.ref, objects[update.new]))
+            continue
         if update.deleted or update.moved:
             try:
                 old = parse_tag(update.tag_name)
             except TagNameError:
-                continue  # removing a malformed or reserved name is cleaning up
-            check = rules.check_delete if update.deleted else rules.check_move
-            outcome.add(check(update.ref, old, ctx.policy))
-            _forget(registry, old, update.tag_name)
+                old = None  # removing a malformed or reserved name is cleaning up
+            if old is not None:
+                check = rules.check_delete if update.deleted else rules.check_move
+                outcome.add(check(update.ref, old, ctx.policy))
+                _remove(update, old, registry, ctx, outcome)
             if update.deleted:
                 continue
         tag, violation = rules.check_name(update.ref, update.tag_name, ctx.policy)
         outcome.add(violation)
+        was = ctx.deleted.get(update.tag_name)
+        if tag is not None and update.created and was is not None:
+            obj = objects[update.new]
+            if (obj.target if obj.kind == "tag" else obj.oid) != was:  # deleted, then re-made
+                outcome.add(rules.check_move(update.ref, tag, ctx.policy, recreated=was))
         candidates.append((update, tag))
 
-    events: list[tuple[RefUpdate, TagName, GitObject, TagEvent | None]] = []
+    items: list[Item] = []
     for update, tag in candidates:
         obj = objects[update.new]
+        outcome.add(rules.check_one_name(update.ref, obj))
+        outcome.add(rules.check_readable(update.ref, obj))
+        outcome.add(rules.check_size(update.ref, obj, ctx.policy))
         outcome.add(rules.check_annotated(update.ref, obj, ctx.policy))
         outcome.add(rules.check_target(update.ref, obj))
         if tag is None:
             continue
         outcome.add(rules.check_tagger_present(update.ref, obj))
-        event = event_of(update.tag_name, tag, obj)
-        events.append((update, tag, obj, event))
+        items.append((update, tag, event_of(update.tag_name, tag, obj)))
 
-    events.sort(key=lambda item: order_key(item[0].tag_name, item[1], item[3]))
-    for update, tag, _obj, event in events:
-        _evaluate_tag(update, tag, event, registry, ctx, outcome)
+    items.sort(key=_item_key)
+    placed = _back_dated(items, registry)
+    for update, tag, event in items:
+        if tag.artifact not in placed:
+            _evaluate_tag(update, tag, event, registry.artifact(tag.artifact), ctx, outcome)
+    for artifact in sorted(placed):
+        mine = [item for item in items if item[1].artifact == artifact]
+        registry.artifacts[artifact] = _place(registry.artifact(artifact), mine, ctx, outcome)
     if ctx.policy.warn_only:
         outcome.violations = [_as_warning(v) for v in outcome.violations]
         outcome.rejected_refs.clear()
     return outcome
 
 
-def order_key(name: str, tag: TagName, event: TagEvent | None) -> tuple[bool, int, int, str]:
-    """The order tags are evaluated in: tagger time, then action, then name; tags that
-    make no registry event (lightweight, not on a commit) last, so that their counters do
-    not count against the real events."""
-    return (event is None, event.time if event else 0, _PRIORITY[tag.action], name)
+def order_key(name: str, tag: TagName, event: TagEvent | None) -> tuple[bool, int, int, int, str]:
+    """The one order of events, in the hook, ``check`` and the registry replay: tagger
+    time; within one second the counter (tags without one first), then the action, then
+    the name. A script's same-second batch ``#8 … #12`` is read in the order it was made,
+    not in name order (``#10`` before ``#9``). Tags that make no registry event
+    (lightweight, not on a commit) come last, so that their counters do not count
+    against the real events. (gto's own views order same-second events by name; the
+    views in ``views.py`` keep gto's order.)"""
+    counter = tag.counter if tag.counter is not None else -1
+    return (event is None, event.time if event else 0, counter, _PRIORITY[tag.action], name)
+
+
+def _item_key(item: Item) -> tuple[bool, int, int, int, str]:
+    return order_key(item[0].tag_name, item[1], item[2])
+
+
+def _back_dated(items: Sequence[Item], registry: Registry) -> set[str]:
+    """Artifacts where a new event sorts before an existing one: gto will place it
+    earlier in history, so it is judged there (``_place``), not at the end."""
+    found = set()
+    for update, tag, event in items:
+        if event is None or tag.artifact in found:
+            continue
+        state = registry.artifacts.get(tag.artifact)
+        if state is None or not state.events:
+            continue
+        key = order_key(update.tag_name, tag, event)
+        latest = max(order_key(e.tag, e.name, e) for e in state.events)
+        if key < latest:
+            found.add(tag.artifact)
+    return found
+
+
+def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
+           outcome: Outcome) -> ArtifactState:  # fmt: skip
+    """Judge back-dated tags where gto puts them: replay the artifact's history with and
+    without them. A new tag fails on its own rules at its place, and also for any existing
+    tag that its place makes fail (which ``check --all`` would then report)."""
+    late = set()
+    for update, _tag, event in new:
+        if event is None:
+            continue
+        behind = rules.check_tagger_time(update.ref, event, state, ctx.now,
+                                         ctx.policy.tags.clock_skew)  # fmt: skip
+        if behind is not None:  # declined for its date alone: not placed anywhere
+            outcome.add(behind)
+            late.add(update.ref)
+    new = [item for item in new if item[0].ref not in late]
+    if not new:
+        return state
+    new_refs = {update.ref for update, _, _ in new}
+    history: list[Item] = [
+        (RefUpdate(TAG_PREFIX + e.tag, e.commit, e.commit), e.name, e) for e in state.events
+    ]
+    before = Outcome()
+    _replay(state.name, history, ctx, before, set())
+    seen = {(v.ref, v.rule) for v in before.violations}
+    after = Outcome()
+    merged = _replay(state.name, history + list(new), ctx, after, new_refs)
+    merged.note_counter(state.max_counter)
+    first = min(new, key=_item_key)[0].ref
+    for violation in after.violations:
+        if violation.ref in new_refs:
+            outcome.add(violation)
+        elif (violation.ref, violation.rule) not in seen:
+            other = violation.ref.removeprefix(TAG_PREFIX)
+            outcome.add(rules.Violation(
+                violation.rule, first,
+                f"its tagger date places it before '{other}' in gto's history, and there "
+                f"'{other}' fails: {violation.message}",
+                "create the tag again with the current date (gto orders events by tagger date)",
+            ))  # fmt: skip
+    return merged
+
+
+def _replay(name: str, items: Sequence[Item], ctx: Context, outcome: Outcome,
+            judged: set[str]) -> ArtifactState:  # fmt: skip
+    state = ArtifactState(name)
+    for update, tag, event in sorted(items, key=_item_key):
+        _evaluate_tag(update, tag, event, state, ctx, outcome, update.ref in judged)
+    return state
 
 
 def _evaluate_tag(
     update: RefUpdate,
     tag: TagName,
     event: TagEvent | None,
-    registry: Registry,
+    state: ArtifactState,
     ctx: Context,
     outcome: Outcome,
+    pushed: bool = True,
 ) -> None:
-    state = registry.artifact(tag.artifact)
+    """``pushed``: a tag of this push (judged on every rule); False for an existing tag
+    replayed for its history (the push-time facts, pusher and signature, are not its)."""
     commit = event.commit if event else None
     for path, keyword, message in ctx.validate(tag.as_event()):
         outcome.add(
@@ -164,28 +276,43 @@ def _evaluate_tag(
     outcome.add(rules.check_commit_has_version(update.ref, tag, event, state))
     outcome.add(rules.check_deregister(update.ref, tag, event, state))
     outcome.add(rules.check_unassign(update.ref, tag, event, state))
-    _team_policy(update, tag, event, state, ctx, outcome)
+    _team_policy(update, tag, event, state, ctx, outcome, pushed)
     state.add(event)  # later tags of the batch see this one, accepted or not
 
 
+def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list[str]:
+    """Every stage the tag changes: the one it assigns or unassigns, and the stages it
+    takes away by deregistering the version or deprecating the artifact that holds them."""
+    if tag.stage is not None:
+        return [tag.stage]
+    if tag.action is Action.DEREGISTER:
+        return state.active_stages(event.commit)
+    if tag.action is Action.DEPRECATE:
+        return sorted(state.stages_held())
+    return []
+
+
 def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: ArtifactState,
-                 ctx: Context, outcome: Outcome) -> None:  # fmt: skip
+                 ctx: Context, outcome: Outcome, pushed: bool = True) -> None:  # fmt: skip
     """The rules of ``versions`` and ``stages`` in the policies (DESIGN §2)."""
     policy, facts, ref = ctx.policy, ctx.facts, update.ref
     if policy.versions_increasing:
         outcome.add(rules.check_version_increasing(ref, tag, state, policy))
     if tag.action is Action.ASSIGN:
         outcome.add(rules.check_version_for_stage(ref, tag, event, state, policy))
-    if tag.stage is None or not policy.stages:
+    if not policy.stages:
         return
-    for stage_rules in policy.rules_for(tag.stage):
-        outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules))
-        outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable))
-        outcome.add(rules.check_pusher(ref, tag, stage_rules, facts.pusher,
-                                       facts.identity_required))  # fmt: skip
-        outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
-                                       facts.verify, facts.will_sign))  # fmt: skip
-        outcome.add(rules.check_message(ref, tag, event.message, stage_rules))
+    for stage in _stages_changed(tag, event, state):
+        for stage_rules in policy.rules_for(stage):
+            outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules))
+            outcome.add(rules.check_message(ref, tag, event.message, stage_rules))
+            if not pushed:
+                continue
+            outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable))
+            outcome.add(rules.check_pusher(ref, tag, stage_rules, facts.pusher,
+                                           facts.identity_required))  # fmt: skip
+            outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
+                                           facts.verify, facts.will_sign))  # fmt: skip
 
 
 def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
@@ -204,10 +331,31 @@ def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
     )
 
 
-def _forget(registry: Registry, tag: TagName, name: str) -> None:
+def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
+            outcome: Outcome) -> None:  # fmt: skip
+    """Forget a deleted or moved tag. Where the knobs allow that, it is still a stage
+    change like any other: each stage whose holders it changes applies its ``pushers``,
+    and a stage it gives back applies its ``from``. (``signed`` cannot apply: a deletion
+    carries no signature.)"""
     state = registry.artifacts.get(tag.artifact)
-    if state is not None:
-        state.forget(name)
+    if state is None:
+        return
+    before = state.stages_held() if ctx.policy.stages else {}
+    state.forget(update.tag_name)
+    if not ctx.policy.stages:
+        return
+    after = state.stages_held()
+    facts = ctx.facts
+    for stage in sorted(set(before) | set(after)):
+        was, now = set(before.get(stage, ())), set(after.get(stage, ()))
+        if was == now:
+            continue
+        for stage_rules in ctx.policy.rules_for(stage):
+            outcome.add(rules.check_pusher(update.ref, tag, stage_rules, facts.pusher,
+                                           facts.identity_required, removing=True))  # fmt: skip
+            for commit in sorted(now - was):
+                outcome.add(rules.check_restored_order(update.ref, tag, commit, state,
+                                                       stage_rules))  # fmt: skip
 
 
 def _as_warning(violation: Violation) -> Violation:

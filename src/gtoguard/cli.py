@@ -152,6 +152,7 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
     from . import config as cfg
 
     targets: list[tuple[str, bytes]] = []
+    problems_first: list[cfg.Problem] = []
     if files:
         for name in files:
             try:
@@ -159,13 +160,14 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
             except OSError as exc:
                 raise CannotRun(f"cannot read {name}: {exc.strerror}") from None
     else:
-        targets = _repo_config_files(repo)
-    if not targets:
+        targets, problems_first = _repo_config_files(repo)
+    if not targets and not problems_first:
         click.echo("gtoguard: no .gto or .gtoguard.yaml found; the embedded default applies")
         return 0
     invalid = 0
-    for name, data in targets:
-        problems = cfg.validate_file(data, name)
+    checked = [(str(p.file), [p]) for p in problems_first]
+    checked += [(name, cfg.validate_file(data, name)) for name, data in targets]
+    for name, problems in checked:
         if not problems:
             click.echo(f"{name}: valid")
         for problem in problems:
@@ -173,17 +175,86 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
             click.echo(f"{problem}")
             if problem.hint:
                 click.echo(f"  hint: {problem.hint}")
+    if not files and not invalid:
+        for severity, problem in _stage_notes(repo, targets):
+            invalid += severity == "error"
+            click.echo(f"{problem}" if severity == "error" else f"warning: {problem}")
+            if problem.hint:
+                click.echo(f"  hint: {problem.hint}")
     return 1 if invalid else 0
 
 
-def _repo_config_files(repo: str) -> list[tuple[str, bytes]]:
+def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str, Any]]:
+    """What a valid policy still gets wrong against this repository: stage rules no tag
+    can match (``Prod`` where tags use ``prod``), and branches that do not exist."""
+    from fnmatch import fnmatchcase
+
+    from . import config as cfg
     from .gitrepo import open_repo
     from .policy import GTO_FILE, POLICY_FILE
+    from .tagname import TagNameError, is_gto_shaped, parse_tag
+
+    files = {Path(name.rsplit(":", 1)[-1]).name: data for name, data in targets}
+    if POLICY_FILE not in files:
+        return []
+    gto = cfg.parse_gto_config(files.get(GTO_FILE))
+    policy = cfg.parse_policy(files[POLICY_FILE])
+    handle = open_repo(repo)
+    used = set()
+    for tag in handle.tag_names():
+        try:
+            stage = parse_tag(tag).stage if is_gto_shaped(tag) else None
+        except TagNameError:
+            continue
+        if stage is not None:
+            used.add(stage)
+    notes: list[tuple[str, Any]] = []
+    where = POLICY_FILE
+    known = gto.stages if gto.stages is not None else tuple(used)
+    branches = handle.branch_tips()
+    for rules in policy.stages:
+        path = f"/stages/{rules.stage}"
+        twins = [s for s in known if s.lower() == rules.stage.lower() and s != rules.stage]
+        if twins and rules.stage not in known:
+            notes.append(("error", cfg.Problem(
+                where, path, f"stage {rules.stage!r} differs only in case from {twins[0]!r}; "
+                "gto stages are case-sensitive, so these rules would guard nothing",
+                f"rename it to {twins[0]!r}",
+            )))  # fmt: skip
+        elif gto.stages is None and rules.stage not in used:
+            notes.append(("warning", cfg.Problem(
+                where, path, f"no tag uses stage {rules.stage!r} yet (tags use: "
+                f"{', '.join(sorted(used)) or 'no stage'}); its rules apply once one does",
+                "list the stages in .gto (stages: [...]) so that a misspelt one is refused",
+            )))  # fmt: skip
+        for pattern in rules.branches or ():
+            if not any(fnmatchcase(name, pattern) for name in branches):
+                notes.append(("warning", cfg.Problem(
+                    where, f"{path}/branches", f"no branch matches {pattern!r} here "
+                    f"(branches: {', '.join(sorted(branches)) or 'none'})",
+                    "fetch the branches, or fix the name",
+                )))  # fmt: skip
+    return notes
+
+
+def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
+    """The files to validate, and the problems found before reading any: a config file
+    committed as a symlink, submodule or directory (the hook reads the committed blob)."""
+    from .gitrepo import open_repo
+    from .policy import GTO_FILE, POLICY_FILE
+    from .repostate import not_a_file
 
     found: list[tuple[str, bytes]] = []
+    problems = []
     handle = open_repo(repo)
     branch = handle.default_branch()
+    head = handle.ref_target("HEAD") if handle.workdir else branch.commit
     for name in (GTO_FILE, POLICY_FILE):
+        entry = handle.entry_at(head, name)
+        problem = not_a_file(entry[1], f"HEAD:{name}") if entry is not None else None
+        if problem is not None:
+            problems.append(problem)
+            continue
         if handle.workdir:
             path = Path(handle.workdir) / name
             if path.is_file():
@@ -198,7 +269,7 @@ def _repo_config_files(repo: str) -> list[tuple[str, bytes]]:
             found.append((server, Path(server).read_bytes()))
         except OSError as exc:
             raise CannotRun(f"cannot read the server policy {server}: {exc.strerror}") from None
-    return found
+    return found, problems
 
 
 # --- creating tags -----------------------------------------------------------------------
@@ -559,7 +630,8 @@ def hook_pre_push(remote: str, url: str) -> None:
 def install(repo: str, kind: str | None, hooks_dir: str | None, force: bool) -> int:
     """Install gtoguard's hook into a repository, or into a server's hooks directory.
 
-    A bare repository gets pre-receive, a clone pre-push. An existing hook that is not
+    A bare repository gets pre-receive and its landing guard (reference-transaction),
+    a clone pre-push. An existing hook that is not
     gtoguard's is kept as <hook>.legacy and run first, with the same input. With
     --hooks-dir the shim is written as DIR/gtoguard and nothing else there is touched.
     """
@@ -571,12 +643,15 @@ def install(repo: str, kind: str | None, hooks_dir: str | None, force: bool) -> 
         done = inst.install_hooks_dir(hooks_dir, force=force)
     else:
         done = inst.install(repo, kind, force=force)
-    if not done.changed:
-        click.echo(f"gtoguard: hook already installed at {done.path}")
-    else:
-        click.echo(f"gtoguard: installed {done.path.name} hook at {done.path}")
-    if done.legacy:
-        click.echo(f"gtoguard: the previous hook runs first: {done.legacy}")
+    for each in (done, *done.also):
+        if not each.changed:
+            click.echo(f"gtoguard: hook already installed at {each.path}")
+        else:
+            click.echo(f"gtoguard: installed {each.path.name} hook at {each.path}")
+        if each.legacy:
+            click.echo(f"gtoguard: the previous hook runs first: {each.legacy}")
+    for note in done.notes:
+        click.echo(f"gtoguard: note: {note}")
     return 0
 
 

@@ -28,8 +28,8 @@ from .policy import (
     SERVER_ONLY_KEYS,
     GtoConfig,
     Policy,
+    group_problems,
     policy_from_data,
-    undefined_groups,
 )
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -341,11 +341,23 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
                     f"'{key}' is a server-only key: a repository cannot set it",
                     "move it to the server policy (git config gtoguard.policy, or GTOGUARD_POLICY)",
                 ))  # fmt: skip
-    for stage, group in undefined_groups(doc):
+    from .patterns import PatternError, compile_pattern  # RE2: only to check a policy
+
+    for stage, entry in (doc.get("stages") or {}).items():
+        pattern = (entry or {}).get("message")
+        if isinstance(pattern, str):
+            try:
+                compile_pattern(pattern)
+            except PatternError as exc:
+                problems.append(Problem(
+                    file, f"/stages/{stage}/message", f"not a usable pattern: {exc}",
+                    "message patterns are RE2 (linear time): no backreferences or lookaround",
+                ))  # fmt: skip
+    for path, what in group_problems(doc):
         problems.append(Problem(
-            file, f"/stages/{stage}/pushers",
-            f"group {group!r} is not defined",
-            f"add it under groups: {{{group[1:]}: [user, ...]}}",
+            file, path, what,
+            "define each group under groups: {name: [user, '@other-group', ...]}, "
+            "with no group inside itself",
         ))  # fmt: skip
     return problems
 
@@ -353,9 +365,18 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
 def stage_problems(gto: GtoConfig, policy: Policy, file: str) -> list[Problem]:
     """Stages a repository policy names (as a stage or in 'from') that .gto does not
     allow: rules for them would never apply, which is how a typo unprotects prod."""
-    if gto.stages is None:
-        return []
     problems = []
+    seen: dict[str, str] = {}
+    for rules in policy.stages:
+        other = seen.setdefault(rules.stage.lower(), rules.stage)
+        if other != rules.stage and rules.source == file:
+            problems.append(Problem(
+                file, f"/stages/{rules.stage}",
+                f"stages {other!r} and {rules.stage!r} differ only in case; a tag matches one",
+                "use the stage name exactly as the tags spell it",
+            ))  # fmt: skip
+    if gto.stages is None:
+        return problems
     for rules in policy.stages:
         named = [(f"/stages/{rules.stage}", rules.stage)]
         named += [(f"/stages/{rules.stage}/from", s) for s in rules.from_stages or ()]

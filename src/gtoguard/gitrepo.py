@@ -8,7 +8,6 @@ the push — the new tags, their commits, a pushed ``.gto`` — are visible (DES
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,9 +17,10 @@ from pygit2.enums import ObjectType, RepositoryOpenFlag
 
 from .errors import CannotRun, NotARepository, UsageError
 from .policy import CONFIG_FILES
-from .refupdate import TAG_PREFIX, RefUpdate, decode_ref
+from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, decode_ref
 from .rules import GitObject
 from .tagname import artifact_to_tag
+from .tagobject import Identity, parse_ident, parse_tag_object
 
 _KINDS = {
     ObjectType.COMMIT: "commit",
@@ -30,10 +30,18 @@ _KINDS = {
 }
 
 
+READ_CAP = (16 << 20) + (64 << 10)  # past the largest max_message: read only in part
+
+
 @dataclass(frozen=True)
 class Branch:
-    ref: str  # e.g. refs/heads/main
+    ref: str  # e.g. refs/heads/main (without the GIT_NAMESPACE prefix)
     commit: str | None  # None: the branch does not exist (yet)
+    # Set when a bare repository's HEAD names this branch, it does not exist and other
+    # branches do: why the default branch cannot be read, and how to fix it. gtoguard then
+    # refuses to judge GTO tags rather than silently apply the default rules.
+    missing: str | None = None
+    fix: str | None = None
 
     @property
     def short(self) -> str:
@@ -43,10 +51,36 @@ class Branch:
         return self.ref
 
 
+def namespace_prefix(namespace: str | None) -> str:
+    """The ref prefix of a ``GIT_NAMESPACE``, as git expands it: ``team`` is
+    ``refs/namespaces/team/``, ``a/b`` is ``refs/namespaces/a/refs/namespaces/b/``."""
+    parts = [part for part in (namespace or "").split("/") if part]
+    return "".join(f"refs/namespaces/{part}/" for part in parts)
+
+
+def _literal(text: str) -> str:
+    """``text`` as a for-each-ref pattern that matches only itself (wildmatch escapes)."""
+    return "".join("\\" + char if char in "*?[\\" else char for char in text)
+
+
 class Repo:
-    def __init__(self, repo: pygit2.Repository) -> None:
+    """A repository, its refs seen through ``GIT_NAMESPACE`` when one applies: every ref
+    name given to or returned by these methods is the name inside the namespace
+    (``refs/tags/churn@v1.0.0``, as pre-receive's stdin shows it), stored under
+    ``refs/namespaces/team/`` in the repository (``namespace`` "team")."""
+
+    def __init__(self, repo: pygit2.Repository, namespace: str = "") -> None:
         self._repo = repo
         self._kinds: dict[str, str] = {}
+        self.namespace = "/".join(part for part in namespace.split("/") if part)
+        self._prefix = namespace_prefix(namespace)  # "" for none
+
+    def _full(self, ref: str) -> str:
+        return self._prefix + ref
+
+    def _inside(self, full: str) -> str:
+        """A stored ref name as seen inside the namespace."""
+        return full[len(self._prefix) :] if full.startswith(self._prefix) else full
 
     @property
     def path(self) -> str:
@@ -65,20 +99,25 @@ class Repo:
 
     def tag_names(self, artifacts: Iterable[str] | None = None) -> list[str]:
         """Every tag name, or only the names of ``artifacts``' tags. For the latter git
-        looks the names up in its sorted ref store (``for-each-ref`` with patterns), so the
-        hook's cost does not grow with the number of tags in the repository."""
-        cut = len(TAG_PREFIX)
-        if artifacts is not None:
-            patterns = [f"{TAG_PREFIX}{artifact_to_tag(a)}{sep}*" for a in artifacts
-                        for sep in ("@", "#")]  # fmt: skip
-            if not patterns:
+        looks the names up in its sorted ref store (``for-each-ref`` with patterns that
+        all start ``refs/tags/<artifact>@`` or ``#``, which git turns into prefix
+        lookups), so the hook's cost does not grow with the number of tags in the
+        repository. A pattern's ``*`` stops at ``/`` and stage names may hold one
+        (``churn#prod/eu#10``): ``<prefix>*/**`` takes those. ``churn`` never takes
+        ``churn/x``'s tags: theirs go on with ``/``, not ``@`` or ``#``."""
+        cut = len(self._prefix) + len(TAG_PREFIX)
+        if artifacts is None:
+            starts = [self._full(TAG_PREFIX)]
+        else:
+            starts = [self._full(f"{TAG_PREFIX}{artifact_to_tag(a)}{sep}")
+                      for a in artifacts for sep in ("@", "#")]  # fmt: skip
+            if not starts:
                 return []
+            patterns = [_literal(start) + tail for start in starts for tail in ("*", "*/**")]
             done = self.git("for-each-ref", "--format=%(refname)", *patterns)
             if done.returncode == 0:
                 return [decode_ref(raw[cut:]) for raw in done.stdout.splitlines() if raw]
-            prefixes = tuple(p[:-1].encode("utf-8", "surrogateescape") for p in patterns)
-        else:
-            prefixes = (TAG_PREFIX.encode(),)
+        prefixes = tuple(start.encode("utf-8", "surrogateescape") for start in starts)
         return [
             decode_ref(raw[cut:])
             for raw in self._repo.raw_listall_references()
@@ -88,14 +127,14 @@ class Repo:
     def tag_refs(self) -> dict[str, str]:
         """Tag name -> the object it points at, for every tag, in one pass over the refs
         (a lookup per name costs five times as much at 100,000 tags)."""
-        prefix = TAG_PREFIX.encode()
+        prefix = self._full(TAG_PREFIX).encode()
         found = {}
         for ref in self._repo.references.iterator():
             raw = ref.raw_name
             if not raw.startswith(prefix):
                 continue
             if ref.type == pygit2.enums.ReferenceType.SYMBOLIC:
-                target = self.ref_target(decode_ref(raw))
+                target = self._target_of(decode_ref(raw))
                 if target is None:
                     continue
             else:
@@ -104,42 +143,82 @@ class Repo:
         return found
 
     def ref_target(self, ref: str) -> str | None:
+        """The object ``ref`` (a name inside the namespace) points at, symbolic refs
+        followed; None when it does not exist."""
+        return self._target_of(self._full(ref))
+
+    def _target_of(self, full: str) -> str | None:
         try:
-            found = self._repo.references.get(ref)
-        except (ValueError, pygit2.GitError):
+            found = self._repo.references.get(full)
+            if found is None:
+                return None
+            if found.type == pygit2.enums.ReferenceType.SYMBOLIC:
+                found = found.resolve()
+            return str(found.target)
+        except (KeyError, ValueError, pygit2.GitError):  # a dangling or bad symbolic ref
             return None
-        if found is None:
-            return None
-        target = (
-            found.resolve().target
-            if found.type == pygit2.enums.ReferenceType.SYMBOLIC
-            else found.target
-        )
-        return str(target)
 
     def symbolic_target(self, ref: str) -> str | None:
-        found = self._repo.references.get(ref)
+        """The ref a symbolic ``ref`` names (inside the namespace); None if not symbolic."""
+        found = self._symbolic(self._full(ref))
+        return None if found is None else self._inside(found)
+
+    def _symbolic(self, full: str) -> str | None:
+        try:
+            found = self._repo.references.get(full)
+        except (ValueError, pygit2.GitError):
+            return None
         if found is None or found.type != pygit2.enums.ReferenceType.SYMBOLIC:
             return None
         return str(found.target)
 
     def default_branch(self, remote: str | None = None) -> Branch:
-        """The bare repo's HEAD; for pre-push the remote's HEAD as last fetched, else ours."""
+        """The bare repo's HEAD; for pre-push the remote's HEAD as last fetched, else ours.
+        In a namespace its own HEAD, else the branch of the name the repository's HEAD
+        names, inside the namespace (receive-pack never creates a namespace's HEAD)."""
         candidates = [f"refs/remotes/{remote}/HEAD"] if remote else []
         candidates.append("HEAD")
         for head in candidates:
             points_to = self.symbolic_target(head)
+            if points_to is None and head == "HEAD" and self.namespace:
+                if self._target_of(self._full(head)) is not None:
+                    break  # the namespace's HEAD is detached
+                points_to = self._symbolic("HEAD")
             if points_to is None:
                 continue
             if points_to.startswith("refs/remotes/"):
                 branch = "refs/heads/" + points_to.split("/", 3)[3]
                 return Branch(branch, self.ref_target(points_to))
-            return Branch(points_to, self.ref_target(points_to))
+            commit = self.ref_target(points_to)
+            if commit is None and head == "HEAD" and self.bare:
+                return self._missing_head(points_to)
+            return Branch(points_to, commit)
         return Branch("HEAD", self.ref_target("HEAD"))  # detached: no branch name to report
+
+    def _missing_head(self, ref: str) -> Branch:
+        """The default branch ``ref`` does not exist: fine while no branch exists (the
+        first push), an error to report once others do."""
+        others = sorted(self.branch_tips())
+        if not others:
+            return Branch(ref, None)
+        head = self._full("HEAD")
+        own = self._symbolic(head) is not None
+        where = f" in namespace {self.namespace}" if self.namespace else ""
+        names = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        said = (f"{head} names {ref}" if own or not self.namespace else
+                f"namespace {self.namespace} has no HEAD of its own and the "
+                f"repository's HEAD names {ref}")  # fmt: skip
+        missing = (f"{said}, which does not exist{where} (branches: {names}); .gto and "
+                   ".gtoguard.yaml are read from the default branch, so GTO tags cannot "
+                   "be checked")  # fmt: skip
+        best = next((n for n in ("main", "master") if n in others), others[0])
+        fix = (f"on the server, point HEAD at the default branch: git symbolic-ref {head} "
+               f"{self._full(BRANCH_PREFIX + best)}  (or push {ref})")  # fmt: skip
+        return Branch(ref, None, missing, fix)
 
     def named_branch(self, name: str) -> Branch:
         """A branch given by the user: ``main``, ``origin/main`` or a full ref."""
-        for ref in (name, f"refs/heads/{name}", f"refs/remotes/{name}"):
+        for ref in (name, f"{BRANCH_PREFIX}{name}", f"refs/remotes/{name}"):
             if ref.startswith("refs/") and (commit := self.ref_target(ref)) is not None:
                 return Branch(ref, commit)
         raise UsageError(
@@ -150,10 +229,12 @@ class Repo:
 
     def branch_tips(self, remote: str | None = None) -> dict[str, str]:
         """Branch name -> commit: the remote's branches as last fetched when ``remote``
-        has any here, else the local branches (only those refs are read, not the tags)."""
-        prefixes = ([f"refs/remotes/{remote}/"] if remote else []) + ["refs/heads/"]
+        has any here, else the local branches (only those refs are read, not the tags).
+        for-each-ref knows no namespace: the prefix is ours to add and strip."""
+        prefixes = ([f"refs/remotes/{remote}/"] if remote else []) + [BRANCH_PREFIX]
         for prefix in prefixes:
-            done = self.git("for-each-ref", "--format=%(refname)%00%(objectname)", prefix)
+            full = self._full(prefix)
+            done = self.git("for-each-ref", "--format=%(refname)%00%(objectname)", full)
             if done.returncode != 0:
                 continue
             tips = {}
@@ -161,7 +242,7 @@ class Repo:
                 raw, _, oid = line.partition(b"\0")
                 name = decode_ref(raw)
                 if not name.endswith("/HEAD"):
-                    tips[name[len(prefix) :]] = oid.decode("ascii")
+                    tips[name[len(full) :]] = oid.decode("ascii")
             if tips:
                 return tips
         return {}
@@ -178,67 +259,76 @@ class Repo:
     # --- objects ---
 
     def object_info(self, oid: str) -> GitObject:
+        """What ``oid`` is; for a tag object, its headers read the way gto's readers need
+        them (``tagobject``), so that what gto cannot read is known, not a crash."""
         try:
-            obj = self._repo.get(oid)
-        except pygit2.GitError:  # libgit2 refuses some tag objects git accepts
-            return self._raw_tag_info(oid)
-        if obj is None:
-            raise KeyError(oid)
-        kind = _KINDS.get(obj.type, "unknown")
-        if not isinstance(obj, pygit2.Tag):
-            return GitObject(oid, kind)
-        tagger = obj.tagger
+            kind, size = self._repo.odb.read_header(oid)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise KeyError(oid) from None
+        if kind != ObjectType.TAG:  # a commit, or a blob of any size: never read whole
+            return GitObject(oid, _KINDS.get(kind, "unknown"), size=size)
+        tag = parse_tag_object(self._tag_bytes(oid, size))
+        target_kind = self._kind_of(tag.target) if tag.target else "missing"
+        unreadable = tag.unreadable
+        if unreadable is None and target_kind in _KINDS.values() and tag.target_type != target_kind:
+            unreadable = f"its type header says {tag.target_type!r} but it tags a {target_kind}"
+        who = tag.tagger
         return GitObject(
             oid=oid,
             kind="tag",
-            target=str(obj.target),
-            target_kind=self._kind_of(str(obj.target)),
-            time=tagger.time if tagger is not None else None,
-            offset=tagger.offset if tagger is not None else 0,
-            tagger=_text(tagger, "name"),
-            email=_text(tagger, "email"),
-            message=obj.raw_message.decode("utf-8", "replace"),
+            target=tag.target,
+            target_kind=target_kind,
+            time=who.time if who else None,
+            offset=who.offset if who else 0,
+            tagger=who.name if who else "",
+            email=who.email if who else "",
+            message=tag.message,
+            name=tag.name,
+            unreadable=unreadable,
+            size=size,
         )
+
+    def _tag_bytes(self, oid: str, size: int) -> bytes:
+        """A tag object's bytes; past ``READ_CAP`` only its head (the headers and the
+        start of the message): a pushed 600 MB message is refused by size, not read."""
+        if size <= READ_CAP:
+            return bytes(self._repo.odb.read(oid)[1])
+        try:
+            with subprocess.Popen(
+                ["git", "cat-file", "tag", oid],
+                cwd=self.path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            ) as proc:
+                head = proc.stdout.read(READ_CAP) if proc.stdout else b""
+                proc.kill()
+        except OSError as exc:
+            raise CannotRun(f"cannot run git: {exc.strerror}", "install git") from None
+        return head
+
+    def objects_of(self, updates: Iterable[RefUpdate]) -> dict[str, GitObject]:
+        """The new side of every created or moved tag of ``updates`` that is here, by
+        object id (a missing one is for the caller to report)."""
+        found = {}
+        for update in updates:
+            if update.is_tag and not update.deleted:
+                try:
+                    found[update.new] = self.object_info(update.new)
+                except KeyError:
+                    continue
+        return found
 
     def _kind_of(self, oid: str) -> str:
         """The type of a tag's target; tags share commits, so each is looked up once."""
         kind = self._kinds.get(oid)
         if kind is None:
             try:
-                target = self._repo.get(oid)
-            except (pygit2.GitError, ValueError):
-                return "unknown"
-            kind = _KINDS.get(target.type, "unknown") if target is not None else "missing"
+                header = self._repo.odb.read_header(oid)
+            except (KeyError, ValueError, pygit2.GitError):
+                return "missing"
+            kind = _KINDS.get(header[0], "unknown")
             self._kinds[oid] = kind
         return kind
-
-    def _raw_tag_info(self, oid: str) -> GitObject:
-        """Read a tag object's headers ourselves (git's format: object, type, tag,
-        tagger, then a blank line and the message); a bad tagger line means no date."""
-        try:
-            kind, data = self._repo.odb.read(oid)
-        except (KeyError, ValueError, pygit2.GitError):
-            raise KeyError(oid) from None
-        if kind != ObjectType.TAG:
-            return GitObject(oid, _KINDS.get(kind, "unknown"))
-        head, _, message = bytes(data).partition(b"\n\n")
-        fields: dict[bytes, bytes] = {}
-        for line in head.split(b"\n"):
-            key, _, value = line.partition(b" ")
-            fields.setdefault(key, value)
-        target = fields.get(b"object", b"").decode("ascii", "replace")
-        who = parse_ident(fields.get(b"tagger", b"").decode("utf-8", "replace"))
-        return GitObject(
-            oid=oid,
-            kind="tag",
-            target=target or None,
-            target_kind=self._kind_of(target) if target else "missing",
-            time=who.time if who else None,
-            offset=who.offset if who else 0,
-            tagger=who.name if who else "",
-            email=who.email if who else "",
-            message=message.decode("utf-8", "replace"),
-        )
 
     def tags_of(
         self, artifacts: Iterable[str], names: Iterable[str]
@@ -262,6 +352,17 @@ class Repo:
             return str(obj.tree[path].id)
         except KeyError:
             return None
+
+    def entry_at(self, commit: str | None, path: str) -> tuple[str, int] | None:
+        """(object id, git file mode) of the entry at ``path`` in ``commit``'s tree."""
+        obj = self._repo.get(commit) if commit is not None else None
+        if not isinstance(obj, pygit2.Commit):
+            return None
+        try:
+            entry = obj.tree[path]
+        except KeyError:
+            return None
+        return str(entry.id), int(entry.filemode)
 
     def file_at(self, commit: str | None, path: str) -> bytes | None:
         """The blob at ``path`` in ``commit``'s tree; None when absent (or not a file)."""
@@ -391,49 +492,23 @@ class Repo:
         return self.git("push", "--atomic", "--porcelain", "--", remote, *refspecs)
 
 
-@dataclass(frozen=True)
-class Identity:
-    name: str
-    email: str
-    time: int
-    offset: int  # minutes east of UTC
-
-
-_IDENT = re.compile(r"(?P<name>.*) <(?P<email>[^<>]*)> (?P<time>[0-9]+) (?P<tz>[+-][0-9]{4})")
-
-
-def parse_ident(text: str) -> Identity | None:
-    """``Name <email> 1700000000 +0100`` as git writes it; None if it is not that."""
-    match = _IDENT.fullmatch(text)
-    if match is None:
-        return None
-    sign, hours, minutes = match["tz"][0], int(match["tz"][1:3]), int(match["tz"][3:5])
-    offset = (hours * 60 + minutes) * (-1 if sign == "-" else 1)
-    return Identity(match["name"], match["email"], int(match["time"]), offset)
-
-
 def _first_line(data: bytes) -> str:
     lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
     lines = [line.removeprefix("fatal: ").removeprefix("error: ") for line in lines if line]
     return lines[0] if lines else ""
 
 
-def _text(signature: pygit2.Signature | None, field: str) -> str:
-    if signature is None:
-        return ""
-    try:
-        return str(getattr(signature, field))
-    except (UnicodeDecodeError, ValueError):
-        raw = getattr(signature, f"raw_{field}")
-        return bytes(raw).decode("utf-8", "replace")
-
-
-def open_repo(path: str | None = None) -> Repo:
+def open_repo(path: str | None = None, namespace: str | None = None) -> Repo:
     """``path`` given: that repository (or the one above it). None: as git's environment
-    says, which is how hooks must open it so that quarantined objects are visible."""
+    says, which is how hooks must open it so that quarantined objects are visible.
+
+    ``namespace``: the ``GIT_NAMESPACE`` whose refs to read ("" for none). By default the
+    environment's, for a bare repository only: git applies namespaces in receive-pack and
+    upload-pack, which serve bare repositories; a working clone's refs (pre-push, the
+    helper) are never namespaced, whatever the environment says."""
     try:
         if path is None:
-            repo = pygit2.Repository(os.environ.get("GIT_DIR", "."), RepositoryOpenFlag.FROM_ENV)
+            repo = _open_from_env()
         else:
             found = pygit2.discover_repository(path)
             if found is None:
@@ -446,4 +521,17 @@ def open_repo(path: str | None = None) -> Repo:
         raise NotARepository(
             f"not a git repository: {where} ({exc})", "run it inside a repository or pass --repo"
         ) from None
-    return Repo(repo)
+    if namespace is None:
+        namespace = os.environ.get("GIT_NAMESPACE", "") if repo.is_bare else ""
+    return Repo(repo, namespace)
+
+
+def _open_from_env() -> pygit2.Repository:
+    """libgit2's FROM_ENV open also applies ``GIT_NAMESPACE``, but to loose refs only
+    (packed ones vanish): open without it, and let ``Repo`` add the prefix itself."""
+    namespace = os.environ.pop("GIT_NAMESPACE", None)
+    try:
+        return pygit2.Repository(os.environ.get("GIT_DIR", "."), RepositoryOpenFlag.FROM_ENV)
+    finally:
+        if namespace is not None:
+            os.environ["GIT_NAMESPACE"] = namespace

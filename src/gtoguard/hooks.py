@@ -11,12 +11,17 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import CannotRun
 from .refupdate import RefUpdate, parse_pre_push, parse_pre_receive
+from .repolock import Busy
 from .report import failure_violations, summary_line, write_text
 from .rules import Violation
+
+if TYPE_CHECKING:
+    from .gitrepo import Branch, Repo
+    from .repostate import Result
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -39,17 +44,29 @@ def run_hook(
     repo = open_repo(None)
     branch = repo.default_branch(remote)
     changes = repo.config_changes(updates, branch)
-    if not gto_updates(updates) and not changes:
-        return EXIT_OK
+    if not changes and not gto_updates(updates):
+        # a plain tag name can still carry a GTO-named object, which is what gto reads
+        plain = [u for u in updates if u.is_tag and not u.deleted]
+        if not plain or not gto_updates(plain, repo.objects_of(plain)):
+            return EXIT_OK
     from . import repostate  # yaml and jsonschema come with it
 
-    exclude = None
-    if hook == "pre-push":
+    if hook == "pre-receive":
+        from .landing import Landing
+
+        landing = Landing.begin(repo, env)  # judged after every earlier push landed
+        try:
+            result, lands = _judge_as_it_lands(repo, updates, branch, env)
+            if result.outcome.ok:
+                result.notes += landing.keep(lands, branch, env)
+        finally:
+            landing.end()
+    else:
         # the pushed tags already exist locally; the remote does not have them yet
         exclude = {u.tag_name for u in updates if u.is_tag}
-    where = repostate.Where("server" if hook == "pre-receive" else "client", env, remote)
-    result = repostate.run(repo, updates, branch, changes=changes, existing_exclude=exclude,
-                           where=where)  # fmt: skip
+        where = repostate.Where("client", env, remote)
+        result = repostate.run(repo, updates, branch, changes=changes, existing_exclude=exclude,
+                               where=where)  # fmt: skip
     outcome = result.outcome
     if not outcome.violations and not outcome.checked:
         return EXIT_OK
@@ -62,10 +79,32 @@ def run_hook(
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
 
 
+def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], branch: Branch,
+                       env: Mapping[str, str]) -> tuple[Result, list[RefUpdate]]:  # fmt: skip
+    """Judge the push as git will land it: without the branch updates git will refuse,
+    declined whole if git cannot store one of its GTO tags."""
+    from . import repostate
+    from .forecast import forecast
+
+    found = forecast(repo, updates)
+    lands = found.lands
+    where = repostate.Where("server", env)
+    result = repostate.run(repo, lands, branch, changes=repo.config_changes(lands, branch),
+                           where=where)  # fmt: skip
+    for violation in found.violations:
+        result.outcome.add(violation)
+    result.notes[:0] = found.notes()
+    return result, lands
+
+
 def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | None,
              stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:  # fmt: skip
     try:
         return run_hook(hook, read(stdin), remote, err, env)
+    except Busy as busy:  # never fail: open: the push was not judged, nor can it wait longer
+        write_text(err, [busy_violation(busy, hook)], "push declined; nothing was changed", (),
+                   _gitlab(env))  # fmt: skip
+        return EXIT_CANNOT_RUN
     except CannotRun as exc:
         violations = failure_violations(exc, hook)
     except Exception as exc:
@@ -80,6 +119,18 @@ def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | 
     verdict = "push declined" if hook == "pre-receive" else "push stopped"
     write_text(err, violations, f"cannot check this push; {verdict}", (), _gitlab(env))
     return EXIT_CANNOT_RUN
+
+
+def busy_violation(busy: Busy, where: str) -> Violation:
+    holder = f"pid {busy.holder.pid}" if busy.holder else "a process"
+    return Violation(
+        "internal-error",
+        where,
+        f"another push to this repository ({holder}) is still being checked or landing; "
+        f"waited {busy.waited:.0f} s for it",
+        "push again in a moment; if it persists, the server admin can look at "
+        "gtoguard-cache/lock in the repository",
+    )
 
 
 _FAIL_OPEN = re.compile(rb"^fail[ \t]*:[ \t]*[\"']?open[\"']?[ \t]*(?:#.*)?$", re.M)
@@ -120,14 +171,51 @@ def pre_push(argv: Sequence[str], stdin: bytes, err: TextIO = sys.stderr,
                     os.environ if env is None else env)  # fmt: skip
 
 
-HOOKS = {"pre-receive": pre_receive, "pre-push": pre_push}
+def reference_transaction(argv: Sequence[str], stdin: bytes, err: TextIO = sys.stderr,
+                          env: Mapping[str, str] | None = None) -> int:  # fmt: skip
+    """The landing guard's Python side (``transaction.py``); the shim calls it only for
+    what it cannot answer in sh. A non-zero exit at ``prepared`` aborts the transaction."""
+    if len(argv) != 1:
+        err.write("usage: python -m gtoguard.hooks reference-transaction STATE\n")
+        return EXIT_USAGE
+    env = os.environ if env is None else env
+    hook = "reference-transaction"
+    try:
+        from . import transaction
+
+        # a large transaction: the lines the shim read, then the rest straight from git
+        head = env.get("GTOGUARD_READ", "").encode("utf-8", "surrogateescape")
+        return transaction.run(argv[0], head + stdin, err, env)
+    except Busy as busy:
+        violations = [busy_violation(busy, hook)]
+    except CannotRun as exc:
+        violations = failure_violations(exc, hook)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}",
+                                "report this with the line above")]  # fmt: skip
+    if violations[0].rule == "internal-error" and "another push" not in violations[0].message \
+            and _fails_open(env):  # fmt: skip
+        warnings = [Violation(v.rule, v.ref, v.message, v.hint, "warning") for v in violations]
+        write_text(err, warnings, "cannot check this ref update; written unchecked (the server "
+                   "policy says fail: open)", (), _gitlab(env))  # fmt: skip
+        return EXIT_OK
+    write_text(err, violations, "cannot check this ref update; it was not written", (),
+               _gitlab(env))  # fmt: skip
+    return EXIT_CANNOT_RUN
+
+
+HOOKS = {"pre-receive": pre_receive, "pre-push": pre_push,
+         "reference-transaction": reference_transaction}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m gtoguard.hooks HOOK [ARGS]``: the fast path the shims exec (no click)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in HOOKS:
-        sys.stderr.write("usage: python -m gtoguard.hooks {pre-receive|pre-push} [ARGS]\n")
+        sys.stderr.write(
+            "usage: python -m gtoguard.hooks {pre-receive|pre-push|reference-transaction} [ARGS]\n"
+        )
         return EXIT_USAGE
     try:
         stdin = sys.stdin.buffer.read()

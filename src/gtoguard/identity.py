@@ -34,13 +34,16 @@ class Pusher:
 def pusher(env: Mapping[str, str], variable: str | None = None,
            ci: bool = False) -> Pusher | None:  # fmt: skip
     """The pusher from ``variable`` (the server policy's ``identity``) if given, else from
-    the first server convention that is set (and, with ``ci``, the CI systems')."""
+    the first server convention that is set; with ``ci``, from the CI system's own
+    variables only. A server's variables mean nothing in a CI job: anyone who can start
+    a pipeline may set them (GitLab's ``git push -o ci.variable="GL_USERNAME=alice"``).
+    Names starting with '@' are groups in a policy, never users."""
     if variable:
         value = env.get(variable, "").strip()
-        return Pusher(value, variable) if value else None
-    candidates = SERVER_VARIABLES + (CI_VARIABLES if ci else ())
+        return Pusher(value, variable) if value and not value.startswith("@") else None
+    candidates = CI_VARIABLES if ci else SERVER_VARIABLES
     for name, _ in candidates:
         value = env.get(name, "").strip()
-        if value:
+        if value and not value.startswith("@"):
             return Pusher(value, name)
     return None

@@ -11,7 +11,7 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +19,13 @@ from .errors import CannotRun, NotARepository
 
 MARKER = "# gtoguard-shim:"
 HOOK_KINDS = ("pre-push", "pre-receive")
+GUARD = "reference-transaction"  # the landing guard, next to pre-receive in a bare repository
+SHIMS = (*HOOK_KINDS, GUARD)
+NO_GUARD = (
+    "the landing guard (the reference-transaction hook) cannot be installed in a "
+    "pre-receive.d directory: pre-receive alone cannot stop what git refuses after it "
+    "accepted a push, nor a second push racing this one (see docs/reliability.md)"
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,8 @@ class Installed:
     path: Path
     legacy: Path | None  # the foreign hook now chained, if any
     changed: bool  # False: the same shim was there already
+    also: tuple[Installed, ...] = ()  # hooks installed with it (the landing guard)
+    notes: tuple[str, ...] = ()  # what the user should know
 
 
 def hooks_dir(repo: str) -> tuple[Path, bool]:
@@ -82,16 +91,22 @@ def is_ours(path: Path) -> bool:
 def install(
     repo: str, kind: str | None = None, python: str | None = None, force: bool = False
 ) -> Installed:
-    """A bare repository gets pre-receive, a clone pre-push. ``force`` rewrites our own
-    shim even when it is up to date."""
+    """A bare repository gets pre-receive and the landing guard next to it
+    (reference-transaction), a clone pre-push. ``force`` rewrites our own shims even
+    when they are up to date."""
     directory, bare = hooks_dir(repo)
     kind = kind or ("pre-receive" if bare else "pre-push")
     if kind not in HOOK_KINDS:
         raise CannotRun(f"unknown hook {kind!r}", "use --pre-push or --pre-receive")
-    target = directory / kind
-    if force and is_ours(target):
-        target.unlink()
-    return install_into(target, kind, python or sys.executable)
+    kinds = (kind, GUARD) if kind == "pre-receive" and bare else (kind,)
+    done = []
+    for each in kinds:
+        target = directory / each
+        if force and is_ours(target):
+            target.unlink()
+        done.append(install_into(target, each, python or sys.executable))
+    first, *also = done
+    return replace(first, also=tuple(also))
 
 
 HOOKS_DIR_NAME = "gtoguard"  # the file name inside a pre-receive.d/ directory
@@ -115,7 +130,8 @@ def install_hooks_dir(directory: str, python: str | None = None,
     target = path / HOOKS_DIR_NAME
     if force and is_ours(target):
         target.unlink()
-    return install_into(target, "pre-receive", python or sys.executable)
+    done = install_into(target, "pre-receive", python or sys.executable)
+    return replace(done, notes=(NO_GUARD,))
 
 
 def uninstall_hooks_dir(directory: str) -> list[str]:
@@ -145,7 +161,7 @@ def install_into(target: Path, kind: str, python: str) -> Installed:
     return Installed(target, chained, changed=True)
 
 
-def uninstall(repo: str, kinds: tuple[str, ...] = HOOK_KINDS) -> list[str]:
+def uninstall(repo: str, kinds: tuple[str, ...] = SHIMS) -> list[str]:
     """Remove our shims and put back the hooks they chained; returns what was done."""
     directory, _ = hooks_dir(repo)
     return [line for kind in kinds for line in uninstall_from(directory / kind)]

@@ -39,6 +39,7 @@ class TagRules:
     allow_move: bool = False
     allow_malformed: bool = False
     clock_skew: int = 300
+    max_message: int = 65536  # bytes of a tag object
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class StageRules:
 class Signers:
     ssh: str | None = None  # an allowed-signers file
     gpg: str | None = None  # a GnuPG home
+    gpg_min_trust: str = "marginal"  # git's gpg.minTrustLevel
 
     @property
     def any(self) -> bool:
@@ -93,6 +95,7 @@ class Policy:
             allow_move=a.allow_move and b.allow_move,
             allow_malformed=a.allow_malformed and b.allow_malformed,
             clock_skew=min(a.clock_skew, b.clock_skew),
+            max_message=min(a.max_message, b.max_message),
         )
         return Policy(
             warn_only=self.warn_only and other.warn_only,
@@ -120,9 +123,10 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
         allow_move=_get(tags, "move", "deny") == "allow",
         allow_malformed=_get(tags, "malformed", "deny") == "allow",
         clock_skew=_get(tags, "clock_skew", defaults.clock_skew),
+        max_message=_get(tags, "max_message", defaults.max_message),
     )
     versions = data.get("versions") or {}
-    groups = {name: tuple(users) for name, users in (data.get("groups") or {}).items()}
+    groups = expand_groups(data.get("groups") or {})
     signers = data.get("signers") or {}
     return Policy(
         warn_only=data.get("mode") == "warn",
@@ -133,14 +137,66 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
             _stage_rules(stage, entry or {}, groups, source)
             for stage, entry in (data.get("stages") or {}).items()
         ),
-        signers=Signers(signers.get("ssh"), signers.get("gpg")),
+        signers=Signers(
+            signers.get("ssh"), signers.get("gpg"), signers.get("gpg_min_trust") or "marginal"
+        ),
         identity_variable=data.get("identity"),
         fail_open=data.get("fail") == "open",
         sources=(source,),
     )
 
 
-def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Mapping[str, tuple[str, ...]],
+def expand_groups(groups: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Group -> its users, groups inside groups expanded. A name starting with '@' is a
+    group, never a user; an undefined group and a cycle add nobody (``config validate``
+    refuses both, see ``group_problems``)."""
+    done: dict[str, frozenset[str]] = {}
+
+    def members(name: str, path: tuple[str, ...]) -> frozenset[str]:
+        if name in done:
+            return done[name]
+        if name in path or name not in groups:
+            return frozenset()
+        found: set[str] = set()
+        for item in groups[name] or ():
+            if item.startswith("@"):
+                found |= members(item[1:], (*path, name))
+            else:
+                found.add(item)
+        done[name] = frozenset(found)
+        return done[name]
+
+    return {name: members(name, ()) for name in groups}
+
+
+def group_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(JSON path, what is wrong) for each undefined group a policy uses, in a stage's
+    pushers or inside another group, and for each cycle of groups."""
+    groups = data.get("groups") or {}
+    problems = [(f"/stages/{stage}/pushers", f"group {item!r} is not defined")
+                for stage, item in undefined_groups(data)]  # fmt: skip
+    for name, items in groups.items():
+        for item in items or ():
+            if item.startswith("@") and item[1:] not in groups:
+                problems.append((f"/groups/{name}", f"group {item!r} is not defined"))
+    for name in groups:
+        seen, todo = set(), [name]
+        while todo:
+            current = todo.pop()
+            for item in groups.get(current) or ():
+                inner = item[1:] if item.startswith("@") else None
+                if inner == name:
+                    problems.append((f"/groups/{name}", f"group '@{name}' contains itself "
+                                     f"(through '@{current}')"))  # fmt: skip
+                    todo = []
+                    break
+                if inner is not None and inner not in seen:
+                    seen.add(inner)
+                    todo.append(inner)
+    return problems
+
+
+def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Mapping[str, frozenset[str]],
                  source: str) -> StageRules:  # fmt: skip
     pushers = entry.get("pushers")
     expanded = None

@@ -166,6 +166,18 @@ class ArtifactState:
         self._sync()
         return sorted(s for s in self._stages_at.get(commit, ()) if self.stage_active(commit, s))
 
+    def stages_held(self) -> dict[str, list[str]]:
+        """Stage -> the commits whose (active or unregistered) version holds it now."""
+        self._sync()
+        held: dict[str, list[str]] = {}
+        for commit in self._stages_at:
+            found = self._by_commit.get(commit)
+            if found and not any(v.active for v in found):
+                continue  # gto readers hide the stages of a deregistered version
+            for stage in self.active_stages(commit):
+                held.setdefault(stage, []).append(commit)
+        return held
+
     # --- the artifact ---
 
     def latest_time(self) -> int | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as cfg
+from . import tombstones
 from .check import (
     Context,
     Facts,
@@ -79,29 +80,55 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
                     else:
                         tips[name] = update.new
         names = sorted(n for n in tips if any(fnmatchcase(n, p) for p in patterns))
-        return any(repo.reaches(tips[n], commit) for n in names), names
+        return any(reaches(tips[n], commit) for n in names), names
+
+    walked: dict[tuple[str, str], bool] = {}
+
+    def reaches(tip: str, commit: str) -> bool:
+        """One history walk per (tip, commit): a hundred tags on one commit cost one."""
+        key = (tip, commit)
+        if key not in walked:
+            walked[key] = repo.reaches(tip, commit)
+        return walked[key]
 
     verify = None
     if where.side == "server" or policy.signers.any:
 
-        def verify(oid: str) -> Verdict:
-            return verify_signature(repo.path, oid, policy.signers)
+        def verify(oid: str, block: str) -> Verdict:
+            return verify_signature(repo.path, oid, policy.signers, block)
+
+    elif where.side == "ci":  # CI is the last check there is: text shaped like a signature
+
+        def verify(oid: str, block: str) -> Verdict:  # is no signature
+            return Verdict(
+                False,
+                "there are no signers to verify it against in this CI job "
+                "(give gtoguard check a policy with signers: GTOGUARD_POLICY)",
+            )
 
     return Facts(who, where.side == "server", reachable, verify, where.will_sign)
 
 
 def load_settings(repo: Repo, branch: Branch) -> Settings:
     """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy.
-    Blobs validated before come from the verdict cache."""
+    Blobs validated before come from the verdict cache. A default branch that a bare
+    repository's HEAD names but that does not exist while other branches do is an error
+    (``config-invalid``), never a silent fall back to the default rules."""
+    if branch.missing is not None:
+        raise cfg.ConfigInvalid([cfg.Problem("HEAD", "/", branch.missing, branch.fix)])
     where = f"{branch.short}:" if branch.ref != "HEAD" else "HEAD:"
     verdicts = cfg.VerdictCache(Path(repo.path) / "gtoguard-cache")
 
     def document(path: str, parse: Callable[[bytes, str], Any]) -> tuple[bool, Any]:
-        blob = repo.blob_id_at(branch.commit, path)
-        if blob is None:
+        entry = repo.entry_at(branch.commit, path)
+        if entry is None:
             return False, None
+        problem = not_a_file(entry[1], where + path)
+        if problem is not None:
+            raise cfg.ConfigInvalid([problem])
+        blob = entry[0]
         data = repo.file_at(branch.commit, path)
-        if data is None:  # not a file (a directory named .gto): as if absent
+        if data is None:
             return False, None
         return True, verdicts.document(path, blob, lambda: data,
                                        lambda raw: parse(raw, where + path))  # fmt: skip
@@ -122,6 +149,19 @@ def load_settings(repo: Repo, branch: Branch) -> Settings:
     elif server is not None:
         policy = policy.strictest(server)
     return Settings(config, policy, branch.short)
+
+
+_KINDS_OF_MODE = {0o120000: "a symbolic link", 0o160000: "a submodule", 0o040000: "a directory"}
+
+
+def not_a_file(mode: int, where: str) -> cfg.Problem | None:
+    """A config file must be a regular file in the commit: gtoguard reads the committed
+    blob, while gto and `cat` follow a symlink, so the two would read different rules."""
+    if mode in (0o100644, 0o100755):
+        return None
+    kind = _KINDS_OF_MODE.get(mode, f"an entry of mode {mode:o}")
+    return cfg.Problem(where, "/", f"{kind}, not a regular file",
+                       "commit the file itself (git rm --cached, copy it in, git add)")  # fmt: skip
 
 
 def server_policy(repo: Repo, env: Mapping[str, str] | None = None) -> Policy | None:
@@ -147,6 +187,11 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
     updates = {}
     for update, name in changes:
         updates[update.ref] = update
+        entry = repo.entry_at(update.new, name)
+        problem = not_a_file(entry[1], name) if entry is not None else None
+        if problem is not None:
+            violations.append(_config_violation(update, problem))
+            continue
         data = repo.file_at(update.new, name)
         if data is None:
             continue  # deleting a config file is allowed: the defaults apply again
@@ -219,6 +264,26 @@ def registry_for(
     return registry_of(repo.tags_of(artifacts, candidates), artifacts)
 
 
+def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObject]:
+    """The new side of every created or moved tag (gto reads a tag by its object)."""
+    objects = {}
+    for update in updates:
+        if update.is_tag and not update.deleted and update.new not in objects:
+            try:
+                objects[update.new] = repo.object_info(update.new)
+            except KeyError:
+                raise CannotRun(f"object {update.new} of {update.ref} is missing") from None
+    return objects
+
+
+def _exists(repo: Repo, oid: str) -> bool:
+    try:
+        repo.object_info(oid)
+    except KeyError:
+        return False
+    return True
+
+
 def run(
     repo: Repo,
     updates: Sequence[RefUpdate],
@@ -235,7 +300,8 @@ def run(
     if changes is None:
         changes = repo.config_changes(updates, branch)
     config_violations = check_config_changes(repo, changes)
-    gto = gto_updates(updates)
+    objects = pushed_objects(repo, updates)
+    gto = gto_updates(updates, objects)
     if changes and gto:
         changed = ", ".join(dict.fromkeys(name for _, name in changes))
         result.notes.append(
@@ -243,19 +309,17 @@ def run(
             "against the files as they were before the push"
         )
     if gto:
+        if branch.missing is not None and any(
+            u.ref == branch.ref and not u.deleted for u in updates
+        ):  # this push creates the default branch: before it, no config (the first push)
+            branch = Branch(branch.ref, None)
         settings = load_settings(repo, branch)
         touched = touched_artifacts(gto)
         names = repo.tag_names(touched)
-        exclude = {u.tag_name for u in gto} if existing_exclude is None else existing_exclude
+        exclude = (
+            {u.tag_name for u in gto if u.created} if existing_exclude is None else existing_exclude
+        )
         registry = registry_for(repo, touched, names, exclude)
-        objects = {}
-        for update in gto:
-            if update.deleted:
-                continue
-            try:
-                objects[update.new] = repo.object_info(update.new)
-            except KeyError:
-                raise CannotRun(f"object {update.new} of {update.ref} is missing") from None
         ctx = Context(
             settings.config,
             settings.policy,
@@ -263,8 +327,17 @@ def run(
             int(time.time()) if now is None else now,
             settings.origin,
             facts_for(repo, where or Where("server"), settings.policy, updates),
+            deleted=tombstones.read(repo.path) if settings.policy.tags.allow_delete else {},
         )
         result.outcome = evaluate(gto, objects, registry, ctx)
+        if (
+            result.outcome.ok
+            and settings.policy.tags.allow_delete
+            and (where is None or where.side == "server")
+        ):
+            deleted = [u for u in gto if u.deleted]
+            old = {u.old: repo.object_info(u.old) for u in deleted if _exists(repo, u.old)}
+            tombstones.record(repo.path, deleted, old)
     for violation in config_violations:
         result.outcome.add(violation)
     return result

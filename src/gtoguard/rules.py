@@ -5,7 +5,6 @@ Rule ids are a contract (DESIGN §3); messages say what is wrong, hints what to 
 
 from __future__ import annotations
 
-import re
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +14,19 @@ from .policy import GtoConfig, Policy, StageRules
 from .refupdate import printable_ref
 from .registry import ArtifactState, TagEvent
 from .signature import Verdict, split_signature
-from .tagname import Action, TagName, TagNameError, artifact_to_tag, parse_tag
+from .tagname import (
+    Action,
+    TagName,
+    TagNameError,
+    artifact_to_tag,
+    gto_reads,
+    is_gto_shaped,
+    parse_tag,
+)
 
 # (commit, branch names or globs) -> (reachable from one of them, the branches looked at)
 Reachability = Callable[[str, tuple[str, ...]], tuple[bool, list[str]]]
-Verifier = Callable[[str], Verdict]  # tag object id -> verdict
+Verifier = Callable[[str, str], Verdict]  # (tag object id, its signature block) -> verdict
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,9 @@ class GitObject:
     tagger: str = ""
     email: str = ""
     message: str = ""
+    name: str | None = None  # tag objects: the object's own ``tag`` header (what gto reads)
+    unreadable: str | None = None  # tag objects: why gto 1.10.1 cannot read it, if it cannot
+    size: int = 0  # bytes of the object (for a tag beyond READ_CAP only its head was read)
 
 
 # --- the name and the object -----------------------------------------------------------
@@ -53,8 +63,8 @@ def check_name(ref: str, name: str, policy: Policy) -> tuple[TagName | None, Vio
     try:
         return parse_tag(name), None
     except TagNameError as err:
-        if err.rule == "tag-malformed" and policy.tags.allow_malformed:
-            return None, None
+        if err.rule == "tag-malformed" and policy.tags.allow_malformed and not gto_reads(name):
+            return None, None  # the knob admits names gto ignores, never names it decodes
         if err.rule == "tag-reserved":
             hint: str | None = (
                 "register a version (NAME@vX.Y.Z) or assign a stage (NAME#STAGE) instead"
@@ -63,6 +73,52 @@ def check_name(ref: str, name: str, policy: Policy) -> tuple[TagName | None, Vio
         hint = f"use '{err.suggestion}'" if err.suggestion else None
         message = f"'{printable_ref(name)}' is not a valid GTO tag: {err.reason}"
         return None, Violation(err.rule, ref, message, hint)
+
+
+def check_one_name(ref: str, obj: GitObject) -> Violation | None:
+    """gto decodes the name stored in the tag object, not the ref name: the two must agree
+    (``git push origin 'm#prod#2:refs/tags/m#dev#2'`` is a prod tag to every gto reader)."""
+    if obj.kind != "tag" or obj.name is None:
+        return None
+    name = ref.removeprefix("refs/tags/")
+    if obj.name == name:
+        return None
+    shown = printable_ref(obj.name)
+    return Violation(
+        "tag-name-mismatch",
+        ref,
+        f"the ref is named '{printable_ref(name)}' but its tag object is named '{shown}'; "
+        f"gto reads the object's name{', a GTO event' if is_gto_shaped(obj.name) else ''}",
+        f"push the tag under its own name: git push origin 'refs/tags/{shown}'"
+        if is_gto_shaped(obj.name)
+        else f"create the tag under this name: git tag -a '{printable_ref(name)}' COMMIT",
+    )
+
+
+def check_readable(ref: str, obj: GitObject) -> Violation | None:
+    if obj.kind != "tag" or obj.unreadable is None:
+        return None
+    return Violation(
+        "tag-unreadable",
+        ref,
+        f"gto cannot read this tag object: {obj.unreadable}; every gto reader of the "
+        "repository would fail",
+        "create the tag again with git tag -a or gtoguard (UTF-8 text, a real date and zone)",
+    )
+
+
+def check_size(ref: str, obj: GitObject, policy: Policy) -> Violation | None:
+    """A tag object past ``tags.max_message``: every later push and every gto reader of
+    the artifact would read it again."""
+    if obj.kind != "tag" or obj.size <= policy.tags.max_message:
+        return None
+    return Violation(
+        "tag-too-large",
+        ref,
+        f"the tag object is {obj.size} bytes; at most {policy.tags.max_message} are allowed "
+        "(tags.max_message)",
+        "keep the message short and put long notes in the repository, linked from it",
+    )
 
 
 def check_annotated(ref: str, obj: GitObject, policy: Policy) -> Violation | None:
@@ -285,7 +341,10 @@ def check_tagger_time(
 
 
 def _iso(seconds: int) -> str:
-    return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(seconds))
+    try:
+        return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return f"@{seconds}"  # beyond what the C library can show
 
 
 # --- deletions and moves ---------------------------------------------------------------
@@ -302,15 +361,15 @@ def check_delete(ref: str, tag: TagName, policy: Policy) -> Violation | None:
     )
 
 
-def check_move(ref: str, tag: TagName, policy: Policy) -> Violation | None:
+def check_move(ref: str, tag: TagName, policy: Policy,
+               recreated: str | None = None) -> Violation | None:  # fmt: skip
+    """``recreated``: the commit a deleted tag of this name pointed at (a deletion, then a
+    new tag elsewhere, is a move by two pushes)."""
     if policy.tags.allow_move:
         return None
-    return Violation(
-        "tag-moved",
-        ref,
-        "re-pointing an existing GTO tag rewrites registry history",
-        _undo_hint(tag),
-    )
+    how = (f"this tag was deleted from {recreated[:12]} and is made again elsewhere, which "
+           "moves it" if recreated else "re-pointing an existing GTO tag")  # fmt: skip
+    return Violation("tag-moved", ref, f"{how}: it rewrites registry history", _undo_hint(tag))
 
 
 def _undo_hint(tag: TagName) -> str:
@@ -397,6 +456,27 @@ def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactSt
     )
 
 
+def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactState,
+                         rules: StageRules) -> Violation | None:  # fmt: skip
+    """Deleting an unassignment (or a deregistration) gives a stage back to a version:
+    an assignment by other means, so the stage's ``from`` applies to it."""
+    if not rules.from_stages:
+        return None
+    held = state.active_stages(commit)
+    if any(stage in held for stage in rules.from_stages):
+        return None
+    version = state.version_label(commit)
+    label = version if version != commit else f"commit {commit[:12]}"
+    return Violation(
+        "stage-order",
+        ref,
+        f"removing '{tag.tag}' gives stage {rules.stage} back to '{tag.artifact}' {label}, "
+        f"which is not in {' or '.join(rules.from_stages)} ({rules.source})",
+        f"assign it properly: gtoguard assign {tag.artifact} --version {version} "
+        f"--stage {rules.from_stages[0]}",
+    )
+
+
 def check_branches(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
                    reachable: Reachability | None) -> Violation | None:  # fmt: skip
     if tag.action is not Action.ASSIGN or not rules.branches or reachable is None:
@@ -415,46 +495,62 @@ def check_branches(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
     )
 
 
+def _change(tag: TagName, stage: str, removing: bool = False) -> str:
+    """What the tag does to ``stage``, for messages: every way a stage changes counts."""
+    if removing:
+        return f"delete or move tag '{tag.tag}', which changes stage {stage}"
+    if tag.action is Action.DEREGISTER:
+        return f"deregister {tag.version}, which holds stage {stage}"
+    if tag.action is Action.DEPRECATE:
+        return f"deprecate '{tag.artifact}', whose versions hold stage {stage}"
+    return f"{tag.action.value} stage {stage}"
+
+
 def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
-                 required: bool) -> Violation | None:  # fmt: skip
-    if tag.stage is None or rules.pushers is None:
+                 required: bool, removing: bool = False) -> Violation | None:  # fmt: skip
+    """``rules`` are the rules of a stage the tag changes (assigns, unassigns, or takes
+    away by deregistering or deprecating what holds it; ``removing``: by deleting or
+    moving the tag itself)."""
+    if rules.pushers is None:
         return None
     allowed = ", ".join(rules.pushers_as_written) or "nobody"
     if who is None:
         return Violation(
             "identity-unknown",
             ref,
-            f"stage {tag.stage} may only be changed by {allowed}, and no pusher identity is "
+            f"stage {rules.stage} may only be changed by {allowed}, and no pusher identity is "
             "available here (the tagger is not an identity: anyone can write it)",
             "the server checks this with the account you push as",
             "error" if required else "warning",
         )
     if who.name in rules.pushers:
         return None
+    ask = "ask " + (allowed if len(rules.pushers_as_written) == 1 else f"one of {allowed}")
     return Violation(
         "pusher-not-allowed",
         ref,
-        f"{who.name} (from {who.source}) may not {tag.action.value} stage {tag.stage}; "
+        f"{who.name} (from {who.source}) may not {_change(tag, rules.stage, removing)}; "
         f"allowed: {allowed} ({rules.source})",
-        f"ask one of {allowed} to do it",
+        f"{ask} to do it",
     )
 
 
 def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRules,
                  verify: Verifier | None, will_sign: bool) -> Violation | None:  # fmt: skip
-    if tag.stage is None or not rules.signed or will_sign:
+    if not rules.signed or will_sign:
         return None
     _, block = split_signature(message)
     if block is None:
         return Violation(
             "signature-required",
             ref,
-            f"stage {tag.stage} takes only signed tags; this one is not signed ({rules.source})",
+            f"stage {rules.stage} takes only signed tags, and this tag would "
+            f"{_change(tag, rules.stage)} unsigned ({rules.source})",
             f"sign it: gtoguard {tag.action.value} ... --sign (or git tag -s)",
         )
     if verify is None:
         return None  # no signers here (a client): the server verifies
-    verdict = verify(oid)
+    verdict = verify(oid, block)
     if verdict.ok:
         return None
     return Violation(
@@ -466,16 +562,21 @@ def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRul
 
 
 def check_message(ref: str, tag: TagName, message: str, rules: StageRules) -> Violation | None:
-    if tag.stage is None or rules.message is None:
+    if rules.message is None:
         return None
+    from .patterns import PatternError, search  # RE2: only where a stage has a pattern
+
     text = split_signature(message)[0].strip()
-    if re.search(rules.message, text):
-        return None
+    try:
+        if search(rules.message, text):
+            return None
+    except PatternError:  # config validation refuses such patterns; never let one pass
+        pass
     shown = text.splitlines()[0][:80] if text else ""
     return Violation(
         "message-mismatch",
         ref,
-        f"the tag message {shown!r} does not match {rules.message!r}, which stage {tag.stage} "
-        f"requires ({rules.source})",
+        f"the tag message {shown!r} does not match {rules.message!r}, which stage "
+        f"{rules.stage} requires to {_change(tag, rules.stage)} ({rules.source})",
         f"give a matching message: gtoguard {tag.action.value} ... -m '...'",
     )

@@ -35,6 +35,24 @@ _TAG_RE = re.compile(
     r"(?:#(?P<counter>[0-9]+))?"
 )
 
+# gto 1.10.1's own reading of a name, quirks included: Python's ``\d`` (any Unicode decimal
+# digit) in the version and ``$`` (which also matches before one final newline). A name
+# this matches is a registry event to every gto reader, whatever gtoguard thinks of it.
+_GTO_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9/_-]*[a-zA-Z0-9])?"
+_GTO_NUM = r"(?:0|[1-9]\d*)"
+_GTO_PRE = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+_GTO_SEMVER = (
+    rf"{_GTO_NUM}\.{_GTO_NUM}\.{_GTO_NUM}(?:-{_GTO_PRE}(?:\.{_GTO_PRE})*)?"
+    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?"
+)
+_GTO_TAG_RE = re.compile(
+    rf"^(?:[a-zA-Z0-9_./-]+=)?{_GTO_NAME}"
+    rf"(?:(?:#{_GTO_NAME}|@v{_GTO_SEMVER})!?|@(?:deprecated|created))(?:#[0-9]+)?$"
+)
+
+MAX_TAG_BYTES = 255  # longer names: refs many filesystems and hosts cannot store
+MAX_COUNTER_DIGITS = 18  # a counter must fit in 64 bits (gto itself fails past 4300 digits)
+
 DIR_SEPARATOR_IN_NAME = ":"
 DIR_SEPARATOR_IN_TAG = "="
 COUNTER_SEPARATOR = "#"
@@ -93,6 +111,11 @@ class TagNameError(ValueError):
         self.rule = rule
 
 
+def gto_reads(name: str) -> bool:
+    """Whether gto 1.10.1 decodes ``name`` as a registry event (its regex, quirks and all)."""
+    return _GTO_TAG_RE.search(name) is not None
+
+
 def is_gto_shaped(name: str) -> bool:
     """Names with ``@`` or ``#`` are GTO's business; anything else is an ordinary tag."""
     return "@" in name or "#" in name
@@ -140,7 +163,18 @@ def parse_tag(name: str) -> TagName:
     artifact = match["name"]
     if match["dir"] is not None:
         artifact = f"{match['dir']}{DIR_SEPARATOR_IN_NAME}{artifact}"
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > MAX_TAG_BYTES:
+        raise TagNameError(
+            name, f"the name is {size} bytes long; at most {MAX_TAG_BYTES} are allowed", None,
+            "tag-malformed",
+        )  # fmt: skip
     digits = match["counter"]
+    if digits is not None and len(digits) > MAX_COUNTER_DIGITS:
+        raise TagNameError(
+            name, f"the counter has {len(digits)} digits; at most {MAX_COUNTER_DIGITS} are allowed",
+            None, "tag-malformed",
+        )  # fmt: skip
     counter = int(digits) if digits is not None else None
     width = len(digits) if digits is not None and len(digits) > 1 and digits[0] == "0" else 0
     if match["created"]:

@@ -1,0 +1,188 @@
+"""What git will refuse to write after pre-receive accepted a push, so that the push is
+judged as it will land (DESIGN §4 point 6, §7).
+
+A push that is not atomic lands ref by ref, and git drops, after the hooks said yes, a
+branch update that ``receive.denyNonFastForwards``, ``receive.denyDeletes`` or
+``receive.denyDeleteCurrent`` forbid, and any ref the file system cannot store (a path
+component longer than 250 bytes: NAME_MAX 255 less git's ``.lock``) or that clashes
+with another ref as file and directory (``a`` and ``a/b``). Branch updates git will
+refuse are left out of the batch before it is judged; a GTO tag git cannot store
+declines the push. Reads only; no output.
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .gitrepo import Repo, namespace_prefix
+from .refupdate import BRANCH_PREFIX, RefUpdate, printable_ref
+from .rules import Violation
+from .tagname import is_gto_shaped
+
+MAX_COMPONENT = 250  # bytes: NAME_MAX (255) less ".lock"
+_TRUE = {"true", "yes", "on", "1"}
+
+
+@dataclass
+class Forecast:
+    lands: list[RefUpdate] = field(default_factory=list)  # what git will write, in push order
+    refused: list[tuple[RefUpdate, str]] = field(default_factory=list)  # branch, why
+    violations: list[Violation] = field(default_factory=list)  # GTO tags git cannot store
+
+    def notes(self) -> list[str]:
+        return [
+            f"git will refuse {printable_ref(u.ref)} ({why}); the push is judged without it"
+            for u, why in self.refused
+        ]
+
+
+def forecast(repo: Repo, updates: Sequence[RefUpdate]) -> Forecast:
+    found = Forecast()
+    created = sorted(u.ref for u in updates if u.created)
+    deleted = {u.ref for u in updates if u.deleted}
+    store = _RefStore(repo, deleted)
+    for update in updates:
+        why = _refused_branch(repo, update)
+        problem = _unstorable(update, created, store) if update.created else None
+        if problem is not None and update.is_tag and is_gto_shaped(update.tag_name):
+            found.violations.append(Violation(
+                "tag-malformed", update.ref,
+                f"the server cannot store this name: {problem}; git would drop this tag "
+                "after the check while the rest of the push lands",
+                "choose a shorter name without a clash, and push the tags again",
+            ))  # fmt: skip
+        elif problem is not None and update.ref.startswith(BRANCH_PREFIX):
+            why = why or f"the server cannot store this name: {problem}"
+        if why is not None:
+            found.refused.append((update, why))
+        else:
+            found.lands.append(update)
+    return found
+
+
+def _flag(repo: Repo, key: str) -> bool:
+    return (repo.config_value(key) or "").strip().lower() in _TRUE
+
+
+def _refused_branch(repo: Repo, update: RefUpdate) -> str | None:
+    """Why receive-pack refuses this branch update by its own rules (it checks only
+    ``refs/heads/``), or None."""
+    if not update.ref.startswith(BRANCH_PREFIX):
+        return None
+    if update.deleted:
+        if _flag(repo, "receive.denyDeletes"):
+            return "receive.denyDeletes is set"
+        current = (repo.config_value("receive.denyDeleteCurrent") or "refuse").strip().lower()
+        if current not in ("false", "no", "off", "0", "ignore", "warn"):
+            head = repo.symbolic_target("HEAD")
+            if head == namespace_prefix(repo.namespace) + update.ref:
+                return "it is the current branch, and receive.denyDeleteCurrent refuses that"
+        return None
+    if update.created or not _flag(repo, "receive.denyNonFastForwards"):
+        return None
+    if not _commit(repo, update.old) or not _commit(repo, update.new):
+        return "not a fast-forward, and receive.denyNonFastForwards is set"
+    if not repo.reaches(update.new, update.old):
+        return "not a fast-forward, and receive.denyNonFastForwards is set"
+    return None
+
+
+def _commit(repo: Repo, oid: str) -> bool:
+    try:
+        return repo.object_info(oid).kind == "commit"
+    except KeyError:
+        return False
+
+
+def _unstorable(update: RefUpdate, created: list[str], store: _RefStore) -> str | None:
+    ref = update.ref
+    for part in ref.split("/"):
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > MAX_COMPONENT:
+            return f"a part of it is {size} bytes long; file systems take at most {MAX_COMPONENT}"
+    parts = ref.split("/")
+    for end in range(3, len(parts)):
+        above = "/".join(parts[:end])
+        if store.exists(above) or _has(created, above):
+            return f"'{printable_ref(above)}' exists, so '{printable_ref(ref)}' cannot"
+    below = ref + "/"
+    index = bisect_left(created, below)
+    if (index < len(created) and created[index].startswith(below)) or store.has_below(below):
+        return f"refs named '{printable_ref(below)}…' exist, so '{printable_ref(ref)}' cannot"
+    return None
+
+
+def _has(names: list[str], name: str) -> bool:
+    index = bisect_left(names, name)
+    return index < len(names) and names[index] == name
+
+
+class _RefStore:
+    """Existing refs, asked about one name or one prefix at a time: loose refs are files
+    and directories, packed ones are sorted lines of ``packed-refs`` (binary search)."""
+
+    def __init__(self, repo: Repo, deleted: set[str]) -> None:
+        self._repo = repo
+        self._deleted = deleted
+        self._prefix = namespace_prefix(repo.namespace)
+        self._packed: bytes | None = None
+
+    def exists(self, ref: str) -> bool:
+        return ref not in self._deleted and self._repo.ref_target(ref) is not None
+
+    def has_below(self, prefix: str) -> bool:
+        full = self._prefix + prefix
+        if _files_under(os.path.join(self._repo.path, full)):
+            return True
+        return _packed_has(self._packed_refs(), full.encode("utf-8", "surrogateescape"))
+
+    def _packed_refs(self) -> bytes:
+        if self._packed is None:
+            try:
+                with open(os.path.join(self._repo.path, "packed-refs"), "rb") as packed:
+                    self._packed = packed.read()
+            except OSError:
+                self._packed = b""
+        return self._packed
+
+
+def _files_under(directory: str) -> bool:
+    """Whether a directory holds any file (git removes empty ones by itself)."""
+    if not os.path.isdir(directory):
+        return False
+    return any(files for _, _, files in os.walk(directory))
+
+
+def _packed_has(data: bytes, prefix: bytes) -> bool:
+    """Whether a ref starting with ``prefix`` is in the sorted ``packed-refs`` text."""
+    low, high = 0, len(data)
+    while low < high:  # the start of the first line whose name is >= prefix
+        middle = (low + high) // 2
+        start = data.rfind(b"\n", 0, middle) + 1
+        end = _end(data, start)
+        if _name(data, start) < prefix:
+            low = end + 1
+        else:
+            high = start
+    while low < len(data) and data.startswith(b"^", low):
+        low = _end(data, low) + 1  # the peeled value of the ref before
+    return low < len(data) and _name(data, low).startswith(prefix)
+
+
+def _end(data: bytes, start: int) -> int:
+    end = data.find(b"\n", start)
+    return len(data) if end < 0 else end
+
+
+def _name(data: bytes, start: int) -> bytes:
+    """The ref name of the ``packed-refs`` line at ``start``: a peeled line (``^oid``)
+    counts as the ref above it, the header as less than any name."""
+    while data.startswith(b"^", start) and start > 0:
+        start = data.rfind(b"\n", 0, start - 1) + 1
+    line = data[start : _end(data, start)]
+    if line.startswith(b"#") or b" " not in line:
+        return b""
+    return line.split(b" ", 1)[1]

@@ -1,0 +1,122 @@
+"""A tag object's bytes, read the way gto 1.10.1's readers need them. Pure.
+
+gto reads tags through pygit2 (and GitPython), which fail on things git itself stores
+without complaint: text that is not UTF-8, a time zone of ``+2400``, a time past what
+Python's ``datetime`` holds, a tagger without a name or e-mail. Such an object in a
+repository makes every ``gto show`` fail, so ``unreadable`` says why it would.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# The latest instant every zone can show in datetime (year 9999), with a day to spare.
+MAX_TIME = 253_402_214_400
+_HEADERS = (b"object", b"type", b"tag", b"tagger")
+_IDENT = re.compile(rb"(?P<name>[^<>\n]*) <(?P<email>[^<>\n]*)> (?P<time>[0-9]+) (?P<tz>\S+)")
+_ZONE = re.compile(rb"[+-](?P<hours>[0-9]{2})(?P<minutes>[0-9]{2})")
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+    time: int
+    offset: int  # minutes east of UTC
+
+
+@dataclass(frozen=True)
+class TagObject:
+    target: str | None
+    target_type: str | None  # what the ``type`` header says
+    name: str | None  # the ``tag`` header (undecodable bytes kept as surrogates)
+    tagger: Identity | None
+    message: str
+    unreadable: str | None = None  # why gto cannot read it; None: it can
+
+
+def parse_ident(text: str) -> Identity | None:
+    """``Name <email> 1700000000 +0100`` as git writes it; None if it is not that."""
+    found = _ident(text.encode("utf-8", "surrogateescape"))
+    return found[0] if found else None
+
+
+def _ident(raw: bytes) -> tuple[Identity, str | None] | None:
+    """The identity and, when gto cannot read it, why."""
+    match = _IDENT.fullmatch(raw)
+    if match is None:
+        return None
+    name = match["name"].decode("utf-8", "surrogateescape")
+    email = match["email"].decode("utf-8", "surrogateescape")
+    digits = match["time"]
+    time = int(digits) if len(digits) <= 19 else MAX_TIME + 1
+    zone = _ZONE.fullmatch(match["tz"])
+    offset = 0
+    problem = None
+    if zone is None:
+        problem = f"the tagger's time zone {_show(match['tz'])} is not in ±HHMM form"
+    else:
+        hours, minutes = int(zone["hours"]), int(zone["minutes"])
+        offset = (hours * 60 + minutes) * (-1 if match["tz"][:1] == b"-" else 1)
+        if hours > 23 or minutes > 59:
+            problem = f"the tagger's time zone {_show(match['tz'])} is outside ±2359"
+    if time > MAX_TIME:
+        problem = f"the tagger's time {_show(digits[:30])} is past the year 9999"
+        time = MAX_TIME + 1
+    elif not _utf8(match["name"]) or not _utf8(match["email"]):
+        problem = "the tagger's name or e-mail is not UTF-8"
+    elif not name.strip() or not email.strip():
+        problem = "the tagger has no name or no e-mail (gto's GitPython reader requires both)"
+    return Identity(name, email, time, offset), problem
+
+
+def parse_tag_object(data: bytes) -> TagObject:
+    """Read a tag object's headers (object, type, tag, tagger, in that order, nothing
+    else) and message. Never raises: what gto could not read is named in ``unreadable``."""
+    head, blank, body = data.partition(b"\n\n")
+    if not blank and data.endswith(b"\n"):
+        head = data[:-1]
+    fields: dict[bytes, bytes] = {}
+    order: list[bytes] = []
+    for line in head.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        order.append(key)
+        fields.setdefault(key, value)
+    target = fields.get(b"object", b"").decode("ascii", "replace") or None
+    kind = fields.get(b"type", b"").decode("ascii", "replace") or None
+    name = fields[b"tag"].decode("utf-8", "surrogateescape") if b"tag" in fields else None
+    message = body.decode("utf-8", "replace")
+    problem = None
+    tagger = None
+    if b"tagger" in fields:
+        found = _ident(fields[b"tagger"])
+        if found is None:
+            problem = (
+                f"the tagger line {_show(fields[b'tagger'][:80])} is not 'NAME <EMAIL> TIME ±HHMM'"
+            )
+        else:
+            tagger, problem = found
+    expected = list(_HEADERS if b"tagger" in fields else _HEADERS[:3])
+    if order != expected:
+        odd = next((k for i, k in enumerate(order) if i >= len(expected) or k != expected[i]), b"")
+        problem = f"odd header {_show(odd[:40])} (gto reads object, type, tag, tagger only)"
+    elif name is not None and not _utf8(fields[b"tag"]):
+        problem = "the tag name in the object is not UTF-8"
+    elif problem is None and not _utf8(body):
+        problem = "the message is not UTF-8"
+    elif problem is None and b"\0" in data:
+        problem = "the object holds a NUL byte"
+    return TagObject(target, kind, name, tagger, message, problem)
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _show(raw: bytes) -> str:
+    return repr(raw.decode("utf-8", "backslashreplace"))

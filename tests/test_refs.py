@@ -1,0 +1,315 @@
+"""Which refs the hook reads: every tag of an artifact (names with '/'), the refs of a
+GIT_NAMESPACE, and a default branch that must exist (DESIGN §2, §7).
+
+Real pushes into a bare repository with the installed pre-receive hook.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gtoguard.gitrepo import open_repo
+from gtoguard.install import install_into
+
+from conftest import World, git, gtoguard, make_world
+
+SLASHED = "stages: [dev, staging, prod, prod/eu]\n"
+
+
+def on_server(world: World, *args: str) -> str:
+    return git(*args, cwd=world.server).stdout.strip()
+
+
+def set_head(world: World, target: str, namespace: str | None = None) -> None:
+    """Point the server's HEAD (or a namespace's HEAD) at ``target`` (refs/heads/...)."""
+    prefix = "".join(f"refs/namespaces/{part}/" for part in (namespace or "").split("/") if part)
+    on_server(world, "symbolic-ref", f"{prefix}HEAD", prefix + target)
+
+
+# --- every ref of the artifact ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_tag_names_take_names_with_a_slash(tmp_path: Path, packed: bool) -> None:
+    world = make_world(tmp_path, hook=False)
+    names = ["churn@v1.0.0", "churn#prod#3", "churn#prod/eu#10", "churn#a/b/c#2",
+             "churn/x#prod#1", "churn/x@v1.0.0", "churnx#dev#4", "team/churn@v1.0.0",
+             "team/churn#prod/eu#5", "sub/dir=churn#dev#6", "plain"]  # fmt: skip
+    for name in names:
+        world.tag(name)
+    world.push_tags(*names)
+    if packed:
+        on_server(world, "pack-refs", "--all")
+    repo = open_repo(str(world.server))
+    assert repo.tag_names({"churn"}) == ["churn#a/b/c#2", "churn#prod#3", "churn#prod/eu#10",
+                                         "churn@v1.0.0"]  # fmt: skip
+    assert repo.tag_names({"team/churn"}) == ["team/churn#prod/eu#5", "team/churn@v1.0.0"]
+    assert repo.tag_names({"churn/x", "sub/dir:churn"}) == [
+        "churn/x#prod#1", "churn/x@v1.0.0", "sub/dir=churn#dev#6"]  # fmt: skip
+    assert repo.tag_names({"nothing*", "[a]"}) == []
+    assert set(repo.tag_names()) == set(names)
+    found = dict(repo.tags_of({"churn"}, repo.tag_names({"churn"})))
+    assert sorted(found) == ["churn#a/b/c#2", "churn#prod#3", "churn#prod/eu#10", "churn@v1.0.0"]
+
+
+def test_a_counter_in_a_stage_with_a_slash_counts(tmp_path: Path) -> None:
+    world = make_world(tmp_path, gto=SLASHED)
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prod/eu#10")
+    assert world.push_tags("churn@v1.0.0", "churn#prod/eu#10").ok
+    world.tag("churn#prod#5")
+    pushed = world.push_tags("churn#prod#5")
+    assert not pushed.ok and pushed.rules() == {"counter-not-increasing"}, pushed.output
+    world.tag("churn#prod#11")
+    assert world.push_tags("churn#prod#11").ok
+
+
+def test_an_artifact_with_a_slash_sees_its_own_tags_only(tmp_path: Path) -> None:
+    world = make_world(tmp_path, gto=SLASHED)
+    world.tag("team/churn@v1.0.0")
+    world.tag("team/churn#prod/eu#7")
+    world.tag("churn/x@v1.0.0")  # same commit, another artifact: fine
+    world.tag("churn/x#prod#30")
+    assert world.push_tags("team/churn@v1.0.0", "team/churn#prod/eu#7", "churn/x@v1.0.0",
+                           "churn/x#prod#30").ok  # fmt: skip
+    world.tag("team/churn#dev#3")
+    pushed = world.push_tags("team/churn#dev#3")
+    assert not pushed.ok and pushed.rules() == {"counter-not-increasing"}, pushed.output
+    world.tag("team/churn@v1.1.0")  # a second version of team/churn on the commit
+    pushed = world.push_tags("team/churn@v1.1.0")
+    assert not pushed.ok and pushed.rules() == {"commit-has-version"}, pushed.output
+    # churn is not churn/x: neither its counters nor its versions count for churn
+    world.tag("churn@v1.0.0")
+    world.tag("churn#dev#1")
+    pushed = world.push_tags("churn@v1.0.0", "churn#dev#1")
+    assert pushed.ok, pushed.output
+
+
+def test_the_helper_counts_past_a_stage_with_a_slash(tmp_path: Path) -> None:
+    world = make_world(tmp_path, gto=SLASHED)
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prod/eu#10")
+    assert world.push_tags("churn@v1.0.0", "churn#prod/eu#10").ok
+    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev", "--counter",
+                    "--dry-run", cwd=world.clone)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("churn#dev#11\n"), done.stdout
+
+
+# --- GIT_NAMESPACE --------------------------------------------------------------------------
+
+
+def _namespaced(tmp_path: Path, root_gto: str = "stages: [dev, staging, prod, yolo]\n",
+                team_gto: str = "stages: [dev, staging, prod]\n", head: bool = True,
+                namespace: str = "team") -> World:  # fmt: skip
+    """A server whose root main allows stage yolo; namespace ``team`` has its own main
+    (and its own HEAD when ``head``) whose .gto does not."""
+    world = make_world(tmp_path, gto=root_gto)
+    world.commit("team config", {".gto": team_gto})
+    pushed = world.push("HEAD:main", env={"GIT_NAMESPACE": namespace})
+    assert pushed.ok, pushed.output
+    if head:
+        set_head(world, "refs/heads/main", namespace)
+    return world
+
+
+def test_a_second_version_on_one_commit_inside_a_namespace(tmp_path: Path) -> None:
+    world = _namespaced(tmp_path)
+    team = {"GIT_NAMESPACE": "team"}
+    other = {"GIT_NAMESPACE": "other"}
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0", env=team).ok
+    assert "refs/namespaces/team/refs/tags/churn@v1.0.0" in on_server(world, "for-each-ref")
+    # another namespace and the root hold unrelated tags of the same artifact
+    world.tag("churn@v5.0.0", target="HEAD~1")
+    world.tag("churn#prod#40", target="HEAD~1")
+    assert world.push_tags("churn@v5.0.0", "churn#prod#40", env=other).ok
+    assert world.push_tags("churn@v5.0.0").ok
+    world.tag("churn@v1.1.0")
+    pushed = world.push_tags("churn@v1.1.0", env=team)
+    assert not pushed.ok and pushed.rules() == {"commit-has-version"}, pushed.output
+    # counters of other namespaces do not count in this one
+    world.tag("churn#dev#2")
+    assert world.push_tags("churn#dev#2", env=team).ok
+    world.tag("churn#dev#1")
+    pushed = world.push_tags("churn#dev#1", env=team)
+    assert not pushed.ok and pushed.rules() == {"counter-not-increasing"}, pushed.output
+
+
+@pytest.mark.parametrize("head", [True, False])
+def test_the_namespace_main_decides_the_stages(tmp_path: Path, head: bool) -> None:
+    """Without a HEAD of its own, the namespace's branch of the name the root HEAD names."""
+    world = _namespaced(tmp_path, head=head)
+    team = {"GIT_NAMESPACE": "team"}
+    world.tag("churn@v1.0.0")
+    world.tag("churn#yolo#1")
+    assert world.push_tags("churn@v1.0.0", env=team).ok
+    pushed = world.push_tags("churn#yolo#1", env=team)
+    assert not pushed.ok and pushed.rules() == {"stage-unknown"}, pushed.output
+    assert ".gto on main" in pushed.output
+    assert world.push_tags("churn@v1.0.0", "churn#yolo#1").ok  # the root allows it
+
+
+def test_the_namespace_head_names_its_default_branch(tmp_path: Path) -> None:
+    world = make_world(tmp_path, gto="stages: [dev, staging, prod, yolo]\n")
+    team = {"GIT_NAMESPACE": "team"}
+    assert world.push("HEAD:main", env=team).ok  # allows yolo, like the root
+    world.commit("release config", {".gto": "stages: [dev, prod]\n"})
+    assert world.push("HEAD:release", env=team).ok
+    set_head(world, "refs/heads/release", "team")
+    world.tag("churn@v1.0.0")
+    world.tag("churn#yolo#1")
+    pushed = world.push_tags("churn@v1.0.0", "churn#yolo#1", env=team)
+    assert not pushed.ok and pushed.rules() == {"stage-unknown"}, pushed.output
+    assert ".gto on release" in pushed.output
+
+
+def test_an_invalid_gto_on_the_namespace_default_branch(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    team = {"GIT_NAMESPACE": "team"}
+    assert world.push("HEAD:release", env=team).ok
+    set_head(world, "refs/heads/release", "team")
+    world.commit("break it", {".gto": "stages: dev\n"})
+    pushed = world.push("HEAD:release", env=team)
+    assert not pushed.ok and "[config-invalid]" in pushed.output, pushed.output
+    assert world.push("HEAD:elsewhere", env=team).ok  # not the default branch
+
+
+def test_a_nested_namespace(tmp_path: Path) -> None:
+    world = _namespaced(tmp_path, namespace="a/b")
+    assert "refs/namespaces/a/refs/namespaces/b/refs/heads/main" in on_server(
+        world, "for-each-ref")  # fmt: skip
+    nested = {"GIT_NAMESPACE": "a/b"}
+    world.tag("churn@v1.0.0")
+    world.tag("churn#yolo#1")
+    pushed = world.push_tags("churn@v1.0.0", "churn#yolo#1", env=nested)
+    assert not pushed.ok and pushed.rules() == {"stage-unknown"}, pushed.output
+    assert world.push_tags("churn@v1.0.0", env=nested).ok
+    world.tag("churn@v2.0.0")
+    pushed = world.push_tags("churn@v2.0.0", env=nested)
+    assert not pushed.ok and pushed.rules() == {"commit-has-version"}, pushed.output
+
+
+def test_branches_of_the_namespace_decide_reachability(tmp_path: Path) -> None:
+    world = _namespaced(tmp_path, team_gto="stages: [dev, staging, prod]\n")
+    team = {"GIT_NAMESPACE": "team"}
+    world.commit("policy", {".gtoguard.yaml": "stages:\n  prod: {branches: [main]}\n"})
+    assert world.push("HEAD:main", env=team).ok
+    side = world.commit("only in team's main")
+    assert world.push("HEAD:main", env=team).ok
+    world.tag("churn@v1.0.0", side)
+    world.tag("churn#prod#1", side)
+    pushed = world.push_tags("churn@v1.0.0", "churn#prod#1", env=team)
+    assert pushed.ok, pushed.output  # the root's main lacks the commit; team's has it
+    git("checkout", "-q", "-b", "topic", "HEAD~1", cwd=world.clone)
+    off = world.commit("off main")
+    assert world.push("HEAD:topic", env=team).ok
+    world.tag("churn@v2.0.0", off)
+    world.tag("churn#prod#2", off)
+    pushed = world.push_tags("churn@v2.0.0", "churn#prod#2", env=team)
+    assert not pushed.ok and pushed.rules() == {"branch-not-allowed"}, pushed.output
+
+
+def test_pre_push_reads_the_clone_without_a_namespace(tmp_path: Path) -> None:
+    """git applies GIT_NAMESPACE in receive-pack only; the clone's refs have none."""
+    world = _namespaced(tmp_path)
+    install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", sys.executable)
+    team = {"GIT_NAMESPACE": "team"}
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0", env=team, no_verify=False).ok
+    world.tag("churn@v1.1.0")
+    pushed = world.push_tags("churn@v1.1.0", env=team, no_verify=False)
+    assert not pushed.ok and pushed.rules() == {"commit-has-version"}, pushed.output
+    assert "push stopped" in pushed.output
+
+
+def test_check_audits_the_namespace_in_the_environment(tmp_path: Path) -> None:
+    world = _namespaced(tmp_path)
+    team = {"GIT_NAMESPACE": "team"}
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0", env=team).ok
+    done = gtoguard("check", "churn@v1.0.0", "--repo", str(world.server), cwd=tmp_path, env=team)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = gtoguard("check", "churn@v1.0.0", "--repo", str(world.server), cwd=tmp_path)
+    assert done.returncode == 2 and "no tag 'churn@v1.0.0'" in done.stderr, done.stderr
+
+
+# --- the default branch must exist (no silent fallback) -----------------------------------
+
+
+def _dangling(tmp_path: Path) -> World:
+    """The server's HEAD names main, which is gone; .gto lives on master."""
+    world = make_world(tmp_path)
+    assert world.push("HEAD:master").ok
+    on_server(world, "update-ref", "-d", "refs/heads/main")
+    assert on_server(world, "symbolic-ref", "HEAD") == "refs/heads/main"
+    world.tag("churn@v1.0.0")
+    world.tag("churn#yolo#3")
+    return world
+
+
+def test_a_head_naming_a_missing_branch_declines_gto_tags(tmp_path: Path) -> None:
+    world = _dangling(tmp_path)
+    before = world.server_snapshot()
+    pushed = world.push_tags("churn@v1.0.0", "churn#yolo#3")
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "refs/heads/main" in pushed.output and "does not exist" in pushed.output
+    assert "git symbolic-ref HEAD refs/heads/master" in pushed.output
+    assert "push declined" in pushed.output and "Traceback" not in pushed.output
+    assert world.server_snapshot() == before
+    # a push without GTO tags is not gtoguard's business
+    world.commit("more")
+    assert world.push("HEAD:topic").ok
+    # the fix the message names
+    set_head(world, "refs/heads/master")
+    pushed = world.push_tags("churn@v1.0.0", "churn#yolo#3")
+    assert not pushed.ok and pushed.rules() == {"stage-unknown"}, pushed.output
+
+
+def test_check_on_the_server_says_so_too(tmp_path: Path) -> None:
+    world = _dangling(tmp_path)
+    done = gtoguard("check", "--all", "--repo", str(world.server), cwd=tmp_path)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "[config-invalid]" in done.stderr and "refs/heads/main" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_push_that_creates_the_head_branch_is_judged_as_before_it(tmp_path: Path) -> None:
+    """Before the push the default branch has no .gto: the default rules apply to the
+    tags, and the new .gto is checked (it is valid here)."""
+    world = _dangling(tmp_path)
+    pushed = world.push("HEAD:main", "refs/tags/churn@v1.0.0", "refs/tags/churn#yolo#3")
+    assert pushed.ok, pushed.output
+    assert "checked against the files as they were before the push" in pushed.output
+    world.tag("churn#yolo#4")
+    pushed = world.push_tags("churn#yolo#4")
+    assert not pushed.ok and pushed.rules() == {"stage-unknown"}, pushed.output
+
+
+def test_a_namespace_head_naming_a_missing_branch(tmp_path: Path) -> None:
+    world = _namespaced(tmp_path)
+    team = {"GIT_NAMESPACE": "team"}
+    set_head(world, "refs/heads/trunk", "team")
+    world.tag("churn@v1.0.0")
+    pushed = world.push_tags("churn@v1.0.0", env=team)
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert ("git symbolic-ref refs/namespaces/team/HEAD refs/namespaces/team/refs/heads/main"
+            in pushed.output)  # fmt: skip
+
+
+def test_a_repository_without_branches_keeps_the_default_rules(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    server = tmp_path / "empty.git"
+    git("init", "-q", "--bare", str(server), cwd=tmp_path)
+    install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
+    git("remote", "add", "empty", str(server), cwd=world.clone)
+    world.tag("churn@v1.0.0")
+    world.tag("churn#yolo#1")
+    pushed = world.push("refs/tags/churn@v1.0.0", "refs/tags/churn#yolo#1", remote="empty")
+    assert pushed.ok, pushed.output
+    world.tag("churn@v1.1.0")
+    pushed = world.push("refs/tags/churn@v1.1.0", remote="empty")
+    assert not pushed.ok and pushed.rules() == {"commit-has-version"}, pushed.output
