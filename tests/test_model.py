@@ -1,0 +1,885 @@
+"""Model-based test: generated sequences of pushes against a real bare server.
+
+Hypothesis draws a setup (a policy on main or none, a ``.gto`` with or without the stage
+``prod/eu``, ``receive.denyDeletes`` on or off) and a short sequence of pushes. A push
+holds a few operations:
+
+- the everyday: register (``A@vX.Y.Z``, with or without ``#N``), assign and unassign
+  ``dev``/``staging``/``prod``, deregister, deprecate; on the version's commit, a new
+  commit or any existing one; tagger times that move on, or repeat the same second;
+- the rest: a stale counter, a reused or lower version, the stages ``prd`` and
+  ``prod/eu``, ``@created``, malformed names, lightweight tags, a tag object pushed under
+  another name, a name too long for the file system, deleting or moving (forced or not)
+  an existing tag, plain tags (``churn`` next to the artifact ``churn/x``: a ref
+  file/directory clash), tagger times back-dated by seconds or minutes or far in the
+  future;
+
+and goes out with the real git client as one push, as an ``--atomic`` push, or together
+with a ``+OTHER:main`` the server refuses (``receive.denyNonFastForwards``; OTHER may
+carry a ``.gto`` that allows ``prd``), atomic or not; between pushes the server's refs
+are sometimes packed. Tag objects are written with ``git mktag`` and pushed by object
+id, so the clone never holds a ref that would clash with the server's.
+
+After every push:
+
+1. git's report per ref holds: a rejected ref (``!``) is unchanged on the server, an
+   updated one holds what was pushed, no other ref moved, a push the hook declined
+   changed nothing; a push holding a tag that can never be valid (``Expect.invalid``)
+   landed none of its tags; a push of plainly valid registrations landed whole;
+2. ``gtoguard check --all --repo SERVER`` exits 0 (everything that landed is clean);
+3. on a fresh clone of the server ``gto show --json`` succeeds and equals
+   ``gtoguard show --json``, and ``gto history --json`` succeeds.
+
+A failure prints the sequence so far as concrete steps: commits (``c3``), tags with
+their targets and tagger times relative to the start (``T0+120``), the refspecs, and the
+server's answer to each push.
+
+The suite runs a small sample with a fixed seed (about 20-40 s on 2 cores). The long run,
+with fresh randomness each time (``GTOGUARD_MODEL_PUSHES`` sets the longest sequence,
+default 6; ``GTOGUARD_MODEL_VERBOSE=1`` with ``-s`` prints every sequence)::
+
+    GTOGUARD_MODEL_EXAMPLES=1000 .venv/bin/python -m pytest -q -p no:cacheprovider \\
+        tests/test_model.py --hypothesis-show-statistics
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+
+from hypothesis import HealthCheck, event, example, given, note, settings
+from hypothesis import strategies as st
+
+from conftest import BIN, World, git, gto_cli, make_world
+
+# read at import: the autouse git_env fixture clears GTOGUARD_* before each test
+EXAMPLES = int(os.environ.get("GTOGUARD_MODEL_EXAMPLES", "0") or 0)
+LONG_RUN = EXAMPLES > 0
+MAX_PUSHES = int(os.environ.get("GTOGUARD_MODEL_PUSHES", "6"))
+VERBOSE = bool(os.environ.get("GTOGUARD_MODEL_VERBOSE"))
+
+GTO_FILES = ("stages: [dev, staging, prod]\n", "stages: [dev, staging, prod, prod/eu]\n")
+ARTIFACTS = ("churn", "cv=seg", "churn/x")  # plain, with a directory part, with a '/'
+STAGES = ("dev", "staging", "prod")
+TAGGER = "Test User <test@example.com>"
+ABORTED = "ref updates aborted by hook"  # git's words when reference-transaction refuses
+
+# name, .gtoguard.yaml (None: no policy file), the clock skew in force
+POLICIES: tuple[tuple[str, str | None, int], ...] = (
+    ("none", None, 300),
+    (
+        "order+increasing",
+        "stages:\n  prod: {from: [staging]}\n  staging: {from: [dev]}\nversions: {increasing: true}\n",
+        300,
+    ),
+    (
+        "counter+registration",
+        "tags: {counter: required}\nversions: {registration: required}\n",
+        300,
+    ),
+    (
+        "prod-from-main+skew60",
+        "stages:\n  prod: {from: [staging], branches: [main]}\ntags: {clock_skew: 60}\n",
+        60,
+    ),
+)
+
+MALFORMED = (
+    "{a}@v1.0",
+    "{a}#prod#",
+    "{a}@V1.0.0",
+    "{a}@latest",
+    "{a}#prod#1#2",
+    "{a}@v01.0.0",
+    "{a}@deprecated!",
+    "{a}@v1.0.0#x",
+)
+
+TAG_RE = re.compile(
+    r"^(?P<artifact>[^@#]+)(?:@(?P<version>v[^!#]+)(?P<dereg>!)?|#(?P<stage>[^!#]+)(?P<off>!)?"
+    r"|@(?P<deprecated>deprecated)|@(?P<created>created))(?:#(?P<counter>[0-9]+))?$"
+)
+
+
+# --- what hypothesis draws ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    """One tag (or deletion) of a push, before it meets the repository's state."""
+
+    kind: str
+    artifact: int
+    pick: int  # which version / commit / existing tag / malformed form
+    stage: str  # assign, unassign
+    version: str  # register: next-patch next-minor next-major lower reuse
+    target: str  # version new existing
+    counter: str  # simple next stale
+    time: tuple[str, int]  # (next | same | back | future, seconds)
+
+    def __repr__(self) -> str:
+        return (
+            f"Op({self.kind} a{self.artifact} pick={self.pick} stage={self.stage} "
+            f"ver={self.version} target={self.target} counter={self.counter} "
+            f"time={self.time[0]}{self.time[1]:+d})"
+        )
+
+
+@dataclass(frozen=True)
+class Step:
+    ops: tuple[Op, ...]
+    mode: str  # plain atomic sorted refused-branch refused-branch-atomic
+    gap: int  # seconds the clock moves on before this push
+    other_gto: bool  # the refused main also changes .gto (allows 'prd')
+    pack: bool  # git pack-refs --all on the server before this push
+
+
+def weighted(*pairs: tuple[object, int]) -> st.SearchStrategy:
+    return st.sampled_from([value for value, weight in pairs for _ in range(weight)])
+
+
+NEXT = st.tuples(st.just("next"), st.integers(1, 5))
+SAME = st.tuples(st.just("same"), st.just(0))
+TIMES = st.one_of(
+    NEXT,
+    NEXT,
+    NEXT,
+    SAME,
+    st.tuples(st.just("back"), st.integers(1, 40)),  # a few seconds
+    st.tuples(st.just("back"), st.integers(60, 900)),  # minutes: inside or beyond the skew
+    st.tuples(st.just("future"), st.integers(1_000, 10_000_000)),
+)
+
+# the everyday: valid names, fresh counters, the clock moving on (the history grows)
+CLEAN_OPS = st.builds(
+    Op,
+    kind=weighted(
+        ("register", 4), ("assign", 6), ("unassign", 2), ("deregister", 1), ("deprecate", 1)
+    ),
+    artifact=weighted((0, 4), (1, 1), (2, 1)),
+    pick=st.integers(0, 7),
+    stage=st.sampled_from(STAGES),
+    version=weighted(("next-patch", 4), ("next-minor", 2), ("next-major", 1)),
+    target=weighted(("version", 8), ("new", 1), ("existing", 1)),
+    counter=weighted(("simple", 1), ("next", 2)),
+    time=st.one_of(NEXT, NEXT, SAME, st.tuples(st.just("back"), st.integers(1, 40))),
+)
+
+WILD_OPS = st.builds(
+    Op,
+    kind=weighted(
+        ("register", 6),
+        ("assign", 6),
+        ("unassign", 2),
+        ("deregister", 2),
+        ("deprecate", 2),
+        ("created", 1),
+        ("malformed", 1),
+        ("lightweight", 1),
+        ("delete", 2),
+        ("move", 1),
+        ("misnamed", 1),
+        ("plain", 2),
+        ("long", 1),
+    ),
+    artifact=weighted((0, 3), (1, 1), (2, 2)),
+    pick=st.integers(0, 7),
+    stage=weighted(("dev", 4), ("staging", 3), ("prod", 3), ("prd", 1), ("prod/eu", 1)),
+    version=weighted(
+        ("next-patch", 4), ("next-minor", 2), ("next-major", 1), ("lower", 1), ("reuse", 1)
+    ),
+    target=weighted(("version", 6), ("new", 2), ("existing", 2)),
+    counter=weighted(("simple", 3), ("next", 5), ("stale", 1)),
+    time=TIMES,
+)
+
+# sorted: the tags go in name order, as `git push --tags` sends them (not atomic)
+MODES = weighted(
+    ("plain", 4), ("atomic", 2), ("sorted", 3), ("refused-branch", 2), ("refused-branch-atomic", 1)
+)
+PACK = weighted((False, 7), (True, 1))
+
+STEPS = st.one_of(
+    st.builds(
+        Step,
+        ops=st.lists(CLEAN_OPS, min_size=1, max_size=3).map(tuple),
+        mode=MODES,
+        gap=st.integers(5, 200),
+        other_gto=st.booleans(),
+        pack=PACK,
+    ),
+    st.builds(
+        Step,
+        ops=st.lists(st.one_of(CLEAN_OPS, WILD_OPS), min_size=1, max_size=4).map(tuple),
+        mode=MODES,
+        gap=st.integers(5, 200),
+        other_gto=st.booleans(),
+        pack=PACK,
+    ),
+)
+
+SETUPS = st.tuples(st.sampled_from(POLICIES), st.sampled_from(GTO_FILES), st.booleans())
+
+
+# --- the server as the model sees it -----------------------------------------------------
+
+
+@dataclass
+class ServerTag:
+    name: str
+    kind: str  # tag / commit
+    target: str  # the commit (peeled)
+    time: int | None
+    parsed: dict[str, str | None] | None
+
+
+def server_refs(world: World) -> dict[str, str]:
+    out = git("for-each-ref", "--format=%(refname) %(objectname)", cwd=world.server).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines())  # type: ignore[misc]
+
+
+def server_tags(world: World) -> list[ServerTag]:
+    fmt = "%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objectname)%00%(taggerdate:unix)"
+    out = git("for-each-ref", f"--format={fmt}", "refs/tags", cwd=world.server).stdout
+    found = []
+    for line in out.splitlines():
+        name, kind, oid, peeled, when = line.split("\x00")
+        match = TAG_RE.match(name)
+        found.append(
+            ServerTag(
+                name,
+                kind,
+                peeled or oid,
+                int(when) if when else None,
+                match.groupdict() if match else None,
+            )
+        )
+    return found
+
+
+def semver_key(version: str) -> tuple[int, int, int, int, str]:
+    core, _, pre = version[1:].split("+")[0].partition("-")
+    major, minor, patch = (int(part) for part in core.split("."))
+    return major, minor, patch, 0 if pre else 1, pre
+
+
+def bump(versions: list[str], how: str) -> str:
+    if not versions:
+        return {"next-patch": "v0.0.1", "next-minor": "v0.1.0", "next-major": "v1.0.0"}[how]
+    major, minor, patch, _, _ = max(semver_key(v) for v in versions)
+    if how == "next-major":
+        return f"v{major + 1}.0.0"
+    if how == "next-minor":
+        return f"v{major}.{minor + 1}.0"
+    return f"v{major}.{minor}.{patch + 1}"
+
+
+def clashes(name: str, names: set[str]) -> bool:
+    """Whether refs/tags/NAME and another tag clash as file and directory."""
+    parts = name.split("/")
+    if any("/".join(parts[:end]) in names for end in range(1, len(parts))):
+        return True
+    return any(other.startswith(name + "/") for other in names)
+
+
+@dataclass
+class Artifact:
+    """What the server holds for one artifact, plus what this push adds so far."""
+
+    versions: dict[str, str] = field(default_factory=dict)  # name -> commit, deregistered too
+    max_counter: int | None = None
+    latest: int | None = None
+    pushed_versions: dict[str, str] = field(default_factory=dict)
+    pushed_counters: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Planned:
+    ref: str  # the tag name it is pushed as
+    source: str  # what is pushed: a tag object or a commit id, "" to delete
+    force: bool = False
+
+
+@dataclass
+class Expect:
+    invalid: list[str] = field(default_factory=list)  # why no tag of this push may land
+    valid: bool = True  # nothing but plainly valid registrations: the push must land whole
+
+
+@dataclass
+class Draft:
+    """One new tag while it is planned: its counter, its version, why it can never land."""
+
+    op: Op
+    artifact: str
+    art: Artifact
+    taken: set[str]  # tag names on the server or earlier in this push
+    counter_required: bool
+    when: int
+    valid: bool = True  # a plainly valid registration (see Expect.valid)
+    reasons: list[str] = field(default_factory=list)
+    counters: list[int] = field(default_factory=list)
+    version: str | None = None
+
+    def counter(self) -> str:
+        art = self.art
+        if self.op.counter == "stale":
+            stale = art.max_counter
+            if stale is None and art.pushed_counters:
+                stale = art.pushed_counters[-1]
+            if stale is not None:
+                self.valid = False
+                self.reasons.append(f"counter #{stale} of {self.artifact} is not increasing")
+                self.counters.append(stale)
+                return f"#{stale}"
+        known = [c for c in [art.max_counter, *art.pushed_counters] if c is not None]
+        self.counters.append(max(known, default=0) + 1)
+        return f"#{self.counters[-1]}"
+
+    def with_counter(self, name: str, simple_ok: bool = True) -> str:
+        """``name`` with a counter, or simple when the op asks and the name is free."""
+        if name in self.taken or self.op.counter != "simple" or not simple_ok:
+            return name + self.counter()
+        self.valid = self.valid and not self.counter_required
+        return name
+
+
+@dataclass
+class NewTag:
+    name: str  # the name in the tag object
+    target: str
+    lightweight: bool = False
+    ref: str = ""  # the name it is pushed as, when another
+
+    def __post_init__(self) -> None:
+        self.ref = self.ref or self.name
+
+
+# --- one example ---------------------------------------------------------------------------
+
+
+class Run:
+    def __init__(self, root: Path, setup: tuple[tuple[str, str | None, int], str, bool]) -> None:
+        (self.policy_name, self.policy, self.skew), self.gto, deny_deletes = setup
+        self.world = make_world(root, gto=self.gto)
+        self.start = self.world.clock
+        server = self.world.server
+        git("config", "receive.denyNonFastForwards", "true", cwd=server)
+        if deny_deletes:
+            git("config", "receive.denyDeletes", "true", cwd=server)
+        # make_world installs pre-receive; `install --force` adds the landing guard
+        installed = gtoguard_cli("install", "--repo", str(server), "--force")
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        self.hooks = sorted(
+            p.name for p in (server / "hooks").iterdir() if not p.name.endswith(".sample")
+        )
+        if self.policy is not None:
+            self.world.set_policy(self.policy)
+        self.commits = git("rev-list", "main", cwd=self.world.clone).stdout.split()
+        self.tip = self.commits[0]
+        self.alias = {c: f"c{i}" for i, c in enumerate(self.commits)}
+        self.log: list[str] = [
+            f"setup: policy {self.policy_name} {self.policy!r}; .gto {self.gto!r}; "
+            f"receive.denyNonFastForwards true; receive.denyDeletes {deny_deletes}; "
+            f"server hooks {self.hooks}",
+            f"T0 = {self.start}; c0 = main's tip, c1... its ancestors (committed at real time)",
+        ]
+        self.verified: dict[str, str] | None = None
+        self.readers = count()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def t(self, when: int) -> str:
+        return f"T0{when - self.start:+d}"
+
+    def c(self, commit: str) -> str:
+        return self.alias.get(commit, commit[:10])
+
+    def new_commit(self, when: int) -> str:
+        parent = self.tip
+        env = {"GIT_COMMITTER_DATE": f"@{when} +0000", "GIT_AUTHOR_DATE": f"@{when} +0000"}
+        oid = git(
+            "commit-tree",
+            f"{parent}^{{tree}}",
+            "-p",
+            parent,
+            "-m",
+            f"work {len(self.commits)}",
+            cwd=self.world.clone,
+            env=env,
+        ).stdout.strip()
+        self.alias[oid] = f"c{len(self.commits)}"
+        self.log.append(
+            f"  commit {self.alias[oid]} (parent {self.c(parent)}, date {self.t(when)})"
+        )
+        self.commits.append(oid)
+        self.tip = oid
+        return oid
+
+    def other_main(self, when: int, with_prd: bool) -> str:
+        """A commit the server must refuse as main: a sibling of main's tip (or a root)."""
+        clone, main = self.world.clone, self.commits[0]
+        parents = git("rev-list", "--parents", "-n", "1", main, cwd=clone).stdout.split()[1:]
+        index = {"GIT_INDEX_FILE": str(self.world.root / "other.index")}
+        git("read-tree", main, cwd=clone, env=index)
+        if with_prd:
+            blob = git(
+                "hash-object",
+                "-w",
+                "--stdin",
+                cwd=clone,
+                input=b"stages: [dev, staging, prod, prd]\n",
+            ).stdout.strip()
+            git("update-index", "--add", "--cacheinfo", f"100644,{blob},.gto", cwd=clone, env=index)
+        tree = git("write-tree", cwd=clone, env=index).stdout.strip()
+        env = {"GIT_COMMITTER_DATE": f"@{when} +0000", "GIT_AUTHOR_DATE": f"@{when} +0000"}
+        args = [
+            "commit-tree",
+            tree,
+            "-m",
+            "other main",
+            *[a for p in parents[:1] for a in ("-p", p)],
+        ]
+        oid = git(*args, cwd=clone, env=env).stdout.strip()
+        self.alias[oid] = "OTHER" + ("(.gto allows prd)" if with_prd else "")
+        return oid
+
+    def tag_object(self, name: str, target: str, when: int) -> str:
+        """An annotated tag object as ``git tag -a`` writes it, without a local ref."""
+        body = (
+            f"object {target}\ntype commit\ntag {name}\ntagger {TAGGER} {when} +0000\n\n"
+            f"tag {name}\n"
+        )
+        return git("mktag", cwd=self.world.clone, input=body.encode()).stdout.strip()
+
+    def artifacts(self, tags: list[ServerTag]) -> dict[str, Artifact]:
+        found = {a: Artifact() for a in ARTIFACTS}
+        for tag in tags:
+            if tag.parsed is None or tag.parsed["artifact"] not in found:
+                continue
+            art = found[tag.parsed["artifact"] or ""]
+            if tag.parsed["counter"] is not None:
+                art.max_counter = max(int(tag.parsed["counter"]), art.max_counter or 0)
+            if tag.kind == "tag" and tag.time is not None:
+                art.latest = tag.time if art.latest is None else max(art.latest, tag.time)
+            if tag.parsed["version"] and not tag.parsed["dereg"] and tag.kind == "tag":
+                art.versions.setdefault(tag.parsed["version"], tag.target)
+        return found
+
+    # -- one push ----------------------------------------------------------------------------
+
+    def plan(self, step: Step) -> tuple[list[Planned], list[str], Expect]:
+        """The concrete refs of ``step`` against the server as it is now, and what to expect."""
+        tags = server_tags(self.world)
+        arts = self.artifacts(tags)
+        names = {t.name for t in tags}
+        planned: list[Planned] = []
+        lines: list[str] = []
+        expect = Expect()
+        prev = self.world.tick(step.gap)
+        for op in step.ops:
+            mode, amount = op.time
+            if mode == "next":
+                when = prev = prev + amount
+            elif mode == "same":
+                when = prev
+            elif mode == "back":
+                when = prev - amount
+            else:
+                when = int(time.time()) + amount
+            artifact = ARTIFACTS[op.artifact]
+            touched = {p.ref for p in planned}
+            draft = Draft(
+                op,
+                artifact,
+                arts[artifact],
+                names | touched,
+                self.policy_name == "counter+registration",
+                when,
+            )
+            if mode == "future":
+                draft.reasons.append(f"tagger date {amount}s in the future")
+            latest = draft.art.latest
+            if mode == "back" and latest is not None and when < latest - self.skew:
+                draft.reasons.append(
+                    f"tagger date more than {self.skew}s behind {artifact}'s latest event"
+                )
+            if op.kind in ("delete", "move"):
+                victims = sorted(t.name for t in tags if t.name not in touched)
+                if victims:
+                    expect.valid = False
+                    planned.append(
+                        self.change(op, victims[op.pick % len(victims)], when, expect, lines)
+                    )
+                continue
+            tag = self.new_tag(draft, prev)
+            if tag.ref in draft.taken:
+                continue
+            if clashes(tag.ref, draft.taken):
+                draft.valid = False
+            draft.art.pushed_counters += draft.counters
+            if draft.version is not None:
+                draft.art.pushed_versions.setdefault(draft.version, tag.target)
+            expect.invalid += draft.reasons
+            expect.valid = expect.valid and draft.valid
+            source = tag.target if tag.lightweight else self.tag_object(tag.name, tag.target, when)
+            planned.append(Planned(tag.ref, source))
+            kind = "lightweight tag" if tag.lightweight else "tag"
+            shown = tag.name if tag.ref == tag.name else f"{tag.name} pushed as {tag.ref}"
+            lines.append(f"  {kind} {shown} -> {self.c(tag.target)} at {self.t(when)}")
+        self.world.clock = max(self.world.clock, prev)
+        if not planned:
+            expect.valid = False
+        return planned, lines, expect
+
+    def change(self, op: Op, victim: str, when: int, expect: Expect, lines: list[str]) -> Planned:
+        """Delete or move an existing tag."""
+        gto_shaped = "@" in victim or "#" in victim
+        if op.kind == "delete":
+            lines.append(f"  delete {victim}")
+            if gto_shaped:
+                expect.invalid.append(f"deletes {victim}")
+            return Planned(victim, "")
+        target = self.commits[op.pick % len(self.commits)]
+        force = op.pick % 2 == 0  # unforced: the client refuses it by itself
+        lines.append(
+            f"  move{' (forced)' if force else ''} {victim} -> {self.c(target)} at {self.t(when)}"
+        )
+        if gto_shaped and force:
+            expect.invalid.append(f"moves {victim}")
+        return Planned(victim, self.tag_object(victim, target, when), force)
+
+    def version_target(self, draft: Draft, prev: int) -> tuple[str | None, str]:
+        """A version (name, commit) of the artifact, or a commit without one."""
+        op, art = draft.op, draft.art
+        pool = list(art.versions.items()) + list(art.pushed_versions.items())
+        if op.target == "version" and art.pushed_versions and op.pick < 3:
+            return pool[-1]  # register and promote in one push: the version just registered
+        if op.target == "version" and pool:
+            return pool[op.pick % len(pool)]
+        if op.target == "existing":
+            return None, self.commits[op.pick % len(self.commits)]
+        return None, self.new_commit(prev)
+
+    def new_tag(self, draft: Draft, prev: int) -> NewTag:
+        op, artifact, art = draft.op, draft.artifact, draft.art
+        if op.kind in ("register", "lightweight"):
+            used = list(art.versions) + list(art.pushed_versions)
+            how = op.version if op.kind == "register" else "next-patch"
+            if how == "reuse" and used:
+                version = used[op.pick % len(used)]
+                draft.reasons.append(f"reuses {artifact}@{version}")
+            elif how == "lower" and used:
+                core = max(used, key=semver_key).split("-")[0].split("+")[0]
+                version = next(f"{core}-rc.{n}" for n in count(1) if f"{core}-rc.{n}" not in used)
+            else:
+                version = bump(used, how if how.startswith("next") else "next-patch")
+            draft.version = version
+            draft.valid = (
+                draft.valid
+                and op.kind == "register"
+                and op.time[0] == "next"
+                and version not in used
+                and how.startswith("next")
+                and op.target != "existing"
+            )
+            if op.target == "existing":
+                target = self.commits[op.pick % len(self.commits)]
+            else:
+                target = self.new_commit(prev)
+            lightweight = op.kind == "lightweight"
+            name = draft.with_counter(f"{artifact}@{version}", simple_ok=not lightweight)
+            if lightweight:
+                draft.reasons.append(f"lightweight {name}")
+            return NewTag(name, target, lightweight=lightweight)
+        draft.valid = False  # only registrations are judged plainly valid
+        if op.kind in ("assign", "unassign"):
+            _, target = self.version_target(draft, prev)
+            name = draft.with_counter(
+                f"{artifact}#{op.stage}{'!' if op.kind == 'unassign' else ''}"
+            )
+            if op.stage == "prd" or (op.stage == "prod/eu" and "prod/eu" not in self.gto):
+                draft.reasons.append(f"stage {op.stage} is not in .gto")
+            return NewTag(name, target)
+        if op.kind == "deregister":
+            version, target = self.version_target(draft, prev)
+            return NewTag(draft.with_counter(f"{artifact}@{version or 'v99.0.0'}!"), target)
+        if op.kind == "deprecate":
+            _, target = self.version_target(draft, prev)
+            return NewTag(draft.with_counter(f"{artifact}@deprecated"), target)
+        if op.kind == "created":
+            name = f"{artifact}@created"
+            name += "" if name not in draft.taken else f"#{op.pick + 100}"
+            draft.reasons.append(f"reserved {name}")
+            return NewTag(name, self.commits[0])
+        if op.kind == "malformed":
+            name = MALFORMED[op.pick % len(MALFORMED)].format(a=artifact)
+            draft.reasons.append(f"malformed {name}")
+            return NewTag(name, self.commits[0])
+        if op.kind == "misnamed":  # gto reads the object's name, not the ref's
+            _, target = self.version_target(draft, prev)
+            name = draft.with_counter(f"{artifact}#prod")
+            ref = name.replace("#prod", "#dev", 1)
+            draft.reasons.append(f"object {name} pushed as {ref}")
+            return NewTag(name, target, ref=ref)
+        if op.kind == "plain":  # not GTO's business; 'churn' clashes with churn/x
+            draft.reasons.clear()  # any tagger date will do
+            name = "churn" if op.pick % 2 == 0 else f"release-{op.pick}"
+            return NewTag(name, self.commits[op.pick % len(self.commits)])
+        if op.kind == "long":  # one path component beyond what a file system takes
+            draft.reasons.append("a name too long to store")
+            return NewTag(f"{'m' * 251}@v1.0.0", self.commits[0])
+        raise AssertionError(op.kind)
+
+    def push(self, step: Step) -> None:
+        world = self.world
+        if step.pack:
+            git("pack-refs", "--all", cwd=world.server)
+            self.log.append("git pack-refs --all (server)")
+        planned, lines, expect = self.plan(step)
+        if step.mode == "sorted":
+            planned.sort(key=lambda p: p.ref.encode())
+            lines.append(f"  sent in name order: {', '.join(p.ref for p in planned)}")
+        refspecs = [f"{'+' if p.force else ''}{p.source}:refs/tags/{p.ref}" for p in planned]
+        wanted: dict[str, str | None] = {f"refs/tags/{p.ref}": p.source or None for p in planned}
+        options = ["--atomic"] if step.mode.endswith("atomic") else []
+        if step.mode.startswith("refused-branch"):
+            other = self.other_main(world.clock, step.other_gto)
+            refspecs.append(f"+{other}:refs/heads/main")
+            wanted["refs/heads/main"] = other
+            lines.append(f"  branch +{self.c(other)}:main (git refuses it: non-fast-forward)")
+            expect.valid = False
+        if not refspecs:
+            return
+        before = server_refs(world)
+        done = git(
+            "push",
+            "--porcelain",
+            "--no-verify",
+            *options,
+            "origin",
+            *refspecs,
+            cwd=world.clone,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        after = server_refs(world)
+        verdict = (
+            "declined by the hook"
+            if "push declined" in output
+            else "stopped midway by the landing guard"
+            if ABORTED in output
+            else "accepted"
+            if done.returncode == 0
+            else "partly refused by git"
+        )
+        event(f"push {verdict}")
+        self.log.append(
+            f"push {' '.join(options) or '(not atomic)'}: exit {done.returncode}, {verdict}"
+        )
+        self.log.extend(lines)
+        self.log.extend(
+            "    | " + line.strip()
+            for line in output.splitlines()
+            if line.strip() and not line.startswith(("To ", "Done"))
+        )
+        if ABORTED in output:
+            landed = [r for r in wanted if after.get(r) != before.get(r)]
+            self.log.append(f"  landed: {', '.join(landed) or 'nothing'}")
+        note("\n".join(self.log))
+        order = sorted(r for r in wanted if r in before) + [r for r in wanted if r not in before]
+        self.check_refs(done.returncode, output, before, after, wanted, expect, order)
+        self.check_server(after)
+
+    # -- the properties ------------------------------------------------------------------------
+
+    def fail(self, message: str) -> None:
+        raise AssertionError(message + "\n\nthe sequence so far:\n" + "\n".join(self.log))
+
+    def check_refs(
+        self,
+        code: int,
+        output: str,
+        before: dict[str, str],
+        after: dict[str, str],
+        wanted: dict[str, str | None],
+        expect: Expect,
+        order: list[str],
+    ) -> None:
+        """Property 1: what git reported is what the server holds. ``order``: the order
+        receive-pack gets the updates (existing refs as advertised, then new ones)."""
+        for ref in set(before) | set(after):
+            if ref not in wanted and before.get(ref) != after.get(ref):
+                self.fail(f"{ref} was not pushed, yet it changed on the server:\n{output}")
+        if "Traceback" in output or "internal-error" in output:
+            self.fail(f"gtoguard failed:\n{output}")
+        if ABORTED in output:
+            # the landing guard refused a transaction: git 2.39 dies there, so the client
+            # gets no report; what landed must be the updates before the refused one
+            if code == 0:
+                self.fail(f"the landing guard stopped the push, yet git push exited 0:\n{output}")
+            landed = [ref for ref in order if after.get(ref) != before.get(ref)]
+            for ref in landed:
+                if after.get(ref) != wanted[ref]:
+                    self.fail(f"{ref} holds {after.get(ref)}, pushed was {wanted[ref]}:\n{output}")
+            tags = [ref for ref in order if ref.startswith("refs/tags/")]
+            if landed != tags[: len(landed)]:
+                self.fail(
+                    f"the landing guard stopped the push, and what landed ({landed}) is "
+                    f"not the updates before the refused one (order {tags}):\n{output}"
+                )
+        else:
+            self.reported(code, output, before, after, wanted)
+        if expect.invalid:
+            landed = [
+                ref
+                for ref in wanted
+                if ref.startswith("refs/tags/") and after.get(ref) != before.get(ref)
+            ]
+            if landed:
+                self.fail(
+                    f"{landed} landed from a push with a tag that is never valid "
+                    f"({'; '.join(expect.invalid)}):\n{output}"
+                )
+        elif expect.valid and code != 0:
+            self.fail(f"a push of plainly valid registrations was refused:\n{output}")
+
+    def reported(
+        self,
+        code: int,
+        output: str,
+        before: dict[str, str],
+        after: dict[str, str],
+        wanted: dict[str, str | None],
+    ) -> None:
+        """git's porcelain report per ref agrees with the server."""
+        flags: dict[str, str] = {}
+        for line in output.splitlines():
+            match = re.match(r"^([ +\-*!=])\t([^\t]*)\t(.*)$", line)
+            if match:
+                flags[match.group(2).rpartition(":")[2]] = match.group(1)
+        missing = set(wanted) - set(flags)
+        if missing:
+            self.fail(f"git reported nothing for {sorted(missing)}:\n{output}")
+        declined = "pre-receive hook declined" in output or "push declined" in output
+        for ref, flag in flags.items():
+            if flag == "!" and after.get(ref) != before.get(ref):
+                self.fail(f"{ref} was refused, yet it changed on the server:\n{output}")
+            if flag not in "!=" and after.get(ref) != wanted.get(ref):
+                self.fail(
+                    f"{ref} was reported updated, yet the server holds {after.get(ref)}, "
+                    f"not {wanted.get(ref)}:\n{output}"
+                )
+            if declined and flag != "!":
+                self.fail(f"the hook declined the push, yet {ref} was not refused:\n{output}")
+        if "!" in flags.values() and code == 0:
+            self.fail(f"a ref was refused, yet git push exited 0:\n{output}")
+
+    def check_server(self, after: dict[str, str]) -> None:
+        """Properties 2 and 3: the audit, and gto on a fresh clone (in parallel)."""
+        if after == self.verified:
+            return  # nothing landed since the last check: the same answers
+        world = self.world
+        reader = world.root / f"reader-{next(self.readers)}"
+        git("clone", "-q", str(world.server), str(reader), cwd=world.root)
+        env = {**os.environ, "GTO_EMOJIS": "false"}
+
+        def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+            return subprocess.Popen(
+                args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+
+        jobs = {
+            "gtoguard check --all": start(
+                [str(BIN / "gtoguard"), "check", "--all", "--repo", str(world.server)], world.root
+            ),
+            "gto show --json": start([gto_cli(), "show", "--json"], reader),
+            "gto history --json": start([gto_cli(), "history", "--json"], reader),
+        }
+        results = {}
+        for name, job in jobs.items():
+            out, err = job.communicate()
+            results[name] = (job.returncode, out, err)
+        ours = gtoguard_cli("show", "--json", "--repo", str(reader))
+        code, out, err = results["gtoguard check --all"]
+        if code != 0:
+            self.fail(
+                f"property 2: the audit finds what the hook let in (exit {code}):\n{out}{err}"
+            )
+        for name in ("gto show --json", "gto history --json"):
+            code, out, err = results[name]
+            if code != 0:
+                self.fail(f"property 3: {name} fails on a fresh clone (exit {code}):\n{out}{err}")
+        if ours.returncode != 0:
+            self.fail(f"property 3: gtoguard show --json fails:\n{ours.stdout}{ours.stderr}")
+        theirs = json.loads(results["gto show --json"][1])
+        if json.loads(ours.stdout) != theirs:
+            self.fail(
+                "property 3: gtoguard show --json differs from gto show --json\n"
+                f"gto:      {json.dumps(theirs, sort_keys=True)}\n"
+                f"gtoguard: {json.dumps(json.loads(ours.stdout), sort_keys=True)}"
+            )
+        shutil.rmtree(reader, ignore_errors=True)
+        self.verified = after
+
+
+def gtoguard_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "gtoguard"), *args], capture_output=True, text=True, check=False
+    )
+
+
+# --- the test -------------------------------------------------------------------------------
+
+_examples = count()
+
+
+@settings(
+    max_examples=EXAMPLES or 5,
+    derandomize=not LONG_RUN,  # the suite: the same sample every run
+    deadline=None,
+    database=None,
+    print_blob=LONG_RUN,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@example(  # always: a `git push --tags` the landing guard stops midway, a same-second batch
+    setup=(POLICIES[0], GTO_FILES[0], False),
+    steps=[
+        Step((Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1)),
+              Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1))),
+             "plain", 10, False, False),
+        Step((Op("assign", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),
+              Op("unassign", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),
+              Op("assign", 0, 1, "dev", "next-patch", "version", "simple", ("next", 1))),
+             "sorted", 10, False, False),
+        Step((Op("assign", 0, 1, "staging", "next-patch", "version", "next", ("same", 0)),
+              Op("unassign", 0, 1, "dev", "next-patch", "version", "next", ("same", 0)),
+              Op("deprecate", 0, 1, "dev", "next-patch", "version", "simple", ("back", 20))),
+             "refused-branch", 10, True, True),
+    ],
+)  # fmt: skip
+@given(setup=SETUPS, steps=st.lists(STEPS, min_size=1, max_size=MAX_PUSHES))
+def test_generated_push_sequences_keep_the_server_clean(
+    tmp_path: Path, setup: tuple[tuple[str, str | None, int], str, bool], steps: list[Step]
+) -> None:
+    root = tmp_path / f"example-{next(_examples)}"
+    root.mkdir()
+    try:
+        run = Run(root, setup)
+        for step in steps:
+            run.push(step)
+        if VERBOSE:
+            print("\n".join(run.log), end="\n\n")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
