@@ -5,8 +5,9 @@ Hypothesis draws a setup (a policy on main or none, a ``.gto`` with or without t
 holds a few operations:
 
 - the everyday: register (``A@vX.Y.Z``, with or without ``#N``), assign and unassign
-  ``dev``/``staging``/``prod``, deregister, deprecate; on the version's commit, a new
-  commit or any existing one; tagger times that move on, or repeat the same second;
+  ``dev``/``staging``/``prod``, deregister, deprecate, a release (register and promote
+  in one push); on the version's commit, a new commit or any existing one; tagger times
+  that move on, repeat the same second, or lag a few seconds;
 - the rest: a stale counter, a reused or lower version, the stages ``prd`` and
   ``prod/eu``, ``@created``, malformed names, lightweight tags, a tag object pushed under
   another name, a name too long for the file system, deleting or moving (forced or not)
@@ -14,18 +15,22 @@ holds a few operations:
   file/directory clash), tagger times back-dated by seconds or minutes or far in the
   future;
 
-and goes out with the real git client as one push, as an ``--atomic`` push, or together
-with a ``+OTHER:main`` the server refuses (``receive.denyNonFastForwards``; OTHER may
-carry a ``.gto`` that allows ``prd``), atomic or not; between pushes the server's refs
-are sometimes packed. Tag objects are written with ``git mktag`` and pushed by object
+and goes out with the real git client as one push, as an ``--atomic`` push, in name
+order as ``git push --tags`` sends tags (``churn#prod#4`` before ``churn#staging#3``
+before ``churn@v1.0.0#2``), or together with a ``+OTHER:main`` the server refuses
+(``receive.denyNonFastForwards``; OTHER may carry a ``.gto`` that allows ``prd``),
+atomic or not; between pushes the server's refs are sometimes packed. The server has
+gtoguard's pre-receive hook and its landing guard (``gtoguard install --force``). Tag objects are written with ``git mktag`` and pushed by object
 id, so the clone never holds a ref that would clash with the server's.
 
 After every push:
 
 1. git's report per ref holds: a rejected ref (``!``) is unchanged on the server, an
    updated one holds what was pushed, no other ref moved, a push the hook declined
-   changed nothing; a push holding a tag that can never be valid (``Expect.invalid``)
-   landed none of its tags; a push of plainly valid registrations landed whole;
+   changed nothing; a push the landing guard stopped midway (git dies there and reports
+   nothing) landed exactly the updates before the refused one; a push holding a tag
+   that can never be valid (``Expect.invalid``) landed none of its tags; a push of
+   plainly valid registrations landed whole;
 2. ``gtoguard check --all --repo SERVER`` exits 0 (everything that landed is clean);
 3. on a fresh clone of the server ``gto show --json`` succeeds and equals
    ``gtoguard show --json``, and ``gto history --json`` succeeds.
@@ -34,7 +39,7 @@ A failure prints the sequence so far as concrete steps: commits (``c3``), tags w
 their targets and tagger times relative to the start (``T0+120``), the refspecs, and the
 server's answer to each push.
 
-The suite runs a small sample with a fixed seed (about 20-40 s on 2 cores). The long run,
+The suite runs a small sample with a fixed seed (about 25-35 s on 2 cores). The long run,
 with fresh randomness each time (``GTOGUARD_MODEL_PUSHES`` sets the longest sequence,
 default 6; ``GTOGUARD_MODEL_VERBOSE=1`` with ``-s`` prints every sequence)::
 
@@ -50,14 +55,16 @@ import re
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from itertools import count
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, example, given, note, settings
 from hypothesis import strategies as st
 
-from conftest import BIN, World, git, gto_cli, make_world
+from conftest import BIN, World, git, gto_cli, gtoguard, make_world, run_gto
 
 # read at import: the autouse git_env fixture clears GTOGUARD_* before each test
 EXAMPLES = int(os.environ.get("GTOGUARD_MODEL_EXAMPLES", "0") or 0)
@@ -115,8 +122,8 @@ TAG_RE = re.compile(
 class Op:
     """One tag (or deletion) of a push, before it meets the repository's state."""
 
-    kind: str
-    artifact: int
+    kind: str  # register release assign unassign deregister deprecate, and the rest above
+    artifact: int  # index into ARTIFACTS
     pick: int  # which version / commit / existing tag / malformed form
     stage: str  # assign, unassign
     version: str  # register: next-patch next-minor next-major lower reuse
@@ -161,7 +168,12 @@ TIMES = st.one_of(
 CLEAN_OPS = st.builds(
     Op,
     kind=weighted(
-        ("register", 4), ("assign", 6), ("unassign", 2), ("deregister", 1), ("deprecate", 1)
+        ("register", 4),
+        ("release", 2),
+        ("assign", 6),
+        ("unassign", 2),
+        ("deregister", 1),
+        ("deprecate", 1),
     ),
     artifact=weighted((0, 4), (1, 1), (2, 1)),
     pick=st.integers(0, 7),
@@ -176,6 +188,7 @@ WILD_OPS = st.builds(
     Op,
     kind=weighted(
         ("register", 6),
+        ("release", 1),
         ("assign", 6),
         ("unassign", 2),
         ("deregister", 2),
@@ -226,6 +239,20 @@ STEPS = st.one_of(
 )
 
 SETUPS = st.tuples(st.sampled_from(POLICIES), st.sampled_from(GTO_FILES), st.booleans())
+
+
+def expand(ops: tuple[Op, ...]) -> Iterator[Op]:
+    """A release is a registration on a new commit and its promotions up to ``stage``,
+    pushed together (what a release pipeline does)."""
+    for op in ops:
+        if op.kind != "release":
+            yield op
+            continue
+        yield replace(op, kind="register", target="new")
+        path = STAGES[: STAGES.index(op.stage) + 1] if op.stage in STAGES else ("dev", op.stage)
+        for stage in path:
+            yield replace(op, kind="assign", stage=stage, target="version", pick=0,
+                          time=("next", 1))  # fmt: skip
 
 
 # --- the server as the model sees it -----------------------------------------------------
@@ -484,7 +511,7 @@ class Run:
         lines: list[str] = []
         expect = Expect()
         prev = self.world.tick(step.gap)
-        for op in step.ops:
+        for op in expand(step.ops):
             mode, amount = op.time
             if mode == "next":
                 when = prev = prev + amount
@@ -883,3 +910,29 @@ def test_generated_push_sequences_keep_the_server_clean(
             print("\n".join(run.log), end="\n\n")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- what the model found ----------------------------------------------------------------
+
+
+def test_a_same_second_stage_tie_is_broken_as_gto_breaks_it(tmp_path: Path) -> None:
+    """Two commits without a registered version get 'dev' in the same tagger second. gto
+    shows the one whose version was "created" first, and for a version with no
+    registration gto's creation time is the newest of its stage events *and its commit's
+    date* (its authoring event skips events named "enrichment", but the commit event is
+    named "commit"). main's tip is committed now, after the tags' time: gto shows the
+    other commit in dev."""
+    world = make_world(tmp_path)
+    tip = world.head()  # committed at the real time, hours after world.clock
+    when = world.tick(5)
+    older = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "older", cwd=world.clone,
+                env={"GIT_COMMITTER_DATE": f"@{when} +0000"}).stdout.strip()  # fmt: skip
+    world.tag("churn#dev", tip, when=when)
+    world.tag("churn#dev#1", older, when=when)
+    assert world.push_tags("churn#dev", "churn#dev#1").ok
+    reader = tmp_path / "reader"
+    git("clone", "-q", str(world.server), str(reader), cwd=tmp_path)
+    theirs = json.loads(run_gto("show", "--json", cwd=reader).stdout)
+    assert theirs["churn"]["stage"]["dev"] == older
+    ours = gtoguard("show", "--json", "--repo", str(reader), cwd=tmp_path)
+    assert json.loads(ours.stdout) == theirs

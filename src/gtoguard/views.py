@@ -77,10 +77,13 @@ class VersionView:
 
     @property
     def created_at(self) -> int:
+        """gto's "authoring event": the latest registration; without one, the latest of
+        the stage events *and the commit's date* (gto means to skip its commit-date
+        "enrichment" event here, but that event is named "commit", so it counts)."""
         if self.registrations:
             return max(e.time for e in self.registrations)
         stage_times = [t for s in self.stages.values() for t, _ in s.events]
-        return max(stage_times) if stage_times else self.commit_time
+        return max(stage_times + [self.commit_time])
 
     def active_stages(self) -> list[StageView]:
         """Active stages, oldest activation first (gto's ``get_vstages(ascending=True)``)."""
