@@ -42,6 +42,16 @@ def make_clone(root: Path, count: int) -> Path:
     return clone
 
 
+MIRROR = "tags: {max_age: off}\nbudget: off\n"  # the admin's switch for importing history
+
+
+def mirror_policy(root: Path, server: Path) -> None:
+    """A 10,000-tag push is a mirror: old tagger dates, more than a push's budget."""
+    path = root / "mirror-policy.yaml"
+    path.write_text(MIRROR)
+    git("config", "gtoguard.policy", str(path), cwd=server)
+
+
 def time_push(root: Path, clone: Path, hook: bool, runs: int) -> list[float]:
     times = []
     for run in range(runs):
@@ -49,6 +59,7 @@ def time_push(root: Path, clone: Path, hook: bool, runs: int) -> list[float]:
         git("init", "-q", "--bare", "-b", "main", str(server), cwd=root)
         if hook:
             install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
+            mirror_policy(root, server)
         git("push", "-q", str(server), "main", cwd=clone)
         began = time.perf_counter()
         git("push", "-q", str(server), "--tags", cwd=clone)

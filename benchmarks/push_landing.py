@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from push_10k import git, make_clone
+from push_10k import git, make_clone, mirror_policy
 
 from gtoguard.install import GUARD, install_into
 
@@ -27,6 +27,7 @@ Setup = Callable[[Path], None]
 
 def pre_receive(server: Path) -> None:
     install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
+    mirror_policy(server.parent, server)
 
 
 def floor(server: Path) -> None:

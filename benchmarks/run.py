@@ -46,13 +46,17 @@ class Timer:
     def __call__(self, command: Sequence[str], cwd: Path, stdin: bytes | None = None,
                  env: dict[str, str] | None = None, after: Callable[[], object] | None = None,
                  runs: int | None = None, warm: bool = True) -> tuple[float, float]:  # fmt: skip
-        """(median, min) seconds; ``after`` undoes what one run changed."""
+        """(median, min) seconds; ``after`` undoes what one run changed. A run that fails
+        stops the benchmark: a fast failure is not a fast command."""
         times = []
         for number in range(-1 if warm else 0, runs or self.runs):  # -1: warm-up, not counted
             began = time.perf_counter()
-            subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, check=False,
-                           env={**os.environ, **(env or {})})  # fmt: skip
+            done = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True,
+                                  check=False, env={**os.environ, **(env or {})})  # fmt: skip
             took = time.perf_counter() - began
+            if done.returncode != 0:
+                raise SystemExit(f"{' '.join(map(str, command))} failed ({done.returncode}) in "
+                                 f"{cwd}:\n{done.stderr.decode(errors='replace')[-2000:]}")  # fmt: skip
             if after:
                 after()
             if number >= 0:

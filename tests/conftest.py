@@ -70,6 +70,9 @@ class Push:
         return set(re.findall(r"\[([a-z-]+)\]", self.output))
 
 
+LAG = 120  # a new World's clock starts this far behind the real one
+
+
 @dataclass
 class World:
     """A bare server with gtoguard's pre-receive hook and one clone of it."""
@@ -77,10 +80,12 @@ class World:
     root: Path
     server: Path
     clone: Path
-    clock: int = field(default_factory=lambda: int(time.time()) - 20_000)
+    # tagger times: near the real clock, since the hook bounds how old a new tag may be
+    # (tags.max_age, default 300 s) and how far ahead (clock_skew); always moving on
+    clock: int = field(default_factory=lambda: int(time.time()) - LAG)
 
-    def tick(self, seconds: int = 10) -> int:
-        self.clock += seconds
+    def tick(self, seconds: int = 2) -> int:
+        self.clock = max(self.clock + seconds, int(time.time()) - LAG)
         return self.clock
 
     def commit(self, message: str = "change", files: dict[str, str] | None = None) -> str:
@@ -118,6 +123,13 @@ class World:
         pushed = self.push("HEAD:main")
         assert pushed.ok, pushed.output
         return self
+
+    def set_server_policy(self, text: str) -> Path:
+        """Write ``text`` as the server policy (``git config gtoguard.policy``)."""
+        path = self.root / "server-policy.yaml"
+        path.write_text(text, encoding="utf-8")
+        git("config", "gtoguard.policy", str(path), cwd=self.server)
+        return path
 
     def push_tags(self, *names: str, no_verify: bool = True,
                   env: dict[str, str] | None = None) -> Push:  # fmt: skip

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from conftest import BIN, World, git, make_world
+from conftest import BIN, World, git, make_world, ssh_key
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "ci"
 GOOD, BAD = "churn#prod#2", "churn#prd#3"
@@ -50,16 +51,22 @@ def _expand(text: str, values: dict[str, str]) -> str:
 # --- GitHub Actions ----------------------------------------------------------------------
 
 
-def _github(world: World, tag: str, delete: bool) -> tuple[bool, str]:
+def _github(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bool, str]:
     workflow: dict[Any, Any] = yaml.safe_load((DOCS / "github-actions.yml").read_text())
     patterns = workflow[True]["push"]["tags"]  # YAML 1.1 reads the key `on` as True
     assert any(_github_glob(p, tag) for p in patterns)
-    ci = world.root / f"gh-{tag}"
+    job = Path(tempfile.mkdtemp(prefix="gh-", dir=world.root))  # one per run of the job
+    ci = job / "checkout"
     git("clone", "-q", str(world.server), str(ci), cwd=world.root)  # checkout, fetch-depth 0
     git("checkout", "-q", "--detach", f"refs/tags/{tag}", cwd=ci)
     env = {k: str(v) for k, v in workflow["env"].items()}
-    env.update(GITHUB_REF_NAME=tag, GTOGUARD_DELETE_BAD_TAGS="true" if delete else "false")
-    values = {"github.event.repository.default_branch": "main"}
+    runner = job / "runner"
+    runner.mkdir()
+    github_env = runner / "github_env"
+    env.update(GITHUB_REF_NAME=tag, GTOGUARD_DELETE_BAD_TAGS="true" if delete else "false",
+               RUNNER_TEMP=str(runner), GITHUB_ENV=str(github_env))  # fmt: skip
+    values = {"github.event.repository.default_branch": "main",
+              "secrets.GTOGUARD_ALLOWED_SIGNERS": signers}  # fmt: skip
     failed, output = False, ""
     for step in workflow["jobs"]["check"]["steps"]:
         if "run" not in step or step.get("id") == "install":
@@ -74,6 +81,8 @@ def _github(world: World, tag: str, delete: bool) -> tuple[bool, str]:
         done = _shell(_expand(step["run"], values), ci, step_env)
         output += done.stdout + done.stderr
         failed = failed or done.returncode != 0
+        if github_env.exists():  # what a step exports for the later ones
+            env.update(line.split("=", 1) for line in github_env.read_text().splitlines())
     return not failed, output
 
 
@@ -101,12 +110,13 @@ def test_github_template_can_delete_the_bad_tag(hosted: World) -> None:
 # --- GitLab CI ---------------------------------------------------------------------------
 
 
-def _gitlab(world: World, tag: str, delete: bool) -> tuple[bool, str]:
+def _gitlab(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bool, str]:
     job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())["gtoguard"]
     rule = job["rules"][0]["if"]
     pattern = re.search(r"=~ /(.*)/", rule)[1]  # type: ignore[index]
     assert re.search(pattern, tag)
-    ci = world.root / f"gl-{tag}"
+    run_dir = Path(tempfile.mkdtemp(prefix="gl-", dir=world.root))  # one per run of the job
+    ci = run_dir / "checkout"
     # a tag pipeline's clone: only the pipeline's own tag is fetched
     git("init", "-q", str(ci), cwd=world.root)
     git("remote", "add", "origin", str(world.server), cwd=ci)
@@ -115,16 +125,15 @@ def _gitlab(world: World, tag: str, delete: bool) -> tuple[bool, str]:
     env = {k: str(v) for k, v in job["variables"].items()}
     env.update(CI_COMMIT_TAG=tag, CI_DEFAULT_BRANCH="main", GTOGUARD_PUSH_URL=str(world.server),
                GTOGUARD_DELETE_BAD_TAGS="true" if delete else "false")  # fmt: skip
-    output = ""
-    failed = False
-    for line in job["before_script"] + job["script"]:
-        if "pip install" in line:
-            continue
-        done = _shell(line, ci, env)
-        output += done.stdout + done.stderr
-        if done.returncode != 0:
-            failed = True
-            break
+    if signers:  # a File-type variable: GitLab writes it out and passes its path
+        path = run_dir / "signers"
+        path.write_text(signers, encoding="utf-8")
+        env["GTOGUARD_ALLOWED_SIGNERS"] = str(path)
+    # GitLab runs before_script and script in one shell, stopping at the first failure
+    lines = [line for line in job["before_script"] + job["script"] if "pip install" not in line]
+    done = _shell("\n".join(lines), ci, env)
+    output = done.stdout + done.stderr
+    failed = done.returncode != 0
     env["CI_JOB_STATUS"] = "failed" if failed else "success"
     for line in job["after_script"]:
         done = _shell(line, ci, env)
@@ -145,6 +154,29 @@ def test_gitlab_template_can_delete_the_bad_tag(hosted: World) -> None:
     ok, output = _gitlab(hosted, BAD, delete=True)
     assert not ok and "[stage-unknown]" in output
     assert BAD not in hosted.server_tags()
+
+
+@pytest.mark.parametrize("host", ["github", "gitlab"])
+def test_signed_stages_verify_against_the_signers_secret(hosted: World, host: str) -> None:
+    """Signers come from a CI secret. Without one, a signed-stage tag is declined: CI
+    cannot tell a signature from text shaped like one."""
+    run = _github if host == "github" else _gitlab
+    hosted.set_policy("stages:\n  prod: {signed: true}\n")
+    key = hosted.root / "alice-key"
+    ssh_key(key, "alice")
+    signers = f"alice@example.com {Path(f'{key}.pub').read_text()}"
+    git("-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s", "churn#prod#4",
+        "churn@v1.0.0#1^{commit}", "-m", "promote", cwd=hosted.clone,
+        env={"GIT_COMMITTER_DATE": f"@{hosted.tick()} +0000"})  # fmt: skip
+    forged = "promote\n-----BEGIN SSH SIGNATURE-----\nforged\n-----END SSH SIGNATURE-----\n"
+    hosted.tag("churn#prod#5", "churn@v1.0.0#1^{commit}", message=forged)
+    assert hosted.push_tags("churn#prod#4", "churn#prod#5").ok
+    ok, output = run(hosted, "churn#prod#4", delete=False)
+    assert not ok and "[signature-invalid]" in output and "no signers" in output, output
+    ok, output = run(hosted, "churn#prod#4", delete=False, signers=signers)
+    assert ok, output
+    ok, output = run(hosted, "churn#prod#5", delete=False, signers=signers)
+    assert not ok and "[signature-invalid]" in output, output
 
 
 def test_gitlab_template_needs_its_fetch(hosted: World) -> None:

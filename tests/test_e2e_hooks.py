@@ -316,6 +316,50 @@ def test_branch_push_with_config_change_validates_it(world: World) -> None:
     assert _imports_after_hook(world, old, new, "refs/heads/main") == {"jsonschema", "yaml"}
 
 
+def test_max_age_bounds_how_old_a_new_tag_may_be(world: World) -> None:
+    """Even on a fresh artifact, where no earlier event exists to compare with, a tag
+    dated long before the push is declined; mirroring old history is the server's call."""
+    world.tag("old@v1.0.0", when=int(time.time()) - 3600)
+    before = world.server_snapshot()
+    pushed = world.push_tags("old@v1.0.0")
+    assert not pushed.ok and pushed.rules() == {"tagger-time"}, pushed.output
+    assert "before the push (allowed: 300s, tags.max_age)" in pushed.output
+    assert world.server_snapshot() == before
+    world.commit("no bound", {".gtoguard.yaml": "tags:\n  max_age: off\n"})
+    pushed = world.push("HEAD:main")  # only the server policy may switch it off
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "only the server policy" in pushed.output
+    git("reset", "-q", "--hard", "HEAD~1", cwd=world.clone)
+    world.set_server_policy("tags:\n  max_age: off\n")
+    assert world.push_tags("old@v1.0.0").ok  # a mirror takes history as it was
+    world.set_policy("tags:\n  max_age: 60\n")  # a repository may tighten it
+    world.tag("old#dev#1", "old@v1.0.0^{commit}", when=int(time.time()) - 120)
+    pushed = world.push_tags("old#dev#1")
+    assert not pushed.ok and "(allowed: 60s, tags.max_age)" in pushed.output, pushed.output
+
+
+def test_a_push_past_the_budget_is_declined_with_a_hint(world: World) -> None:
+    """The server's budget (seconds, default 5) bounds what one push may cost; past it the
+    push is declined with push-too-large and a hint to split it, never left to hang. A
+    budget of 1 ms is spent before the hook has read its first tag."""
+    world.set_server_policy("budget: 0.001\n")
+    names = ["churn@v1.0.0"] + [f"churn#dev#{n}" for n in range(1, 100)]
+    for name in names:
+        world.tag(name, "HEAD")
+    before = world.server_snapshot()
+    pushed = world.push_tags(*names)
+    assert not pushed.ok and pushed.rules() == {"push-too-large"}, pushed.output
+    assert "split it into smaller pushes" in pushed.output
+    assert world.server_snapshot() == before
+    world.set_server_policy("fail: open\nbudget: 0.001\n")  # the content of a push:
+    assert not world.push_tags(*names).ok  # never accepted by fail: open
+    world.set_server_policy("budget: off\n")
+    assert world.push_tags(*names).ok
+    world.commit("mine", {".gtoguard.yaml": "budget: off\n"})
+    pushed = world.push("HEAD:main")
+    assert not pushed.ok and "'budget' is a server-only key" in pushed.output, pushed.output
+
+
 def test_clock_skew_knob_tunes_tagger_time(world: World) -> None:
     world.commit("tight clock", {".gtoguard.yaml": "tags:\n  clock_skew: 3600\n"})
     assert world.push("HEAD:main").ok

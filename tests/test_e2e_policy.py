@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, faulty_python, git, ssh_key
+from conftest import World, faulty_python, git, make_world, ssh_key
 
 V1 = "churn@v1.0.0^{commit}"  # the commit of the registered version
-
-
-def server_policy(world: World, text: str) -> Path:
-    path = world.root / "server-policy.yaml"
-    path.write_text(text, encoding="utf-8")
-    git("config", "gtoguard.policy", str(path), cwd=world.server)
-    return path
 
 
 @pytest.fixture
@@ -108,7 +101,7 @@ def test_no_identity_is_declined_not_guessed_from_the_tagger(registered: World) 
 
 def test_server_policy_names_the_identity_variable(registered: World) -> None:
     world = registered.set_policy(PUSHERS)
-    server_policy(world, "identity: X_AUTH_USER\n")
+    world.set_server_policy("identity: X_AUTH_USER\n")
     world.tag("churn#prod#1", V1)
     # the autodetected variables no longer count
     pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "alice", "X_AUTH_USER": "bob"})
@@ -195,7 +188,7 @@ def _signed_tag(world: World, name: str, kind: str, key: Path) -> None:
 @pytest.mark.parametrize("kind", ["ssh", "gpg"])
 def test_signed_prod_tags(registered: World, keys: dict[str, Path], kind: str) -> None:
     world = registered.set_policy("stages:\n  prod: {signed: true}\n")
-    server_policy(world, f"signers:\n  ssh: {keys['allowed']}\n  gpg: {keys['server-gnupg']}\n")
+    world.set_server_policy(f"signers:\n  ssh: {keys['allowed']}\n  gpg: {keys['server-gnupg']}\n")
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1")
     assert not pushed.ok and pushed.rules() == {"signature-required"}, pushed.output
@@ -213,7 +206,7 @@ def test_signed_prod_tags(registered: World, keys: dict[str, Path], kind: str) -
 
 def test_gnupg_owner_trust_never_is_refused(registered: World, keys: dict[str, Path]) -> None:
     world = registered.set_policy("stages:\n  prod: {signed: true}\n")
-    server_policy(world, f"signers:\n  gpg: {keys['server-gnupg']}\n")
+    world.set_server_policy(f"signers:\n  gpg: {keys['server-gnupg']}\n")
     _owner_trust(keys["server-gnupg"], "trusted@example.com", 3)  # the admin distrusts it
     _signed_tag(world, "churn#prod#1", "gpg", keys["gpg-trusted"])
     pushed = world.push_tags("churn#prod#1")
@@ -224,7 +217,7 @@ def test_gnupg_owner_trust_never_is_refused(registered: World, keys: dict[str, P
 def test_verifying_never_changes_the_trust_store(registered: World, keys: dict[str, Path]) -> None:
     """An X.509 block would make gpgsm import the pusher's certificates into the home."""
     world = registered.set_policy("stages:\n  prod: {signed: true}\n")
-    server_policy(world, f"signers:\n  ssh: {keys['allowed']}\n  gpg: {keys['server-gnupg']}\n")
+    world.set_server_policy(f"signers:\n  ssh: {keys['allowed']}\n  gpg: {keys['server-gnupg']}\n")
     home = keys["server-gnupg"]
     before = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir()
                     if p.is_file())  # fmt: skip
@@ -251,7 +244,7 @@ def test_verifying_never_changes_the_trust_store(registered: World, keys: dict[s
 
 def test_only_the_configured_verifier_runs(registered: World, keys: dict[str, Path]) -> None:
     world = registered.set_policy("stages:\n  prod: {signed: true}\n")
-    server_policy(world, f"signers:\n  ssh: {keys['allowed']}\n")
+    world.set_server_policy(f"signers:\n  ssh: {keys['allowed']}\n")
     _signed_tag(world, "churn#prod#1", "gpg", keys["gpg-trusted"])
     pushed = world.push_tags("churn#prod#1")
     assert not pushed.ok and "the server trusts no GPG keys" in pushed.output, pushed.output
@@ -263,6 +256,75 @@ def test_signed_without_signers_on_the_server(registered: World, keys: dict[str,
     pushed = world.push_tags("churn#prod#1")
     assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
     assert "no signers are configured" in pushed.output
+
+
+def test_an_expired_signer_cannot_sign_in_the_past(world: World, keys: dict[str, Path]) -> None:
+    """git checks an SSH signer's validity at the tagger date, which the signer writes: a
+    key that expired in 2020 signs a promotion dated 2019 on a fresh artifact."""
+    world.set_policy("stages:\n  prod: {signed: true}\n")
+    public = Path(f"{keys['ssh-trusted']}.pub").read_text(encoding="utf-8")
+    expired = world.root / "expired_signers"
+    expired.write_text(f'trusted@example.com valid-before="20200101" {public}', encoding="utf-8")
+    world.set_server_policy(f"signers:\n  ssh: {expired}\n")
+    then = {"GIT_COMMITTER_DATE": "2019-06-01T12:00:00+0000"}
+    world.tag("fraud@v1.0.0", when=1559390000)
+    key = keys["ssh-trusted"]
+    git("-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s", "fraud#prod#1",
+        "fraud@v1.0.0^{commit}", "-m", "promote", cwd=world.clone, env=then)  # fmt: skip
+    # git itself calls the signature good, at the date the signer chose
+    verified = git("-c", f"gpg.ssh.allowedSignersFile={expired}", "verify-tag", "fraud#prod#1",
+                   cwd=world.clone, check=False)  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+    before = world.server_snapshot()
+    pushed = world.push_tags("fraud@v1.0.0", "fraud#prod#1")
+    assert not pushed.ok and pushed.rules() == {"tagger-time", "signature-invalid"}, pushed.output
+    assert "could revive an expired key" in pushed.output
+    assert world.server_snapshot() == before
+    # signed now, the same key is expired: git verifies at the tagger date
+    git("tag", "-d", "fraud#prod#1", "fraud@v1.0.0", cwd=world.clone)
+    world.tag("fraud@v1.0.0")
+    git("-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s", "fraud#prod#1",
+        "fraud@v1.0.0^{commit}", "-m", "promote", cwd=world.clone)  # fmt: skip
+    pushed = world.push_tags("fraud@v1.0.0", "fraud#prod#1")
+    assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
+    assert world.server_snapshot() == before
+
+
+def test_a_signed_tag_replayed_into_another_repository(tmp_path: Path,
+                                                       keys: dict[str, Path]) -> None:  # fmt: skip
+    """alice's signed promotion in repository A, pushed by mallory into B: a signature
+    binds the message, not the place. ``signed: repository`` binds it with a trailer."""
+    worlds = {}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        world = worlds[name] = make_world(tmp_path / name)
+        world.set_policy("stages:\n  prod: {signed: repository}\n")
+        world.set_server_policy(f"signers:\n  ssh: {keys['allowed']}\n")
+        git("config", "gtoguard.repository", f"acme/{name}", cwd=world.server)
+    a, b = worlds["a"], worlds["b"]
+    git("fetch", "-q", str(a.server), "main", cwd=b.clone)  # B holds A's commits too
+    git("reset", "-q", "--hard", "FETCH_HEAD", cwd=b.clone)
+    git("push", "-q", "-f", "origin", "HEAD:main", cwd=b.clone)
+    key = keys["ssh-trusted"]
+    sign = ["-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s"]
+    a.tag("churn@v1.0.0")
+    git(*sign, "churn#prod#1", V1, "-m", "promote", cwd=a.clone)  # no trailer
+    pushed = a.push_tags("churn@v1.0.0", "churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
+    assert "'Repository: acme/a'" in pushed.output and "it has none" in pushed.output
+    git("tag", "-d", "churn#prod#1", cwd=a.clone)
+    git(*sign, "churn#prod#1", V1, "-m", "promote", "-m", "Repository: acme/a", cwd=a.clone)
+    assert a.push_tags("churn@v1.0.0", "churn#prod#1").ok
+    # mallory fetches alice's tags and pushes them, unchanged, into B
+    git("fetch", "-q", str(a.server), "refs/tags/*:refs/tags/*", cwd=b.clone)
+    before = b.server_snapshot()
+    pushed = b.push_tags("churn@v1.0.0", "churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
+    assert "names 'acme/a'" in pushed.output and "replayed" in pushed.output
+    assert b.server_snapshot() == before
+    # with plain 'signed: true' the replay lands: the documented limit of a signature
+    b.set_policy("stages:\n  prod: {signed: true}\n")
+    assert b.push_tags("churn@v1.0.0", "churn#prod#1").ok
 
 
 # --- message, versions, counters -----------------------------------------------------------
@@ -333,7 +395,7 @@ def test_warn_mode_prints_and_accepts(registered: World) -> None:
 
 def test_the_repository_cannot_loosen_the_server(registered: World) -> None:
     world = registered.set_policy("mode: warn\n")
-    server_policy(world, "stages:\n  prod: {from: [staging]}\n")
+    world.set_server_policy("stages:\n  prod: {from: [staging]}\n")
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1")
     assert not pushed.ok and pushed.rules() == {"stage-order"}, pushed.output
@@ -370,7 +432,7 @@ def test_fail_open_accepts_when_gtoguard_cannot_run(registered: World, tmp_path:
     faulty_python(world, broken)
     pushed = world.push_tags("churn#dev#1")
     assert not pushed.ok and "internal-error" in pushed.rules()  # closed by default
-    server_policy(world, "fail: open  # availability over enforcement\n")
+    world.set_server_policy("fail: open  # availability over enforcement\n")
     pushed = world.push_tags("churn#dev#1")
     assert pushed.ok, pushed.output
     assert "[internal-error] warning:" in pushed.output and "fail: open" in pushed.output
@@ -378,6 +440,6 @@ def test_fail_open_accepts_when_gtoguard_cannot_run(registered: World, tmp_path:
 
 def test_server_only_keys_are_fine_in_the_server_policy(registered: World) -> None:
     world = registered
-    server_policy(world, "identity: X_USER\nfail: closed\nsigners: {ssh: /nonexistent}\n")
+    world.set_server_policy("identity: X_USER\nfail: closed\nsigners: {ssh: /nonexistent}\n")
     world.tag("churn#dev#1", V1)
     assert world.push_tags("churn#dev#1").ok

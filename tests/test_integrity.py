@@ -214,9 +214,9 @@ def test_a_back_dated_tag_is_judged_where_gto_places_it(world: World) -> None:
 
 def test_a_back_dated_unassign_is_judged_at_its_place(world: World) -> None:
     world.set_policy("stages:\n  prod: {from: [staging]}\n")
-    world.tag("churn@v1.0.0", when=world.tick())
-    world.tag("churn#staging#1", when=world.tick())
-    world.tag("churn#prod#2", when=world.tick())
+    world.tag("churn@v1.0.0", when=world.tick(10))
+    world.tag("churn#staging#1", when=world.tick(10))
+    world.tag("churn#prod#2", when=world.tick(10))
     assert world.push_tags("churn@v1.0.0", "churn#staging#1", "churn#prod#2").ok
     # an unassign of staging dated before the prod promotion would make that promotion
     # break the promotion order in gto's history

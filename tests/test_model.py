@@ -60,7 +60,6 @@ from dataclasses import dataclass, field, replace
 from itertools import count
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, event, example, given, note, settings
 from hypothesis import strategies as st
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from . import rules
+from . import budget, rules
 from .identity import Pusher
 from .policy import GtoConfig, Policy
 from .refupdate import TAG_PREFIX, RefUpdate
@@ -41,6 +41,7 @@ class Facts:
     reachable: Reachability | None = None
     verify: Verifier | None = None  # None: no signers here; only presence is checked
     will_sign: bool = False  # the helper with --sign: the tag is not written yet
+    repository: str | None = None  # the server's name for the repository (signed: repository)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ class Context:
     origin: str = "the default branch"  # where .gto was read, for messages
     facts: Facts = field(default_factory=Facts)
     deleted: Mapping[str, str] = field(default_factory=dict)  # tag -> commit, deleted before
+    arrived: bool = False  # ``now`` is when the tags arrive (a hook): tags.max_age applies
+
+    @property
+    def age_limit(self) -> int | None:
+        return self.policy.tags.age_limit if self.arrived else None
 
 
 @dataclass
@@ -152,7 +158,9 @@ def evaluate(
 
     items.sort(key=_item_key)
     placed = _back_dated(items, registry)
-    for update, tag, event in items:
+    for number, (update, tag, event) in enumerate(items):
+        if number % 64 == 63:
+            budget.spend("checking the pushed tags")
         if tag.artifact not in placed:
             _evaluate_tag(update, tag, event, registry.artifact(tag.artifact), ctx, outcome)
     for artifact in sorted(placed):
@@ -207,7 +215,7 @@ def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
         if event is None:
             continue
         behind = rules.check_tagger_time(update.ref, event, state, ctx.now,
-                                         ctx.policy.tags.clock_skew)  # fmt: skip
+                                         ctx.policy.tags.clock_skew, ctx.age_limit)  # fmt: skip
         if behind is not None:  # declined for its date alone: not placed anywhere
             outcome.add(behind)
             late.add(update.ref)
@@ -269,9 +277,8 @@ def _evaluate_tag(
     if event is None:  # lightweight or not on a commit: no registry event, but a counter
         state.note_counter(tag.counter)
         return
-    outcome.add(
-        rules.check_tagger_time(update.ref, event, state, ctx.now, ctx.policy.tags.clock_skew)
-    )
+    skew = ctx.policy.tags.clock_skew
+    outcome.add(rules.check_tagger_time(update.ref, event, state, ctx.now, skew, ctx.age_limit))
     outcome.add(rules.check_version_exists(update.ref, tag, state))
     outcome.add(rules.check_commit_has_version(update.ref, tag, event, state))
     outcome.add(rules.check_deregister(update.ref, tag, event, state))
@@ -313,6 +320,11 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
                                            facts.identity_required))  # fmt: skip
             outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
                                            facts.verify, facts.will_sign))  # fmt: skip
+            outcome.add(rules.check_bound(ref, tag, event.message, stage_rules,
+                                          facts.repository, facts.verify is not None))  # fmt: skip
+            if ctx.age_limit is not None:
+                outcome.add(rules.check_signed_now(ref, tag, event, stage_rules, ctx.now,
+                                                   policy.tags.clock_skew))  # fmt: skip
 
 
 def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:

@@ -341,6 +341,13 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
                     f"'{key}' is a server-only key: a repository cannot set it",
                     "move it to the server policy (git config gtoguard.policy, or GTOGUARD_POLICY)",
                 ))  # fmt: skip
+        if (doc.get("tags") or {}).get("max_age") == "off":
+            problems.append(Problem(
+                file, "/tags/max_age",
+                "'max_age: off' accepts tags dated any time before the push; only the "
+                "server policy may switch the bound off (to mirror old history)",
+                "give a number of seconds, or set it in the server policy",
+            ))  # fmt: skip
     from .patterns import PatternError, compile_pattern  # RE2: only to check a policy
 
     for stage, entry in (doc.get("stages") or {}).items():

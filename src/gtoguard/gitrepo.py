@@ -8,6 +8,7 @@ the push — the new tags, their commits, a pushed ``.gto`` — are visible (DES
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
 
+from . import budget
 from .errors import CannotRun, NotARepository, UsageError
 from .policy import CONFIG_FILES
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, decode_ref
@@ -31,6 +33,18 @@ _KINDS = {
 
 
 READ_CAP = (16 << 20) + (64 << 10)  # past the largest max_message: read only in part
+FEW_ARTIFACTS = 8  # more artifacts in one push: one pass over the refs (Repo.tag_names)
+
+
+_ARTIFACT_PART = re.compile(r"[^@#]*(?=[@#])")  # a tag name's text before its first @ or #
+_RAW_ARTIFACT_PART = re.compile(rb"[^@#]*(?=[@#])")
+
+
+def _artifact_part(name: str) -> str | None:
+    """The artifact as a tag name spells it (the key that files a tag under its
+    artifact), or None for a name with neither '@' nor '#'."""
+    found = _ARTIFACT_PART.match(name)
+    return found.group() if found else None
 
 
 @dataclass(frozen=True)
@@ -109,8 +123,10 @@ class Repo:
         if artifacts is None:
             starts = [self._full(TAG_PREFIX)]
         else:
-            starts = [self._full(f"{TAG_PREFIX}{artifact_to_tag(a)}{sep}")
-                      for a in artifacts for sep in ("@", "#")]  # fmt: skip
+            wanted = {artifact_to_tag(a) for a in artifacts}
+            if len(wanted) > FEW_ARTIFACTS:
+                return self._tag_names_of(wanted)
+            starts = [self._full(f"{TAG_PREFIX}{a}{sep}") for a in wanted for sep in ("@", "#")]
             if not starts:
                 return []
             patterns = [_literal(start) + tail for start in starts for tail in ("*", "*/**")]
@@ -123,6 +139,23 @@ class Repo:
             for raw in self._repo.raw_listall_references()
             if raw.startswith(prefixes)
         ]
+
+    def _tag_names_of(self, wanted: set[str]) -> list[str]:
+        """The tag names of many artifacts in one pass over the refs. git matches every
+        ref against every pattern once the patterns share no prefix: 1,000 artifacts cost
+        seconds in ``for-each-ref``, while one listing at 100,000 tags costs ~0.1 s."""
+        prefix = self._full(TAG_PREFIX).encode("utf-8", "surrogateescape")
+        keys = {a.encode("utf-8", "surrogateescape") for a in wanted}
+        cut = len(prefix)
+        found = []
+        for raw in self._repo.raw_listall_references():
+            if not raw.startswith(prefix):
+                continue
+            name = raw[cut:]
+            part = _RAW_ARTIFACT_PART.match(name)
+            if part is not None and part.group() in keys:
+                found.append(decode_ref(name))
+        return found
 
     def tag_refs(self) -> dict[str, str]:
         """Tag name -> the object it points at, for every tag, in one pass over the refs
@@ -334,11 +367,11 @@ class Repo:
         self, artifacts: Iterable[str], names: Iterable[str]
     ) -> Iterator[tuple[str, GitObject]]:
         """(name, object) of every tag whose name starts like one of the artifacts' tags."""
-        prefixes = tuple(artifact_to_tag(a) + sep for a in artifacts for sep in ("@", "#"))
-        if not prefixes:
-            return
-        for name in names:
-            if name.startswith(prefixes):
+        wanted = {artifact_to_tag(a) for a in artifacts}
+        for number, name in enumerate(names):
+            if number % 256 == 255:
+                budget.spend("reading the history of the pushed artifacts")
+            if _artifact_part(name) in wanted:
                 oid = self.ref_target(TAG_PREFIX + name)
                 if oid is not None:
                     yield name, self.object_info(oid)

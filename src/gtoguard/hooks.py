@@ -13,7 +13,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from . import budget
 from .errors import CannotRun
+from .policy import DEFAULT_BUDGET
 from .refupdate import RefUpdate, parse_pre_push, parse_pre_receive
 from .repolock import Busy
 from .report import failure_violations, summary_line, write_text
@@ -99,8 +101,22 @@ def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], branch: Branch,
 
 def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | None,
              stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:  # fmt: skip
+    if hook == "pre-receive":
+        budget.start(DEFAULT_BUDGET)  # the server policy may change the seconds, not the start
+    try:
+        return _judged(hook, read, remote, stdin, err, env)
+    finally:
+        budget.stop()
+
+
+def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | None,
+            stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:  # fmt: skip
     try:
         return run_hook(hook, read(stdin), remote, err, env)
+    except budget.OverBudget as over:  # the push itself is too much: never fail: open
+        write_text(err, [over_budget_violation(over)], "push declined; nothing was changed", (),
+                   _gitlab(env))  # fmt: skip
+        return EXIT_VIOLATIONS
     except Busy as busy:  # never fail: open: the push was not judged, nor can it wait longer
         write_text(err, [busy_violation(busy, hook)], "push declined; nothing was changed", (),
                    _gitlab(env))  # fmt: skip
@@ -119,6 +135,16 @@ def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | 
     verdict = "push declined" if hook == "pre-receive" else "push stopped"
     write_text(err, violations, f"cannot check this push; {verdict}", (), _gitlab(env))
     return EXIT_CANNOT_RUN
+
+
+def over_budget_violation(over: budget.OverBudget) -> Violation:
+    return Violation(
+        "push-too-large",
+        "pre-receive",
+        f"checking this push would take longer than the server allows: {over}",
+        "split it into smaller pushes (fewer tags or artifacts each); an admin migrating a "
+        "whole registry can set budget: off in the server policy for the import",
+    )
 
 
 def busy_violation(busy: Busy, where: str) -> Violation:

@@ -15,7 +15,9 @@ from typing import Any
 GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
 CONFIG_FILES = (GTO_FILE, POLICY_FILE)
-SERVER_ONLY_KEYS = ("signers", "identity", "fail")
+SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget")
+DEFAULT_BUDGET = 5.0  # seconds the pre-receive hook may spend on one push
+MAX_AGE_OFF = -1  # tags.max_age: off (server policy only): no bound, for mirroring history
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,14 @@ class TagRules:
     allow_malformed: bool = False
     clock_skew: int = 300
     max_message: int = 65536  # bytes of a tag object
+    max_age: int | None = None  # seconds; None: unset (clock_skew); MAX_AGE_OFF: no bound
+
+    @property
+    def age_limit(self) -> int | None:
+        """How far before the push a new tag may be dated; None: no bound (mirroring)."""
+        if self.max_age is None:
+            return self.clock_skew
+        return None if self.max_age == MAX_AGE_OFF else self.max_age
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class StageRules:
     pushers: frozenset[str] | None = None
     pushers_as_written: tuple[str, ...] = ()
     signed: bool = False
+    bound: bool = False  # signed: repository (a "Repository: <id>" trailer)
     message: str | None = None
 
 
@@ -78,6 +89,7 @@ class Policy:
     signers: Signers = field(default_factory=Signers)
     identity_variable: str | None = None
     fail_open: bool = False
+    budget: float | None = DEFAULT_BUDGET  # seconds for one push (pre-receive); None: no budget
     sources: tuple[str, ...] = ()
 
     def rules_for(self, stage: str) -> tuple[StageRules, ...]:
@@ -96,6 +108,7 @@ class Policy:
             allow_malformed=a.allow_malformed and b.allow_malformed,
             clock_skew=min(a.clock_skew, b.clock_skew),
             max_message=min(a.max_message, b.max_message),
+            max_age=_tighter_age(a.max_age, b.max_age),
         )
         return Policy(
             warn_only=self.warn_only and other.warn_only,
@@ -106,8 +119,28 @@ class Policy:
             signers=other.signers if other.signers.any else self.signers,
             identity_variable=other.identity_variable or self.identity_variable,
             fail_open=self.fail_open or other.fail_open,
+            budget=other.budget,  # server-only: ``other`` is the server's policy
             sources=self.sources + other.sources,
         )
+
+
+def _max_age(value: Any) -> int | None:
+    return MAX_AGE_OFF if value == "off" else value
+
+
+def _budget(value: Any) -> float | None:
+    if value == "off":
+        return None
+    return DEFAULT_BUDGET if value is None else float(value)
+
+
+def _tighter_age(a: int | None, b: int | None) -> int | None:
+    """The stricter of two max_age settings: unset defers to the other, off is no bound."""
+    if a is None or a == MAX_AGE_OFF:
+        return b if b is not None else a
+    if b is None or b == MAX_AGE_OFF:
+        return a
+    return min(a, b)
 
 
 def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
@@ -124,6 +157,7 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
         allow_malformed=_get(tags, "malformed", "deny") == "allow",
         clock_skew=_get(tags, "clock_skew", defaults.clock_skew),
         max_message=_get(tags, "max_message", defaults.max_message),
+        max_age=_max_age(tags.get("max_age")),
     )
     versions = data.get("versions") or {}
     groups = expand_groups(data.get("groups") or {})
@@ -142,6 +176,7 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
         ),
         identity_variable=data.get("identity"),
         fail_open=data.get("fail") == "open",
+        budget=_budget(data.get("budget")),
         sources=(source,),
     )
 
@@ -213,7 +248,8 @@ def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Mapping[str, froz
         branches=_tuple(entry.get("branches")),
         pushers=expanded,
         pushers_as_written=tuple(pushers or ()),
-        signed=bool(entry.get("signed")),
+        signed=entry.get("signed") in (True, "repository"),
+        bound=entry.get("signed") == "repository",
         message=entry.get("message"),
     )
 

@@ -15,8 +15,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from . import budget, tombstones
 from . import config as cfg
-from . import tombstones
 from .check import (
     Context,
     Facts,
@@ -88,6 +88,7 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
         """One history walk per (tip, commit): a hundred tags on one commit cost one."""
         key = (tip, commit)
         if key not in walked:
+            budget.spend("walking branch history for the stages' branches rule")
             walked[key] = repo.reaches(tip, commit)
         return walked[key]
 
@@ -106,7 +107,31 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
                 "(give gtoguard check a policy with signers: GTOGUARD_POLICY)",
             )
 
-    return Facts(who, where.side == "server", reachable, verify, where.will_sign)
+    return Facts(who, where.side == "server", reachable, verify, where.will_sign,
+                 repository_name(repo, where))  # fmt: skip
+
+
+# where each host names the repository a hook or job runs for (signed: repository)
+SERVER_NAMES = ("GL_PROJECT_PATH", "GL_REPO")  # GitLab, gitolite
+CI_NAMES = ("GITHUB_REPOSITORY", "CI_PROJECT_PATH")  # GitHub Actions, GitLab CI
+
+
+def repository_name(repo: Repo, where: Where) -> str | None:
+    """The name a signed tag must carry in its ``Repository:`` trailer: the admin's
+    ``git config gtoguard.repository``, else the host's own name for the repository."""
+    configured = repo.config_value("gtoguard.repository")
+    if configured:
+        return configured.strip()
+    env = where.env
+    if where.side == "server":
+        if env.get("GITEA_REPO_USER") and env.get("GITEA_REPO_NAME"):
+            return f"{env['GITEA_REPO_USER']}/{env['GITEA_REPO_NAME']}"
+        names = SERVER_NAMES
+    elif where.side == "ci":
+        names = CI_NAMES
+    else:
+        return None
+    return next((env[n] for n in names if env.get(n)), None)
 
 
 def load_settings(repo: Repo, branch: Branch) -> Settings:
@@ -314,6 +339,7 @@ def run(
         ):  # this push creates the default branch: before it, no config (the first push)
             branch = Branch(branch.ref, None)
         settings = load_settings(repo, branch)
+        budget.limit(settings.policy.budget)
         touched = touched_artifacts(gto)
         names = repo.tag_names(touched)
         exclude = (
@@ -328,6 +354,7 @@ def run(
             settings.origin,
             facts_for(repo, where or Where("server"), settings.policy, updates),
             deleted=tombstones.read(repo.path) if settings.policy.tags.allow_delete else {},
+            arrived=True,
         )
         result.outcome = evaluate(gto, objects, registry, ctx)
         if (

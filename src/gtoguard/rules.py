@@ -5,6 +5,7 @@ Rule ids are a contract (DESIGN §3); messages say what is wrong, hints what to 
 
 from __future__ import annotations
 
+import re
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -317,8 +318,15 @@ def check_unassign(
 
 
 def check_tagger_time(
-    ref: str, event: TagEvent, state: ArtifactState, now: int, skew: int
+    ref: str,
+    event: TagEvent,
+    state: ArtifactState,
+    now: int,
+    skew: int,
+    max_age: int | None = None,
 ) -> Violation | None:
+    """``max_age``: how far before ``now`` (the push) a new tag may be dated; None where
+    the time of the push is not known, or the bound is off."""
     if event.time > now + skew:
         ahead = event.time - now
         return Violation(
@@ -336,6 +344,17 @@ def check_tagger_time(
             f"of '{event.name.artifact}' ({_iso(latest)}); gto orders events by this date, "
             "so a back-dated tag rewrites history",
             "create the tag again with the current date",
+        )
+    if max_age is not None and event.time < now - max_age:
+        return Violation(
+            "tagger-time",
+            ref,
+            f"tagger date {_iso(event.time)} is {now - event.time}s before the push (allowed: "
+            f"{max_age}s, tags.max_age); gto orders events by this date, so an old date "
+            "rewrites history",
+            f"create it again now and push it right away: git tag -d {event.tag}, then "
+            "gtoguard ... --push (to mirror old history, the server admin sets "
+            "tags.max_age: off in the server policy)",
         )
     return None
 
@@ -558,6 +577,70 @@ def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRul
         ref,
         f"the signature does not verify: {verdict.detail}",
         "sign with a key the server trusts (ask the admin to add your public key to the signers)",
+    )
+
+
+def check_bound(ref: str, tag: TagName, message: str, rules: StageRules,
+                repository: str | None, judge: bool) -> Violation | None:  # fmt: skip
+    """signed: repository. A signature binds the message, not the place: without the
+    trailer alice's signed promotion from one repository is good in any other.
+    ``judge``: this side verifies signatures (a server or CI), so it must know its name."""
+    if not rules.bound:
+        return None
+    text, block = split_signature(message)
+    if block is None and judge:
+        return None  # unsigned: signature-required says so
+    named = repository_trailers(text)
+    if repository is None:
+        if not judge:
+            return None  # a client does not know the server's name: the server checks
+        return Violation(
+            "signature-invalid",
+            ref,
+            f"stage {rules.stage} takes only tags bound to this repository, and the server "
+            f"has no name for it ({rules.source})",
+            "the admin sets one: git config gtoguard.repository <id> in the server repository",
+        )
+    if repository in named:
+        return None
+    found = f"it names {', '.join(repr(n) for n in named)}" if named else "it has none"
+    return Violation(
+        "signature-invalid",
+        ref,
+        f"stage {rules.stage} takes only tags whose signed message ends with the trailer "
+        f"'Repository: {repository}', and {found}: a signed tag from another repository "
+        f"must not be replayed here ({rules.source})",
+        f"sign a new tag with the trailer: -m 'promote ...' -m 'Repository: {repository}'",
+    )
+
+
+def repository_trailers(text: str) -> list[str]:
+    """The values of ``Repository:`` trailers in the last paragraph of a message."""
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", text.strip()) if p.strip()]
+    if not paragraphs:
+        return []
+    found = []
+    for line in paragraphs[-1].splitlines():
+        key, colon, value = line.partition(":")
+        if colon and key.strip().lower() == "repository" and value.strip():
+            found.append(value.strip())
+    return found
+
+
+def check_signed_now(ref: str, tag: TagName, event: TagEvent, rules: StageRules, now: int,
+                     skew: int) -> Violation | None:  # fmt: skip
+    """git verifies a signature as of the tagger date, which the signer writes: an old date
+    revives an expired key. A signed stage takes only tags dated at the push."""
+    if not rules.signed or event.time >= now - skew:
+        return None
+    return Violation(
+        "signature-invalid",
+        ref,
+        f"stage {rules.stage} takes only signed tags, and this one is dated "
+        f"{now - event.time}s before the push (allowed: {skew}s, tags.clock_skew); a "
+        "signature is checked as of that date, so an old date could revive an expired key "
+        f"({rules.source})",
+        "sign a new tag now",
     )
 
 

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
+from . import budget
 from .policy import Signers
 
 _BLOCK = re.compile(
@@ -97,10 +98,16 @@ def _run(git_dir: str, oid: str, signers: Signers, home: str) -> Verdict:
             "-c", f"gpg.minTrustLevel={signers.gpg_min_trust}",
             "-c", "gpg.x509.program=false", "verify-tag", "--raw", oid]  # fmt: skip
     env = dict(os.environ, GIT_DIR=git_dir, GNUPGHOME=home)
+    budget.spend("verifying signatures")
+    left = budget.left()
     try:
-        done = subprocess.run(args, capture_output=True, text=True, errors="replace",
-                              check=False, env=env, timeout=30)  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        done = subprocess.run(args, capture_output=True, text=True, errors="replace", check=False,
+                              env=env, timeout=30 if left is None else min(30.0, left))  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        if left is not None and left < 30:
+            raise budget.OverBudget(budget.seconds() or 0, "verifying signatures") from exc
+        return Verdict(False, f"git verify-tag could not run: {exc}")
+    except OSError as exc:
         return Verdict(False, f"git verify-tag could not run: {exc}")
     output = (done.stderr or "") + (done.stdout or "")
     if done.returncode == 0:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 MAX_TIME = 253_402_214_400
 _HEADERS = (b"object", b"type", b"tag", b"tagger")
 _IDENT = re.compile(rb"(?P<name>[^<>\n]*) <(?P<email>[^<>\n]*)> (?P<time>[0-9]+) (?P<tz>\S+)")
+# what git writes: the four headers in order, a blank line, the message (the fast path)
+_CANONICAL = re.compile(rb"object ([0-9a-f]{40})\ntype ([a-z]+)\ntag ([^\n]*)\ntagger ([^\n]*)\n\n")
 _ZONE = re.compile(rb"[+-](?P<hours>[0-9]{2})(?P<minutes>[0-9]{2})")
 
 
@@ -47,8 +49,12 @@ def _ident(raw: bytes) -> tuple[Identity, str | None] | None:
     match = _IDENT.fullmatch(raw)
     if match is None:
         return None
-    name = match["name"].decode("utf-8", "surrogateescape")
-    email = match["email"].decode("utf-8", "surrogateescape")
+    try:
+        name, email, utf8 = match["name"].decode("utf-8"), match["email"].decode("utf-8"), True
+    except UnicodeDecodeError:
+        name = match["name"].decode("utf-8", "surrogateescape")
+        email = match["email"].decode("utf-8", "surrogateescape")
+        utf8 = False
     digits = match["time"]
     time = int(digits) if len(digits) <= 19 else MAX_TIME + 1
     zone = _ZONE.fullmatch(match["tz"])
@@ -64,7 +70,7 @@ def _ident(raw: bytes) -> tuple[Identity, str | None] | None:
     if time > MAX_TIME:
         problem = f"the tagger's time {_show(digits[:30])} is past the year 9999"
         time = MAX_TIME + 1
-    elif not _utf8(match["name"]) or not _utf8(match["email"]):
+    elif not utf8:
         problem = "the tagger's name or e-mail is not UTF-8"
     elif not name.strip() or not email.strip():
         problem = "the tagger has no name or no e-mail (gto's GitPython reader requires both)"
@@ -74,6 +80,18 @@ def _ident(raw: bytes) -> tuple[Identity, str | None] | None:
 def parse_tag_object(data: bytes) -> TagObject:
     """Read a tag object's headers (object, type, tag, tagger, in that order, nothing
     else) and message. Never raises: what gto could not read is named in ``unreadable``."""
+    canonical = _CANONICAL.match(data)
+    if canonical is not None and b"\0" not in data:
+        try:
+            name = canonical[3].decode("utf-8")
+            message = data[canonical.end() :].decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # the careful path below says which part is not UTF-8
+        else:
+            found = _ident(canonical[4])
+            if found is not None:
+                return TagObject(canonical[1].decode("ascii"), canonical[2].decode("ascii"),
+                                 name, found[0], message, found[1])  # fmt: skip
     head, blank, body = data.partition(b"\n\n")
     if not blank and data.endswith(b"\n"):
         head = data[:-1]

@@ -83,7 +83,7 @@ class VersionView:
         if self.registrations:
             return max(e.time for e in self.registrations)
         stage_times = [t for s in self.stages.values() for t, _ in s.events]
-        return max(stage_times + [self.commit_time])
+        return max([*stage_times, self.commit_time])
 
     def active_stages(self) -> list[StageView]:
         """Active stages, oldest activation first (gto's ``get_vstages(ascending=True)``)."""
