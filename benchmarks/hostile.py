@@ -191,7 +191,9 @@ def _real_push(root: Path, repo: Path, source: Path, names: list[str],
                                   capture_output=True, check=False)  # fmt: skip
             took = time.perf_counter() - began
             if done.returncode != 0:
-                raise SystemExit(f"push ({kind}) failed: {done.stderr.decode()[-1500:]}")
+                said = [line for line in done.stderr.decode(errors="replace").splitlines()
+                        if "gtoguard" in line]  # fmt: skip
+                raise SystemExit(f"push ({kind}) failed:\n" + "\n".join(said[:5] + said[-2:]))
             if number >= 0:
                 times.append(took)
             subprocess.run(["rm", "-rf", str(server)], check=True)

@@ -61,14 +61,16 @@ class ArtifactState:
     # (commit, stage) -> [latest assignment, latest unassignment]
     _stages: dict[tuple[str, str], list[int | None]] = field(default_factory=dict, repr=False)
     _stages_at: dict[str, set[str]] = field(default_factory=dict, repr=False)
-    _latest: int | None = field(default=None, repr=False)
     _latest_deprecation: int | None = field(default=None, repr=False)
     _latest_other: int | None = field(default=None, repr=False)
     _indexed: int = field(default=0, repr=False)  # events[:_indexed] are in the indexes
+    _latest_added: int | None = field(default=None, repr=False)
 
     def add(self, event: TagEvent) -> None:
         self.events.append(event)
         self.note_counter(event.name.counter)
+        if self._latest_added is None or event.time > self._latest_added:
+            self._latest_added = event.time  # latest_time() needs no index
 
     def _sync(self) -> None:
         """Index the events added since the last question: a reader that only wants the
@@ -83,14 +85,14 @@ class ArtifactState:
         if len(kept) == len(self.events):
             return
         self.events = kept
+        self._latest_added = max((e.time for e in kept), default=None)
         self._versions, self._by_commit, self._stages, self._stages_at = {}, {}, {}, {}
         self._names = set()
-        self._latest = self._latest_deprecation = self._latest_other = None
+        self._latest_deprecation = self._latest_other = None
         self._indexed = 0
 
     def _index(self, event: TagEvent) -> None:
         tag, when = event.name, event.time
-        self._latest = _later(self._latest, when)
         if tag.action is Action.DEPRECATE:
             self._latest_deprecation = _later(self._latest_deprecation, when)
             return
@@ -181,8 +183,7 @@ class ArtifactState:
     # --- the artifact ---
 
     def latest_time(self) -> int | None:
-        self._sync()
-        return self._latest
+        return self._latest_added
 
     def deprecated(self, commit_times: Iterable[int] = ()) -> bool:
         """gto: deprecated iff the latest event is a deprecation; a tie goes to the other

@@ -282,10 +282,11 @@ def commit_times(repo: Repo, registry: Registry) -> dict[str, int]:
 
 
 def registry_for(
-    repo: Repo, artifacts: set[str], names: Sequence[str], exclude: set[str]
+    repo: Repo, artifacts: set[str], targets: Mapping[str, str], exclude: set[str]
 ) -> Registry:
-    """The state of ``artifacts`` from existing tags (names in ``exclude`` left out)."""
-    candidates = [n for n in names if n not in exclude]
+    """The state of ``artifacts`` from existing tags (name -> object; names in
+    ``exclude`` left out)."""
+    candidates = {n: oid for n, oid in targets.items() if n not in exclude}
     return registry_of(repo.tags_of(artifacts, candidates), artifacts)
 
 
@@ -341,7 +342,7 @@ def run(
         settings = load_settings(repo, branch)
         budget.limit(settings.policy.budget)
         touched = touched_artifacts(gto)
-        names = repo.tag_names(touched)
+        names = repo.tag_targets(touched)
         exclude = (
             {u.tag_name for u in gto if u.created} if existing_exclude is None else existing_exclude
         )

@@ -17,7 +17,6 @@ _HEADERS = (b"object", b"type", b"tag", b"tagger")
 _IDENT = re.compile(rb"(?P<name>[^<>\n]*) <(?P<email>[^<>\n]*)> (?P<time>[0-9]+) (?P<tz>\S+)")
 # what git writes: the four headers in order, a blank line, the message (the fast path)
 _CANONICAL = re.compile(rb"object ([0-9a-f]{40})\ntype ([a-z]+)\ntag ([^\n]*)\ntagger ([^\n]*)\n\n")
-_ZONE = re.compile(rb"[+-](?P<hours>[0-9]{2})(?P<minutes>[0-9]{2})")
 
 
 @dataclass(frozen=True)
@@ -49,24 +48,23 @@ def _ident(raw: bytes) -> tuple[Identity, str | None] | None:
     match = _IDENT.fullmatch(raw)
     if match is None:
         return None
+    raw_name, raw_email, digits, tz = match.groups()
     try:
-        name, email, utf8 = match["name"].decode("utf-8"), match["email"].decode("utf-8"), True
+        name, email, utf8 = raw_name.decode("utf-8"), raw_email.decode("utf-8"), True
     except UnicodeDecodeError:
-        name = match["name"].decode("utf-8", "surrogateescape")
-        email = match["email"].decode("utf-8", "surrogateescape")
+        name = raw_name.decode("utf-8", "surrogateescape")
+        email = raw_email.decode("utf-8", "surrogateescape")
         utf8 = False
-    digits = match["time"]
     time = int(digits) if len(digits) <= 19 else MAX_TIME + 1
-    zone = _ZONE.fullmatch(match["tz"])
     offset = 0
     problem = None
-    if zone is None:
-        problem = f"the tagger's time zone {_show(match['tz'])} is not in ±HHMM form"
+    if len(tz) != 5 or tz[:1] not in (b"+", b"-") or not tz[1:].isdigit():
+        problem = f"the tagger's time zone {_show(tz)} is not in ±HHMM form"
     else:
-        hours, minutes = int(zone["hours"]), int(zone["minutes"])
-        offset = (hours * 60 + minutes) * (-1 if match["tz"][:1] == b"-" else 1)
+        hours, minutes = int(tz[1:3]), int(tz[3:5])
+        offset = (hours * 60 + minutes) * (-1 if tz[:1] == b"-" else 1)
         if hours > 23 or minutes > 59:
-            problem = f"the tagger's time zone {_show(match['tz'])} is outside ±2359"
+            problem = f"the tagger's time zone {_show(tz)} is outside ±2359"
     if time > MAX_TIME:
         problem = f"the tagger's time {_show(digits[:30])} is past the year 9999"
         time = MAX_TIME + 1
