@@ -24,6 +24,37 @@ IDENTITY = {
 }
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``bin`` of gtoguard as users get it: the wheel built from this checkout,
+    installed (not editable) into a fresh virtual environment. The dependencies come
+    from this environment through a ``.pth`` line, so no package index is needed; the
+    new environment's own site-packages comes first, so its gtoguard is the wheel's."""
+    root = tmp_path_factory.mktemp("wheel")
+    run = lambda *args: subprocess.run(args, capture_output=True, text=True,  # noqa: E731
+                                       check=False, cwd=root)  # fmt: skip
+    built = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                "-w", str(root / "dist"), str(REPO))  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    venv = root / "venv"
+    made = run(sys.executable, "-m", "venv", "--without-pip", str(venv))
+    assert made.returncode == 0, made.stderr
+    python = venv / "bin" / "python"
+    site = run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    ours = {p for p in sys.path if p.endswith("site-packages")}
+    Path(site.stdout.strip(), "dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
+    wheel = next((root / "dist").glob("gtoguard-*.whl"))
+    done = run(sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+               "--no-deps", "--no-index", str(wheel))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    where = run(str(python), "-c", "import gtoguard; print(gtoguard.__file__)").stdout
+    assert where.startswith(str(venv)), where  # the wheel's, not the checkout's
+    return venv / "bin"
+
+
 @pytest.fixture(autouse=True)
 def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     home = tmp_path / "home"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import BIN, World, git, make_world, ssh_key
+from conftest import World, git, make_world, ssh_key
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "ci"
 GOOD, BAD = "churn#prod#2", "churn#prd#3"
@@ -33,10 +33,15 @@ def hosted(tmp_path: Path) -> World:
     return world
 
 
+@pytest.fixture(autouse=True)
+def as_installed(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The templates' steps run the gtoguard their install step gave: the wheel."""
+    monkeypatch.setenv("PATH", f"{installed}{os.pathsep}{os.environ['PATH']}")
+
+
 def _shell(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, capture_output=True, text=True,
-                          check=False, env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}",
-                                            **env})  # fmt: skip
+                          check=False, env={**os.environ, **env})  # fmt: skip
 
 
 def _expand(text: str, values: dict[str, str]) -> str:

@@ -8,18 +8,25 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
-from conftest import BIN, World, git
+from conftest import World, git
 
 HOOKS = {h["id"]: h for h in yaml.safe_load(
     (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text())}  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def as_installed(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entries run the gtoguard a user installed: the wheel, not the checkout."""
+    monkeypatch.setenv("PATH", f"{installed}{os.pathsep}{os.environ['PATH']}")
+
+
 def _run(hook: dict[str, object], files: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     entry = str(hook["entry"])
     args = files if hook.get("pass_filenames", True) else []
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PRE_COMMIT_REMOTE_NAME": "origin"}
+    env = {**os.environ, "PRE_COMMIT_REMOTE_NAME": "origin"}
     return subprocess.run(f"{entry} {' '.join(args)}", shell=True, cwd=cwd, capture_output=True,
                           text=True, check=False, env=env)  # fmt: skip
 

@@ -191,13 +191,14 @@ def _node_count(doc: Any, budget: int) -> int:
 
 
 def schema_dir() -> Path:
-    """The packaged ``schemas/`` (installed wheel), else the checkout's (editable install)."""
-    try:
-        packaged = Path(str(resources.files("gtoguard.schemas")))
-        if (packaged / "tag-event.schema.json").is_file():
-            return packaged
-    except (ModuleNotFoundError, TypeError):
-        pass
+    """The packaged ``gtoguard/schemas/`` (a wheel, an sdist, ``pip install .``), else the
+    checkout's ``schemas/`` (an editable install maps the package there). The schemas
+    directory has no ``__init__.py``, so ``resources.files("gtoguard.schemas")`` would be
+    a namespace package's ``MultiplexedPath``, whose ``str()`` is not a path: the
+    directory is found through the regular package ``gtoguard`` instead."""
+    packaged = Path(str(resources.files("gtoguard"))) / "schemas"
+    if (packaged / "tag-event.schema.json").is_file():
+        return packaged
     return Path(__file__).resolve().parents[2] / "schemas"
 
 

@@ -1,0 +1,50 @@
+"""gtoguard as users get it: the built wheel in a fresh virtual environment (conftest's
+``installed``), never the checkout's editable install. A plain install once could not find
+its schemas (``importlib.resources`` gave a namespace path whose ``str()`` is no path):
+every command failed and the installed hook declined every push with internal-error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from conftest import World, git, make_world
+
+
+def _run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(bin_dir / "gtoguard"), *args], cwd=cwd, capture_output=True,
+                          text=True, check=False,
+                          env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})  # fmt: skip
+
+
+def test_the_wheels_hook_declines_and_accepts(tmp_path: Path, installed: Path) -> None:
+    world: World = make_world(tmp_path, hook=False)
+    done = _run(installed, "install", "--repo", str(world.server), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shim = (world.server / "hooks" / "pre-receive").read_text()
+    assert str(installed.parent) in shim  # the hook runs the wheel's interpreter
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prd#1", "churn@v1.0.0^{commit}")
+    before = world.server_snapshot()
+    pushed = world.push_tags("churn@v1.0.0", "churn#prd#1")
+    assert not pushed.ok and pushed.rules() == {"stage-unknown"}, pushed.output
+    assert world.server_snapshot() == before
+    git("tag", "-d", "churn#prd#1", cwd=world.clone)
+    world.tag("churn#prod#1", "churn@v1.0.0^{commit}")
+    pushed = world.push_tags("churn@v1.0.0", "churn#prod#1")
+    assert pushed.ok, pushed.output
+    assert "2 GTO tags checked; push accepted" in pushed.output
+
+
+def test_the_wheels_commands_find_their_schemas(world: World, installed: Path) -> None:
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0").ok
+    for args in (["config", "validate"], ["show", "--json"], ["check", "--all"],
+                 ["check", "churn@v1.0.0"]):  # fmt: skip
+        done = _run(installed, *args, cwd=world.clone)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        assert "schema" not in done.stderr, done.stderr
+    (world.clone / ".gto").write_text("stages: dev\n")  # broken: the schema must say why
+    done = _run(installed, "config", "validate", cwd=world.clone)
+    assert done.returncode == 1 and ".gto: /stages" in done.stdout + done.stderr, done
