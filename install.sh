@@ -35,6 +35,27 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+# The Debian packages some tests need: signing (ssh-keygen, gpg), a real HTTP server
+# (nginx + fcgiwrap in front of git http-backend) and gitolite behind a loopback sshd.
+# As root with apt-get they are installed; otherwise those tests are skipped and say
+# this command (in CI, CI=true, a missing tool fails its test instead).
+test_tools() {
+    missing=
+    for pair in ssh-keygen:openssh-client gpg:gnupg nginx:nginx-light fcgiwrap:fcgiwrap \
+                gitolite:gitolite3 sshd:openssh-server; do
+        PATH="$PATH:/usr/sbin:/sbin" command -v "${pair%%:*}" >/dev/null 2>&1 ||
+            missing="$missing ${pair#*:}"
+    done
+    [ -n "$missing" ] || return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "install.sh: installing the test tools:$missing"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+    else
+        echo "install.sh: the tests that need$missing will be skipped;" \
+             "install them with: sudo apt-get install$missing" >&2
+    fi
+}
+
 command -v git >/dev/null 2>&1 || { echo "install.sh: git is required" >&2; exit 3; }
 command -v "$python" >/dev/null 2>&1 || { echo "install.sh: $python is required (3.10+)" >&2; exit 3; }
 
@@ -78,5 +99,5 @@ fi
 
 case "$mode" in
     demo) exec "$venv/bin/gtoguard" demo ;;
-    test) cd "$here" && exec "$venv/bin/python" -m pytest -q -p no:cacheprovider ;;
+    test) test_tools; cd "$here" && exec "$venv/bin/python" -m pytest -q -p no:cacheprovider ;;
 esac

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, faulty_python, git, make_world, ssh_key
+from conftest import World, faulty_python, git, make_world, need_program, ssh_key
 
 V1 = "churn@v1.0.0^{commit}"  # the commit of the registered version
 
@@ -129,6 +129,7 @@ def test_pre_push_warns_where_the_server_declines(registered: World) -> None:
 def keys(tmp_path: Path) -> Iterator[dict[str, Path]]:
     """Two SSH keys and two GnuPG homes (trusted, unknown); the server's signers know the
     trusted ones only."""
+    need_program("gpg", "gnupg")
     short = Path(tempfile.mkdtemp(prefix="gg", dir="/tmp"))  # gpg-agent sockets: short paths
     found: dict[str, Path] = {}
     try:

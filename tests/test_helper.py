@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, git, gtoguard, ssh_key
+from conftest import World, git, gtoguard, need_program, ssh_key
 
 
 def local_refs(world: World) -> str:
@@ -256,6 +256,7 @@ def test_sign_with_a_gpg_key_verifies(registered: World) -> None:
     import shutil
     import tempfile
 
+    need_program("gpg", "gnupg")
     home = Path(tempfile.mkdtemp(prefix="gpg", dir="/tmp"))  # agent sockets need a short path
     env = {"GNUPGHOME": str(home)}
     try:
