@@ -181,6 +181,42 @@ def test_deleting_a_stage_tag_is_a_stage_change(world: World) -> None:
     assert world.push(":refs/tags/churn#prod#7", env=alice).ok
 
 
+def test_renaming_the_version_in_a_stage_is_a_stage_change(world: World) -> None:
+    """gto files a stage under the version registered at its commit. Deleting that
+    registration, or registering a version on a commit that holds a stage unregistered,
+    changes what the stage shows: the stage's pushers apply (found by an adversary: bob
+    deleted churn@v1.0.0 and registered v7.0.0 on the prod commit)."""
+    world.set_policy("tags: {delete: allow}\nstages:\n  prod: {pushers: [alice]}\n")
+    alice, bob = {"REMOTE_USER": "alice"}, {"REMOTE_USER": "bob"}
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prod#1")
+    assert world.push("--tags", env=alice).ok
+    assert declined(world, ":refs/tags/churn@v1.0.0", env=bob) == {"pusher-not-allowed"}
+    assert world.push(":refs/tags/churn@v1.0.0", env=alice).ok  # prod now shows the hexsha
+    git("tag", "-d", "churn@v1.0.0", cwd=world.clone)
+    world.tag("churn@v7.0.0#2", "churn#prod#1^{commit}")
+    assert declined(world, "refs/tags/churn@v7.0.0#2", env=bob) == {"pusher-not-allowed"}
+    assert world.push_tags("churn@v7.0.0#2", env=alice).ok
+    assert gto_reads_server(world)["churn"]["stage"]["prod"] == "v7.0.0"  # type: ignore[index]
+    audit_is_clean(world)
+
+
+def test_a_deletion_must_not_leave_history_failing(world: World) -> None:
+    """Deleting the staging tag that a later prod promotion relied on leaves that
+    promotion breaking ``from`` in gto's history: declined, whoever pushes it."""
+    world.set_policy("tags: {delete: allow}\nstages:\n  prod: {from: [staging]}\n")
+    for name in ("churn@v1.0.0", "churn#staging#1", "churn#prod#2"):
+        world.tag(name)
+    assert world.push("--tags").ok
+    rules = declined(world, ":refs/tags/churn#staging#1")
+    assert rules == {"stage-order"}, rules
+    pushed = world.push(":refs/tags/churn#staging#1")
+    assert "without this tag, 'churn#prod#2' fails in gto's history" in pushed.output
+    assert world.push(":refs/tags/churn#prod#2").ok  # the later one first: nothing breaks
+    assert world.push(":refs/tags/churn#staging#1").ok
+    audit_is_clean(world)
+
+
 # --- one order everywhere -------------------------------------------------------------------
 
 

@@ -223,9 +223,7 @@ def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
     if not new:
         return state
     new_refs = {update.ref for update, _, _ in new}
-    history: list[Item] = [
-        (RefUpdate(TAG_PREFIX + e.tag, e.commit, e.commit), e.name, e) for e in state.events
-    ]
+    history = _history(state)
     before = Outcome()
     _replay(state.name, history, ctx, before, set())
     seen = {(v.ref, v.rule) for v in before.violations}
@@ -277,8 +275,8 @@ def _evaluate_tag(
     if event is None:  # lightweight or not on a commit: no registry event, but a counter
         state.note_counter(tag.counter)
         return
-    skew = ctx.policy.tags.clock_skew
-    outcome.add(rules.check_tagger_time(update.ref, event, state, ctx.now, skew, ctx.age_limit))
+    skew, age = ctx.policy.tags.clock_skew, ctx.age_limit if pushed else None  # history is old
+    outcome.add(rules.check_tagger_time(update.ref, event, state, ctx.now, skew, age))
     outcome.add(rules.check_version_exists(update.ref, tag, state))
     outcome.add(rules.check_commit_has_version(update.ref, tag, event, state))
     outcome.add(rules.check_deregister(update.ref, tag, event, state))
@@ -288,14 +286,19 @@ def _evaluate_tag(
 
 
 def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list[str]:
-    """Every stage the tag changes: the one it assigns or unassigns, and the stages it
-    takes away by deregistering the version or deprecating the artifact that holds them."""
+    """Every stage the tag changes: the one it assigns or unassigns, the stages it takes
+    away by deregistering the version or deprecating the artifact that holds them, and the
+    stages a registration renames (held by the commit's unregistered version)."""
     if tag.stage is not None:
         return [tag.stage]
     if tag.action is Action.DEREGISTER:
         return state.active_stages(event.commit)
     if tag.action is Action.DEPRECATE:
         return sorted(state.stages_held())
+    if tag.action is Action.REGISTER and not state.registered_at(event.commit):
+        # gto files a stage under the version registered at its commit, whatever the
+        # times: registering here renames what those stages show
+        return state.active_stages(event.commit)
     return []
 
 
@@ -352,11 +355,13 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
     state = registry.artifacts.get(tag.artifact)
     if state is None:
         return
-    before = state.stages_held() if ctx.policy.stages else {}
+    before = _holders(state) if ctx.policy.stages else {}
+    history = _history(state)
     state.forget(update.tag_name)
+    _judge_what_remains(update, history, state, ctx, outcome)
     if not ctx.policy.stages:
         return
-    after = state.stages_held()
+    after = _holders(state)
     facts = ctx.facts
     for stage in sorted(set(before) | set(after)):
         was, now = set(before.get(stage, ())), set(after.get(stage, ()))
@@ -365,9 +370,44 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
         for stage_rules in ctx.policy.rules_for(stage):
             outcome.add(rules.check_pusher(update.ref, tag, stage_rules, facts.pusher,
                                            facts.identity_required, removing=True))  # fmt: skip
-            for commit in sorted(now - was):
+            for commit in sorted({c for c, _ in now} - {c for c, _ in was}):
                 outcome.add(rules.check_restored_order(update.ref, tag, commit, state,
                                                        stage_rules))  # fmt: skip
+
+
+def _holders(state: ArtifactState) -> dict[str, set[tuple[str, str]]]:
+    """Stage -> (commit, version shown) of each holder: deleting a registration keeps the
+    commit in the stage but renames what gto shows there (the commit's hexsha)."""
+    return {stage: {(c, state.version_label(c)) for c in commits}
+            for stage, commits in state.stages_held().items()}  # fmt: skip
+
+
+def _history(state: ArtifactState) -> list[Item]:
+    """An artifact's existing events as items to replay."""
+    return [(RefUpdate(TAG_PREFIX + e.tag, e.commit, e.commit), e.name, e) for e in state.events]
+
+
+def _judge_what_remains(update: RefUpdate, history: list[Item], state: ArtifactState,
+                        ctx: Context, outcome: Outcome) -> None:  # fmt: skip
+    """A deletion must not leave the history failing: with ``churn#staging#1`` gone, the
+    ``churn#prod#2`` that relied on it breaks ``from`` in gto's history (and ``check
+    --all`` reports it). Replay the artifact with and without the tag; what fails only
+    without it declines the deletion."""
+    if len(history) == len(state.events):
+        return
+    before, after = Outcome(), Outcome()
+    _replay(state.name, history, ctx, before, set())
+    _replay(state.name, _history(state), ctx, after, set())
+    seen = {(v.ref, v.rule) for v in before.violations}
+    for violation in after.violations:
+        if (violation.ref, violation.rule) in seen or violation.severity != "error":
+            continue
+        other = violation.ref.removeprefix(TAG_PREFIX)
+        outcome.add(rules.Violation(
+            violation.rule, update.ref,
+            f"without this tag, '{other}' fails in gto's history: {violation.message}",
+            f"keep the tag; if '{other}' must go too, delete it first, in a push of its own",
+        ))  # fmt: skip
 
 
 def _as_warning(violation: Violation) -> Violation:
