@@ -8,6 +8,7 @@ tag-reserved, tag-lightweight, tag-deleted, tag-moved and counter-not-increasing
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, git, gtoguard, need_program, ssh_key
+from conftest import World, git, gtoguard, need_program, run_gto, ssh_key
 
 
 def local_refs(world: World) -> str:
@@ -109,6 +110,23 @@ def test_created_tags_are_gtos_and_pushed_ones_are_accepted(registered: World) -
     message = git("cat-file", "tag", "churn#staging#2", cwd=world.clone).stdout
     assert message.endswith("\n\nAssigning stage staging to artifact churn version v1.0.1")
     assert "tagger Test User <test@example.com>" in message
+
+
+def test_push_carries_the_registration_the_server_lacks(world: World) -> None:
+    """``register`` without --push, then ``assign --push``: the server gets the
+    registration too, in the same atomic push, never a stage on a version it has not
+    seen (under ``registration: required`` it would decline the stage alone)."""
+    world.set_policy("versions: {registration: required}\n")
+    done = gtoguard("register", "churn", cwd=world.clone)
+    assert done.returncode == 0, done.stderr
+    done = gtoguard("assign", "churn", "--stage", "dev", "--push", cwd=world.clone)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "with churn@v0.0.1, which origin did not have" in done.stdout, done.stdout
+    assert {"churn@v0.0.1", "churn#dev#1"} <= world.server_tags()
+    reader = world.root / "reader"
+    git("clone", "-q", str(world.server), str(reader), cwd=world.root)
+    shown = json.loads(run_gto("show", "--json", cwd=reader).stdout)
+    assert shown["churn"]["stage"]["dev"] == "v0.0.1"
 
 
 def test_push_reports_the_servers_decline_and_removes_the_tag(registered: World) -> None:
@@ -305,8 +323,12 @@ def test_check_in_ci_knows_the_pusher(registered: World) -> None:
     assert bob.returncode == 1 and "bob (from GITHUB_ACTOR)" in bob.stdout
     alice = gtoguard("check", "churn#prod#2", cwd=world.clone, env={"GITLAB_USER_LOGIN": "alice"})
     assert alice.returncode == 0, alice.stdout
-    nobody = gtoguard("check", "churn#prod#2", cwd=world.clone)
-    assert nobody.returncode == 0 and "[identity-unknown] warning:" in nobody.stdout
+    # CI is the last check there is: no identity declines (an empty variable is none;
+    # GitLab's `git push -o ci.variable="GITLAB_USER_LOGIN="` empties it)
+    for env in ({}, {"GITHUB_ACTOR": ""}, {"GITLAB_USER_LOGIN": " "}):
+        nobody = gtoguard("check", "churn#prod#2", cwd=world.clone, env=env)
+        assert nobody.returncode == 1, (env, nobody.stdout)
+        assert "[identity-unknown]" in nobody.stdout and "warning" not in nobody.stdout
     # an audit replays history: today's CI user did not push yesterday's tags
     audit = gtoguard("check", "--all", cwd=world.clone, env={"GITHUB_ACTOR": "bob"})
     assert audit.returncode == 0 and "[identity-unknown] warning:" in audit.stdout

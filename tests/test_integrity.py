@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,25 @@ def test_objects_gto_cannot_read_are_declined(world: World, case: str) -> None:
     literal_tag(world, "churn@v1.0.0", tag_body(world, "churn@v1.0.0", **UNREADABLE[case]))
     rules = declined(world, "refs/tags/churn@v1.0.0")
     assert "tag-unreadable" in rules, rules
+
+
+@pytest.mark.parametrize("end", [b"\n", b""], ids=["newline", "none"])
+def test_a_tag_with_no_message_part_is_declined(world: World, end: bytes) -> None:
+    """No blank line after the headers: git stores it, gto's reader fails on it (pygit2
+    gives no message at all), so every ``gto show`` of the registry would (found by an
+    adversary; an empty message after the blank line reads fine)."""
+    head = tag_body(world, "churn@v1.0.0", tagger=_now()).split(b"\n\n")[0]
+    literal_tag(world, "churn@v1.0.0", head + end)
+    with pytest.raises(AssertionError, match="NoneType"):
+        run_gto("show", "--json", cwd=world.clone)
+    assert "tag-unreadable" in declined(world, "refs/tags/churn@v1.0.0")
+    literal_tag(world, "churn@v1.0.0", head + b"\n\n")  # an empty message: readable
+    run_gto("show", "--json", cwd=world.clone)
+    assert world.push_tags("churn@v1.0.0").ok
+
+
+def _now() -> bytes:
+    return f"A <a@b.c> {int(time.time())} +0000".encode()
 
 
 def test_an_odd_header_is_declined(world: World) -> None:

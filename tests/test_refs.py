@@ -313,3 +313,34 @@ def test_a_repository_without_branches_keeps_the_default_rules(tmp_path: Path) -
     world.tag("churn@v1.1.0")
     pushed = world.push("refs/tags/churn@v1.1.0", remote="empty")
     assert not pushed.ok and pushed.rules() == {"commit-has-version"}, pushed.output
+
+
+# --- aliases: a symbolic ref writes the ref it names ------------------------------------------
+
+
+def test_an_alias_of_the_default_branch_is_the_default_branch(world: World) -> None:
+    """``refs/heads/master -> refs/heads/main`` (left after a rename): a push to master
+    writes main. A broken .gto through the alias would lock every GTO reader out (found
+    by an adversary: the hook's fast path compared ref names only)."""
+    git("symbolic-ref", "refs/heads/master", "refs/heads/main", cwd=world.server)
+    world.commit("break .gto", {".gto": "stages: dev\n"})
+    before = world.server_snapshot()
+    pushed = world.push("HEAD:refs/heads/master")
+    assert not pushed.ok and "[config-invalid]" in pushed.output, pushed.output
+    assert world.server_snapshot() == before
+    git("reset", "-q", "--hard", "HEAD~1", cwd=world.clone)
+    world.commit("fine")
+    assert world.push("HEAD:refs/heads/master").ok  # a plain change through the alias
+
+
+def test_an_alias_of_a_gto_tag_moves_that_tag(world: World) -> None:
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prod#1")
+    assert world.push_tags("churn@v1.0.0", "churn#prod#1").ok
+    git("symbolic-ref", "refs/tags/release", "refs/tags/churn#prod#1", cwd=world.server)
+    world.commit("v2")
+    world.tag("release", message="plain name, plain object")
+    before = world.server_snapshot()
+    pushed = world.push("+refs/tags/release:refs/tags/release")
+    assert not pushed.ok and "tag-moved" in pushed.rules(), pushed.output
+    assert world.server_snapshot() == before

@@ -46,6 +46,18 @@ def test_check_in_ci_ignores_server_variables(world: World) -> None:
     assert done.returncode == 1 and "mallory (from GITLAB_USER_LOGIN)" in done.stdout
 
 
+def test_a_name_is_taken_as_the_server_wrote_it(world: World) -> None:
+    """'alice ' is not alice: an account system may let someone else register it."""
+    world.set_policy("stages:\n  prod: {pushers: [alice]}\n")
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prod#1")
+    for name in ("alice ", " alice", "alice\n"):
+        rules = declined(world, "refs/tags/churn@v1.0.0", "refs/tags/churn#prod#1",
+                         env={"REMOTE_USER": name})  # fmt: skip
+        assert rules == {"pusher-not-allowed"}, (name, rules)
+    assert world.push("--tags", env={"REMOTE_USER": "alice"}).ok
+
+
 def test_a_group_name_is_never_a_user(world: World) -> None:
     world.set_policy("groups:\n  admins: [alice]\nstages:\n  prod: {pushers: ['@admins']}\n")
     world.tag("churn@v1.0.0")

@@ -334,11 +334,15 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
     if push is None:
         click.echo(f"To push it upstream, run:\n    git push origin {names}")
         return 0
-    result = helper.push(handle, push, written)
+    carried = helper.relied_on(handle, [new for new, _ in written], push)
+    result = helper.push(handle, push, written, carried)
     for line in result.remote_lines:
         click.echo(line, err=True)
     if result.accepted:
         click.echo(f"Pushed to {push}: the server accepted {names}")
+        if carried:
+            click.echo(f"  with {', '.join(carried)}, which {push} did not have and "
+                       f"{'it relies' if len(written) == 1 else 'they rely'} on")  # fmt: skip
         return 0
     if result.declined:
         _error(f"{push} declined the push ({result.reason}); the new tags were removed "

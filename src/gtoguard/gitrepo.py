@@ -231,6 +231,19 @@ class Repo:
         found = self._symbolic(self._full(ref))
         return None if found is None else self._inside(found)
 
+    def landing_ref(self, ref: str) -> str:
+        """The ref an update of ``ref`` writes: a symbolic ref (``refs/heads/master ->
+        refs/heads/main``, left after a rename) is followed to the ref it names, which is
+        what git updates. A chain is followed a few links; a loop stays where it is."""
+        seen = {ref}
+        for _ in range(5):
+            target = self.symbolic_target(ref)
+            if target is None or target in seen:
+                return ref
+            seen.add(target)
+            ref = target
+        return ref
+
     def _symbolic(self, full: str) -> str | None:
         try:
             found = self._repo.references.get(full)

@@ -212,10 +212,32 @@ class PushResult:
     reason: str
 
 
-def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]]) -> PushResult:
-    """Push only these tags, atomically. If a hook declines them, the local tags are
-    removed too: a promotion the server refused must not linger in the clone."""
-    done = repo.push_tags(remote, [new.name for new, _ in written])
+def relied_on(repo: Repo, tags: Sequence[NewTag], remote: str) -> list[str]:
+    """The local registration tags the new tags build on (a stage or a deregistration on
+    a commit registered here) that ``remote`` lacks: pushed with them, so that the server
+    never holds a stage on a version it has not seen registered."""
+    wanted = {new.commit for new in tags
+              if parse_tag(new.name).action not in (Action.REGISTER, Action.DEPRECATE)}  # fmt: skip
+    if not wanted:
+        return []
+    artifacts = {parse_tag(new.name).artifact for new in tags}
+    registry = registry_of(repo.tags_of(artifacts, repo.tag_names(artifacts)), artifacts)
+    there = set(repo.remote_tag_names(remote)) | {new.name for new in tags}
+    found = []
+    for state in registry.artifacts.values():
+        for event in state.events:
+            if (event.name.action is Action.REGISTER and event.commit in wanted
+                    and event.tag not in there):  # fmt: skip
+                found.append(event.tag)
+    return found
+
+
+def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]],
+         carried: Sequence[str] = ()) -> PushResult:  # fmt: skip
+    """Push these tags (and the ``carried`` ones they rely on) atomically. If a hook
+    declines them, the new local tags are removed too: a promotion the server refused
+    must not linger in the clone. Carried tags stay: they were there before."""
+    done = repo.push_tags(remote, [*carried, *(new.name for new, _ in written)])
     stderr = done.stderr.decode("utf-8", "replace").splitlines()
     stdout = done.stdout.decode("utf-8", "replace").splitlines()
     remote_lines = [line for line in stderr if line.startswith("remote:")]
@@ -275,9 +297,12 @@ class Audit:
     notes: list[str] = field(default_factory=list)
 
 
-def _context(repo: Repo, branch: Branch, env: Mapping[str, str]) -> Context:
+def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = False) -> Context:
+    """``audit``: replaying history, whose pushers no CI job knows (a note, not a fault)."""
     settings = load_settings(repo, branch)
     facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
+    if audit:
+        facts = replace(facts, identity_required=False)
     return Context(settings.config, settings.policy,
                    cfg.tag_checker(settings.config, settings.policy), int(time.time()),
                    settings.origin, facts)  # fmt: skip
@@ -287,7 +312,7 @@ def _replay(pairs: list[tuple[str, str]], path: str, branch: Branch) -> Outcome:
     """One process's share of ``check --all``: these tags, in gto's order. The CI job's
     user did not push the history, so no pusher is known."""
     repo = open_repo(path)
-    ctx = _context(repo, branch, {})
+    ctx = _context(repo, branch, {}, audit=True)
     objects = {oid: repo.object_info(oid) for _, oid in pairs}
     updates = [RefUpdate(TAG_PREFIX + name, ZERO, oid) for name, oid in pairs]
     return evaluate(updates, objects, Registry(), ctx)

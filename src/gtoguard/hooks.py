@@ -44,6 +44,8 @@ def run_hook(
 
     gitlab = _gitlab(env)
     repo = open_repo(None)
+    if hook == "pre-receive":  # judge what git writes: an alias updates the ref it names
+        updates = [_landing(repo, u) for u in updates]
     branch = repo.default_branch(remote)
     changes = repo.config_changes(updates, branch)
     if not changes and not gto_updates(updates):
@@ -79,6 +81,11 @@ def run_hook(
     )
     write_text(err, outcome.violations, summary, result.notes, gitlab)
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
+
+
+def _landing(repo: Repo, update: RefUpdate) -> RefUpdate:
+    ref = repo.landing_ref(update.ref)
+    return update if ref == update.ref else RefUpdate(ref, update.old, update.new)
 
 
 def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], branch: Branch,

@@ -37,13 +37,19 @@ def pusher(env: Mapping[str, str], variable: str | None = None,
     the first server convention that is set; with ``ci``, from the CI system's own
     variables only. A server's variables mean nothing in a CI job: anyone who can start
     a pipeline may set them (GitLab's ``git push -o ci.variable="GL_USERNAME=alice"``).
-    Names starting with '@' are groups in a policy, never users."""
+    Names starting with '@' are groups in a policy, never users. A name is taken as the
+    server wrote it: ``'alice '`` is not alice (an account system may tell them apart)."""
     if variable:
-        value = env.get(variable, "").strip()
-        return Pusher(value, variable) if value and not value.startswith("@") else None
+        value = env.get(variable, "")
+        return Pusher(value, variable) if _usable(value) else None
     candidates = CI_VARIABLES if ci else SERVER_VARIABLES
     for name, _ in candidates:
-        value = env.get(name, "").strip()
-        if value and not value.startswith("@"):
+        value = env.get(name, "")
+        if _usable(value):
             return Pusher(value, name)
     return None
+
+
+def _usable(value: str) -> bool:
+    """Set, not blank, and not a group's name."""
+    return bool(value.strip()) and not value.startswith("@")

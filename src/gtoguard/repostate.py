@@ -107,7 +107,8 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
                 "(give gtoguard check a policy with signers: GTOGUARD_POLICY)",
             )
 
-    return Facts(who, where.side == "server", reachable, verify, where.will_sign,
+    # the server and CI are the last checks there are: no identity declines there
+    return Facts(who, where.side in ("server", "ci"), reachable, verify, where.will_sign,
                  repository_name(repo, where))  # fmt: skip
 
 

@@ -119,6 +119,8 @@ def parse_tag_object(data: bytes) -> TagObject:
         problem = f"odd header {_show(odd[:40])} (gto reads object, type, tag, tagger only)"
     elif name is not None and not _utf8(fields[b"tag"]):
         problem = "the tag name in the object is not UTF-8"
+    elif problem is None and not blank:
+        problem = "the object has no message part (gto's reader needs one, even empty)"
     elif problem is None and not _utf8(body):
         problem = "the message is not UTF-8"
     elif problem is None and b"\0" in data:
