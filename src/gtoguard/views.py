@@ -219,6 +219,7 @@ class Summary:
     latest: str | None
     holders: dict[str, list[str]]  # stage -> versions shown (gto's default: one)
     used: frozenset[str]  # stages active on an active version (gto's "used" stages)
+    order: tuple[int, int, str] = (0, 0, "")  # where gto's registry lists it (first_seen)
 
 
 def summarize(registry: Registry, commit_times: Mapping[str, int]) -> list[Summary]:
@@ -229,8 +230,23 @@ def summarize(registry: Registry, commit_times: Mapping[str, int]) -> list[Summa
         view = artifact_view(state, commit_times)
         latest = view.latest()
         summaries.append(Summary(view.name, view.active, latest.name if latest else None,
-                                 view.stage_holders(), frozenset(view.stage_holders(-1))))  # fmt: skip
+                                 view.stage_holders(), frozenset(view.stage_holders(-1)),
+                                 first_seen(state)))  # fmt: skip
     return summaries
+
+
+# gto builds its registry in three passes (artifact tags, then version tags, then stage
+# tags), each over the tags in time order, ties in name order; an artifact is listed
+# where it first appears
+_PASS = {Action.DEPRECATE: 0, Action.REGISTER: 1, Action.DEREGISTER: 1, Action.ASSIGN: 2,
+         Action.UNASSIGN: 2}  # fmt: skip
+
+
+def first_seen(state: ArtifactState) -> tuple[int, int, str]:
+    """(pass, tagger time, tag name) of the tag by which gto's registry first lists the
+    artifact: ``gto show --json`` keeps that order, so ours does too."""
+    return min(((_PASS[e.name.action], e.time, e.tag) for e in state.events),
+               default=(3, 0, state.name))  # fmt: skip
 
 
 def registry_document(
@@ -245,7 +261,7 @@ def registry_document(
     else:  # gto lists the stages in use: active on an active version of any artifact
         stages = sorted({stage for row in rows for stage in row.used})
     document: dict[str, dict[str, Any]] = {}
-    for row in sorted(rows, key=attrgetter("name")):
+    for row in sorted(rows, key=attrgetter("order")):
         if not (row.active or include_deprecated):
             continue
         document[row.name] = {
