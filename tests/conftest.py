@@ -114,9 +114,12 @@ class World:
     # tagger times: near the real clock, since the hook bounds how old a new tag may be
     # (tags.max_age, default 300 s) and how far ahead (clock_skew); always moving on
     clock: int = field(default_factory=lambda: int(time.time()) - LAG)
+    follow: bool = True  # keep up with the real clock; off for a world of old history
 
     def tick(self, seconds: int = 2) -> int:
-        self.clock = max(self.clock + seconds, int(time.time()) - LAG)
+        self.clock += seconds
+        if self.follow:
+            self.clock = max(self.clock, int(time.time()) - LAG)
         return self.clock
 
     def commit(self, message: str = "change", files: dict[str, str] | None = None) -> str:
