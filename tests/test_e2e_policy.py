@@ -106,7 +106,24 @@ def test_server_policy_names_the_identity_variable(registered: World) -> None:
     # the autodetected variables no longer count
     pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "alice", "X_AUTH_USER": "bob"})
     assert not pushed.ok and "pusher-not-allowed" in pushed.rules(), pushed.output
+    pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "alice"})
+    assert not pushed.ok and pushed.rules() == {"identity-unknown"}, pushed.output
+    assert "(X_AUTH_USER (the server policy's identity): not set)" in pushed.output  # says where
     assert world.push_tags("churn#prod#1", env={"X_AUTH_USER": "alice"}).ok
+
+
+@pytest.mark.parametrize(("pushers", "hint"), [
+    ("[alice]", "ask alice to do it"),
+    ("['@leads']", "ask a member of @leads to do it"),
+    ("[alice, carol]", "ask one of alice or carol to do it"),
+    ("[]", "nobody may; the stage's pushers in the policy say who can"),
+])  # fmt: skip
+def test_the_hint_says_whom_to_ask(registered: World, pushers: str, hint: str) -> None:
+    world = registered.set_policy(f"stages:\n  prod: {{pushers: {pushers}}}\n"
+                                  "groups:\n  leads: [carol]\n")  # fmt: skip
+    world.tag("churn#prod#1", V1)
+    pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "bob"})
+    assert not pushed.ok and f"hint: {hint}" in pushed.output, pushed.output
 
 
 def test_pre_push_warns_where_the_server_declines(registered: World) -> None:

@@ -42,6 +42,7 @@ class Facts:
     verify: Verifier | None = None  # None: no signers here; only presence is checked
     will_sign: bool = False  # the helper with --sign: the tag is not written yet
     repository: str | None = None  # the server's name for the repository (signed: repository)
+    identity_from: str = ""  # the variables the pusher is read from, for messages
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,8 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
                 continue
             outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable))
             outcome.add(rules.check_pusher(ref, tag, stage_rules, facts.pusher,
-                                           facts.identity_required))  # fmt: skip
+                                           facts.identity_required,
+                                           sources=facts.identity_from))  # fmt: skip
             outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
                                            facts.verify, facts.will_sign))  # fmt: skip
             outcome.add(rules.check_bound(ref, tag, event.message, stage_rules,
@@ -369,7 +371,8 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
             continue
         for stage_rules in ctx.policy.rules_for(stage):
             outcome.add(rules.check_pusher(update.ref, tag, stage_rules, facts.pusher,
-                                           facts.identity_required, removing=True))  # fmt: skip
+                                           facts.identity_required, removing=True,
+                                           sources=facts.identity_from))  # fmt: skip
             for commit in sorted({c for c, _ in now} - {c for c, _ in was}):
                 outcome.add(rules.check_restored_order(update.ref, tag, commit, state,
                                                        stage_rules))  # fmt: skip

@@ -50,6 +50,14 @@ def pusher(env: Mapping[str, str], variable: str | None = None,
     return None
 
 
+def identity_sources(variable: str | None = None, ci: bool = False) -> str:
+    """Where ``pusher`` looks, for a message that says what was not set."""
+    if variable:
+        return f"{variable} (the server policy's identity)"
+    names = [name for name, _ in (CI_VARIABLES if ci else SERVER_VARIABLES)]
+    return ", ".join(names[:-1]) + f" or {names[-1]}"
+
+
 def _usable(value: str) -> bool:
     """Set, not blank, and not a group's name."""
     return bool(value.strip()) and not value.startswith("@")

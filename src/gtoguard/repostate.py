@@ -28,7 +28,7 @@ from .check import (
 )
 from .errors import CannotRun
 from .gitrepo import Branch, Repo
-from .identity import pusher
+from .identity import identity_sources, pusher
 from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
 from .refupdate import BRANCH_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
@@ -109,7 +109,8 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
 
     # the server and CI are the last checks there are: no identity declines there
     return Facts(who, where.side in ("server", "ci"), reachable, verify, where.will_sign,
-                 repository_name(repo, where))  # fmt: skip
+                 repository_name(repo, where),
+                 identity_sources(policy.identity_variable, ci=where.side == "ci"))  # fmt: skip
 
 
 # where each host names the repository a hook or job runs for (signed: repository)

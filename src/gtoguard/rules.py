@@ -526,7 +526,8 @@ def _change(tag: TagName, stage: str, removing: bool = False) -> str:
 
 
 def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
-                 required: bool, removing: bool = False) -> Violation | None:  # fmt: skip
+                 required: bool, removing: bool = False,
+                 sources: str = "") -> Violation | None:  # fmt: skip
     """``rules`` are the rules of a stage the tag changes (assigns, unassigns, or takes
     away by deregistering or deprecating what holds it; ``removing``: by deleting or
     moving the tag itself)."""
@@ -534,24 +535,35 @@ def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
         return None
     allowed = ", ".join(rules.pushers_as_written) or "nobody"
     if who is None:
+        where = f" ({sources}: not set)" if sources else ""
         return Violation(
             "identity-unknown",
             ref,
             f"stage {rules.stage} may only be changed by {allowed}, and no pusher identity is "
-            "available here (the tagger is not an identity: anyone can write it)",
+            f"available here{where}; the tagger is not an identity: anyone can write it",
             "the server checks this with the account you push as",
             "error" if required else "warning",
         )
     if who.name in rules.pushers:
         return None
-    ask = "ask " + (allowed if len(rules.pushers_as_written) == 1 else f"one of {allowed}")
+    ask = _ask(rules.pushers_as_written)
     return Violation(
         "pusher-not-allowed",
         ref,
         f"{who.name} (from {who.source}) may not {_change(tag, rules.stage, removing)}; "
         f"allowed: {allowed} ({rules.source})",
-        f"{ask} to do it",
+        ask,
     )
+
+
+def _ask(written: tuple[str, ...]) -> str:
+    """Who to ask, in words: one person, a member of a group, or one of several."""
+    if not written:
+        return "nobody may; the stage's pushers in the policy say who can"
+    if len(written) == 1:
+        one = written[0]
+        return f"ask {'a member of ' if one.startswith('@') else ''}{one} to do it"
+    return f"ask one of {', '.join(written[:-1])} or {written[-1]} to do it"
 
 
 def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRules,
