@@ -332,3 +332,14 @@ def test_check_in_ci_knows_the_pusher(registered: World) -> None:
     # an audit replays history: today's CI user did not push yesterday's tags
     audit = gtoguard("check", "--all", cwd=world.clone, env={"GITHUB_ACTOR": "bob"})
     assert audit.returncode == 0 and "[identity-unknown] warning:" in audit.stdout
+
+
+def test_a_misspelt_artifact_gets_a_suggestion(registered: World) -> None:
+    world = registered
+    shown = gtoguard("show", "chrun", cwd=world.clone)
+    assert shown.returncode == 2 and "did you mean 'churn'?" in shown.stderr, shown.stderr
+    planned = gtoguard("assign", "chrun", "--stage", "dev", "--dry-run", cwd=world.clone)
+    assert planned.returncode == 0  # a new artifact is allowed; the note says what is likelier
+    assert "note: 'chrun' is a new artifact here; did you mean 'churn'?" in planned.stderr
+    far = gtoguard("show", "fraud", cwd=world.clone)
+    assert "did you mean" not in far.stderr and "gtoguard show lists" in far.stderr

@@ -85,6 +85,11 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
         floor = _max_counter(repo.remote_tag_names(remote), request.artifact)
         if floor > state.max_counter:
             notes.append(f"{remote} has counters up to #{floor} for {request.artifact}")
+    if not state.events and not floor:
+        close = similar_artifacts(repo, request.artifact)
+        if close:  # a new artifact is fine; a typo of an existing one is likelier
+            notes.append(f"'{request.artifact}' is a new artifact here; did you mean "
+                         f"{' or '.join(repr(c) for c in close)}?")  # fmt: skip
     planner = Planner(
         state,
         artifact_view(state, times),
@@ -278,10 +283,25 @@ def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
     registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
     state = registry.artifacts.get(name)
     if state is None or not state.events:
-        raise UsageError(f"no artifact named {name!r} has GTO tags here",
-                         "gtoguard show lists the artifacts")  # fmt: skip
+        close = similar_artifacts(repo, name)
+        hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
+                else "gtoguard show lists the artifacts")  # fmt: skip
+        raise UsageError(f"no artifact named {name!r} has GTO tags here", hint)
     view = artifact_view(state, commit_times(repo, registry))
     return version_rows(view, include_deregistered)
+
+
+def similar_artifacts(repo: Repo, name: str) -> list[str]:
+    """Artifacts with tags here whose names are close to ``name`` (a typo)."""
+    import difflib
+
+    known = set()
+    for tag in repo.tag_names():
+        try:
+            known.add(parse_tag(tag).artifact)
+        except TagNameError:
+            continue
+    return difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.75)
 
 
 def _where(branch: Branch) -> str:
