@@ -92,6 +92,18 @@ def test_demo_without_any_git_identity(tmp_path: Path, directory: str | None) ->
     assert "did you mean 'prod'?" in done.stdout
     assert "push declined" in done.stdout and "push accepted" in done.stdout
     assert "one promotion declined, one accepted" in done.stdout
+    assert ".gto: stages: [dev, staging, prod]" in done.stdout  # it shows the rules
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith("gtoguard-demo-")]
+    assert left == [], left  # the temporary directory is gone; a given one stays
+    assert directory is None or (tmp_path / "demo" / "server.git").is_dir()
+
+
+def test_demo_keep_leaves_its_directory(tmp_path: Path) -> None:
+    done = gtoguard("demo", "--keep", env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("gtoguard-demo-")]
+    assert len(kept) == 1 and (kept[0] / "server.git").is_dir()
+    assert f"Kept: {kept[0]}" in done.stdout
 
 
 def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:

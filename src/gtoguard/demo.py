@@ -7,6 +7,7 @@ hook, and shows git's own output, as a user would see it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,11 +27,26 @@ DEMO_ENV = {
 }
 
 
-def run_demo(directory: str | None, echo: Callable[[str], None]) -> int:
-    base = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="gtoguard-demo-"))
-    base.mkdir(parents=True, exist_ok=True)
-    if any(base.iterdir()):
-        raise CannotRun(f"{base} is not empty", "give the demo an empty or new directory")
+def run_demo(directory: str | None, echo: Callable[[str], None], keep: bool = False) -> int:
+    """The demo in ``directory`` (kept), else in a temporary directory removed at the end
+    unless ``keep``."""
+    if directory:
+        base = Path(directory)
+        base.mkdir(parents=True, exist_ok=True)
+        if any(base.iterdir()):
+            raise CannotRun(f"{base} is not empty", "give the demo an empty or new directory")
+        return _demo(base, echo)
+    base = Path(tempfile.mkdtemp(prefix="gtoguard-demo-"))
+    try:
+        return _demo(base, echo)
+    finally:
+        if keep:
+            echo(f"Kept: {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _demo(base: Path, echo: Callable[[str], None]) -> int:
     home = base / "home"
     home.mkdir()
     env = {
@@ -59,7 +75,9 @@ def run_demo(directory: str | None, echo: Callable[[str], None]) -> int:
     echo(f"   {installed.path}")
     echo("2. A clone whose .gto allows the stages dev, staging and prod:")
     git("clone", "--quiet", str(server), str(clone))
-    (clone / ".gto").write_text("stages: [dev, staging, prod]\n", encoding="utf-8")
+    gto = "stages: [dev, staging, prod]\n"
+    (clone / ".gto").write_text(gto, encoding="utf-8")
+    echo(f"   {clone / '.gto'}: {gto.strip()}")
     (clone / "model.txt").write_text("weights v1\n", encoding="utf-8")
     git("add", ".gto", "model.txt", cwd=clone)
     git("commit", "--quiet", "-m", "Add the churn model", cwd=clone)
