@@ -27,32 +27,48 @@ IDENTITY = {
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=False, cwd=cwd)
+
+
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The ``bin`` of gtoguard as users get it: the wheel built from this checkout,
-    installed (not editable) into a fresh virtual environment. The dependencies come
-    from this environment through a ``.pth`` line, so no package index is needed; the
-    new environment's own site-packages comes first, so its gtoguard is the wheel's."""
-    root = tmp_path_factory.mktemp("wheel")
-    run = lambda *args: subprocess.run(args, capture_output=True, text=True,  # noqa: E731
-                                       check=False, cwd=root)  # fmt: skip
-    built = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                "-w", str(root / "dist"), str(REPO))  # fmt: skip
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """gtoguard's wheel, built from this checkout."""
+    root = tmp_path_factory.mktemp("dist")
+    built = _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                 "-w", str(root), str(REPO), cwd=root)  # fmt: skip
     assert built.returncode == 0, built.stderr
+    return next(root.glob("gtoguard-*.whl"))
+
+
+def fresh_venv(root: Path, pip: bool = False) -> Path:
+    """A new virtual environment (its ``bin``) that sees this environment's packages
+    through a ``.pth`` line, so installing gtoguard needs no package index; its own
+    site-packages comes first, so a gtoguard installed there is the one imported."""
     venv = root / "venv"
-    made = run(sys.executable, "-m", "venv", "--without-pip", str(venv))
+    made = _run(sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), str(venv),
+                cwd=root)  # fmt: skip
     assert made.returncode == 0, made.stderr
-    python = venv / "bin" / "python"
-    site = run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    site = _run(str(venv / "bin" / "python"), "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=root)  # fmt: skip
     ours = {p for p in sys.path if p.endswith("site-packages")}
     Path(site.stdout.strip(), "dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
-    wheel = next((root / "dist").glob("gtoguard-*.whl"))
-    done = run(sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-               "--no-deps", "--no-index", str(wheel))  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    where = run(str(python), "-c", "import gtoguard; print(gtoguard.__file__)").stdout
-    assert where.startswith(str(venv)), where  # the wheel's, not the checkout's
     return venv / "bin"
+
+
+@pytest.fixture(scope="session")
+def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``bin`` of gtoguard as users get it: the built wheel installed (not editable)
+    into a fresh virtual environment."""
+    root = tmp_path_factory.mktemp("installed")
+    bin_dir = fresh_venv(root)
+    done = _run(sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install",
+                "-q", "--no-deps", "--no-index", str(built_wheel), cwd=root)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    where = _run(str(bin_dir / "python"), "-c", "import gtoguard; print(gtoguard.__file__)",
+                 cwd=root).stdout  # fmt: skip
+    assert where.startswith(str(bin_dir.parent)), where  # the wheel's, not the checkout's
+    return bin_dir
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import World, git, make_world, ssh_key
+from conftest import World, fresh_venv, git, make_world, ssh_key
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "ci"
 GOOD, BAD = "churn#prod#2", "churn#prd#3"
@@ -33,10 +33,44 @@ def hosted(tmp_path: Path) -> World:
     return world
 
 
+def _install_step(host: str) -> str:
+    if host == "github":
+        workflow = yaml.safe_load((DOCS / "github-actions.yml").read_text())
+        return next(s["run"] for s in workflow["jobs"]["check"]["steps"]
+                    if s.get("id") == "install")  # fmt: skip
+    job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())["gtoguard"]
+    return next(line for line in job["before_script"] if "pip install" in line)
+
+
+@pytest.fixture(scope="session")
+def runner(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CI runner's Python (its ``bin``), into which the GitHub template's own install
+    step puts gtoguard from a wheel spec; no package index is reached."""
+    bin_dir = fresh_venv(tmp_path_factory.mktemp("runner"), pip=True)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "GTOGUARD_PIP_SPEC": str(built_wheel), "PIP_NO_INDEX": "1"}  # fmt: skip
+    done = subprocess.run(["bash", "-e", "-c", _install_step("github")], capture_output=True,
+                          text=True, check=False, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (bin_dir / "gtoguard").exists()
+    return bin_dir
+
+
 @pytest.fixture(autouse=True)
-def as_installed(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def as_installed(runner: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The templates' steps run the gtoguard their install step gave: the wheel."""
-    monkeypatch.setenv("PATH", f"{installed}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{runner}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize("host", ["github", "gitlab"])
+def test_the_install_step_needs_a_spec(host: str, runner: Path, built_wheel: Path) -> None:
+    """gtoguard is on no package index: an unset spec fails with what to set, and a
+    wheel spec installs it."""
+    step = _install_step(host)
+    empty = _shell(step, runner, {"GTOGUARD_PIP_SPEC": ""})
+    assert empty.returncode == 1 and "set GTOGUARD_PIP_SPEC" in empty.stdout + empty.stderr
+    wheel = _shell(step, runner, {"GTOGUARD_PIP_SPEC": str(built_wheel), "PIP_NO_INDEX": "1"})
+    assert wheel.returncode == 0, wheel.stdout + wheel.stderr
 
 
 def _shell(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
