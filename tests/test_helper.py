@@ -343,3 +343,25 @@ def test_a_misspelt_artifact_gets_a_suggestion(registered: World) -> None:
     assert "note: 'chrun' is a new artifact here; did you mean 'churn'?" in planned.stderr
     far = gtoguard("show", "fraud", cwd=world.clone)
     assert "did you mean" not in far.stderr and "gtoguard show lists" in far.stderr
+
+
+def test_the_rules_come_from_the_remote_not_an_unpushed_commit(registered: World) -> None:
+    """The clone was made before the first push, so it has no refs/remotes/origin/HEAD.
+    A local, unpushed .gto that adds the stage 'qa' must not make the helper promise
+    what the server (which reads its own main) declines."""
+    world = registered
+    assert "refs/remotes/origin/HEAD" not in local_refs(world)
+    world.commit("local qa", {".gto": "stages: [dev, staging, prod, qa]\n"})  # not pushed
+    planned = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--dry-run",
+                       cwd=world.clone)  # fmt: skip
+    assert planned.returncode == 1, planned.stdout + planned.stderr
+    assert "verdict: declined" in planned.stdout
+    assert "not allowed by .gto on origin's main" in planned.stderr, planned.stderr
+    pushed = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--push",
+                      cwd=world.clone)  # fmt: skip
+    assert pushed.returncode == 1 and "qa" not in " ".join(world.server_tags())
+    # once pushed, the server and the helper agree
+    assert world.push("HEAD:main").ok
+    planned = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--dry-run",
+                       cwd=world.clone)  # fmt: skip
+    assert planned.returncode == 0 and "verdict: accepted" in planned.stdout

@@ -56,6 +56,7 @@ class Branch:
     # refuses to judge GTO tags rather than silently apply the default rules.
     missing: str | None = None
     fix: str | None = None
+    remote: str | None = None  # a client: the remote whose branch this is, as last fetched
 
     @property
     def short(self) -> str:
@@ -63,6 +64,11 @@ class Branch:
             if self.ref.startswith(prefix):
                 return self.ref[len(prefix) :]
         return self.ref
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``main``, or ``origin's main`` on a client."""
+        return f"{self.remote}'s {self.short}" if self.remote else self.short
 
 
 def namespace_prefix(namespace: str | None) -> str:
@@ -275,6 +281,29 @@ class Repo:
                 return self._missing_head(points_to)
             return Branch(points_to, commit)
         return Branch("HEAD", self.ref_target("HEAD"))  # detached: no branch name to report
+
+    def remote_default_branch(self, remote: str, ask: bool = False) -> Branch:
+        """A client's view of ``remote``'s default branch, never a local commit the
+        remote has not seen: ``refs/remotes/<remote>/HEAD``; else, with ``ask``, the
+        branch ``git ls-remote --symref`` names; else ``<remote>/<current branch>``.
+        A remote that is not configured here: the branch HEAD is on (a local registry)."""
+        if self.config_value(f"remote.{remote}.url") is None:
+            return self.default_branch()
+        points_to = self.symbolic_target(f"refs/remotes/{remote}/HEAD")
+        name = points_to.split("/", 3)[3] if points_to and points_to.count("/") >= 3 else None
+        if name is None and ask:
+            done = self.git("ls-remote", "--symref", "--", remote, "HEAD")
+            for line in done.stdout.decode("utf-8", "replace").splitlines():
+                if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+                    name = line[len("ref: refs/heads/") : -len("\tHEAD")]
+        if name is None:
+            current = self.symbolic_target("HEAD")
+            if current and current.startswith(BRANCH_PREFIX):
+                name = current[len(BRANCH_PREFIX) :]
+        if name is None:
+            return Branch("HEAD", None, remote=remote)
+        tracking = f"refs/remotes/{remote}/{name}"
+        return Branch(BRANCH_PREFIX + name, self.ref_target(tracking), remote=remote)
 
     def _missing_head(self, ref: str) -> Branch:
         """The default branch ``ref`` does not exist: fine while no branch exists (the

@@ -66,10 +66,11 @@ class Plan:
 
 def config_branch(repo: Repo, branch: str | None, remote: str | None = None) -> Branch:
     """Where .gto and the policy are read from: ``--branch``, else the remote's default
-    branch as last fetched, else the branch HEAD is on."""
+    branch as last fetched (``Repo.remote_default_branch``): never a local commit the
+    server has not seen, since the server judges by its own."""
     if branch:
         return repo.named_branch(branch)
-    return repo.default_branch(remote or "origin")
+    return repo.remote_default_branch(remote or "origin", ask=True)
 
 
 def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None,

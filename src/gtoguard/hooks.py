@@ -46,7 +46,8 @@ def run_hook(
     repo = open_repo(None)
     if hook == "pre-receive":  # judge what git writes: an alias updates the ref it names
         updates = [_landing(repo, u) for u in updates]
-    branch = repo.default_branch(remote)
+    # pre-push: the remote's default branch as last fetched, never an unpushed commit
+    branch = repo.remote_default_branch(remote) if remote else repo.default_branch()
     changes = repo.config_changes(updates, branch)
     if not changes and not gto_updates(updates):
         # a plain tag name can still carry a GTO-named object, which is what gto reads

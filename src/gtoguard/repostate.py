@@ -175,7 +175,7 @@ def load_settings(repo: Repo, branch: Branch) -> Settings:
         policy = server or Policy()
     elif server is not None:
         policy = policy.strictest(server)
-    return Settings(config, policy, branch.short)
+    return Settings(config, policy, branch.label)
 
 
 _KINDS_OF_MODE = {0o120000: "a symbolic link", 0o160000: "a submodule", 0o040000: "a directory"}
