@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,7 @@ def _github(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bo
     env.update(GITHUB_REF_NAME=tag, GTOGUARD_DELETE_BAD_TAGS="true" if delete else "false",
                RUNNER_TEMP=str(runner), GITHUB_ENV=str(github_env))  # fmt: skip
     values = {"github.event.repository.default_branch": "main",
+              "github.event.repository.pushed_at": str(int(time.time())),
               "secrets.GTOGUARD_ALLOWED_SIGNERS": signers}  # fmt: skip
     failed, output = False, ""
     for step in workflow["jobs"]["check"]["steps"]:
@@ -162,7 +164,9 @@ def _gitlab(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bo
     git("fetch", "-q", "origin", f"+refs/tags/{tag}:refs/tags/{tag}", cwd=ci)
     git("checkout", "-q", "--detach", f"refs/tags/{tag}", cwd=ci)
     env = {k: str(v) for k, v in job["variables"].items()}
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     env.update(CI_COMMIT_TAG=tag, CI_DEFAULT_BRANCH="main", GTOGUARD_PUSH_URL=str(world.server),
+               CI_PIPELINE_CREATED_AT=created,
                GTOGUARD_DELETE_BAD_TAGS="true" if delete else "false")  # fmt: skip
     if signers:  # a File-type variable: GitLab writes it out and passes its path
         path = run_dir / "signers"
@@ -227,3 +231,13 @@ def test_gitlab_template_needs_its_fetch(hosted: World) -> None:
     git("fetch", "-q", "origin", f"+refs/tags/{GOOD}:refs/tags/{GOOD}", cwd=ci)
     done = _shell(f"gtoguard check '{GOOD}' --branch origin/main", ci, {})
     assert done.returncode == 2 and "no branch 'origin/main'" in done.stderr
+
+
+@pytest.mark.parametrize("host", ["github", "gitlab"])
+def test_the_templates_judge_a_tag_as_it_arrived(hosted: World, host: str) -> None:
+    """The templates pass the push time: a tag dated an hour before it fails the job."""
+    run = _github if host == "github" else _gitlab
+    hosted.tag("nlp@v1.0.0", when=int(time.time()) - 3600)
+    assert hosted.push_tags("nlp@v1.0.0").ok
+    ok, output = run(hosted, "nlp@v1.0.0", delete=False)
+    assert not ok and "[tagger-time]" in output and "before the push" in output, output

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, git, gtoguard, need_program, run_gto, ssh_key
+from conftest import World, git, gtoguard, make_world, need_program, run_gto, ssh_key
 
 
 def local_refs(world: World) -> str:
@@ -365,3 +365,48 @@ def test_the_rules_come_from_the_remote_not_an_unpushed_commit(registered: World
     planned = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--dry-run",
                        cwd=world.clone)  # fmt: skip
     assert planned.returncode == 0 and "verdict: accepted" in planned.stdout
+
+
+@pytest.fixture
+def hosted(tmp_path: Path) -> World:
+    """A server with no hook (github.com, gitlab.com): CI is the only check."""
+    (tmp_path / "hosted").mkdir()
+    world = make_world(tmp_path / "hosted", hook=False)
+    world.set_policy("stages:\n  prod: {from: [staging]}\n")
+    return world
+
+
+@pytest.mark.parametrize("prod", ["m#prod#3", "m#prod"])
+def test_check_judges_a_tag_as_it_arrived(hosted: World, prod: str) -> None:
+    """staging was unassigned an hour ago; a prod tag back-dated into the time staging
+    was held passes a check that only looks at the tags before it. --pushed-at judges it
+    as it arrived: the newest event, dated an hour before its push (issue 15)."""
+    world, now = hosted, int(time.time())
+    for name, when in (("m@v1.0.0#1", now - 4000), ("m#staging#2", now - 3900),
+                       ("m#staging!#5", now - 3600), (prod, now - 3700)):  # fmt: skip
+        world.tag(name, "HEAD", when=when)
+    assert world.push("--tags").ok
+    blind = gtoguard("check", prod, cwd=world.clone)
+    assert blind.returncode == 0, blind.stdout  # the hole the option closes
+    assert "pass --pushed-at" in blind.stdout
+    for arrived in (str(now), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))):
+        judged = gtoguard("check", prod, "--pushed-at", arrived, cwd=world.clone)
+        assert judged.returncode == 1 and "[tagger-time]" in judged.stdout, judged.stdout
+        assert "before the push" in judged.stdout
+
+
+def test_check_as_it_arrived_passes_a_tag_checked_late(hosted: World) -> None:
+    """A good tag checked by a CI job that ran late, after later tags were pushed, is
+    judged on what was there when it arrived; a future date is declined."""
+    world, now = hosted, int(time.time())
+    for name, when in (("m@v1.0.0#1", now - 100), ("m#staging#2", now - 90),
+                       ("m#prod#3", now - 80), ("m#staging!#4", now + 2000),
+                       ("m#dev#5", now + 9000)):  # fmt: skip
+        world.tag(name, "HEAD", when=when)
+    assert world.push("--tags").ok
+    done = gtoguard("check", "m#prod#3", "--pushed-at", str(now - 78), cwd=world.clone)
+    assert done.returncode == 0, done.stdout
+    future = gtoguard("check", "m#dev#5", "--pushed-at", str(now), cwd=world.clone)
+    assert future.returncode == 1 and "in the future" in future.stdout, future.stdout
+    bad = gtoguard("check", "m#prod#3", "--pushed-at", "yesterday", cwd=world.clone)
+    assert bad.returncode == 2 and "is not a time" in bad.stderr

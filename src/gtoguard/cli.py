@@ -555,10 +555,15 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 @click.option(
     "--branch", metavar="BRANCH", help="Read .gto and the policy from BRANCH (in CI: origin/main)."
 )
+@click.option(
+    "--pushed-at", "pushed_at", metavar="TIME",
+    help="When TAG was pushed (ISO 8601 or seconds since the epoch; in CI from the push "
+    "event): judge it as it arrived, against every other tag, with tagger-time against TIME.",
+)  # fmt: skip
 @click.option("--repo", default=".", show_default=True, help="Repository to check.")
 @_exits
 def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json: bool,
-          branch: str | None, repo: str) -> int:  # fmt: skip
+          branch: str | None, pushed_at: str | None, repo: str) -> int:  # fmt: skip
     """Check existing tags as if they were pushed now; exit 1 on any violation.
 
     TAG...: each tag against the tags before it (tagger-date order) -- in CI, the tag
@@ -575,11 +580,14 @@ def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json
 
     if sum((bool(tags), everything, unpushed is not None)) != 1:
         raise UsageError("give TAG..., --all or --unpushed REMOTE", "gtoguard check 'churn#prod#3'")
+    arrival = None if pushed_at is None else _epoch(pushed_at)
+    if arrival is not None and not tags:
+        raise UsageError("--pushed-at goes with TAG...", "gtoguard check TAG --pushed-at TIME")
     handle = open_repo(repo)
     if unpushed is not None:
         tags = tuple(helper.unpushed_tags(handle, unpushed))
     result = helper.audit(handle, helper.config_branch(handle, branch, unpushed),
-                          None if everything else list(tags))  # fmt: skip
+                          None if everything else list(tags), arrival)  # fmt: skip
     outcome = result.outcome
     if as_json:
         click.echo(dumps({"ok": outcome.ok, "checked": outcome.checked,
@@ -589,6 +597,25 @@ def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json
                                sorted(outcome.rejected_refs), "check")  # fmt: skip
         write_text(sys.stdout, outcome.violations, summary, result.notes)
     return 0 if outcome.ok else 1
+
+
+def _epoch(text: str) -> int:
+    """Seconds since the epoch from ``1796104937`` or ISO 8601 (``2026-12-01T06:00:00Z``,
+    GitHub's pushed_at; ``2026-12-01T06:00:00.123+00:00``, GitLab's CI_PIPELINE_CREATED_AT)."""
+    from datetime import datetime
+
+    value = text.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--pushed-at {text!r} is not a time",
+                         "give ISO 8601 with a zone (2026-12-01T06:00:00Z) or epoch seconds") from None  # fmt: skip
+    if moment.tzinfo is None:
+        raise UsageError(f"--pushed-at {text!r} has no time zone",
+                         "add one: 2026-12-01T06:00:00Z") from None  # fmt: skip
+    return int(moment.timestamp())
 
 
 # --- hooks -------------------------------------------------------------------------------

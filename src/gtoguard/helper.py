@@ -339,9 +339,15 @@ def _replay(pairs: list[tuple[str, str]], path: str, branch: Branch) -> Outcome:
     return evaluate(updates, objects, Registry(), ctx)
 
 
-def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
+def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
+          pushed_at: int | None = None) -> Audit:  # fmt: skip
     """``names``: evaluate each tag as if pushed now onto the tags that come before it in
-    gto's order (tagger time); None: replay the whole history in that order."""
+    gto's order (tagger time); None: replay the whole history in that order.
+
+    ``pushed_at`` (CI: the time of the push, from the event): each tag is judged as it
+    arrived, the newest event on every other tag there by then (tagger date up to
+    ``pushed_at`` + clock_skew), with ``tagger-time`` against that time: a tag back-dated
+    into another time of the registry is declined."""
     result = Audit(Outcome())
     if branch.ref == "HEAD":
         result.notes.append(
@@ -354,6 +360,13 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
             _merge(result.outcome, part)
         return result
     ctx = _context(repo, branch, os.environ)  # the CI job's user pushed these tags
+    if pushed_at is not None:
+        ctx = replace(ctx, now=pushed_at, arrived=True)
+    else:
+        result.notes.append(
+            "the time of the push is unknown, so each tag is judged at its own tagger date: "
+            "pass --pushed-at (the CI templates do) to judge it as it arrived"
+        )
     wanted = [n.removeprefix(TAG_PREFIX) for n in names]
     oids = {name: repo.ref_target(TAG_PREFIX + name) for name in wanted}
     missing = [name for name, oid in oids.items() if oid is None]
@@ -364,7 +377,7 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None) -> Audit:
         if not is_gto_shaped(name):
             result.notes.append(f"{name} is not a GTO tag (no '@' or '#'); nothing to check")
         elif oid is not None:
-            _merge(result.outcome, _audit_one(repo, name, oid, ctx))
+            _merge(result.outcome, _audit_one(repo, name, oid, ctx, pushed_at is not None))
     return result
 
 
@@ -374,9 +387,10 @@ def unpushed_tags(repo: Repo, remote: str) -> list[str]:
     return [name for name in sorted(repo.tag_names()) if is_gto_shaped(name) and name not in there]
 
 
-def _audit_one(repo: Repo, name: str, oid: str, ctx: Context) -> Outcome:
-    """One tag against the tags of its artifact that come before it in gto's order; only
-    that artifact's tags are read."""
+def _audit_one(repo: Repo, name: str, oid: str, ctx: Context, arrived: bool = False) -> Outcome:
+    """One tag against the tags of its artifact that come before it in gto's order (or,
+    ``arrived``, every tag there when it was pushed at ``ctx.now``); only that artifact's
+    tags are read."""
     obj = repo.object_info(oid)
     update = RefUpdate(TAG_PREFIX + name, ZERO, oid)
     try:
@@ -394,11 +408,11 @@ def _audit_one(repo: Repo, name: str, oid: str, ctx: Context) -> Outcome:
         except TagNameError:
             continue
         event = event_of(other, other_tag, other_obj)
-        if (
-            other_tag.artifact == tag.artifact
-            and event
-            and order_key(other, other_tag, event) < key
-        ):
+        if other_tag.artifact != tag.artifact or event is None:
+            continue
+        there = (event.time <= ctx.now + ctx.policy.tags.clock_skew if arrived
+                 else order_key(other, other_tag, event) < key)  # fmt: skip
+        if there:
             before.append((other, other_obj))
     return evaluate([update], {oid: obj}, registry_of(before, artifact), ctx)
 
