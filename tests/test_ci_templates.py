@@ -241,3 +241,77 @@ def test_the_templates_judge_a_tag_as_it_arrived(hosted: World, host: str) -> No
     assert hosted.push_tags("nlp@v1.0.0").ok
     ok, output = run(hosted, "nlp@v1.0.0", delete=False)
     assert not ok and "[tagger-time]" in output and "before the push" in output, output
+
+
+# --- the backstop: the scheduled and default-branch audit --------------------------------
+
+
+def _github_audit(world: World, delete_after: str = "") -> tuple[bool, str]:
+    workflow: dict[Any, Any] = yaml.safe_load((DOCS / "github-actions.yml").read_text())
+    assert "schedule" in workflow[True] and "main" in workflow[True]["push"]["branches"]
+    ci = Path(tempfile.mkdtemp(prefix="gh-audit-", dir=world.root)) / "checkout"
+    git("clone", "-q", str(world.server), str(ci), cwd=world.root)  # on main, every tag
+    env = {k: str(v) for k, v in workflow["env"].items()}
+    env["GTOGUARD_DELETE_AFTER"] = delete_after
+    values = {"github.event.repository.default_branch": "main"}
+    failed, output = False, ""
+    for step in workflow["jobs"]["audit"]["steps"]:
+        if "run" not in step or step.get("id") == "install":
+            continue
+        condition = step.get("if", "success()")
+        if "failure()" in condition and not (failed and delete_after):
+            continue
+        if "failure()" not in condition and failed:
+            continue
+        step_env = {**env, **{k: _expand(str(v), values) for k, v in step.get("env", {}).items()}}
+        done = _shell(_expand(step["run"], values), ci, step_env)
+        output += done.stdout + done.stderr
+        failed = failed or done.returncode != 0
+    return not failed, output
+
+
+def _gitlab_audit(world: World, delete_after: str = "") -> tuple[bool, str]:
+    job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())["gtoguard-audit"]
+    ci = Path(tempfile.mkdtemp(prefix="gl-audit-", dir=world.root)) / "checkout"
+    git("clone", "-q", str(world.server), str(ci), cwd=world.root)  # a branch pipeline
+    env = {k: str(v) for k, v in job["variables"].items()}
+    env.update(CI_DEFAULT_BRANCH="main", GTOGUARD_PUSH_URL=str(world.server),
+               GTOGUARD_DELETE_AFTER=delete_after)  # fmt: skip
+    lines = [line for line in job["before_script"] + job["script"] if "pip install" not in line]
+    done = _shell("\n".join(lines), ci, env)
+    return done.returncode == 0, done.stdout + done.stderr
+
+
+AUDITS = {"github": _github_audit, "gitlab": _gitlab_audit}
+
+
+@pytest.mark.parametrize("host", sorted(AUDITS))
+def test_the_audit_fails_naming_a_planted_tag(hosted: World, host: str, tmp_path: Path) -> None:
+    """A tag that no tag job checked (a push of more than three tags starts none on
+    GitHub) fails the scheduled audit by name; a clean registry passes it."""
+    ok, output = AUDITS[host](hosted)
+    assert not ok and f"refs/tags/{BAD}: [stage-unknown]" in output, output
+    (tmp_path / "clean").mkdir()
+    clean = make_world(tmp_path / "clean", hook=False)
+    clean.tag("churn@v1.0.0")
+    clean.tag("churn#prod#1")
+    assert clean.push_tags("churn@v1.0.0", "churn#prod#1").ok
+    ok, output = AUDITS[host](clean)
+    assert ok, output
+
+
+@pytest.mark.parametrize("host", sorted(AUDITS))
+def test_the_audit_deletes_only_new_violations(tmp_path: Path, host: str) -> None:
+    """Opt-in: the violating tags made after the cutoff go; an older violation, and every
+    tag that passes, stay (the job still fails, naming what is left)."""
+    world = make_world(tmp_path, hook=False)
+    now = int(time.time())
+    for name, when in (("m@v1.0.0#1", now - 1000), ("m#prd#2", now - 900),
+                       ("m#prod#3", now - 800), ("m#prd#4", now - 10)):  # fmt: skip
+        world.tag(name, "HEAD", when=when)
+    assert world.push("--tags").ok
+    cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 500))
+    ok, output = AUDITS[host](world, delete_after=cutoff)
+    assert not ok, output
+    assert world.server_tags() == {"m@v1.0.0#1", "m#prd#2", "m#prod#3"}, output
+    assert "kept m#prd#2: made before the cutoff" in output

@@ -599,7 +599,67 @@ def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json
     return 0 if outcome.ok else 1
 
 
-def _epoch(text: str) -> int:
+@main.command()
+@click.option(
+    "--made-after",
+    "made_after",
+    metavar="TIME",
+    required=True,
+    help="Only tags whose tagger date is after TIME (ISO 8601 or epoch seconds).",
+)
+@click.option("--remote", default="origin", show_default=True, help="Where to delete them.")
+@click.option("--branch", metavar="BRANCH", help="Read .gto and the policy from BRANCH.")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@click.option("--repo", default=".", show_default=True, help="Repository to audit.")
+@_exits
+def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo: str) -> int:
+    """Delete the GTO tags an audit finds violating, made after TIME.
+
+    The backstop for hosts without hooks: a tag that went past CI (GitHub starts no
+    workflow for a push of more than three tags) is removed from REMOTE and here. Tags
+    made before TIME, tags that pass, and lightweight tags (no date) are never touched.
+    Exit 0 when nothing violating is left, 1 when some is (named), 3 if deleting fails.
+
+    \b
+    Example (a scheduled CI job):
+      gtoguard prune --made-after 2026-12-01T00:00:00Z --branch origin/main
+    """
+    from . import helper
+    from .gitrepo import open_repo
+    from .report import summary_line, write_text
+
+    cutoff = _epoch(made_after, "--made-after")
+    handle = open_repo(repo)
+    config = helper.config_branch(handle, branch, remote)
+    result = helper.audit(handle, config, None)
+    doomed, kept = helper.prunable(handle, result.outcome, cutoff)
+    for name, why in kept:
+        click.echo(f"kept {name}: {why}")
+    if not doomed:
+        write_text(sys.stdout, result.outcome.violations,
+                   summary_line(result.outcome.violations, result.outcome.checked,
+                                sorted(result.outcome.rejected_refs), "check"), result.notes)  # fmt: skip
+        return 0 if result.outcome.ok else 1
+    for name in doomed:
+        click.echo(f"{'would delete' if dry_run else 'deleting'} {name}")
+    if dry_run:
+        return 1
+    done = handle.git("push", "--atomic", "--porcelain", "--", remote,
+                      *[f":refs/tags/{name}" for name in doomed])  # fmt: skip
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["git push failed"]
+        _error(f"could not delete them from {remote}: {said[-1]}",
+               "check the job's push access (contents: write / a project token)")  # fmt: skip
+        return 3
+    for name in doomed:
+        oid = handle.ref_target(f"refs/tags/{name}")
+        if oid is not None:
+            handle.delete_tag(name, oid)
+    click.echo(f"deleted {len(doomed)} tag(s) from {remote} and here")
+    return 1 if kept else 0
+
+
+def _epoch(text: str, option: str = "--pushed-at") -> int:
     """Seconds since the epoch from ``1796104937`` or ISO 8601 (``2026-12-01T06:00:00Z``,
     GitHub's pushed_at; ``2026-12-01T06:00:00.123+00:00``, GitLab's CI_PIPELINE_CREATED_AT)."""
     from datetime import datetime
@@ -610,10 +670,10 @@ def _epoch(text: str) -> int:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"--pushed-at {text!r} is not a time",
+        raise UsageError(f"{option} {text!r} is not a time",
                          "give ISO 8601 with a zone (2026-12-01T06:00:00Z) or epoch seconds") from None  # fmt: skip
     if moment.tzinfo is None:
-        raise UsageError(f"--pushed-at {text!r} has no time zone",
+        raise UsageError(f"{option} {text!r} has no time zone",
                          "add one: 2026-12-01T06:00:00Z") from None  # fmt: skip
     return int(moment.timestamp())
 

@@ -381,6 +381,25 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
     return result
 
 
+def prunable(repo: Repo, outcome: Outcome, cutoff: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """(tags to delete, [(tag kept, why)]) among the tags ``outcome`` declines: annotated
+    ones whose tagger date is after ``cutoff``. A tag that passes is never listed."""
+    doomed, kept = [], []
+    for ref in sorted(outcome.rejected_refs):
+        if not ref.startswith(TAG_PREFIX):
+            continue
+        name = ref[len(TAG_PREFIX) :]
+        oid = repo.ref_target(ref)
+        obj = repo.object_info(oid) if oid is not None else None
+        if obj is None or obj.kind != "tag" or obj.time is None:
+            kept.append((name, "no tagger date (a lightweight tag): delete it by hand"))
+        elif obj.time <= cutoff:
+            kept.append((name, "made before the cutoff"))
+        else:
+            doomed.append(name)
+    return doomed, kept
+
+
 def unpushed_tags(repo: Repo, remote: str) -> list[str]:
     """Local GTO-shaped tags that ``remote`` does not have."""
     there = set(repo.remote_tag_names(remote))
