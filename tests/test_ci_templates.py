@@ -91,7 +91,8 @@ def _expand(text: str, values: dict[str, str]) -> str:
 # --- GitHub Actions ----------------------------------------------------------------------
 
 
-def _github(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bool, str]:
+def _github(world: World, tag: str, delete: bool, signers: str = "",
+            job_name: str = "check") -> tuple[bool, str]:  # fmt: skip
     workflow: dict[Any, Any] = yaml.safe_load((DOCS / "github-actions.yml").read_text())
     patterns = workflow[True]["push"]["tags"]  # YAML 1.1 reads the key `on` as True
     assert any(_github_glob(p, tag) for p in patterns)
@@ -109,7 +110,7 @@ def _github(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bo
               "github.event.repository.pushed_at": str(int(time.time())),
               "secrets.GTOGUARD_ALLOWED_SIGNERS": signers}  # fmt: skip
     failed, output = False, ""
-    for step in workflow["jobs"]["check"]["steps"]:
+    for step in workflow["jobs"][job_name]["steps"]:
         if "run" not in step or step.get("id") == "install":
             continue
         condition = step.get("if", "success()")
@@ -315,3 +316,29 @@ def test_the_audit_deletes_only_new_violations(tmp_path: Path, host: str) -> Non
     assert not ok, output
     assert world.server_tags() == {"m@v1.0.0#1", "m#prd#2", "m#prod#3"}, output
     assert "kept m#prd#2: made before the cutoff" in output
+
+
+def test_the_deploy_job_runs_after_the_check_and_reads_the_registry(hosted: World) -> None:
+    """The example deploy job needs the check of its tag and deploys what gto reads in
+    prod, not what the tag's name says."""
+    workflow: dict[Any, Any] = yaml.safe_load((DOCS / "github-actions.yml").read_text())
+    assert workflow["jobs"]["deploy"]["needs"] == "check"
+    ok, output = _github(hosted, GOOD, delete=False)  # churn#prod#2 passes its check
+    assert ok, output
+    ok, output = _github(hosted, GOOD, delete=False, job_name="deploy")
+    assert ok and "deploying churn v1.0.0" in output, output
+    hosted.tag("churn#prod!#4")  # prod unassigned: nothing to deploy, whatever the tag says
+    assert hosted.push_tags("churn#prod!#4").ok
+    ok, output = _github(hosted, GOOD, delete=False, job_name="deploy")
+    assert not ok and "churn has no version in prod" in output, output
+
+
+def test_the_gitlab_deploy_job_reads_the_registry(hosted: World) -> None:
+    job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())["gtoguard-deploy"]
+    assert job["needs"] == ["gtoguard"]
+    ci = Path(tempfile.mkdtemp(prefix="gl-deploy-", dir=hosted.root)) / "checkout"
+    git("clone", "-q", str(hosted.server), str(ci), cwd=hosted.root)
+    git("checkout", "-q", "--detach", f"refs/tags/{GOOD}", cwd=ci)
+    script = "\n".join(line for line in job["script"] if "pip install" not in line)
+    done = _shell(script, ci, {"CI_COMMIT_TAG": GOOD})
+    assert done.returncode == 0 and "deploying churn v1.0.0" in done.stdout, done.stderr
