@@ -410,3 +410,21 @@ def test_check_as_it_arrived_passes_a_tag_checked_late(hosted: World) -> None:
     assert future.returncode == 1 and "in the future" in future.stdout, future.stdout
     bad = gtoguard("check", "m#prod#3", "--pushed-at", "yesterday", cwd=world.clone)
     assert bad.returncode == 2 and "is not a time" in bad.stderr
+
+
+def test_check_as_it_arrived_applies_counter_and_branches(hosted: World) -> None:
+    """The other rules hold when a tag is judged as it arrived: a counter not above one
+    already there, a prod commit off main."""
+    world, now = hosted, int(time.time())
+    world.set_policy("stages:\n  prod: {branches: [main]}\n")
+    world.tag("m@v1.0.0#1", "HEAD", when=now - 60)
+    world.tag("m#dev#5", "HEAD", when=now - 50)
+    world.tag("m#dev#3", "HEAD", when=now - 45)
+    off = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "off main",
+              cwd=world.clone).stdout.strip()  # fmt: skip
+    world.tag("m@v2.0.0#6", off, when=now - 40)
+    world.tag("m#prod#7", off, when=now - 30)
+    assert world.push("--tags").ok
+    for tag, rule in (("m#dev#3", "counter-not-increasing"), ("m#prod#7", "branch-not-allowed")):
+        done = gtoguard("check", tag, "--pushed-at", str(now), cwd=world.clone)
+        assert done.returncode == 1 and f"[{rule}]" in done.stdout, done.stdout
