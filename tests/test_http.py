@@ -6,6 +6,7 @@ to receive-pack, and the pre-receive hook's ``pushers`` rule sees who is pushing
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,6 +26,25 @@ HTTP_BACKEND = (
 )
 POLICY = "stages:\n  prod: {pushers: [alice]}\n"
 WEB = "nginx-light and fcgiwrap"
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "servers" / "http.md"
+
+
+def _server_block(site: Path, sock: Path, port: int, root: Path) -> str:
+    """docs/servers/http.md's nginx ``server`` block as written, with this machine's
+    paths and a loopback port instead of TLS: the guide is what the test runs."""
+    block = re.search(r"```nginx\n(.*?)```", DOC.read_text(), re.S)
+    assert block is not None, "docs/servers/http.md lost its nginx block"
+    text = block[1]
+    for written, here in (("listen 443 ssl;", f"listen 127.0.0.1:{port};"),
+                          ("/etc/nginx/git.htpasswd", str(site / "htpasswd")),
+                          ("/run/fcgiwrap.socket", str(sock)),
+                          ("/usr/lib/git-core/git-http-backend", str(HTTP_BACKEND)),
+                          ("/srv/git", str(root))):  # fmt: skip
+        assert written in text, f"the guide no longer says {written!r}"
+        text = text.replace(written, here)
+    return text
 
 
 def _wait_for(predicate: object, what: str, timeout: float = 10.0) -> None:
@@ -59,26 +79,7 @@ http {{
     proxy_temp_path {site}/proxy;
     uwsgi_temp_path {site}/uwsgi;
     scgi_temp_path {site}/scgi;
-    client_max_body_size 0;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            auth_basic "models";
-            auth_basic_user_file {site}/htpasswd;
-            fastcgi_pass unix:{sock};
-            fastcgi_param SCRIPT_FILENAME {HTTP_BACKEND};
-            fastcgi_param GIT_PROJECT_ROOT {world.root};
-            fastcgi_param GIT_HTTP_EXPORT_ALL "";
-            fastcgi_param PATH_INFO $uri;
-            fastcgi_param QUERY_STRING $query_string;
-            fastcgi_param REQUEST_METHOD $request_method;
-            fastcgi_param CONTENT_TYPE $content_type;
-            fastcgi_param CONTENT_LENGTH $content_length;
-            fastcgi_param REMOTE_USER $remote_user;
-            fastcgi_param REMOTE_ADDR $remote_addr;
-            fastcgi_param SERVER_PROTOCOL $server_protocol;
-        }}
-    }}
+    {_server_block(site, sock, port, world.root)}
 }}
 """)
     fcgi = subprocess.Popen([need_program("fcgiwrap", WEB), "-s", f"unix:{sock}"],
@@ -91,7 +92,7 @@ http {{
         if nginx.poll() is not None:
             log = (site / "error.log").read_text() if (site / "error.log").exists() else ""
             pytest.fail(f"nginx exited: {nginx.stderr.read().decode()}{log}")  # type: ignore[union-attr]
-        yield world, f"127.0.0.1:{port}/{world.server.name}"
+        yield world, f"127.0.0.1:{port}/git/{world.server.name}"
     finally:
         for process in (nginx, fcgi):
             process.terminate()
