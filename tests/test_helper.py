@@ -428,3 +428,21 @@ def test_check_as_it_arrived_applies_counter_and_branches(hosted: World) -> None
     for tag, rule in (("m#dev#3", "counter-not-increasing"), ("m#prod#7", "branch-not-allowed")):
         done = gtoguard("check", tag, "--pushed-at", str(now), cwd=world.clone)
         assert done.returncode == 1 and f"[{rule}]" in done.stdout, done.stdout
+
+
+def test_a_tag_only_this_clone_has_is_named_with_its_fix(registered: World) -> None:
+    """A tag the server declined (made with git or gto, so nothing removed it) blocks the
+    helper; the note names it, and its hint is a command that gets past the refusal."""
+    world = registered
+    world.commit("v2")
+    assert world.push("HEAD:main").ok
+    world.tag("churn@v2.0.0")  # never pushed
+    done = gtoguard("register", "churn", "--version", "v2.0.0", cwd=world.clone)
+    assert done.returncode == 1 and "[version-exists]" in done.stderr, done.stderr
+    assert "only this clone has churn@v2.0.0 (origin does not)" in done.stderr
+    fix = re.search(r"delete it \((git tag -d [^)]+)\)", done.stderr)
+    assert fix is not None, done.stderr
+    git(*fix[1].split()[1:], cwd=world.clone)  # run the hint as given
+    again = gtoguard("register", "churn", "--version", "v2.0.0", "--push", cwd=world.clone)
+    assert again.returncode == 0, again.stderr
+    assert "churn@v2.0.0" in world.server_tags()

@@ -11,6 +11,7 @@ nothing.
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from typing import Any
 from . import config as cfg
 from . import parallel, views
 from .check import Context, Outcome, evaluate, event_of, order_key
-from .errors import UsageError
+from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
 from .policy import GTO_FILE
 from .refupdate import TAG_PREFIX, RefUpdate
@@ -107,7 +108,27 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     if taken and outcome.ok:  # the engine's reason, when it has one, says more
         raise UsageError(f"tag {taken[0]!r} exists already",
                          "leave out --simple: a counter makes the name unique")  # fmt: skip
+    if not outcome.ok:
+        notes += _local_only(repo, names, remote or "origin")
     return Plan(tags, outcome, settings, notes)
+
+
+def _local_only(repo: Repo, names: Sequence[str], remote: str) -> list[str]:
+    """A refusal may come from a tag only this clone has (one the server declined): say
+    which, and how to drop or push it. Nothing when the remote cannot be asked."""
+    if not names or repo.config_value(f"remote.{remote}.url") is None:
+        return []
+    try:
+        there = set(repo.remote_tag_names(remote))
+    except CannotRun:
+        return []
+    mine = sorted(name for name in names if name not in there)
+    if not mine:
+        return []
+    quoted = " ".join(shlex.quote(name) for name in mine)
+    return [f"only this clone has {', '.join(mine)} ({remote} does not): if the server "
+            f"declined it, delete it (git tag -d {quoted}); else push it "
+            f"(git push {remote} {quoted})"]
 
 
 def _plan_tags(repo: Repo, planner: Planner, request: Request, head: str | None,
