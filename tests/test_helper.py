@@ -446,3 +446,15 @@ def test_a_tag_only_this_clone_has_is_named_with_its_fix(registered: World) -> N
     again = gtoguard("register", "churn", "--version", "v2.0.0", "--push", cwd=world.clone)
     assert again.returncode == 0, again.stderr
     assert "churn@v2.0.0" in world.server_tags()
+
+
+def test_show_name_marks_a_deprecated_artifact_and_deregistered_versions(registered: World) -> None:
+    world = registered
+    now = int(time.time())  # after the helper's registration, made at the real time
+    world.tag("churn@v1.0.0!#2", "churn@v1.0.0#1^{commit}", when=now + 1)
+    world.tag("churn@deprecated#3", "churn@v1.0.0#1^{commit}", when=now + 2)
+    assert world.push_tags("churn@v1.0.0!#2", "churn@deprecated#3").ok
+    shown = gtoguard("show", "churn", "-d", cwd=world.clone)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("churn is deprecated (churn@deprecated#3, ")
+    assert re.search(r"v1\.0\.0 .* deregistered +churn@v1\.0\.0#1", shown.stdout), shown.stdout

@@ -525,8 +525,15 @@ def show(name: str | None, as_json: bool, deprecated: bool, branch: str | None,
     if as_json:
         click.echo(json.dumps(versions, indent=4, ensure_ascii=False))
         return 0
+    gone = helper.deprecation(handle, name)
+    if gone is not None:
+        import time
+
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.time))
+        click.echo(f"{name} is deprecated ({gone.tag}, {when}): gto lists it only with -d")
     rows = [[v["version"], ", ".join(v["stages"]) or "-", v["commit"][:12],
-             "yes" if v["registered"] else "no", "yes" if v["active"] else "no",
+             "yes" if v["registered"] else "no",
+             "yes" if v["active"] else ("deregistered" if v["registered"] else "no"),
              v["ref"] or "-"] for v in versions]  # fmt: skip
     _table(["version", "stages", "commit", "registered", "active", "ref"], rows)
     return 0

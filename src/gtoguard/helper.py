@@ -24,7 +24,7 @@ from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
 from .policy import GTO_FILE
 from .refupdate import TAG_PREFIX, RefUpdate
-from .registry import Registry
+from .registry import Registry, TagEvent
 from .repostate import (
     Settings,
     Where,
@@ -126,9 +126,11 @@ def _local_only(repo: Repo, names: Sequence[str], remote: str) -> list[str]:
     if not mine:
         return []
     quoted = " ".join(shlex.quote(name) for name in mine)
-    return [f"only this clone has {', '.join(mine)} ({remote} does not): if the server "
-            f"declined it, delete it (git tag -d {quoted}); else push it "
-            f"(git push {remote} {quoted})"]
+    return [
+        f"only this clone has {', '.join(mine)} ({remote} does not): if the server "
+        f"declined it, delete it (git tag -d {quoted}); else push it "
+        f"(git push {remote} {quoted})"
+    ]
 
 
 def _plan_tags(repo: Repo, planner: Planner, request: Request, head: str | None,
@@ -311,6 +313,19 @@ def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
         raise UsageError(f"no artifact named {name!r} has GTO tags here", hint)
     view = artifact_view(state, commit_times(repo, registry))
     return version_rows(view, include_deregistered)
+
+
+def deprecation(repo: Repo, name: str) -> TagEvent | None:
+    """The deprecation tag that makes gto hide artifact ``name`` (its latest event), or
+    None while the artifact is active."""
+    registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+    state = registry.artifacts.get(name)
+    if state is None or not state.events:
+        return None
+    view = artifact_view(state, commit_times(repo, registry))
+    if view.active or not view.deprecations:
+        return None
+    return max(view.deprecations, key=lambda e: (e.time, e.tag))
 
 
 def similar_artifacts(repo: Repo, name: str) -> list[str]:
