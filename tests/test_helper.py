@@ -458,3 +458,20 @@ def test_show_name_marks_a_deprecated_artifact_and_deregistered_versions(registe
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("churn is deprecated (churn@deprecated#3, ")
     assert re.search(r"v1\.0\.0 .* deregistered +churn@v1\.0\.0#1", shown.stdout), shown.stdout
+
+
+def test_counters_and_versions_follow_the_remote_without_push(registered: World,
+                                                              tmp_path: Path) -> None:  # fmt: skip
+    """Another clone pushed v1.0.1 (counter #2); this clone has not fetched it. The helper
+    asks origin and plans past both, with or without --push."""
+    world = registered
+    other = tmp_path / "other"
+    git("clone", "-q", str(world.server), str(other), cwd=tmp_path)
+    git("commit", "-q", "--allow-empty", "-m", "retrain", cwd=other)
+    git("push", "-q", "origin", "HEAD:main", cwd=other)
+    done = gtoguard("register", "churn", "--counter", "--push", cwd=other)
+    assert done.returncode == 0 and "churn@v1.0.1#2" in done.stdout, done.stdout + done.stderr
+    world.commit("retrain here")
+    planned = gtoguard("register", "churn", "--counter", "--dry-run", cwd=world.clone)
+    assert planned.returncode == 0, planned.stderr
+    assert "churn@v1.0.2#3" in planned.stdout, planned.stdout  # not v1.0.1, not #2

@@ -81,12 +81,11 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     registry = registry_of(repo.tags_of({request.artifact}, names), {request.artifact})
     state = registry.artifact(request.artifact)
     times = commit_times(repo, registry)
-    floor = 0
-    notes = []
-    if remote is not None:
-        floor = _max_counter(repo.remote_tag_names(remote), request.artifact)
-        if floor > state.max_counter:
-            notes.append(f"{remote} has counters up to #{floor} for {request.artifact}")
+    notes: list[str] = []
+    there = _remote_names(repo, remote, notes)
+    floor = _max_counter(there or (), request.artifact)
+    if floor > state.max_counter:
+        notes.append(f"{remote or 'origin'} has counters up to #{floor} for {request.artifact}")
     if not state.events and not floor:
         close = similar_artifacts(repo, request.artifact)
         if close:  # a new artifact is fine; a typo of an existing one is likelier
@@ -99,6 +98,7 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
         counter_required=settings.policy.tags.counter_required,
         existing=frozenset(names),
         counter_floor=floor,
+        taken_versions=frozenset(_versions_of(there or (), request.artifact)),
     )
     head = repo.resolve("HEAD")[0] if request.rev is None else None
     tags = _plan_tags(repo, planner, request, head, times)
@@ -108,20 +108,42 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     if taken and outcome.ok:  # the engine's reason, when it has one, says more
         raise UsageError(f"tag {taken[0]!r} exists already",
                          "leave out --simple: a counter makes the name unique")  # fmt: skip
-    if not outcome.ok:
-        notes += _local_only(repo, names, remote or "origin")
+    if not outcome.ok and there is not None:
+        notes += _local_only(names, set(there), remote or "origin")
     return Plan(tags, outcome, settings, notes)
 
 
-def _local_only(repo: Repo, names: Sequence[str], remote: str) -> list[str]:
-    """A refusal may come from a tag only this clone has (one the server declined): say
-    which, and how to drop or push it. Nothing when the remote cannot be asked."""
-    if not names or repo.config_value(f"remote.{remote}.url") is None:
-        return []
+def _remote_names(repo: Repo, remote: str | None, notes: list[str]) -> list[str] | None:
+    """The remote's tag names, so that counters and versions never collide with tags this
+    clone has not fetched; None without a remote, or when it cannot be reached (said in
+    ``notes``, unless ``--push`` needs it: then that is an error)."""
+    asked = remote or "origin"
+    if remote is None and repo.config_value(f"remote.{asked}.url") is None:
+        return None
     try:
-        there = set(repo.remote_tag_names(remote))
-    except CannotRun:
-        return []
+        return repo.remote_tag_names(asked)
+    except CannotRun as exc:
+        if remote is not None:
+            raise
+        notes.append(f"{exc.message}; counters and versions come from the local tags only")
+        return None
+
+
+def _versions_of(names: Sequence[str], artifact: str) -> set[str]:
+    found = set()
+    for name in names:
+        try:
+            tag = parse_tag(name)
+        except TagNameError:
+            continue
+        if tag.artifact == artifact and tag.version is not None:
+            found.add(tag.version)
+    return found
+
+
+def _local_only(names: Sequence[str], there: set[str], remote: str) -> list[str]:
+    """A refusal may come from a tag only this clone has (one the server declined): say
+    which, and how to drop or push it."""
     mine = sorted(name for name in names if name not in there)
     if not mine:
         return []

@@ -49,7 +49,7 @@ class Planner:
     ``simple``: True omits the counter, False forces it, None keeps gto's default per
     action. ``counter_required`` (the policy) turns every default into a counter.
     ``existing``: tag names that exist (locally), ``counter_floor``: the highest counter
-    seen elsewhere (the remote's, with ``--push``)."""
+    seen elsewhere (the remote's), ``taken_versions``: version names the remote used."""
 
     state: ArtifactState
     view: ArtifactView
@@ -57,6 +57,7 @@ class Planner:
     counter_required: bool = False
     existing: frozenset[str] = frozenset()
     counter_floor: int = 0
+    taken_versions: frozenset[str] = frozenset()
     planned: list[NewTag] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -217,7 +218,7 @@ class Planner:
         return active[0].commit
 
     def _next_version(self, bump: str | None) -> str:
-        used = self.state.version_names()
+        used = self.state.version_names() | self.taken_versions
         latest = self.view.latest()
         if latest is None:
             if bump is not None:
