@@ -591,8 +591,12 @@ class Repo:
         """Delete a tag only if it still points at ``oid``."""
         return self.git("update-ref", "-d", TAG_PREFIX + name, oid).returncode == 0
 
-    def remote_tag_names(self, remote: str) -> list[str]:
-        done = self.git("ls-remote", "--tags", "--refs", "--", remote)
+    def remote_tag_names(self, remote: str, artifacts: Iterable[str] | None = None) -> list[str]:
+        """The remote's tag names; only those of ``artifacts`` when given (git matches
+        the patterns, so 100,000 tags cost no parsing here)."""
+        patterns = [f"refs/tags/{artifact_to_tag(a)}{sep}*" for a in artifacts or ()
+                    for sep in ("@", "#")]  # fmt: skip
+        done = self.git("ls-remote", "--tags", "--refs", "--", remote, *patterns)
         if done.returncode != 0:
             raise CannotRun(
                 f"cannot list the tags of {remote!r}: {_first_line(done.stderr)}",

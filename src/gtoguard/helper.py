@@ -82,7 +82,7 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     state = registry.artifact(request.artifact)
     times = commit_times(repo, registry)
     notes: list[str] = []
-    there = _remote_names(repo, remote, notes)
+    there = _remote_names(repo, remote, request.artifact, notes)
     floor = _max_counter(there or (), request.artifact)
     if floor > state.max_counter:
         notes.append(f"{remote or 'origin'} has counters up to #{floor} for {request.artifact}")
@@ -113,7 +113,8 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     return Plan(tags, outcome, settings, notes)
 
 
-def _remote_names(repo: Repo, remote: str | None, notes: list[str]) -> list[str] | None:
+def _remote_names(repo: Repo, remote: str | None, artifact: str,
+                  notes: list[str]) -> list[str] | None:  # fmt: skip
     """The remote's tag names, so that counters and versions never collide with tags this
     clone has not fetched; None without a remote, or when it cannot be reached (said in
     ``notes``, unless ``--push`` needs it: then that is an error)."""
@@ -121,7 +122,7 @@ def _remote_names(repo: Repo, remote: str | None, notes: list[str]) -> list[str]
     if remote is None and repo.config_value(f"remote.{asked}.url") is None:
         return None
     try:
-        return repo.remote_tag_names(asked)
+        return repo.remote_tag_names(asked, {artifact})
     except CannotRun as exc:
         if remote is not None:
             raise
@@ -273,7 +274,7 @@ def relied_on(repo: Repo, tags: Sequence[NewTag], remote: str) -> list[str]:
         return []
     artifacts = {parse_tag(new.name).artifact for new in tags}
     registry = registry_of(repo.tags_of(artifacts, repo.tag_names(artifacts)), artifacts)
-    there = set(repo.remote_tag_names(remote)) | {new.name for new in tags}
+    there = set(repo.remote_tag_names(remote, artifacts)) | {new.name for new in tags}
     found = []
     for state in registry.artifacts.values():
         for event in state.events:
