@@ -178,17 +178,23 @@ class Repo:
         """The tags of many artifacts in one pass over the refs. git matches every ref
         against every pattern once the patterns share no prefix: 1,000 artifacts cost
         seconds in ``for-each-ref``, while one pass at 100,000 tags costs ~0.2 s."""
+        return self.tag_refs({a.encode("utf-8", "surrogateescape") for a in wanted})
+
+    def tag_refs(self, artifacts: set[bytes] | None = None) -> dict[str, str]:
+        """Tag name -> the object it points at, for every tag (or the tags of
+        ``artifacts``, as tag names spell them), in one pass over the refs (a lookup per
+        name costs five times as much at 100,000 tags)."""
         prefix = self._full(TAG_PREFIX).encode("utf-8", "surrogateescape")
-        keys = {a.encode("utf-8", "surrogateescape") for a in wanted}
         cut = len(prefix)
         found = {}
         for ref in self._repo.references.iterator():
             raw = ref.raw_name
             if not raw.startswith(prefix):
                 continue
-            part = _RAW_ARTIFACT_PART.match(raw, cut)
-            if part is None or part.group() not in keys:
-                continue
+            if artifacts is not None:
+                part = _RAW_ARTIFACT_PART.match(raw, cut)
+                if part is None or part.group() not in artifacts:
+                    continue
             if ref.type == pygit2.enums.ReferenceType.SYMBOLIC:
                 target = self._target_of(decode_ref(raw))
                 if target is None:
@@ -196,24 +202,6 @@ class Repo:
             else:
                 target = str(ref.target)
             found[decode_ref(raw[cut:])] = target
-        return found
-
-    def tag_refs(self) -> dict[str, str]:
-        """Tag name -> the object it points at, for every tag, in one pass over the refs
-        (a lookup per name costs five times as much at 100,000 tags)."""
-        prefix = self._full(TAG_PREFIX).encode()
-        found = {}
-        for ref in self._repo.references.iterator():
-            raw = ref.raw_name
-            if not raw.startswith(prefix):
-                continue
-            if ref.type == pygit2.enums.ReferenceType.SYMBOLIC:
-                target = self._target_of(decode_ref(raw))
-                if target is None:
-                    continue
-            else:
-                target = str(ref.target)
-            found[decode_ref(raw[len(prefix) :])] = target
         return found
 
     def ref_target(self, ref: str) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,7 +36,7 @@ from .repostate import (
 )
 from .rules import GitObject, Violation
 from .tagging import NewTag, Planner
-from .tagname import Action, TagNameError, is_gto_shaped, parse_tag
+from .tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
 from .views import artifact_view, version_rows
 
 ZERO = "0" * 40
@@ -131,15 +131,7 @@ def _remote_names(repo: Repo, remote: str | None, artifact: str,
 
 
 def _versions_of(names: Sequence[str], artifact: str) -> set[str]:
-    found = set()
-    for name in names:
-        try:
-            tag = parse_tag(name)
-        except TagNameError:
-            continue
-        if tag.artifact == artifact and tag.version is not None:
-            found.add(tag.version)
-    return found
+    return {tag.version for tag in _tags_of(names, artifact) if tag.version is not None}
 
 
 def _local_only(names: Sequence[str], there: set[str], remote: str) -> list[str]:
@@ -229,15 +221,19 @@ def _reads_back(new: NewTag) -> Violation | None:
 
 
 def _max_counter(names: Sequence[str], artifact: str) -> int:
-    highest = 0
+    return max((tag.counter for tag in _tags_of(names, artifact) if tag.counter is not None),
+               default=0)  # fmt: skip
+
+
+def _tags_of(names: Sequence[str], artifact: str) -> Iterator[TagName]:
+    """The decoded tag names of ``artifact`` among ``names`` (others skipped)."""
     for name in names:
         try:
             tag = parse_tag(name)
         except TagNameError:
             continue
-        if tag.artifact == artifact and tag.counter is not None:
-            highest = max(highest, tag.counter)
-    return highest
+        if tag.artifact == artifact:
+            yield tag
 
 
 # --- writing and pushing -----------------------------------------------------------------
