@@ -15,11 +15,16 @@ from dataclasses import dataclass
 MAX_TIME = 253_402_214_400
 _HEADERS = (b"object", b"type", b"tag", b"tagger")
 _IDENT = re.compile(rb"(?P<name>[^<>\n]*) <(?P<email>[^<>\n]*)> (?P<time>[0-9]+) (?P<tz>\S+)")
-# what git writes: the four headers in order, a blank line, the message (the fast path)
-_CANONICAL = re.compile(rb"object ([0-9a-f]{40})\ntype ([a-z]+)\ntag ([^\n]*)\ntagger ([^\n]*)\n\n")
+# What git writes, read in one match of the decoded text (the fast path): the four
+# headers in order, a tagger with a time and a zone in range, a blank line, the message.
+# Anything else, or text that is not UTF-8, takes the careful path, which says why.
+_CANONICAL = re.compile(
+    r"object ([0-9a-f]{40})\ntype ([a-z]+)\ntag ([^\n]*)\n"
+    r"tagger ([^<>\n]*) <([^<>\n]*)> ([0-9]{1,12}) ([+-])([01][0-9]|2[0-3])([0-5][0-9])\n\n"
+)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built once per tag: plain (not frozen) init is 3x faster
 class Identity:
     name: str
     email: str
@@ -27,7 +32,7 @@ class Identity:
     offset: int  # minutes east of UTC
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TagObject:
     target: str | None
     target_type: str | None  # what the ``type`` header says
@@ -78,18 +83,30 @@ def _ident(raw: bytes) -> tuple[Identity, str | None] | None:
 def parse_tag_object(data: bytes) -> TagObject:
     """Read a tag object's headers (object, type, tag, tagger, in that order, nothing
     else) and message. Never raises: what gto could not read is named in ``unreadable``."""
-    canonical = _CANONICAL.match(data)
-    if canonical is not None and b"\0" not in data:
-        try:
-            name = canonical[3].decode("utf-8")
-            message = data[canonical.end() :].decode("utf-8")
-        except UnicodeDecodeError:
-            pass  # the careful path below says which part is not UTF-8
-        else:
-            found = _ident(canonical[4])
-            if found is not None:
-                return TagObject(canonical[1].decode("ascii"), canonical[2].decode("ascii"),
-                                 name, found[0], message, found[1])  # fmt: skip
+    fast = _fast(data)
+    if fast is not None:
+        return fast
+    return _careful(data)
+
+
+def _fast(data: bytes) -> TagObject | None:
+    """The object as git writes it, or None (then ``_careful`` reads it)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    match = _CANONICAL.match(text)
+    if match is None or "\0" in text:
+        return None
+    target, kind, name, tagger, email, when, sign, hours, minutes = match.groups()
+    if not tagger.strip() or not email.strip() or int(when) > MAX_TIME:
+        return None
+    offset = int(hours) * 60 + int(minutes)
+    who = Identity(tagger, email, int(when), -offset if sign == "-" else offset)
+    return TagObject(target, kind, name, who, text[match.end() :])
+
+
+def _careful(data: bytes) -> TagObject:
     head, blank, body = data.partition(b"\n\n")
     if not blank and data.endswith(b"\n"):
         head = data[:-1]
