@@ -147,15 +147,10 @@ def evaluate(
     items: list[Item] = []
     for update, tag in candidates:
         obj = objects[update.new]
-        outcome.add(rules.check_one_name(update.ref, obj))
-        outcome.add(rules.check_readable(update.ref, obj))
-        outcome.add(rules.check_size(update.ref, obj, ctx.policy))
-        outcome.add(rules.check_annotated(update.ref, obj, ctx.policy))
-        outcome.add(rules.check_target(update.ref, obj))
-        if tag is None:
-            continue
-        outcome.add(rules.check_tagger_present(update.ref, obj))
-        items.append((update, tag, event_of(update.tag_name, tag, obj)))
+        for violation in rules.check_object(update.ref, obj, ctx.policy, tag is not None):
+            outcome.add(violation)
+        if tag is not None:
+            items.append((update, tag, event_of(update.tag_name, tag, obj)))
 
     items.sort(key=_item_key)
     placed = _back_dated(items, registry)

@@ -156,20 +156,19 @@ def format_tag(tag: TagName) -> str:
 def parse_tag(name: str) -> TagName:
     """Decode a tag name (without ``refs/tags/``); raise ``TagNameError`` if it is not GTO's."""
     match = _TAG_RE.fullmatch(name)
-    bad_ref = ref_format_problem(name)
+    bad_ref = None if _REF_ANY_PROBLEM.search(name) is None and name else ref_format_problem(name)
     if match is None or bad_ref:
         reason = bad_ref if match is not None and bad_ref else _diagnose(name)
         raise TagNameError(name, reason, suggest(name), "tag-malformed")
-    artifact = match["name"]
-    if match["dir"] is not None:
-        artifact = f"{match['dir']}{DIR_SEPARATOR_IN_NAME}{artifact}"
-    size = len(name.encode("utf-8", "surrogateescape"))
+    dirname, artifact, version, vcancel, stage, scancel, _, created, digits = match.groups()
+    if dirname is not None:
+        artifact = f"{dirname}{DIR_SEPARATOR_IN_NAME}{artifact}"
+    size = len(name) if name.isascii() else len(name.encode("utf-8", "surrogateescape"))
     if size > MAX_TAG_BYTES:
         raise TagNameError(
             name, f"the name is {size} bytes long; at most {MAX_TAG_BYTES} are allowed", None,
             "tag-malformed",
         )  # fmt: skip
-    digits = match["counter"]
     if digits is not None and len(digits) > MAX_COUNTER_DIGITS:
         raise TagNameError(
             name, f"the counter has {len(digits)} digits; at most {MAX_COUNTER_DIGITS} are allowed",
@@ -177,21 +176,19 @@ def parse_tag(name: str) -> TagName:
         )  # fmt: skip
     counter = int(digits) if digits is not None else None
     width = len(digits) if digits is not None and len(digits) > 1 and digits[0] == "0" else 0
-    if match["created"]:
+    if created:
         raise TagNameError(
             name,
             "'@created' is reserved: gto parses it but every gto reader then fails",
             None,
             "tag-reserved",
         )
-    if match["version"]:
-        action = Action.DEREGISTER if match["vcancel"] else Action.REGISTER
-        return TagName(
-            artifact, action, version=match["version"], counter=counter, counter_width=width
-        )
-    if match["stage"]:
-        action = Action.UNASSIGN if match["scancel"] else Action.ASSIGN
-        return TagName(artifact, action, stage=match["stage"], counter=counter, counter_width=width)
+    if version:
+        action = Action.DEREGISTER if vcancel else Action.REGISTER
+        return TagName(artifact, action, version, None, counter, width)
+    if stage:
+        action = Action.UNASSIGN if scancel else Action.ASSIGN
+        return TagName(artifact, action, None, stage, counter, width)
     return TagName(artifact, Action.DEPRECATE, counter=counter, counter_width=width)
 
 

@@ -229,9 +229,10 @@ def summarize(registry: Registry, commit_times: Mapping[str, int]) -> list[Summa
             continue
         view = artifact_view(state, commit_times)
         latest = view.latest()
+        every = view.stage_holders(-1)  # gto's default shows the first of each: one pass
         summaries.append(Summary(view.name, view.active, latest.name if latest else None,
-                                 view.stage_holders(), frozenset(view.stage_holders(-1)),
-                                 first_seen(state)))  # fmt: skip
+                                 {stage: names[:1] for stage, names in every.items()},
+                                 frozenset(every), first_seen(state)))  # fmt: skip
     return summaries
 
 
