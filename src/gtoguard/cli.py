@@ -294,14 +294,26 @@ def _creating(func: Callable[..., int]) -> Callable[..., None]:
                           "default branch)."),
         click.option("--repo", default=".", show_default=True, help="Repository to tag."),
     ]  # fmt: skip
-    decorated: Callable[..., Any] = _exits(func)
+
+    @wraps(func)
+    def early(*args: Any, **kwargs: Any) -> int:
+        from .prefetch import Early
+
+        # the remote's tags of the artifact: asked for now, while Python loads the rest
+        kwargs["early"] = Early(kwargs["repo"], kwargs["push"] or "origin", kwargs["name"])
+        try:
+            return func(*args, **kwargs)
+        finally:
+            kwargs["early"].close()
+
+    decorated: Callable[..., Any] = _exits(early)
     for option in reversed(options):
         decorated = option(decorated)
     return decorated
 
 
 def _create(request: Any, repo: str, branch: str | None, push: str | None, sign: bool,
-            dry_run: bool) -> int:  # fmt: skip
+            dry_run: bool, early: Any = None) -> int:  # fmt: skip
     import shlex
 
     from . import helper
@@ -309,7 +321,8 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
     from .report import write_text
 
     handle = open_repo(repo)
-    found = helper.plan(handle, request, helper.config_branch(handle, branch, push), push, sign)
+    found = helper.plan(handle, request, helper.config_branch(handle, branch, push), push, sign,
+                        early)  # fmt: skip
     outcome = found.outcome
     refused = sorted(outcome.rejected_refs)
     summary = None

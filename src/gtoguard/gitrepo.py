@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
 
-from . import budget
+from . import budget, prefetch
 from .errors import CannotRun, NotARepository, UsageError
 from .policy import CONFIG_FILES
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, decode_ref
@@ -582,20 +582,39 @@ class Repo:
     def remote_tag_names(self, remote: str, artifacts: Iterable[str] | None = None) -> list[str]:
         """The remote's tag names; only those of ``artifacts`` when given (git matches
         the patterns, so 100,000 tags cost no parsing here)."""
-        patterns = [f"refs/tags/{artifact_to_tag(a)}{sep}*" for a in artifacts or ()
-                    for sep in ("@", "#")]  # fmt: skip
-        done = self.git("ls-remote", "--tags", "--refs", "--", remote, *patterns)
-        if done.returncode != 0:
-            raise CannotRun(
-                f"cannot list the tags of {remote!r}: {_first_line(done.stderr)}",
-                "check the remote name and your access (git ls-remote --tags REMOTE)",
-            )
-        names = []
-        for line in done.stdout.splitlines():
-            _, _, ref = line.partition(b"\t")
-            if ref.startswith(TAG_PREFIX.encode()):
-                names.append(decode_ref(ref[len(TAG_PREFIX) :]))
-        return names
+        return self.ask_remote_tag_names(remote, artifacts)()
+
+    def ask_remote_tag_names(
+        self,
+        remote: str,
+        artifacts: Iterable[str] | None = None,
+        running: subprocess.Popen[bytes] | None = None,
+    ) -> Callable[[], list[str]]:
+        """``remote_tag_names``, started now (or ``running`` already, from
+        ``prefetch.Early``) and collected by calling the result."""
+        proc = running
+        if proc is None:
+            proc = prefetch.start(prefetch.ls_remote_command(remote, artifacts or ()),
+                                  self.workdir or self.path)  # fmt: skip
+        if proc is None:
+            raise CannotRun("cannot run git", "install git")
+        started = proc
+
+        def collect() -> list[str]:
+            out, err = started.communicate()
+            if started.returncode != 0:
+                raise CannotRun(
+                    f"cannot list the tags of {remote!r}: {_first_line(err)}",
+                    "check the remote name and your access (git ls-remote --tags REMOTE)",
+                )
+            names = []
+            for line in out.splitlines():
+                _, _, ref = line.partition(b"\t")
+                if ref.startswith(TAG_PREFIX.encode()):
+                    names.append(decode_ref(ref[len(TAG_PREFIX) :]))
+            return names
+
+        return collect
 
     def push_tags(self, remote: str, names: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
         refspecs = [f"{TAG_PREFIX}{n}:{TAG_PREFIX}{n}" for n in names]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +23,7 @@ from .check import Context, Outcome, evaluate, event_of, order_key
 from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
 from .policy import GTO_FILE
+from .prefetch import Early
 from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import Registry, TagEvent
 from .repostate import (
@@ -75,14 +76,16 @@ def config_branch(repo: Repo, branch: str | None, remote: str | None = None) -> 
 
 
 def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None,
-         sign: bool = False) -> Plan:  # fmt: skip
+         sign: bool = False, early: Early | None = None) -> Plan:  # fmt: skip
+    """``early``: the remote's tags of the artifact, asked for when the command began."""
+    asking = _ask_remote(repo, remote, request.artifact, early)
     settings = load_settings(repo, branch)
     names = repo.tag_names({request.artifact})
     registry = registry_of(repo.tags_of({request.artifact}, names), {request.artifact})
     state = registry.artifact(request.artifact)
     times = commit_times(repo, registry)
     notes: list[str] = []
-    there = _remote_names(repo, remote, request.artifact, notes)
+    there = _remote_names(asking, remote, notes)
     floor = _max_counter(there or (), request.artifact)
     if floor > state.max_counter:
         notes.append(f"{remote or 'origin'} has counters up to #{floor} for {request.artifact}")
@@ -113,16 +116,28 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     return Plan(tags, outcome, settings, notes)
 
 
-def _remote_names(repo: Repo, remote: str | None, artifact: str,
+def _ask_remote(repo: Repo, remote: str | None, artifact: str,
+                early: Early | None) -> Callable[[], list[str]] | None:  # fmt: skip
+    """Ask the remote for the artifact's tag names, or take the question ``early``
+    asked (``_remote_names`` collects the answer); None without a remote."""
+    asked = remote or "origin"
+    if remote is None and repo.config_value(f"remote.{asked}.url") is None:
+        if early is not None:
+            early.close()
+        return None
+    running = early.take(asked, artifact) if early is not None else None
+    return repo.ask_remote_tag_names(asked, {artifact}, running)
+
+
+def _remote_names(asking: Callable[[], list[str]] | None, remote: str | None,
                   notes: list[str]) -> list[str] | None:  # fmt: skip
     """The remote's tag names, so that counters and versions never collide with tags this
     clone has not fetched; None without a remote, or when it cannot be reached (said in
     ``notes``, unless ``--push`` needs it: then that is an error)."""
-    asked = remote or "origin"
-    if remote is None and repo.config_value(f"remote.{asked}.url") is None:
+    if asking is None:
         return None
     try:
-        return repo.remote_tag_names(asked, {artifact})
+        return asking()
     except CannotRun as exc:
         if remote is not None:
             raise
