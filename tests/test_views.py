@@ -34,7 +34,9 @@ op = st.tuples(
 )
 
 
-def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | None) -> Path:
+def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | None,
+           index: list[str] | None = None) -> Path:  # fmt: skip
+    """``index``: the artifacts an ``artifacts.yaml`` in the last commit (HEAD) declares."""
     repo = root / "repo"
     git("init", "-q", str(repo), cwd=root)
     commits = []
@@ -42,6 +44,9 @@ def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | 
     for number in range(COMMITS):
         if number == 0 and stages is not None:
             (repo / ".gto").write_text(stages, encoding="utf-8")
+        if number == COMMITS - 1 and index is not None:
+            text = "".join(f"{name}:\n  type: model\n" for name in index)
+            (repo / "artifacts.yaml").write_text(text or "{}\n", encoding="utf-8")
         (repo / "f").write_text(str(number), encoding="utf-8")
         git("add", "-A", cwd=repo)
         when = {"GIT_COMMITTER_DATE": f"@{base + number * 2} +0000"}
@@ -78,6 +83,45 @@ def test_show_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
     with_deprecated = json.loads(run_gto("show", "--json", "-d", cwd=repo).stdout)
     ours = registry_document(handle, handle.default_branch(), True)
     assert json.dumps(ours) == json.dumps(with_deprecated), ops
+
+
+# gto's legacy index: artifacts.yaml at HEAD adds artifacts with no tags, and gives those
+# with tags a version at HEAD (whose commit date can wake a deprecated artifact up)
+INDEXED = st.lists(st.sampled_from(("churn", "fraud", "zeta")), unique=True, max_size=3)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(ops=st.lists(op, max_size=10), index=INDEXED)
+def test_show_json_with_artifacts_yaml_equals_gto(tmp_path_factory: pytest.TempPathFactory,
+                                                  ops: list[tuple[str, str, int, str, int]],
+                                                  index: list[str]) -> None:  # fmt: skip
+    repo = _build(tmp_path_factory.mktemp("index"), ops, "stages: [dev, prod]\n", index)
+    handle = open_repo(str(repo))
+    for flags, deprecated in (((), False), (("-d",), True)):
+        expected = json.loads(run_gto("show", "--json", *flags, cwd=repo).stdout)
+        ours = registry_document(handle, handle.default_branch(), deprecated)
+        assert json.dumps(ours) == json.dumps(expected), (ops, index, flags)
+
+
+def test_an_index_only_artifact_is_listed_as_gto_lists_it(tmp_path: Path) -> None:
+    repo = _build(tmp_path, [("register", "churn", 0, "dev", 1)], None, ["fraud", "churn"])
+    expected = json.loads(run_gto("show", "--json", cwd=repo).stdout)
+    handle = open_repo(str(repo))
+    ours = registry_document(handle, handle.default_branch())
+    assert list(ours) == ["churn", "fraud"] and ours["fraud"]["registered"] is False
+    assert json.dumps(ours) == json.dumps(expected)
+
+
+def test_an_artifacts_yaml_gto_cannot_read_is_left_out_with_a_warning(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    repo = _build(tmp_path, [("register", "churn", 0, "dev", 1)], None)
+    (repo / "artifacts.yaml").write_text("- not\n- a mapping\n", encoding="utf-8")
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "index", cwd=repo)
+    handle = open_repo(str(repo))
+    assert list(registry_document(handle, handle.default_branch())) == ["churn"]
+    assert "artifacts.yaml at HEAD is not a mapping" in capfd.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -529,7 +529,7 @@ def show(name: str | None, as_json: bool, deprecated: bool, branch: str | None,
             click.echo(json.dumps(document, indent=4, ensure_ascii=False))
             return 0
         stages = list(next(iter(document.values()))["stage"]) if document else []
-        rows = [[artifact, entry["version"] or "-",
+        rows = [[artifact if entry["registered"] else f"*{artifact}", entry["version"] or "-",
                  *(entry["stage"][s] or "-" for s in stages)]
                 for artifact, entry in document.items()]  # fmt: skip
         _table(["artifact", "latest", *(f"#{s}" for s in stages)], rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,7 @@ from .repostate import (
 )
 from .rules import GitObject, Violation
 from .tagging import NewTag, Planner
-from .tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
+from .tagname import Action, TagName, TagNameError, is_gto_shaped, is_valid_artifact, parse_tag
 from .views import artifact_view, version_rows
 
 ZERO = "0" * 40
@@ -324,16 +325,45 @@ def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = Fal
                       ) -> dict[str, dict[str, Any]]:  # fmt: skip
     """The document of ``gto show --json``."""
     config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), _where(branch))
-    parts = parallel.by_artifact(_summarize, gto_refs(repo), repo.path)
-    return views.registry_document([s for part in parts for s in part], config.stages,
-                                   include_deprecated)  # fmt: skip
+    declared = declared_artifacts(repo)
+    parts = parallel.by_artifact(_summarize, gto_refs(repo), repo.path, declared)
+    rows = [s for part in parts for s in part]
+    rows += views.declared_only(rows, declared)
+    return views.registry_document(rows, config.stages, include_deprecated)
 
 
-def _summarize(pairs: list[tuple[str, str]], path: str) -> list[views.Summary]:
+def _summarize(pairs: list[tuple[str, str]], path: str,
+               declared: views.Declared) -> list[views.Summary]:  # fmt: skip
     """One process's share of ``show``: the artifacts of these tags."""
     repo = open_repo(path)
     registry = registry_of((name, repo.object_info(oid)) for name, oid in pairs)
-    return views.summarize(registry, commit_times(repo, registry))
+    return views.summarize(registry, commit_times(repo, registry), declared)
+
+
+INDEX_FILE = "artifacts.yaml"
+
+
+def declared_artifacts(repo: Repo) -> views.Declared:
+    """What ``artifacts.yaml`` at HEAD declares, as gto 1.10.1 reads it (its legacy
+    index: each top-level key an artifact). Absent, or not a mapping of names: nothing
+    (gto itself fails on such a file; ``show`` says so on stderr)."""
+    try:
+        head = repo.resolve("HEAD")[0]
+    except UsageError:
+        return views.Declared()  # an empty repository
+    data = repo.file_at(head, INDEX_FILE)
+    if data is None:
+        return views.Declared()
+    try:
+        loaded = cfg.load_yaml(data, INDEX_FILE)
+    except cfg.ConfigInvalid:
+        loaded = None
+    names = list(loaded) if isinstance(loaded, dict) else None
+    if names is None or not all(isinstance(n, str) and is_valid_artifact(n) for n in names):
+        sys.stderr.write(f"gtoguard: warning: {INDEX_FILE} at HEAD is not a mapping of artifact "
+                         "names; gto fails on it, gtoguard leaves it out\n")  # fmt: skip
+        return views.Declared()
+    return views.Declared(tuple(names), (head, repo.commit_time(head)))
 
 
 def artifact_document(repo: Repo, name: str, include_deregistered: bool = False

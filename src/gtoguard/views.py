@@ -176,10 +176,13 @@ def sort_by_time(versions: Iterable[VersionView]) -> list[VersionView]:
     return _stable_desc(list(versions), key=lambda v: v.created_at)
 
 
-def artifact_view(state: ArtifactState, commit_times: Mapping[str, int]) -> ArtifactView:
+def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
+                  declared_at: tuple[str, int] | None = None) -> ArtifactView:  # fmt: skip
     """The artifact as gto builds it: versions from register/deregister tags (in time
     order), then stage tags bound to the version registered at their commit, else each to
-    an "unregistered version" of its own, named by the commit."""
+    an "unregistered version" of its own, named by the commit. ``declared_at``: (commit,
+    committer time) of HEAD when HEAD's ``artifacts.yaml`` declares the artifact: gto
+    gives it a version there too (a "discovered" one, unless that commit has one)."""
     ordered = sorted(state.events, key=_TIME_THEN_NAME)  # near-sorted already: cheap
     versions: list[VersionView] = []
     by_key: dict[tuple[str, str], VersionView] = {}
@@ -206,6 +209,8 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int]) -> Arti
             view = VersionView(event.commit, event.commit, commit_times.get(event.commit, 0))
             versions.append(view)
         view.add_stage_event(event)
+    if declared_at is not None and all(v.commit != declared_at[0] for v in versions):
+        versions.append(VersionView(declared_at[0], declared_at[0], declared_at[1]))
     deprecations = [e for e in ordered if e.name.action is Action.DEPRECATE]
     return ArtifactView(state.name, versions, deprecations)
 
@@ -220,20 +225,42 @@ class Summary:
     holders: dict[str, list[str]]  # stage -> versions shown (gto's default: one)
     used: frozenset[str]  # stages active on an active version (gto's "used" stages)
     order: tuple[int, int, str] = (0, 0, "")  # where gto's registry lists it (first_seen)
+    registered: bool = True  # False: known only from artifacts.yaml (gto's "*name")
 
 
-def summarize(registry: Registry, commit_times: Mapping[str, int]) -> list[Summary]:
+@dataclass(frozen=True)
+class Declared:
+    """The artifacts HEAD's ``artifacts.yaml`` declares (gto's legacy index), in file
+    order, with HEAD's commit and committer time."""
+
+    names: tuple[str, ...] = ()
+    head: tuple[str, int] | None = None
+
+    def at(self, name: str) -> tuple[str, int] | None:
+        return self.head if name in self.names else None
+
+
+def summarize(registry: Registry, commit_times: Mapping[str, int],
+              declared: Declared = Declared()) -> list[Summary]:  # fmt: skip
     summaries = []
     for state in registry.artifacts.values():
         if not state.events:
             continue
-        view = artifact_view(state, commit_times)
+        view = artifact_view(state, commit_times, declared.at(state.name))
         latest = view.latest()
         every = view.stage_holders(-1)  # gto's default shows the first of each: one pass
         summaries.append(Summary(view.name, view.active, latest.name if latest else None,
                                  {stage: names[:1] for stage, names in every.items()},
                                  frozenset(every), first_seen(state)))  # fmt: skip
     return summaries
+
+
+def declared_only(summaries: Iterable[Summary], declared: Declared) -> list[Summary]:
+    """Rows for the artifacts ``artifacts.yaml`` declares that no tag names: gto lists
+    them last, in the file's order, active, with no version and no stage."""
+    seen = {row.name for row in summaries}
+    return [Summary(name, True, None, {}, frozenset(), (3, number, name), registered=False)
+            for number, name in enumerate(declared.names) if name not in seen]  # fmt: skip
 
 
 # gto builds its registry in three passes (artifact tags, then version tags, then stage
@@ -268,7 +295,7 @@ def registry_document(
         document[row.name] = {
             "version": row.latest,
             "stage": {s: ", ".join(row.holders.get(s, [])) or None for s in stages},
-            "registered": True,  # every artifact read from tags is "registered" for gto
+            "registered": row.registered,
             "active": row.active,
         }
     return document
