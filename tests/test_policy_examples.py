@@ -106,7 +106,7 @@ def test_data_registry(tmp_path: Path) -> None:
             world.tag(names[-1])
     pushed = world.push_tags(*names, env=bot)
     assert pushed.ok, pushed.output
-    shown = gtoguard("show", "sales", "--json", cwd=world.clone)
+    shown = gtoguard("show", "sales", "--json", "--rows", cwd=world.clone)
     versions = {v["version"]: v["stages"] for v in json.loads(shown.stdout)}
     assert versions == {"v1.24.0": ["dev"], "v1.25.0": ["dev"], "v1.26.0": ["dev"]}
 

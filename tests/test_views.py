@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gtoguard.gitrepo import open_repo
-from gtoguard.helper import registry_document
+from gtoguard.helper import gto_artifact_document, registry_document
 from gtoguard.views import semver_key
 
-from conftest import git, run_gto
+from conftest import git, gtoguard, run_gto
 
 ARTIFACTS = ("churn", "cv:seg")
 COMMITS = 3
@@ -35,7 +35,7 @@ op = st.tuples(
 
 
 def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | None,
-           index: list[str] | None = None) -> Path:  # fmt: skip
+           index: list[str] | None = None, zones: bool = False) -> Path:  # fmt: skip
     """``index``: the artifacts an ``artifacts.yaml`` in the last commit (HEAD) declares."""
     repo = root / "repo"
     git("init", "-q", str(repo), cwd=root)
@@ -64,7 +64,8 @@ def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | 
             }[action]
             + f"#{counter}"
         )
-        when = {"GIT_COMMITTER_DATE": f"@{base + second} +0000"}
+        zone = "-0230" if zones and second % 2 else "+0000"
+        when = {"GIT_COMMITTER_DATE": f"@{base + second} {zone}"}
         git("tag", "-a", name, commits[commit], "-m", action, cwd=repo, env=when)
     return repo
 
@@ -110,6 +111,14 @@ def test_an_index_only_artifact_is_listed_as_gto_lists_it(tmp_path: Path) -> Non
     ours = registry_document(handle, handle.default_branch())
     assert list(ours) == ["churn", "fraud"] and ours["fraud"]["registered"] is False
     assert json.dumps(ours) == json.dumps(expected)
+    # the command as users run it: gto's document for one artifact, ours behind --rows
+    for name in ("churn", "fraud"):
+        theirs = json.loads(run_gto("show", name, "--json", cwd=repo).stdout)
+        shown = gtoguard("show", name, "--json", cwd=repo)
+        assert shown.returncode == 0 and json.loads(shown.stdout) == theirs, shown.stderr
+    rows = json.loads(gtoguard("show", "churn", "--json", "--rows", cwd=repo).stdout)
+    assert [row["version"] for row in rows] == ["v0.1.0"]
+    assert "*fraud" in gtoguard("show", cwd=repo).stdout
 
 
 def test_an_artifacts_yaml_gto_cannot_read_is_left_out_with_a_warning(
@@ -141,3 +150,18 @@ def test_semver_precedence(lower: str, higher: str) -> None:
     assert low is not None and high is not None and low < high
     assert semver_key("v1.0.0+build.5") == semver_key("v1.0.0")  # build metadata is ignored
     assert semver_key("0f1e2d3c") is None
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(ops=st.lists(op, min_size=1, max_size=12), index=INDEXED)
+def test_show_name_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
+                                   ops: list[tuple[str, str, int, str, int]],
+                                   index: list[str]) -> None:  # fmt: skip
+    """``gto show NAME --json`` (and ``-d``): gto's own objects, events in their zones."""
+    repo = _build(tmp_path_factory.mktemp("name"), ops, "stages: [dev, prod]\n", index, True)
+    handle = open_repo(str(repo))
+    for name in sorted({artifact for _, artifact, *_ in ops} | set(index)):
+        for flags, inactive in (((), False), (("-d",), True)):
+            expected = json.loads(run_gto("show", name, "--json", *flags, cwd=repo).stdout)
+            ours = gto_artifact_document(handle, name, inactive)
+            assert json.dumps(ours) == json.dumps(expected), (ops, index, name, flags)

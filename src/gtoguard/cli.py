@@ -498,7 +498,10 @@ def deprecate(name: str, force: bool, **common: Any) -> int:
 @main.command()
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True,
-              help="Without NAME: the document gto show --json prints.")  # fmt: skip
+              help="The document gto show [NAME] --json prints.")  # fmt: skip
+@click.option("--rows", "as_rows", is_flag=True,
+              help="With NAME and --json: gtoguard's one row per version (version, "
+                   "stages, commit, ref) instead of gto's document.")  # fmt: skip
 @click.option(
     "-d",
     "--deprecated",
@@ -508,7 +511,7 @@ def deprecate(name: str, force: bool, **common: Any) -> int:
 @click.option("--branch", metavar="BRANCH", help="Read .gto from BRANCH.")
 @click.option("--repo", default=".", show_default=True, help="Repository to read.")
 @_exits
-def show(name: str | None, as_json: bool, deprecated: bool, branch: str | None,
+def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branch: str | None,
          repo: str) -> int:  # fmt: skip
     """Show the registry, or the versions of artifact NAME.
 
@@ -533,6 +536,10 @@ def show(name: str | None, as_json: bool, deprecated: bool, branch: str | None,
                  *(entry["stage"][s] or "-" for s in stages)]
                 for artifact, entry in document.items()]  # fmt: skip
         _table(["artifact", "latest", *(f"#{s}" for s in stages)], rows)
+        return 0
+    if as_json and not as_rows:
+        gto_document = helper.gto_artifact_document(handle, name, deprecated)
+        click.echo(json.dumps(gto_document, indent=4, ensure_ascii=False))
         return 0
     versions = helper.artifact_document(handle, name, deprecated)
     if as_json:

@@ -511,6 +511,16 @@ class Repo:
         obj = self._repo.get(oid)
         return int(obj.commit_time) if isinstance(obj, pygit2.Commit) else 0
 
+    def commit_facts(self, oid: str) -> tuple[int, int, str, str, str, str, str] | None:
+        """(committer time, committer's offset, author, author e-mail, committer,
+        committer e-mail, message) of a commit; None if ``oid`` is not one."""
+        obj = self._repo.get(oid)
+        if not isinstance(obj, pygit2.Commit):
+            return None
+        author, committer = obj.author, obj.committer
+        return (int(committer.time), int(committer.offset), author.name, author.email,
+                committer.name, committer.email, obj.message)  # fmt: skip
+
     def config_value(self, key: str) -> str | None:
         try:
             return str(self._repo.config[key])

@@ -379,6 +379,47 @@ def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
     return version_rows(view, include_deregistered)
 
 
+def gto_artifact_document(repo: Repo, name: str, include_inactive: bool = False
+                          ) -> list[dict[str, Any]]:  # fmt: skip
+    """The document ``gto show NAME --json`` prints (``-d``: ``include_inactive``)."""
+    registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+    state = registry.artifact(name)
+    declared = declared_artifacts(repo)
+    if not state.events and name not in declared.names:
+        close = similar_artifacts(repo, name)
+        hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
+                else "gtoguard show lists the artifacts")  # fmt: skip
+        raise UsageError(f"no artifact named {name!r} has GTO tags here", hint)
+    view = artifact_view(state, commit_times(repo, registry), declared.at(name))
+    commits = {}
+    for version in view.versions:
+        facts = repo.commit_facts(version.commit)
+        if facts is not None:
+            entry = _index_entry(repo, version.commit, name)
+            commits[version.commit] = views.CommitInfo(*facts, index=entry)
+    return views.gto_versions_document(view, commits, include_inactive)
+
+
+_INDEX_FIELDS: tuple[tuple[str, Any], ...] = (("type", None), ("path", None), ("virtual", True), ("labels", []),
+                 ("description", ""), ("custom", None))  # fmt: skip
+
+
+def _index_entry(repo: Repo, commit: str, name: str) -> dict[str, Any] | None:
+    """The artifact's entry in ``artifacts.yaml`` at ``commit``, with gto's defaults filled
+    in (gto shows it as the version's "gto" enrichment); None if it declares none."""
+    data = repo.file_at(commit, INDEX_FILE)
+    if data is None:
+        return None
+    try:
+        loaded = cfg.load_yaml(data, INDEX_FILE)
+    except cfg.ConfigInvalid:
+        return None
+    if not isinstance(loaded, dict) or name not in loaded:
+        return None
+    entry = loaded[name] if isinstance(loaded[name], dict) else {}
+    return {key: entry.get(key, default) for key, default in _INDEX_FIELDS}
+
+
 def deprecation(repo: Repo, name: str) -> TagEvent | None:
     """The deprecation tag that makes gto hide artifact ``name`` (its latest event), or
     None while the artifact is active."""
