@@ -91,7 +91,7 @@ def test_show_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
 INDEXED = st.lists(st.sampled_from(("churn", "fraud", "zeta")), unique=True, max_size=3)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=st.lists(op, max_size=10), index=INDEXED)
 def test_show_json_with_artifacts_yaml_equals_gto(tmp_path_factory: pytest.TempPathFactory,
                                                   ops: list[tuple[str, str, int, str, int]],
@@ -152,7 +152,7 @@ def test_semver_precedence(lower: str, higher: str) -> None:
     assert semver_key("0f1e2d3c") is None
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=st.lists(op, min_size=1, max_size=12), index=INDEXED)
 def test_show_name_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
                                    ops: list[tuple[str, str, int, str, int]],
