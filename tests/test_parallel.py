@@ -9,22 +9,31 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gtoguard import helper, parallel
+from gtoguard import helper, parallel, wholeregistry
 from gtoguard.gitrepo import open_repo
 
 from conftest import World, git, make_world
 
 
-@given(st.lists(st.tuples(st.sampled_from(["m", "cv=seg", "a/b=c"]),
-                          st.sampled_from(["@v1.0.0", "#dev#3", "@deprecated", "#prod!#9"])),
+@given(st.lists(st.tuples(st.sampled_from(["m", "cv=seg", "a/b=c", "plain", "m/x"]),
+                          st.sampled_from(["@v1.0.0", "#dev#3", "@deprecated", "#prod!#9", "",
+                                           "#prod/eu#4", "-x"])),
                 max_size=30), st.integers(1, 4))  # fmt: skip
-def test_split_keeps_each_artifact_in_one_group(tags: list[tuple[str, str]], parts: int) -> None:
-    pairs = [(artifact + body, "0" * 40) for artifact, body in tags]
-    groups = parallel.split(pairs, parts)
-    assert sorted(p for g in groups for p in g) == sorted(pairs)
-    homes = {parallel.artifact_key(name): i for i, g in enumerate(groups) for name, _ in g}
-    for i, group in enumerate(groups):
-        assert all(homes[parallel.artifact_key(name)] == i for name, _ in group)
+def test_each_artifact_lands_in_exactly_one_share(tags: list[tuple[str, str]],
+                                                  parts: int) -> None:  # fmt: skip
+    names = sorted({artifact + body for artifact, body in tags})
+    listing = wholeregistry.Listing(
+        b"".join(f"{n:040x} refs/tags/{name}\n".encode() for n, name in enumerate(names)),
+        b"refs/tags/")  # fmt: skip
+    shares = [wholeregistry.share(listing, part, parts) for part in range(parts)]
+    got = sorted(name for share in shares for group in share.values() for name, _ in group)
+    assert got == [name for name in names if "@" in name or "#" in name]
+    for share in shares:
+        for key, group in share.items():
+            assert all(name.startswith(key.decode()) and name[len(key)] in "@#"
+                       for name, _ in group)  # fmt: skip
+    keys = [key for share in shares for key in share]
+    assert len(keys) == len(set(keys))  # no artifact in two shares
 
 
 @pytest.fixture

@@ -8,13 +8,16 @@ import random
 import subprocess
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gtoguard.tagname import (
+    _REF_ANY_PROBLEM,
+    _TAG_RE,
     Action,
     TagName,
     TagNameError,
+    _may_break_ref,
     format_tag,
     parse_tag,
     ref_format_problem,
@@ -248,3 +251,12 @@ def test_ref_format_matches_git() -> None:
     assert len(verdicts) == len(samples)
     for name, verdict in zip(samples, verdicts, strict=True):
         assert (ref_format_problem(name) is None) == (verdict == "ok"), name
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.from_regex(_TAG_RE, fullmatch=True))
+def test_the_quick_ref_test_misses_nothing_the_full_search_finds(name: str) -> None:
+    """parse_tag runs the full check-ref-format search only when ``_may_break_ref``
+    says it could find something, for names the grammar took."""
+    if not _may_break_ref(name):
+        assert _REF_ANY_PROBLEM.search(name) is None

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from . import budget, rules
 from .identity import Pusher
 from .policy import GtoConfig, Policy
-from .refupdate import TAG_PREFIX, RefUpdate
+from .refupdate import TAG_PREFIX, RefUpdate, is_zero
 from .registry import ArtifactState, Registry, TagEvent
 from .rules import GitObject, Reachability, Verifier, Violation
 from .tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
+
+_TAG_CUT = len(TAG_PREFIX)
 
 # Same-second tags of one batch: registrations before the stages that use them.
 _PRIORITY = {
@@ -28,7 +31,7 @@ _PRIORITY = {
 }
 
 # (json pointer, schema keyword, message) for each way a decoded tag fails its schema
-TagValidator = Callable[[dict[str, object]], Iterable[tuple[str, str, str]]]
+TagValidator = Callable[[TagName], Iterable[tuple[str, str, str]]]
 
 
 @dataclass(frozen=True)
@@ -118,41 +121,55 @@ def evaluate(
     """``objects`` holds the new side of every created or moved tag; ``registry`` the state
     of the touched artifacts before the batch. The registry is updated in place."""
     outcome = Outcome()
-    candidates: list[tuple[RefUpdate, TagName | None]] = []
-    for update in gto_updates(updates, objects):
-        outcome.checked += 1
-        if not is_gto_shaped(update.tag_name):  # a plain ref name on a GTO-named object
-            outcome.add(rules.check_one_name(update.ref, objects[update.new]))
+    add = outcome.add
+    policy = ctx.policy
+    candidates: list[tuple[RefUpdate, str, TagName | None]] = []
+    for update in updates:
+        ref = update.ref
+        if not ref.startswith(TAG_PREFIX):
             continue
-        if update.deleted or update.moved:
-            try:
-                old = parse_tag(update.tag_name)
-            except TagNameError:
-                old = None  # removing a malformed or reserved name is cleaning up
-            if old is not None:
-                check = rules.check_delete if update.deleted else rules.check_move
-                outcome.add(check(update.ref, old, ctx.policy))
-                _remove(update, old, registry, ctx, outcome)
-            if update.deleted:
-                continue
-        tag, violation = rules.check_name(update.ref, update.tag_name, ctx.policy)
-        outcome.add(violation)
-        was = ctx.deleted.get(update.tag_name)
-        if tag is not None and update.created and was is not None:
+        name = ref[_TAG_CUT:]
+        if "@" not in name and "#" not in name:  # GTO's only for a GTO-named object
+            obj = None if is_zero(update.new) else objects.get(update.new)
+            if obj is not None and obj.name is not None and is_gto_shaped(obj.name):
+                outcome.checked += 1
+                add(rules.check_one_name(ref, obj))
+            continue
+        outcome.checked += 1
+        created = update.created
+        if not created:
+            deleted = update.deleted
+            if deleted or update.moved:
+                try:
+                    old = parse_tag(name)
+                except TagNameError:
+                    old = None  # removing a malformed or reserved name is cleaning up
+                if old is not None:
+                    check = rules.check_delete if deleted else rules.check_move
+                    add(check(ref, old, policy))
+                    _remove(update, old, registry, ctx, outcome)
+                if deleted:
+                    continue
+        tag, violation = rules.check_name(ref, name, policy)
+        if violation is not None:
+            add(violation)
+        if tag is not None and created and ctx.deleted:
+            was = ctx.deleted.get(name)
             obj = objects[update.new]
-            if (obj.target if obj.kind == "tag" else obj.oid) != was:  # deleted, then re-made
-                outcome.add(rules.check_move(update.ref, tag, ctx.policy, recreated=was))
-        candidates.append((update, tag))
+            if was is not None and (obj.target if obj.kind == "tag" else obj.oid) != was:
+                add(rules.check_move(ref, tag, policy, recreated=was))  # re-made
+        candidates.append((update, name, tag))
 
-    items: list[Item] = []
-    for update, tag in candidates:
+    keyed: list[tuple[tuple[bool, int, int, int, str], Item]] = []
+    for update, name, tag in candidates:
         obj = objects[update.new]
-        for violation in rules.check_object(update.ref, obj, ctx.policy, tag is not None):
-            outcome.add(violation)
+        for violation in rules.check_object(update.ref, obj, policy, tag is not None):
+            add(violation)
         if tag is not None:
-            items.append((update, tag, event_of(update.tag_name, tag, obj)))
-
-    items.sort(key=_item_key)
+            event = event_of(name, tag, obj)
+            keyed.append((order_key(name, tag, event), (update, tag, event)))
+    keyed.sort(key=itemgetter(0))
+    items = [item for _, item in keyed]
     placed = _back_dated(items, registry)
     for number, (update, tag, event) in enumerate(items):
         if number % 64 == 63:
@@ -187,7 +204,9 @@ def _item_key(item: Item) -> tuple[bool, int, int, int, str]:
 def _back_dated(items: Sequence[Item], registry: Registry) -> set[str]:
     """Artifacts where a new event sorts before an existing one: gto will place it
     earlier in history, so it is judged there (``_place``), not at the end."""
-    found = set()
+    found: set[str] = set()
+    if not registry.artifacts:  # a replay from nothing: nothing to be placed before
+        return found
     for update, tag, event in items:
         if event is None or tag.artifact in found:
             continue
@@ -261,23 +280,29 @@ def _evaluate_tag(
     """``pushed``: a tag of this push (judged on every rule); False for an existing tag
     replayed for its history (the push-time facts, pusher and signature, are not its)."""
     commit = event.commit if event else None
-    for path, keyword, message in ctx.validate(tag.as_event()):
-        outcome.add(
-            rules.schema_violation(
-                update.ref, tag, path, keyword, message, ctx.config, ctx.origin, state, commit
-            )
-        )
-    outcome.add(rules.check_counter(update.ref, tag, state))
+    add = outcome.add
+    ref = update.ref
+    for path, keyword, message in ctx.validate(tag):
+        add(rules.schema_violation(ref, tag, path, keyword, message, ctx.config, ctx.origin,
+                                   state, commit))  # fmt: skip
+    if tag.counter is not None:
+        add(rules.check_counter(ref, tag, state))
     if event is None:  # lightweight or not on a commit: no registry event, but a counter
         state.note_counter(tag.counter)
         return
-    skew, age = ctx.policy.tags.clock_skew, ctx.age_limit if pushed else None  # history is old
-    outcome.add(rules.check_tagger_time(update.ref, event, state, ctx.now, skew, age))
-    outcome.add(rules.check_version_exists(update.ref, tag, state))
-    outcome.add(rules.check_commit_has_version(update.ref, tag, event, state))
-    outcome.add(rules.check_deregister(update.ref, tag, event, state))
-    outcome.add(rules.check_unassign(update.ref, tag, event, state))
-    _team_policy(update, tag, event, state, ctx, outcome, pushed)
+    policy = ctx.policy
+    skew, age = policy.tags.clock_skew, ctx.age_limit if pushed else None  # history is old
+    add(rules.check_tagger_time(ref, event, state, ctx.now, skew, age))
+    action = tag.action
+    if action is Action.REGISTER:
+        add(rules.check_version_exists(ref, tag, state))
+        add(rules.check_commit_has_version(ref, tag, event, state))
+    elif action is Action.DEREGISTER:
+        add(rules.check_deregister(ref, tag, event, state))
+    elif action is Action.UNASSIGN:
+        add(rules.check_unassign(ref, tag, event, state))
+    if policy.versions_increasing or action is Action.ASSIGN or policy.stages:
+        _team_policy(update, tag, event, state, ctx, outcome, pushed)
     state.add(event)  # later tags of the batch see this one, accepted or not
 
 
@@ -331,16 +356,8 @@ def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
     """The registry event of an annotated tag on a commit; None for anything else."""
     if obj.kind != "tag" or obj.target_kind != "commit" or obj.target is None:
         return None
-    return TagEvent(
-        tag=name,
-        name=tag,
-        time=obj.time if obj.time is not None else 0,
-        commit=obj.target,
-        offset=obj.offset,
-        tagger=obj.tagger,
-        email=obj.email,
-        message=obj.message,
-    )
+    return TagEvent(name, tag, obj.time if obj.time is not None else 0, obj.target,
+                    obj.offset, obj.tagger, obj.email, obj.message)  # fmt: skip
 
 
 def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,

@@ -31,6 +31,7 @@ from .policy import (
     group_problems,
     policy_from_data,
 )
+from .tagname import TagName
 
 MAX_CONFIG_BYTES = 1 << 20
 MAX_YAML_NODES = 100_000
@@ -440,8 +441,9 @@ def tag_schema(gto: GtoConfig, policy: Policy) -> dict[str, Any]:
 
 def tag_checker(
     gto: GtoConfig, policy: Policy
-) -> Callable[[dict[str, object]], Iterator[tuple[str, str, str]]]:
-    """Validate decoded tags with jsonschema: yields (json pointer, keyword, message)."""
+) -> Callable[[TagName | dict[str, object]], Iterator[tuple[str, str, str]]]:
+    """Validate decoded tags with jsonschema: yields (json pointer, keyword, message).
+    Takes a ``TagName`` (its ``as_event()`` document) or the document itself."""
     validator = jsonschema.Draft202012Validator(tag_schema(gto, policy))
     verdicts: dict[tuple[object, ...], list[tuple[str, str, str]]] = {}
 
@@ -457,20 +459,23 @@ def tag_checker(
                 found.append((json_path(leaf.absolute_path), str(leaf.validator), leaf.message))
         return found
 
-    def errors(event: dict[str, object]) -> Iterator[tuple[str, str, str]]:
+    def errors(event: TagName | dict[str, object]) -> Iterator[tuple[str, str, str]]:
         # Decoded tags come from parse_tag, so artifact, version and counter already have
         # the grammar's shape; what .gto and the policy narrow is the stage (by action) and
         # whether a counter is there. One validation per such shape, not per tag: a
         # 100,000-tag replay validates a handful of documents instead of 100,000.
-        key = (
-            event.get("action"),
-            event.get("stage"),
-            event.get("version") is None,
-            event.get("counter") is None,
-        )
-        if key not in verdicts:
-            verdicts[key] = validate(event)
-        return iter(verdicts[key])
+        if isinstance(event, TagName):
+            key: tuple[object, ...] = (event.action._value_, event.stage,
+                                       event.version is None, event.counter is None)  # fmt: skip
+        else:
+            key = (event.get("action"), event.get("stage"), event.get("version") is None,
+                   event.get("counter") is None)  # fmt: skip
+        found = verdicts.get(key)
+        if found is None:
+            found = verdicts[key] = validate(
+                event.as_event() if isinstance(event, TagName) else event
+            )
+        return iter(found)
 
     return errors
 

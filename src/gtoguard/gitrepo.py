@@ -18,11 +18,12 @@ from pygit2.enums import ObjectType, RepositoryOpenFlag
 
 from . import budget, prefetch
 from .errors import CannotRun, NotARepository, UsageError
+from .gitbatch import READ_CAP
 from .policy import CONFIG_FILES
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, decode_ref
 from .rules import GitObject
 from .tagname import artifact_to_tag
-from .tagobject import Identity, parse_ident, parse_tag_object
+from .tagobject import Canonical, Identity, canonical, parse_ident, parse_tag_object
 
 _KINDS = {
     ObjectType.COMMIT: "commit",
@@ -30,9 +31,9 @@ _KINDS = {
     ObjectType.BLOB: "blob",
     ObjectType.TAG: "tag",
 }
+_KIND_NAMES = frozenset(_KINDS.values())
 
 
-READ_CAP = (16 << 20) + (64 << 10)  # past the largest max_message: read only in part
 FEW_ARTIFACTS = 8  # more artifacts in one push: one pass over the refs (Repo.tag_names)
 
 
@@ -101,6 +102,12 @@ class Repo:
     def _inside(self, full: str) -> str:
         """A stored ref name as seen inside the namespace."""
         return full[len(self._prefix) :] if full.startswith(self._prefix) else full
+
+    @property
+    def tags_prefix(self) -> str:
+        """Where this repository stores tags: ``refs/tags/``, inside a namespace
+        ``refs/namespaces/<ns>/refs/tags/``."""
+        return self._full(TAG_PREFIX)
 
     @property
     def path(self) -> str:
@@ -371,10 +378,18 @@ class Repo:
             raise KeyError(oid) from None
         if kind != ObjectType.TAG:  # a commit, or a blob of any size: never read whole
             return GitObject(oid, _KINDS.get(kind, "unknown"), size=size)
-        tag = parse_tag_object(self._tag_bytes(oid, size))
+        return self.tag_info(oid, size, self._tag_bytes(oid, size))
+
+    def tag_info(self, oid: str, size: int, data: bytes) -> GitObject:
+        """What ``object_info`` says of tag object ``oid`` of ``size`` bytes, from its
+        ``data`` (read here, or in bulk by ``gitbatch``)."""
+        fast = canonical(data)
+        if fast is not None:  # as git writes it: straight to the record, no detour
+            return self.tag_from_fields(oid, size, fast)
+        tag = parse_tag_object(data)
         target_kind = self._kind_of(tag.target) if tag.target else "missing"
         unreadable = tag.unreadable
-        if unreadable is None and target_kind in _KINDS.values() and tag.target_type != target_kind:
+        if unreadable is None and target_kind in _KIND_NAMES and tag.target_type != target_kind:
             unreadable = f"its type header says {tag.target_type!r} but it tags a {target_kind}"
         who = tag.tagger
         return GitObject(
@@ -391,6 +406,15 @@ class Repo:
             unreadable=unreadable,
             size=size,
         )
+
+    def tag_from_fields(self, oid: str, size: int, fields: Canonical) -> GitObject:
+        """``tag_info`` of a tag object as git writes it, from its fields."""
+        target, kind, name, tagger, email, when, offset, message = fields
+        target_kind = self._kind_of(target)
+        odd = (None if target_kind == kind or target_kind not in _KIND_NAMES
+               else f"its type header says {kind!r} but it tags a {target_kind}")  # fmt: skip
+        return GitObject(oid, "tag", target, target_kind, when, offset, tagger, email,
+                         message, name, odd, size)  # fmt: skip
 
     def _tag_bytes(self, oid: str, size: int) -> bytes:
         """A tag object's bytes; past ``READ_CAP`` only its head (the headers and the
@@ -426,6 +450,8 @@ class Repo:
         """The type of a tag's target; tags share commits, so each is looked up once."""
         kind = self._kinds.get(oid)
         if kind is None:
+            if len(self._kinds) > 200_000:  # a whole registry: bounded, not one per commit
+                self._kinds.clear()
             try:
                 header = self._repo.odb.read_header(oid)
             except (KeyError, ValueError, pygit2.GitError):

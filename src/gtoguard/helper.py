@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import config as cfg
-from . import parallel, views
+from . import parallel, views, wholeregistry
 from .check import Context, Outcome, evaluate, event_of, order_key
 from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
@@ -32,7 +32,6 @@ from .repostate import (
     Where,
     commit_times,
     facts_for,
-    gto_refs,
     load_settings,
     registry_of,
 )
@@ -225,7 +224,7 @@ def _reads_back(new: NewTag) -> Violation | None:
         parsed = parse_tag(new.name)
     except TagNameError:
         return None  # the engine reported it already
-    if replace(parsed, counter_width=0) == new.tag:
+    if parsed._replace(counter_width=0) == new.tag:
         return None
     return Violation(
         "tag-malformed",
@@ -326,18 +325,22 @@ def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = Fal
     """The document of ``gto show --json``."""
     config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), _where(branch))
     declared = declared_artifacts(repo)
-    parts = parallel.by_artifact(_summarize, gto_refs(repo), repo.path, declared)
+    listing = wholeregistry.list_tags(repo)
+    parts = parallel.by_share(_summarize, listing, listing.size, repo.path, declared)
     rows = [s for part in parts for s in part]
     rows += views.declared_only(rows, declared)
     return views.registry_document(rows, config.stages, include_deprecated)
 
 
-def _summarize(pairs: list[tuple[str, str]], path: str,
+def _summarize(listing: wholeregistry.Listing, part: int, parts: int, path: str,
                declared: views.Declared) -> list[views.Summary]:  # fmt: skip
-    """One process's share of ``show``: the artifacts of these tags."""
+    """One process's share of ``show``: its artifacts, one at a time."""
     repo = open_repo(path)
-    registry = registry_of((name, repo.object_info(oid)) for name, oid in pairs)
-    return views.summarize(registry, commit_times(repo, registry), declared)
+    rows = []
+    for tags in wholeregistry.objects_by_artifact(repo, wholeregistry.share(listing, part, parts)):
+        registry = registry_of(tags)
+        rows += views.summarize(registry, commit_times(repo, registry), declared)
+    return rows
 
 
 INDEX_FILE = "artifacts.yaml"
@@ -470,14 +473,18 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
                    settings.origin, facts)  # fmt: skip
 
 
-def _replay(pairs: list[tuple[str, str]], path: str, branch: Branch) -> Outcome:
-    """One process's share of ``check --all``: these tags, in gto's order. The CI job's
-    user did not push the history, so no pusher is known."""
+def _replay(listing: wholeregistry.Listing, part: int, parts: int, path: str,
+            branch: Branch) -> Outcome:  # fmt: skip
+    """One process's share of ``check --all``: its artifacts, one at a time, each in
+    gto's order. The CI job's user did not push the history, so no pusher is known."""
     repo = open_repo(path)
     ctx = _context(repo, branch, {}, audit=True)
-    objects = {oid: repo.object_info(oid) for _, oid in pairs}
-    updates = [RefUpdate(TAG_PREFIX + name, ZERO, oid) for name, oid in pairs]
-    return evaluate(updates, objects, Registry(), ctx)
+    outcome = Outcome()
+    for tags in wholeregistry.objects_by_artifact(repo, wholeregistry.share(listing, part, parts)):
+        objects = {obj.oid: obj for _, obj in tags}
+        updates = [RefUpdate(TAG_PREFIX + name, ZERO, obj.oid) for name, obj in tags]
+        _merge(outcome, evaluate(updates, objects, Registry(), ctx))
+    return outcome
 
 
 def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
@@ -497,7 +504,8 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
         )
     if names is None:
         load_settings(repo, branch)  # an invalid file stops here, not inside a worker
-        for part in parallel.by_artifact(_replay, gto_refs(repo), repo.path, branch):
+        listing = wholeregistry.list_tags(repo)
+        for part in parallel.by_share(_replay, listing, listing.size, repo.path, branch):
             _merge(result.outcome, part)
         return result
     ctx = _context(repo, branch, os.environ)  # the CI job's user pushed these tags

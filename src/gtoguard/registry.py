@@ -29,21 +29,22 @@ class TagEvent:
     message: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class VersionRecord:
-    """A version is a (name, commit) pair; these are its register/deregister times."""
+    """A version is a (name, commit) pair; these are its latest register and deregister
+    times (None: never)."""
 
     name: str
     commit: str
-    registered: list[int] = field(default_factory=list)
-    deregistered: list[int] = field(default_factory=list)
+    registered: int | None = None
+    deregistered: int | None = None
 
     @property
     def active(self) -> bool:
         # gto: latest of the two wins; a same-second tie goes to the deregistration
-        if not self.registered:
+        if self.registered is None:
             return False
-        return not self.deregistered or max(self.registered) > max(self.deregistered)
+        return self.deregistered is None or self.registered > self.deregistered
 
 
 @dataclass
@@ -68,16 +69,19 @@ class ArtifactState:
 
     def add(self, event: TagEvent) -> None:
         self.events.append(event)
-        self.note_counter(event.name.counter)
+        counter = event.name.counter
+        if counter is not None and counter > self.max_counter:
+            self.max_counter = counter
         if self._latest_added is None or event.time > self._latest_added:
             self._latest_added = event.time  # latest_time() needs no index
 
     def _sync(self) -> None:
         """Index the events added since the last question: a reader that only wants the
         events (the gto views) never pays for the indexes."""
-        while self._indexed < len(self.events):
-            self._index(self.events[self._indexed])
-            self._indexed += 1
+        if self._indexed < len(self.events):
+            for event in self.events[self._indexed :]:
+                self._index(event)
+            self._indexed = len(self.events)
 
     def forget(self, tag: str) -> None:
         """Drop the events of tag ``tag`` (a deleted or moved tag); counters stay."""
@@ -104,8 +108,10 @@ class ArtifactState:
                 record = self._versions[key] = VersionRecord(tag.version, event.commit)
                 self._by_commit.setdefault(event.commit, []).append(record)
                 self._names.add(tag.version)
-            times = record.registered if tag.action is Action.REGISTER else record.deregistered
-            times.append(when)
+            if tag.action is Action.REGISTER:
+                record.registered = _later(record.registered, when)
+            else:
+                record.deregistered = _later(record.deregistered, when)
         elif tag.stage is not None:
             latest = self._stages.setdefault((event.commit, tag.stage), [None, None])
             slot = 0 if tag.action is Action.ASSIGN else 1
@@ -128,9 +134,10 @@ class ArtifactState:
         self._sync()
         return self._names
 
-    def versions_at(self, commit: str) -> list[VersionRecord]:
+    def versions_at(self, commit: str) -> list[VersionRecord] | tuple[()]:
+        """The versions registered (at some time) on ``commit``. Do not modify."""
         self._sync()
-        return list(self._by_commit.get(commit, ()))
+        return self._by_commit.get(commit, ())
 
     def commits_of(self, version: str) -> list[str]:
         self._sync()

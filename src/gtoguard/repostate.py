@@ -35,7 +35,7 @@ from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
 from .signature import Verdict
 from .signature import verify as verify_signature
-from .tagname import Action, TagNameError, is_gto_shaped, parse_tag
+from .tagname import Action, TagNameError, parse_tag
 
 
 @dataclass
@@ -240,12 +240,6 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
 def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
     hint = problem.hint or f"fix {problem.file} and push again"
     return Violation("config-invalid", update.ref, str(problem), hint)
-
-
-def gto_refs(repo: Repo) -> list[tuple[str, str]]:
-    """(name, object id) of every tag whose name holds '@' or '#', in name order."""
-    refs = repo.tag_refs()
-    return [(name, refs[name]) for name in sorted(refs) if is_gto_shaped(name)]
 
 
 def registry_of(

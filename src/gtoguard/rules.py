@@ -147,7 +147,7 @@ def check_size(ref: str, obj: GitObject, policy: Policy) -> Violation | None:
 
 
 def check_annotated(ref: str, obj: GitObject, policy: Policy) -> Violation | None:
-    if obj.kind == "tag" or not policy.tags.annotated:
+    if obj.kind in ("tag", "missing") or not policy.tags.annotated:
         return None
     name = ref.removeprefix("refs/tags/")
     return Violation(
@@ -160,6 +160,13 @@ def check_annotated(ref: str, obj: GitObject, policy: Policy) -> Violation | Non
 
 
 def check_target(ref: str, obj: GitObject) -> Violation | None:
+    if obj.kind == "missing":  # a damaged repository: the ref names no object here
+        return Violation(
+            "tag-target",
+            ref,
+            f"the ref names object {obj.oid[:12]}, which is missing from the repository",
+            "run git fsck; fetch the tag again from a good copy, or delete the ref",
+        )
     if obj.kind != "tag" or obj.target_kind == "commit":
         return None
     return Violation(

@@ -89,8 +89,13 @@ def parse_tag_object(data: bytes) -> TagObject:
     return _careful(data)
 
 
-def _fast(data: bytes) -> TagObject | None:
-    """The object as git writes it, or None (then ``_careful`` reads it)."""
+Canonical = tuple[str, str, str, str, str, int, int, str]
+
+
+def canonical(data: bytes) -> Canonical | None:
+    """(target, type, name, tagger, e-mail, time, offset, message) of an object as git
+    writes it, or None (``_careful`` then reads it and says what is odd). The
+    whole-registry replays read every tag object through here."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -99,11 +104,21 @@ def _fast(data: bytes) -> TagObject | None:
     if match is None or "\0" in text:
         return None
     target, kind, name, tagger, email, when, sign, hours, minutes = match.groups()
-    if not tagger.strip() or not email.strip() or int(when) > MAX_TIME:
+    seconds = int(when)
+    if seconds > MAX_TIME or not tagger.strip() or not email.strip():
         return None
     offset = int(hours) * 60 + int(minutes)
-    who = Identity(tagger, email, int(when), -offset if sign == "-" else offset)
-    return TagObject(target, kind, name, who, text[match.end() :])
+    return (target, kind, name, tagger, email, seconds, -offset if sign == "-" else offset,
+            text[match.end() :])  # fmt: skip
+
+
+def _fast(data: bytes) -> TagObject | None:
+    """The object as git writes it, or None (then ``_careful`` reads it)."""
+    found = canonical(data)
+    if found is None:
+        return None
+    target, kind, name, tagger, email, when, offset, message = found
+    return TagObject(target, kind, name, Identity(tagger, email, when, offset), message)
 
 
 def _careful(data: bytes) -> TagObject:

@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from operator import attrgetter
+from functools import lru_cache
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from .registry import ArtifactState, Registry, TagEvent
@@ -25,27 +26,40 @@ _TIME_THEN_NAME = attrgetter("time", "tag")
 
 @dataclass
 class StageView:
-    """One stage on one version: its assignment and unassignment times, in tag order."""
+    """One stage on one version: its assignment and unassignment times, in tag order.
+    Built by ``add`` (which keeps the answers below current), then read."""
 
     stage: str
     events: list[tuple[int, bool]] = field(default_factory=list)  # (time, is assignment)
     tags: list[TagEvent] = field(default_factory=list)
+    _latest: int = 0
+    _active: bool = False  # every event at the latest time is an assignment
+    _assigned: int | None = None  # the latest assignment
+
+    def add(self, event: TagEvent, assign: bool) -> None:
+        when = event.time
+        if not self.events or when > self._latest:
+            self._latest, self._active = when, assign
+        elif when == self._latest:
+            self._active = self._active and assign
+        if assign and (self._assigned is None or when > self._assigned):
+            self._assigned = when
+        self.events.append((when, assign))
+        self.tags.append(event)
 
     @property
     def active(self) -> bool:
         # gto sorts by time and reverses: among same-second events the unassignment wins
-        latest = max(t for t, _ in self.events)
-        return all(assign for t, assign in self.events if t == latest)
+        return self._active
 
     @property
     def activated_at(self) -> int | None:
-        return max(t for t, _ in self.events) if self.active else None
+        return self._latest if self._active else None
 
     @property
     def created_at(self) -> int:
         """gto's "authoring event" of a stage: its most recent assignment."""
-        assigned = [t for t, assign in self.events if assign]
-        return max(assigned) if assigned else max(t for t, _ in self.events)
+        return self._assigned if self._assigned is not None else self._latest
 
 
 @dataclass
@@ -67,13 +81,12 @@ class VersionView:
 
     @property
     def active(self) -> bool:
-        if self.discovered:
-            return True  # gto: a version with stage or commit events only is active
-        latest_reg = max((e.time for e in self.registrations), default=None)
-        latest_dereg = max((e.time for e in self.deregistrations), default=None)
-        if latest_reg is None:
-            return False
-        return latest_dereg is None or latest_reg > latest_dereg
+        if not self.registrations:
+            return not self.deregistrations  # gto: stage or commit events only: active
+        latest_reg = max(e.time for e in self.registrations)
+        if not self.deregistrations:
+            return True
+        return latest_reg > max(e.time for e in self.deregistrations)
 
     @property
     def created_at(self) -> int:
@@ -82,19 +95,22 @@ class VersionView:
         "enrichment" event here, but that event is named "commit", so it counts)."""
         if self.registrations:
             return max(e.time for e in self.registrations)
-        stage_times = [t for s in self.stages.values() for t, _ in s.events]
-        return max([*stage_times, self.commit_time])
+        return max([s._latest for s in self.stages.values()] + [self.commit_time])
 
     def active_stages(self) -> list[StageView]:
         """Active stages, oldest activation first (gto's ``get_vstages(ascending=True)``)."""
-        found = [s for s in self.stages.values() if s.active]
-        return sorted(found, key=lambda s: s.activated_at or 0)
+        found = [s for s in self.stages.values() if s._active]
+        if len(found) < 2:
+            return found
+        return sorted(found, key=lambda s: s._latest)
 
     def add_stage_event(self, event: TagEvent) -> None:
-        assert event.name.stage is not None
-        view = self.stages.setdefault(event.name.stage, StageView(event.name.stage))
-        view.events.append((event.time, event.name.action is Action.ASSIGN))
-        view.tags.append(event)
+        stage = event.name.stage
+        assert stage is not None
+        view = self.stages.get(stage)
+        if view is None:
+            view = self.stages[stage] = StageView(stage)
+        view.add(event, event.name.action is Action.ASSIGN)
 
 
 @dataclass
@@ -149,6 +165,7 @@ def _stable_desc(items: list[Any], key: Any) -> list[Any]:
     return sorted(items, key=key)[::-1]
 
 
+@lru_cache(maxsize=1 << 16)  # a registry reuses its version names across artifacts
 def semver_key(version: str) -> tuple[Any, ...] | None:
     """Semver precedence (build metadata ignored); None for a name that is not semver."""
     match = _SEMVER_RE.fullmatch(version)
@@ -164,16 +181,19 @@ def semver_key(version: str) -> tuple[Any, ...] | None:
 
 
 def sort_by_semver(versions: Iterable[VersionView]) -> list[VersionView]:
-    items = list(versions)
-    semver = [v for v in items if semver_key(v.name) is not None]
-    other = [v for v in items if semver_key(v.name) is None]
-    return _stable_desc(semver, key=lambda v: semver_key(v.name)) + _stable_desc(
-        other, key=lambda v: v.name
-    )
+    semver, other = [], []
+    for version in versions:
+        key = semver_key(version.name)
+        if key is None:
+            other.append(version)
+        else:
+            semver.append((key, version))
+    ordered = [v for _, v in _stable_desc(semver, key=itemgetter(0))]
+    return ordered + _stable_desc(other, key=attrgetter("name"))
 
 
 def sort_by_time(versions: Iterable[VersionView]) -> list[VersionView]:
-    return _stable_desc(list(versions), key=lambda v: v.created_at)
+    return _stable_desc(list(versions), key=attrgetter("created_at"))
 
 
 def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],

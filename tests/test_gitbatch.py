@@ -1,0 +1,132 @@
+"""The bulk reading of whole registries (``git cat-file --batch``, parsed as it streams)
+says of every object exactly what the one-at-a-time reading says."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gtoguard import gitbatch, wholeregistry
+from gtoguard.gitrepo import open_repo
+from gtoguard.tagobject import canonical, parse_tag_object
+from test_tagobject import objects as tag_objects
+
+from conftest import git, gtoguard, make_world
+
+OID = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _batch(item: tuple[str, bytes] | None) -> bytes:
+    """One object as ``cat-file --batch`` prints it (None: a missing one)."""
+    if item is None:
+        return b"fedcba9876543210fedcba9876543210fedcba98 missing\n"
+    kind, data = item
+    return f"{OID} {kind} {len(data)}\n".encode() + data + b"\n"
+
+
+OTHERS = st.tuples(st.sampled_from(["commit", "blob", "tree"]), st.binary(max_size=300))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(st.one_of(tag_objects().map(lambda d: ("tag", d)), OTHERS, st.none()),
+                   max_size=12),
+    cuts=st.lists(st.integers(1, 400), max_size=30),
+)  # fmt: skip
+def test_the_stream_reads_each_object_as_the_single_reader(
+    items: list[tuple[str, bytes] | None], cuts: list[int]
+) -> None:  # fmt: skip
+    """Whatever the chunks the pipe delivers, each object comes out once, in order: a
+    tag as git writes it with exactly ``tagobject.canonical``'s fields, another tag
+    with its bytes, anything else by its type and size alone."""
+    stream = b"".join(map(_batch, items))
+    chunks, at = [], 0
+    for cut in cuts:
+        chunks.append(stream[at : at + cut])
+        at += cut
+    chunks.append(stream[at:])
+    got = list(gitbatch.read_stream(iter([c for c in chunks if c])))
+    assert len(got) == len(items)
+    for item, (kind, size, fields, data) in zip(items, got, strict=True):
+        if item is None:
+            assert (kind, size, fields, data) == ("missing", 0, None, None)
+            continue
+        assert (kind, size) == (item[0], len(item[1]))
+        if kind != "tag":
+            assert fields is None and data is None
+        elif fields is not None:
+            assert data is None and fields == canonical(item[1])
+        else:
+            assert data == item[1] and canonical(item[1]) is None
+
+
+def test_past_the_cap_an_object_streams_by_unkept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(gitbatch, "READ_CAP", 100)
+    big_tag = b"object " + OID.encode() + b"\ntype commit\ntag m@v1.0.0\n" + b"x" * 500
+    stream = _batch(("blob", b"y" * 1000)) + _batch(("tag", big_tag)) + _batch(("commit", b"c"))
+    chunks = [stream[i : i + 64] for i in range(0, len(stream), 64)]
+    got = list(gitbatch.read_stream(iter(chunks)))
+    assert got == [("blob", 1000, None, None), ("tag", len(big_tag), None, None),
+                   ("commit", 1, None, None)]  # fmt: skip
+
+
+def _write(repo: Path, data: bytes, kind: str = "tag", literally: bool = True) -> str:
+    """Store ``data`` as an object of ``kind`` as it is (git checks nothing)."""
+    done = subprocess.run(["git", "hash-object", "-t", kind, "-w", "--stdin",
+                           *(["--literally"] if literally else [])],
+                          cwd=repo, input=data, capture_output=True, check=True)  # fmt: skip
+    return done.stdout.decode().strip()
+
+
+def test_a_repository_read_in_bulk_reads_as_object_info(tmp_path: Path) -> None:
+    """Tags as git writes them, objects gto cannot read, lightweight tags on a commit, a
+    blob and a tree, a tag of a blob, a huge message and a ref to a missing object: the
+    bulk reading gives each the record ``Repo.object_info`` gives."""
+    world = make_world(tmp_path, hook=False)
+    clone = world.clone
+    head = world.head()
+    world.tag("m@v1.0.0")
+    world.tag("m#dev#1")
+    git("tag", "m#prod#2", head, cwd=clone)  # lightweight, on a commit
+    blob = _write(clone, b"weights\n", "blob", literally=False)
+    git("tag", "m#staging#3", blob, cwd=clone)  # lightweight, on a blob
+    tree = git("rev-parse", "HEAD^{tree}", cwd=clone).stdout.strip()
+    git("update-ref", "refs/tags/m#qa#4", tree, cwd=clone)
+    odd = {
+        "m#dev#5": b"tagger T <t@x> 1700000000 +2400\n\nzone\n",
+        "m#dev#6": b"tagger T\xe9 <t@x> 1700000000 +0000\n\nlatin-1\n",
+        "m#dev#7": b"tagger T <t@x> 1700000000 +0000\n\n" + b"long " * 40_000,
+        "m#dev#8": b"tagger T <t@x> 1700000000 +0000\n",
+    }
+    for name, tail in odd.items():
+        data = f"object {head}\ntype commit\ntag {name}\n".encode() + tail
+        git("update-ref", f"refs/tags/{name}", _write(clone, data), cwd=clone)
+    of_blob = f"object {blob}\ntype commit\ntag m#dev#9\ntagger T <t@x> 1 +0000\n\nx\n"
+    git("update-ref", "refs/tags/m#dev#9", _write(clone, of_blob.encode()), cwd=clone)
+    (clone / ".git" / "refs" / "tags" / "m#dev#10").write_text("e" * 40 + "\n")  # missing
+
+    repo = open_repo(str(clone))
+    groups = wholeregistry.share(wholeregistry.list_tags(repo))
+    (tags,) = list(wholeregistry.objects_by_artifact(repo, groups))
+    assert len(tags) == 11
+    for name, obj in tags:
+        if name == "m#dev#10":
+            assert obj.kind == "missing"
+            continue
+        assert obj == repo.object_info(obj.oid), name
+    unreadable = {name for name, obj in tags if obj.unreadable}
+    assert unreadable == {"m#dev#5", "m#dev#6", "m#dev#8", "m#dev#9"}
+    assert parse_tag_object(b"x").unreadable  # the careful reader names the rest
+
+
+def test_a_missing_object_is_a_violation_not_a_crash(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)
+    world.tag("m@v1.0.0")
+    (world.clone / ".git" / "refs" / "tags" / "m#dev#2").write_text("e" * 40 + "\n")
+    checked = gtoguard("check", "--all", cwd=world.clone)
+    assert checked.returncode == 1, checked.stderr
+    assert "[tag-target]" in checked.stdout and "missing from the repository" in checked.stdout
+    assert "Traceback" not in checked.stderr
