@@ -174,7 +174,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "src" / "gtoguard"
 
 
 def test_no_shell_no_unsafe_yaml_no_eval() -> None:
-    for path in SOURCE.glob("*.py"):
+    for path in SOURCE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "shell=True" not in text, path
         assert "os.system" not in text and "os.popen" not in text, path

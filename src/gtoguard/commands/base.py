@@ -1,0 +1,77 @@
+"""What every command shares: the ``gtoguard`` group, exit codes (DESIGN §5: 0
+accepted, 1 violations, 2 usage error, 3 cannot run) and error lines, never a
+traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..errors import CannotRun, UsageError
+
+F = TypeVar("F", bound=Callable[..., int])
+
+
+def exits(func: F) -> F:
+    """Run a command body, turn its return value into the exit code; CannotRun → 3."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            code = func(*args, **kwargs)
+        except UsageError as exc:
+            error(exc.message, exc.hint)
+            code = 2
+        except CannotRun as exc:
+            if getattr(exc, "problems", None):
+                from ..report import failure_violations, write_text
+
+                write_text(sys.stderr, failure_violations(exc, func.__name__), None)
+            else:
+                error(exc.message, exc.hint)
+            code = 3
+        sys.exit(code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def error(message: str, hint: str | None) -> None:
+    click.echo(f"gtoguard: error: {message}", err=True)
+    if hint:
+        click.echo(f"  hint: {hint}", err=True)
+
+
+class _Group(click.Group):
+    """Turns anything unexpected into one line and exit 3: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("gtoguard: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            error(f"internal error: {reason}", "please report this line")
+            sys.exit(3)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="gtoguard")
+def main() -> None:
+    """Enforce GTO model-registry tag policy in git hooks and CI.
+
+    GTO tags (churn@v1.2.0, churn#prod#7, ...) register, promote and deprecate model
+    versions. gtoguard decodes every pushed GTO tag, checks it against the stages in
+    .gto and the team's .gtoguard.yaml, and declines what would break the registry.
+
+    \b
+    Exit codes: 0 accepted, 1 violations, 2 usage error, 3 cannot run.
+    """

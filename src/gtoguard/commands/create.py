@@ -1,0 +1,230 @@
+"""The creating commands: register, assign (promote), unassign, deregister, deprecate."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+from .base import error, exits, main
+
+
+def _creating(func: Callable[..., int]) -> Callable[..., None]:
+    """The options every creating command shares (DESIGN §5)."""
+    options = [
+        click.option("-m", "--message", help="Tag message (default: gto's message)."),
+        click.option("--simple/--counter", "simple", default=None,
+                     help="Leave out / add the #N counter (default: as gto does for this "
+                          "command; a counter everywhere when the policy requires one)."),
+        click.option("--sign", is_flag=True,
+                     help="Sign the tag with your GPG or SSH key, as git tag -s does."),
+        click.option("--push", "push", is_flag=False, flag_value="origin", default=None,
+                     metavar="[REMOTE]", help="Push the new tag(s) to REMOTE (origin) and "
+                     "report the server's verdict."),
+        click.option("--dry-run", is_flag=True,
+                     help="Print the tag(s) and the policy verdict; write nothing."),
+        click.option("--branch", metavar="BRANCH",
+                     help="Read .gto and the policy from BRANCH (default: the remote's "
+                          "default branch)."),
+        click.option("--repo", default=".", show_default=True, help="Repository to tag."),
+    ]  # fmt: skip
+
+    @wraps(func)
+    def early(*args: Any, **kwargs: Any) -> int:
+        from ..prefetch import Early
+
+        # the remote's tags of the artifact: asked for now, while Python loads the rest
+        kwargs["early"] = Early(kwargs["repo"], kwargs["push"] or "origin", kwargs["name"])
+        try:
+            return func(*args, **kwargs)
+        finally:
+            kwargs["early"].close()
+
+    decorated: Callable[..., Any] = exits(early)
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
+def _create(request: Any, repo: str, branch: str | None, push: str | None, sign: bool,
+            dry_run: bool, early: Any = None) -> int:  # fmt: skip
+    import shlex
+
+    from .. import helper
+    from ..gitrepo import open_repo
+    from ..report import write_text
+
+    handle = open_repo(repo)
+    found = helper.plan(handle, request, helper.config_branch(handle, branch, push), push, sign,
+                        early)  # fmt: skip
+    outcome = found.outcome
+    refused = sorted(outcome.rejected_refs)
+    summary = None
+    if refused:
+        noun = "tag" if len(found.tags) == 1 else "tags"
+        summary = (f"{len(refused)} of {len(found.tags)} new {noun} would be declined; "
+                   "nothing was written")  # fmt: skip
+    write_text(sys.stderr, outcome.violations, summary, found.notes)
+    if dry_run:
+        for new in found.tags:
+            ref = f"refs/tags/{new.name}"
+            verdict = "declined" if ref in outcome.rejected_refs else "accepted"
+            click.echo(f"{new.name}\n  target:  {new.commit}\n  message: {new.message}\n"
+                       f"  verdict: {verdict}")  # fmt: skip
+        return 1 if refused else 0
+    if refused:
+        return 1
+    written = helper.write(handle, found.tags, sign)
+    for new, _ in written:
+        click.echo(f"Created git tag '{new.name}' that {new.describe()}")
+    names = " ".join(shlex.quote(new.name) for new, _ in written)
+    if push is None:
+        click.echo(f"To push it upstream, run:\n    git push origin {names}")
+        return 0
+    carried = helper.relied_on(handle, [new for new, _ in written], push)
+    result = helper.push(handle, push, written, carried)
+    for line in result.remote_lines:
+        click.echo(line, err=True)
+    if result.accepted:
+        click.echo(f"Pushed to {push}: the server accepted {names}")
+        if carried:
+            click.echo(f"  with {', '.join(carried)}, which {push} did not have and "
+                       f"{'it relies' if len(written) == 1 else 'they rely'} on")  # fmt: skip
+        return 0
+    if result.declined:
+        error(f"{push} declined the push ({result.reason}); the new tags were removed "
+               "locally too", "fix what the lines above say and run the command again")  # fmt: skip
+        return 1
+    error(f"could not push to {push}: {result.reason}",
+           f"the tags stay local; push them later with: git push {push} {names}")  # fmt: skip
+    return 3
+
+
+@main.command()
+@click.argument("name")
+@click.argument("ref", required=False)
+@click.option("--version", "version", metavar="V", help="Version to register (vX.Y.Z...).")
+@click.option("--bump-major", "bump", flag_value="major", help="Next major version.")
+@click.option("--bump-minor", "bump", flag_value="minor", help="Next minor version.")
+@click.option("--bump-patch", "bump", flag_value="patch", help="Next patch version (default).")
+@_creating
+def register(name: str, ref: str | None, version: str | None, bump: str | None,
+             **common: Any) -> int:  # fmt: skip
+    """Register a version of artifact NAME at REF (default HEAD): NAME@vX.Y.Z.
+
+    Without --version the latest version is bumped (patch unless told), skipping names
+    used before; the first version is v0.0.1. NAME is 'name' or 'dir:name'.
+
+    \b
+    Example:
+      gtoguard register churn --bump-minor --push
+    """
+    from ..helper import Request
+    from ..tagname import Action
+
+    if version and bump:
+        raise UsageError("give --version or one --bump-* flag, not both")
+    request = Request(Action.REGISTER, name, ref, version=version, bump=bump,
+                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    return _create(request, **common)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("ref", required=False)
+@click.option("--stage", required=True, help="Stage to assign (must be allowed by .gto).")
+@click.option("--version", "version", metavar="V",
+              help="Without REF: the registered version to promote. With REF: the name of "
+                   "the version registered there first, if the commit has none.")  # fmt: skip
+@click.option("--bump-major", "bump", flag_value="major", help="Name a new version: next major.")
+@click.option("--bump-minor", "bump", flag_value="minor", help="Name a new version: next minor.")
+@click.option("--bump-patch", "bump", flag_value="patch", help="Name a new version: next patch.")
+@click.option("--force", is_flag=True, help="Assign even if the version holds the stage.")
+@_creating
+def assign(name: str, ref: str | None, stage: str, version: str | None, bump: str | None,
+           force: bool, **common: Any) -> int:  # fmt: skip
+    """Assign (promote) a version of NAME to a stage: NAME#STAGE#N.
+
+    Give the version (--version v1.2.3) or the commit (REF, default HEAD). A commit with no
+    version is registered first (next version, or --version), and both tags are written
+    together or not at all.
+
+    \b
+    Example:
+      gtoguard assign churn --version v1.2.0 --stage prod --push
+    """
+    from ..helper import Request
+    from ..tagname import Action
+
+    if version and bump:
+        raise UsageError("give --version or one --bump-* flag, not both")
+    request = Request(Action.ASSIGN, name, ref, version=version, stage=stage, bump=bump,
+                      message=common.pop("message"), simple=common.pop("simple"),
+                      force=force)  # fmt: skip
+    return _create(request, **common)
+
+
+main.add_command(assign, "promote")
+
+
+@main.command()
+@click.argument("name")
+@click.argument("ref", required=False)
+@click.option("--stage", required=True, help="Stage to take away.")
+@click.option("--version", "version", metavar="V", help="The version that holds the stage.")
+@_creating
+def unassign(name: str, ref: str | None, stage: str, version: str | None,
+             **common: Any) -> int:  # fmt: skip
+    """Take a stage away from a version of NAME: NAME#STAGE!#N.
+
+    Name the version with --version or its commit with REF.
+
+    \b
+    Example:
+      gtoguard unassign churn --version v1.1.0 --stage prod
+    """
+    from ..helper import Request
+    from ..tagname import Action
+
+    request = Request(Action.UNASSIGN, name, ref, version=version, stage=stage,
+                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    return _create(request, **common)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--version", "version", metavar="V", required=True, help="Version to deregister.")
+@_creating
+def deregister(name: str, version: str, **common: Any) -> int:
+    """Deregister a version of NAME: NAME@vX.Y.Z! on the version's commit.
+
+    A deregistered version and its stages disappear from the registry; its name is never
+    used again.
+    """
+    from ..helper import Request
+    from ..tagname import Action
+
+    request = Request(Action.DEREGISTER, name, None, version=version,
+                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    return _create(request, **common)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Deprecate again (a new tag with a counter).")
+@_creating
+def deprecate(name: str, force: bool, **common: Any) -> int:
+    """Deprecate artifact NAME: NAME@deprecated.
+
+    Any later registration or assignment makes it active again.
+    """
+    from ..helper import Request
+    from ..tagname import Action
+
+    request = Request(Action.DEPRECATE, name, None, message=common.pop("message"),
+                      simple=common.pop("simple"), force=force)  # fmt: skip
+    return _create(request, **common)

@@ -1,0 +1,57 @@
+"""``gtoguard parse``: decode tag names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .base import exits, main
+
+
+@main.command()
+@click.argument("tags", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per tag, one per line.")
+@exits
+def parse(tags: tuple[str, ...], as_json: bool) -> int:
+    """Decode GTO tag names (without refs/tags/). Exit 1 if any is invalid.
+
+    \b
+    Example:
+      gtoguard parse 'churn@v1.2.0' 'cv:seg#prod#7' 'churn#prd!'
+    """
+    from ..report import dumps
+    from ..tagname import TagNameError, parse_tag
+
+    invalid = 0
+    for name in tags:
+        try:
+            tag = parse_tag(name)
+        except TagNameError as err:
+            invalid += 1
+            if as_json:
+                click.echo(dumps({"tag": name, "valid": False, "artifact": None, "action": None,
+                                  "version": None, "stage": None, "counter": None,
+                                  "error": err.reason, "rule": err.rule,
+                                  "suggestion": err.suggestion}))  # fmt: skip
+            else:
+                hint = f" (did you mean '{err.suggestion}'?)" if err.suggestion else ""
+                click.echo(f"{name}: invalid [{err.rule}]: {err.reason}{hint}")
+            continue
+        if as_json:
+            click.echo(dumps({"tag": name, "valid": True, **tag.as_event(), "error": None}))
+        else:
+            click.echo(f"{name}: {_describe(tag)}")
+    return 1 if invalid else 0
+
+
+def _describe(tag: Any) -> str:
+    counter = f" (counter {tag.counter})" if tag.counter is not None else ""
+    what = {
+        "register": f"registers version {tag.version}",
+        "deregister": f"deregisters version {tag.version}",
+        "assign": f"assigns stage {tag.stage}",
+        "unassign": f"unassigns stage {tag.stage}",
+        "deprecate": "deprecates the artifact",
+    }[tag.action.value]
+    return f"{what} of artifact {tag.artifact}{counter}"

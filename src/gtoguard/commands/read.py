@@ -1,0 +1,220 @@
+"""Reading and auditing: show, check, prune."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import UsageError
+from .base import error, exits, main
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True,
+              help="The document gto show [NAME] --json prints.")  # fmt: skip
+@click.option("--rows", "as_rows", is_flag=True,
+              help="With NAME and --json: gtoguard's one row per version (version, "
+                   "stages, commit, ref) instead of gto's document.")  # fmt: skip
+@click.option(
+    "-d",
+    "--deprecated",
+    is_flag=True,
+    help="Include deprecated artifacts (with NAME: deregistered versions).",
+)
+@click.option("--branch", metavar="BRANCH", help="Read .gto from BRANCH.")
+@click.option("--repo", default=".", show_default=True, help="Repository to read.")
+@exits
+def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branch: str | None,
+         repo: str) -> int:  # fmt: skip
+    """Show the registry, or the versions of artifact NAME.
+
+    The registry lists each artifact's latest version and the version in each stage;
+    --json prints exactly the document gto show --json prints.
+    """
+    import json
+
+    from .. import helper
+    from ..gitrepo import open_repo
+
+    handle = open_repo(repo)
+    if name is None:
+        document = helper.registry_document(
+            handle, helper.config_branch(handle, branch), deprecated
+        )
+        if as_json:
+            click.echo(json.dumps(document, indent=4, ensure_ascii=False))
+            return 0
+        stages = list(next(iter(document.values()))["stage"]) if document else []
+        rows = [[artifact if entry["registered"] else f"*{artifact}", entry["version"] or "-",
+                 *(entry["stage"][s] or "-" for s in stages)]
+                for artifact, entry in document.items()]  # fmt: skip
+        _table(["artifact", "latest", *(f"#{s}" for s in stages)], rows)
+        return 0
+    if as_json and not as_rows:
+        gto_document = helper.gto_artifact_document(handle, name, deprecated)
+        click.echo(json.dumps(gto_document, indent=4, ensure_ascii=False))
+        return 0
+    versions = helper.artifact_document(handle, name, deprecated)
+    if as_json:
+        click.echo(json.dumps(versions, indent=4, ensure_ascii=False))
+        return 0
+    gone = helper.deprecation(handle, name)
+    if gone is not None:
+        import time
+
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.time))
+        click.echo(f"{name} is deprecated ({gone.tag}, {when}): gto lists it only with -d")
+    rows = [[v["version"], ", ".join(v["stages"]) or "-", v["commit"][:12],
+             "yes" if v["registered"] else "no",
+             "yes" if v["active"] else ("deregistered" if v["registered"] else "no"),
+             v["ref"] or "-"] for v in versions]  # fmt: skip
+    _table(["version", "stages", "commit", "registered", "active", "ref"], rows)
+    return 0
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    if not rows:
+        click.echo("no GTO tags here")
+        return
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo(
+            "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@main.command()
+@click.argument("tags", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Replay and check every GTO tag.")
+@click.option(
+    "--unpushed",
+    metavar="REMOTE",
+    help="Check the local GTO tags REMOTE does not have (what a push would send).",
+)
+@click.option("--json", "as_json", is_flag=True, help='{"ok", "checked", "violations"} on stdout.')
+@click.option(
+    "--branch", metavar="BRANCH", help="Read .gto and the policy from BRANCH (in CI: origin/main)."
+)
+@click.option(
+    "--pushed-at", "pushed_at", metavar="TIME",
+    help="When TAG was pushed (ISO 8601 or seconds since the epoch; in CI from the push "
+    "event): judge it as it arrived, against every other tag, with tagger-time against TIME.",
+)  # fmt: skip
+@click.option("--repo", default=".", show_default=True, help="Repository to check.")
+@exits
+def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json: bool,
+          branch: str | None, pushed_at: str | None, repo: str) -> int:  # fmt: skip
+    """Check existing tags as if they were pushed now; exit 1 on any violation.
+
+    TAG...: each tag against the tags before it (tagger-date order) -- in CI, the tag
+    that triggered the job. --all: replay the whole history and report every violation
+    (an audit).
+
+    \b
+    Example (CI, on a clone with all tags and branches):
+      gtoguard check "$GITHUB_REF_NAME" --branch origin/main
+    """
+    from .. import helper
+    from ..gitrepo import open_repo
+    from ..report import dumps, summary_line, violation_json, write_text
+
+    if sum((bool(tags), everything, unpushed is not None)) != 1:
+        raise UsageError("give TAG..., --all or --unpushed REMOTE", "gtoguard check 'churn#prod#3'")
+    arrival = None if pushed_at is None else _epoch(pushed_at)
+    if arrival is not None and not tags:
+        raise UsageError("--pushed-at goes with TAG...", "gtoguard check TAG --pushed-at TIME")
+    handle = open_repo(repo)
+    if unpushed is not None:
+        tags = tuple(helper.unpushed_tags(handle, unpushed))
+    result = helper.audit(handle, helper.config_branch(handle, branch, unpushed),
+                          None if everything else list(tags), arrival)  # fmt: skip
+    outcome = result.outcome
+    if as_json:
+        click.echo(dumps({"ok": outcome.ok, "checked": outcome.checked,
+                          "violations": [violation_json(v) for v in outcome.violations]}))  # fmt: skip
+    else:
+        summary = summary_line(outcome.violations, outcome.checked,
+                               sorted(outcome.rejected_refs), "check")  # fmt: skip
+        write_text(sys.stdout, outcome.violations, summary, result.notes)
+    return 0 if outcome.ok else 1
+
+
+@main.command()
+@click.option(
+    "--made-after",
+    "made_after",
+    metavar="TIME",
+    required=True,
+    help="Only tags whose tagger date is after TIME (ISO 8601 or epoch seconds).",
+)
+@click.option("--remote", default="origin", show_default=True, help="Where to delete them.")
+@click.option("--branch", metavar="BRANCH", help="Read .gto and the policy from BRANCH.")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@click.option("--repo", default=".", show_default=True, help="Repository to audit.")
+@exits
+def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo: str) -> int:
+    """Delete the GTO tags an audit finds violating, made after TIME.
+
+    The backstop for hosts without hooks: a tag that went past CI (GitHub starts no
+    workflow for a push of more than three tags) is removed from REMOTE and here. Tags
+    made before TIME, tags that pass, and lightweight tags (no date) are never touched.
+    Exit 0 when nothing violating is left, 1 when some is (named), 3 if deleting fails.
+
+    \b
+    Example (a scheduled CI job):
+      gtoguard prune --made-after 2026-12-01T00:00:00Z --branch origin/main
+    """
+    from .. import helper
+    from ..gitrepo import open_repo
+    from ..report import summary_line, write_text
+
+    cutoff = _epoch(made_after, "--made-after")
+    handle = open_repo(repo)
+    config = helper.config_branch(handle, branch, remote)
+    result = helper.audit(handle, config, None)
+    doomed, kept = helper.prunable(handle, result.outcome, cutoff)
+    for name, why in kept:
+        click.echo(f"kept {name}: {why}")
+    if not doomed:
+        write_text(sys.stdout, result.outcome.violations,
+                   summary_line(result.outcome.violations, result.outcome.checked,
+                                sorted(result.outcome.rejected_refs), "check"), result.notes)  # fmt: skip
+        return 0 if result.outcome.ok else 1
+    for name in doomed:
+        click.echo(f"{'would delete' if dry_run else 'deleting'} {name}")
+    if dry_run:
+        return 1
+    done = handle.git("push", "--atomic", "--porcelain", "--", remote,
+                      *[f":refs/tags/{name}" for name in doomed])  # fmt: skip
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["git push failed"]
+        error(f"could not delete them from {remote}: {said[-1]}",
+               "check the job's push access (contents: write / a project token)")  # fmt: skip
+        return 3
+    for name in doomed:
+        oid = handle.ref_target(f"refs/tags/{name}")
+        if oid is not None:
+            handle.delete_tag(name, oid)
+    click.echo(f"deleted {len(doomed)} tag(s) from {remote} and here")
+    return 1 if kept else 0
+
+
+def _epoch(text: str, option: str = "--pushed-at") -> int:
+    """Seconds since the epoch from ``1796104937`` or ISO 8601 (``2026-12-01T06:00:00Z``,
+    GitHub's pushed_at; ``2026-12-01T06:00:00.123+00:00``, GitLab's CI_PIPELINE_CREATED_AT)."""
+    from datetime import datetime
+
+    value = text.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a time",
+                         "give ISO 8601 with a zone (2026-12-01T06:00:00Z) or epoch seconds") from None  # fmt: skip
+    if moment.tzinfo is None:
+        raise UsageError(f"{option} {text!r} has no time zone",
+                         "add one: 2026-12-01T06:00:00Z") from None  # fmt: skip
+    return int(moment.timestamp())
