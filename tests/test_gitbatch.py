@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gtoguard import gitbatch, wholeregistry
@@ -130,3 +130,59 @@ def test_a_missing_object_is_a_violation_not_a_crash(tmp_path: Path) -> None:
     assert checked.returncode == 1, checked.stderr
     assert "[tag-target]" in checked.stdout and "missing from the repository" in checked.stdout
     assert "Traceback" not in checked.stderr
+
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("tag"), st.sampled_from(["m@v1.0.0", "m#dev#1", "m#prod/eu#2",
+                                                   "cv=seg@v2.0.0", "x/y#qa", "plain"])),
+        st.tuples(st.just("move"), st.sampled_from(["m@v1.0.0", "m#dev#1", "x/y#qa"])),
+        st.tuples(st.just("delete"), st.sampled_from(["m@v1.0.0", "m#dev#1", "cv=seg@v2.0.0"])),
+        st.tuples(st.just("pack"), st.just("")),
+        st.tuples(st.just("lock"), st.sampled_from(["m#dev#9", "z@v9.0.0"])),
+        st.tuples(st.just("symbolic"), st.just("m#alias#3")),
+        st.tuples(st.just("namespace"), st.sampled_from(["m#dev#4", "n@v1.0.0"])),
+    ),
+    max_size=9,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=OPS)
+@example(ops=[("tag", "m@v1.0.0"), ("tag", "m#dev#1"), ("pack", ""), ("move", "m@v1.0.0"),
+              ("delete", "m#dev#1"), ("lock", "m#dev#9"), ("namespace", "n@v1.0.0")])
+def test_the_ref_files_list_what_git_lists(tmp_path_factory, ops) -> None:  # type: ignore[no-untyped-def]
+    """Reading packed-refs and the loose files gives, per artifact, exactly the tags and
+    objects ``git for-each-ref`` gives, whatever mix of packed, loose, moved, deleted,
+    locked, symbolic and namespaced refs the repository holds."""
+    repo_dir = tmp_path_factory.mktemp("refs")
+    git("init", "-q", "-b", "main", str(repo_dir), cwd=repo_dir)
+    git("commit", "-q", "--allow-empty", "-m", "one", cwd=repo_dir)
+    git("commit", "-q", "--allow-empty", "-m", "two", cwd=repo_dir)
+    for op, name in ops:
+        if op == "tag":
+            git("tag", "-f", "-a", name, "-m", name, cwd=repo_dir)
+        elif op == "move":
+            git("tag", "-f", "-a", name, "HEAD~1", "-m", "moved", cwd=repo_dir)
+        elif op == "delete":
+            git("tag", "-d", name, cwd=repo_dir, check=False)
+        elif op == "pack":
+            git("pack-refs", "--all", cwd=repo_dir)
+        elif op == "lock":  # a ref update caught half way: git ignores the lock file
+            oid = git("rev-parse", "HEAD", cwd=repo_dir).stdout
+            (repo_dir / ".git" / "refs" / "tags" / f"{name}.lock").write_text(oid)
+        elif op == "symbolic":
+            git("symbolic-ref", f"refs/tags/{name}", "refs/heads/main", cwd=repo_dir)
+        else:
+            git("update-ref", f"refs/namespaces/team/refs/tags/{name}", "HEAD", cwd=repo_dir)
+    repo = open_repo(str(repo_dir))
+    for prefix in ("refs/tags/", "refs/namespaces/team/refs/tags/"):
+        raw = prefix.encode()
+        by_git = wholeregistry.Listing(gitbatch.refs_under(repo.path, prefix), raw)
+        files = gitbatch.ref_files(repo.path, prefix)
+        if files is None:  # a layout only git reads (here: the symbolic ref)
+            assert any(op == "symbolic" for op, _ in ops)
+            continue
+        from_files = wholeregistry.Listing(files.packed, raw, files.loose, files.overridden)
+        ours = {k: sorted(v) for k, v in wholeregistry.share(from_files).items()}
+        assert ours == {k: sorted(v) for k, v in wholeregistry.share(by_git).items()}

@@ -18,9 +18,12 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from .errors import CannotRun
+from .tagname import ref_format_problem
 from .tagobject import MAX_TIME, Canonical
 
 CHUNK = 1 << 20
@@ -63,6 +66,63 @@ def refs_under(cwd: str, prefix: str) -> bytes:
         raise CannotRun("git for-each-ref could not list the tags",
                         "run git fsck in the repository")  # fmt: skip
     return out
+
+
+MAX_LOOSE = 10_000  # more loose tags than this: git lists them (gc packs them anyway)
+_LOOSE = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})\n")
+
+
+@dataclass(frozen=True)
+class RefFiles:
+    """The refs under a prefix as git's files hold them: ``packed`` is the packed-refs
+    file as stored (its lines under the prefix count, but for ``overridden`` ones), and
+    ``loose`` has an ``<oid> <ref>`` line for each loose ref file, which wins."""
+
+    packed: bytes
+    loose: bytes
+    overridden: frozenset[bytes]
+
+
+def ref_files(gitdir: str, prefix: str) -> RefFiles | None:
+    """The refs under ``prefix`` read from git's files, or None when that is not plainly
+    possible (then ``refs_under`` asks git).
+
+    A registry's tags sit in ``packed-refs`` (``git clone``, ``gc`` and ``pack-refs`` put
+    them there), one ``<oid> <ref>`` line each, and a loose file under ``refs/`` wins
+    over its packed line. git takes about a second to list a million packed tags; the
+    file reads in milliseconds, and the whole-registry scan takes its lines as they are.
+    The loose files are read first and the packed file after: a ``pack-refs`` running
+    meanwhile moves a ref from the first to the second, never out of sight. Anything but
+    that plain layout (a linked worktree, a symbolic or unreadable loose ref, a great
+    many loose tags) goes to git; so does another ref storage (the caller checks)."""
+    root = Path(gitdir)
+    if (root / "commondir").exists():
+        return None
+    loose: dict[bytes, bytes] = {}
+    top = root / prefix
+    for where, _dirs, files in os.walk(top):
+        for file in files:
+            path = Path(where, file)
+            ref = path.relative_to(root).as_posix()
+            if ref_format_problem(ref[len(prefix) :]) is not None:
+                continue  # a lock file, or a name git itself ignores
+            try:
+                text = path.read_bytes()
+            except FileNotFoundError:
+                continue  # packed meanwhile: the packed file, read below, has it
+            except OSError:
+                return None
+            if _LOOSE.fullmatch(text) is None or len(loose) >= MAX_LOOSE:
+                return None
+            loose[os.fsencode(ref)] = text[:-1]
+    try:
+        packed = (root / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        packed = b""
+    except OSError:
+        return None
+    lines = b"".join(b"%s %s\n" % (oid, ref) for ref, oid in sorted(loose.items()))
+    return RefFiles(packed, lines, frozenset(loose))
 
 
 def _oid_file(oids: Iterable[str]) -> IO[bytes]:

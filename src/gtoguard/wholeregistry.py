@@ -1,7 +1,7 @@
 """Every GTO tag of a repository, artifact by artifact: what ``check --all`` and ``show``
 replay.
 
-One ``git for-each-ref`` lists the tags into a single buffer. Each share of the work
+git's ref files (or ``git for-each-ref``) list the tags into a single buffer. Each share of the work
 (``parallel``) picks its artifacts out of that buffer, asks git for their objects in
 bulk (``gitbatch``) and gets them back one artifact at a time: an artifact's state
 depends only on its own tags, so no more than one artifact's objects are held at once.
@@ -24,38 +24,53 @@ Tags = list[tuple[str, str]]  # (tag name, object id)
 
 @dataclass(frozen=True)
 class Listing:
-    """``<oid> <ref>`` lines of every tag, and the prefix they share (namespace and all)."""
+    """``<oid> <ref>`` lines of every tag and the prefix they share (namespace and all):
+    git's own listing, or its packed-refs file as stored plus the ``extra`` lines of
+    loose refs, which win over the packed lines of the ``overridden`` refs."""
 
     lines: bytes
     prefix: bytes
+    extra: bytes = b""
+    overridden: frozenset[bytes] = frozenset()
 
     @property
     def size(self) -> int:
-        return self.lines.count(b"\n")
+        """How many tags, about (a packed file also holds branches and peeled lines)."""
+        return self.lines.count(b"\n") + self.extra.count(b"\n")
 
 
 def list_tags(repo: Repo) -> Listing:
+    """Every tag: from git's ref files when they are plain ``files`` storage, else git
+    lists them (``gitbatch.ref_files`` says when)."""
     prefix = repo.tags_prefix
-    return Listing(gitbatch.refs_under(repo.path, prefix),
-                   prefix.encode("utf-8", "surrogateescape"))  # fmt: skip
+    raw = prefix.encode("utf-8", "surrogateescape")
+    storage = repo.config_value("extensions.refStorage")
+    files = gitbatch.ref_files(repo.path, prefix) if storage in (None, "files") else None
+    if files is None:
+        return Listing(gitbatch.refs_under(repo.path, prefix), raw)
+    return Listing(files.packed, raw, files.loose, files.overridden)
 
 
 def share(listing: Listing, part: int = 0, parts: int = 1) -> dict[bytes, Tags]:
     """The GTO-shaped tags (a name holding '@' or '#') of the artifacts in share ``part``
-    of ``parts``, by artifact as tag names spell it, in name order. An artifact's share
-    is fixed by its name, so all of its tags land in one share."""
+    of ``parts``, by artifact as tag names spell it. An artifact's share is fixed by its
+    name, so all of its tags land in one share."""
     line = re.compile(rb"^([0-9a-f]{40,64}) " + re.escape(listing.prefix)
                       + rb"([^@#\n]*)([@#][^\n]*)$", re.MULTILINE)  # fmt: skip
     groups: dict[bytes, Tags] = {}
     crc32 = zlib.crc32
-    for found in line.finditer(listing.lines):
-        oid, key, rest = found.groups()
-        if parts > 1 and crc32(key) % parts != part:
-            continue
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = []
-        group.append((decode_ref(key + rest), oid.decode("ascii")))
+    prefix, overridden = listing.prefix, listing.overridden
+    for lines, replaced in ((listing.lines, overridden), (listing.extra, frozenset())):
+        for found in line.finditer(lines):
+            oid, key, rest = found.groups()
+            if parts > 1 and crc32(key) % parts != part:
+                continue
+            if replaced and prefix + key + rest in replaced:
+                continue  # a loose ref file says where this one points now
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = []
+            group.append((decode_ref(key + rest), oid.decode("ascii")))
     return groups
 
 
