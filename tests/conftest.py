@@ -144,7 +144,16 @@ class World:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         git("add", "-A", cwd=self.clone)
-        git("commit", "-q", "--allow-empty", "-m", message, cwd=self.clone)
+        date = f"@{self.tick()} +0000"  # one clock for commits and tags: an audit reads
+        git(
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            message,
+            cwd=self.clone,  # config eras
+            env={"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date},
+        )  # by commit date
         return self.head()
 
     def head(self) -> str:
@@ -195,13 +204,17 @@ class World:
 
 
 def make_world(root: Path, gto: str | None = "stages: [dev, staging, prod]\n",
-               hook: bool = True) -> World:  # fmt: skip
+               hook: bool = True, since: int | None = None) -> World:  # fmt: skip
+    """``since``: the world's clock starts then (its first commit carries that date), for
+    a history older than the real clock allows a fresh one."""
     server, clone = root / "server.git", root / "clone"
     git("init", "-q", "--bare", str(server), cwd=root)
     if hook:
         install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
     git("clone", "-q", str(server), str(clone), cwd=root)
     world = World(root, server, clone)
+    if since is not None:
+        world.clock, world.follow = since, False
     files = {"model.txt": "v1\n"}
     if gto is not None:
         files[".gto"] = gto

@@ -87,11 +87,15 @@ def test_check_a_plain_tag_and_the_branch_option(audited: World) -> None:
     git("tag", "v1.0", cwd=audited.clone)
     done = gtoguard("check", "v1.0", cwd=audited.clone)
     assert done.returncode == 0 and "not a GTO tag" in done.stdout
-    # stage 'prd' is fine by a .gto that allows it, read from another branch
+    # stage 'prd' is fine by a .gto that allows it, read from another branch, for a tag
+    # made after that branch allowed it (an audit judges by the rules of the tag's time)
     git("checkout", "-q", "-b", "loose", cwd=audited.clone)
     audited.commit("loosen", {".gto": "stages: [dev, prd]\n"})
     git("checkout", "-q", "main", cwd=audited.clone)
-    assert gtoguard("check", "churn#prd#6", cwd=audited.clone).returncode == 1
-    assert gtoguard("check", "churn#prd#6", "--branch", "loose", cwd=audited.clone).returncode == 0
+    audited.tag("churn#prd#60")
+    assert gtoguard("check", "churn#prd#60", cwd=audited.clone).returncode == 1
+    assert gtoguard("check", "churn#prd#60", "--branch", "loose", cwd=audited.clone).returncode == 0
+    before = gtoguard("check", "churn#prd#6", "--branch", "loose", cwd=audited.clone)
+    assert before.returncode == 1, before.stdout  # made before loose allowed it
     missing = gtoguard("check", "churn#prd#6", "--branch", "nope", cwd=audited.clone)
     assert missing.returncode == 2 and "no branch 'nope'" in missing.stderr

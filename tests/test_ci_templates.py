@@ -305,8 +305,8 @@ def test_the_audit_fails_naming_a_planted_tag(hosted: World, host: str, tmp_path
 def test_the_audit_deletes_only_new_violations(tmp_path: Path, host: str) -> None:
     """Opt-in: the violating tags made after the cutoff go; an older violation, and every
     tag that passes, stay (the job still fails, naming what is left)."""
-    world = make_world(tmp_path, hook=False)
     now = int(time.time())
+    world = make_world(tmp_path, hook=False, since=now - 2000)
     for name, when in (("m@v1.0.0#1", now - 1000), ("m#prd#2", now - 900),
                        ("m#prod#3", now - 800), ("m#prd#4", now - 10)):  # fmt: skip
         world.tag(name, "HEAD", when=when)

@@ -134,8 +134,12 @@ def test_a_missing_object_is_a_violation_not_a_crash(tmp_path: Path) -> None:
 
 OPS = st.lists(
     st.one_of(
-        st.tuples(st.just("tag"), st.sampled_from(["m@v1.0.0", "m#dev#1", "m#prod/eu#2",
-                                                   "cv=seg@v2.0.0", "x/y#qa", "plain"])),
+        st.tuples(
+            st.just("tag"),
+            st.sampled_from(
+                ["m@v1.0.0", "m#dev#1", "m#prod/eu#2", "cv=seg@v2.0.0", "x/y#qa", "plain"]
+            ),
+        ),
         st.tuples(st.just("move"), st.sampled_from(["m@v1.0.0", "m#dev#1", "x/y#qa"])),
         st.tuples(st.just("delete"), st.sampled_from(["m@v1.0.0", "m#dev#1", "cv=seg@v2.0.0"])),
         st.tuples(st.just("pack"), st.just("")),
@@ -149,8 +153,17 @@ OPS = st.lists(
 
 @settings(max_examples=40, deadline=None)
 @given(ops=OPS)
-@example(ops=[("tag", "m@v1.0.0"), ("tag", "m#dev#1"), ("pack", ""), ("move", "m@v1.0.0"),
-              ("delete", "m#dev#1"), ("lock", "m#dev#9"), ("namespace", "n@v1.0.0")])
+@example(
+    ops=[
+        ("tag", "m@v1.0.0"),
+        ("tag", "m#dev#1"),
+        ("pack", ""),
+        ("move", "m@v1.0.0"),
+        ("delete", "m#dev#1"),
+        ("lock", "m#dev#9"),
+        ("namespace", "n@v1.0.0"),
+    ]
+)
 def test_the_ref_files_list_what_git_lists(tmp_path_factory, ops) -> None:  # type: ignore[no-untyped-def]
     """Reading packed-refs and the loose files gives, per artifact, exactly the tags and
     objects ``git for-each-ref`` gives, whatever mix of packed, loose, moved, deleted,

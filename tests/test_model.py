@@ -926,11 +926,13 @@ def test_a_same_second_stage_tie_is_broken_as_gto_breaks_it(tmp_path: Path) -> N
     shows the one whose version was "created" first, and for a version with no
     registration gto's creation time is the newest of its stage events *and its commit's
     date* (its authoring event skips events named "enrichment", but the commit event is
-    named "commit"). main's tip is committed now, after the tags' time: gto shows the
-    other commit in dev."""
+    named "commit"). main's tip is committed an hour after the tags' time: gto shows
+    the other commit in dev."""
     world = make_world(tmp_path)
-    tip = world.head()  # committed at the real time, hours after world.clock
     when = world.tick(5)
+    tip = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "tip", cwd=world.clone,
+              env={"GIT_COMMITTER_DATE": f"@{when + 3600} +0000"}).stdout.strip()  # later
+    assert world.push(f"{tip}:refs/heads/main").ok
     older = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "older", cwd=world.clone,
                 env={"GIT_COMMITTER_DATE": f"@{when} +0000"}).stdout.strip()  # fmt: skip
     world.tag("churn#dev", tip, when=when)

@@ -8,7 +8,7 @@ that gto will place before existing events is judged at that place (DESIGN §4).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 
 from . import budget, rules
@@ -58,6 +58,10 @@ class Context:
     facts: Facts = field(default_factory=Facts)
     deleted: Mapping[str, str] = field(default_factory=dict)  # tag -> commit, deleted before
     arrived: bool = False  # ``now`` is when the tags arrive (a hook): tags.max_age applies
+    # An audit by the rules of the time: the context in force at a tagger date (None:
+    # this one throughout), and the commit whose files this one reads.
+    at: Callable[[int], Context] | None = None
+    config_commit: str | None = None
 
     @property
     def age_limit(self) -> int | None:
@@ -69,9 +73,12 @@ class Outcome:
     violations: list[Violation] = field(default_factory=list)
     checked: int = 0  # GTO-shaped tag updates looked at
     rejected_refs: set[str] = field(default_factory=set)
+    stamp: str | None = None  # the config commit to name on violations added now
 
     def add(self, violation: Violation | None) -> None:
         if violation is not None:
+            if self.stamp is not None and violation.config is None:
+                violation = replace(violation, config=self.stamp)
             self.violations.append(violation)
             if violation.severity == "error":
                 self.rejected_refs.add(violation.ref)
@@ -123,7 +130,7 @@ def evaluate(
     outcome = Outcome()
     add = outcome.add
     policy = ctx.policy
-    candidates: list[tuple[RefUpdate, str, TagName | None]] = []
+    candidates: list[tuple[RefUpdate, str, TagName | None, Context]] = []
     for update in updates:
         ref = update.ref
         if not ref.startswith(TAG_PREFIX):
@@ -150,7 +157,9 @@ def evaluate(
                     _remove(update, old, registry, ctx, outcome)
                 if deleted:
                     continue
-        tag, violation = rules.check_name(ref, name, policy)
+        here = ctx if ctx.at is None else _in_force(ctx, objects.get(update.new))
+        outcome.stamp = here.config_commit
+        tag, violation = rules.check_name(ref, name, here.policy)
         if violation is not None:
             add(violation)
         if tag is not None and created and ctx.deleted:
@@ -158,31 +167,48 @@ def evaluate(
             obj = objects[update.new]
             if was is not None and (obj.target if obj.kind == "tag" else obj.oid) != was:
                 add(rules.check_move(ref, tag, policy, recreated=was))  # re-made
-        candidates.append((update, name, tag))
+        candidates.append((update, name, tag, here))
 
-    keyed: list[tuple[tuple[bool, int, int, int, str], Item]] = []
-    for update, name, tag in candidates:
+    keyed: list[tuple[tuple[bool, int, int, int, str], Item, Context]] = []
+    for update, name, tag, here in candidates:
         obj = objects[update.new]
-        for violation in rules.check_object(update.ref, obj, policy, tag is not None):
+        outcome.stamp = here.config_commit
+        for violation in rules.check_object(update.ref, obj, here.policy, tag is not None):
             add(violation)
         if tag is not None:
             event = event_of(name, tag, obj)
-            keyed.append((order_key(name, tag, event), (update, tag, event)))
+            keyed.append((order_key(name, tag, event), (update, tag, event), here))
     keyed.sort(key=itemgetter(0))
-    items = [item for _, item in keyed]
+    items = [item for _, item, _ in keyed]
     placed = _back_dated(items, registry)
-    for number, (update, tag, event) in enumerate(items):
+    for number, (_, (update, tag, event), here) in enumerate(keyed):
         if number % 64 == 63:
             budget.spend("checking the pushed tags")
         if tag.artifact not in placed:
-            _evaluate_tag(update, tag, event, registry.artifact(tag.artifact), ctx, outcome)
+            outcome.stamp = here.config_commit
+            _evaluate_tag(update, tag, event, registry.artifact(tag.artifact), here, outcome)
+    outcome.stamp = None
     for artifact in sorted(placed):
         mine = [item for item in items if item[1].artifact == artifact]
         registry.artifacts[artifact] = _place(registry.artifact(artifact), mine, ctx, outcome)
-    if ctx.policy.warn_only:
+    if ctx.at is not None:  # each tag by the mode of its own time
+        warned = {update.ref for update, _, _, here in candidates if here.policy.warn_only}
+        if warned:
+            outcome.violations = [_as_warning(v) if v.ref in warned else v
+                                  for v in outcome.violations]  # fmt: skip
+            outcome.rejected_refs -= warned
+    elif ctx.policy.warn_only:
         outcome.violations = [_as_warning(v) for v in outcome.violations]
         outcome.rejected_refs.clear()
     return outcome
+
+
+def _in_force(ctx: Context, obj: GitObject | None) -> Context:
+    """The context of the rules in force when ``obj`` was tagged (an audit by the rules of
+    the time); a tag with no date, the latest rules."""
+    if ctx.at is None or obj is None or obj.kind != "tag" or obj.time is None:
+        return ctx
+    return ctx.at(obj.time)
 
 
 def order_key(name: str, tag: TagName, event: TagEvent | None) -> tuple[bool, int, int, int, str]:
@@ -426,4 +452,4 @@ def _judge_what_remains(update: RefUpdate, history: list[Item], state: ArtifactS
 
 
 def _as_warning(violation: Violation) -> Violation:
-    return Violation(violation.rule, violation.ref, violation.message, violation.hint, "warning")
+    return replace(violation, severity="warning")

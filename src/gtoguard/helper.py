@@ -10,6 +10,7 @@ nothing.
 
 from __future__ import annotations
 
+import bisect
 import os
 import shlex
 import sys
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import config as cfg
-from . import parallel, views, wholeregistry
+from . import confighistory, parallel, views, wholeregistry
 from .check import Context, Outcome, evaluate, event_of, order_key
+from .confighistory import Era
 from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
 from .policy import GTO_FILE
@@ -30,6 +32,7 @@ from .registry import Registry, TagEvent
 from .repostate import (
     Settings,
     Where,
+    _day,
     commit_times,
     facts_for,
     load_settings,
@@ -462,23 +465,67 @@ class Audit:
     notes: list[str] = field(default_factory=list)
 
 
-def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = False) -> Context:
-    """``audit``: replaying history, whose pushers no CI job knows (a note, not a fault)."""
-    settings = load_settings(repo, branch)
-    facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
-    if audit:
-        facts = replace(facts, identity_required=False)
-    return Context(settings.config, settings.policy,
-                   cfg.tag_checker(settings.config, settings.policy), int(time.time()),
-                   settings.origin, facts)  # fmt: skip
+def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = False,
+             eras: Sequence[Era] = (), now: int | None = None, arrived: bool = False,
+             at: int | None = None) -> Context:  # fmt: skip
+    """The audit's context. ``audit``: replaying history, whose pushers no CI job knows
+    (a note, not a fault). ``eras`` (the usable ones, oldest first): each tag is judged
+    by the files of its time (``confighistory``), or of the time ``at`` when given."""
+
+    def made(as_of: tuple[str | None, int] | None) -> Context:
+        settings = load_settings(repo, branch, as_of)
+        facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
+        if audit:
+            facts = replace(facts, identity_required=False)
+        return Context(settings.config, settings.policy,
+                       cfg.tag_checker(settings.config, settings.policy),
+                       int(time.time()) if now is None else now, settings.origin, facts,
+                       arrived=arrived)  # fmt: skip
+
+    latest = made(None)
+    if not eras or (len(eras) == 1 and eras[0].commit is None):
+        return latest  # no config history: judged as today
+    latest = replace(latest, config_commit=eras[-1].commit)
+    contexts: dict[int, Context] = {len(eras) - 1: latest}
+    starts = [era.since for era in eras]
+
+    def in_force(when: int) -> Context:
+        index = max(0, bisect.bisect_right(starts, when if at is None else at) - 1)
+        found = contexts.get(index)
+        if found is None:
+            era = eras[index]
+            found = contexts[index] = replace(made((era.commit, era.since)),
+                                              config_commit=era.commit)  # fmt: skip
+        return found
+
+    return replace(latest, at=in_force)
+
+
+def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
+    """The eras of the branch's config whose files can be read; one that cannot (gto's
+    readers failed on it too) is left out, and its time judged by the era before it.
+    The files at the tip must be valid: the audit stops on them (``config-invalid``)."""
+    found = confighistory.eras(repo, branch)
+    usable = []
+    for era in found[:-1]:
+        try:
+            load_settings(repo, branch, (era.commit, era.since))
+        except cfg.ConfigInvalid as exc:
+            notes.append(f"the config files of {branch.label} as of {(era.commit or '')[:12]} "
+                         f"({_day(era.since)}) are invalid ({exc.problems[0]}); tags of that "
+                         "time are judged by the files before them")  # fmt: skip
+            continue
+        usable.append(era)
+    usable.append(found[-1])
+    return usable
 
 
 def _replay(listing: wholeregistry.Listing, part: int, parts: int, path: str,
-            branch: Branch) -> Outcome:  # fmt: skip
+            branch: Branch, eras: Sequence[Era] = ()) -> Outcome:  # fmt: skip
     """One process's share of ``check --all``: its artifacts, one at a time, each in
     gto's order. The CI job's user did not push the history, so no pusher is known."""
     repo = open_repo(path)
-    ctx = _context(repo, branch, {}, audit=True)
+    ctx = _context(repo, branch, {}, audit=True, eras=eras)
     outcome = Outcome()
     for tags in wholeregistry.objects_by_artifact(repo, wholeregistry.share(listing, part, parts)):
         objects = {obj.oid: obj for _, obj in tags}
@@ -502,16 +549,17 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
             "reading .gto and .gtoguard.yaml from HEAD (no default branch known); "
             "pass --branch origin/main to read them from the default branch"
         )
+    load_settings(repo, branch)  # an invalid file stops here, not inside a worker
+    eras = usable_eras(repo, branch, result.notes)
     if names is None:
-        load_settings(repo, branch)  # an invalid file stops here, not inside a worker
         listing = wholeregistry.list_tags(repo)
-        for part in parallel.by_share(_replay, listing, listing.size, repo.path, branch):
+        for part in parallel.by_share(_replay, listing, listing.size, repo.path, branch, eras):
             _merge(result.outcome, part)
         return result
-    ctx = _context(repo, branch, os.environ)  # the CI job's user pushed these tags
-    if pushed_at is not None:
-        ctx = replace(ctx, now=pushed_at, arrived=True)
-    else:
+    # the CI job's user pushed these tags; as they arrived, by the rules of that moment
+    ctx = _context(repo, branch, os.environ, eras=eras, now=pushed_at,
+                   arrived=pushed_at is not None, at=pushed_at)  # fmt: skip
+    if pushed_at is None:
         result.notes.append(
             "the time of the push is unknown, so each tag is judged at its own tagger date: "
             "pass --pushed-at (the CI templates do) to judge it as it arrived"

@@ -80,6 +80,7 @@ def violation_json(violation: Violation) -> dict[str, Any]:
         "message": violation.message,
         "hint": violation.hint,
         "severity": violation.severity,
+        "config": violation.config,
     }
 
 

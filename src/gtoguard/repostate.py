@@ -136,25 +136,36 @@ def repository_name(repo: Repo, where: Where) -> str | None:
     return next((env[n] for n in names if env.get(n)), None)
 
 
-def load_settings(repo: Repo, branch: Branch) -> Settings:
+def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | None = None
+                  ) -> Settings:  # fmt: skip
     """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy.
     Blobs validated before come from the verdict cache. A default branch that a bare
     repository's HEAD names but that does not exist while other branches do is an error
-    (``config-invalid``), never a silent fall back to the default rules."""
+    (``config-invalid``), never a silent fall back to the default rules.
+
+    ``as_of``: (commit, its date) of the branch's history whose files to read instead of
+    the tip's (an audit by the rules of the time; None as the commit: no files yet);
+    messages then name that commit."""
     if branch.missing is not None:
         raise cfg.ConfigInvalid([cfg.Problem("HEAD", "/", branch.missing, branch.fix)])
     where = f"{branch.short}:" if branch.ref != "HEAD" else "HEAD:"
+    commit, origin = branch.commit, branch.label
+    if as_of is not None:
+        commit = as_of[0]
+        where = f"{commit[:12]}:" if commit else where
+        origin = (f"{branch.label} as of {commit[:12]} ({_day(as_of[1])})" if commit
+                  else f"{branch.label} before it had one")  # fmt: skip
     verdicts = cfg.VerdictCache(Path(repo.path) / "gtoguard-cache")
 
     def document(path: str, parse: Callable[[bytes, str], Any]) -> tuple[bool, Any]:
-        entry = repo.entry_at(branch.commit, path)
+        entry = repo.entry_at(commit, path)
         if entry is None:
             return False, None
         problem = not_a_file(entry[1], where + path)
         if problem is not None:
             raise cfg.ConfigInvalid([problem])
         blob = entry[0]
-        data = repo.file_at(branch.commit, path)
+        data = repo.file_at(commit, path)
         if data is None:
             return False, None
         return True, verdicts.document(path, blob, lambda: data,
@@ -175,7 +186,14 @@ def load_settings(repo: Repo, branch: Branch) -> Settings:
         policy = server or Policy()
     elif server is not None:
         policy = policy.strictest(server)
-    return Settings(config, policy, branch.label)
+    return Settings(config, policy, origin)
+
+
+def _day(seconds: int) -> str:
+    try:
+        return time.strftime("%Y-%m-%d", time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return f"@{seconds}"
 
 
 _KINDS_OF_MODE = {0o120000: "a symbolic link", 0o160000: "a submodule", 0o040000: "a directory"}

@@ -37,6 +37,7 @@ class Violation:
     message: str
     hint: str | None = None
     severity: str = "error"  # "error" declines; "warning" is printed and accepted
+    config: str | None = None  # an audit: the commit whose .gto and policy judged it
 
 
 @dataclass(slots=True)  # built once per tag: plain (not frozen) init is 3x faster

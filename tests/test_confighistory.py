@@ -1,0 +1,153 @@
+"""An audit judges each tag by the .gto and .gtoguard.yaml of the default branch as they
+stood at the tag's time (the seed: once stages are defined, promotions *after that
+point* use only those names); the hook keeps judging by the files before the push."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gtoguard import confighistory
+from gtoguard.gitrepo import open_repo
+from gtoguard.helper import config_branch
+
+from conftest import World, git, gtoguard, make_world
+
+
+def _commit(world: World, when: int, files: dict[str, str]) -> str:
+    """A commit dated ``when`` on main, pushed (the clone's origin/main follows)."""
+    for name, text in files.items():
+        (world.clone / name).write_text(text, encoding="utf-8")
+    git("add", "-A", cwd=world.clone)
+    date = f"@{when} +0000"
+    git("commit", "-q", "-m", f"config at {when}", cwd=world.clone,
+        env={"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date})  # fmt: skip
+    pushed = world.push("HEAD:main", "--force")
+    assert pushed.ok, pushed.output
+    return world.head()
+
+
+def _audit(world: World, *args: str) -> dict:  # type: ignore[type-arg]
+    done = gtoguard("check", *(args or ("--all",)), "--json", cwd=world.clone)
+    assert done.returncode in (0, 1), done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def _flagged(report: dict) -> dict[str, tuple[str, str | None]]:  # type: ignore[type-arg]
+    return {v["ref"].removeprefix("refs/tags/"): (v["rule"], v["config"])
+            for v in report["violations"]}  # fmt: skip
+
+
+def test_stages_adopted_late_bind_only_the_tags_after_them(tmp_path: Path) -> None:
+    world = make_world(tmp_path, gto=None, hook=False)
+    start = world.clock
+    world.tag("m@v1.0.0", when=start + 10)
+    world.tag("m#qa#1", when=start + 20)  # no stages defined yet: any stage goes
+    adopted = _commit(world, start + 100, {".gto": "stages: [dev, prod]\n"})
+    world.tag("m#qa#2", when=start + 200)  # after the adoption: qa is not a stage
+    world.tag("m#prod#3", when=start + 210)
+    widened = _commit(world, start + 300, {".gto": "stages: [dev, prod, qa]\n"})
+    world.tag("m#qa#4", when=start + 400)  # qa is a stage again
+    git("push", "-q", "origin", "--tags", cwd=world.clone)
+
+    report = _audit(world)
+    assert _flagged(report) == {"m#qa#2": ("stage-unknown", adopted)}
+    (message,) = [v["message"] for v in report["violations"]]
+    assert f"by .gto on origin's main as of {adopted[:12]}" in message  # not today's .gto
+    assert "(allowed: dev, prod)" in message
+    assert widened != adopted
+    assert _audit(world, "m#qa#1")["ok"] is True  # one tag, by the rules of its time
+    assert _flagged(_audit(world, "m#qa#2")) == {"m#qa#2": ("stage-unknown", adopted)}
+
+
+def test_a_policy_binds_from_its_commit_on(tmp_path: Path) -> None:
+    world = make_world(tmp_path, hook=False)  # .gto from the first commit
+    start = world.clock
+    world.tag("m@v1.0.0", when=start + 10)
+    world.tag("m#prod#1", when=start + 20)  # straight to prod, before any policy
+    policy = _commit(world, start + 100, {".gtoguard.yaml": "stages:\n  prod: {from: [staging]}\n"})
+    world.commit("v2")
+    world.tag("m@v2.0.0", when=start + 200)
+    world.tag("m#prod#3", when=start + 210)  # straight to prod, after the policy
+    git("push", "-q", "origin", "HEAD:main", "--tags", cwd=world.clone)
+    assert _flagged(_audit(world)) == {"m#prod#3": ("stage-order", policy)}
+
+
+def test_check_as_it_arrived_takes_the_rules_of_the_push(tmp_path: Path) -> None:
+    """--pushed-at: the tag as the hook saw it, by the files of that moment."""
+    world = make_world(tmp_path, gto=None, hook=False)
+    start = world.clock
+    world.tag("m@v1.0.0", when=start + 10)
+    world.tag("m#qa#1", when=start + 20)
+    adopted = _commit(world, start + 100, {".gto": "stages: [dev, prod]\n"})
+    git("push", "-q", "origin", "--tags", cwd=world.clone)
+    early = _audit(world, "m#qa#1", "--pushed-at", str(start + 21))
+    assert early["ok"] is True, early
+    late = _audit(world, "m#qa#1", "--pushed-at", str(start + 101))
+    assert _flagged(late) == {"m#qa#1": ("stage-unknown", adopted)}
+
+
+def test_an_unreadable_old_config_leaves_its_time_to_the_era_before(tmp_path: Path) -> None:
+    world = make_world(tmp_path, gto=None, hook=False)
+    start = world.clock
+    world.tag("m@v1.0.0", when=start + 10)
+    broken = _commit(world, start + 100, {".gto": "stages: dev\n"})  # gto failed on it
+    world.tag("m#qa#1", when=start + 150)
+    fixed = _commit(world, start + 200, {".gto": "stages: [dev, prod]\n"})
+    world.tag("m#qa#2", when=start + 250)
+    git("push", "-q", "origin", "--tags", cwd=world.clone)
+    done = gtoguard("check", "--all", cwd=world.clone)
+    assert done.returncode == 1
+    assert "m#qa#2: [stage-unknown]" in done.stdout and "m#qa#1" not in done.stdout
+    assert f"as of {broken[:12]}" in done.stdout and "invalid" in done.stdout  # the note
+    assert _flagged(_audit(world)) == {"m#qa#2": ("stage-unknown", fixed)}
+
+
+def test_no_config_history_judges_as_today(tmp_path: Path) -> None:
+    world = make_world(tmp_path, gto=None, hook=False)
+    world.tag("m@v1.0.0")
+    world.tag("m#anything#1")
+    git("push", "-q", "origin", "--tags", cwd=world.clone)
+    repo = open_repo(str(world.clone))
+    branch = config_branch(repo, None)
+    assert confighistory.eras(repo, branch) == [confighistory.Era(confighistory.EARLIEST, None)]
+    report = _audit(world)
+    assert report["ok"] is True and report["checked"] == 2
+
+
+def test_the_eras_follow_the_branch_and_survive_a_rewrite(tmp_path: Path) -> None:
+    """The eras are cached by branch and tip; a later tip walks only what came after,
+    and a rewritten branch is walked again: each time the audit reads the right rules."""
+    world = make_world(tmp_path, gto=None, hook=False)
+    start = world.clock
+    world.tag("m@v1.0.0", when=start + 10)
+    first = _commit(world, start + 100, {".gto": "stages: [dev, prod]\n"})
+    world.tag("m#prod#1", when=start + 150)
+    git("push", "-q", "origin", "--tags", cwd=world.clone)
+    assert _audit(world)["ok"] is True
+    cache = world.clone / ".git" / "gtoguard-cache" / "eras.json"
+    assert first in cache.read_text()
+
+    narrowed = _commit(world, start + 200, {".gto": "stages: [dev]\n"})  # prod goes
+    world.tag("m#prod#2", when=start + 250)
+    git("push", "-q", "origin", "--tags", cwd=world.clone)
+    assert _flagged(_audit(world)) == {"m#prod#2": ("stage-unknown", narrowed)}
+
+    git("reset", "-q", "--hard", first, cwd=world.clone)  # the branch rewritten: prod back
+    assert world.push("HEAD:main", "--force").ok
+    assert _audit(world)["ok"] is True
+    assert narrowed not in cache.read_text()
+
+
+def test_the_hook_keeps_judging_by_the_files_before_the_push(tmp_path: Path) -> None:
+    """A push that brings a stage list and a tag using an old stage: the hook judges by
+    the files before the push (no stages), so it lands; the audit, by the rules at the
+    tag's time, agrees when the tag is older than the commit."""
+    world = make_world(tmp_path, gto=None)
+    world.tag("m@v1.0.0")
+    world.tag("m#qa#1")
+    world.commit("stages", {".gto": "stages: [dev, prod]\n"})
+    pushed = world.push("HEAD:main", "refs/tags/m@v1.0.0", "refs/tags/m#qa#1")
+    assert pushed.ok, pushed.output
+    assert "checked against the files as they were before the push" in pushed.output
+    assert _audit(world)["ok"] is True
