@@ -6,7 +6,8 @@
 #   ./install.sh --server PATH...  also install the pre-receive hook and its landing guard
 #                                (reference-transaction) into each bare repository
 #   ./install.sh --demo          install, then run `gtoguard demo` (a declined and an accepted push)
-#   ./install.sh --test          install with the test extra, then run the whole test suite
+#   ./install.sh --test          install with the test extra, build gtoguard's wheel into
+#                                .venv-test and run the whole test suite against it
 #
 # Safe to run again: it reuses .venv and reinstalls gtoguard in place.
 set -eu
@@ -18,7 +19,7 @@ mode=install
 repo=
 servers=
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -97,7 +98,25 @@ if [ -n "$servers" ]; then
     [ "$failed" = 0 ] || { echo "install.sh: some repositories were not set up (see above)" >&2; exit 1; }
 fi
 
+# The suite runs against gtoguard as users get it: a wheel built from this checkout,
+# installed (not editable) into .venv-test, which finds the test dependencies in .venv.
+test_env() {
+    testenv="$here/.venv-test"
+    [ -x "$testenv/bin/python" ] || "$python" -m venv --without-pip "$testenv"
+    wheels=$(mktemp -d)
+    trap 'rm -rf "$wheels"' EXIT
+    pip wheel -q --no-deps --no-build-isolation -w "$wheels" "$here"
+    site=$("$testenv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    "$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+        > "$site/gtoguard-test-dependencies.pth"
+    pip --python "$testenv/bin/python" install -q --no-deps --no-index --force-reinstall \
+        "$wheels"/gtoguard-*.whl
+    echo "gtoguard under test: $testenv/bin/gtoguard (built wheel, not editable)"
+}
+
 case "$mode" in
     demo) exec "$venv/bin/gtoguard" demo ;;
-    test) test_tools; cd "$here" && exec "$venv/bin/python" -m pytest -q -p no:cacheprovider ;;
+    test) test_tools; test_env
+          cd "$here" && GTOGUARD_SUITE=installed "$testenv/bin/python" -m pytest -q \
+              -p no:cacheprovider ;;
 esac

@@ -51,7 +51,10 @@ def fresh_venv(root: Path, pip: bool = False) -> Path:
     assert made.returncode == 0, made.stderr
     site = _run(str(venv / "bin" / "python"), "-c",
                 "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=root)  # fmt: skip
-    ours = {p for p in sys.path if p.endswith("site-packages")}
+    import gtoguard  # the dependencies, but not a gtoguard of this run's own to shadow it
+
+    mine = str(Path(gtoguard.__file__).resolve().parent.parent)
+    ours = {p for p in sys.path if p.endswith("site-packages") and str(Path(p).resolve()) != mine}
     Path(site.stdout.strip(), "dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
     return venv / "bin"
 
@@ -249,7 +252,14 @@ def faulty_python(world: World, site: Path) -> None:
 
 
 def gto_cli() -> str:
-    found = shutil.which("gto", path=str(BIN)) or shutil.which("gto")
+    """The real gto's command: beside this Python, else in the environment that provides
+    the gto package (the suite's .venv-test takes its test dependencies from .venv)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gto")
+    home = Path(spec.origin).parents[4] / "bin" if spec and spec.origin else BIN
+    found = (shutil.which("gto", path=str(BIN)) or shutil.which("gto", path=str(home))
+             or shutil.which("gto"))  # fmt: skip
     if not found:
         pytest.fail("the gto CLI (test dependency) is not installed")
     return found

@@ -930,8 +930,16 @@ def test_a_same_second_stage_tie_is_broken_as_gto_breaks_it(tmp_path: Path) -> N
     the other commit in dev."""
     world = make_world(tmp_path)
     when = world.tick(5)
-    tip = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "tip", cwd=world.clone,
-              env={"GIT_COMMITTER_DATE": f"@{when + 3600} +0000"}).stdout.strip()  # later
+    tip = git(
+        "commit-tree",
+        "HEAD^{tree}",
+        "-p",
+        "HEAD",
+        "-m",
+        "tip",
+        cwd=world.clone,
+        env={"GIT_COMMITTER_DATE": f"@{when + 3600} +0000"},
+    ).stdout.strip()  # later
     assert world.push(f"{tip}:refs/heads/main").ok
     older = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "older", cwd=world.clone,
                 env={"GIT_COMMITTER_DATE": f"@{when} +0000"}).stdout.strip()  # fmt: skip

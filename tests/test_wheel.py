@@ -48,3 +48,21 @@ def test_the_wheels_commands_find_their_schemas(world: World, installed: Path) -
     (world.clone / ".gto").write_text("stages: dev\n")  # broken: the schema must say why
     done = _run(installed, "config", "validate", cwd=world.clone)
     assert done.returncode == 1 and ".gto: /stages" in done.stdout + done.stderr, done
+
+
+def test_the_suite_runs_against_the_installed_wheel() -> None:
+    """./install.sh --test (what CI runs) builds the wheel and runs every test against it
+    installed in .venv-test: the package the tests import, and the hooks they install,
+    are not the checkout's sources. A developer's quick run in .venv may use them."""
+    import sys
+
+    import gtoguard
+
+    source = Path(__file__).resolve().parents[1] / "src"
+    imported = Path(gtoguard.__file__).resolve()
+    if os.environ.get("GTOGUARD_SUITE") != "installed":
+        assert imported.is_file()
+        return
+    assert source not in imported.parents, imported
+    assert Path(sys.prefix).name == ".venv-test", sys.prefix
+    assert (Path(sys.prefix) / "bin" / "gtoguard").is_file()

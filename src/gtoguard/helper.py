@@ -379,7 +379,7 @@ def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
     if state is None or not state.events:
         close = similar_artifacts(repo, name)
         hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
-                else "gtoguard show lists the artifacts")  # fmt: skip
+                else "see the artifacts: gtoguard show")  # fmt: skip
         raise UsageError(f"no artifact named {name!r} has GTO tags here", hint)
     view = artifact_view(state, commit_times(repo, registry))
     return version_rows(view, include_deregistered)
@@ -394,7 +394,7 @@ def gto_artifact_document(repo: Repo, name: str, include_inactive: bool = False
     if not state.events and name not in declared.names:
         close = similar_artifacts(repo, name)
         hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
-                else "gtoguard show lists the artifacts")  # fmt: skip
+                else "see the artifacts: gtoguard show")  # fmt: skip
         raise UsageError(f"no artifact named {name!r} has GTO tags here", hint)
     view = artifact_view(state, commit_times(repo, registry), declared.at(name))
     commits = {}

@@ -317,7 +317,7 @@ def check_deregister(
         hint = f"gtoguard deregister {tag.artifact} --version {tag.version}"
     else:
         message = f"version {tag.version} of '{tag.artifact}' was never registered"
-        hint = f"gtoguard show {tag.artifact} lists its versions"
+        hint = f"see its versions: gtoguard show {tag.artifact}"
     return Violation("version-not-registered", ref, message, hint)
 
 
@@ -345,7 +345,7 @@ def check_unassign(
         "stage-not-active",
         ref,
         f"'{tag.artifact}' {label} does not hold stage '{tag.stage}'{holds}",
-        f"gtoguard show {tag.artifact} lists which version holds '{tag.stage}'",
+        f"see which version holds '{tag.stage}': gtoguard show {tag.artifact}",
     )
 
 

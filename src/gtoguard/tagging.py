@@ -149,7 +149,7 @@ class Planner:
             if not self.state.events:
                 raise UsageError(
                     f"cannot find artifact {self.state.name!r}: it has no tags",
-                    "gtoguard show lists the artifacts",
+                    "see the artifacts: gtoguard show",
                 )
             if not self.view.active:
                 raise UsageError(
@@ -206,14 +206,14 @@ class Planner:
         if not records:
             raise UsageError(
                 f"version {version} of {self.state.name} is not registered",
-                f"gtoguard show {self.state.name} lists its versions",
+                f"see its versions: gtoguard show {self.state.name}",
             )
         active = [v for v in records if v.active]
         if not active:
             raise UsageError(
                 f"version {version} of {self.state.name} was deregistered; "
                 "GTO readers do not show stages of a deregistered version",
-                f"gtoguard show {self.state.name} lists the active versions",
+                f"see the active versions: gtoguard show {self.state.name}",
             )
         return active[0].commit
 
