@@ -371,3 +371,42 @@ def test_clock_skew_knob_tunes_tagger_time(world: World) -> None:
     world.tag("churn#prod#2", when=world.clock - 1800)  # same lag, now outside 60 s
     result = world.push_tags("churn#prod#2")
     assert not result.ok and "[tagger-time]" in result.output and "(allowed" not in result.output
+
+
+def _stage_object(world: World, name: str) -> str:
+    """Put tag ``name``'s object on the server without the ref (a hook then judges it)."""
+    world.tag(name)
+    assert world.push(f"refs/tags/{name}:refs/staging/{name.replace('#', '-')}").ok
+    git("update-ref", "-d", f"refs/staging/{name.replace('#', '-')}", cwd=world.server)
+    return git("rev-parse", f"refs/tags/{name}", cwd=world.clone).stdout.strip()
+
+
+def test_a_tag_push_in_the_steady_state_loads_no_yaml_or_jsonschema(world: World) -> None:
+    """Once a .gto blob, a policy and a tag shape were judged, a later push of a tag of
+    that shape takes the verdicts from the cache: neither yaml nor jsonschema loads."""
+    world.set_policy("stages:\n  prod: {from: [staging]}\n")
+    world.set_server_policy("tags: {clock_skew: 600}\n")
+    _registered(world)
+    world.tag("churn#dev#2", "churn@v1.0.0^{commit}")
+    assert world.push_tags("churn#dev#2").ok  # the first of its shape: jsonschema decides
+    zero = "0" * 40
+    oid = _stage_object(world, "churn#dev#3")
+    assert _imports_after_hook(world, zero, oid, "refs/tags/churn#dev#3") == set()
+    # a shape not seen before is decided by jsonschema again
+    oid = _stage_object(world, "churn#staging")
+    assert _imports_after_hook(world, zero, oid, "refs/tags/churn#staging") == {"jsonschema"}
+
+
+def test_a_damaged_verdict_cache_only_costs_the_imports(world: World) -> None:
+    _registered(world)
+    cache = world.server / "gtoguard-cache" / "verdicts.json"
+    assert cache.is_file()
+    for number, damage in enumerate(("{not json", '{"tag:x": 5, "gto:y": [1, 2]}', "")):
+        cache.write_text(damage)
+        world.tag(f"churn#dev#{10 + 2 * number}", "churn@v1.0.0^{commit}")
+        pushed = world.push_tags(f"churn#dev#{10 + 2 * number}")
+        assert pushed.ok, pushed.output
+        world.tag(f"churn#prd#{11 + 2 * number}", "churn@v1.0.0^{commit}")
+        declined = world.push_tags(f"churn#prd#{11 + 2 * number}")
+        assert not declined.ok and declined.rules() == {"stage-unknown"}, declined.output
+        git("tag", "-d", f"churn#prd#{11 + 2 * number}", cwd=world.clone)

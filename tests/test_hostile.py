@@ -185,6 +185,6 @@ def test_no_shell_no_unsafe_yaml_no_eval() -> None:
 
     import yaml
 
-    from gtoguard.config import _Loader
+    from gtoguard.yamlfile import _Loader
 
     assert issubclass(_Loader, yaml.SafeLoader)  # the one loader: safe, no Python objects

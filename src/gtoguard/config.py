@@ -7,6 +7,7 @@ counter where the policy requires one).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -15,11 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import yaml
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from .errors import CannotRun
 from .policy import (
@@ -32,6 +29,10 @@ from .policy import (
     policy_from_data,
 )
 from .tagname import TagName
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 MAX_CONFIG_BYTES = 1 << 20
 MAX_YAML_NODES = 100_000
@@ -67,125 +68,11 @@ class ConfigInvalid(CannotRun):
 # --- YAML, read the way gto reads it ---------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 scalars (as gto's ruamel loader resolves them):
-    ``yes``/``on`` stay strings, ``1e3`` and ``0o17`` are numbers, duplicate keys are errors."""
-
-    yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's own class-level table
-        first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":bool", ":int", ":float"))]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)  # resolve "<<" merge keys first, as the base class does
-            seen: set[Any] = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=True)
-                if isinstance(key, str) and key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"found duplicate key {key!r}", key_node.start_mark
-                    )
-                seen.add(key if isinstance(key, str) else id(key_node))
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        text = str(self.construct_scalar(node)).replace("_", "")
-        sign = -1 if text.startswith("-") else 1
-        text = text.lstrip("+-")
-        for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
-            if text.startswith(prefix):
-                return sign * int(text[2:], base)
-        return sign * int(text)
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
-        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-
-
 def load_yaml(data: bytes, file: str) -> Any:
     """Parse one YAML document safely; every failure is a ``ConfigInvalid`` for ``file``."""
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigInvalid([Problem(file, "/", f"file is larger than {MAX_CONFIG_BYTES} bytes")])
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        raise ConfigInvalid(
-            [Problem(file, "/", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
-        ) from None
-    try:
-        doc = yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigInvalid([Problem(file, "/", f"YAML error{where}: {problem}")]) from None
-    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
-        raise ConfigInvalid([Problem(file, "/", f"YAML error: {exc}")]) from None
-    if _node_count(doc, MAX_YAML_NODES) > MAX_YAML_NODES:
-        raise ConfigInvalid(
-            [Problem(file, "/", f"document expands to more than {MAX_YAML_NODES} values",
-                     "remove the anchors and aliases (&a / *a) that repeat large parts")]
-        )  # fmt: skip
-    try:
-        bad_key = _non_string_key(doc, ())
-    except RecursionError:
-        raise ConfigInvalid([Problem(file, "/", "the document is nested too deeply")]) from None
-    if bad_key is not None:
-        key_path, key = bad_key
-        raise ConfigInvalid([Problem(file, json_path(key_path), f"key {key!r} is not a string",
-                                     "quote the key or remove it")])  # fmt: skip
-    return doc
+    from .yamlfile import load  # yaml itself only when a file is really parsed
 
-
-def _non_string_key(doc: Any, where: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any] | None:
-    """JSON (and so the schemas) only knows string keys; YAML allows any value as a key."""
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            if not isinstance(key, str):
-                return where, key
-            found = _non_string_key(value, (*where, key))
-            if found is not None:
-                return found
-    elif isinstance(doc, list):
-        for index, value in enumerate(doc):
-            found = _non_string_key(value, (*where, index))
-            if found is not None:
-                return found
-    return None
-
-
-def _node_count(doc: Any, budget: int) -> int:
-    """Values in ``doc`` as if every alias were expanded, stopping once past ``budget``."""
-    count, stack = 0, [doc]
-    while stack and count <= budget:
-        item = stack.pop()
-        count += 1
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return count
+    return load(data, file)
 
 
 # --- schemas ---------------------------------------------------------------------------
@@ -214,7 +101,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
+def _validator(name: str) -> Draft202012Validator:
+    import jsonschema  # only when a file is really validated (the verdict cache spares it)
+
     return jsonschema.Draft202012Validator(
         load_schema(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
@@ -234,6 +123,8 @@ def schema_problems(doc: Any, schema: str, file: str) -> list[Problem]:
 def _describe(error: ValidationError, file: str) -> Problem:
     hint = _schema_of(error).get("x-hint")
     if error.validator in ("anyOf", "oneOf") and error.context and not hint:
+        from jsonschema.exceptions import best_match
+
         error = best_match(error.context)
         hint = _schema_of(error).get("x-hint")
     path = json_path(error.absolute_path)
@@ -440,16 +331,30 @@ def tag_schema(gto: GtoConfig, policy: Policy) -> dict[str, Any]:
 
 
 def tag_checker(
-    gto: GtoConfig, policy: Policy
+    gto: GtoConfig, policy: Policy, cache: VerdictCache | None = None
 ) -> Callable[[TagName | dict[str, object]], Iterator[tuple[str, str, str]]]:
     """Validate decoded tags with jsonschema: yields (json pointer, keyword, message).
-    Takes a ``TagName`` (its ``as_event()`` document) or the document itself."""
-    validator = jsonschema.Draft202012Validator(tag_schema(gto, policy))
+    Takes a ``TagName`` (its ``as_event()`` document) or the document itself.
+
+    Decoded tags come from parse_tag, so artifact, version and counter already have the
+    grammar's shape; what ``.gto`` and the policy narrow is the stage (by action) and
+    whether a counter is there. jsonschema decides each such shape once: the verdict is
+    kept here for the rest of the batch (a 100,000-tag replay validates a handful of
+    documents) and, with ``cache``, across pushes, keyed by the schema's digest, so a
+    steady-state hook never imports jsonschema. A hypothesis test holds the kept
+    verdicts to fresh validation."""
+    schema = tag_schema(gto, policy)
+    digest = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()[:16]
     verdicts: dict[tuple[object, ...], list[tuple[str, str, str]]] = {}
+    validator: list[Draft202012Validator] = []
 
     def validate(event: dict[str, object]) -> list[tuple[str, str, str]]:
+        if not validator:
+            import jsonschema  # only for a shape no verdict is kept for
+
+            validator.append(jsonschema.Draft202012Validator(schema))
         found = []
-        for error in validator.iter_errors(event):
+        for error in validator[0].iter_errors(event):
             leaves = (
                 error.context
                 if error.validator in ("anyOf", "allOf") and error.context
@@ -460,10 +365,6 @@ def tag_checker(
         return found
 
     def errors(event: TagName | dict[str, object]) -> Iterator[tuple[str, str, str]]:
-        # Decoded tags come from parse_tag, so artifact, version and counter already have
-        # the grammar's shape; what .gto and the policy narrow is the stage (by action) and
-        # whether a counter is there. One validation per such shape, not per tag: a
-        # 100,000-tag replay validates a handful of documents instead of 100,000.
         if isinstance(event, TagName):
             key: tuple[object, ...] = (event.action._value_, event.stage,
                                        event.version is None, event.counter is None)  # fmt: skip
@@ -472,9 +373,12 @@ def tag_checker(
                    event.get("counter") is None)  # fmt: skip
         found = verdicts.get(key)
         if found is None:
-            found = verdicts[key] = validate(
-                event.as_event() if isinstance(event, TagName) else event
-            )
+            kept = cache.tag_verdict(digest, key) if cache is not None else None
+            if kept is None:
+                kept = validate(event.as_event() if isinstance(event, TagName) else event)
+                if cache is not None:
+                    cache.keep_tag_verdict(digest, key, kept)
+            found = verdicts[key] = kept
         return iter(found)
 
     return errors
@@ -536,6 +440,26 @@ class VerdictCache:
         entries[key] = doc
         self._dirty = True
         return doc
+
+    def tag_verdict(self, schema: str, shape: tuple[object, ...]
+                    ) -> list[tuple[str, str, str]] | None:  # fmt: skip
+        """jsonschema's verdict on a decoded tag of ``shape`` under the schema of digest
+        ``schema``, if one was reached before (see ``tag_checker``)."""
+        found = self._load().get(self._tag_key(schema, shape))
+        if not isinstance(found, list):
+            return None
+        try:
+            return [(str(p), str(k), str(m)) for p, k, m in found]
+        except (TypeError, ValueError):
+            return None  # a damaged entry: validate again
+
+    def keep_tag_verdict(self, schema: str, shape: tuple[object, ...],
+                         verdict: list[tuple[str, str, str]]) -> None:  # fmt: skip
+        self._load()[self._tag_key(schema, shape)] = [list(v) for v in verdict]
+        self._dirty = True
+
+    def _tag_key(self, schema: str, shape: tuple[object, ...]) -> str:
+        return f"tag:{schema}:{json.dumps(list(shape))}:{self._salt()}"
 
     def save(self) -> None:
         if not self._dirty or self.path is None or self._entries is None:

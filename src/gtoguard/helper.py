@@ -213,7 +213,7 @@ def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: 
     ctx = Context(
         settings.config,
         settings.policy,
-        cfg.tag_checker(settings.config, settings.policy),
+        settings.tag_checker(),
         int(time.time()),
         settings.origin,
         facts_for(repo, where, settings.policy),
@@ -478,7 +478,7 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
         if audit:
             facts = replace(facts, identity_required=False)
         return Context(settings.config, settings.policy,
-                       cfg.tag_checker(settings.config, settings.policy),
+                       settings.tag_checker(),
                        int(time.time()) if now is None else now, settings.origin, facts,
                        arrived=arrived)  # fmt: skip
 

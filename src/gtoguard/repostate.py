@@ -49,6 +49,11 @@ class Settings:
     config: GtoConfig
     policy: Policy
     origin: str
+    cache: cfg.VerdictCache | None = None  # where verdicts reached are kept (save() it)
+
+    def tag_checker(self) -> Callable[[Any], Any]:
+        """jsonschema's check of decoded tags, its verdicts kept in the cache."""
+        return cfg.tag_checker(self.config, self.policy, self.cache)
 
 
 @dataclass(frozen=True)
@@ -176,17 +181,17 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     has_policy, policy_doc = document(POLICY_FILE, cfg.policy_document)
     policy = (policy_from_data(policy_doc or {}, source=where + POLICY_FILE)
               if has_policy else None)  # fmt: skip
-    verdicts.save()
     if policy is not None:
         problems = cfg.stage_problems(config, policy, where + POLICY_FILE)
         if problems:
             raise cfg.ConfigInvalid(problems)
-    server = server_policy(repo)
+    server = server_policy(repo, verdicts=verdicts)
+    verdicts.save()
     if policy is None:
         policy = server or Policy()
     elif server is not None:
         policy = policy.strictest(server)
-    return Settings(config, policy, origin)
+    return Settings(config, policy, origin, verdicts)
 
 
 def _day(seconds: int) -> str:
@@ -209,7 +214,10 @@ def not_a_file(mode: int, where: str) -> cfg.Problem | None:
                        "commit the file itself (git rm --cached, copy it in, git add)")  # fmt: skip
 
 
-def server_policy(repo: Repo, env: Mapping[str, str] | None = None) -> Policy | None:
+def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
+                  verdicts: cfg.VerdictCache | None = None) -> Policy | None:  # fmt: skip
+    """The server admin's policy; with ``verdicts``, a file validated before (by its
+    content's digest) is not parsed again."""
     path = (os.environ if env is None else env).get("GTOGUARD_POLICY") or repo.config_value(
         "gtoguard.policy"
     )
@@ -222,7 +230,14 @@ def server_policy(repo: Repo, env: Mapping[str, str] | None = None) -> Policy | 
             [cfg.Problem(path, "/", f"cannot read the server policy: {exc.strerror}",
                          "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY")]
         ) from None  # fmt: skip
-    return cfg.parse_policy(data, path, server=True)
+    if verdicts is None:
+        return cfg.parse_policy(data, path, server=True)
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()[:40]
+    doc = verdicts.document("server-policy", digest, lambda: data,
+                            lambda raw: cfg.policy_document(raw, path, server=True))  # fmt: skip
+    return policy_from_data(doc or {}, source=path)
 
 
 def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -> list[Violation]:
@@ -364,7 +379,7 @@ def run(
         ctx = Context(
             settings.config,
             settings.policy,
-            cfg.tag_checker(settings.config, settings.policy),
+            settings.tag_checker(),
             int(time.time()) if now is None else now,
             settings.origin,
             facts_for(repo, where or Where("server"), settings.policy, updates),
@@ -372,6 +387,8 @@ def run(
             arrived=True,
         )
         result.outcome = evaluate(gto, objects, registry, ctx)
+        if settings.cache is not None:
+            settings.cache.save()  # the verdicts jsonschema reached, for the next push
         if (
             result.outcome.ok
             and settings.policy.tags.allow_delete
