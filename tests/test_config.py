@@ -213,12 +213,25 @@ def test_the_tag_checker_memo_gives_what_a_fresh_validation_gives(
     config = GtoConfig(stages=stages)
     policy = Policy(tags=TagRules(counter_required=required))
     warm = cfg.tag_checker(config, policy)
-    for other in ("m#dev#1", "m#prd", "m@v9.9.9#3", "x@deprecated"):
-        from gtoguard.tagname import parse_tag
+    import tempfile
 
-        list(warm(parse_tag(other).as_event()))
-    event = tag.as_event()
-    assert list(warm(event)) == list(cfg.tag_checker(config, policy)(event))
+    from gtoguard.tagname import parse_tag
+
+    with tempfile.TemporaryDirectory() as kept:
+        # verdicts kept on disk by an earlier push, under this schema and others
+        earlier = cfg.VerdictCache(Path(kept))
+        for other_policy in (policy, Policy()):
+            checker = cfg.tag_checker(config, other_policy, earlier)
+            for other in ("m#dev#1", "m#prd", "m@v9.9.9#3", "x@deprecated", tag.tag):
+                list(checker(parse_tag(other)))
+        earlier.save()
+        from_disk = cfg.tag_checker(config, policy, cfg.VerdictCache(Path(kept)))
+        for other in ("m#dev#1", "m#prd", "m@v9.9.9#3", "x@deprecated"):
+            list(warm(parse_tag(other).as_event()))
+        event = tag.as_event()
+        fresh = list(cfg.tag_checker(config, policy)(event))
+        assert list(warm(event)) == fresh
+        assert list(from_disk(tag)) == fresh  # the verdict read back from the cache file
 
 
 def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

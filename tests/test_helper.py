@@ -342,7 +342,7 @@ def test_a_misspelt_artifact_gets_a_suggestion(registered: World) -> None:
     assert planned.returncode == 0  # a new artifact is allowed; the note says what is likelier
     assert "note: 'chrun' is a new artifact here; did you mean 'churn'?" in planned.stderr
     far = gtoguard("show", "fraud", cwd=world.clone)
-    assert "did you mean" not in far.stderr and "gtoguard show lists" in far.stderr
+    assert "did you mean" not in far.stderr and "see the artifacts: gtoguard show" in far.stderr
 
 
 def test_the_rules_come_from_the_remote_not_an_unpushed_commit(registered: World) -> None:
