@@ -1,12 +1,17 @@
-"""gtoguard's speed, side by side with gto, on synthetic registries of 1k, 10k and 100k tags.
+"""gtoguard's speed, side by side with gto, on synthetic registries of 1k, 10k, 100k and
+(on request) 1,000,000 tags.
 
     python benchmarks/run.py [--sizes 1000,10000,100000] [--runs 5] [--gto-runs 3]
                              [--gto-budget 60] [--out table.md]
+    python benchmarks/run.py --sizes 1000,10000,100000,1000000   # the million: ~40 min
 
 Everything is measured in one run on this machine: median and minimum wall time of each
 command as a fresh process (what a user or git runs), after one warm-up. gto is skipped
 at a size where one call would exceed --gto-budget seconds (estimated from the size
-before it), and the table says so. No number here is asserted by the test suite.
+before it), and the table says so. The peak memory of each gtoguard command is taken
+in one more run, untimed: the largest sum, over the command's whole process tree (its
+workers and the git processes it runs), of each process's proportional set size
+(``treemem.py``). No number here is asserted by the test suite, and CI runs none of it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synth import build
+from treemem import measure
 
 from gtoguard.install import install_into
 
@@ -120,6 +126,17 @@ def main() -> None:
     gto = shutil.which("gto", path=str(BIN)) or shutil.which("gto")
     notes: list[str] = []
     results: dict[tuple[str, int], tuple[float, float]] = {}
+    memory: dict[tuple[str, int], int] = {}  # KiB
+
+    def peak(label: str, size: int, command: Sequence[str], cwd: Path,
+             after: Callable[[], object] | None = None, stdin: bytes | None = None,
+             env: dict[str, str] | None = None) -> None:  # fmt: skip
+        _, kib, code = measure(command, cwd, {**os.environ, **(env or {})}, stdin)
+        if code not in (0, 1):
+            raise SystemExit(f"{' '.join(command)} failed ({code}) while measuring memory")
+        memory[(label, size)] = kib
+        if after:
+            after()
 
     def record(label: str, size: int, value: tuple[float, float] | None) -> None:
         if value is not None:
@@ -128,6 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gtoguard-bench-") as tmp:
         root = Path(tmp)
         floor = timer([PY, "-c", "import pygit2, jsonschema, yaml"], root)
+        pygit2_floor = timer([PY, "-c", "import pygit2"], root)
         bare_python = timer([PY, "-c", "pass"], root)
         gto_estimate: dict[str, float] = {}
         for size in sizes:
@@ -142,6 +160,7 @@ def main() -> None:
             line = f"{ZERO} {tag_object(repo, name, commit)} refs/tags/{name}\n".encode()
             hook = [str(repo / "hooks" / "pre-receive")]
             record("hook", size, timer(hook, repo, line, {"GIT_DIR": str(repo)}))
+            peak("hook", size, hook, repo, stdin=line, env={"GIT_DIR": str(repo)})
             _, pc, pcounter = newest(policy_repo, artifact)
             pname = f"{artifact}#prod#{pcounter + 1}"
             pline = f"{ZERO} {tag_object(policy_repo, pname, pc)} refs/tags/{pname}\n".encode()
@@ -157,13 +176,17 @@ def main() -> None:
             record("branch-push", size, timer(hook, repo, branch, {"GIT_DIR": str(repo)}))
             results[("listing", size)] = (listing_cost(repo, args.runs), 0.0)
 
-            # a real push of one tag, with and without the hook
+            # a real push of one tag: with the pre-receive hook, with it and its landing
+            # guard (reference-transaction, as gtoguard install puts both), and with none
             servers = {}
-            for kind in ("with", "without"):
+            for kind in ("with", "guarded", "without"):
                 server = root / f"s{size}-{kind}.git"
                 git("clone", "-q", "--bare", str(repo), str(server), cwd=root)
                 if kind == "with":
                     install_into(server / "hooks" / "pre-receive", "pre-receive", PY)
+                elif kind == "guarded":
+                    subprocess.run([str(BIN / "gtoguard"), "install", "--repo", str(server)],
+                                   check=True, capture_output=True)  # fmt: skip
                 else:
                     (server / "hooks" / "pre-receive").unlink(missing_ok=True)
                 servers[kind] = server
@@ -184,11 +207,13 @@ def main() -> None:
             drop_new_tags = TagCleaner(clone)
 
             guard = str(BIN / "gtoguard")
-            record("assign", size, timer([guard, "assign", artifact, "--version", version,
-                                          "--stage", "dev", "--force"], clone,
-                                         after=drop_new_tags))  # fmt: skip
-            record("check-all", size, timer([guard, "check", "--all"], clone))
-            record("show", size, timer([guard, "show", "--json"], clone))
+            assign = [guard, "assign", artifact, "--version", version, "--stage", "dev", "--force"]
+            record("assign", size, timer(assign, clone, after=drop_new_tags))
+            peak("assign", size, assign, clone, after=drop_new_tags)
+            for label, command in (("check-all", [guard, "check", "--all"]),
+                                   ("show", [guard, "show", "--json"])):  # fmt: skip
+                record(label, size, timer(command, clone))
+                peak(label, size, command, clone)
             existing = git("tag", "--list", f"{artifact}#*", cwd=clone).split()[0]
             if gto:
                 for label, command, after in (
@@ -220,6 +245,7 @@ def main() -> None:
         ("hook-policy", "the same with a from/branches/pushers policy"),
         ("branch-push", "installed hook, branch-only push (sh fast path)"),
         ("push-with", "git push of one tag, with the hook"),
+        ("push-guarded", "the same with the landing guard too (gtoguard install)"),
         ("push-without", "git push of one tag, no hook"),
         ("assign", "gtoguard assign (next counter + tag)"),
         ("check-all", "gtoguard check --all"),
@@ -232,6 +258,8 @@ def main() -> None:
              "|---|" + "---|" * len(sizes)]  # fmt: skip
     lines.append("| floor: `python -c 'import pygit2, jsonschema, yaml'` | "
                  + " | ".join(f"{floor[0] * 1000:.0f} ({floor[1] * 1000:.0f})" for _ in sizes) + " |")  # fmt: skip
+    lines.append("| `python -c 'import pygit2'` | "
+                 + " | ".join(f"{pygit2_floor[0] * 1000:.0f} ({pygit2_floor[1] * 1000:.0f})" for _ in sizes) + " |")  # fmt: skip
     lines.append("| `python -c pass` | "
                  + " | ".join(f"{bare_python[0] * 1000:.0f} ({bare_python[1] * 1000:.0f})" for _ in sizes) + " |")  # fmt: skip
     for label, text in labels:
@@ -249,9 +277,11 @@ def main() -> None:
     lines.append("|---|" + "---|" * len(sizes))
     ratios = [
         ("hook / floor", lambda s: ratio("hook", None, s, floor)),
+        ("hook / `import pygit2`", lambda s: ratio("hook", None, s, pygit2_floor)),
         ("hook with policy / floor", lambda s: ratio("hook-policy", None, s, floor)),
         ("branch-only push / `python -c pass`", lambda s: ratio("branch-push", None, s, bare_python)),
         ("git push with hook / without", lambda s: ratio("push-with", "push-without", s)),
+        ("git push with hook and guard / with hook", lambda s: ratio("push-guarded", "push-with", s)),
         ("gto check-ref / gtoguard hook", lambda s: ratio("gto-check-ref", "hook", s)),
         ("gto assign / gtoguard assign", lambda s: ratio("gto-assign", "assign", s)),
         ("gto show --json / gtoguard show --json", lambda s: ratio("gto-show", "show", s)),
@@ -266,6 +296,13 @@ def main() -> None:
         lines.append(f"Hook at {big:,} minus hook at {small:,} tags: {growth * 1000:.0f} ms; "
                      f"listing the extra tag names (pygit2 `raw_listall_references`): "
                      f"{listing * 1000:.0f} ms.")  # fmt: skip
+    lines.append("")
+    lines.append("| peak MiB (process tree, PSS) | " + " | ".join(f"{s:,}" for s in sizes) + " |")
+    lines.append("|---|" + "---|" * len(sizes))
+    for label, text in (("hook", "pre-receive hook alone"), ("assign", "gtoguard assign"),
+                        ("check-all", "gtoguard check --all"), ("show", "gtoguard show --json")):  # fmt: skip
+        cells = [f"{memory[(label, s)] / 1024:.0f}" if (label, s) in memory else "-" for s in sizes]
+        lines.append(f"| {text} | " + " | ".join(cells) + " |")
     lines.extend(f"- {note}" for note in notes)
     machine = (f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
                f"Python {platform.python_version()}, "

@@ -132,7 +132,7 @@ def test_each_rule_in_the_pure_check() -> None:
 def test_message_rule_strips_the_signature_block() -> None:
     from gtoguard.policy import StageRules
     from gtoguard.rules import check_message
-    from gtoguard.signature import split_signature
+    from gtoguard.sigblock import split_signature
     from gtoguard.tagname import parse_tag
 
     signed = "CHANGE-7\n-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"

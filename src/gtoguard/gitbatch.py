@@ -16,10 +16,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from .errors import CannotRun
@@ -95,6 +93,9 @@ def ref_files(gitdir: str, prefix: str) -> RefFiles | None:
     meanwhile moves a ref from the first to the second, never out of sight. Anything but
     that plain layout (a linked worktree, a symbolic or unreadable loose ref, a great
     many loose tags) goes to git; so does another ref storage (the caller checks)."""
+
+    from pathlib import Path  # whole-registry commands only: not on the hook's path
+
     root = Path(gitdir)
     if (root / "commondir").exists():
         return None
@@ -127,6 +128,9 @@ def ref_files(gitdir: str, prefix: str) -> RefFiles | None:
 
 def _oid_file(oids: Iterable[str]) -> IO[bytes]:
     """The object ids as git's stdin: a file, so that writing never waits on reading."""
+
+    import tempfile
+
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the caller's with)
     handle.write("".join(f"{oid}\n" for oid in oids).encode("ascii"))
     handle.seek(0)

@@ -14,7 +14,7 @@ from .identity import Pusher
 from .policy import GtoConfig, Policy, StageRules
 from .refupdate import TAG_PREFIX, printable_ref
 from .registry import ArtifactState, TagEvent
-from .signature import Verdict, split_signature
+from .sigblock import Verdict, split_signature
 from .tagname import (
     Action,
     TagName,

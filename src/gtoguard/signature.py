@@ -16,29 +16,10 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 
 from . import budget
 from .policy import Signers
-
-_BLOCK = re.compile(
-    r"\n?-----BEGIN (?:PGP SIGNATURE|SSH SIGNATURE|SIGNED MESSAGE)-----\n.*\Z", re.S
-)
-MAX_BLOCK = 16 * 1024  # a real SSH or PGP signature is well under 2 KiB
-
-
-def split_signature(message: str) -> tuple[str, str | None]:
-    """(message without its signature block, the block or None)."""
-    match = _BLOCK.search(message)
-    if match is None:
-        return message, None
-    return message[: match.start()], match.group(0).lstrip("\n")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    ok: bool
-    detail: str  # who signed, or why it does not verify
+from .sigblock import MAX_BLOCK, Verdict
 
 
 def precheck(block: str, signers: Signers) -> Verdict | None:
