@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,12 +78,13 @@ def load_yaml(data: bytes, file: str) -> Any:
 
 
 def schema_dir() -> Path:
-    """The packaged ``gtoguard/schemas/`` (a wheel, an sdist, ``pip install .``), else the
-    checkout's ``schemas/`` (an editable install maps the package there). The schemas
-    directory has no ``__init__.py``, so ``resources.files("gtoguard.schemas")`` would be
-    a namespace package's ``MultiplexedPath``, whose ``str()`` is not a path: the
-    directory is found through the regular package ``gtoguard`` instead."""
-    packaged = Path(str(resources.files("gtoguard"))) / "schemas"
+    """The packaged ``gtoguard/schemas/`` beside this module (a wheel, an sdist, ``pip
+    install .``), else the checkout's ``schemas/`` (an editable install maps the package
+    there). Found from this file, not through ``importlib.resources``: the directory has
+    no ``__init__.py``, so ``resources.files("gtoguard.schemas")`` would be a namespace
+    package's ``MultiplexedPath``, whose ``str()`` is not a path; and the hook would pay
+    for importing resources (and zipfile, tempfile) on every push."""
+    packaged = Path(__file__).resolve().parent / "schemas"
     if (packaged / "tag-event.schema.json").is_file():
         return packaged
     return Path(__file__).resolve().parents[2] / "schemas"

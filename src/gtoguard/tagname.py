@@ -9,7 +9,6 @@ parses in gto but crashes every gto reader, so it is refused as reserved.
 from __future__ import annotations
 
 import re
-import unicodedata
 from enum import Enum
 from typing import NamedTuple
 
@@ -311,6 +310,8 @@ _NO_DECOMPOSITION = str.maketrans(
 
 
 def _fix_ascii(name: str) -> str:
+    import unicodedata  # only to suggest a fix for a name with non-ASCII letters
+
     folded = unicodedata.normalize("NFKD", name.translate(_NO_DECOMPOSITION))
     digits = (str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in folded)
     return "".join(ch for ch in digits if ch.isascii())
