@@ -58,6 +58,7 @@ class Context:
     facts: Facts = field(default_factory=Facts)
     deleted: Mapping[str, str] = field(default_factory=dict)  # tag -> commit, deleted before
     arrived: bool = False  # ``now`` is when the tags arrive (a hook): tags.max_age applies
+    freeze_at: int | None = None  # the moment freeze windows are judged at; None: not judged
 
     @property
     def age_limit(self) -> int | None:
@@ -350,6 +351,8 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
             if ctx.age_limit is not None:
                 outcome.add(rules.check_signed_now(ref, tag, event, stage_rules, ctx.now,
                                                    policy.tags.clock_skew))  # fmt: skip
+            if ctx.freeze_at is not None:
+                outcome.add(rules.check_frozen(ref, tag, stage_rules, ctx.freeze_at))
 
 
 def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
@@ -385,6 +388,9 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
             outcome.add(rules.check_pusher(update.ref, tag, stage_rules, facts.pusher,
                                            facts.identity_required, removing=True,
                                            sources=facts.identity_from))  # fmt: skip
+            if ctx.freeze_at is not None:
+                outcome.add(rules.check_frozen(update.ref, tag, stage_rules, ctx.freeze_at,
+                                               removing=True))  # fmt: skip
             for commit in sorted({c for c, _ in now} - {c for c, _ in was}):
                 outcome.add(rules.check_restored_order(update.ref, tag, commit, state,
                                                        stage_rules))  # fmt: skip

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import clock, history, parallel, views, wholeregistry
 from . import config as cfg
-from . import history, parallel, views, wholeregistry
 from .check import Context, Outcome, evaluate, event_of, order_key
 from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
@@ -214,6 +214,7 @@ def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: 
         int(time.time()),
         settings.origin,
         facts_for(repo, where, settings.policy),
+        freeze_at=clock.freeze_now(where.env),  # refused now, as the server would
     )
     return evaluate(updates, objects, registry, ctx)
 
@@ -539,12 +540,13 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
             _merge(result.outcome, part)
         return result
     ctx = _context(repo, branch, os.environ)  # the CI job's user pushed these tags
-    if pushed_at is not None:
-        ctx = replace(ctx, now=pushed_at, arrived=True)
+    if pushed_at is not None:  # freeze windows too: at the moment of the push
+        ctx = replace(ctx, now=pushed_at, arrived=True, freeze_at=pushed_at)
     else:
         result.notes.append(
-            "the time of the push is unknown, so each tag is judged at its own tagger date: "
-            "pass --pushed-at (the CI templates do) to judge it as it arrived"
+            "the time of the push is unknown, so each tag is judged at its own tagger date "
+            "and freeze windows are not judged: pass --pushed-at (the CI templates do) to "
+            "judge it as it arrived"
         )
     wanted = [n.removeprefix(TAG_PREFIX) for n in names]
     oids = {name: repo.ref_target(TAG_PREFIX + name) for name in wanted}

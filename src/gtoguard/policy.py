@@ -53,6 +53,18 @@ class TagRules:
 
 
 @dataclass(frozen=True)
+class Freeze:
+    """One freeze window of a stage: absolute (``start``/``end`` ISO 8601 times with a
+    zone, ``timezone`` None) or recurring (``start``/``end`` cron expressions in the IANA
+    ``timezone``: from the latest start to the first end after it)."""
+
+    reason: str
+    start: str
+    end: str
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
 class StageRules:
     """The rules one policy file sets for one stage. ``pushers`` has groups expanded."""
 
@@ -65,6 +77,7 @@ class StageRules:
     signed: bool = False
     bound: bool = False  # signed: repository (a "Repository: <id>" trailer)
     message: str | None = None
+    freeze: tuple[Freeze, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,7 +264,14 @@ def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Mapping[str, froz
         signed=entry.get("signed") in (True, "repository"),
         bound=entry.get("signed") == "repository",
         message=entry.get("message"),
+        freeze=tuple(_freeze(window) for window in entry.get("freeze") or ()),
     )
+
+
+def _freeze(window: Mapping[str, Any]) -> Freeze:
+    if "timezone" in window:
+        return Freeze(window["reason"], window["start"], window["end"], window["timezone"])
+    return Freeze(window["reason"], window["from"], window["until"])
 
 
 def undefined_groups(data: Mapping[str, Any]) -> list[tuple[str, str]]:

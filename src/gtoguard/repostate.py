@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from . import budget, tombstones
+from . import budget, clock, tombstones
 from . import config as cfg
 from .check import (
     Context,
@@ -307,6 +307,18 @@ def _exists(repo: Repo, oid: str) -> bool:
     return True
 
 
+def _freeze_at(policy: Policy, where: Where | None, now: int | None, notes: list[str]) -> int:
+    """The moment the freeze windows are judged at: the push's (``now``, else this
+    machine's clock, else the test clock). Said in a note when the test clock is set."""
+    if now is not None:
+        return now
+    env = where.env if where is not None else os.environ
+    note = clock.clock_note(env) if any(r.freeze for r in policy.stages) else None
+    if note is not None:
+        notes.append(note)
+    return clock.freeze_now(env)
+
+
 RECEIPT_RESERVE = 0.5  # seconds of the budget the receipt leaves to git and the landing
 
 
@@ -377,6 +389,7 @@ def run(
             facts_for(repo, where or Where("server"), settings.policy, updates),
             deleted=tombstones.read(repo.path) if settings.policy.tags.allow_delete else {},
             arrived=True,
+            freeze_at=_freeze_at(settings.policy, where, now, result.notes),
         )
         result.outcome = evaluate(gto, objects, registry, ctx)
         if receipt and result.outcome.ok:
