@@ -15,7 +15,7 @@ from typing import Any
 GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
 CONFIG_FILES = (GTO_FILE, POLICY_FILE)
-SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget")
+SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget", "log")
 DEFAULT_BUDGET = 5.0  # seconds the pre-receive hook may spend on one push
 MAX_AGE_OFF = -1  # tags.max_age: off (server policy only): no bound, for mirroring history
 
@@ -104,6 +104,7 @@ class Policy:
     fail_open: bool = False
     budget: float | None = DEFAULT_BUDGET  # seconds for one push (pre-receive); None: no budget
     sources: tuple[str, ...] = ()
+    log: str | None = None  # the decision log (server-only): one JSON line per decision
 
     def rules_for(self, stage: str) -> tuple[StageRules, ...]:
         return tuple(r for r in self.stages if r.stage == stage)
@@ -134,6 +135,7 @@ class Policy:
             fail_open=self.fail_open or other.fail_open,
             budget=other.budget,  # server-only: ``other`` is the server's policy
             sources=self.sources + other.sources,
+            log=other.log or self.log,
         )
 
 
@@ -191,6 +193,7 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
         fail_open=data.get("fail") == "open",
         budget=_budget(data.get("budget")),
         sources=(source,),
+        log=data.get("log"),
     )
 
 
