@@ -27,7 +27,7 @@ def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> i
     from .. import helper
     from ..gitrepo import open_repo
     from ..policy import GTO_FILE
-    from .read import _table
+    from .read import _short, _table
 
     handle = open_repo(repo)
     where = helper.config_branch(handle, branch)
@@ -41,14 +41,7 @@ def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> i
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
         click.echo(f"no GTO events of {name!r} here{hint}")
         return 0
-    rows = [[e["timestamp"].replace("T", " ", 1), e["artifact"], e["event"], _short(e["version"]),
+    rows = [[e["timestamp"].replace("T", " ", 1), e["artifact"], e["event"], _short(e["version"] or "-"),
              e["stage"] or "-", e["commit"][:7], e["ref"]] for e in events]  # fmt: skip
     _table(["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], rows)
     return 0
-
-
-def _short(version: str | None) -> str:
-    """A version, or the first 7 characters of the commit that stands for one (gto's)."""
-    if version is None:
-        return "-"
-    return version if version.startswith("v") else version[:7]
