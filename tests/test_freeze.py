@@ -127,7 +127,7 @@ def test_a_server_freeze_the_repository_cannot_lift(world: World) -> None:
 
 
 def test_every_way_of_changing_a_frozen_stage_is_declined(world: World) -> None:
-    world.set_policy(HOLIDAYS.replace("stages:", "tags:\n  delete: allow\nstages:"))
+    world.set_policy(HOLIDAYS.replace("stages:", "tags:\n  delete: allow\n  move: allow\nstages:"))
     _registered(world)
     world.tag("churn#prod#1")
     assert world.push_tags("churn#prod#1", env=at(SPRING)).ok
@@ -141,6 +141,11 @@ def test_every_way_of_changing_a_frozen_stage_is_declined(world: World) -> None:
     assert not deleted.ok and deleted.rules() == {"stage-frozen"}, deleted.output
     assert "delete or move tag 'churn#prod#1'" in deleted.output
     assert "churn#prod#1" in world.server_tags()
+    world.commit("elsewhere")
+    # re-pointed (move: allow): prod moves to another commit
+    git("tag", "-f", "-a", "churn#prod#1", "-m", "moved", cwd=world.clone)
+    moved = world.push("+refs/tags/churn#prod#1", env=at(CHRISTMAS))
+    assert not moved.ok and "stage-frozen" in moved.rules(), moved.output
     # a change that leaves prod alone goes through
     world.commit("retrained")
     world.tag("churn@v1.1.0#5")
