@@ -80,7 +80,7 @@ def entry(when: float, repository: str, pusher: tuple[str, str] | None, hook: st
 def append(path: str, line: Mapping[str, Any]) -> None:
     """Append ``line`` as one JSON line, in one write; raises ``OSError``."""
     data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o660)
     try:
         written = os.write(fd, data)
     finally:
