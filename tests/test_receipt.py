@@ -86,6 +86,20 @@ def test_a_deletion_where_the_policy_allows_it(world: World) -> None:
     assert receipt(pushed.output) == ["churn: prod no longer held by v1.2.0 (its tag was deleted)"]
 
 
+def test_pre_push_sees_what_a_deletion_takes_away(world: World) -> None:
+    """The clone deleted the tag already (and leaves pushed names out of its registry):
+    its receipt reads the tag's old object, as the server's does."""
+    world.set_policy("tags:\n  delete: allow\n")
+    _promoted(world)
+    install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", sys.executable)
+    git("tag", "-d", "churn#prod#1", cwd=world.clone)
+    pushed = world.push(":refs/tags/churn#prod#1", no_verify=False)
+    assert pushed.ok, pushed.output
+    expected = ["churn: prod no longer held by v1.2.0 (its tag was deleted)"]
+    assert receipt(pushed.output, "will change") == expected
+    assert receipt(pushed.output) == expected
+
+
 def test_a_push_that_changes_nothing_readers_show(world: World) -> None:
     _promoted(world)
     world.tag("churn#prod#2")  # prod again, on the version that holds it

@@ -319,6 +319,25 @@ def _freeze_at(policy: Policy, where: Where | None, now: int | None, notes: list
     return clock.freeze_now(env)
 
 
+def _add_removed(repo: Repo, updates: Sequence[RefUpdate],
+                 before: dict[str, list[TagEvent]]) -> None:  # fmt: skip
+    """The receipt's "before" holds what a deleted or moved tag was, where the registry
+    did not (pre-push: the clone's registry leaves the pushed names out, and a deleted
+    tag is gone from the clone already); its old object, if this repository has it."""
+    for update in updates:
+        if update.created or not (update.deleted or update.moved):
+            continue
+        try:
+            tag = parse_tag(update.tag_name)
+            obj = repo.object_info(update.old)
+        except (TagNameError, KeyError):
+            continue
+        events = before.setdefault(tag.artifact, [])
+        event = event_of(update.tag_name, tag, obj)
+        if event is not None and all(e.tag != event.tag for e in events):
+            events.append(event)
+
+
 RECEIPT_RESERVE = 0.5  # seconds of the budget the receipt leaves to git and the landing
 
 
@@ -380,6 +399,8 @@ def run(
         registry = registry_for(repo, touched, names, exclude)
         before = {name: list(registry.artifacts[name].events) if name in registry.artifacts
                   else [] for name in touched}  # fmt: skip
+        if receipt:
+            _add_removed(repo, gto, before)
         ctx = Context(
             settings.config,
             settings.policy,
