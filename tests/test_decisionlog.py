@@ -196,3 +196,15 @@ def test_log_without_a_log_and_with_a_cut_line(tmp_path: Path, logged: Path) -> 
     done = gtoguard("log", "--json", cwd=logged)
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 3
     assert "decisions.jsonl:4 is not a decision line" in done.stderr
+
+
+def test_config_validate_checks_the_log_key(tmp_path: Path) -> None:
+    server = tmp_path / "server-policy.yaml"
+    server.write_text("log: decisions.jsonl\n", encoding="utf-8")
+    done = gtoguard("config", "validate", str(server), cwd=tmp_path)
+    assert done.returncode == 1 and "/log: " in done.stdout, done.stdout
+    assert "an absolute path" in done.stdout
+    repository = tmp_path / ".gtoguard.yaml"
+    repository.write_text("log: /var/log/gtoguard/decisions.jsonl\n", encoding="utf-8")
+    done = gtoguard("config", "validate", str(repository), cwd=tmp_path)
+    assert done.returncode == 1 and "'log' is a server-only key" in done.stdout, done.stdout
