@@ -203,7 +203,7 @@ def test_config_validate_checks_the_log_key(tmp_path: Path) -> None:
     server.write_text("log: decisions.jsonl\n", encoding="utf-8")
     done = gtoguard("config", "validate", str(server), cwd=tmp_path)
     assert done.returncode == 1 and "/log: " in done.stdout, done.stdout
-    assert "an absolute path" in done.stdout
+    assert "is not an absolute path" in done.stdout
     repository = tmp_path / ".gtoguard.yaml"
     repository.write_text("log: /var/log/gtoguard/decisions.jsonl\n", encoding="utf-8")
     done = gtoguard("config", "validate", str(repository), cwd=tmp_path)

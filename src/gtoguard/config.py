@@ -350,6 +350,13 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
                 "server policy may switch the bound off (to mirror old history)",
                 "give a number of seconds, or set it in the server policy",
             ))  # fmt: skip
+    log = doc.get("log")
+    if server and isinstance(log, str) and not log.startswith("/"):
+        problems.append(Problem(
+            file, "/log", f"{log!r} is not an absolute path: hooks run in the repository, "
+            "so a relative one would name a file in each repository",
+            "give the whole path, such as /var/log/gtoguard/decisions.jsonl",
+        ))  # fmt: skip
     from .patterns import PatternError, compile_pattern  # RE2: only to check a policy
 
     for stage, entry in (doc.get("stages") or {}).items():
