@@ -165,3 +165,26 @@ def test_show_name_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
             expected = json.loads(run_gto("show", name, "--json", *flags, cwd=repo).stdout)
             ours = gto_artifact_document(handle, name, inactive)
             assert json.dumps(ours) == json.dumps(expected), (ops, index, name, flags)
+
+
+def test_show_name_text_has_dates_authors_and_the_stage_table(tmp_path: Path) -> None:
+    """As ``gto show NAME``: each version with its stages, date and ref, plus its author
+    and commit; then each stage with the version gto shows in it, when and by whom."""
+    ops = [("register", "churn", 0, "dev", 1), ("register", "churn", 1, "dev", 2),
+           ("assign", "churn", 0, "prod", 3), ("assign", "churn", 1, "prod", 4),
+           ("assign", "churn", 0, "dev", 5)]  # fmt: skip
+    repo = _build(tmp_path, ops, "stages: [dev, prod]\n")
+    done = gtoguard("show", "churn", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    versions, stages = (part.splitlines() for part in done.stdout.split("\n\n"))
+    assert versions[0].split() == ["version", "stage", "created_at", "author", "commit",
+                                   "active", "ref"]  # fmt: skip
+    theirs = run_gto("show", "churn", cwd=repo).stdout
+    for row in versions[1:]:  # gto's version, stage, created_at and ref, in gto's order
+        version, rest = row.split(None, 1)
+        assert version in theirs and "Test User" in rest
+    assert [row.split()[0] for row in versions[1:]] == ["v1.0.0-rc.1", "v0.1.0"]
+    assert "2023-11-14 22:13:21+00:00" in versions[2]  # v0.1.0's registration (second 1)
+    assert stages[0].split() == ["stage", "version", "assigned_at", "author", "ref"]
+    assert [row.split()[:2] for row in stages[1:]] == [["dev", "v0.1.0"], ["prod", "v1.0.0-rc.1"]]
+    assert "churn#prod#4" in stages[2] and "2023-11-14 22:13:24+00:00" in stages[2]

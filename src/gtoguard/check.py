@@ -62,6 +62,7 @@ class Context:
     # this one throughout), and the commit whose files this one reads.
     at: Callable[[int], Context] | None = None
     config_commit: str | None = None
+    freeze_at: int | None = None  # the moment freeze windows are judged at; None: not judged
 
     @property
     def age_limit(self) -> int | None:
@@ -376,6 +377,8 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
             if ctx.age_limit is not None:
                 outcome.add(rules.check_signed_now(ref, tag, event, stage_rules, ctx.now,
                                                    policy.tags.clock_skew))  # fmt: skip
+            if ctx.freeze_at is not None:
+                outcome.add(rules.check_frozen(ref, tag, stage_rules, ctx.freeze_at))
 
 
 def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
@@ -411,6 +414,9 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
             outcome.add(rules.check_pusher(update.ref, tag, stage_rules, facts.pusher,
                                            facts.identity_required, removing=True,
                                            sources=facts.identity_from))  # fmt: skip
+            if ctx.freeze_at is not None:
+                outcome.add(rules.check_frozen(update.ref, tag, stage_rules, ctx.freeze_at,
+                                               removing=True))  # fmt: skip
             for commit in sorted({c for c, _ in now} - {c for c, _ in was}):
                 outcome.add(rules.check_restored_order(update.ref, tag, commit, state,
                                                        stage_rules))  # fmt: skip

@@ -241,6 +241,13 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
                 "server policy may switch the bound off (to mirror old history)",
                 "give a number of seconds, or set it in the server policy",
             ))  # fmt: skip
+    log = doc.get("log")
+    if server and isinstance(log, str) and not log.startswith("/"):
+        problems.append(Problem(
+            file, "/log", f"{log!r} is not an absolute path: hooks run in the repository, "
+            "so a relative one would name a file in each repository",
+            "give the whole path, such as /var/log/gtoguard/decisions.jsonl",
+        ))  # fmt: skip
     from .patterns import PatternError, compile_pattern  # RE2: only to check a policy
 
     for stage, entry in (doc.get("stages") or {}).items():
@@ -253,6 +260,9 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
                     file, f"/stages/{stage}/message", f"not a usable pattern: {exc}",
                     "message patterns are RE2 (linear time): no backreferences or lookaround",
                 ))  # fmt: skip
+    for stage, entry in (doc.get("stages") or {}).items():
+        for number, window in enumerate((entry or {}).get("freeze") or ()):
+            problems += _window_problems(window, f"/stages/{stage}/freeze/{number}", file)
     for path, what in group_problems(doc):
         problems.append(Problem(
             file, path, what,
@@ -260,6 +270,21 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
             "with no group inside itself",
         ))  # fmt: skip
     return problems
+
+
+def _window_problems(window: Mapping[str, Any], path: str, file: str) -> list[Problem]:
+    """A freeze window's times, cron expressions and zone (cronsim and zoneinfo read
+    them only here and when a push meets the window)."""
+    from .freeze import problems
+
+    hints = {
+        "timezone": "an IANA zone name, as in /usr/share/zoneinfo: Europe/Berlin, UTC",
+        "start": "five fields: minute hour day-of-month month day-of-week ('0 16 * * 5')",
+        "until": "until must come after from; both ISO 8601 with a zone",
+    }
+    hints["end"], hints["from"] = hints["start"], hints["until"]
+    return [Problem(file, f"{path}/{key}", message, hints[key])
+            for key, message in problems(window)]  # fmt: skip
 
 
 def stage_problems(gto: GtoConfig, policy: Policy, file: str) -> list[Problem]:

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import clock, confighistory, history, parallel, views, wholeregistry
 from . import config as cfg
-from . import confighistory, parallel, views, wholeregistry
 from .check import Context, Outcome, evaluate, event_of, order_key
 from .confighistory import Era
 from .errors import CannotRun, UsageError
@@ -217,6 +217,7 @@ def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: 
         int(time.time()),
         settings.origin,
         facts_for(repo, where, settings.policy),
+        freeze_at=clock.freeze_now(where.env),  # refused now, as the server would
     )
     return evaluate(updates, objects, registry, ctx)
 
@@ -406,6 +407,36 @@ def gto_artifact_document(repo: Repo, name: str, include_inactive: bool = False
     return views.gto_versions_document(view, commits, include_inactive)
 
 
+def history_document(repo: Repo, name: str | None) -> list[dict[str, Any]]:
+    """The document ``gto history [NAME] --json`` prints: every registry event, newest
+    first, from the replay ``show`` uses. gto sorts the whole registry before it keeps
+    NAME's events, and a stable sort keeps the order of what it keeps: NAME's own tags
+    give the same list."""
+    if name is not None:
+        registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+        state = registry.artifacts.get(name)
+        if state is None or not state.events:
+            return []
+        return history.history_document([history.artifact_entries(artifact_view(state, {}))])
+    listing = wholeregistry.list_tags(repo)
+    parts = parallel.by_share(_journal, listing, listing.size, repo.path)
+    ordered = sorted((entry for part in parts for entry in part), key=lambda pair: pair[0])
+    return history.history_document(entries for _, entries in ordered)
+
+
+def _journal(listing: wholeregistry.Listing, part: int, parts: int,
+             path: str) -> list[tuple[tuple[int, int, str], list[history.Entry]]]:  # fmt: skip
+    """One process's share of ``history``: (where gto lists the artifact, its events)."""
+    repo = open_repo(path)
+    found = []
+    for tags in wholeregistry.objects_by_artifact(repo, wholeregistry.share(listing, part, parts)):
+        for state in registry_of(tags).artifacts.values():
+            if state.events:  # the commit dates play no part in the journal
+                entries = history.artifact_entries(artifact_view(state, {}))
+                found.append((views.first_seen(state), entries))
+    return found
+
+
 _INDEX_FIELDS: tuple[tuple[str, Any], ...] = (("type", None), ("path", None), ("virtual", True), ("labels", []),
                  ("description", ""), ("custom", None))  # fmt: skip
 
@@ -480,7 +511,7 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
         return Context(settings.config, settings.policy,
                        settings.tag_checker(),
                        int(time.time()) if now is None else now, settings.origin, facts,
-                       arrived=arrived)  # fmt: skip
+                       arrived=arrived, freeze_at=now if arrived else None)  # fmt: skip
 
     latest = made(None)
     if not eras or (len(eras) == 1 and eras[0].commit is None):
@@ -557,12 +588,14 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
             _merge(result.outcome, part)
         return result
     # the CI job's user pushed these tags; as they arrived, by the rules of that moment
+    # (freeze windows too: at the moment of the push)
     ctx = _context(repo, branch, os.environ, eras=eras, now=pushed_at,
                    arrived=pushed_at is not None, at=pushed_at)  # fmt: skip
     if pushed_at is None:
         result.notes.append(
-            "the time of the push is unknown, so each tag is judged at its own tagger date: "
-            "pass --pushed-at (the CI templates do) to judge it as it arrived"
+            "the time of the push is unknown, so each tag is judged at its own tagger date "
+            "and freeze windows are not judged: pass --pushed-at (the CI templates do) to "
+            "judge it as it arrived"
         )
     wanted = [n.removeprefix(TAG_PREFIX) for n in names]
     oids = {name: repo.ref_target(TAG_PREFIX + name) for name in wanted}

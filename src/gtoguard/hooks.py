@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from . import budget
@@ -18,7 +19,7 @@ from .errors import CannotRun
 from .policy import DEFAULT_BUDGET
 from .refupdate import RefUpdate, parse_pre_push, parse_pre_receive
 from .repolock import Busy
-from .report import failure_violations, summary_line, write_text
+from .report import failure_violations, summary_line, write_receipt, write_text
 from .rules import Violation
 
 if TYPE_CHECKING:
@@ -32,17 +33,33 @@ def _gitlab(env: Mapping[str, str]) -> bool:
     return bool(env.get("GL_ID"))
 
 
+@dataclass
+class Decision:
+    """What pre-receive decided, for the decision log: None while there was nothing to
+    decide (no GTO tag, no config change)."""
+
+    updates: Sequence[RefUpdate] = ()
+    verdict: str | None = None  # "accepted", "declined", "accepted-unchecked" (fail: open)
+    violations: Sequence[Violation] = ()
+
+    def set(self, verdict: str, violations: Sequence[Violation]) -> None:
+        self.verdict, self.violations = verdict, violations
+
+
 def run_hook(
     hook: str,
     updates: Sequence[RefUpdate],
     remote: str | None,
     err: TextIO,
     env: Mapping[str, str],
+    decision: Decision | None = None,
 ) -> int:
     from .check import gto_updates
     from .gitrepo import open_repo
 
     gitlab = _gitlab(env)
+    decision = decision or Decision()
+    decision.updates = updates
     repo = open_repo(None)
     if hook == "pre-receive":  # judge what git writes: an alias updates the ref it names
         updates = [_landing(repo, u) for u in updates]
@@ -71,8 +88,9 @@ def run_hook(
         exclude = {u.tag_name for u in updates if u.is_tag}
         where = repostate.Where("client", env, remote)
         result = repostate.run(repo, updates, branch, changes=changes, existing_exclude=exclude,
-                               where=where)  # fmt: skip
+                               where=where, receipt=True)  # fmt: skip
     outcome = result.outcome
+    decision.set("accepted" if outcome.ok else "declined", outcome.violations)
     if not outcome.violations and not outcome.checked:
         return EXIT_OK
     rejected = sorted(outcome.rejected_refs)
@@ -81,6 +99,9 @@ def run_hook(
         outcome.violations, checked, rejected, "push" if hook == "pre-receive" else "pre-push"
     )
     write_text(err, outcome.violations, summary, result.notes, gitlab)
+    if outcome.ok:
+        write_receipt(err, result.receipt, "changed" if hook == "pre-receive" else "will change",
+                      gitlab)  # fmt: skip
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
 
 
@@ -100,7 +121,7 @@ def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], branch: Branch,
     lands = found.lands
     where = repostate.Where("server", env)
     result = repostate.run(repo, lands, branch, changes=repo.config_changes(lands, branch),
-                           where=where)  # fmt: skip
+                           where=where, receipt=True)  # fmt: skip
     for violation in found.violations:
         result.outcome.add(violation)
     result.notes[:0] = found.notes()
@@ -111,21 +132,43 @@ def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | 
              stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:  # fmt: skip
     if hook == "pre-receive":
         budget.start(DEFAULT_BUDGET)  # the server policy may change the seconds, not the start
+    decision = Decision()
     try:
-        return _judged(hook, read, remote, stdin, err, env)
+        return _judged(hook, read, remote, stdin, err, env, decision)
     finally:
         budget.stop()
+        if hook == "pre-receive" and decision.verdict is not None:
+            _record(decision, err, env)
+
+
+def _record(decision: Decision, err: TextIO, env: Mapping[str, str]) -> None:
+    """The decision's line in the server policy's ``log``, if it names one. Whatever
+    goes wrong here changes no verdict: it is said on stderr."""
+    try:
+        from . import decisionlog
+
+        decisionlog.record(decision.updates, decision.verdict or "", decision.violations, env)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        mark = "GL-HOOK-ERR: " if _gitlab(env) else ""
+        err.write(f"{mark}gtoguard: warning: the decision log was not written ({reason}); "
+                  "the verdict above stands\n")  # fmt: skip
+        err.flush()
 
 
 def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | None,
-            stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:  # fmt: skip
+            stdin: bytes, err: TextIO, env: Mapping[str, str],
+            decision: Decision | None = None) -> int:  # fmt: skip
+    decision = decision or Decision()
     try:
-        return run_hook(hook, read(stdin), remote, err, env)
+        return run_hook(hook, read(stdin), remote, err, env, decision)
     except budget.OverBudget as over:  # the push itself is too much: never fail: open
+        decision.set("declined", [over_budget_violation(over)])
         write_text(err, [over_budget_violation(over)], "push declined; nothing was changed", (),
                    _gitlab(env))  # fmt: skip
         return EXIT_VIOLATIONS
     except Busy as busy:  # never fail: open: the push was not judged, nor can it wait longer
+        decision.set("declined", [busy_violation(busy, hook)])
         write_text(err, [busy_violation(busy, hook)], "push declined; nothing was changed", (),
                    _gitlab(env))  # fmt: skip
         return EXIT_CANNOT_RUN
@@ -137,9 +180,11 @@ def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | N
         violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}", hint)]
     if hook == "pre-receive" and _fails_open(env):
         warnings = [Violation(v.rule, v.ref, v.message, v.hint, "warning") for v in violations]
+        decision.set("accepted-unchecked", warnings)
         write_text(err, warnings, "cannot check this push; accepted unchecked (the server "
                    "policy says fail: open)", (), _gitlab(env))  # fmt: skip
         return EXIT_OK
+    decision.set("declined", violations)
     verdict = "push declined" if hook == "pre-receive" else "push stopped"
     write_text(err, violations, f"cannot check this push; {verdict}", (), _gitlab(env))
     return EXIT_CANNOT_RUN

@@ -15,7 +15,7 @@ from typing import Any
 GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
 CONFIG_FILES = (GTO_FILE, POLICY_FILE)
-SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget")
+SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget", "log")
 DEFAULT_BUDGET = 5.0  # seconds the pre-receive hook may spend on one push
 MAX_AGE_OFF = -1  # tags.max_age: off (server policy only): no bound, for mirroring history
 
@@ -53,6 +53,18 @@ class TagRules:
 
 
 @dataclass(frozen=True)
+class Freeze:
+    """One freeze window of a stage: absolute (``start``/``end`` ISO 8601 times with a
+    zone, ``timezone`` None) or recurring (``start``/``end`` cron expressions in the IANA
+    ``timezone``: from the latest start to the first end after it)."""
+
+    reason: str
+    start: str
+    end: str
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
 class StageRules:
     """The rules one policy file sets for one stage. ``pushers`` has groups expanded."""
 
@@ -65,6 +77,7 @@ class StageRules:
     signed: bool = False
     bound: bool = False  # signed: repository (a "Repository: <id>" trailer)
     message: str | None = None
+    freeze: tuple[Freeze, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,7 @@ class Policy:
     fail_open: bool = False
     budget: float | None = DEFAULT_BUDGET  # seconds for one push (pre-receive); None: no budget
     sources: tuple[str, ...] = ()
+    log: str | None = None  # the decision log (server-only): one JSON line per decision
 
     def rules_for(self, stage: str) -> tuple[StageRules, ...]:
         return tuple(r for r in self.stages if r.stage == stage)
@@ -121,6 +135,7 @@ class Policy:
             fail_open=self.fail_open or other.fail_open,
             budget=other.budget,  # server-only: ``other`` is the server's policy
             sources=self.sources + other.sources,
+            log=other.log or self.log,
         )
 
 
@@ -178,6 +193,7 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
         fail_open=data.get("fail") == "open",
         budget=_budget(data.get("budget")),
         sources=(source,),
+        log=data.get("log"),
     )
 
 
@@ -251,7 +267,14 @@ def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Mapping[str, froz
         signed=entry.get("signed") in (True, "repository"),
         bound=entry.get("signed") == "repository",
         message=entry.get("message"),
+        freeze=tuple(_freeze(window) for window in entry.get("freeze") or ()),
     )
+
+
+def _freeze(window: Mapping[str, Any]) -> Freeze:
+    if "timezone" in window:
+        return Freeze(window["reason"], window["start"], window["end"], window["timezone"])
+    return Freeze(window["reason"], window["from"], window["until"])
 
 
 def undefined_groups(data: Mapping[str, Any]) -> list[tuple[str, str]]:

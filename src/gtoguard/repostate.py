@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from . import budget, tombstones
+from . import budget, clock, tombstones
 from . import config as cfg
 from .check import (
     Context,
@@ -41,6 +41,7 @@ from .tagname import Action, TagNameError, parse_tag
 class Result:
     outcome: Outcome
     notes: list[str] = field(default_factory=list)
+    receipt: list[str] = field(default_factory=list)  # what an accepted push changes
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,57 @@ def _exists(repo: Repo, oid: str) -> bool:
     return True
 
 
+def _freeze_at(policy: Policy, where: Where | None, now: int | None, notes: list[str]) -> int:
+    """The moment the freeze windows are judged at: the push's (``now``, else this
+    machine's clock, else the test clock). Said in a note when the test clock is set."""
+    if now is not None:
+        return now
+    env = where.env if where is not None else os.environ
+    note = clock.clock_note(env) if any(r.freeze for r in policy.stages) else None
+    if note is not None:
+        notes.append(note)
+    return clock.freeze_now(env)
+
+
+def _add_removed(repo: Repo, updates: Sequence[RefUpdate],
+                 before: dict[str, list[TagEvent]]) -> None:  # fmt: skip
+    """The receipt's "before" holds what a deleted or moved tag was, where the registry
+    did not (pre-push: the clone's registry leaves the pushed names out, and a deleted
+    tag is gone from the clone already); its old object, if this repository has it."""
+    for update in updates:
+        if update.created or not (update.deleted or update.moved):
+            continue
+        try:
+            tag = parse_tag(update.tag_name)
+            obj = repo.object_info(update.old)
+        except (TagNameError, KeyError):
+            continue
+        events = before.setdefault(tag.artifact, [])
+        event = event_of(update.tag_name, tag, obj)
+        if event is not None and all(e.tag != event.tag for e in events):
+            events.append(event)
+
+
+RECEIPT_RESERVE = 0.5  # seconds of the budget the receipt leaves to git and the landing
+
+
+def _receipt(repo: Repo, before: Mapping[str, list[TagEvent]], registry: Registry,
+             config: GtoConfig, notes: list[str]) -> list[str]:  # fmt: skip
+    """The push's receipt, from the state the check judged it against (``before``) and the
+    state the check left (``registry``). Never worth declining a push for: with the time
+    budget nearly spent it is left out, and said so."""
+    from .receipt import receipt
+
+    left = budget.left()
+    if left is not None and left < RECEIPT_RESERVE:
+        notes.append("no receipt: this push used its time budget up")
+        return []
+    commits = {e.commit for events in before.values() for e in events}
+    commits |= {e.commit for state in registry.artifacts.values() for e in state.events}
+    lines = receipt(before, registry, {c: repo.commit_time(c) for c in commits}, config.stages)
+    return lines or ["nothing that gto readers show (the tags join the history only)"]
+
+
 def run(
     repo: Repo,
     updates: Sequence[RefUpdate],
@@ -349,9 +401,11 @@ def run(
     existing_exclude: set[str] | None = None,
     now: int | None = None,
     where: Where | None = None,
+    receipt: bool = False,
 ) -> Result:
     """Check a batch of updates; raises ``CannotRun`` (e.g. ``ConfigInvalid``) if it cannot.
-    ``changes``: ``repo.config_changes(updates, branch)``, when the caller has it already."""
+    ``changes``: ``repo.config_changes(updates, branch)``, when the caller has it already;
+    ``receipt``: say in ``Result.receipt`` what an accepted batch changes (the hooks)."""
     result = Result(Outcome())
     if changes is None:
         changes = repo.config_changes(updates, branch)
@@ -377,6 +431,10 @@ def run(
             {u.tag_name for u in gto if u.created} if existing_exclude is None else existing_exclude
         )
         registry = registry_for(repo, touched, names, exclude)
+        before = {name: list(registry.artifacts[name].events) if name in registry.artifacts
+                  else [] for name in touched}  # fmt: skip
+        if receipt:
+            _add_removed(repo, gto, before)
         ctx = Context(
             settings.config,
             settings.policy,
@@ -386,10 +444,13 @@ def run(
             facts_for(repo, where or Where("server"), settings.policy, updates),
             deleted=tombstones.read(repo.path) if settings.policy.tags.allow_delete else {},
             arrived=True,
+            freeze_at=_freeze_at(settings.policy, where, now, result.notes),
         )
         result.outcome = evaluate(gto, objects, registry, ctx)
         if settings.cache is not None:
             settings.cache.save()  # the verdicts jsonschema reached, for the next push
+        if receipt and result.outcome.ok:
+            result.receipt = _receipt(repo, before, registry, settings.config, result.notes)
         if (
             result.outcome.ok
             and settings.policy.tags.allow_delete

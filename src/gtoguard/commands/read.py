@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -35,8 +36,10 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
     """
     import json
 
+    from .. import config as cfg
     from .. import helper
     from ..gitrepo import open_repo
+    from ..policy import GTO_FILE
 
     handle = open_repo(repo)
     if name is None:
@@ -56,22 +59,66 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
         gto_document = helper.gto_artifact_document(handle, name, deprecated)
         click.echo(json.dumps(gto_document, indent=4, ensure_ascii=False))
         return 0
-    versions = helper.artifact_document(handle, name, deprecated)
     if as_json:
+        versions = helper.artifact_document(handle, name, deprecated)
         click.echo(json.dumps(versions, indent=4, ensure_ascii=False))
         return 0
+    shown = helper.gto_artifact_document(handle, name, True)
     gone = helper.deprecation(handle, name)
     if gone is not None:
         import time
 
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.time))
         click.echo(f"{name} is deprecated ({gone.tag}, {when}): gto lists it only with -d")
-    rows = [[v["version"], ", ".join(v["stages"]) or "-", v["commit"][:12],
-             "yes" if v["registered"] else "no",
-             "yes" if v["active"] else ("deregistered" if v["registered"] else "no"),
-             v["ref"] or "-"] for v in versions]  # fmt: skip
-    _table(["version", "stages", "commit", "registered", "active", "ref"], rows)
+    where = helper.config_branch(handle, branch)
+    config = cfg.parse_gto_config(
+        handle.file_at(where.commit, GTO_FILE), f"{where.short}:{GTO_FILE}"
+    )
+    _versions_view(shown, deprecated, config.stages)
     return 0
+
+
+def _versions_view(document: list[dict[str, Any]], deregistered: bool,
+                   configured: tuple[str, ...] | None) -> None:  # fmt: skip
+    """``gto show NAME`` as a reader wants it: each version with its stages, when and by
+    whom it was made, then each stage with the version in it, when and by whom it was
+    assigned (gto's choice: the most recent assignment). A stage-only commit is one row
+    (gto lists it twice)."""
+    rows, stages, seen = [], [], set()
+    for version in document:
+        key = (version["version"], version["commit_hexsha"])
+        if key in seen or not (version["is_active"] or deregistered):
+            continue
+        seen.add(key)
+        state = "yes" if version["is_active"] else (
+            "deregistered" if version["registrations"] else "no")  # fmt: skip
+        rows.append([_short(version["version"]),
+                     ", ".join(s["stage"] for s in version["stages"]) or "-",
+                     _when(version["created_at"]), version["author"],
+                     version["commit_hexsha"][:7], state, _short(version["ref"])])  # fmt: skip
+        stages += version["stages"]
+    _table(["version", "stage", "created_at", "author", "commit", "active", "ref"], rows)
+    if not stages:
+        return
+    order = list(configured or ())
+    stages.sort(key=lambda s: (order.index(s["stage"]) if s["stage"] in order else len(order),
+                               s["stage"]))  # fmt: skip
+    click.echo("")
+    _table(["stage", "version", "assigned_at", "author", "ref"],
+           [[s["stage"], _short(s["version"]), _when(s["created_at"]), s["author"], s["ref"]]
+            for s in stages])  # fmt: skip
+
+
+def _short(name: str) -> str:
+    """A version or tag name; a commit that stands for one cut to 7 characters (gto's)."""
+    return (
+        name[:7] if len(name) in (40, 64) and all(c in "0123456789abcdef" for c in name) else name
+    )
+
+
+def _when(iso: str) -> str:
+    """gto's tables print a time as Python does: ``2026-12-03 08:12:31+00:00``."""
+    return iso.replace("T", " ", 1)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:

@@ -1,0 +1,44 @@
+"""The moment freeze windows are judged at: the clock of the machine that judges.
+
+``GTOGUARD_NOW`` (epoch seconds, or ISO 8601 with a zone) sets that moment instead, for
+tests only: like ``GTOGUARD_POLICY`` it comes from the hook's environment, which a pusher
+cannot set on a server set up as docs/servers/ describes. Tagger dates never count
+(anyone writes them). Pure, but for reading the real clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+
+from .errors import CannotRun
+
+TEST_CLOCK = "GTOGUARD_NOW"
+
+
+def freeze_now(env: Mapping[str, str]) -> int:
+    """Epoch seconds: ``GTOGUARD_NOW`` if set, else now."""
+    value = env.get(TEST_CLOCK, "").strip()
+    if not value:
+        return int(time.time())
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise CannotRun(f"{TEST_CLOCK}={value!r} is not a time",
+                        "it is for tests only: unset it, or give epoch seconds or ISO 8601 "
+                        "with a zone (2026-12-24T12:00:00+01:00)")  # fmt: skip
+    return int(moment.timestamp())
+
+
+def clock_note(env: Mapping[str, str]) -> str | None:
+    """What to tell the pusher when the test clock is in force (it never should be on a
+    real server)."""
+    value = env.get(TEST_CLOCK, "").strip()
+    if not value:
+        return None
+    return f"freeze windows are judged at {TEST_CLOCK}={value}, a test setting, not the clock"

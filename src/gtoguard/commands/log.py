@@ -1,0 +1,117 @@
+"""``gtoguard log``: read the server's decision log (server policy ``log:``)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import click
+
+from ..errors import CannotRun, UsageError
+from .base import exits, main
+
+_RULE = re.compile(r"[a-z]+(?:-[a-z]+)*")
+_SPAN = re.compile(r"([0-9]+)([smhd])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@main.command("log")
+@click.option("--json", "as_json", is_flag=True, help="The matching lines as they are (JSON).")
+@click.option("--since", metavar="T",
+              help="Only decisions from T on: ISO 8601 with a zone, epoch seconds, or a "
+                   "span back from now (90m, 12h, 7d).")  # fmt: skip
+@click.option("--rule", metavar="R", help="Only decisions with a violation of rule R.")
+@click.option("--file", "path", metavar="PATH",
+              help="Read PATH (say, a rotated log) instead of the server policy's log.")  # fmt: skip
+@click.option("--repo", default=".", show_default=True,
+              help="The server repository whose server policy names the log.")  # fmt: skip
+@exits
+def log(as_json: bool, since: str | None, rule: str | None, path: str | None, repo: str) -> int:
+    """Show the decisions the pre-receive hook logged, oldest first.
+
+    The server policy's 'log: PATH' makes the hook append one JSON line per push it
+    decides, accepted or declined: time, repository, pusher (and the variable it came
+    from), each ref with its old and new id, the verdict and each violation's rule.
+    """
+    from .. import decisionlog
+
+    if rule is not None and not _RULE.fullmatch(rule):
+        raise UsageError(f"--rule {rule!r} is not a rule id", "rule ids look like stage-frozen")
+    start = None if since is None else _since(since)
+    path = path or _log_path(repo)
+    shown = 0
+    try:
+        for number, line in decisionlog.read(path):
+            if line is None:
+                click.echo(f"gtoguard: warning: {path}:{number} is not a decision line", err=True)
+                continue
+            if not _wanted(line, start, rule):
+                continue
+            shown += 1
+            click.echo(_json(line) if as_json else _text(line))
+    except OSError as exc:
+        raise CannotRun(f"cannot read the decision log {path}: {exc.strerror or exc}",
+                        "run it where the log is, as a user who may read it") from None  # fmt: skip
+    if not shown and not as_json:
+        click.echo("no decisions match" if start or rule else "no decisions logged yet")
+    return 0
+
+
+def _log_path(repo: str) -> str:
+    from ..gitrepo import open_repo
+    from ..repostate import server_policy
+
+    policy = server_policy(open_repo(repo))
+    if policy is None or policy.log is None:
+        raise UsageError("no decision log is configured here",
+                         "set 'log: PATH' in the server policy (git config gtoguard.policy), "
+                         "or read one with --file PATH")  # fmt: skip
+    return policy.log
+
+
+def _since(text: str) -> int:
+    from .read import _epoch
+
+    span = _SPAN.fullmatch(text.strip())
+    if span is not None:
+        return int(time.time()) - int(span[1]) * _SECONDS[span[2]]
+    return _epoch(text, "--since")
+
+
+def _wanted(line: dict[str, Any], start: int | None, rule: str | None) -> bool:
+    from ..decisionlog import moment
+
+    if start is not None:
+        when = moment(line)
+        if when is None or when.timestamp() < start:
+            return False
+    if rule is not None:
+        return any(isinstance(v, dict) and v.get("rule") == rule
+                   for v in line.get("violations") or ())  # fmt: skip
+    return True
+
+
+def _json(line: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(line, ensure_ascii=False)
+
+
+def _text(line: dict[str, Any]) -> str:
+    """``TIME VERDICT PUSHER REPOSITORY``, then each ref with its rules."""
+    who = line.get("pusher") or "-"
+    if line.get("pusher_from"):
+        who += f" ({line['pusher_from']})"
+    rules: dict[str, list[str]] = {}
+    for violation in line.get("violations") or ():
+        if isinstance(violation, dict):
+            rules.setdefault(str(violation.get("ref")), []).append(str(violation.get("rule")))
+    lines = [f"{line.get('time')}  {line.get('verdict')}  {who}  {line.get('repository')}"]
+    for ref in line.get("refs") or ():
+        name = str(ref.get("ref")) if isinstance(ref, dict) else str(ref)
+        marks = " ".join(f"[{r}]" for r in rules.pop(name, []))
+        lines.append(f"  {name} {marks}".rstrip())
+    for ref, found in rules.items():  # a violation of no ref (internal-error, config)
+        lines.append(f"  {ref} {' '.join(f'[{r}]' for r in found)}")
+    return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""The server's decision log (server policy ``log: PATH``): one JSON line per push the
+pre-receive hook decided, accepted or declined, and the reader behind ``gtoguard log``.
+
+Each line is written by one ``os.write`` on a descriptor opened with ``O_APPEND``: the
+kernel moves to the end and writes in one step, so lines of concurrent pushes never
+interleave or overwrite each other (on a local file system; not over NFS). A log that
+cannot be written never changes a verdict: the hook says so on stderr and goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .refupdate import RefUpdate, printable_ref
+from .rules import Violation
+
+ACCEPTED, DECLINED, UNCHECKED = "accepted", "declined", "accepted-unchecked"
+
+
+def record(
+    updates: Sequence[RefUpdate],
+    verdict: str,
+    violations: Sequence[Violation],
+    env: Mapping[str, str],
+) -> None:
+    """pre-receive's decision, appended to the server policy's ``log`` if it names one.
+    A server policy that cannot be read names no log (the push was declined for it)."""
+    import time
+
+    from .clock import TEST_CLOCK
+    from .config import ConfigInvalid, VerdictCache
+    from .gitrepo import open_repo
+    from .identity import pusher
+    from .repostate import Where, repository_name, server_policy
+
+    repo = open_repo(None)
+    try:  # read as the check read it: a file validated before is not parsed again
+        policy = server_policy(repo, env, VerdictCache(Path(repo.path) / "gtoguard-cache"))
+    except ConfigInvalid:
+        return
+    if policy is None or policy.log is None:
+        return
+    who = pusher(env, policy.identity_variable)
+    name = repository_name(repo, Where("server", env)) or repo.path.rstrip("/")
+    line = entry(time.time(), name, (who.name, who.source) if who else None, "pre-receive",
+                 updates, verdict, violations, env.get(TEST_CLOCK) or None)  # fmt: skip
+    try:
+        append(policy.log, line)
+    except OSError as exc:
+        raise OSError(f"{policy.log}: {exc.strerror or exc}") from None
+
+
+def entry(when: float, repository: str, pusher: tuple[str, str] | None, hook: str,
+          updates: Sequence[RefUpdate], verdict: str, violations: Sequence[Violation],
+          clock: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """One decision. ``pusher``: (name, the variable it came from), None when unknown;
+    ``clock``: the test clock (GTOGUARD_NOW), when one was in force."""
+    line: dict[str, Any] = {
+        "time": datetime.fromtimestamp(int(when), timezone.utc).isoformat(),
+        "repository": repository,
+        "pusher": pusher[0] if pusher else None,
+        "pusher_from": pusher[1] if pusher else None,
+        "hook": hook,
+        "refs": [{"ref": printable_ref(u.ref), "old": u.old, "new": u.new} for u in updates],
+        "verdict": verdict,
+        "violations": [
+            {"ref": printable_ref(v.ref), "rule": v.rule, "severity": v.severity}
+            for v in violations
+        ],
+    }
+    if clock is not None:
+        line["clock"] = clock
+    return line
+
+
+def append(path: str, line: Mapping[str, Any]) -> None:
+    """Append ``line`` as one JSON line, in one write; raises ``OSError``."""
+    data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o660)
+    try:
+        written = os.write(fd, data)
+    finally:
+        os.close(fd)
+    if written != len(data):  # a full disk: the line is cut, and says so by not parsing
+        raise OSError(f"only {written} of {len(data)} bytes were written")
+
+
+def read(path: str) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """(line number, decision) for each line; None for a line that is not one (a line
+    cut by a full disk, or not JSON)."""
+    with open(path, "rb") as log:
+        for number, raw in enumerate(log, start=1):
+            if not raw.strip():
+                continue
+            try:
+                found = json.loads(raw)
+            except ValueError:
+                found = None
+            yield number, found if isinstance(found, dict) and "time" in found else None
+
+
+def moment(line: Mapping[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(line["time"]))
+    except (KeyError, ValueError):
+        return None
