@@ -4,7 +4,7 @@ per family of verbs. Commands return exit codes (DESIGN §5): 0 accepted, 1 viol
 
 from __future__ import annotations
 
-from .commands import configs, create, demo, hooks, parse, read, ui  # noqa: F401 (they register)
+from .commands import configs, create, demo, history, hooks, parse, read, ui  # noqa: F401 (they register)
 from .commands.base import main
 
 __all__ = ["main"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import config as cfg
-from . import parallel, views, wholeregistry
+from . import history, parallel, views, wholeregistry
 from .check import Context, Outcome, evaluate, event_of, order_key
 from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
@@ -401,6 +401,36 @@ def gto_artifact_document(repo: Repo, name: str, include_inactive: bool = False
             entry = _index_entry(repo, version.commit, name)
             commits[version.commit] = views.CommitInfo(*facts, index=entry)
     return views.gto_versions_document(view, commits, include_inactive)
+
+
+def history_document(repo: Repo, name: str | None) -> list[dict[str, Any]]:
+    """The document ``gto history [NAME] --json`` prints: every registry event, newest
+    first, from the replay ``show`` uses. gto sorts the whole registry before it keeps
+    NAME's events, and a stable sort keeps the order of what it keeps: NAME's own tags
+    give the same list."""
+    if name is not None:
+        registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+        state = registry.artifacts.get(name)
+        if state is None or not state.events:
+            return []
+        return history.history_document([history.artifact_entries(artifact_view(state, {}))])
+    listing = wholeregistry.list_tags(repo)
+    parts = parallel.by_share(_journal, listing, listing.size, repo.path)
+    ordered = sorted((entry for part in parts for entry in part), key=lambda pair: pair[0])
+    return history.history_document(entries for _, entries in ordered)
+
+
+def _journal(listing: wholeregistry.Listing, part: int, parts: int,
+             path: str) -> list[tuple[tuple[int, int, str], list[history.Entry]]]:  # fmt: skip
+    """One process's share of ``history``: (where gto lists the artifact, its events)."""
+    repo = open_repo(path)
+    found = []
+    for tags in wholeregistry.objects_by_artifact(repo, wholeregistry.share(listing, part, parts)):
+        for state in registry_of(tags).artifacts.values():
+            if state.events:  # the commit dates play no part in the journal
+                entries = history.artifact_entries(artifact_view(state, {}))
+                found.append((views.first_seen(state), entries))
+    return found
 
 
 _INDEX_FIELDS: tuple[tuple[str, Any], ...] = (("type", None), ("path", None), ("virtual", True), ("labels", []),

@@ -18,7 +18,7 @@ from .errors import CannotRun
 from .policy import DEFAULT_BUDGET
 from .refupdate import RefUpdate, parse_pre_push, parse_pre_receive
 from .repolock import Busy
-from .report import failure_violations, summary_line, write_text
+from .report import failure_violations, summary_line, write_receipt, write_text
 from .rules import Violation
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def run_hook(
         exclude = {u.tag_name for u in updates if u.is_tag}
         where = repostate.Where("client", env, remote)
         result = repostate.run(repo, updates, branch, changes=changes, existing_exclude=exclude,
-                               where=where)  # fmt: skip
+                               where=where, receipt=True)  # fmt: skip
     outcome = result.outcome
     if not outcome.violations and not outcome.checked:
         return EXIT_OK
@@ -81,6 +81,9 @@ def run_hook(
         outcome.violations, checked, rejected, "push" if hook == "pre-receive" else "pre-push"
     )
     write_text(err, outcome.violations, summary, result.notes, gitlab)
+    if outcome.ok:
+        write_receipt(err, result.receipt, "changed" if hook == "pre-receive" else "will change",
+                      gitlab)  # fmt: skip
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
 
 
@@ -100,7 +103,7 @@ def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], branch: Branch,
     lands = found.lands
     where = repostate.Where("server", env)
     result = repostate.run(repo, lands, branch, changes=repo.config_changes(lands, branch),
-                           where=where)  # fmt: skip
+                           where=where, receipt=True)  # fmt: skip
     for violation in found.violations:
         result.outcome.add(violation)
     result.notes[:0] = found.notes()

@@ -48,6 +48,15 @@ def write_text(
         out.flush()
 
 
+def write_receipt(out: TextIO, changes: Sequence[str], label: str, gitlab: bool = False) -> None:
+    """An accepted push's receipt, one line per registry change: ``label`` is "changed"
+    (pre-receive) or "will change" (pre-push). Under GitLab prefixed as every other line."""
+    mark = "GL-HOOK-ERR: " if gitlab else ""
+    if changes:
+        out.write("".join(f"{mark}{PREFIX}{label}: {_one_line(c)}\n" for c in changes))
+        out.flush()
+
+
 def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequence[str],
                  what: str) -> str:  # fmt: skip
     """``checked`` updates looked at, ``rejected`` refs; ``what``: "push" (pre-receive),

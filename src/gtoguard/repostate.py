@@ -42,6 +42,7 @@ from .tagname import Action, TagNameError, parse_tag
 class Result:
     outcome: Outcome
     notes: list[str] = field(default_factory=list)
+    receipt: list[str] = field(default_factory=list)  # what an accepted push changes
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,26 @@ def _exists(repo: Repo, oid: str) -> bool:
     return True
 
 
+RECEIPT_RESERVE = 0.5  # seconds of the budget the receipt leaves to git and the landing
+
+
+def _receipt(repo: Repo, before: Mapping[str, list[TagEvent]], registry: Registry,
+             config: GtoConfig, notes: list[str]) -> list[str]:  # fmt: skip
+    """The push's receipt, from the state the check judged it against (``before``) and the
+    state the check left (``registry``). Never worth declining a push for: with the time
+    budget nearly spent it is left out, and said so."""
+    from .receipt import receipt
+
+    left = budget.left()
+    if left is not None and left < RECEIPT_RESERVE:
+        notes.append("no receipt: this push used its time budget up")
+        return []
+    commits = {e.commit for events in before.values() for e in events}
+    commits |= {e.commit for state in registry.artifacts.values() for e in state.events}
+    lines = receipt(before, registry, {c: repo.commit_time(c) for c in commits}, config.stages)
+    return lines or ["nothing that gto readers show (the tags join the history only)"]
+
+
 def run(
     repo: Repo,
     updates: Sequence[RefUpdate],
@@ -315,9 +336,11 @@ def run(
     existing_exclude: set[str] | None = None,
     now: int | None = None,
     where: Where | None = None,
+    receipt: bool = False,
 ) -> Result:
     """Check a batch of updates; raises ``CannotRun`` (e.g. ``ConfigInvalid``) if it cannot.
-    ``changes``: ``repo.config_changes(updates, branch)``, when the caller has it already."""
+    ``changes``: ``repo.config_changes(updates, branch)``, when the caller has it already;
+    ``receipt``: say in ``Result.receipt`` what an accepted batch changes (the hooks)."""
     result = Result(Outcome())
     if changes is None:
         changes = repo.config_changes(updates, branch)
@@ -343,6 +366,8 @@ def run(
             {u.tag_name for u in gto if u.created} if existing_exclude is None else existing_exclude
         )
         registry = registry_for(repo, touched, names, exclude)
+        before = {name: list(registry.artifacts[name].events) if name in registry.artifacts
+                  else [] for name in touched}  # fmt: skip
         ctx = Context(
             settings.config,
             settings.policy,
@@ -354,6 +379,8 @@ def run(
             arrived=True,
         )
         result.outcome = evaluate(gto, objects, registry, ctx)
+        if receipt and result.outcome.ok:
+            result.receipt = _receipt(repo, before, registry, settings.config, result.notes)
         if (
             result.outcome.ok
             and settings.policy.tags.allow_delete

@@ -1,0 +1,54 @@
+"""``gtoguard history``: the registry's journal, as ``gto history`` keeps it."""
+
+from __future__ import annotations
+
+import click
+
+from .base import exits, main
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True,
+              help="The document gto history [NAME] --json prints.")  # fmt: skip
+@click.option("--branch", metavar="BRANCH",
+              help="Read .gto from BRANCH (gto refuses an invalid one; so does this).")  # fmt: skip
+@click.option("--repo", default=".", show_default=True, help="Repository to read.")
+@exits
+def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> int:
+    """Show every registry event, newest first: registrations, deregistrations,
+    assignments, unassignments and deprecations, of artifact NAME or of all.
+
+    --json prints exactly the document gto history --json prints.
+    """
+    import json
+
+    from .. import config as cfg
+    from .. import helper
+    from ..gitrepo import open_repo
+    from ..policy import GTO_FILE
+    from .read import _table
+
+    handle = open_repo(repo)
+    where = helper.config_branch(handle, branch)
+    cfg.parse_gto_config(handle.file_at(where.commit, GTO_FILE), f"{where.short}:{GTO_FILE}")
+    events = helper.history_document(handle, name)
+    if as_json:
+        click.echo(json.dumps(events, indent=4, ensure_ascii=False))
+        return 0
+    if not events and name is not None:
+        close = helper.similar_artifacts(handle, name)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        click.echo(f"no GTO events of {name!r} here{hint}")
+        return 0
+    rows = [[e["timestamp"].replace("T", " ", 1), e["artifact"], e["event"], _short(e["version"]),
+             e["stage"] or "-", e["commit"][:7], e["ref"]] for e in events]  # fmt: skip
+    _table(["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], rows)
+    return 0
+
+
+def _short(version: str | None) -> str:
+    """A version, or the first 7 characters of the commit that stands for one (gto's)."""
+    if version is None:
+        return "-"
+    return version if version.startswith("v") else version[:7]
