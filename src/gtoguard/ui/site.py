@@ -206,7 +206,7 @@ def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Mo
         by_tag.setdefault(finding.tag, []).append(finding)
     history = [Event(e["ref"], e["event"], e.get("version"), e.get("stage"), e["author"],
                      e["message"], e["timestamp"], by_tag.get(e["ref"], []))
-               for e in _history(documents)]  # fmt: skip
+               for e in helper.history_document(repo, name)]  # fmt: skip
     gone = helper.deprecation(repo, name)
     return Model(
         name,
@@ -219,24 +219,3 @@ def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Mo
         [v.version for v in versions.values() if v.status == "registered"],
         helper.recent_commits(repo),
     )
-
-
-def _history(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The artifact's events, newest first. PROVISIONAL: read from ``gto show NAME
-    --json`` until ``helper.history_document`` (issue 12) exists; it misses the stage
-    events of versions that do not hold a stage now."""
-    seen: dict[str, dict[str, Any]] = {}
-    for doc in documents:
-        for kind, events in (("registration", doc["registrations"]),
-                             ("deregistration", doc["deregistrations"])):  # fmt: skip
-            for event in events:
-                seen.setdefault(event["tag"], {**event, "event": kind, "ref": event["tag"],
-                                               "timestamp": event["created_at"]})  # fmt: skip
-        for stage in doc["stages"]:
-            for event in stage["assignments"] + stage["unassignments"]:
-                seen.setdefault(event["tag"], {**event, "ref": event["tag"],
-                                               "timestamp": event["created_at"]})  # fmt: skip
-    from datetime import datetime
-
-    return sorted(seen.values(), reverse=True,
-                  key=lambda e: (datetime.fromisoformat(e["timestamp"]), e["priority"]))  # fmt: skip
