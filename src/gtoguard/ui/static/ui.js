@@ -37,8 +37,10 @@ async function openDialog(button) {
   const form = dialog.querySelector("form");
   const artifact = button.dataset.artifact || "";
   opener = button;
-  form.querySelector(".answer").replaceChildren();
-  form.querySelector(".answer").className = "answer";
+  const box = form.querySelector(".answer");
+  box.replaceChildren();
+  box.className = "answer";
+  box.removeAttribute("data-answered");
   form.elements.artifact.value = artifact;
   form.elements.artifact.readOnly = kind === "register" && artifact !== "";
   for (const name of dialog.querySelectorAll(".artifact-name")) name.textContent = artifact;
@@ -90,6 +92,7 @@ async function submit(form) {
   const box = form.querySelector(".answer");
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;
+  box.removeAttribute("data-answered");
   box.className = "answer";
   box.replaceChildren(el("p", "summary", "Checking with the policy engine…"));
   try {
