@@ -359,14 +359,15 @@ class Page:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_page(*args: str, cwd: Path, log: Path, env: dict[str, str] | None = None) -> Page:
+def start_page(*args: str, cwd: Path, log: Path, env: dict[str, str] | None = None,
+               program: Path = BIN / "gtoguard") -> Page:  # fmt: skip
     """``gtoguard ui ARGS --port 0`` (any free port), once it says where it listens."""
     import queue
     import re
     import threading
 
     process = subprocess.Popen(
-        [str(BIN / "gtoguard"), "ui", "--port", "0", *args], cwd=cwd, text=True,
+        [str(program), "ui", "--port", "0", *args], cwd=cwd, text=True,
         stdout=subprocess.PIPE, stderr=log.open("w"), env={**os.environ, **(env or {})},
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
