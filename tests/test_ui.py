@@ -307,7 +307,7 @@ def test_a_forged_token_is_refused_in_the_page(world: World, page_of: Any, brows
 
 
 def test_the_readme_screenshot(world: World, page_of: Any, browser: Any, tmp_path: Path) -> None:
-    """docs/ui.png: GTOGUARD_SCREENSHOT=1 writes it again from this run."""
+    """docs/ui.png: UI_SCREENSHOT=1 writes it again from this run."""
     _seed(world)
     world.tag("churn#staging#2", "churn@v1.0.0^{commit}")
     assert world.push_tags("churn#staging#2").ok
@@ -318,8 +318,9 @@ def test_the_readme_screenshot(world: World, page_of: Any, browser: Any, tmp_pat
     Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")
     dialog.find_element(By.ID, "promote-message").send_keys("CHANGE-7: ship the retrained model")
     _submit(browser, dialog, "Promote version")
+    browser.execute_script("document.querySelector('.where').textContent = '~/src/models'")
     target = (
-        REPO / "docs" / "ui.png" if os.environ.get("GTOGUARD_SCREENSHOT") else tmp_path / "ui.png"
+        REPO / "docs" / "ui.png" if os.environ.get("UI_SCREENSHOT") else tmp_path / "ui.png"
     )
     assert browser.save_screenshot(str(target))
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
