@@ -241,6 +241,25 @@ def test_without_a_remote_the_tags_stay_local(tmp_path: Path, page_of: Any) -> N
     assert '<a href="/models/churn">Back</a>' in plain.body
 
 
+def test_an_invalid_gto_is_said_on_every_page_and_blocks_writes(
+    tmp_path: Path, page_of: Any
+) -> None:
+    repo = tmp_path / "local"
+    git("init", "-q", str(repo), cwd=tmp_path)
+    (repo / ".gto").write_text("stages: dev\n")  # not a list: gto fails on it too
+    git("add", ".gto", cwd=repo)
+    git("commit", "-qm", "init", cwd=repo)
+    page: Page = page_of(repo)
+    for path in ("/", "/models/churn", "/violations"):
+        shown = page.request(path)
+        assert shown.status == 500 and "config-invalid" in shown.body, (path, shown.body)
+        assert ".gto" in shown.body and "Traceback" not in shown.body
+    reply = page.post("register", {"artifact": "churn", "commit": "HEAD"})
+    answer = reply.json()
+    assert reply.status == 500 and answer["violations"][0]["rule"] == "config-invalid", answer
+    assert git("tag", cwd=repo).stdout == ""
+
+
 # --- reading ---------------------------------------------------------------------------
 
 

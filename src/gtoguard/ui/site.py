@@ -118,12 +118,11 @@ class Site:
     def _cached(self, what: Hashable, compute: Callable[[Repo, Branch], T]) -> T:
         repo, branch = self.open()
         key = (helper.registry_key(repo, branch), what)
-        with self._lock:
+        with self._lock:  # a page and its refresh at once: computed once
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]  # type: ignore[no-any-return]
-        value = compute(repo, branch)
-        with self._lock:
+            value = compute(repo, branch)
             self._cache[key] = value
             stale = [k for k in self._cache if k[0] != key[0]]
             for old in stale + list(self._cache)[: max(0, len(self._cache) - CACHED)]:
