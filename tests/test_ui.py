@@ -319,8 +319,6 @@ def test_the_readme_screenshot(world: World, page_of: Any, browser: Any, tmp_pat
     dialog.find_element(By.ID, "promote-message").send_keys("CHANGE-7: ship the retrained model")
     _submit(browser, dialog, "Promote version")
     browser.execute_script("document.querySelector('.where').textContent = '~/src/models'")
-    target = (
-        REPO / "docs" / "ui.png" if os.environ.get("UI_SCREENSHOT") else tmp_path / "ui.png"
-    )
+    target = REPO / "docs" / "ui.png" if os.environ.get("UI_SCREENSHOT") else tmp_path / "ui.png"
     assert browser.save_screenshot(str(target))
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -235,8 +235,11 @@ def test_without_a_remote_the_tags_stay_local(tmp_path: Path, page_of: Any) -> N
     reply = page.post("register", {"artifact": "churn", "commit": "HEAD"})
     assert reply.status == 201 and reply.json()["outcome"] == "written", reply.body
     assert git("tag", cwd=repo).stdout.split() == ["churn@v0.0.1"]
-    plain = page.post("promote", {"artifact": "churn", "version": "v0.0.1", "stage": "dev"},
-                      headers={"Accept": "text/html"})  # a form posted without the script
+    plain = page.post(
+        "promote",
+        {"artifact": "churn", "version": "v0.0.1", "stage": "dev"},
+        headers={"Accept": "text/html"},
+    )  # a form posted without the script
     assert plain.status == 201 and "created churn#dev#1" in plain.body, plain.body
     assert '<a href="/models/churn">Back</a>' in plain.body
 
