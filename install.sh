@@ -37,13 +37,15 @@ while [ $# -gt 0 ]; do
 done
 
 # The Debian packages some tests need: signing (ssh-keygen, gpg), a real HTTP server
-# (nginx + fcgiwrap in front of git http-backend) and gitolite behind a loopback sshd.
+# (nginx + fcgiwrap in front of git http-backend), gitolite behind a loopback sshd and a
+# headless browser for the registry page (chromium driven through chromedriver).
 # As root with apt-get they are installed; otherwise those tests are skipped and say
 # this command (in CI, CI=true, a missing tool fails its test instead).
 test_tools() {
     missing=
     for pair in ssh-keygen:openssh-client gpg:gnupg nginx:nginx-light fcgiwrap:fcgiwrap \
-                gitolite:gitolite3 sshd:openssh-server; do
+                gitolite:gitolite3 sshd:openssh-server chromium:chromium \
+                chromedriver:chromium-driver; do
         PATH="$PATH:/usr/sbin:/sbin" command -v "${pair%%:*}" >/dev/null 2>&1 ||
             missing="$missing ${pair#*:}"
     done

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -313,3 +314,135 @@ def listening(port: int) -> bool:
 
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+# --- the registry page (gtoguard ui): a real server process, and a real browser ---------
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+@dataclass
+class Page:
+    """A running ``gtoguard ui``, and plain HTTP to it (as any client, browser or not)."""
+
+    url: str
+    process: subprocess.Popen[str]
+    log: Path
+
+    def request(self, path: str, method: str = "GET", body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+        import http.client
+        from urllib.parse import urlsplit
+
+        where = urlsplit(self.url)
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            answer = connection.getresponse()
+            text = answer.read().decode("utf-8", "replace")
+            return Reply(answer.status, {k.lower(): v for k, v in answer.getheaders()}, text)
+        finally:
+            connection.close()
+
+    def token(self) -> str:
+        import re
+
+        found = re.search(r'name="csrf-token" content="([^"]+)"', self.request("/").body)
+        assert found, "the page carries no CSRF token"
+        return found.group(1)
+
+    def post(self, kind: str, fields: dict[str, str], token: str | None = None,
+             headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+        from urllib.parse import urlencode
+
+        form = {**fields, "csrf": self.token() if token is None else token}
+        sent = {"Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json", **(headers or {})}  # fmt: skip
+        return self.request(f"/actions/{kind}", "POST", urlencode(form).encode(), sent)
+
+    def stop(self) -> str:
+        """Stop the server; what it wrote on stderr."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def start_page(*args: str, cwd: Path, log: Path, env: dict[str, str] | None = None,
+               program: Path = BIN / "gtoguard") -> Page:  # fmt: skip
+    """``gtoguard ui ARGS --port 0`` (any free port), once it says where it listens."""
+    import queue
+    import re
+    import threading
+
+    process = subprocess.Popen(
+        [str(program), "ui", "--port", "0", *args], cwd=cwd, text=True,
+        stdout=subprocess.PIPE, stderr=log.open("w"), env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(target=lambda: lines.put(process.stdout.readline() if process.stdout else ""),
+                     daemon=True).start()  # fmt: skip
+    try:
+        line = lines.get(timeout=60)
+    except queue.Empty:
+        line = ""
+    found = re.search(r"http://[^ ]+/", line)
+    if not found:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"gtoguard ui did not start: {line!r}\n{log.read_text()}")
+    return Page(found.group(0), process, log)
+
+
+@pytest.fixture
+def page_of(tmp_path: Path) -> Iterator[Any]:
+    """``page_of(repo, *args)``: start gtoguard ui on ``repo``; stopped after the test."""
+    started: list[Page] = []
+
+    def start(repo: Path, *args: str, env: dict[str, str] | None = None) -> Page:
+        log = tmp_path / f"ui-{len(started)}.log"
+        page = start_page("--repo", str(repo), *args, cwd=tmp_path, log=log, env=env)
+        started.append(page)
+        return page
+
+    yield start
+    for page in started:
+        page.stop()
+
+
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--disable-dev-shm-usage", "--window-size=1280,900")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's headless Chromium through its chromedriver, one per test module."""
+    chromium = need_program("chromium", "chromium chromium-driver")
+    chromedriver = need_program("chromedriver", "chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()

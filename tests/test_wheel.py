@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import World, git, make_world
+from conftest import World, git, make_world, start_page
 
 
 def _run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -66,3 +66,28 @@ def test_the_suite_runs_against_the_installed_wheel() -> None:
     assert source not in imported.parents, imported
     assert Path(sys.prefix).name == ".venv-test", sys.prefix
     assert (Path(sys.prefix) / "bin" / "gtoguard").is_file()
+
+
+def test_the_wheel_ships_the_registry_page(
+    world: World, installed: Path, built_wheel: Path, tmp_path: Path
+) -> None:
+    """Templates and static files are package data: the installed page serves them."""
+    import zipfile
+
+    names = set(zipfile.ZipFile(built_wheel).namelist())
+    for name in ("ui/static/ui.css", "ui/static/ui.js", "ui/templates/model.html",
+                 "commands/ui.py"):  # fmt: skip
+        assert f"gtoguard/{name}" in names, name
+    env = {"PATH": f"{installed}:{os.environ['PATH']}"}
+    page = start_page("--repo", str(world.clone), cwd=tmp_path, log=tmp_path / "ui.log", env=env,
+                      program=installed / "gtoguard")  # fmt: skip
+    try:
+        css = page.request("/static/ui.css")
+        shipped = (Path(__file__).parent.parent / "src/gtoguard/ui/static/ui.css").read_text()
+        assert css.status == 200 and css.body == shipped
+        board = page.request("/")
+        assert board.status == 200 and "<h1>Models</h1>" in board.body
+    finally:
+        page.stop()
+    where = _run(installed, "ui", "--help", cwd=tmp_path)
+    assert where.returncode == 0 and "registry page" in where.stdout

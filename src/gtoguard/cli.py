@@ -4,7 +4,17 @@ per family of verbs. Commands return exit codes (DESIGN §5): 0 accepted, 1 viol
 
 from __future__ import annotations
 
-from .commands import configs, create, demo, history, hooks, log, parse, read  # noqa: F401 (they register)
+from .commands import (  # noqa: F401 (they register)
+    configs,
+    create,
+    demo,
+    history,
+    hooks,
+    log,
+    parse,
+    read,
+    ui,
+)
 from .commands.base import main
 
 __all__ = ["main"]

@@ -1,0 +1,86 @@
+"""``gtoguard ui``: the registry page (the optional extra ``gtoguard[ui]``)."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import CannotRun, UsageError
+from .base import exits, main
+
+EXTRA = ("starlette", "uvicorn", "jinja2")
+
+
+@main.command()
+@click.option("--repo", default=".", show_default=True,
+              help="The repository to serve: a clone (a bare repository is served read-only).")  # fmt: skip
+@click.option("--remote", metavar="NAME",
+              help="Where new tags are pushed (default: origin, when the clone has it; "
+                   "without a remote the tags stay local).")  # fmt: skip
+@click.option("--host", default=None, metavar="HOST",
+              help="Address to listen on (default 127.0.0.1). Anyone who can reach it can "
+                   "create and push tags with your git credentials.")  # fmt: skip
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")  # fmt: skip
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
+@exits
+def ui(repo: str, remote: str | None, host: str | None, port: int, open_browser: bool) -> int:
+    """Serve the registry page: models, stages, history, the audit, and Promote.
+
+    A local web page over the repository at --repo: the models dashboard (each
+    artifact's latest version and the version in each stage, the audit badge), a page
+    per model (Stages, Versions, History, each violation next to its tag) and the
+    Promote, Register and Unassign dialogs. Each asks the engine the hooks run before
+    anything is written; an accepted tag is created and pushed to the remote, and the
+    server's answer is shown. Stop it with Ctrl-C.
+
+    \b
+    Example:
+      gtoguard ui --repo ~/src/models --open
+    """
+    missing = [name for name in EXTRA if not _importable(name)]
+    if missing:
+        raise CannotRun(f"the registry page needs the ui extra ({', '.join(missing)} "
+                        "not installed)", "pip install 'gtoguard[ui]'")  # fmt: skip
+    from .. import helper
+    from ..gitrepo import open_repo
+    from ..ui.serve import is_loopback, serve
+
+    handle = open_repo(repo)
+    read_only = handle.bare
+    remotes = helper.remote_names(handle)
+    if remote is not None and remote not in remotes:
+        raise UsageError(f"no remote {remote!r} in {handle.path}",
+                         f"remotes here: {', '.join(remotes) or 'none'}")  # fmt: skip
+    chosen = None if read_only else remote or ("origin" if "origin" in remotes else None)
+    listen = host or "127.0.0.1"
+    if host is not None and not is_loopback(host):
+        click.echo(f"gtoguard: warning: listening on {host}, not loopback: anyone who can "
+                   "reach it can create and push tags with your git credentials", err=True)  # fmt: skip
+    where = (handle.workdir or handle.path).rstrip("/") or "/"
+
+    def ready(url: str) -> None:
+        if read_only:
+            mode = "read-only (a bare repository)"
+        elif chosen is None:
+            mode = "new tags stay in this clone (no remote)"
+        else:
+            mode = f"new tags are pushed to {chosen}"
+        click.echo(f"gtoguard: the registry page of {where} is at {url} ({mode}); "
+                   "Ctrl-C stops it")  # fmt: skip
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    serve(where, chosen, read_only, listen, port, ready)
+    return 0
+
+
+def _importable(name: str) -> bool:
+    import importlib
+
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,186 @@
+"""The page's writes: a submitted form becomes the helper's ``Request``; the engine judges
+the planned tags (the helper's plan: the dry run) before anything is written; an accepted
+plan is written and, when the page has a remote, pushed with the registrations it relies
+on, exactly as ``gtoguard assign ... --push`` does. One write at a time per repository, so
+two clicks never plan the same counter."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import helper
+from ..errors import CannotRun, UsageError
+from ..gitrepo import open_repo
+from ..helper import Request
+from ..report import failure_violations, violation_json
+from ..tagname import Action, is_valid_artifact, is_valid_name, is_valid_version
+from .site import Site
+
+KINDS = {"promote": Action.ASSIGN, "register": Action.REGISTER, "unassign": Action.UNASSIGN}
+BUMPS = ("patch", "minor", "major")
+MAX_FIELD = 255  # a tag name cannot be longer (tagname.MAX_TAG_BYTES)
+MAX_MESSAGE = 65_536  # the default tags.max_message: the engine judges the rest
+
+
+@dataclass
+class Answer:
+    """What the page says back: the HTTP status, what happened, and the lines to show."""
+
+    status: int
+    outcome: (
+        str  # invalid | read-only | refused | written | accepted | declined | unpushed | failed
+    )
+    summary: str
+    hint: str | None = None
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    remote_lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def wrote(self) -> bool:
+        return self.outcome in ("written", "accepted", "unpushed")
+
+    def document(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.wrote}
+
+
+class Invalid(Exception):
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
+    """Carry out one form (``kind``: promote, register or unassign); never raises."""
+    if site.read_only:
+        return Answer(403, "read-only", f"{site.path} is a bare repository: the page only "
+                      "reads it", "run gtoguard ui in a clone to create tags")  # fmt: skip
+    try:
+        request = request_from(kind, form)
+    except Invalid as exc:
+        return Answer(400, "invalid", exc.message, exc.hint)
+    try:
+        with one_at_a_time(site):
+            return _carry_out(site, request)
+    except UsageError as exc:
+        return Answer(400, "invalid", exc.message, exc.hint)
+    except CannotRun as exc:
+        return Answer(500, "failed", exc.message, exc.hint,
+                      [violation_json(v) for v in failure_violations(exc, kind)])  # fmt: skip
+
+
+def request_from(kind: str, form: Mapping[str, str]) -> Request:
+    """The helper's request for a form, every value checked by the tag grammar first."""
+    action = KINDS[kind]
+    artifact = _artifact(_text(form, "artifact", "Artifact"))
+    message = _message(form.get("message", ""))
+    if action is Action.REGISTER:
+        version = _text(form, "version", "Version", required=False)
+        bump = _text(form, "bump", "Bump", required=False)
+        if bump and bump not in BUMPS:
+            raise Invalid(f"Bump {bump!r} is none of {', '.join(BUMPS)}")
+        if version and bump:
+            raise Invalid("give a Version or a Bump, not both", "leave Version empty to bump")
+        return Request(action, artifact, _text(form, "commit", "Commit"),
+                       version=_version(version) if version else None, bump=bump or None,
+                       message=message)  # fmt: skip
+    version = _version(_text(form, "version", "Version"))
+    stage = _stage(_text(form, "stage", "Stage"))
+    return Request(action, artifact, None, version=version, stage=stage, message=message)
+
+
+def _text(form: Mapping[str, str], key: str, label: str, required: bool = True) -> str:
+    value = form.get(key, "").strip()
+    if not value and required:
+        raise Invalid(f"{label} is required", f"fill in {label}")
+    if len(value.encode("utf-8")) > MAX_FIELD or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise Invalid(f"{label} {value[:60]!r} is not a name git can store",
+                      f"{label}: at most {MAX_FIELD} bytes, no control characters")  # fmt: skip
+    return value
+
+
+def _artifact(value: str) -> str:
+    if not is_valid_artifact(value):
+        raise Invalid(f"invalid artifact name {value!r}: letters, digits, '_', '-' and '/' "
+                      "only, starting and ending with a letter or digit (optionally 'dir:' "
+                      "first)", "for example: churn or models/cv:segmenter")  # fmt: skip
+    return value
+
+
+def _version(value: str) -> str:
+    if not is_valid_version(value):
+        raise Invalid(f"Version {value!r} is not a version GTO accepts",
+                      "versions are semver with a lower-case v: v1.2.3, v2.0.0-rc.1")  # fmt: skip
+    return value
+
+
+def _stage(value: str) -> str:
+    if not is_valid_name(value):
+        raise Invalid(f"Stage {value!r} is not a stage name GTO accepts: letters, digits, '_', "
+                      "'-' and '/' only, starting and ending with a letter or digit",
+                      "for example: prod or eu/staging")  # fmt: skip
+    return value
+
+
+def _message(value: str) -> str | None:
+    text = value.replace("\r\n", "\n").strip()  # browsers send a textarea's lines with CRLF
+    if "\0" in text or len(text.encode("utf-8")) > MAX_MESSAGE:
+        raise Invalid("Message holds a NUL character or is over 64 KiB", "shorten the message")
+    return text or None  # empty: gto's default message
+
+
+@contextlib.contextmanager
+def one_at_a_time(site: Site) -> Iterator[None]:
+    """Hold the page's write lock of the repository (a file lock, so two pages on one
+    clone take turns too) from the plan until the push is answered: the next request
+    plans on the tags this one made, never the same counter."""
+    folder = Path(open_repo(site.path).path) / "gtoguard-cache"
+    folder.mkdir(exist_ok=True)
+    with open(folder / "ui.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _carry_out(site: Site, request: Request) -> Answer:
+    repo, branch = site.open()
+    found = helper.plan(repo, request, branch, site.remote)
+    names = [new.name for new in found.tags]
+    violations = [violation_json(v) for v in found.outcome.violations]
+    if not found.outcome.ok:
+        refused = len(found.outcome.rejected_refs)
+        noun = "tag" if len(names) == 1 else "tags"
+        return Answer(422, "refused", f"{refused} of {len(names)} new {noun} would be "
+                      "declined; nothing was written", None, violations, names, [],
+                      found.notes)  # fmt: skip
+    written = helper.write(repo, found.tags, sign=False)
+    made = ", ".join(names)
+    if site.remote is None:
+        return Answer(201, "written", f"created {made}; this repository has no remote, so "
+                      "nothing was pushed", None, violations, names, [], found.notes)  # fmt: skip
+    carried = helper.relied_on(repo, [new for new, _ in written], site.remote)
+    result = helper.push(repo, site.remote, written, carried)
+    notes = found.notes + ([f"pushed with {', '.join(carried)}, which {site.remote} did not "
+                            "have and the new tags rely on"] if carried else [])  # fmt: skip
+    if result.accepted:
+        return Answer(201, "accepted", f"created {made} and pushed to {site.remote}", None,
+                      violations, names, result.remote_lines, notes)  # fmt: skip
+    if result.declined:
+        return Answer(409, "declined", f"{site.remote} declined the push ({result.reason}); "
+                      "the new tags were removed here too",
+                      "fix what the server says below and try again", violations, names,
+                      result.remote_lines, notes)  # fmt: skip
+    quoted = " ".join(shlex.quote(name) for name in names)
+    return Answer(502, "unpushed", f"created {made}, but could not push to {site.remote}: "
+                  f"{result.reason}", f"the tags stay here; push them later with: git push "
+                  f"{site.remote} {quoted}", violations, names, result.remote_lines,
+                  notes)  # fmt: skip
