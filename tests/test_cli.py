@@ -129,3 +129,17 @@ def test_packaged_schemas_and_shims(tmp_path: Path) -> None:
         assert f"gtoguard/schemas/{schema}.schema.json" in names
     shims = ("pre-push", "pre-receive", "reference-transaction")
     assert {f"gtoguard/shims/{shim}" for shim in shims} <= names
+
+
+def test_a_reader_that_goes_away_gets_no_error(world: World) -> None:
+    """``gtoguard parse ... | head -1``: when the reader closes the pipe, gtoguard stops
+    quietly with a SIGPIPE's status (as git does), never an 'internal error'."""
+    names = [f"m{n}@v1.0.{n}" for n in range(20_000)]  # more than a pipe holds
+    proc = subprocess.Popen([str(BIN / "gtoguard"), "parse", *names], cwd=world.clone,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader is done after one line
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141, err
+    assert err == ""

@@ -4,6 +4,7 @@ traceback."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -57,10 +58,22 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("gtoguard: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # the reader went away (gtoguard show | head): as git does,
+            _quiet_stdout()  # stop without a word, with the status of a SIGPIPE
+            sys.exit(141)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             error(f"internal error: {reason}", "please report this line")
             sys.exit(3)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
