@@ -691,7 +691,9 @@ def registry_key(repo: Repo, branch: Branch) -> str:
     branch ``.gto`` and the policy come from, or HEAD (``artifacts.yaml``, commits)."""
     import hashlib
 
-    digest = hashlib.sha256(wholeregistry.list_tags(repo).lines)
+    listing = wholeregistry.list_tags(repo)
+    digest = hashlib.sha256(listing.lines)
+    digest.update(b"\0" + listing.extra)  # loose tags: packed-refs alone misses new ones
     digest.update(f"\n{branch.ref} {branch.commit} {repo.ref_target('HEAD')}".encode())
     return digest.hexdigest()
 
