@@ -8,8 +8,9 @@ that gto will place before existing events is judged at that place (DESIGN §4).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from operator import itemgetter
+from types import MappingProxyType
+from typing import NamedTuple
 
 from . import budget, rules
 from .identity import Pusher
@@ -20,6 +21,7 @@ from .rules import GitObject, Reachability, Verifier, Violation
 from .tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
 
 _TAG_CUT = len(TAG_PREFIX)
+NOTHING: Mapping[str, str] = MappingProxyType({})  # an empty mapping no one can change
 
 # Same-second tags of one batch: registrations before the stages that use them.
 _PRIORITY = {
@@ -34,8 +36,7 @@ _PRIORITY = {
 TagValidator = Callable[[TagName], Iterable[tuple[str, str, str]]]
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What the team-policy rules need from outside the tags: who pushes, which branches
     a commit is on, and who signed a tag. None where it cannot be known here."""
 
@@ -48,15 +49,14 @@ class Facts:
     identity_from: str = ""  # the variables the pusher is read from, for messages
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     config: GtoConfig
     policy: Policy
     validate: TagValidator
     now: int
     origin: str = "the default branch"  # where .gto was read, for messages
-    facts: Facts = field(default_factory=Facts)
-    deleted: Mapping[str, str] = field(default_factory=dict)  # tag -> commit, deleted before
+    facts: Facts = Facts()
+    deleted: Mapping[str, str] = NOTHING  # tag -> commit, deleted before
     arrived: bool = False  # ``now`` is when the tags arrive (a hook): tags.max_age applies
     # An audit by the rules of the time: the context in force at a tagger date (None:
     # this one throughout), and the commit whose files this one reads.
@@ -69,17 +69,22 @@ class Context:
         return self.policy.tags.age_limit if self.arrived else None
 
 
-@dataclass
 class Outcome:
-    violations: list[Violation] = field(default_factory=list)
-    checked: int = 0  # GTO-shaped tag updates looked at
-    rejected_refs: set[str] = field(default_factory=set)
-    stamp: str | None = None  # the config commit to name on violations added now
+    def __init__(self, violations: list[Violation] | None = None, checked: int = 0,
+                 rejected_refs: set[str] | None = None) -> None:  # fmt: skip
+        self.violations: list[Violation] = [] if violations is None else violations
+        self.checked = checked  # GTO-shaped tag updates looked at
+        self.rejected_refs: set[str] = set() if rejected_refs is None else rejected_refs
+        self.stamp: str | None = None  # the config commit to name on violations added now
+
+    def __repr__(self) -> str:
+        return (f"Outcome(checked={self.checked}, violations={self.violations!r}, "
+                f"rejected_refs={sorted(self.rejected_refs)!r})")  # fmt: skip
 
     def add(self, violation: Violation | None) -> None:
         if violation is not None:
             if self.stamp is not None and violation.config is None:
-                violation = replace(violation, config=self.stamp)
+                violation = violation._replace(config=self.stamp)
             self.violations.append(violation)
             if violation.severity == "error":
                 self.rejected_refs.add(violation.ref)
@@ -458,4 +463,4 @@ def _judge_what_remains(update: RefUpdate, history: list[Item], state: ArtifactS
 
 
 def _as_warning(violation: Violation) -> Violation:
-    return replace(violation, severity="warning")
+    return violation._replace(severity="warning")

@@ -12,10 +12,9 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import CannotRun
 from .policy import (
@@ -42,8 +41,7 @@ _GTO_KEYS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One reason a configuration file is unusable."""
 
     file: str

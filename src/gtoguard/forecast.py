@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from .gitrepo import Repo, namespace_prefix
 from .refupdate import BRANCH_PREFIX, RefUpdate, printable_ref
@@ -26,11 +25,11 @@ MAX_COMPONENT = 250  # bytes: NAME_MAX (255) less ".lock"
 _TRUE = {"true", "yes", "on", "1"}
 
 
-@dataclass
 class Forecast:
-    lands: list[RefUpdate] = field(default_factory=list)  # what git will write, in push order
-    refused: list[tuple[RefUpdate, str]] = field(default_factory=list)  # branch, why
-    violations: list[Violation] = field(default_factory=list)  # GTO tags git cannot store
+    def __init__(self) -> None:
+        self.lands: list[RefUpdate] = []  # what git will write, in push order
+        self.refused: list[tuple[RefUpdate, str]] = []  # branch, why
+        self.violations: list[Violation] = []  # GTO tags git cannot store
 
     def notes(self) -> list[str]:
         return [

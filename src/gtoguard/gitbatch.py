@@ -17,8 +17,7 @@ import os
 import re
 import subprocess
 from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 from .errors import CannotRun
 from .tagname import ref_format_problem
@@ -70,8 +69,7 @@ MAX_LOOSE = 10_000  # more loose tags than this: git lists them (gc packs them a
 _LOOSE = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})\n")
 
 
-@dataclass(frozen=True)
-class RefFiles:
+class RefFiles(NamedTuple):
     """The refs under a prefix as git's files hold them: ``packed`` is the packed-refs
     file as stored (its lines under the prefix count, but for ``overridden`` ones), and
     ``loose`` has an ``<oid> <ref>`` line for each loose ref file, which wins."""

@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
@@ -48,8 +48,7 @@ def _artifact_part(name: str) -> str | None:
     return found.group() if found else None
 
 
-@dataclass(frozen=True)
-class Branch:
+class Branch(NamedTuple):
     ref: str  # e.g. refs/heads/main (without the GIT_NAMESPACE prefix)
     commit: str | None  # None: the branch does not exist (yet)
     # Set when a bare repository's HEAD names this branch, it does not exist and other

@@ -16,7 +16,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import clock, confighistory, history, parallel, views, wholeregistry
@@ -507,7 +507,7 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
         settings = load_settings(repo, branch, as_of)
         facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
         if audit:
-            facts = replace(facts, identity_required=False)
+            facts = facts._replace(identity_required=False)
         return Context(settings.config, settings.policy,
                        settings.tag_checker(),
                        int(time.time()) if now is None else now, settings.origin, facts,
@@ -516,7 +516,7 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
     latest = made(None)
     if not eras or (len(eras) == 1 and eras[0].commit is None):
         return latest  # no config history: judged as today
-    latest = replace(latest, config_commit=eras[-1].commit)
+    latest = latest._replace(config_commit=eras[-1].commit)
     contexts: dict[int, Context] = {len(eras) - 1: latest}
     starts = [era.since for era in eras]
 
@@ -525,11 +525,11 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
         found = contexts.get(index)
         if found is None:
             era = eras[index]
-            found = contexts[index] = replace(made((era.commit, era.since)),
+            found = contexts[index] = made((era.commit, era.since))._replace(
                                               config_commit=era.commit)  # fmt: skip
         return found
 
-    return replace(latest, at=in_force)
+    return latest._replace(at=in_force)
 
 
 def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:

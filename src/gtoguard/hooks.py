@@ -11,7 +11,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from . import budget
@@ -33,14 +32,14 @@ def _gitlab(env: Mapping[str, str]) -> bool:
     return bool(env.get("GL_ID"))
 
 
-@dataclass
 class Decision:
     """What pre-receive decided, for the decision log: None while there was nothing to
     decide (no GTO tag, no config change)."""
 
-    updates: Sequence[RefUpdate] = ()
-    verdict: str | None = None  # "accepted", "declined", "accepted-unchecked" (fail: open)
-    violations: Sequence[Violation] = ()
+    def __init__(self) -> None:
+        self.updates: Sequence[RefUpdate] = ()
+        self.verdict: str | None = None  # "accepted", "declined", "accepted-unchecked"
+        self.violations: Sequence[Violation] = ()
 
     def set(self, verdict: str, violations: Sequence[Violation]) -> None:
         self.verdict, self.violations = verdict, violations

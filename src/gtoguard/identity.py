@@ -7,7 +7,7 @@ server (or the CI system) says about the authenticated user counts (DESIGN §4).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # (variable, who sets it), in the order DESIGN §4 gives
 SERVER_VARIABLES = (
@@ -25,8 +25,7 @@ CI_VARIABLES = (
 )
 
 
-@dataclass(frozen=True)
-class Pusher:
+class Pusher(NamedTuple):
     name: str
     source: str  # the variable it came from, for messages
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .gitrepo import Branch, Repo, namespace_prefix
@@ -147,11 +146,9 @@ def drop(lock: RepoLock) -> None:
     shutil.rmtree(plan_path(lock), ignore_errors=True)
 
 
-@dataclass
 class Plan:
-    path: Path
-    count: int
-    progress: int
+    def __init__(self, path: Path, count: int, progress: int) -> None:
+        self.path, self.count, self.progress = path, count, progress
 
     @property
     def free(self) -> bool:

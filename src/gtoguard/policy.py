@@ -9,8 +9,7 @@ the stage rules of both, each checked on its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
@@ -20,8 +19,7 @@ DEFAULT_BUDGET = 5.0  # seconds the pre-receive hook may spend on one push
 MAX_AGE_OFF = -1  # tags.max_age: off (server policy only): no bound, for mirroring history
 
 
-@dataclass(frozen=True)
-class GtoConfig:
+class GtoConfig(NamedTuple):
     """What gtoguard uses of ``.gto``. ``stages=None``: any valid stage; ``()``: none."""
 
     stages: tuple[str, ...] | None = None
@@ -33,8 +31,7 @@ class GtoConfig:
         return ", ".join(self.stages) if self.stages else "none"
 
 
-@dataclass(frozen=True)
-class TagRules:
+class TagRules(NamedTuple):
     annotated: bool = True
     counter_required: bool = False
     allow_delete: bool = False
@@ -52,8 +49,7 @@ class TagRules:
         return None if self.max_age == MAX_AGE_OFF else self.max_age
 
 
-@dataclass(frozen=True)
-class Freeze:
+class Freeze(NamedTuple):
     """One freeze window of a stage: absolute (``start``/``end`` ISO 8601 times with a
     zone, ``timezone`` None) or recurring (``start``/``end`` cron expressions in the IANA
     ``timezone``: from the latest start to the first end after it)."""
@@ -64,8 +60,7 @@ class Freeze:
     timezone: str | None = None
 
 
-@dataclass(frozen=True)
-class StageRules:
+class StageRules(NamedTuple):
     """The rules one policy file sets for one stage. ``pushers`` has groups expanded."""
 
     stage: str
@@ -80,8 +75,7 @@ class StageRules:
     freeze: tuple[Freeze, ...] = ()
 
 
-@dataclass(frozen=True)
-class Signers:
+class Signers(NamedTuple):
     ssh: str | None = None  # an allowed-signers file
     gpg: str | None = None  # a GnuPG home
     gpg_min_trust: str = "marginal"  # git's gpg.minTrustLevel
@@ -91,15 +85,14 @@ class Signers:
         return bool(self.ssh or self.gpg)
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     warn_only: bool = False
-    tags: TagRules = field(default_factory=TagRules)
+    tags: TagRules = TagRules()
     versions_increasing: bool = False
     registration_required: bool = False
     stages: tuple[StageRules, ...] = ()
     # server-only
-    signers: Signers = field(default_factory=Signers)
+    signers: Signers = Signers()
     identity_variable: str | None = None
     fail_open: bool = False
     budget: float | None = DEFAULT_BUDGET  # seconds for one push (pre-receive); None: no budget
@@ -163,8 +156,7 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
     server-only check); absent or null keys keep defaults."""
     tags = data.get("tags") or {}
     defaults = TagRules()
-    rules = replace(
-        defaults,
+    rules = defaults._replace(
         annotated=_get(tags, "annotated", defaults.annotated),
         counter_required=_get(tags, "counter", "optional") == "required",
         allow_delete=_get(tags, "delete", "deny") == "allow",

@@ -10,14 +10,13 @@ and per stage the versions that hold it, the most recently assigned first (the o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .registry import ArtifactState, Registry, TagEvent
 from .views import ArtifactView, artifact_view, sort_by_semver
 
 
-@dataclass(frozen=True)
-class Shown:
+class Shown(NamedTuple):
     """One artifact as gto readers show it."""
 
     known: bool  # it has events at all

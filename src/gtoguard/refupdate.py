@@ -8,7 +8,7 @@ length, SHA-1 or SHA-256) marks a creation (old) or a deletion (new).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import CannotRun
 
@@ -26,8 +26,7 @@ def is_zero(oid: str) -> bool:
     return not oid.strip("0") and bool(oid)
 
 
-@dataclass(frozen=True)
-class RefUpdate:
+class RefUpdate(NamedTuple):
     ref: str
     old: str
     new: str

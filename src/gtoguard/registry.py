@@ -9,14 +9,13 @@ from the finished history (gto binds a stage to the version registered at its co
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import NamedTuple
 
 from .tagname import Action, TagName
 
 
-@dataclass(slots=True)  # built once per tag: plain (not frozen) init is 3x faster
-class TagEvent:
+class TagEvent(NamedTuple):
     """One annotated GTO tag on a commit, as the registry reads it."""
 
     tag: str  # the tag name, without refs/tags/
@@ -29,15 +28,20 @@ class TagEvent:
     message: str = ""
 
 
-@dataclass(slots=True)
 class VersionRecord:
     """A version is a (name, commit) pair; these are its latest register and deregister
-    times (None: never)."""
+    times (None: never). A plain class: the hook's imports cost less than a dataclass's."""
 
-    name: str
-    commit: str
-    registered: int | None = None
-    deregistered: int | None = None
+    __slots__ = ("commit", "deregistered", "name", "registered")
+
+    def __init__(self, name: str, commit: str, registered: int | None = None,
+                 deregistered: int | None = None) -> None:  # fmt: skip
+        self.name, self.commit = name, commit
+        self.registered, self.deregistered = registered, deregistered
+
+    def __repr__(self) -> str:
+        return (f"VersionRecord({self.name!r}, {self.commit!r}, registered={self.registered}, "
+                f"deregistered={self.deregistered})")  # fmt: skip
 
     @property
     def active(self) -> bool:
@@ -47,25 +51,29 @@ class VersionRecord:
         return self.deregistered is None or self.registered > self.deregistered
 
 
-@dataclass
 class ArtifactState:
     """One artifact's events, with indexes kept up to date as events are added, so that
     every question a rule asks costs O(1) or O(versions on one commit), not O(events):
     replaying a long history (``check --all``, a mirror push) stays linear."""
 
-    name: str
-    events: list[TagEvent] = field(default_factory=list)
-    max_counter: int = 0  # over every tag name of the artifact, lightweight ones too
-    _versions: dict[tuple[str, str], VersionRecord] = field(default_factory=dict, repr=False)
-    _by_commit: dict[str, list[VersionRecord]] = field(default_factory=dict, repr=False)
-    _names: set[str] = field(default_factory=set, repr=False)
-    # (commit, stage) -> [latest assignment, latest unassignment]
-    _stages: dict[tuple[str, str], list[int | None]] = field(default_factory=dict, repr=False)
-    _stages_at: dict[str, set[str]] = field(default_factory=dict, repr=False)
-    _latest_deprecation: int | None = field(default=None, repr=False)
-    _latest_other: int | None = field(default=None, repr=False)
-    _indexed: int = field(default=0, repr=False)  # events[:_indexed] are in the indexes
-    _latest_added: int | None = field(default=None, repr=False)
+    def __init__(self, name: str, events: list[TagEvent] | None = None,
+                 max_counter: int = 0) -> None:  # fmt: skip
+        self.name = name
+        self.events: list[TagEvent] = [] if events is None else events
+        self.max_counter = max_counter  # over every tag name of the artifact, lightweight too
+        self._versions: dict[tuple[str, str], VersionRecord] = {}
+        self._by_commit: dict[str, list[VersionRecord]] = {}
+        self._names: set[str] = set()
+        # (commit, stage) -> [latest assignment, latest unassignment]
+        self._stages: dict[tuple[str, str], list[int | None]] = {}
+        self._stages_at: dict[str, set[str]] = {}
+        self._latest_deprecation: int | None = None
+        self._latest_other: int | None = None
+        self._indexed = 0  # events[:_indexed] are in the indexes
+        self._latest_added: int | None = max((e.time for e in self.events), default=None)
+
+    def __repr__(self) -> str:
+        return f"ArtifactState({self.name!r}, {len(self.events)} events)"
 
     def add(self, event: TagEvent) -> None:
         self.events.append(event)
@@ -207,9 +215,9 @@ def _later(current: int | None, when: int) -> int:
     return when if current is None or when > current else current
 
 
-@dataclass
 class Registry:
-    artifacts: dict[str, ArtifactState] = field(default_factory=dict)
+    def __init__(self, artifacts: dict[str, ArtifactState] | None = None) -> None:
+        self.artifacts: dict[str, ArtifactState] = {} if artifacts is None else artifacts
 
     def artifact(self, name: str) -> ArtifactState:
         state = self.artifacts.get(name)

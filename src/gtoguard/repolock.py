@@ -14,8 +14,8 @@ import contextlib
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 CACHE_DIR = "gtoguard-cache"
 LOCK_FILE = "lock"
@@ -23,8 +23,7 @@ TIMEOUT = 60.0  # seconds a push waits for the one before it; GTOGUARD_LOCK_TIME
 POLL = 0.03
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     pid: int
     start: str  # the process's start time in clock ticks since boot; "0" where unknown
 
@@ -100,8 +99,7 @@ def is_stale(holder: Owner | None) -> bool:
     return now is None or (now != holder.start and "0" not in (now, holder.start))
 
 
-@dataclass(frozen=True)
-class RepoLock:
+class RepoLock(NamedTuple):
     cache: Path  # <git dir>/gtoguard-cache
     owner: Owner
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import budget, clock, tombstones
 from . import config as cfg
 from .check import (
+    NOTHING,
     Context,
     Facts,
     Outcome,
@@ -37,15 +37,14 @@ from .sigblock import Verdict
 from .tagname import Action, TagNameError, parse_tag
 
 
-@dataclass
 class Result:
-    outcome: Outcome
-    notes: list[str] = field(default_factory=list)
-    receipt: list[str] = field(default_factory=list)  # what an accepted push changes
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.notes: list[str] = []
+        self.receipt: list[str] = []  # what an accepted push changes
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     config: GtoConfig
     policy: Policy
     origin: str
@@ -56,12 +55,11 @@ class Settings:
         return cfg.tag_checker(self.config, self.policy, self.cache)
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """Where a check runs, which decides what it can know (DESIGN §4)."""
 
     side: str  # "server" (pre-receive), "client" (pre-push, helper) or "ci" (check)
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = NOTHING
     remote: str | None = None  # the remote whose branches count (client side)
     will_sign: bool = False
 

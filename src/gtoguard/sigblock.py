@@ -8,7 +8,7 @@ imported only where a signature is really checked.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _BLOCK = re.compile(
     r"\n?-----BEGIN (?:PGP SIGNATURE|SSH SIGNATURE|SIGNED MESSAGE)-----\n.*\Z", re.S
@@ -24,7 +24,6 @@ def split_signature(message: str) -> tuple[str, str | None]:
     return message[: match.start()], match.group(0).lstrip("\n")
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     ok: bool
     detail: str  # who signed, or why it does not verify
