@@ -30,6 +30,7 @@ from .prefetch import Early
 from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import Registry, TagEvent
 from .repostate import (
+    CommitTimes,
     Settings,
     Where,
     _day,
@@ -341,9 +342,9 @@ def _summarize(listing: wholeregistry.Listing, part: int, parts: int, path: str,
     """One process's share of ``show``: its artifacts, one at a time."""
     repo = open_repo(path)
     rows = []
+    times = CommitTimes(repo)  # only the dates a view asks for
     for tags in wholeregistry.objects_by_artifact(repo, wholeregistry.share(listing, part, parts)):
-        registry = registry_of(tags)
-        rows += views.summarize(registry, commit_times(repo, registry), declared)
+        rows += views.summarize(registry_of(tags), times, declared)
     return rows
 
 
@@ -520,8 +521,13 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
     contexts: dict[int, Context] = {len(eras) - 1: latest}
     starts = [era.since for era in eras]
 
+    last = starts[-1]
+
     def in_force(when: int) -> Context:
-        index = max(0, bisect.bisect_right(starts, when if at is None else at) - 1)
+        moment = when if at is None else at
+        if moment >= last:  # most tags: today's rules
+            return latest
+        index = max(0, bisect.bisect_right(starts, moment) - 1)
         found = contexts.get(index)
         if found is None:
             era = eras[index]
@@ -552,13 +558,16 @@ def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
 
 
 def _replay(listing: wholeregistry.Listing, part: int, parts: int, path: str,
-            branch: Branch, eras: Sequence[Era] = ()) -> Outcome:  # fmt: skip
+            branch: Branch, later: parallel.Later) -> Outcome:  # fmt: skip
     """One process's share of ``check --all``: its artifacts, one at a time, each in
-    gto's order. The CI job's user did not push the history, so no pusher is known."""
+    gto's order. The CI job's user did not push the history, so no pusher is known.
+    ``later`` brings the config's eras, walked meanwhile."""
     repo = open_repo(path)
+    groups = wholeregistry.share(listing, part, parts)
+    eras = [Era(since, commit) for since, commit in later.get(part) or ()]
     ctx = _context(repo, branch, {}, audit=True, eras=eras)
     outcome = Outcome()
-    for tags in wholeregistry.objects_by_artifact(repo, wholeregistry.share(listing, part, parts)):
+    for tags in wholeregistry.objects_by_artifact(repo, groups):
         objects = {obj.oid: obj for _, obj in tags}
         updates = [RefUpdate(TAG_PREFIX + name, ZERO, obj.oid) for name, obj in tags]
         _merge(outcome, evaluate(updates, objects, Registry(), ctx))
@@ -581,12 +590,17 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
             "pass --branch origin/main to read them from the default branch"
         )
     load_settings(repo, branch)  # an invalid file stops here, not inside a worker
-    eras = usable_eras(repo, branch, result.notes)
     if names is None:
         listing = wholeregistry.list_tags(repo)
-        for part in parallel.by_share(_replay, listing, listing.size, repo.path, branch, eras):
+        # the config history is walked while the workers pick out their artifacts
+        later = parallel.Later(
+            lambda: [[era.since, era.commit] for era in usable_eras(repo, branch, result.notes)]
+        )
+        for part in parallel.by_share(_replay, listing, listing.size, repo.path, branch,
+                                      later=later):  # fmt: skip
             _merge(result.outcome, part)
         return result
+    eras = usable_eras(repo, branch, result.notes)
     # the CI job's user pushed these tags; as they arrived, by the rules of that moment
     # (freeze windows too: at the moment of the push)
     ctx = _context(repo, branch, os.environ, eras=eras, now=pushed_at,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -308,6 +308,27 @@ def commit_times(repo: Repo, registry: Registry) -> dict[str, int]:
         if e.name.action is not Action.DEPRECATE
     }
     return {c: repo.commit_time(c) for c in commits}
+
+
+class CommitTimes(Mapping[str, int]):
+    """Committer dates looked up as the views ask for them (most never need one): what
+    ``commit_times`` gives, without reading every commit of a whole registry."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self._known: dict[str, int] = {}
+
+    def __getitem__(self, commit: str) -> int:
+        found = self._known.get(commit)
+        if found is None:
+            found = self._known[commit] = self._repo.commit_time(commit)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known)
+
+    def __len__(self) -> int:
+        return len(self._known)
 
 
 def registry_for(

@@ -66,10 +66,16 @@ class StageView:
 class VersionView:
     name: str  # the version, or the commit hexsha for gto's "unregistered version"
     commit: str
-    commit_time: int
+    times: Mapping[str, int]  # committer dates by commit: read only when asked for
     registrations: list[TagEvent] = field(default_factory=list)
     deregistrations: list[TagEvent] = field(default_factory=list)
     stages: dict[str, StageView] = field(default_factory=dict)
+
+    @property
+    def commit_time(self) -> int:
+        """The committer date of the commit (gto's "enrichment" event). Few views need
+        it, so a whole registry looks up only the commits whose date matters."""
+        return self.times.get(self.commit, 0)
 
     @property
     def registered(self) -> bool:
@@ -121,13 +127,19 @@ class ArtifactView:
 
     @property
     def active(self) -> bool:
-        times = [e.time for v in self.versions for e in v.registrations + v.deregistrations]
-        times += [t for v in self.versions for s in v.stages.values() for t, _ in s.events]
-        times += [v.commit_time for v in self.versions]
+        if not self.versions:
+            return False
         deprecated = max((e.time for e in self.deprecations), default=None)
         if deprecated is None:
-            return bool(times)
-        return bool(times) and max(times) >= deprecated  # a tie: the other event wins
+            return True
+        # any event from the deprecation on makes it active again (a tie: the other event
+        # wins); the commits' dates count too, asked for only when the tags do not decide
+        for v in self.versions:
+            if any(e.time >= deprecated for e in v.registrations + v.deregistrations):
+                return True
+            if any(t >= deprecated for s in v.stages.values() for t, _ in s.events):
+                return True
+        return any(v.commit_time >= deprecated for v in self.versions)
 
     def candidates(self, include_unregistered: bool) -> list[VersionView]:
         return [
@@ -214,7 +226,7 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
         key = (tag.version, event.commit)
         view = by_key.get(key)
         if view is None:
-            view = VersionView(tag.version, event.commit, commit_times.get(event.commit, 0))
+            view = VersionView(tag.version, event.commit, commit_times)
             by_key[key] = view
             versions.append(view)
             by_commit.setdefault(event.commit, view)
@@ -226,13 +238,14 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
             continue
         view = by_commit.get(event.commit)
         if view is None:
-            view = VersionView(event.commit, event.commit, commit_times.get(event.commit, 0))
+            view = VersionView(event.commit, event.commit, commit_times)
             versions.append(view)
         view.add_stage_event(event)
     if declared_at is not None and declared_at[0] not in by_commit:
         # gto looks for a version with a registration or deregistration there; a commit
         # with stage tags only gets one more "unregistered version"
-        versions.append(VersionView(declared_at[0], declared_at[0], declared_at[1]))
+        versions.append(VersionView(declared_at[0], declared_at[0],
+                                    {declared_at[0]: declared_at[1]}))  # fmt: skip
     deprecations = [e for e in ordered if e.name.action is Action.DEPRECATE]
     return ArtifactView(state.name, versions, deprecations)
 
