@@ -475,3 +475,43 @@ def test_counters_and_versions_follow_the_remote_without_push(registered: World,
     planned = gtoguard("register", "churn", "--counter", "--dry-run", cwd=world.clone)
     assert planned.returncode == 0, planned.stderr
     assert "churn@v1.0.2#3" in planned.stdout, planned.stdout  # not v1.0.1, not #2
+
+
+@pytest.mark.parametrize("url", ["path", "file", "relative"])
+def test_a_remote_on_this_machine_lists_what_ls_remote_lists(tmp_path: Path, url: str) -> None:
+    """Read directly (for-each-ref on its ref store), a same-machine remote gives the
+    names ``git ls-remote`` gives, for artifacts and stages with slashes too, and the
+    tags of other artifacts stay out."""
+    from gtoguard.gitrepo import open_repo
+    from gtoguard.prefetch import is_local_read, ls_remote_command
+
+    world = make_world(tmp_path, hook=False)  # names the rules decline are listed too
+    names = ["churn@v1.0.0", "churn#prod#1", "churn#prod/eu#2", "churn@v1.0.0!#3",
+             "models/churn@v2.0.0", "models/churn#dev/x/y#4", "churnx@v1.0.0",
+             "chur@v1.0.0", "other#prod#1"]  # fmt: skip
+    for name in names:
+        world.tag(name)
+    assert world.push("--tags").ok
+    given = {"path": str(world.server), "file": f"file://{world.server}",
+             "relative": os.path.relpath(world.server, world.clone)}[url]  # fmt: skip
+    git("remote", "set-url", "origin", given, cwd=world.clone)
+    assert is_local_read(ls_remote_command("origin", ["churn"], str(world.clone)))
+    repo = open_repo(str(world.clone))
+    for artifacts in (["churn"], ["models/churn"], ["churn", "other"], None):
+        got = sorted(repo.remote_tag_names("origin", artifacts))
+        patterns = [f"refs/tags/{a}{s}*" for a in artifacts or [] for s in "@#"]
+        listed = git("ls-remote", "--tags", "--refs", "origin", *patterns, cwd=world.clone)
+        assert got == sorted(line.split("\trefs/tags/")[1] for line in listed.stdout.splitlines())
+        assert got, artifacts
+
+
+def test_a_remote_url_git_may_rewrite_is_asked_through_ls_remote(world: World) -> None:
+    from gtoguard.prefetch import is_local_read, ls_remote_command
+
+    assert is_local_read(ls_remote_command("origin", ["churn"], str(world.clone)))
+    git("config", f"url.{world.server}.insteadOf", "srv:", cwd=world.clone)
+    git("remote", "set-url", "origin", "srv:", cwd=world.clone)
+    assert not is_local_read(ls_remote_command("origin", ["churn"], str(world.clone)))
+    git("config", "--unset", f"url.{world.server}.insteadOf", cwd=world.clone)
+    git("remote", "set-url", "origin", "ssh://example.invalid/x.git", cwd=world.clone)
+    assert not is_local_read(ls_remote_command("origin", ["churn"], str(world.clone)))

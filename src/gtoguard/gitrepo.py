@@ -628,16 +628,26 @@ class Repo:
         """``remote_tag_names``, started now (or ``running`` already, from
         ``prefetch.Early``) and collected by calling the result."""
         proc = running
+        where = self.workdir or self.path
+        wanted = list(artifacts or ())
         if proc is None:
-            proc = prefetch.start(prefetch.ls_remote_command(remote, artifacts or ()),
-                                  self.workdir or self.path)  # fmt: skip
+            proc = prefetch.start(prefetch.ls_remote_command(remote, wanted, where), where)
         if proc is None:
             raise CannotRun("cannot run git", "install git")
         started = proc
 
         def collect() -> list[str]:
             out, err = started.communicate()
-            if started.returncode != 0:
+            if started.returncode != 0 and prefetch.is_local_read(started.args):
+                names = [artifact_to_tag(a) for a in wanted]
+                again = prefetch.start(prefetch.network_command(remote, names), where)
+                if again is None:
+                    raise CannotRun("cannot run git", "install git")
+                out, err = again.communicate()
+                started_rc = again.returncode
+            else:
+                started_rc = started.returncode
+            if started_rc != 0:
                 raise CannotRun(
                     f"cannot list the tags of {remote!r}: {_first_line(err)}",
                     "check the remote name and your access (git ls-remote --tags REMOTE)",
