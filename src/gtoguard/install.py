@@ -16,8 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import CannotRun, NotARepository
+from .shimfile import is_ours
 
-MARKER = "# gtoguard-shim:"
 HOOK_KINDS = ("pre-push", "pre-receive")
 GUARD = "reference-transaction"  # the landing guard, next to pre-receive in a bare repository
 SHIMS = (*HOOK_KINDS, GUARD)
@@ -77,15 +77,6 @@ def _packaged_shims() -> bool:
 
 def _source_hooks() -> Path:
     return Path(__file__).resolve().parents[2] / "hooks"
-
-
-def is_ours(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(200)
-    except OSError:
-        return False
-    return MARKER.encode() in head
 
 
 def install(

@@ -49,7 +49,7 @@ def plan_line(repo: Repo, update: RefUpdate) -> str:
 def guard_installed(repo: Repo) -> bool:
     """Whether git will run our reference-transaction shim here: without it a plan
     would never be read (GitLab, Gitea, GHES run pre-receive only)."""
-    from .install import is_ours
+    from .shimfile import is_ours
 
     hooks = repo.config_value("core.hooksPath") or "hooks"
     return is_ours(Path(repo.path, hooks, SHIM))

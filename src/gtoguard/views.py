@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from .registry import ArtifactState, Registry, TagEvent
 from .tagname import SEMVER, Action
@@ -24,17 +22,24 @@ _SEMVER_RE = re.compile(rf"v(?P<core>{SEMVER})")
 _TIME_THEN_NAME = attrgetter("time", "tag")
 
 
-@dataclass
 class StageView:
     """One stage on one version: its assignment and unassignment times, in tag order.
-    Built by ``add`` (which keeps the answers below current), then read."""
+    Built by ``add`` (which keeps the answers below current), then read. (Plain slotted
+    classes here, not dataclasses: the hook's receipt imports this module, and each
+    dataclass costs about a millisecond to build at import.)"""
 
-    stage: str
-    events: list[tuple[int, bool]] = field(default_factory=list)  # (time, is assignment)
-    tags: list[TagEvent] = field(default_factory=list)
-    _latest: int = 0
-    _active: bool = False  # every event at the latest time is an assignment
-    _assigned: int | None = None  # the latest assignment
+    __slots__ = ("_active", "_assigned", "_latest", "events", "stage", "tags")
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.events: list[tuple[int, bool]] = []  # (time, is assignment)
+        self.tags: list[TagEvent] = []
+        self._latest = 0
+        self._active = False  # every event at the latest time is an assignment
+        self._assigned: int | None = None  # the latest assignment
+
+    def __repr__(self) -> str:
+        return f"StageView({self.stage!r}, {self.events!r})"
 
     def add(self, event: TagEvent, assign: bool) -> None:
         when = event.time
@@ -62,14 +67,19 @@ class StageView:
         return self._assigned if self._assigned is not None else self._latest
 
 
-@dataclass
 class VersionView:
-    name: str  # the version, or the commit hexsha for gto's "unregistered version"
-    commit: str
-    times: Mapping[str, int]  # committer dates by commit: read only when asked for
-    registrations: list[TagEvent] = field(default_factory=list)
-    deregistrations: list[TagEvent] = field(default_factory=list)
-    stages: dict[str, StageView] = field(default_factory=dict)
+    __slots__ = ("commit", "deregistrations", "name", "registrations", "stages", "times")
+
+    def __init__(self, name: str, commit: str, times: Mapping[str, int]) -> None:
+        self.name = name  # the version, or the commit hexsha for gto's "unregistered version"
+        self.commit = commit
+        self.times = times  # committer dates by commit: read only when asked for
+        self.registrations: list[TagEvent] = []
+        self.deregistrations: list[TagEvent] = []
+        self.stages: dict[str, StageView] = {}
+
+    def __repr__(self) -> str:
+        return f"VersionView({self.name!r}, {self.commit!r})"
 
     @property
     def commit_time(self) -> int:
@@ -119,11 +129,15 @@ class VersionView:
         view.add(event, event.name.action is Action.ASSIGN)
 
 
-@dataclass
 class ArtifactView:
-    name: str
-    versions: list[VersionView]
-    deprecations: list[TagEvent]
+    __slots__ = ("deprecations", "name", "versions")
+
+    def __init__(self, name: str, versions: list[VersionView],
+                 deprecations: list[TagEvent]) -> None:  # fmt: skip
+        self.name, self.versions, self.deprecations = name, versions, deprecations
+
+    def __repr__(self) -> str:
+        return f"ArtifactView({self.name!r}, {len(self.versions)} versions)"
 
     @property
     def active(self) -> bool:
@@ -250,8 +264,7 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
     return ArtifactView(state.name, versions, deprecations)
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """One artifact's row of ``gto show``, before the registry-wide stage list is known."""
 
     name: str
@@ -263,8 +276,7 @@ class Summary:
     registered: bool = True  # False: known only from artifacts.yaml (gto's "*name")
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(NamedTuple):
     """The artifacts HEAD's ``artifacts.yaml`` declares (gto's legacy index), in file
     order, with HEAD's commit and committer time."""
 
@@ -275,8 +287,11 @@ class Declared:
         return self.head if name in self.names else None
 
 
+NOTHING_DECLARED = Declared()
+
+
 def summarize(registry: Registry, commit_times: Mapping[str, int],
-              declared: Declared = Declared()) -> list[Summary]:  # fmt: skip
+              declared: Declared = NOTHING_DECLARED) -> list[Summary]:  # fmt: skip
     summaries = []
     for state in registry.artifacts.values():
         if not state.events:
@@ -374,6 +389,8 @@ def version_rows(view: ArtifactView, include_deregistered: bool = False) -> list
 
 
 def _iso(seconds: int) -> str:
+    from datetime import datetime, timezone
+
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
 
 
@@ -387,21 +404,26 @@ def _iso(seconds: int) -> str:
 _PRIORITY = {Action.REGISTER: 3, Action.DEREGISTER: 4, Action.ASSIGN: 5, Action.UNASSIGN: 6}
 
 
-@dataclass(frozen=True)
 class CommitInfo:
     """What gto's enrichment event says of a version's commit."""
 
-    time: int
-    offset: int  # the committer's, minutes east of UTC
-    author: str
-    author_email: str
-    committer: str
-    committer_email: str
-    message: str
-    index: dict[str, Any] | None = None  # the artifact's entry in artifacts.yaml there
+    __slots__ = ("author", "author_email", "committer", "committer_email", "index",
+                 "message", "offset", "time")  # fmt: skip
+
+    def __init__(self, time: int, offset: int, author: str, author_email: str,
+                 committer: str, committer_email: str, message: str,
+                 index: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.time = time
+        self.offset = offset  # the committer's, minutes east of UTC
+        self.author, self.author_email = author, author_email
+        self.committer, self.committer_email = committer, committer_email
+        self.message = message
+        self.index = index  # the artifact's entry in artifacts.yaml there
 
 
 def _when(seconds: int, offset: int) -> str:
+    from datetime import datetime, timedelta, timezone
+
     return datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset))).isoformat()
 
 
