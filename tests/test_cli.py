@@ -109,7 +109,7 @@ def test_demo_keep_leaves_its_directory(tmp_path: Path) -> None:
 def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     done = gtoguard("demo", str(tmp_path))
-    assert done.returncode == 3 and "not empty" in done.stderr
+    assert done.returncode == 2 and "not empty" in done.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 

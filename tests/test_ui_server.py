@@ -390,3 +390,26 @@ def test_hooks_and_other_commands_never_import_the_ui_extra(world: World) -> Non
     shown = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True,
                            cwd=world.clone)  # fmt: skip
     assert shown.stderr.strip() == "loaded:", shown.stderr
+
+
+def test_a_name_no_artifact_can_have_is_not_found(world: World, page_of: Any) -> None:
+    _registered(world)
+    page: Page = page_of(world.clone)
+    assert page.request("/models/churn").status == 200
+    for path in ("/models/churn%00", "/models/churn%0a", "/api/models/churn%00",
+                 "/models/churn%0A/x"):  # fmt: skip
+        reply = page.request(path)
+        assert reply.status == 404, (path, reply.status, reply.body[:300])
+        assert "internal error" not in reply.body
+
+
+def test_on_every_address_the_page_still_answers_only_to_names_of_this_machine(
+    world: World, page_of: Any
+) -> None:
+    """Bound to 0.0.0.0, the page refuses a Host header of another site (DNS rebinding
+    would otherwise let any web page read its token and push tags)."""
+    page: Page = page_of(world.clone, "--host", "0.0.0.0", "--allow-host", "models.example")
+    port = page.url.rsplit(":", 1)[1].rstrip("/")
+    assert page.request("/", headers={"Host": f"localhost:{port}"}).status == 200
+    assert page.request("/", headers={"Host": f"models.example:{port}"}).status == 200
+    assert page.request("/", headers={"Host": f"attacker.example:{port}"}).status == 400

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import datetime
 
 from .errors import CannotRun
 
 TEST_CLOCK = "GTOGUARD_NOW"
+LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can hold
 
 
 def freeze_now(env: Mapping[str, str]) -> int:
@@ -22,13 +22,15 @@ def freeze_now(env: Mapping[str, str]) -> int:
     value = env.get(TEST_CLOCK, "").strip()
     if not value:
         return int(time.time())
-    if value.isdigit():
+    if value.isdigit() and int(value) <= LAST_SECOND:
         return int(value)
     try:
+        from datetime import datetime
+
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if value.isdigit() or moment is None or moment.tzinfo is None:
         raise CannotRun(f"{TEST_CLOCK}={value!r} is not a time",
                         "it is for tests only: unset it, or give epoch seconds or ISO 8601 "
                         "with a zone (2026-12-24T12:00:00+01:00)")  # fmt: skip

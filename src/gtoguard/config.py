@@ -7,7 +7,6 @@ counter where the policy requires one).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,6 +26,18 @@ from .policy import (
     policy_from_data,
 )
 from .tagname import TagName
+
+try:  # the digest without hashlib, whose OpenSSL binding costs the hook 2-3 ms to load
+    from _blake2 import blake2b as _digest
+except ImportError:  # pragma: no cover - an interpreter built without it
+    from hashlib import blake2b as _digest
+
+
+def content_digest(data: bytes) -> str:
+    """A 128-bit digest (hex) for cache keys: pushed content chooses what it covers, so
+    it must resist a made-up collision."""
+    return _digest(data, digest_size=16).hexdigest()
+
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -367,7 +378,7 @@ def tag_checker(
     steady-state hook never imports jsonschema. A hypothesis test holds the kept
     verdicts to fresh validation."""
     schema = tag_schema(gto, policy)
-    digest = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()[:16]
+    digest = content_digest(json.dumps(schema, sort_keys=True).encode())
     verdicts: dict[tuple[object, ...], list[tuple[str, str, str]]] = {}
     validator: list[Draft202012Validator] = []
 
@@ -427,14 +438,12 @@ class VerdictCache:
     @staticmethod
     @cache
     def _salt() -> str:
-        import hashlib
-
         from . import __version__
 
-        digest = hashlib.sha256(__version__.encode())
+        digest = _digest(__version__.encode(), digest_size=16)
         for name in ("gto-config", "policy"):
             digest.update((schema_dir() / f"{name}.schema.json").read_bytes())
-        return digest.hexdigest()[:16]
+        return digest.hexdigest()
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
@@ -453,14 +462,14 @@ class VerdictCache:
         """The validated document of blob ``blob``: cached, or ``parse(data())``."""
         key = f"{kind}:{blob}:{self._salt()}"
         entries = self._load()
-        if key in entries:
-            return entries[key]
+        found = self._unsealed(key, entries.get(key))
+        if found is not None:
+            return found[0]
         doc = parse(data())
         try:
-            json.dumps(doc)
+            entries[key] = self._sealed(key, doc)
         except (TypeError, ValueError):
             return doc  # not JSON-shaped: use it, but do not keep it
-        entries[key] = doc
         self._dirty = True
         return doc
 
@@ -468,18 +477,38 @@ class VerdictCache:
                     ) -> list[tuple[str, str, str]] | None:  # fmt: skip
         """jsonschema's verdict on a decoded tag of ``shape`` under the schema of digest
         ``schema``, if one was reached before (see ``tag_checker``)."""
-        found = self._load().get(self._tag_key(schema, shape))
-        if not isinstance(found, list):
+        key = self._tag_key(schema, shape)
+        found = self._unsealed(key, self._load().get(key))
+        if found is None or not isinstance(found[0], list):
             return None
         try:
-            return [(str(p), str(k), str(m)) for p, k, m in found]
+            return [(str(p), str(k), str(m)) for p, k, m in found[0]]
         except (TypeError, ValueError):
             return None  # a damaged entry: validate again
 
     def keep_tag_verdict(self, schema: str, shape: tuple[object, ...],
                          verdict: list[tuple[str, str, str]]) -> None:  # fmt: skip
-        self._load()[self._tag_key(schema, shape)] = [list(v) for v in verdict]
+        key = self._tag_key(schema, shape)
+        self._load()[key] = self._sealed(key, [list(v) for v in verdict])
         self._dirty = True
+
+    # Each entry is kept with a seal: the digest of its key and its JSON. An entry that
+    # was damaged or edited by hand no longer matches its seal, and is validated again
+    # instead of trusted (or crashing whatever reads it).
+
+    def _sealed(self, key: str, value: Any) -> dict[str, Any]:
+        text = json.dumps(value, sort_keys=True)
+        return {"seal": content_digest(f"{key}\n{text}".encode()), "value": value}
+
+    def _unsealed(self, key: str, entry: Any) -> tuple[Any] | None:
+        if not isinstance(entry, dict) or "value" not in entry:
+            return None
+        try:
+            if entry.get("seal") == self._sealed(key, entry["value"])["seal"]:
+                return (entry["value"],)
+        except (TypeError, ValueError):
+            pass
+        return None
 
     def _tag_key(self, schema: str, shape: tuple[object, ...]) -> str:
         return f"tag:{schema}:{json.dumps(list(shape))}:{self._salt()}"

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .refupdate import RefUpdate, printable_ref
 from .rules import Violation
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 ACCEPTED, DECLINED, UNCHECKED = "accepted", "declined", "accepted-unchecked"
 
@@ -61,7 +64,7 @@ def entry(when: float, repository: str, pusher: tuple[str, str] | None, hook: st
     """One decision. ``pusher``: (name, the variable it came from), None when unknown;
     ``clock``: the test clock (GTOGUARD_NOW), when one was in force."""
     line: dict[str, Any] = {
-        "time": datetime.fromtimestamp(int(when), timezone.utc).isoformat(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(int(when))),
         "repository": repository,
         "pusher": pusher[0] if pusher else None,
         "pusher_from": pusher[1] if pusher else None,
@@ -101,11 +104,25 @@ def read(path: str) -> Iterator[tuple[int, dict[str, Any] | None]]:
                 found = json.loads(raw)
             except ValueError:
                 found = None
-            yield number, found if isinstance(found, dict) and "time" in found else None
+            yield number, found if is_decision(found) else None
+
+
+def is_decision(found: object) -> bool:
+    """Whether a parsed line has a decision's shape (as ``entry`` writes it): a line of
+    other JSON is reported like a cut one, never shown as a decision of ``None`` s."""
+    if not isinstance(found, dict) or not isinstance(found.get("time"), str):
+        return False
+    if moment(found) is None or not isinstance(found.get("verdict"), str):
+        return False
+    listed = (found.get("refs"), found.get("violations"))
+    return all(isinstance(v, list) and all(isinstance(x, dict) for x in v) for v in listed)
 
 
 def moment(line: Mapping[str, Any]) -> datetime | None:
+    from datetime import datetime
+
     try:
-        return datetime.fromisoformat(str(line["time"]))
+        when = datetime.fromisoformat(str(line["time"]))
     except (KeyError, ValueError):
         return None
+    return when if when.tzinfo is not None else None

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import CannotRun
+from .errors import CannotRun, UsageError
 from .install import install_into
 
 DEMO_ENV = {
@@ -32,9 +32,10 @@ def run_demo(directory: str | None, echo: Callable[[str], None], keep: bool = Fa
     unless ``keep``."""
     if directory:
         base = Path(directory)
+        if base.exists() and (not base.is_dir() or any(base.iterdir())):
+            what = "is not empty" if base.is_dir() else "is not a directory"
+            raise UsageError(f"{base} {what}", "give the demo an empty or new directory")
         base.mkdir(parents=True, exist_ok=True)
-        if any(base.iterdir()):
-            raise CannotRun(f"{base} is not empty", "give the demo an empty or new directory")
         return _demo(base, echo)
     base = Path(tempfile.mkdtemp(prefix="gtoguard-demo-"))
     try:

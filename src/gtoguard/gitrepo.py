@@ -684,6 +684,9 @@ def open_repo(path: str | None = None, namespace: str | None = None) -> Repo:
         if path is None:
             repo = _open_from_env()
         else:
+            if os.path.exists(path) and not os.path.isdir(path):
+                raise NotARepository(f"not a git repository: {path} is a file",
+                                     "pass the repository's directory with --repo")  # fmt: skip
             found = pygit2.discover_repository(path)
             if found is None:
                 raise NotARepository(

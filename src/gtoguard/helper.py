@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import os
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,10 +26,10 @@ from .check import Context, Outcome, evaluate, event_of, order_key
 from .confighistory import Era
 from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
-from .policy import GTO_FILE
+from .policy import GTO_FILE, GtoConfig
 from .prefetch import Early
 from .refupdate import TAG_PREFIX, RefUpdate
-from .registry import Registry, TagEvent
+from .registry import ArtifactState, Registry, TagEvent
 from .repostate import (
     CommitTimes,
     Settings,
@@ -110,6 +111,10 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     head = repo.resolve("HEAD")[0] if request.rev is None else None
     tags = _plan_tags(repo, planner, request, head, times)
     where = Where("client", os.environ, remote or "origin", will_sign=sign)
+    said = clock.clock_note(os.environ)
+    if said is not None and any(r.freeze for r in settings.policy.stages):
+        notes.append(said)
+    _after_the_latest(state)
     outcome = _evaluate(repo, tags, registry, settings, where)
     taken = [new.name for new in tags if new.name in planner.existing]
     if taken and outcome.ok:  # the engine's reason, when it has one, says more
@@ -118,6 +123,19 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     if not outcome.ok and there is not None:
         notes += _local_only(names, set(there), remote or "origin")
     return Plan(tags, outcome, settings, notes)
+
+
+def _after_the_latest(state: ArtifactState, longest: float = 2.0) -> None:
+    """Wait, if need be, for the second after the artifact's latest event. gto orders by
+    tagger second, and within one it does not follow the order of creation: a deprecation
+    made in the second of a registration changes nothing. (A date set by hand through
+    ``GIT_COMMITTER_DATE`` is left alone, and so is a latest event beyond ``longest``
+    seconds ahead, a skewed clock that ``tagger-time`` speaks of.)"""
+    if os.environ.get("GIT_COMMITTER_DATE") or not state.events:
+        return
+    wait = max(e.time for e in state.events) + 1 - time.time()
+    if 0 < wait <= longest:
+        time.sleep(wait)
 
 
 def _ask_remote(repo: Repo, remote: str | None, artifact: str,
@@ -317,9 +335,20 @@ def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]],
     if declined:
         for new, oid in written:
             repo.delete_tag(new.name, oid)
+    return PushResult(False, declined, remote_lines + ours, push_failure(done)[0])
+
+
+def push_failure(done: subprocess.CompletedProcess[bytes]) -> tuple[str, list[str]]:
+    """Why a ``git push --porcelain`` failed: its first refusal or error line (git's own
+    words, whole: "fatal: ... does not appear to be a git repository"), and what the
+    server's hooks said (``remote:`` lines)."""
+    stderr = done.stderr.decode("utf-8", "replace").splitlines()
+    stdout = done.stdout.decode("utf-8", "replace").splitlines()
+    rejected = [line for line in stdout if line.startswith("!")]
     errors = [line for line in stderr if line.startswith(("error:", "fatal:"))]
-    reason = (rejected or errors or ["git push failed"])[0]
-    return PushResult(False, declined, remote_lines + ours, reason)
+    fatal = [line for line in errors if line.startswith("fatal:")]
+    reason = (fatal or rejected or errors or ["git push failed"])[0]
+    return reason, [line for line in stderr if line.startswith(("remote:", "gtoguard:"))]
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -328,7 +357,7 @@ def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]],
 def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = False
                       ) -> dict[str, dict[str, Any]]:  # fmt: skip
     """The document of ``gto show --json``."""
-    config = cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), _where(branch))
+    config = reader_gto_config(repo, branch)
     declared = declared_artifacts(repo)
     listing = wholeregistry.list_tags(repo)
     parts = parallel.by_share(_summarize, listing, listing.size, repo.path, declared)
@@ -376,13 +405,11 @@ def declared_artifacts(repo: Repo) -> views.Declared:
 
 def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
                       ) -> list[dict[str, Any]]:  # fmt: skip
+    _artifact_name(name)
     registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
     state = registry.artifacts.get(name)
     if state is None or not state.events:
-        close = similar_artifacts(repo, name)
-        hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
-                else "see the artifacts: gtoguard show")  # fmt: skip
-        raise UsageError(f"no artifact named {name!r} has GTO tags here", hint)
+        raise _no_such_artifact(repo, name)
     view = artifact_view(state, commit_times(repo, registry))
     return version_rows(view, include_deregistered)
 
@@ -390,14 +417,12 @@ def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
 def gto_artifact_document(repo: Repo, name: str, include_inactive: bool = False
                           ) -> list[dict[str, Any]]:  # fmt: skip
     """The document ``gto show NAME --json`` prints (``-d``: ``include_inactive``)."""
+    _artifact_name(name)
     registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
     state = registry.artifact(name)
     declared = declared_artifacts(repo)
     if not state.events and name not in declared.names:
-        close = similar_artifacts(repo, name)
-        hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
-                else "see the artifacts: gtoguard show")  # fmt: skip
-        raise UsageError(f"no artifact named {name!r} has GTO tags here", hint)
+        raise _no_such_artifact(repo, name)
     view = artifact_view(state, commit_times(repo, registry), declared.at(name))
     commits = {}
     for version in view.versions:
@@ -414,6 +439,7 @@ def history_document(repo: Repo, name: str | None) -> list[dict[str, Any]]:
     NAME's events, and a stable sort keeps the order of what it keeps: NAME's own tags
     give the same list."""
     if name is not None:
+        _artifact_name(name)
         registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
         state = registry.artifacts.get(name)
         if state is None or not state.events:
@@ -461,6 +487,7 @@ def _index_entry(repo: Repo, commit: str, name: str) -> dict[str, Any] | None:
 def deprecation(repo: Repo, name: str) -> TagEvent | None:
     """The deprecation tag that makes gto hide artifact ``name`` (its latest event), or
     None while the artifact is active."""
+    _artifact_name(name)
     registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
     state = registry.artifacts.get(name)
     if state is None or not state.events:
@@ -481,7 +508,46 @@ def similar_artifacts(repo: Repo, name: str) -> list[str]:
             known.add(parse_tag(tag).artifact)
         except TagNameError:
             continue
+    known.discard(name)  # its tags are lightweight ones, which gto ignores
     return difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.75)
+
+
+def _no_such_artifact(repo: Repo, name: str) -> UsageError:
+    close = similar_artifacts(repo, name)
+    if close:
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
+    elif repo.tag_names({name}):
+        hint = ("its tags here are lightweight, and gto ignores them; register it with an "
+                f"annotated tag: gtoguard register {shlex.quote(name)}")  # fmt: skip
+    else:
+        hint = "see the artifacts: gtoguard show"
+    return UsageError(f"no artifact named {name!r} has GTO tags here", hint)
+
+
+def _artifact_name(name: str) -> None:
+    """A name a user gave to read: refused unless it is one an artifact can have."""
+    if not is_valid_artifact(name):
+        raise UsageError(f"{name!r} is not an artifact name",
+                         "artifact names are letters, digits and '_-/.', with an optional "
+                         "dir: prefix; see them: gtoguard show")  # fmt: skip
+
+
+def reader_gto_config(repo: Repo, branch: Branch) -> GtoConfig:
+    """The ``.gto`` gto's readers use: in a clone, the working tree's file, committed or
+    not (gto reads it from disk); in a bare repository, the branch's. (The rules that
+    judge new tags come from the branch: this only shapes what ``show`` prints.)"""
+    if not repo.workdir:
+        return cfg.parse_gto_config(repo.file_at(branch.commit, GTO_FILE), _where(branch))
+    path = os.path.join(repo.workdir, GTO_FILE)
+    try:
+        with open(path, "rb") as handle:
+            data: bytes | None = handle.read(cfg.MAX_CONFIG_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        data = None
+    except OSError as exc:
+        raise CannotRun(f"cannot read {path}: {exc.strerror}",
+                        "check the file's permissions") from None  # fmt: skip
+    return cfg.parse_gto_config(data, f"{GTO_FILE} (working tree)")
 
 
 def _where(branch: Branch) -> str:

@@ -232,9 +232,7 @@ def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
         ) from None  # fmt: skip
     if verdicts is None:
         return cfg.parse_policy(data, path, server=True)
-    import hashlib
-
-    digest = hashlib.sha256(data).hexdigest()[:40]
+    digest = cfg.content_digest(data)
     doc = verdicts.document("server-policy", digest, lambda: data,
                             lambda raw: cfg.policy_document(raw, path, server=True))  # fmt: skip
     return policy_from_data(doc or {}, source=path)
@@ -285,8 +283,10 @@ def registry_of(
     for name, obj in tags:
         try:
             tag = parse_tag(name)
-        except TagNameError:
-            continue
+        except TagNameError as err:
+            if err.decoded is None:
+                continue
+            tag = err.decoded  # past gtoguard's limits, but gto reads it
         if artifacts is not None and tag.artifact not in artifacts:
             continue
         counters.append((tag.artifact, tag.counter))

@@ -22,9 +22,19 @@ SEMVER = (
 )
 VERSION = rf"v{SEMVER}"
 
-NAME_RE = re.compile(NAME)
-VERSION_RE = re.compile(VERSION)
-ARTIFACT_RE = re.compile(rf"(?:(?P<dir>{DIRNAME}):)?(?P<name>{NAME})")
+# Compiled when first asked for: a hook that decodes a push needs only _TAG_RE, and each
+# pattern that spells out semver costs about half a millisecond to compile.
+_lazy: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(key: str, source: str) -> re.Pattern[str]:
+    found = _lazy.get(key)
+    if found is None:
+        found = _lazy[key] = re.compile(source)
+    return found
+
+
+ARTIFACT = rf"(?:(?P<dir>{DIRNAME}):)?(?P<name>{NAME})"
 _TAG_RE = re.compile(
     rf"(?:(?P<dir>{DIRNAME})=)?(?P<name>{NAME})"
     rf"(?:@(?P<version>{VERSION})(?P<vcancel>!)?"
@@ -44,13 +54,14 @@ _GTO_SEMVER = (
     rf"{_GTO_NUM}\.{_GTO_NUM}\.{_GTO_NUM}(?:-{_GTO_PRE}(?:\.{_GTO_PRE})*)?"
     r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?"
 )
-_GTO_TAG_RE = re.compile(
+_GTO_TAG = (
     rf"^(?:[a-zA-Z0-9_./-]+=)?{_GTO_NAME}"
     rf"(?:(?:#{_GTO_NAME}|@v{_GTO_SEMVER})!?|@(?:deprecated|created))(?:#[0-9]+)?$"
 )
 
 MAX_TAG_BYTES = 255  # longer names: refs many filesystems and hosts cannot store
-MAX_COUNTER_DIGITS = 18  # a counter must fit in 64 bits (gto itself fails past 4300 digits)
+MAX_COUNTER_DIGITS = 18  # a counter must fit in 64 bits
+GTO_MAX_DIGITS = 4300  # Python's int() limit: past it every gto reader fails
 
 DIR_SEPARATOR_IN_NAME = ":"
 DIR_SEPARATOR_IN_TAG = "="
@@ -103,17 +114,21 @@ class TagName(NamedTuple):
 class TagNameError(ValueError):
     """A name that is not a usable GTO tag; ``rule`` is the violation id it maps to."""
 
-    def __init__(self, name: str, reason: str, suggestion: str | None, rule: str) -> None:
+    def __init__(self, name: str, reason: str, suggestion: str | None, rule: str,
+                 decoded: TagName | None = None) -> None:  # fmt: skip
         super().__init__(f"{name!r}: {reason}")
         self.name = name
         self.reason = reason
         self.suggestion = suggestion
         self.rule = rule
+        # what gto reads all the same (a name or counter past gtoguard's limits): the
+        # hook declines it, and the readers show it as gto does
+        self.decoded = decoded
 
 
 def gto_reads(name: str) -> bool:
     """Whether gto 1.10.1 decodes ``name`` as a registry event (its regex, quirks and all)."""
-    return _GTO_TAG_RE.search(name) is not None
+    return _pattern("gto", _GTO_TAG).search(name) is not None
 
 
 def is_gto_shaped(name: str) -> bool:
@@ -127,16 +142,16 @@ def artifact_to_tag(artifact: str) -> str:
 
 def is_valid_name(value: str) -> bool:
     """gto's rule for stage, type and bare artifact names (1 character is fine)."""
-    return NAME_RE.fullmatch(value) is not None
+    return _pattern("name", NAME).fullmatch(value) is not None
 
 
 def is_valid_artifact(value: str) -> bool:
     """An artifact name as users type it: ``name`` or ``dir:name``."""
-    return ARTIFACT_RE.fullmatch(value) is not None
+    return _pattern("artifact", ARTIFACT).fullmatch(value) is not None
 
 
 def is_valid_version(value: str) -> bool:
-    return VERSION_RE.fullmatch(value) is not None
+    return _pattern("version", VERSION).fullmatch(value) is not None
 
 
 def format_tag(tag: TagName) -> str:
@@ -163,19 +178,6 @@ def parse_tag(name: str) -> TagName:
     dirname, artifact, version, vcancel, stage, scancel, _, created, digits = match.groups()
     if dirname is not None:
         artifact = f"{dirname}{DIR_SEPARATOR_IN_NAME}{artifact}"
-    size = len(name)  # the grammar is ASCII only: characters are bytes
-    if size > MAX_TAG_BYTES:
-        raise TagNameError(
-            name, f"the name is {size} bytes long; at most {MAX_TAG_BYTES} are allowed", None,
-            "tag-malformed",
-        )  # fmt: skip
-    if digits is not None and len(digits) > MAX_COUNTER_DIGITS:
-        raise TagNameError(
-            name, f"the counter has {len(digits)} digits; at most {MAX_COUNTER_DIGITS} are allowed",
-            None, "tag-malformed",
-        )  # fmt: skip
-    counter = int(digits) if digits is not None else None
-    width = len(digits) if digits is not None and len(digits) > 1 and digits[0] == "0" else 0
     if created:
         raise TagNameError(
             name,
@@ -183,13 +185,27 @@ def parse_tag(name: str) -> TagName:
             None,
             "tag-reserved",
         )
+    size = len(name)  # the grammar is ASCII only: characters are bytes
+    too_big = None
+    if size > MAX_TAG_BYTES:
+        too_big = f"the name is {size} bytes long; at most {MAX_TAG_BYTES} are allowed"
+    elif digits is not None and len(digits) > MAX_COUNTER_DIGITS:
+        too_big = f"the counter has {len(digits)} digits; at most {MAX_COUNTER_DIGITS} are allowed"
+        if len(digits) > GTO_MAX_DIGITS:  # gto's int() gives up: its readers fail
+            raise TagNameError(name, too_big, None, "tag-malformed")
+    counter = int(digits) if digits is not None else None
+    width = len(digits) if digits is not None and len(digits) > 1 and digits[0] == "0" else 0
     if version:
         action = Action.DEREGISTER if vcancel else Action.REGISTER
-        return TagName(artifact, action, version, None, counter, width)
-    if stage:
+        tag = TagName(artifact, action, version, None, counter, width)
+    elif stage:
         action = Action.UNASSIGN if scancel else Action.ASSIGN
-        return TagName(artifact, action, None, stage, counter, width)
-    return TagName(artifact, Action.DEPRECATE, counter=counter, counter_width=width)
+        tag = TagName(artifact, action, None, stage, counter, width)
+    else:
+        tag = TagName(artifact, Action.DEPRECATE, counter=counter, counter_width=width)
+    if too_big is not None:
+        raise TagNameError(name, too_big, None, "tag-malformed", decoded=tag)
+    return tag
 
 
 # --- git check-ref-format, for refs/tags/<name> ----------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any
 
@@ -50,6 +51,22 @@ def _creating(func: Callable[..., int]) -> Callable[..., None]:
     return decorated
 
 
+def _utf8(message: str) -> str:
+    """The message as UTF-8 text. Under a C locale Python hands over the bytes of an
+    argument as surrogates: valid UTF-8 bytes are taken back; others cannot be a tag
+    message gto reads."""
+    try:
+        message.encode("utf-8")
+        return message
+    except UnicodeEncodeError:
+        pass
+    try:
+        return message.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        raise UsageError("--message is not UTF-8 text, and gto cannot read such a tag",
+                         "write the message in UTF-8 (check your terminal's encoding)") from None  # fmt: skip
+
+
 def _create(request: Any, repo: str, branch: str | None, push: str | None, sign: bool,
             dry_run: bool, early: Any = None) -> int:  # fmt: skip
     import shlex
@@ -58,6 +75,8 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
     from ..gitrepo import open_repo
     from ..report import write_text
 
+    if request.message is not None:
+        request = replace(request, message=_utf8(request.message))
     handle = open_repo(repo)
     found = helper.plan(handle, request, helper.config_branch(handle, branch, push), push, sign,
                         early)  # fmt: skip

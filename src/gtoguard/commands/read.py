@@ -36,10 +36,8 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
     """
     import json
 
-    from .. import config as cfg
     from .. import helper
     from ..gitrepo import open_repo
-    from ..policy import GTO_FILE
 
     handle = open_repo(repo)
     if name is None:
@@ -53,6 +51,12 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
         rows = [[artifact if entry["registered"] else f"*{artifact}", entry["version"] or "-",
                  *(entry["stage"][s] or "-" for s in stages)]
                 for artifact, entry in document.items()]  # fmt: skip
+        if not rows and not deprecated and helper.registry_document(
+            handle, helper.config_branch(handle, branch), True
+        ):  # fmt: skip
+            click.echo("no active artifacts here (gto hides deprecated ones)\n"
+                       "  hint: list them too: gtoguard show -d")  # fmt: skip
+            return 0
         _table(["artifact", "latest", *(f"#{s}" for s in stages)], rows)
         return 0
     if as_json and not as_rows:
@@ -70,10 +74,7 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
 
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.time))
         click.echo(f"{name} is deprecated ({gone.tag}, {when}): gto lists it only with -d")
-    where = helper.config_branch(handle, branch)
-    config = cfg.parse_gto_config(
-        handle.file_at(where.commit, GTO_FILE), f"{where.short}:{GTO_FILE}"
-    )
+    config = helper.reader_gto_config(handle, helper.config_branch(handle, branch))
     _versions_view(shown, deprecated, config.stages)
     return 0
 
@@ -236,9 +237,15 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
     done = handle.git("push", "--atomic", "--porcelain", "--", remote,
                       *[f":refs/tags/{name}" for name in doomed])  # fmt: skip
     if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["git push failed"]
-        error(f"could not delete them from {remote}: {said[-1]}",
-               "check the job's push access (contents: write / a project token)")  # fmt: skip
+        import os
+
+        reason, said = helper.push_failure(done)
+        for line in said:  # the server's hooks, in their own words
+            click.echo(line, err=True)
+        access = ("check the job's push access (contents: write / a project token)"
+                  if os.environ.get("CI") else
+                  f"check that you may delete tags there: git push --dry-run {remote} :refs/tags/NAME")  # fmt: skip
+        error(f"could not delete them from {remote}: {reason}", access)
         return 3
     for name in doomed:
         oid = handle.ref_target(f"refs/tags/{name}")
@@ -253,10 +260,14 @@ def _epoch(text: str, option: str = "--pushed-at") -> int:
     GitHub's pushed_at; ``2026-12-01T06:00:00.123+00:00``, GitLab's CI_PIPELINE_CREATED_AT)."""
     from datetime import datetime
 
+    from ..clock import LAST_SECOND
+
     value = text.strip()
-    if value.isdigit():
+    if value.isdigit() and int(value) <= LAST_SECOND:
         return int(value)
     try:
+        if value.isdigit():
+            raise ValueError("past the year 9999")
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"{option} {text!r} is not a time",

@@ -21,9 +21,13 @@ EXTRA = ("starlette", "uvicorn", "jinja2")
                    "create and push tags with your git credentials.")  # fmt: skip
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")  # fmt: skip
+@click.option("--allow-host", "allow_host", multiple=True, metavar="NAME",
+              help="Also answer requests for this host name (the name others reach it by, "
+                   "with --host); repeatable. Other names are refused, against DNS rebinding.")  # fmt: skip
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
 @exits
-def ui(repo: str, remote: str | None, host: str | None, port: int, open_browser: bool) -> int:
+def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: tuple[str, ...],
+       open_browser: bool) -> int:  # fmt: skip
     """Serve the registry page: models, stages, history, the audit, and Promote.
 
     A local web page over the repository at --repo: the models dashboard (each
@@ -72,7 +76,7 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, open_browser:
 
             webbrowser.open(url)
 
-    serve(where, chosen, read_only, listen, port, ready)
+    serve(where, chosen, read_only, listen, port, ready, allow_host)
     return 0
 
 

@@ -104,8 +104,16 @@ def create_app(site: Site, hosts: list[str]) -> Starlette:
         return page(request, "dashboard.html", board=board, q=query, show_deprecated=deprecated,
                     commits=site.commits(), allowed=board.allowed, known=board.stages)  # fmt: skip
 
+    def named(request: Request) -> str:
+        """The artifact a path names. Starlette's route pattern ends in ``$``, which also
+        matches before a final newline: ``/models/churn%0a`` would serve churn."""
+        name: str = request.path_params["name"]
+        if "\n" in request.scope["path"]:
+            raise UsageError("no such page", "go back to the models: /")
+        return name
+
     def model(request: Request) -> Response:
-        found = site.model(request.path_params["name"])
+        found = site.model(named(request))
         return page(request, "model.html", model=found, commits=found.commits,
                     allowed=found.allowed, known=[h.stage for h in found.stages])  # fmt: skip
 
@@ -114,7 +122,7 @@ def create_app(site: Site, hosts: list[str]) -> Starlette:
         return page(request, "violations.html", findings=findings, notes=notes)
 
     def versions(request: Request) -> Response:
-        found = site.model(request.path_params["name"])
+        found = site.model(named(request))
         document = {"name": found.name, "versions": found.promotable,
                     "allowed": found.allowed, "stages": [h.stage for h in found.stages]}  # fmt: skip
         return JSONResponse(document, headers=HEADERS)

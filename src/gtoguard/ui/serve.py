@@ -27,14 +27,34 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def allowed_hosts(host: str) -> list[str]:
-    """The Host headers the page answers to: its loopback names, and the address it was
-    bound to; any, when bound to every address (0.0.0.0 or ::)."""
+def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The Host headers the page answers to: its loopback names, the address it was bound
+    to, and ``extra`` (``--allow-host``). Bound to every address (0.0.0.0 or ::), this
+    machine's names and addresses instead of the address: never any name, which would let
+    a page elsewhere reach this one through DNS rebinding and push tags."""
     bare = host.strip("[]")
+    names = [*LOOPBACK_NAMES, "[::1]"]
     if bare in ("0.0.0.0", "::", ""):
-        return ["*"]
-    names = [*LOOPBACK_NAMES, "[::1]"] if is_loopback(bare) else [bare]
-    return names + ([f"[{bare}]"] if ":" in bare else [])
+        names += [bare or "0.0.0.0", *machine_names()]
+    elif not is_loopback(bare):
+        names = [bare]
+    names += [name.strip("[]") for name in extra]
+    return sorted({*names, *(f"[{n}]" for n in names if ":" in n and not n.startswith("["))})
+
+
+def machine_names() -> list[str]:
+    """This machine's host names and the addresses they resolve to."""
+    found = set()
+    for name in {socket.gethostname(), socket.getfqdn()}:
+        if not name:
+            continue
+        found.add(name)
+        try:
+            infos = socket.getaddrinfo(name, None)
+        except OSError:
+            continue
+        found.update(str(info[4][0]) for info in infos)
+    return sorted(found)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -70,11 +90,11 @@ def url_of(sock: socket.socket) -> str:
 
 
 def serve(path: str, remote: str | None, read_only: bool, host: str, port: int,
-          ready: Callable[[str], None]) -> None:  # fmt: skip
+          ready: Callable[[str], None], extra_hosts: tuple[str, ...] = ()) -> None:  # fmt: skip
     """Serve the page until interrupted; ``ready(url)`` once the socket listens."""
     sock = bind(host, port)
     site = Site(path, remote, read_only, secrets.token_urlsafe(32))
-    app = create_app(site, allowed_hosts(host))
+    app = create_app(site, allowed_hosts(host, extra_hosts))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             server_header=False)  # fmt: skip
     ready(url_of(sock))
