@@ -17,24 +17,38 @@ TEST_CLOCK = "GTOGUARD_NOW"
 LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can hold
 
 
+class NoZone(ValueError):
+    """An ISO 8601 time without a zone: which moment it names depends on the machine."""
+
+
+def parse_time(text: str) -> int:
+    """Epoch seconds from ``1796104937`` or ISO 8601 with a zone (``2026-12-01T06:00:00Z``,
+    ``2026-12-01T06:00:00.123+00:00``), up to the last second of the year 9999; raises
+    ``ValueError`` saying what is wrong."""
+    value = text.strip()
+    if value.isdigit():
+        if int(value) > LAST_SECOND:
+            raise ValueError("past the year 9999")
+        return int(value)
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))  # ValueError: not a time
+    if moment.tzinfo is None:
+        raise NoZone("no time zone")
+    return int(moment.timestamp())
+
+
 def freeze_now(env: Mapping[str, str]) -> int:
     """Epoch seconds: ``GTOGUARD_NOW`` if set, else now."""
     value = env.get(TEST_CLOCK, "").strip()
     if not value:
         return int(time.time())
-    if value.isdigit() and int(value) <= LAST_SECOND:
-        return int(value)
     try:
-        from datetime import datetime
-
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
-        moment = None
-    if value.isdigit() or moment is None or moment.tzinfo is None:
         raise CannotRun(f"{TEST_CLOCK}={value!r} is not a time",
                         "it is for tests only: unset it, or give epoch seconds or ISO 8601 "
-                        "with a zone (2026-12-24T12:00:00+01:00)")  # fmt: skip
-    return int(moment.timestamp())
+                        "with a zone (2026-12-24T12:00:00+01:00)") from None  # fmt: skip
 
 
 def clock_note(env: Mapping[str, str]) -> str | None:

@@ -335,7 +335,8 @@ def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]],
     if declined:
         for new, oid in written:
             repo.delete_tag(new.name, oid)
-    return PushResult(False, declined, remote_lines + ours, push_failure(done)[0])
+    reason, said = push_failure(done)
+    return PushResult(False, declined, said, reason)
 
 
 def push_failure(done: subprocess.CompletedProcess[bytes]) -> tuple[str, list[str]]:
@@ -405,8 +406,7 @@ def declared_artifacts(repo: Repo) -> views.Declared:
 
 def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
                       ) -> list[dict[str, Any]]:  # fmt: skip
-    _artifact_name(name)
-    registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+    registry = _registry_of_one(repo, name)
     state = registry.artifacts.get(name)
     if state is None or not state.events:
         raise _no_such_artifact(repo, name)
@@ -417,8 +417,7 @@ def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
 def gto_artifact_document(repo: Repo, name: str, include_inactive: bool = False
                           ) -> list[dict[str, Any]]:  # fmt: skip
     """The document ``gto show NAME --json`` prints (``-d``: ``include_inactive``)."""
-    _artifact_name(name)
-    registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+    registry = _registry_of_one(repo, name)
     state = registry.artifact(name)
     declared = declared_artifacts(repo)
     if not state.events and name not in declared.names:
@@ -439,8 +438,7 @@ def history_document(repo: Repo, name: str | None) -> list[dict[str, Any]]:
     NAME's events, and a stable sort keeps the order of what it keeps: NAME's own tags
     give the same list."""
     if name is not None:
-        _artifact_name(name)
-        registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+        registry = _registry_of_one(repo, name)
         state = registry.artifacts.get(name)
         if state is None or not state.events:
             return []
@@ -487,8 +485,7 @@ def _index_entry(repo: Repo, commit: str, name: str) -> dict[str, Any] | None:
 def deprecation(repo: Repo, name: str) -> TagEvent | None:
     """The deprecation tag that makes gto hide artifact ``name`` (its latest event), or
     None while the artifact is active."""
-    _artifact_name(name)
-    registry = registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+    registry = _registry_of_one(repo, name)
     state = registry.artifacts.get(name)
     if state is None or not state.events:
         return None
@@ -524,12 +521,14 @@ def _no_such_artifact(repo: Repo, name: str) -> UsageError:
     return UsageError(f"no artifact named {name!r} has GTO tags here", hint)
 
 
-def _artifact_name(name: str) -> None:
-    """A name a user gave to read: refused unless it is one an artifact can have."""
+def _registry_of_one(repo: Repo, name: str) -> Registry:
+    """The registry of the one artifact a user named to read; a name no artifact can have
+    is refused (it could match other artifacts' tags, or none, by accident)."""
     if not is_valid_artifact(name):
         raise UsageError(f"{name!r} is not an artifact name",
                          "artifact names are letters, digits and '_-/.', with an optional "
                          "dir: prefix; see them: gtoguard show")  # fmt: skip
+    return registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
 
 
 def reader_gto_config(repo: Repo, branch: Branch) -> GtoConfig:

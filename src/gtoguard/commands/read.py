@@ -41,9 +41,10 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
 
     handle = open_repo(repo)
     if name is None:
-        document = helper.registry_document(
-            handle, helper.config_branch(handle, branch), deprecated
-        )
+        # with the deprecated artifacts, once: gto's document without them is the same
+        # rows less the inactive ones (the stage columns do not depend on the choice)
+        every = helper.registry_document(handle, helper.config_branch(handle, branch), True)
+        document = every if deprecated else {k: v for k, v in every.items() if v["active"]}
         if as_json:
             click.echo(json.dumps(document, indent=4, ensure_ascii=False))
             return 0
@@ -51,9 +52,7 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
         rows = [[artifact if entry["registered"] else f"*{artifact}", entry["version"] or "-",
                  *(entry["stage"][s] or "-" for s in stages)]
                 for artifact, entry in document.items()]  # fmt: skip
-        if not rows and not deprecated and helper.registry_document(
-            handle, helper.config_branch(handle, branch), True
-        ):  # fmt: skip
+        if not rows and every:
             click.echo("no active artifacts here (gto hides deprecated ones)\n"
                        "  hint: list them too: gtoguard show -d")  # fmt: skip
             return 0
@@ -258,21 +257,13 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
 def _epoch(text: str, option: str = "--pushed-at") -> int:
     """Seconds since the epoch from ``1796104937`` or ISO 8601 (``2026-12-01T06:00:00Z``,
     GitHub's pushed_at; ``2026-12-01T06:00:00.123+00:00``, GitLab's CI_PIPELINE_CREATED_AT)."""
-    from datetime import datetime
+    from ..clock import NoZone, parse_time
 
-    from ..clock import LAST_SECOND
-
-    value = text.strip()
-    if value.isdigit() and int(value) <= LAST_SECOND:
-        return int(value)
     try:
-        if value.isdigit():
-            raise ValueError("past the year 9999")
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(text)
+    except NoZone:
+        raise UsageError(f"{option} {text!r} has no time zone",
+                         "add one: 2026-12-01T06:00:00Z") from None  # fmt: skip
     except ValueError:
         raise UsageError(f"{option} {text!r} is not a time",
                          "give ISO 8601 with a zone (2026-12-01T06:00:00Z) or epoch seconds") from None  # fmt: skip
-    if moment.tzinfo is None:
-        raise UsageError(f"{option} {text!r} has no time zone",
-                         "add one: 2026-12-01T06:00:00Z") from None  # fmt: skip
-    return int(moment.timestamp())
