@@ -21,10 +21,9 @@ from typing import IO, NamedTuple
 
 from .errors import CannotRun
 from .tagname import ref_format_problem
-from .tagobject import MAX_TIME, Canonical
+from .tagobject import MAX_TIME, READ_CAP, Canonical
 
 CHUNK = 1 << 20
-READ_CAP = (16 << 20) + (64 << 10)  # past the largest max_message: never held whole
 
 # One object of ``cat-file --batch`` output: its header line, then its bytes.
 _HEADER = re.compile(rb"[0-9a-f]{40,64} ([a-z]+) ([0-9]+)\n")

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
 
-from . import budget, prefetch
+from . import budget
 from .errors import CannotRun, NotARepository, UsageError
-from .gitbatch import READ_CAP
 from .policy import CONFIG_FILES
+from .refstore import RefStore
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, decode_ref
 from .rules import GitObject
 from .tagname import artifact_to_tag
-from .tagobject import Canonical, Identity, canonical, parse_ident, parse_tag_object
+from .tagobject import READ_CAP, Canonical, Identity, canonical, parse_ident, parse_tag_object
+
+if TYPE_CHECKING:
+    import subprocess
 
 _KINDS = {
     ObjectType.COMMIT: "commit",
@@ -124,11 +126,11 @@ class Repo:
     # --- refs ---
 
     def tag_names(self, artifacts: Iterable[str] | None = None) -> list[str]:
-        """Every tag name, or only the names of ``artifacts``' tags. For the latter git
-        looks the names up in its sorted ref store (``for-each-ref`` with patterns that
-        all start ``refs/tags/<artifact>@`` or ``#``, which git turns into prefix
-        lookups), so the hook's cost does not grow with the number of tags in the
-        repository. A pattern's ``*`` stops at ``/`` and stage names may hold one
+        """Every tag name, or only the names of ``artifacts``' tags. The latter are
+        looked up by prefix in the sorted ref store (the ref files, or else
+        ``for-each-ref`` with patterns that all start ``refs/tags/<artifact>@`` or
+        ``#``, which git turns into prefix lookups), so the hook's cost does not grow
+        with the number of tags in the repository. A pattern's ``*`` stops at ``/`` and stage names may hold one
         (``churn#prod/eu#10``): ``<prefix>*/**`` takes those. ``churn`` never takes
         ``churn/x``'s tags: theirs go on with ``/``, not ``@`` or ``#``."""
         cut = len(self._prefix) + len(TAG_PREFIX)
@@ -141,6 +143,9 @@ class Repo:
             starts = [self._full(f"{TAG_PREFIX}{a}{sep}") for a in wanted for sep in ("@", "#")]
             if not starts:
                 return []
+            listed = self._listed(starts)
+            if listed is not None:
+                return [decode_ref(raw[cut:]) for raw in sorted(listed)]
             patterns = [_literal(start) + tail for start in starts for tail in ("*", "*/**")]
             done = self.git("for-each-ref", "--format=%(refname)", *patterns)
             if done.returncode == 0:
@@ -151,6 +156,12 @@ class Repo:
             for raw in self._repo.raw_listall_references()
             if raw.startswith(prefixes)
         ]
+
+    def _listed(self, starts: list[str]) -> dict[bytes, bytes] | None:
+        """Stored ref name -> object id of the refs that begin with one of ``starts``,
+        read from the ref files (no process: the hook's common case); None when git
+        must answer (``refstore`` says when)."""
+        return RefStore(self.path).under(s.encode("utf-8", "surrogateescape") for s in starts)
 
     def _tag_names_of(self, wanted: set[str]) -> list[str]:
         return list(self._tag_targets_of(wanted))
@@ -164,9 +175,12 @@ class Repo:
         if not wanted:
             return {}
         starts = [self._full(f"{TAG_PREFIX}{a}{sep}") for a in wanted for sep in ("@", "#")]
+        cut = len(self._prefix) + len(TAG_PREFIX)
+        listed = self._listed(starts)
+        if listed is not None:
+            return {decode_ref(raw[cut:]): listed[raw].decode("ascii") for raw in sorted(listed)}
         patterns = [_literal(start) + tail for start in starts for tail in ("*", "*/**")]
         done = self.git("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
-        cut = len(self._prefix) + len(TAG_PREFIX)
         found: dict[str, str] = {}
         if done.returncode != 0:  # e.g. a dangling symbolic ref: one lookup per name
             for name in self.tag_names(artifacts):
@@ -420,6 +434,8 @@ class Repo:
         start of the message): a pushed 600 MB message is refused by size, not read."""
         if size <= READ_CAP:
             return bytes(self._repo.odb.read(oid)[1])
+        import subprocess  # here, not above: the hook's usual path starts no process
+
         try:
             with subprocess.Popen(
                 ["git", "cat-file", "tag", oid],
@@ -555,6 +571,8 @@ class Repo:
     # --- writing, through git itself (identity, signing and ref locking as git does) ---
 
     def git(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        import subprocess  # here, not above: the hook's usual path starts no process
+
         cwd = self.workdir or self.path
         try:
             return subprocess.run(
@@ -627,6 +645,8 @@ class Repo:
     ) -> Callable[[], list[str]]:
         """``remote_tag_names``, started now (or ``running`` already, from
         ``prefetch.Early``) and collected by calling the result."""
+        from . import prefetch
+
         proc = running
         where = self.workdir or self.path
         wanted = list(artifacts or ())

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+READ_CAP = (16 << 20) + (64 << 10)  # bytes of a tag past the largest max_message: never held whole
+
 # The latest instant every zone can show in datetime (year 9999), with a day to spare.
 MAX_TIME = 253_402_214_400
 _HEADERS = (b"object", b"type", b"tag", b"tagger")
