@@ -146,6 +146,14 @@ STRICTER_THAN_GTO = [
     "autoload_enrichments: 'off'\n",
     "autoload_enrichments: 0\n",
     *[f'{key}: ["dev\\n"]\n' for key in ("stages", "STAGES", "Stages", "types", "TYPES")],
+    # gto loads these, then every registry reader fails on them (or on a file gtoguard
+    # cannot check): an enrichment no plug-in provides, an index other than artifacts.yaml
+    "enrichments: [{type: x}]\n",
+    *[
+        f"{key}: {value}\n"
+        for key in ("INDEX", "index")
+        for value in ("dev", "'yes'", "'off'", "x.yaml", "'TRUE'", "''")
+    ],
 ]
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .errors import CannotRun
 from .policy import (
     GTO_FILE,
+    INDEX_FILE,
     POLICY_FILE,
     SERVER_ONLY_KEYS,
     GtoConfig,
@@ -324,12 +325,25 @@ def stage_problems(gto: GtoConfig, policy: Policy, file: str) -> list[Problem]:
     return problems
 
 
+def index_document(data: bytes, file: str = INDEX_FILE) -> Any:
+    """The document of gto's ``artifacts.yaml``, once it passed its schema: gto reads it
+    at HEAD for every registry, and one it cannot load fails them all."""
+    doc = load_yaml(data, file)
+    problems = schema_problems(doc, "artifacts-index", file)
+    if problems:
+        raise ConfigInvalid(problems)
+    return doc
+
+
 def config_file_kind(path: str) -> str:
     """``gto`` for a file named ``.gto`` (GTO's config), ``repository-policy`` for one
-    named ``.gtoguard.yaml``, else ``server-policy``. ``path`` may be ``REV:PATH``."""
+    named ``.gtoguard.yaml``, ``index`` for ``artifacts.yaml`` (gto's artifact index),
+    else ``server-policy``. ``path`` may be ``REV:PATH``."""
     name = Path(path).name.rsplit(":", 1)[-1]
     if name == GTO_FILE:
         return "gto"
+    if name == INDEX_FILE:
+        return "index"
     return "repository-policy" if name == POLICY_FILE else "server-policy"
 
 
@@ -339,6 +353,8 @@ def validate_file(data: bytes, file: str) -> list[Problem]:
         kind = config_file_kind(file)
         if kind == "gto":
             parse_gto_config(data, file)
+        elif kind == "index":
+            index_document(data, file)
         else:
             parse_policy(data, file, server=kind == "server-policy")
     except ConfigInvalid as exc:
@@ -441,7 +457,7 @@ class VerdictCache:
         from . import __version__
 
         digest = _digest(__version__.encode(), digest_size=16)
-        for name in ("gto-config", "policy"):
+        for name in ("gto-config", "policy", "artifacts-index"):
             digest.update((schema_dir() / f"{name}.schema.json").read_bytes())
         return digest.hexdigest()
 

@@ -22,7 +22,16 @@ from .refstore import RefStore
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, decode_ref
 from .rules import GitObject
 from .tagname import artifact_to_tag
-from .tagobject import READ_CAP, Canonical, Identity, canonical, parse_ident, parse_tag_object
+from .tagobject import (
+    MAX_TIME,
+    MIN_TIME,
+    READ_CAP,
+    Canonical,
+    Identity,
+    canonical,
+    parse_ident,
+    parse_tag_object,
+)
 
 if TYPE_CHECKING:
     import subprocess
@@ -456,10 +465,32 @@ class Repo:
         for update in updates:
             if update.is_tag and not update.deleted:
                 try:
-                    found[update.new] = self.object_info(update.new)
+                    found[update.new] = self.pushed_object(update.new)
                 except KeyError:
                     continue
         return found
+
+    def pushed_object(self, oid: str) -> GitObject:
+        """``object_info`` of a pushed object, and for a tag also whether gto can date
+        the commit it tags (what is already here was judged when it came)."""
+        obj = self.object_info(oid)
+        why = self._undatable_target(obj)
+        return obj if why is None else obj._replace(unreadable=why)
+
+    def _undatable_target(self, obj: GitObject) -> str | None:
+        """Why gto cannot date the commit a tag points at, or None. gto gives every
+        version an event at its commit's committer date, as a datetime in the committer's
+        zone: a date past the year 9999 makes every reader of the registry fail."""
+        if obj.kind != "tag" or obj.target_kind != "commit" or obj.unreadable is not None:
+            return None
+        commit = self._repo.get(obj.target) if obj.target else None
+        if not isinstance(commit, pygit2.Commit):
+            return None
+        when = int(commit.commit_time) + 60 * int(commit.commit_time_offset)
+        if MIN_TIME <= when <= MAX_TIME:
+            return None
+        return (f"the tagged commit {obj.target[:12]} is dated {int(commit.commit_time)}, "
+                "outside the years 1 to 9999 (gto dates each version by its commit)")  # fmt: skip
 
     def _kind_of(self, oid: str) -> str:
         """The type of a tag's target; tags share commits, so each is looked up once."""

@@ -26,7 +26,7 @@ from .check import Context, Outcome, evaluate, event_of, order_key
 from .confighistory import Era
 from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
-from .policy import GTO_FILE, GtoConfig
+from .policy import GTO_FILE, INDEX_FILE, GtoConfig
 from .prefetch import Early
 from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import ArtifactState, Registry, TagEvent
@@ -378,9 +378,6 @@ def _summarize(listing: wholeregistry.Listing, part: int, parts: int, path: str,
     return rows
 
 
-INDEX_FILE = "artifacts.yaml"
-
-
 def declared_artifacts(repo: Repo) -> views.Declared:
     """What ``artifacts.yaml`` at HEAD declares, as gto 1.10.1 reads it (its legacy
     index: each top-level key an artifact). Absent, or not a mapping of names: nothing
@@ -393,15 +390,12 @@ def declared_artifacts(repo: Repo) -> views.Declared:
     if data is None:
         return views.Declared()
     try:
-        loaded = cfg.load_yaml(data, INDEX_FILE)
-    except cfg.ConfigInvalid:
-        loaded = None
-    names = list(loaded) if isinstance(loaded, dict) else None
-    if names is None or not all(isinstance(n, str) and is_valid_artifact(n) for n in names):
-        sys.stderr.write(f"gtoguard: warning: {INDEX_FILE} at HEAD is not a mapping of artifact "
-                         "names; gto fails on it, gtoguard leaves it out\n")  # fmt: skip
+        loaded = cfg.index_document(data, f"HEAD:{INDEX_FILE}")
+    except cfg.ConfigInvalid as exc:
+        sys.stderr.write(f"gtoguard: warning: {exc.problems[0]}; gto fails on every registry "
+                         "command with it, gtoguard leaves the file out\n")  # fmt: skip
         return views.Declared()
-    return views.Declared(tuple(names), (head, repo.commit_time(head)))
+    return views.Declared(tuple(loaded), (head, repo.commit_time(head)))
 
 
 def artifact_document(repo: Repo, name: str, include_deregistered: bool = False

@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
-CONFIG_FILES = (GTO_FILE, POLICY_FILE)
+INDEX_FILE = "artifacts.yaml"  # gto's legacy artifact index, read at HEAD (gto-format §4)
+CONFIG_FILES = (GTO_FILE, POLICY_FILE, INDEX_FILE)  # what a default-branch push is checked for
 SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget", "log")
 DEFAULT_BUDGET = 5.0  # seconds the pre-receive hook may spend on one push
 MAX_AGE_OFF = -1  # tags.max_age: off (server policy only): no bound, for mirroring history

@@ -29,7 +29,7 @@ from .check import (
 from .errors import CannotRun
 from .gitrepo import Branch, Repo
 from .identity import identity_sources, pusher
-from .policy import GTO_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
+from .policy import GTO_FILE, INDEX_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
 from .refupdate import BRANCH_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
@@ -143,7 +143,8 @@ def repository_name(repo: Repo, where: Where) -> str | None:
 
 def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | None = None
                   ) -> Settings:  # fmt: skip
-    """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy.
+    """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy;
+    ``artifacts.yaml`` there is only checked (gto cannot read a registry without it).
     Blobs validated before come from the verdict cache. A default branch that a bare
     repository's HEAD names but that does not exist while other branches do is an error
     (``config-invalid``), never a silent fall back to the default rules.
@@ -177,6 +178,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
                                        lambda raw: parse(raw, where + path))  # fmt: skip
 
     has_gto, gto_doc = document(GTO_FILE, cfg.gto_document)
+    document(INDEX_FILE, cfg.index_document)  # gto reads it for every registry: must load
     config = cfg.gto_config_from(gto_doc) if has_gto else GtoConfig()
     has_policy, policy_doc = document(POLICY_FILE, cfg.policy_document)
     policy = (policy_from_data(policy_doc or {}, source=where + POLICY_FILE)
@@ -239,8 +241,8 @@ def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
 
 
 def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -> list[Violation]:
-    """A default-branch update may not bring an invalid ``.gto`` or ``.gtoguard.yaml``,
-    nor a policy naming stages the new ``.gto`` does not allow."""
+    """A default-branch update may not bring an invalid ``.gto``, ``.gtoguard.yaml`` or
+    ``artifacts.yaml``, nor a policy naming stages the new ``.gto`` does not allow."""
     violations = []
     updates = {}
     for update, name in changes:
@@ -346,7 +348,7 @@ def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObj
     for update in updates:
         if update.is_tag and not update.deleted and update.new not in objects:
             try:
-                objects[update.new] = repo.object_info(update.new)
+                objects[update.new] = repo.pushed_object(update.new)
             except KeyError:
                 raise CannotRun(f"object {update.new} of {update.ref} is missing") from None
     return objects

@@ -15,6 +15,7 @@ READ_CAP = (16 << 20) + (64 << 10)  # bytes of a tag past the largest max_messag
 
 # The latest instant every zone can show in datetime (year 9999), with a day to spare.
 MAX_TIME = 253_402_214_400
+MIN_TIME = -62_135_510_400  # the first instant of the year 1 in every zone, with a day to spare
 _HEADERS = (b"object", b"type", b"tag", b"tagger")
 _IDENT = re.compile(rb"(?P<name>[^<>\n]*) <(?P<email>[^<>\n]*)> (?P<time>[0-9]+) (?P<tz>\S+)")
 # What git writes, read in one match of the decoded text (the fast path): the four

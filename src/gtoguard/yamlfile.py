@@ -79,7 +79,12 @@ def load(data: bytes, file: str) -> Any:
             [Problem(file, "/", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
         ) from None
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        loader = _Loader(text)
+        try:
+            doc = loader.get_single_data()
+            version = loader.yaml_version
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -87,6 +92,12 @@ def load(data: bytes, file: str) -> Any:
         raise ConfigInvalid([Problem(file, "/", f"YAML error{where}: {problem}")]) from None
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
         raise ConfigInvalid([Problem(file, "/", f"YAML error: {exc}")]) from None
+    if version is not None and version != (1, 2):
+        raise ConfigInvalid([Problem(
+            file, "/", f"a %YAML {version[0]}.{version[1]} directive: gto then reads the file "
+            "by that version (on, off, yes and no become booleans), gtoguard by YAML 1.2",
+            "remove the %YAML line (and the --- after it, if nothing else needs it)",
+        )])  # fmt: skip
     if _node_count(doc, MAX_YAML_NODES) > MAX_YAML_NODES:
         raise ConfigInvalid(
             [Problem(file, "/", f"document expands to more than {MAX_YAML_NODES} values",

@@ -14,7 +14,7 @@ from .base import exits, main
 
 @main.group()
 def config() -> None:
-    """Check .gto and gtoguard policy files against their schemas."""
+    """Check .gto, artifacts.yaml and gtoguard policy files against their schemas."""
 
 
 @config.command("validate")
@@ -24,10 +24,11 @@ def config() -> None:
 def config_validate(files: tuple[str, ...], repo: str) -> int:
     """Validate config files; exit 0 if valid, 1 if not.
 
-    A FILE named .gto is GTO's config, one named .gtoguard.yaml a repository policy, any
-    other FILE a server policy (which may set signers, identity and fail). Without
-    FILEs: the repository's .gto and .gtoguard.yaml in the working tree (or, in a bare
-    repository, on the default branch) and the server policy, where present.
+    A FILE named .gto is GTO's config, one named .gtoguard.yaml a repository policy, one
+    named artifacts.yaml gto's artifact index, any other FILE a server policy (which may
+    set signers, identity and fail). Without FILEs: the repository's .gto,
+    .gtoguard.yaml and artifacts.yaml in the working tree (or, in a bare repository, on
+    the default branch) and the server policy, where present.
     """
     from .. import config as cfg
 
@@ -121,7 +122,7 @@ def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
     """The files to validate, and the problems found before reading any: a config file
     committed as a symlink, submodule or directory (the hook reads the committed blob)."""
     from ..gitrepo import open_repo
-    from ..policy import GTO_FILE, POLICY_FILE
+    from ..policy import CONFIG_FILES
     from ..repostate import not_a_file
 
     found: list[tuple[str, bytes]] = []
@@ -129,7 +130,7 @@ def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
     handle = open_repo(repo)
     branch = handle.default_branch()
     head = handle.ref_target("HEAD") if handle.workdir else branch.commit
-    for name in (GTO_FILE, POLICY_FILE):
+    for name in CONFIG_FILES:
         entry = handle.entry_at(head, name)
         problem = not_a_file(entry[1], f"HEAD:{name}") if entry is not None else None
         if problem is not None:
