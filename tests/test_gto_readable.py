@@ -135,3 +135,31 @@ def test_a_tag_on_a_commit_gto_cannot_date_is_declined(tmp_path: Path, when: str
     world.tag("near@v1.0.0")
     assert world.push_tags("near@v1.0.0").ok
     assert gto_reads(fresh_clone(world, "reader"))
+
+
+@pytest.mark.parametrize("index", [True, False])
+def test_a_default_branch_tip_gto_cannot_date_is_declined_with_an_index(
+    tmp_path: Path, index: bool
+) -> None:
+    """gto dates the entries of artifacts.yaml by HEAD's commit: with an index, a far
+    tip breaks every reader, even when the push leaves the index alone."""
+    files = {"artifacts.yaml": "churn: {type: model}\n"} if index else {"model.txt": "v2\n"}
+    plain = world_in(tmp_path / "plain", hook=False)
+    plain.commit("index", files)
+    plain.tag("churn@v1.0.0")
+    git("reset", "-q", "--hard", far_commit(plain.clone, "99999999999999 +0000"), cwd=plain.clone)
+    assert gto_reads(plain.clone) is not index
+
+    world = world_in(tmp_path / "guarded")
+    world.commit("index", files)
+    assert world.push("HEAD:main").ok  # the index itself is fine
+    git("reset", "-q", "--hard", far_commit(world.clone, "99999999999999 +0000"), cwd=world.clone)
+    before = world.server_snapshot()
+    pushed = world.push("HEAD:main")
+    assert pushed.ok is not index, pushed.output
+    if index:
+        assert (
+            "[config-invalid]" in pushed.output and "outside the years 1 to 9999" in pushed.output
+        )
+        assert world.server_snapshot()[0] == before[0]
+    assert gto_reads(fresh_clone(world, "reader"))

@@ -17,7 +17,7 @@ from pygit2.enums import ObjectType, RepositoryOpenFlag
 
 from . import budget
 from .errors import CannotRun, NotARepository, UsageError
-from .policy import CONFIG_FILES
+from .policy import CONFIG_FILES, INDEX_FILE
 from .refstore import RefStore
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, decode_ref
 from .rules import GitObject
@@ -478,19 +478,22 @@ class Repo:
         return obj if why is None else obj._replace(unreadable=why)
 
     def _undatable_target(self, obj: GitObject) -> str | None:
-        """Why gto cannot date the commit a tag points at, or None. gto gives every
-        version an event at its commit's committer date, as a datetime in the committer's
-        zone: a date past the year 9999 makes every reader of the registry fail."""
         if obj.kind != "tag" or obj.target_kind != "commit" or obj.unreadable is not None:
             return None
-        commit = self._repo.get(obj.target) if obj.target else None
+        why = self.undatable(obj.target) if obj.target else None
+        return f"the tagged commit {why} (gto dates each version by its commit)" if why else None
+
+    def undatable(self, oid: str) -> str | None:
+        """Why gto cannot date commit ``oid``, or None. gto turns a commit's committer
+        date into a datetime in the committer's zone (each version's event, and the
+        entries of artifacts.yaml at HEAD): past the year 9999 every reader fails."""
+        commit = self._repo.get(oid)
         if not isinstance(commit, pygit2.Commit):
             return None
         when = int(commit.commit_time) + 60 * int(commit.commit_time_offset)
         if MIN_TIME <= when <= MAX_TIME:
             return None
-        return (f"the tagged commit {obj.target[:12]} is dated {int(commit.commit_time)}, "
-                "outside the years 1 to 9999 (gto dates each version by its commit)")  # fmt: skip
+        return f"{oid[:12]} is dated {int(commit.commit_time)}, outside the years 1 to 9999"
 
     def _kind_of(self, oid: str) -> str:
         """The type of a tag's target; tags share commits, so each is looked up once."""
@@ -552,14 +555,17 @@ class Repo:
         self, updates: Iterable[RefUpdate], branch: Branch
     ) -> list[tuple[RefUpdate, str]]:
         """(update, file) for each config file a default-branch update changes; blob ids
-        only, so nothing is parsed for a push that leaves the files alone."""
+        only, so nothing is parsed for a push that leaves the files alone. An
+        ``artifacts.yaml`` counts whenever the new tip has one: gto dates its entries by
+        the tip commit, which every such update replaces."""
         changes = []
         for update in updates:
             if update.ref != branch.ref or update.deleted:
                 continue
             old = None if update.created else update.old
             for name in CONFIG_FILES:
-                if self.blob_id_at(old, name) != self.blob_id_at(update.new, name):
+                new = self.blob_id_at(update.new, name)
+                if new != self.blob_id_at(old, name) or (name == INDEX_FILE and new is not None):
                     changes.append((update, name))
         return changes
 

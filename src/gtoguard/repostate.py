@@ -178,7 +178,10 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
                                        lambda raw: parse(raw, where + path))  # fmt: skip
 
     has_gto, gto_doc = document(GTO_FILE, cfg.gto_document)
-    document(INDEX_FILE, cfg.index_document)  # gto reads it for every registry: must load
+    if document(INDEX_FILE, cfg.index_document)[0]:  # gto reads it for every registry
+        problems = _undated_index(repo, commit, where + INDEX_FILE)
+        if problems:
+            raise cfg.ConfigInvalid(problems)
     config = cfg.gto_config_from(gto_doc) if has_gto else GtoConfig()
     has_policy, policy_doc = document(POLICY_FILE, cfg.policy_document)
     policy = (policy_from_data(policy_doc or {}, source=where + POLICY_FILE)
@@ -255,7 +258,10 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
         data = repo.file_at(update.new, name)
         if data is None:
             continue  # deleting a config file is allowed: the defaults apply again
-        for problem in cfg.validate_file(data, name):
+        problems = cfg.validate_file(data, name)
+        if name == INDEX_FILE:
+            problems += _undated_index(repo, update.new, name)
+        for problem in problems:
             violations.append(_config_violation(update, problem))
     if violations:
         return violations
@@ -268,6 +274,15 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
         for problem in cfg.stage_problems(config, policy, POLICY_FILE):
             violations.append(_config_violation(update, problem))
     return violations
+
+
+def _undated_index(repo: Repo, commit: str | None, where: str) -> list[cfg.Problem]:
+    """gto dates the entries of ``artifacts.yaml`` by the commit that holds it."""
+    why = repo.undatable(commit) if commit else None
+    if why is None:
+        return []
+    return [cfg.Problem(where, "/", f"its commit {why}; gto dates the file's artifacts by it",
+                        "commit again with a real date (git commit --amend --reset-author)")]  # fmt: skip
 
 
 def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
