@@ -139,8 +139,8 @@ class Repo:
         looked up by prefix in the sorted ref store (the ref files, or else
         ``for-each-ref`` with patterns that all start ``refs/tags/<artifact>@`` or
         ``#``, which git turns into prefix lookups), so the hook's cost does not grow
-        with the number of tags in the repository. A pattern's ``*`` stops at ``/`` and stage names may hold one
-        (``churn#prod/eu#10``): ``<prefix>*/**`` takes those. ``churn`` never takes
+        with the number of tags in the repository. A pattern's ``*`` stops at ``/``
+        and stage names may hold one (``churn#prod/eu#10``): ``<prefix>*/**`` takes those. ``churn`` never takes
         ``churn/x``'s tags: theirs go on with ``/``, not ``@`` or ``#``."""
         cut = len(self._prefix) + len(TAG_PREFIX)
         if artifacts is None:
@@ -149,7 +149,7 @@ class Repo:
             wanted = {artifact_to_tag(a) for a in artifacts}
             if len(wanted) > FEW_ARTIFACTS:
                 return self._tag_names_of(wanted)
-            starts = [self._full(f"{TAG_PREFIX}{a}{sep}") for a in wanted for sep in ("@", "#")]
+            starts = self._starts(wanted)
             if not starts:
                 return []
             listed = self._listed(starts)
@@ -165,6 +165,10 @@ class Repo:
             for raw in self._repo.raw_listall_references()
             if raw.startswith(prefixes)
         ]
+
+    def _starts(self, wanted: Iterable[str]) -> list[str]:
+        """The stored names that every tag of the ``wanted`` artifacts begins with."""
+        return [self._full(f"{TAG_PREFIX}{a}{sep}") for a in wanted for sep in ("@", "#")]
 
     def _listed(self, starts: list[str]) -> dict[bytes, bytes] | None:
         """Stored ref name -> object id of the refs that begin with one of ``starts``,
@@ -183,7 +187,7 @@ class Repo:
             return self._tag_targets_of(wanted)
         if not wanted:
             return {}
-        starts = [self._full(f"{TAG_PREFIX}{a}{sep}") for a in wanted for sep in ("@", "#")]
+        starts = self._starts(wanted)
         cut = len(self._prefix) + len(TAG_PREFIX)
         listed = self._listed(starts)
         if listed is not None:
