@@ -178,7 +178,8 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
                                        lambda raw: parse(raw, where + path))  # fmt: skip
 
     has_gto, gto_doc = document(GTO_FILE, cfg.gto_document)
-    if document(INDEX_FILE, cfg.index_document)[0]:  # gto reads it for every registry
+    # gto reads the tip's artifacts.yaml for every registry; an era's is history
+    if as_of is None and document(INDEX_FILE, cfg.index_document)[0]:
         problems = _undated_index(repo, commit, where + INDEX_FILE)
         if problems:
             raise cfg.ConfigInvalid(problems)
