@@ -515,3 +515,23 @@ def test_a_remote_url_git_may_rewrite_is_asked_through_ls_remote(world: World) -
     git("config", "--unset", f"url.{world.server}.insteadOf", cwd=world.clone)
     git("remote", "set-url", "origin", "ssh://example.invalid/x.git", cwd=world.clone)
     assert not is_local_read(ls_remote_command("origin", ["churn"], str(world.clone)))
+
+
+def test_the_wait_for_a_new_second_holds_on_the_clock_git_dates_by() -> None:
+    """git dates a tag by time(2), which may trail time.time() by a kernel tick: the
+    helper's wait must end in the new second of that clock, or a tag judged as made after
+    the latest event is written in its second (gto then orders the two by name)."""
+    import ctypes
+
+    from gtoguard.helper import _after_the_latest
+    from gtoguard.registry import ArtifactState, TagEvent
+    from gtoguard.tagname import parse_tag
+
+    libc = ctypes.CDLL(None)
+    libc.time.restype = ctypes.c_long
+    for _ in range(2):
+        latest = int(time.time())
+        state = ArtifactState("churn", [TagEvent("churn@v1.0.0", parse_tag("churn@v1.0.0"),
+                                                 latest, "0" * 40)])  # fmt: skip
+        _after_the_latest(state)
+        assert libc.time(None) > latest

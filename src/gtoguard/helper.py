@@ -125,6 +125,9 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     return Plan(tags, outcome, settings, notes)
 
 
+_COARSE_CLOCK_LAG = 0.02  # seconds
+
+
 def _after_the_latest(state: ArtifactState, longest: float = 2.0) -> None:
     """Wait, if need be, for the second after the artifact's latest event. gto orders by
     tagger second, and within one it does not follow the order of creation: a deprecation
@@ -133,8 +136,12 @@ def _after_the_latest(state: ArtifactState, longest: float = 2.0) -> None:
     seconds ahead, a skewed clock that ``tagger-time`` speaks of.)"""
     if os.environ.get("GIT_COMMITTER_DATE") or not state.events:
         return
-    wait = max(e.time for e in state.events) + 1 - time.time()
-    if 0 < wait <= longest:
+    # git dates a tag by time(2), the kernel's coarse clock, which may still give the old
+    # second a tick (1-10 ms) after time.time() shows the new one: wait a little past it
+    target = max(e.time for e in state.events) + 1 + _COARSE_CLOCK_LAG
+    if target - time.time() > longest:
+        return
+    while (wait := target - time.time()) > 0:
         time.sleep(wait)
 
 
