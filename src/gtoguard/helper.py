@@ -138,9 +138,10 @@ def _after_the_latest(state: ArtifactState, longest: float = 2.0) -> None:
         return
     # git dates a tag by time(2), the kernel's coarse clock, which may still give the old
     # second a tick (1-10 ms) after time.time() shows the new one: wait a little past it
-    target = max(e.time for e in state.events) + 1 + _COARSE_CLOCK_LAG
-    if target - time.time() > longest:
+    second = max(e.time for e in state.events) + 1
+    if second - time.time() > longest:
         return
+    target = second + _COARSE_CLOCK_LAG
     while (wait := target - time.time()) > 0:
         time.sleep(wait)
 
