@@ -215,3 +215,55 @@ def test_hooks_dir_says_the_landing_guard_is_not_there(tmp_path: Path) -> None:
         in done.stdout
     )
     assert sorted(p.name for p in directory.iterdir()) == ["gtoguard"]
+
+
+DUMPER = '#!/bin/sh\ncat > "$GTOGUARD_TEST_DUMP"\n'
+_GTO_LINE = f"{'0' * 40} {'a' * 40} refs/tags/churn#prod#1"
+
+
+def _as_cat_gives_it(data: bytes) -> bytes:
+    """What the shims handed gtoguard when they read their input with ``$(cat)``."""
+    kept = data.rstrip(b"\n")
+    return kept + b"\n" if kept else b""
+
+
+def test_the_shims_hand_gtoguard_their_input_as_cat_would(tmp_path: Path) -> None:
+    # The shims read a few lines with the shell's own read (no fork for cat) and cat the
+    # rest: whatever the split, gtoguard must get the lines git sent, in every shell.
+    from gtoguard.install import shim_text
+
+    dumper = tmp_path / "python"
+    dumper.write_text(DUMPER)
+    dumper.chmod(0o755)
+    many = [_GTO_LINE.replace("#1", f"#{i}") for i in range(1, 301)]
+    inputs = [b"", b"\n", b"\n\n", _GTO_LINE.encode(), f"\n\n{_GTO_LINE}\n\n".encode()]
+    inputs += [
+        "\n".join(many[:n]).encode() + tail
+        for n in (7, 8, 9, 300)
+        for tail in (b"", b"\n", b"\n\n")
+    ]
+    inputs += [
+        b"  lead and trail  \\ back\\slash \t\n x",
+        f"{_GTO_LINE}\n\n\n\n\n\n\n\nlast".encode(),
+    ]
+    shells = [s for s in ("/bin/sh", "/bin/dash", "/bin/bash") if Path(s).exists()]
+    for kind in ("pre-receive", "pre-push"):
+        shim = tmp_path / kind
+        shim.write_text(shim_text(kind, str(dumper)))
+        for shell in shells:
+            for data in inputs:
+                dump = tmp_path / "got"
+                dump.unlink(missing_ok=True)
+                done = subprocess.run([shell, str(shim), "origin", "url"], input=data, capture_output=True,
+                                      env={"PATH": "/usr/bin:/bin", "GTOGUARD_TEST_DUMP": str(dump)})  # fmt: skip
+                assert done.returncode == 0, (kind, shell, data, done.stderr)
+                want = _as_cat_gives_it(data)  # no lines at all: answered in sh
+                got = dump.read_bytes() if dump.exists() else b""
+                assert got == want, (kind, shell, data)
+
+
+def test_the_hook_flushes_what_it_wrote_before_it_skips_the_teardown() -> None:
+    code = ("import sys; from gtoguard.hooks import exit_now; "
+            "sys.stdout.write('out' * 5000); sys.stderr.write('err'); exit_now(4)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (4, "out" * 5000, "err")
