@@ -1,12 +1,14 @@
 """gtoguard's speed, side by side with gto, on synthetic registries of 1k, 10k, 100k and
 (on request) 1,000,000 tags.
 
-    python benchmarks/run.py [--sizes 1000,10000,100000] [--runs 5] [--gto-runs 3]
-                             [--gto-budget 60] [--out table.md]
-    python benchmarks/run.py --sizes 1000,10000,100000,1000000   # the million: ~40 min
+    python benchmarks/run.py [--sizes 1000,10000,100000] [--runs 5] [--hook-runs 15]
+                             [--gto-runs 3] [--gto-budget 60] [--out table.md]
+    python benchmarks/run.py --sizes 1000,10000,100000,1000000   # the million: ~50 min
 
 Everything is measured in one run on this machine: median and minimum wall time of each
-command as a fresh process (what a user or git runs), after one warm-up. gto is skipped
+command as a fresh process (what a user or git runs), after one warm-up. What a ratio
+compares is run in turns, one of each per round, at each size: the hook rows with the
+Python floors (--hook-runs rounds), the three pushes with each other. gto is skipped
 at a size where one call would exceed --gto-budget seconds (estimated from the size
 before it), and the table says so. The peak memory of each gtoguard command is taken
 in one more run, untimed: the largest sum, over the command's whole process tree (its
@@ -27,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synth import build
@@ -69,6 +72,20 @@ class Timer:
             if number >= 0:
                 times.append(took)
         return statistics.median(times), min(times)
+
+
+def paired(timer: Timer, entries: dict[str, dict[str, Any]], runs: int
+           ) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """(median, min) of each entry (``Timer`` arguments), run in turns: one of each per
+    round, after a warm-up round. A command and what it is compared with then see the same
+    machine, which on a shared two-core VM drifts by tens of milliseconds between minutes."""
+    times: dict[str, list[float]] = {label: [] for label in entries}
+    for number in range(-1, runs):
+        for label, how in entries.items():
+            took = timer(runs=1, warm=False, **how)[0]
+            if number >= 0:
+                times[label].append(took)
+    return {label: (statistics.median(t), min(t)) for label, t in times.items()}
 
 
 class TagCleaner:
@@ -114,12 +131,20 @@ def listing_cost(repo: Path, runs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--gto-runs", type=int, default=3)
-    parser.add_argument("--gto-budget", type=float, default=60.0)
-    parser.add_argument("--out")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="registry sizes in tags, comma-separated (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--runs", type=int, default=5,
+                        help="timed runs of each gtoguard command (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--hook-runs", type=int, default=15,
+                        help="rounds of the hook rows and their floors (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--gto-runs", type=int, default=3,
+                        help="timed runs of each gto command (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--gto-budget", type=float, default=60.0,
+                        help="skip gto where one call is expected to take longer, in seconds "
+                             "(default: %(default)s)")  # fmt: skip
+    parser.add_argument("--out", help="also write the tables to this file")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     timer = Timer(args.runs)
@@ -144,9 +169,6 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="gtoguard-bench-") as tmp:
         root = Path(tmp)
-        floor = timer([PY, "-c", "import pygit2, jsonschema, yaml"], root)
-        pygit2_floor = timer([PY, "-c", "import pygit2"], root)
-        bare_python = timer([PY, "-c", "pass"], root)
         gto_estimate: dict[str, float] = {}
         for size in sizes:
             print(f"building {size} tags ...", file=sys.stderr, flush=True)
@@ -159,21 +181,27 @@ def main() -> None:
             name = f"{artifact}#dev#{counter + 1}"
             line = f"{ZERO} {tag_object(repo, name, commit)} refs/tags/{name}\n".encode()
             hook = [str(repo / "hooks" / "pre-receive")]
-            record("hook", size, timer(hook, repo, line, {"GIT_DIR": str(repo)}))
-            peak("hook", size, hook, repo, stdin=line, env={"GIT_DIR": str(repo)})
             _, pc, pcounter = newest(policy_repo, artifact)
             pname = f"{artifact}#prod#{pcounter + 1}"
             pline = f"{ZERO} {tag_object(policy_repo, pname, pc)} refs/tags/{pname}\n".encode()
-            # accepted (0) or declined by stage-order (1), as the synthetic history left
-            # staging on the newest version: either way after every rule ran, the cost of
-            # judging a promotion under a full policy; a crash (3) still stops the run
-            record("hook-policy", size, timer([str(policy_repo / "hooks" / "pre-receive")],
-                                              policy_repo, pline,
-                                              {"GIT_DIR": str(policy_repo), "REMOTE_USER": "alice"},
-                                              expect=(0, 1)))  # fmt: skip
             head, parent = git("rev-parse", "main", cwd=repo), git("rev-parse", "main~1", cwd=repo)
             branch = f"{parent} {head} refs/heads/main\n".encode()
-            record("branch-push", size, timer(hook, repo, branch, {"GIT_DIR": str(repo)}))
+            at = {"GIT_DIR": str(repo)}
+            # the policy push is accepted (0) or declined by stage-order (1), as the synthetic
+            # history left staging on the newest version: either way after every rule ran,
+            # the cost of judging a promotion under a full policy; a crash (3) stops the run
+            for label, value in paired(timer, {
+                "hook": dict(command=hook, cwd=repo, stdin=line, env=at),
+                "hook-policy": dict(command=[str(policy_repo / "hooks" / "pre-receive")],
+                                    cwd=policy_repo, stdin=pline, expect=(0, 1),
+                                    env={"GIT_DIR": str(policy_repo), "REMOTE_USER": "alice"}),
+                "branch-push": dict(command=hook, cwd=repo, stdin=branch, env=at),
+                "floor": dict(command=[PY, "-c", "import pygit2, jsonschema, yaml"], cwd=root),
+                "pygit2": dict(command=[PY, "-c", "import pygit2"], cwd=root),
+                "pass": dict(command=[PY, "-c", "pass"], cwd=root),
+            }, args.hook_runs).items():  # fmt: skip
+                record(label, size, value)
+            peak("hook", size, hook, repo, stdin=line, env=at)
             results[("listing", size)] = (listing_cost(repo, args.runs), 0.0)
 
             # a real push of one tag: with the pre-receive hook, with it and its landing
@@ -191,11 +219,14 @@ def main() -> None:
                     (server / "hooks" / "pre-receive").unlink(missing_ok=True)
                 servers[kind] = server
             git("tag", "-a", name, commit, "-m", "bench", cwd=repo)
+            pushes = {}
             for kind, server in servers.items():
                 undo = ["git", "-C", str(server), "update-ref", "-d", f"refs/tags/{name}"]
-                record(f"push-{kind}", size, timer(
-                    ["git", "push", "-q", str(server), f"refs/tags/{name}"], repo,
-                    after=lambda u=undo: subprocess.run(u, check=True)))  # type: ignore[misc]  # fmt: skip
+                pushes[f"push-{kind}"] = dict(
+                    command=["git", "push", "-q", str(server), f"refs/tags/{name}"], cwd=repo,
+                    after=lambda u=undo: subprocess.run(u, check=True))  # fmt: skip
+            for label, value in paired(timer, pushes, args.runs).items():
+                record(label, size, value)
             git("tag", "-d", name, cwd=repo)
 
             # the CLI, on a clone with a working tree (gto reads .gto from there)
@@ -241,7 +272,10 @@ def main() -> None:
         return "skipped" if value is None else f"{value[0] * 1000:.0f} ({value[1] * 1000:.0f})"
 
     labels = [
-        ("hook", "pre-receive hook alone, one-tag push, default policy"),
+        ("floor", "floor: `python -c 'import pygit2, jsonschema, yaml'`"),
+        ("pygit2", "`python -c 'import pygit2'`"),
+        ("pass", "`python -c pass`"),
+        ("hook", "installed pre-receive hook alone, one-tag push, default policy"),
         ("hook-policy", "the same with a from/branches/pushers policy"),
         ("branch-push", "installed hook, branch-only push (sh fast path)"),
         ("push-with", "git push of one tag, with the hook"),
@@ -256,18 +290,11 @@ def main() -> None:
     ]
     lines = ["| ms: median (min) | " + " | ".join(f"{s:,} tags" for s in sizes) + " |",
              "|---|" + "---|" * len(sizes)]  # fmt: skip
-    lines.append("| floor: `python -c 'import pygit2, jsonschema, yaml'` | "
-                 + " | ".join(f"{floor[0] * 1000:.0f} ({floor[1] * 1000:.0f})" for _ in sizes) + " |")  # fmt: skip
-    lines.append("| `python -c 'import pygit2'` | "
-                 + " | ".join(f"{pygit2_floor[0] * 1000:.0f} ({pygit2_floor[1] * 1000:.0f})" for _ in sizes) + " |")  # fmt: skip
-    lines.append("| `python -c pass` | "
-                 + " | ".join(f"{bare_python[0] * 1000:.0f} ({bare_python[1] * 1000:.0f})" for _ in sizes) + " |")  # fmt: skip
     for label, text in labels:
         lines.append(f"| {text} | " + " | ".join(cell(label, s) for s in sizes) + " |")
 
-    def ratio(a: str, b: str | None, size: int, base: tuple[float, float] | None = None) -> str:
-        top = results.get((a, size))
-        bottom = base if b is None else results.get((b, size))
+    def ratio(a: str, b: str, size: int) -> str:
+        top, bottom = results.get((a, size)), results.get((b, size))
         if top is None or bottom is None:
             return "-"
         return f"{top[0] / bottom[0]:.2f}x"
@@ -276,10 +303,10 @@ def main() -> None:
     lines.append("| ratio (medians) | " + " | ".join(f"{s:,}" for s in sizes) + " |")
     lines.append("|---|" + "---|" * len(sizes))
     ratios = [
-        ("hook / floor", lambda s: ratio("hook", None, s, floor)),
-        ("hook / `import pygit2`", lambda s: ratio("hook", None, s, pygit2_floor)),
-        ("hook with policy / floor", lambda s: ratio("hook-policy", None, s, floor)),
-        ("branch-only push / `python -c pass`", lambda s: ratio("branch-push", None, s, bare_python)),
+        ("hook / floor", lambda s: ratio("hook", "floor", s)),
+        ("hook / `import pygit2`", lambda s: ratio("hook", "pygit2", s)),
+        ("hook with policy / floor", lambda s: ratio("hook-policy", "floor", s)),
+        ("branch-only push / `python -c pass`", lambda s: ratio("branch-push", "pass", s)),
         ("git push with hook / without", lambda s: ratio("push-with", "push-without", s)),
         ("git push with hook and guard / with hook", lambda s: ratio("push-guarded", "push-with", s)),
         ("gto check-ref / gtoguard hook", lambda s: ratio("gto-check-ref", "hook", s)),
@@ -309,7 +336,7 @@ def main() -> None:
                f"{subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}")  # fmt: skip
     lines.append("")
     lines.append(f"Machine: {machine}. Command: `python benchmarks/run.py --sizes {args.sizes} "
-                 f"--runs {args.runs} --gto-runs {args.gto_runs} --gto-budget {args.gto_budget:.0f}`.")  # fmt: skip
+                 f"--runs {args.runs} --hook-runs {args.hook_runs} --gto-runs {args.gto_runs} --gto-budget {args.gto_budget:.0f}`.")  # fmt: skip
     table = "\n".join(lines)
     print(table)
     if args.out:
