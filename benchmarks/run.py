@@ -222,9 +222,14 @@ def main() -> None:
             pushes = {}
             for kind, server in servers.items():
                 undo = ["git", "-C", str(server), "update-ref", "-d", f"refs/tags/{name}"]
+                # and a fresh tag for the next push: at 1M tags the rounds take longer than
+                # the default policy's tags.max_age (300 s), which the hook holds them to
+                retag = ["git", "-C", str(repo), "tag", "-f", "-a", name, commit, "-m", "bench"]
                 pushes[f"push-{kind}"] = dict(
                     command=["git", "push", "-q", str(server), f"refs/tags/{name}"], cwd=repo,
-                    after=lambda u=undo: subprocess.run(u, check=True))  # fmt: skip
+                    after=lambda u=undo, r=retag: (subprocess.run(u, check=True),
+                                                   subprocess.run(r, check=True,
+                                                                  capture_output=True)))  # fmt: skip
             for label, value in paired(timer, pushes, args.runs).items():
                 record(label, size, value)
             git("tag", "-d", name, cwd=repo)
