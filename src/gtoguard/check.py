@@ -18,18 +18,28 @@ from .policy import GtoConfig, Policy
 from .refupdate import TAG_PREFIX, RefUpdate, is_zero
 from .registry import ArtifactState, Registry, TagEvent
 from .rules import GitObject, Reachability, Verifier, Violation
-from .tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
+from .tagname import (
+    ASSIGN,
+    DEPRECATE,
+    DEREGISTER,
+    REGISTER,
+    UNASSIGN,
+    TagName,
+    TagNameError,
+    is_gto_shaped,
+    parse_tag,
+)
 
 _TAG_CUT = len(TAG_PREFIX)
 NOTHING: Mapping[str, str] = MappingProxyType({})  # an empty mapping no one can change
 
 # Same-second tags of one batch: registrations before the stages that use them.
 _PRIORITY = {
-    Action.REGISTER: 0,
-    Action.DEREGISTER: 1,
-    Action.ASSIGN: 2,
-    Action.UNASSIGN: 3,
-    Action.DEPRECATE: 4,
+    REGISTER: 0,
+    DEREGISTER: 1,
+    ASSIGN: 2,
+    UNASSIGN: 3,
+    DEPRECATE: 4,
 }
 
 # (json pointer, schema keyword, message) for each way a decoded tag fails its schema
@@ -326,14 +336,14 @@ def _evaluate_tag(
     skew, age = policy.tags.clock_skew, ctx.age_limit if pushed else None  # history is old
     add(rules.check_tagger_time(ref, event, state, ctx.now, skew, age))
     action = tag.action
-    if action is Action.REGISTER:
+    if action is REGISTER:
         add(rules.check_version_exists(ref, tag, state))
         add(rules.check_commit_has_version(ref, tag, event, state))
-    elif action is Action.DEREGISTER:
+    elif action is DEREGISTER:
         add(rules.check_deregister(ref, tag, event, state))
-    elif action is Action.UNASSIGN:
+    elif action is UNASSIGN:
         add(rules.check_unassign(ref, tag, event, state))
-    if policy.versions_increasing or action is Action.ASSIGN or policy.stages:
+    if policy.versions_increasing or action is ASSIGN or policy.stages:
         _team_policy(update, tag, event, state, ctx, outcome, pushed)
     state.add(event)  # later tags of the batch see this one, accepted or not
 
@@ -344,11 +354,11 @@ def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list
     stages a registration renames (held by the commit's unregistered version)."""
     if tag.stage is not None:
         return [tag.stage]
-    if tag.action is Action.DEREGISTER:
+    if tag.action is DEREGISTER:
         return state.active_stages(event.commit)
-    if tag.action is Action.DEPRECATE:
+    if tag.action is DEPRECATE:
         return sorted(state.stages_held())
-    if tag.action is Action.REGISTER and not state.registered_at(event.commit):
+    if tag.action is REGISTER and not state.registered_at(event.commit):
         # gto files a stage under the version registered at its commit, whatever the
         # times: registering here renames what those stages show
         return state.active_stages(event.commit)
@@ -361,7 +371,7 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
     policy, facts, ref = ctx.policy, ctx.facts, update.ref
     if policy.versions_increasing:
         outcome.add(rules.check_version_increasing(ref, tag, state, policy))
-    if tag.action is Action.ASSIGN:
+    if tag.action is ASSIGN:
         outcome.add(rules.check_version_for_stage(ref, tag, event, state, policy))
     if not policy.stages:
         return

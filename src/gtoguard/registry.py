@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from operator import attrgetter
 from typing import NamedTuple
 
-from .tagname import Action, TagName
+from .tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, TagName
 
 
 class TagEvent(NamedTuple):
@@ -105,24 +105,24 @@ class ArtifactState:
 
     def _index(self, event: TagEvent) -> None:
         tag, when = event.name, event.time
-        if tag.action is Action.DEPRECATE:
+        if tag.action is DEPRECATE:
             self._latest_deprecation = _later(self._latest_deprecation, when)
             return
         self._latest_other = _later(self._latest_other, when)
-        if tag.action in (Action.REGISTER, Action.DEREGISTER) and tag.version is not None:
+        if tag.action in (REGISTER, DEREGISTER) and tag.version is not None:
             key = (tag.version, event.commit)
             record = self._versions.get(key)
             if record is None:
                 record = self._versions[key] = VersionRecord(tag.version, event.commit)
                 self._by_commit.setdefault(event.commit, []).append(record)
                 self._names.add(tag.version)
-            if tag.action is Action.REGISTER:
+            if tag.action is REGISTER:
                 record.registered = _later(record.registered, when)
             else:
                 record.deregistered = _later(record.deregistered, when)
         elif tag.stage is not None:
             latest = self._stages.setdefault((event.commit, tag.stage), [None, None])
-            slot = 0 if tag.action is Action.ASSIGN else 1
+            slot = 0 if tag.action is ASSIGN else 1
             latest[slot] = _later(latest[slot], when)
             self._stages_at.setdefault(event.commit, set()).add(tag.stage)
 

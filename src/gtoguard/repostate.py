@@ -34,7 +34,7 @@ from .refupdate import BRANCH_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
 from .sigblock import Verdict
-from .tagname import Action, TagNameError, parse_tag
+from .tagname import DEPRECATE, TagNameError, parse_tag
 
 
 class Result:
@@ -323,7 +323,7 @@ def commit_times(repo: Repo, registry: Registry) -> dict[str, int]:
         e.commit
         for state in registry.artifacts.values()
         for e in state.events
-        if e.name.action is not Action.DEPRECATE
+        if e.name.action is not DEPRECATE
     }
     return {c: repo.commit_time(c) for c in commits}
 

@@ -16,7 +16,11 @@ from .refupdate import TAG_PREFIX, printable_ref
 from .registry import ArtifactState, TagEvent
 from .sigblock import Verdict, split_signature
 from .tagname import (
-    Action,
+    ASSIGN,
+    DEPRECATE,
+    DEREGISTER,
+    REGISTER,
+    UNASSIGN,
     TagName,
     TagNameError,
     artifact_to_tag,
@@ -241,7 +245,7 @@ def _closest(stage: str, allowed: tuple[str, ...]) -> str | None:
 def assign_command(
     tag: TagName, stage: str, state: ArtifactState | None, commit: str | None
 ) -> str:
-    verb = "assign" if tag.action is Action.ASSIGN else "unassign"
+    verb = "assign" if tag.action is ASSIGN else "unassign"
     version = state.version_label(commit) if state and commit else None
     target = f"--version {version}" if version and version != commit else (commit or "REF")[:12]
     return f"gtoguard {verb} {tag.artifact} {target} --stage {stage}"
@@ -267,7 +271,7 @@ def _with_counter(tag: TagName, counter: int) -> str:
 
 
 def check_version_exists(ref: str, tag: TagName, state: ArtifactState) -> Violation | None:
-    if tag.action is not Action.REGISTER or tag.version not in state.version_names():
+    if tag.action is not REGISTER or tag.version not in state.version_names():
         return None
     return Violation(
         "version-exists",
@@ -281,7 +285,7 @@ def check_version_exists(ref: str, tag: TagName, state: ArtifactState) -> Violat
 def check_commit_has_version(
     ref: str, tag: TagName, event: TagEvent, state: ArtifactState
 ) -> Violation | None:
-    if tag.action is not Action.REGISTER:
+    if tag.action is not REGISTER:
         return None
     others = sorted({v.name for v in state.versions_at(event.commit) if v.name != tag.version})
     if not others:
@@ -298,7 +302,7 @@ def check_commit_has_version(
 def check_deregister(
     ref: str, tag: TagName, event: TagEvent, state: ArtifactState
 ) -> Violation | None:
-    if tag.action is not Action.DEREGISTER or tag.version is None:
+    if tag.action is not DEREGISTER or tag.version is None:
         return None
     here = [v for v in state.versions_at(event.commit) if v.name == tag.version]
     if here and here[0].active:
@@ -322,7 +326,7 @@ def check_deregister(
 def check_unassign(
     ref: str, tag: TagName, event: TagEvent, state: ArtifactState
 ) -> Violation | None:
-    if tag.action is not Action.UNASSIGN or tag.stage is None:
+    if tag.action is not UNASSIGN or tag.stage is None:
         return None
     if not state.registered_at(event.commit):
         return Violation(
@@ -423,9 +427,9 @@ def check_move(ref: str, tag: TagName, policy: Policy,
 
 def _undo_hint(tag: TagName) -> str:
     name = artifact_to_tag(tag.artifact)
-    if tag.action is Action.ASSIGN:
+    if tag.action is ASSIGN:
         return f"unassign instead: gtoguard unassign {tag.artifact} --stage {tag.stage} REF"
-    if tag.action is Action.REGISTER:
+    if tag.action is REGISTER:
         return f"deregister instead: gtoguard deregister {tag.artifact} --version {tag.version}"
     return f"create a new event for '{name}' instead of changing this one"
 
@@ -435,7 +439,7 @@ def _undo_hint(tag: TagName) -> str:
 
 def check_version_increasing(ref: str, tag: TagName, state: ArtifactState,
                              policy: Policy) -> Violation | None:  # fmt: skip
-    if not policy.versions_increasing or tag.action is not Action.REGISTER or not tag.version:
+    if not policy.versions_increasing or tag.action is not REGISTER or not tag.version:
         return None
     from .views import semver_key
 
@@ -458,7 +462,7 @@ def check_version_for_stage(ref: str, tag: TagName, event: TagEvent, state: Arti
                             policy: Policy) -> Violation | None:  # fmt: skip
     """A stage on a deregistered version (GTO readers hide it), or, when the policy
     requires registration, on a commit with no registered version."""
-    if tag.action is not Action.ASSIGN:
+    if tag.action is not ASSIGN:
         return None
     found = state.versions_at(event.commit)
     if found and not any(v.active for v in found):
@@ -486,7 +490,7 @@ def check_version_for_stage(ref: str, tag: TagName, event: TagEvent, state: Arti
 
 def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
                       rules: StageRules) -> Violation | None:  # fmt: skip
-    if tag.action is not Action.ASSIGN or not rules.from_stages:
+    if tag.action is not ASSIGN or not rules.from_stages:
         return None
     held = state.active_stages(event.commit)
     if any(stage in held for stage in rules.from_stages):
@@ -528,7 +532,7 @@ def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactSta
 
 def check_branches(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
                    reachable: Reachability | None) -> Violation | None:  # fmt: skip
-    if tag.action is not Action.ASSIGN or not rules.branches or reachable is None:
+    if tag.action is not ASSIGN or not rules.branches or reachable is None:
         return None
     ok, branches = reachable(event.commit, rules.branches)
     if ok:
@@ -548,9 +552,9 @@ def _change(tag: TagName, stage: str, removing: bool = False) -> str:
     """What the tag does to ``stage``, for messages: every way a stage changes counts."""
     if removing:
         return f"delete or move tag '{tag.tag}', which changes stage {stage}"
-    if tag.action is Action.DEREGISTER:
+    if tag.action is DEREGISTER:
         return f"deregister {tag.version}, which holds stage {stage}"
-    if tag.action is Action.DEPRECATE:
+    if tag.action is DEPRECATE:
         return f"deprecate '{tag.artifact}', whose versions hold stage {stage}"
     return f"{tag.action.value} stage {stage}"
 

@@ -16,7 +16,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from .registry import ArtifactState, Registry, TagEvent
-from .tagname import SEMVER, Action
+from .tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, SEMVER, UNASSIGN
 
 # Compiled on first use (re caches it): 1.8 ms that a push which shows no version skips.
 _SEMVER = rf"v(?P<core>{SEMVER})"
@@ -127,7 +127,7 @@ class VersionView:
         view = self.stages.get(stage)
         if view is None:
             view = self.stages[stage] = StageView(stage)
-        view.add(event, event.name.action is Action.ASSIGN)
+        view.add(event, event.name.action is ASSIGN)
 
 
 class ArtifactView:
@@ -236,7 +236,7 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
     by_commit: dict[str, VersionView] = {}
     for event in ordered:
         tag = event.name
-        if tag.action not in (Action.REGISTER, Action.DEREGISTER) or tag.version is None:
+        if tag.action not in (REGISTER, DEREGISTER) or tag.version is None:
             continue
         key = (tag.version, event.commit)
         view = by_key.get(key)
@@ -245,11 +245,9 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
             by_key[key] = view
             versions.append(view)
             by_commit.setdefault(event.commit, view)
-        (view.registrations if tag.action is Action.REGISTER else view.deregistrations).append(
-            event
-        )
+        (view.registrations if tag.action is REGISTER else view.deregistrations).append(event)
     for event in ordered:
-        if event.name.action not in (Action.ASSIGN, Action.UNASSIGN):
+        if event.name.action not in (ASSIGN, UNASSIGN):
             continue
         view = by_commit.get(event.commit)
         if view is None:
@@ -261,7 +259,7 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
         # with stage tags only gets one more "unregistered version"
         versions.append(VersionView(declared_at[0], declared_at[0],
                                     {declared_at[0]: declared_at[1]}))  # fmt: skip
-    deprecations = [e for e in ordered if e.name.action is Action.DEPRECATE]
+    deprecations = [e for e in ordered if e.name.action is DEPRECATE]
     return ArtifactView(state.name, versions, deprecations)
 
 
@@ -317,8 +315,8 @@ def declared_only(summaries: Iterable[Summary], declared: Declared) -> list[Summ
 # gto builds its registry in three passes (artifact tags, then version tags, then stage
 # tags), each over the tags in time order, ties in name order; an artifact is listed
 # where it first appears
-_PASS = {Action.DEPRECATE: 0, Action.REGISTER: 1, Action.DEREGISTER: 1, Action.ASSIGN: 2,
-         Action.UNASSIGN: 2}  # fmt: skip
+_PASS = {DEPRECATE: 0, REGISTER: 1, DEREGISTER: 1, ASSIGN: 2,
+         UNASSIGN: 2}  # fmt: skip
 
 
 def first_seen(state: ArtifactState) -> tuple[int, int, str]:
@@ -402,7 +400,7 @@ def _iso(seconds: int) -> str:
 # in the tagger's (or committer's) own zone. Its sorts are stable sorts by time alone, so
 # same-second ties keep the order of the lists, which this code keeps too.
 
-_PRIORITY = {Action.REGISTER: 3, Action.DEREGISTER: 4, Action.ASSIGN: 5, Action.UNASSIGN: 6}
+_PRIORITY = {REGISTER: 3, DEREGISTER: 4, ASSIGN: 5, UNASSIGN: 6}
 
 
 class CommitInfo:
@@ -432,7 +430,7 @@ def _tag_event(artifact: str, version: str, event: TagEvent) -> dict[str, Any]:
     action = event.name.action
     document: dict[str, Any] = {
         "priority": _PRIORITY[action],
-        "addition": action in (Action.REGISTER, Action.ASSIGN),
+        "addition": action in (REGISTER, ASSIGN),
         "artifact": artifact,
         "created_at": _when(event.time, event.offset),
         "author": event.tagger,
@@ -465,17 +463,17 @@ def _latest_first(events: list[tuple[int, Any]]) -> list[Any]:
 
 def _stage_lists(stage: StageView) -> tuple[list[TagEvent], list[TagEvent]]:
     """gto's ``assignments`` and ``unassignments`` of a stage, each in time order."""
-    assigned = [e for e in stage.tags if e.name.action is Action.ASSIGN]
-    unassigned = [e for e in stage.tags if e.name.action is Action.UNASSIGN]
+    assigned = [e for e in stage.tags if e.name.action is ASSIGN]
+    unassigned = [e for e in stage.tags if e.name.action is UNASSIGN]
     return sorted(assigned, key=attrgetter("time")), sorted(unassigned, key=attrgetter("time"))
 
 
 def _stage_document(artifact: str, version: VersionView, stage: StageView) -> dict[str, Any]:
     assigned, unassigned = _stage_lists(stage)
     latest = _latest_first([(e.time, e) for e in assigned + unassigned])
-    additions = [e for e in latest if e.name.action is Action.ASSIGN]
+    additions = [e for e in latest if e.name.action is ASSIGN]
     author = additions[0] if additions else latest[0]
-    active = latest[0].name.action is Action.ASSIGN
+    active = latest[0].name.action is ASSIGN
     return {
         "artifact": artifact,
         "commit_hexsha": version.commit,
@@ -516,7 +514,7 @@ def gto_versions_document(view: ArtifactView, commits: Mapping[str, CommitInfo],
         indirect = _latest_first([(info.time, None)] + [(e.time, e) for e in stage_events])
         # gto's authoring event: the latest registration, else the latest of the commit
         # and the stage events (None: the commit itself)
-        additions = [e for e in direct if e.name.action is Action.REGISTER]
+        additions = [e for e in direct if e.name.action is REGISTER]
         author: TagEvent | None = additions[0] if additions else indirect[0]
         # gto's get_events(ascending=True)[0]: the earliest, ties in list order
         every = ([(e.time, e) for e in registrations + deregistrations] + [(info.time, None)]
