@@ -36,6 +36,20 @@ def test_each_artifact_lands_in_exactly_one_share(tags: list[tuple[str, str]],
     assert len(keys) == len(set(keys))  # no artifact in two shares
 
 
+@given(st.lists(st.sampled_from(["m@v1.0.0", "m#dev#3", "cv=seg#prod#9", "plain", "a/b=c@v2.0.0",
+                                 "x#dev#1"]), max_size=20), st.integers(0, 300))  # fmt: skip
+def test_the_listing_read_in_chunks_is_the_listing_read_whole(names: list[str],
+                                                              chunk: int) -> None:  # fmt: skip
+    # share matches a few MiB of lines at a time; any cut, down to one byte, gives the
+    # same groups in the same order as one pass over the whole listing
+    listing = wholeregistry.Listing(
+        b"".join(f"{n:040x} refs/tags/{name}\n".encode() for n, name in enumerate(names)),
+        b"refs/tags/")  # fmt: skip
+    whole = wholeregistry.share(listing, chunk=len(listing.lines) + 1)
+    assert wholeregistry.share(listing, chunk=chunk) == whole
+    assert sum(map(len, whole.values())) == sum("@" in n or "#" in n for n in names)
+
+
 @pytest.fixture
 def registry(tmp_path: Path) -> World:
     """Several artifacts, good tags and bad ones."""
