@@ -152,7 +152,11 @@ def test_deregistering_or_deprecating_what_holds_prod(world: World) -> None:
     world.tag("churn@v2.0.0#4")
     world.tag("churn@v2.0.0!#5")
     assert world.push_tags("churn@v2.0.0#4", "churn@v2.0.0!#5", env=bob).ok
-    assert world.push_tags("churn@deprecated#3", env=alice).ok
+    # alice may deprecate; the tag made before #4 and #5 is stale by its counter
+    assert declined(world, "refs/tags/churn@deprecated#3", env=alice) == {"counter-not-increasing"}
+    git("tag", "-d", "churn@deprecated#3", cwd=world.clone)
+    world.tag("churn@deprecated#6")
+    assert world.push_tags("churn@deprecated#6", env=alice).ok
 
 
 # --- knobs loosen only what they name -------------------------------------------------------
@@ -265,6 +269,25 @@ def test_a_back_dated_tag_is_judged_where_gto_places_it(world: World) -> None:
     git("tag", "-d", "churn#staging#4", cwd=world.clone)
     world.tag("churn#staging", when=world.clock - 100)
     assert world.push_tags("churn#staging").ok
+    audit_is_clean(world)
+
+
+def test_a_lower_counter_in_the_second_of_a_higher_one_is_declined(world: World) -> None:
+    # '#3' dated in the very second of the existing '#5' sorts before it (same second:
+    # counter order), where the replay alone sees no #5; the counter rule still holds it
+    # to every counter of the artifact (adversarial review, 2026-12-06)
+    world.tag("m@v1.0.0#4", when=world.tick())
+    world.tag("m#dev#5", when=world.tick())
+    assert world.push_tags("m@v1.0.0#4", "m#dev#5").ok
+    world.tag("m#prod#3", when=world.clock)
+    rules = declined(world, "refs/tags/m#prod#3")
+    assert rules == {"counter-not-increasing"}, rules
+    pushed = world.push("refs/tags/m#prod#3")
+    assert "use 'm#prod#6'" in pushed.output, pushed.output
+    # and dated a second earlier, where gto's history puts it before #5 as well
+    git("tag", "-d", "m#prod#3", cwd=world.clone)
+    world.tag("m#prod#3", when=world.clock - 1)
+    assert declined(world, "refs/tags/m#prod#3") == {"counter-not-increasing"}
     audit_is_clean(world)
 
 

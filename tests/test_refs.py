@@ -193,6 +193,68 @@ def test_a_nested_namespace(tmp_path: Path) -> None:
     assert not pushed.ok and pushed.rules() == {"commit-has-version"}, pushed.output
 
 
+@pytest.mark.parametrize("outside", [None, "other"])
+def test_refs_of_a_namespace_written_from_outside_it(tmp_path: Path,
+                                                    outside: str | None) -> None:  # fmt: skip
+    """A push from the root (or from inside another namespace, which nests) can name a
+    namespace's refs in full. Judged there they would escape that namespace's .gto and
+    policy: a stage it does not allow, a deleted tag, a broken .gto on its main, all
+    declined, a plain branch too (adversarial review, 2026-12-06)."""
+    world = _namespaced(tmp_path)
+    world.tag("churn@v1.0.0")
+    world.tag("churn#yolo#1")
+    assert world.push_tags("churn@v1.0.0", env={"GIT_NAMESPACE": "team"}).ok
+    env = {"GIT_NAMESPACE": outside} if outside else None
+    # from inside 'other', refs/namespaces/team/... is other's nested namespace other/team
+    team = "refs/namespaces/team/"
+    space = f"{outside}/team" if outside else "team"
+    world.commit("break the team's config", {".gto": "stages: dev\n"})
+    snapshot = world.server_snapshot()[0]
+    for refs in (
+        [f"refs/tags/churn#yolo#1:{team}refs/tags/churn#yolo#1"],
+        [f":{team}refs/tags/churn@v1.0.0"] if outside is None else [],
+        [f"HEAD:{team}refs/heads/main"],
+        [f"HEAD:{team}refs/heads/feature"],
+    ):  # one plain ref: the shim's fast path
+        if not refs:
+            continue
+        pushed = world.push(*refs, env=env)
+        assert not pushed.ok and pushed.rules() == {"ref-namespaced"}, pushed.output
+        assert f"the namespace '{space}'" in pushed.output
+        assert f"GIT_NAMESPACE={space}" in pushed.output
+        assert world.server_snapshot()[0] == snapshot
+    assert world.push("HEAD:refs/heads/feature", env=env).ok  # its own refs: as before
+
+
+@pytest.mark.parametrize("namespace", [None, "team"])
+def test_deleting_the_default_branch_is_declined(tmp_path: Path, namespace: str | None) -> None:
+    """The default branch holds .gto and .gtoguard.yaml: deleting it would leave the next
+    push without rules (an any-stage registry) and the audit without their history. git
+    refuses it at the root only under its default receive.denyDeleteCurrent, and never
+    inside a namespace (adversarial review, 2026-12-06)."""
+    if namespace:
+        world = _namespaced(tmp_path)
+    else:
+        world = make_world(tmp_path)
+        on_server(world, "config", "receive.denyDeleteCurrent", "warn")
+    env = {"GIT_NAMESPACE": namespace} if namespace else None
+    if not namespace:
+        world.set_policy("stages:\n  prod: {pushers: [alice]}\n")
+    snapshot = world.server_snapshot()[0]
+    pushed = world.push(":main", env=env)
+    assert not pushed.ok and pushed.rules() == {"branch-deleted"}, pushed.output
+    assert "main is the default branch" in pushed.output
+    assert "git symbolic-ref HEAD refs/heads/NEW" in pushed.output
+    assert world.server_snapshot()[0] == snapshot
+    # another branch may go, and so may a default branch that holds no config
+    assert world.push("HEAD:old", env=env).ok
+    assert world.push(":old", env=env).ok
+    git("rm", "-q", "--ignore-unmatch", ".gto", ".gtoguard.yaml", cwd=world.clone)
+    world.commit("no config")
+    assert world.push("HEAD:main", env=env).ok
+    assert world.push(":main", env=env).ok
+
+
 def test_branches_of_the_namespace_decide_reachability(tmp_path: Path) -> None:
     world = _namespaced(tmp_path, team_gto="stages: [dev, staging, prod]\n")
     team = {"GIT_NAMESPACE": "team"}

@@ -564,7 +564,11 @@ class Repo:
         the tip commit, which every such update replaces."""
         changes = []
         for update in updates:
-            if update.ref != branch.ref or update.deleted:
+            if update.ref != branch.ref:
+                continue
+            if update.deleted:  # the branch goes, and the files it holds with it
+                changes += [(update, name) for name in CONFIG_FILES
+                            if self.blob_id_at(update.old, name) is not None]  # fmt: skip
                 continue
             old = None if update.created else update.old
             for name in CONFIG_FILES:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from . import budget
 from .errors import CannotRun
 from .policy import DEFAULT_BUDGET
-from .refupdate import RefUpdate, parse_pre_push, parse_pre_receive
+from .refupdate import NAMESPACE_PREFIX, RefUpdate, parse_pre_push, parse_pre_receive
 from .repolock import Busy
 from .report import failure_violations, summary_line, write_receipt, write_text
 from .rules import Violation
@@ -66,7 +66,8 @@ def run_hook(
     # pre-push: the remote's default branch as last fetched, never an unpushed commit
     branch = repo.remote_default_branch(remote) if remote else repo.default_branch()
     changes = repo.config_changes(updates, branch)
-    if not changes and not gto_updates(updates):
+    elsewhere = any(u.ref.startswith(NAMESPACE_PREFIX) for u in updates)
+    if not changes and not elsewhere and not gto_updates(updates):
         # a plain tag name can still carry a GTO-named object, which is what gto reads
         plain = [u for u in updates if u.is_tag and not u.deleted]
         if not plain or not gto_updates(plain, repo.objects_of(plain)):

@@ -14,6 +14,7 @@ from .errors import CannotRun
 
 TAG_PREFIX = "refs/tags/"
 BRANCH_PREFIX = "refs/heads/"
+NAMESPACE_PREFIX = "refs/namespaces/"  # another namespace's refs, seen from outside it
 _OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
 MAX_LINES = 1_000_000
 

@@ -30,7 +30,7 @@ from .errors import CannotRun
 from .gitrepo import Branch, Repo
 from .identity import identity_sources, pusher
 from .policy import GTO_FILE, INDEX_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
-from .refupdate import BRANCH_PREFIX, RefUpdate
+from .refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
 from .sigblock import Verdict
@@ -249,7 +249,11 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
     ``artifacts.yaml``, nor a policy naming stages the new ``.gto`` does not allow."""
     violations = []
     updates = {}
+    gone: dict[str, list[str]] = {}  # a deleted default branch: the files it held
     for update, name in changes:
+        if update.deleted:
+            gone.setdefault(update.ref, []).append(name)
+            continue
         updates[update.ref] = update
         entry = repo.entry_at(update.new, name)
         problem = not_a_file(entry[1], name) if entry is not None else None
@@ -264,6 +268,16 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
             problems += _undated_index(repo, update.new, name)
         for problem in problems:
             violations.append(_config_violation(update, problem))
+    for ref, names in gone.items():
+        branch = ref.removeprefix(BRANCH_PREFIX)
+        violations.append(Violation(
+            "branch-deleted", ref,
+            f"{branch} is the default branch: deleting it takes away {', '.join(names)} and "
+            "the history that audits read the rules from (and the next push would see none)",
+            "to change the rules, push a commit that changes the files; to retire the "
+            "branch, have the server's HEAD name another one first (git symbolic-ref HEAD "
+            "refs/heads/NEW)",
+        ))  # fmt: skip
     if violations:
         return violations
     for update in updates.values():
@@ -284,6 +298,31 @@ def _undated_index(repo: Repo, commit: str | None, where: str) -> list[cfg.Probl
         return []
     return [cfg.Problem(where, "/", f"its commit {why}; gto dates the file's artifacts by it",
                         "commit again with a real date (git commit --amend --reset-author)")]  # fmt: skip
+
+
+def namespaced_refs(updates: Iterable[RefUpdate]) -> list[Violation]:
+    """Refs of a namespace (``refs/namespaces/<ns>/…``) written from outside it: judged
+    there, they would escape that namespace's ``.gto`` and policy, so they are declined.
+    (A push into a namespace names its refs without the prefix; this is a write into
+    another namespace, or one nested in it.)"""
+    violations = []
+    for update in updates:
+        if not update.ref.startswith(NAMESPACE_PREFIX):
+            continue
+        # named from the push's own namespace, if any: that one nests it
+        parts = [p for p in os.environ.get("GIT_NAMESPACE", "").split("/") if p]
+        rest = update.ref
+        while rest.startswith(NAMESPACE_PREFIX):
+            name, _, rest = rest[len(NAMESPACE_PREFIX) :].partition("/")
+            parts.append(name)
+        space = "/".join(parts)
+        violations.append(Violation(
+            "ref-namespaced", update.ref,
+            f"this ref belongs to the namespace '{space}'; gtoguard judges a namespace's tags "
+            "and config only in a push through that namespace",
+            f"push through it (GIT_NAMESPACE={space}, or the URL your host gives it)",
+        ))  # fmt: skip
+    return violations
 
 
 def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
@@ -446,7 +485,7 @@ def run(
     result = Result(Outcome())
     if changes is None:
         changes = repo.config_changes(updates, branch)
-    config_violations = check_config_changes(repo, changes)
+    config_violations = check_config_changes(repo, changes) + namespaced_refs(updates)
     objects = pushed_objects(repo, updates)
     gto = gto_updates(updates, objects)
     if changes and gto:
@@ -482,6 +521,7 @@ def run(
             deleted=tombstones.read(repo.path) if settings.policy.tags.allow_delete else {},
             arrived=True,
             freeze_at=_freeze_at(settings.policy, where, now, result.notes),
+            fresh=True,
         )
         result.outcome = evaluate(gto, objects, registry, ctx)
         if settings.cache is not None:
