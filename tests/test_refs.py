@@ -255,6 +255,19 @@ def test_deleting_the_default_branch_is_declined(tmp_path: Path, namespace: str 
     assert world.push(":main", env=env).ok
 
 
+@pytest.mark.parametrize("atomic", [False, True])
+def test_deleting_the_default_branch_through_an_alias(tmp_path: Path, atomic: bool) -> None:
+    """A ``master -> main`` alias left by a rename: deleting master deletes main, and git's
+    receive.denyDeleteCurrent (which looks at the name pushed) lets it through."""
+    world = make_world(tmp_path)
+    on_server(world, "symbolic-ref", "refs/heads/master", "refs/heads/main")
+    snapshot = world.server_snapshot()[0]
+    pushed = world.push(*(["--atomic"] if atomic else []), ":refs/heads/master")
+    assert not pushed.ok and pushed.rules() == {"branch-deleted"}, pushed.output
+    assert world.server_snapshot()[0] == snapshot
+    assert on_server(world, "rev-parse", "--verify", "-q", "refs/heads/main")
+
+
 def test_branches_of_the_namespace_decide_reachability(tmp_path: Path) -> None:
     world = _namespaced(tmp_path, team_gto="stages: [dev, staging, prod]\n")
     team = {"GIT_NAMESPACE": "team"}

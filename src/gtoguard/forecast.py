@@ -38,13 +38,17 @@ class Forecast:
         ]
 
 
-def forecast(repo: Repo, updates: Sequence[RefUpdate]) -> Forecast:
+def forecast(repo: Repo, updates: Sequence[RefUpdate],
+             pushed: Sequence[str] | None = None) -> Forecast:  # fmt: skip
+    """``updates`` as they land (an alias followed to the ref it names); ``pushed``: the
+    names as pushed, which receive-pack's own rules look at (default: the same)."""
     found = Forecast()
     created = sorted(u.ref for u in updates if u.created)
     deleted = {u.ref for u in updates if u.deleted}
     store = _RefStore(repo, deleted)
-    for update in updates:
-        why = _refused_branch(repo, update)
+    names = pushed if pushed is not None else [u.ref for u in updates]
+    for update, name in zip(updates, names, strict=True):
+        why = _refused_branch(repo, update._replace(ref=name))
         problem = _unstorable(update, created, store) if update.created else None
         if problem is not None and update.is_tag and is_gto_shaped(update.tag_name):
             found.violations.append(Violation(
@@ -68,7 +72,9 @@ def _flag(repo: Repo, key: str) -> bool:
 
 def _refused_branch(repo: Repo, update: RefUpdate) -> str | None:
     """Why receive-pack refuses this branch update by its own rules (it checks only
-    ``refs/heads/``), or None."""
+    ``refs/heads/``), or None. ``update`` under the name it was pushed as: git compares
+    that name, not the one an alias leads to, with the current branch (deleting main
+    through a ``master -> main`` alias is not refused)."""
     if not update.ref.startswith(BRANCH_PREFIX):
         return None
     if update.deleted:

@@ -61,6 +61,7 @@ def run_hook(
     decision = decision or Decision()
     decision.updates = updates
     repo = open_repo(None)
+    pushed = [u.ref for u in updates]
     if hook == "pre-receive":  # judge what git writes: an alias updates the ref it names
         updates = [_landing(repo, u) for u in updates]
     # pre-push: the remote's default branch as last fetched, never an unpushed commit
@@ -79,7 +80,7 @@ def run_hook(
 
         landing = Landing.begin(repo, env)  # judged after every earlier push landed
         try:
-            result, lands = _judge_as_it_lands(repo, updates, branch, env)
+            result, lands = _judge_as_it_lands(repo, updates, pushed, branch, env)
             if result.outcome.ok:
                 result.notes += landing.keep(lands, branch, env)
         finally:
@@ -111,14 +112,15 @@ def _landing(repo: Repo, update: RefUpdate) -> RefUpdate:
     return update if ref == update.ref else RefUpdate(ref, update.old, update.new)
 
 
-def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], branch: Branch,
-                       env: Mapping[str, str]) -> tuple[Result, list[RefUpdate]]:  # fmt: skip
-    """Judge the push as git will land it: without the branch updates git will refuse,
-    declined whole if git cannot store one of its GTO tags."""
+def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], pushed: Sequence[str],
+                       branch: Branch, env: Mapping[str, str]
+                       ) -> tuple[Result, list[RefUpdate]]:  # fmt: skip
+    """Judge the push as git will land it: without the branch updates git will refuse
+    (by the names as ``pushed``), declined whole if git cannot store one of its GTO tags."""
     from . import repostate
     from .forecast import forecast
 
-    found = forecast(repo, updates)
+    found = forecast(repo, updates, pushed)
     lands = found.lands
     where = repostate.Where("server", env)
     result = repostate.run(repo, lands, branch, changes=repo.config_changes(lands, branch),
