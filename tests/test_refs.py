@@ -268,6 +268,39 @@ def test_deleting_the_default_branch_through_an_alias(tmp_path: Path, atomic: bo
     assert on_server(world, "rev-parse", "--verify", "-q", "refs/heads/main")
 
 
+def test_a_missing_default_branch_is_not_claimed_by_a_push(tmp_path: Path) -> None:
+    """HEAD names a branch that does not exist (a server made with another
+    init.defaultBranch): GTO tags fail closed. Creating that branch without the config
+    would make the registry's rules whatever the first pusher brings, so once GTO tags
+    exist it is declined too (adversarial review, 2026-12-06)."""
+    (tmp_path / "registry").mkdir()
+    world = make_world(tmp_path / "registry")
+    world.set_policy("stages:\n  prod: {pushers: [alice]}\n")
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0").ok
+    set_head(world, "refs/heads/master")
+    world.tag("churn#prd#1")
+    pushed = world.push_tags("churn#prd#1")
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "git symbolic-ref HEAD refs/heads/main" in pushed.output
+    assert "or push" not in pushed.output  # the hint no longer offers the side door
+    git("checkout", "-q", "--orphan", "bare", cwd=world.clone)
+    git("rm", "-q", "-r", "-f", ".", cwd=world.clone)
+    world.commit("no config")
+    snapshot = world.server_snapshot()[0]
+    for refs in (["HEAD:refs/heads/master"], ["HEAD:refs/heads/master", "refs/tags/churn#prd#1"]):
+        pushed = world.push(*refs, env={"REMOTE_USER": "bob"})
+        assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+        assert "this push would create it" in pushed.output
+        assert world.server_snapshot()[0] == snapshot
+
+    # before any GTO tag, the repository is still being set up: the branch may come
+    (tmp_path / "fresh").mkdir()
+    fresh = make_world(tmp_path / "fresh")
+    set_head(fresh, "refs/heads/master")
+    assert fresh.push("HEAD:refs/heads/master").ok
+
+
 def test_branches_of_the_namespace_decide_reachability(tmp_path: Path) -> None:
     world = _namespaced(tmp_path, team_gto="stages: [dev, staging, prod]\n")
     team = {"GIT_NAMESPACE": "team"}

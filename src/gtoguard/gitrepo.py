@@ -344,7 +344,7 @@ class Repo:
                    "be checked")  # fmt: skip
         best = next((n for n in ("main", "master") if n in others), others[0])
         fix = (f"on the server, point HEAD at the default branch: git symbolic-ref {head} "
-               f"{self._full(BRANCH_PREFIX + best)}  (or push {ref})")  # fmt: skip
+               f"{self._full(BRANCH_PREFIX + best)}")  # fmt: skip
         return Branch(ref, None, missing, fix)
 
     def named_branch(self, name: str) -> Branch:

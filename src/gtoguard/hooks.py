@@ -68,7 +68,8 @@ def run_hook(
     branch = repo.remote_default_branch(remote) if remote else repo.default_branch()
     changes = repo.config_changes(updates, branch)
     elsewhere = any(u.ref.startswith(NAMESPACE_PREFIX) for u in updates)
-    if not changes and not elsewhere and not gto_updates(updates):
+    claims = branch.missing is not None and any(u.ref == branch.ref for u in updates)
+    if not changes and not elsewhere and not claims and not gto_updates(updates):
         # a plain tag name can still carry a GTO-named object, which is what gto reads
         plain = [u for u in updates if u.is_tag and not u.deleted]
         if not plain or not gto_updates(plain, repo.objects_of(plain)):

@@ -34,7 +34,7 @@ from .refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
 from .sigblock import Verdict
-from .tagname import DEPRECATE, TagNameError, parse_tag
+from .tagname import DEPRECATE, TagNameError, is_gto_shaped, parse_tag
 
 
 class Result:
@@ -300,6 +300,25 @@ def _undated_index(repo: Repo, commit: str | None, where: str) -> list[cfg.Probl
                         "commit again with a real date (git commit --amend --reset-author)")]  # fmt: skip
 
 
+def claimed_default(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) -> list[Violation]:
+    """HEAD names a branch that does not exist while others do (``Branch.missing``), and
+    this push creates it. Before any GTO tag that is a repository being set up; once the
+    registry has tags, the branch's files would replace the rules GTO tags cannot be
+    judged by now, chosen by whoever pushes first: declined, for the server's admin to
+    point HEAD at the branch that holds them."""
+    if branch.missing is None:
+        return []
+    claimed = [u for u in updates if u.ref == branch.ref and u.created]
+    if not claimed or not any(is_gto_shaped(name) for name in repo.tag_names()):
+        return []
+    return [Violation(
+        "config-invalid", claimed[0].ref,
+        f"{branch.missing}; this push would create it, and so choose the rules of a "
+        "registry that has GTO tags already",
+        branch.fix,
+    )]  # fmt: skip
+
+
 def namespaced_refs(updates: Iterable[RefUpdate]) -> list[Violation]:
     """Refs of a namespace (``refs/namespaces/<ns>/…``) written from outside it: judged
     there, they would escape that namespace's ``.gto`` and policy, so they are declined.
@@ -486,6 +505,7 @@ def run(
     if changes is None:
         changes = repo.config_changes(updates, branch)
     config_violations = check_config_changes(repo, changes) + namespaced_refs(updates)
+    config_violations += claimed_default(repo, updates, branch)
     objects = pushed_objects(repo, updates)
     gto = gto_updates(updates, objects)
     if changes and gto:
@@ -497,7 +517,8 @@ def run(
     if gto:
         if branch.missing is not None and any(
             u.ref == branch.ref and not u.deleted for u in updates
-        ):  # this push creates the default branch: before it, no config (the first push)
+        ):  # this push creates the default branch: before it, no config (no GTO tag yet
+            # either: ``claimed_default`` declines the push otherwise)
             branch = Branch(branch.ref, None)
         settings = load_settings(repo, branch)
         budget.limit(settings.policy.budget)
