@@ -319,17 +319,16 @@ def claimed_default(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) ->
     )]  # fmt: skip
 
 
-def namespaced_refs(updates: Iterable[RefUpdate]) -> list[Violation]:
+def namespaced_refs(updates: Iterable[RefUpdate], namespace: str) -> list[Violation]:
     """Refs of a namespace (``refs/namespaces/<ns>/…``) written from outside it: judged
     there, they would escape that namespace's ``.gto`` and policy, so they are declined.
     (A push into a namespace names its refs without the prefix; this is a write into
-    another namespace, or one nested in it.)"""
+    another namespace, or one nested in the push's own ``namespace``.)"""
     violations = []
     for update in updates:
         if not update.ref.startswith(NAMESPACE_PREFIX):
             continue
-        # named from the push's own namespace, if any: that one nests it
-        parts = [p for p in os.environ.get("GIT_NAMESPACE", "").split("/") if p]
+        parts = [namespace] if namespace else []
         rest = update.ref
         while rest.startswith(NAMESPACE_PREFIX):
             name, _, rest = rest[len(NAMESPACE_PREFIX) :].partition("/")
@@ -504,7 +503,8 @@ def run(
     result = Result(Outcome())
     if changes is None:
         changes = repo.config_changes(updates, branch)
-    config_violations = check_config_changes(repo, changes) + namespaced_refs(updates)
+    config_violations = check_config_changes(repo, changes)
+    config_violations += namespaced_refs(updates, repo.namespace)
     config_violations += claimed_default(repo, updates, branch)
     objects = pushed_objects(repo, updates)
     gto = gto_updates(updates, objects)
