@@ -301,6 +301,25 @@ def test_a_missing_default_branch_is_not_claimed_by_a_push(tmp_path: Path) -> No
     assert fresh.push("HEAD:refs/heads/master").ok
 
 
+def test_a_namespace_without_head_does_not_let_its_default_branch_be_claimed(
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """The same inside a namespace with no HEAD of its own: its default branch is the
+    name the repository's HEAD names (main). Tags came with another branch first."""
+    world = make_world(tmp_path)
+    ns = {"GIT_NAMESPACE": "ns4"}
+    world.tag("churn@v1.0.0")
+    assert world.push("HEAD:refs/heads/trunk", "refs/tags/churn@v1.0.0", env=ns).ok
+    git("checkout", "-q", "--orphan", "bare", cwd=world.clone)
+    git("rm", "-q", "-r", "-f", ".", cwd=world.clone)
+    world.commit("no config")
+    snapshot = world.server_snapshot()[0]
+    pushed = world.push("HEAD:refs/heads/main", env=ns)
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "namespace ns4 has no HEAD of its own" in pushed.output
+    assert world.server_snapshot()[0] == snapshot
+
+
 def test_branches_of_the_namespace_decide_reachability(tmp_path: Path) -> None:
     world = _namespaced(tmp_path, team_gto="stages: [dev, staging, prod]\n")
     team = {"GIT_NAMESPACE": "team"}
