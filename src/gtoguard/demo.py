@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from . import gitprocess
 from .errors import CannotRun, UsageError
 from .install import install_into
 
@@ -59,8 +59,7 @@ def _demo(base: Path, echo: Callable[[str], None]) -> int:
     server, clone = base / "server.git", base / "clone"
 
     def git(*args: str, cwd: Path = base, show: bool = False) -> int:
-        done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                              check=False)  # fmt: skip
+        done = gitprocess.run(args, cwd, env=env, text=True)
         if show:
             echo(f"$ git {' '.join(_quote(a) for a in args)}")
             for line in (done.stdout + done.stderr).splitlines():
@@ -95,8 +94,7 @@ def _demo(base: Path, echo: Callable[[str], None]) -> int:
     git("tag", "-a", "churn#prod#1", "-m",
         "Assigning stage prod to artifact churn version v1.0.0", cwd=clone)  # fmt: skip
     accepted = git("push", "origin", "churn@v1.0.0", "churn#prod#1", cwd=clone, show=True)
-    tags = subprocess.run(["git", "tag", "--list"], cwd=server, env=env, capture_output=True,
-                          text=True, check=False).stdout.split()  # fmt: skip
+    tags = gitprocess.run(["tag", "--list"], server, env=env, text=True).stdout.split()
     echo("")
     echo(f"The server now has the tags: {', '.join(tags)}")
     ok = declined != 0 and accepted == 0 and "churn#prd#1" not in tags

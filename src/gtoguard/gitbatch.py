@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Generator, Iterable, Iterator
 from typing import IO, NamedTuple
 
+from . import gitprocess
 from .errors import CannotRun
 from .tagname import ref_format_problem
 from .tagobject import MAX_TIME, READ_CAP, Canonical
@@ -45,7 +46,7 @@ Read = tuple[str, int, "Canonical | None", "bytes | None"]
 def _git(cwd: str, args: list[str], stdin: int | IO[bytes] = subprocess.DEVNULL
          ) -> subprocess.Popen[bytes]:  # fmt: skip
     try:
-        return subprocess.Popen(["git", *args], cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
+        return gitprocess.popen(args, cwd, stdin=stdin, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL)  # fmt: skip
     except OSError as exc:
         raise CannotRun(f"cannot run git: {exc.strerror}", "install git") from None

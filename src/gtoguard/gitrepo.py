@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
 
-from . import budget
+from . import budget, gitprocess
 from .errors import CannotRun, NotARepository, UsageError
 from .policy import CONFIG_FILES, INDEX_FILE
 from .refstore import RefStore
@@ -283,7 +283,9 @@ class Repo:
     def default_branch(self, remote: str | None = None) -> Branch:
         """The bare repo's HEAD; for pre-push the remote's HEAD as last fetched, else ours.
         In a namespace its own HEAD, else the branch of the name the repository's HEAD
-        names, inside the namespace (receive-pack never creates a namespace's HEAD)."""
+        names, inside the namespace (receive-pack never creates a namespace's HEAD).
+        Resolved to the end of its symref chain: with HEAD -> master -> main the default
+        branch is main, the ref a push of either name writes (``landing_ref``)."""
         candidates = [f"refs/remotes/{remote}/HEAD"] if remote else []
         candidates.append("HEAD")
         for head in candidates:
@@ -294,6 +296,8 @@ class Repo:
                 points_to = self._symbolic("HEAD")
             if points_to is None:
                 continue
+            # to the end of the chain (HEAD -> master -> main is main), as git writes it
+            points_to = self.landing_ref(points_to)
             if points_to.startswith("refs/remotes/"):
                 branch = "refs/heads/" + points_to.split("/", 3)[3]
                 return Branch(branch, self.ref_target(points_to))
@@ -450,12 +454,8 @@ class Repo:
         import subprocess  # here, not above: the hook's usual path starts no process
 
         try:
-            with subprocess.Popen(
-                ["git", "cat-file", "tag", oid],
-                cwd=self.path,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            ) as proc:
+            with gitprocess.popen(["cat-file", "tag", oid], self.path, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL) as proc:  # fmt: skip
                 head = proc.stdout.read(READ_CAP) if proc.stdout else b""
                 proc.kill()
         except OSError as exc:
@@ -616,15 +616,7 @@ class Repo:
     # --- writing, through git itself (identity, signing and ref locking as git does) ---
 
     def git(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        import subprocess  # here, not above: the hook's usual path starts no process
-
-        cwd = self.workdir or self.path
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False
-            )
-        except OSError as exc:
-            raise CannotRun(f"cannot run git: {exc.strerror}", "install git") from None
+        return gitprocess.run(args, self.workdir or self.path, input=stdin)
 
     def identity(self) -> Identity:
         """The tagger git would write now (``GIT_COMMITTER_*`` or user.name/user.email)."""

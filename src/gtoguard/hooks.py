@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from . import budget
 from .errors import CannotRun
 from .policy import DEFAULT_BUDGET
-from .refupdate import NAMESPACE_PREFIX, RefUpdate, parse_pre_push, parse_pre_receive
+from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, parse_pre_push, parse_pre_receive
 from .repolock import Busy
 from .report import failure_violations, summary_line, write_receipt, write_text
 from .rules import Violation
@@ -67,7 +67,8 @@ def run_hook(
     # pre-push: the remote's default branch as last fetched, never an unpushed commit
     branch = repo.remote_default_branch(remote) if remote else repo.default_branch()
     changes = repo.config_changes(updates, branch)
-    elsewhere = any(u.ref.startswith(NAMESPACE_PREFIX) for u in updates)
+    # another namespace's refs, and refs that are neither branches nor tags
+    elsewhere = any(not u.ref.startswith((BRANCH_PREFIX, TAG_PREFIX)) for u in updates)
     claims = branch.missing is not None and any(u.ref == branch.ref for u in updates)
     if not changes and not elsewhere and not claims and not gto_updates(updates):
         # a plain tag name can still carry a GTO-named object, which is what gto reads
@@ -225,10 +226,9 @@ def _fails_open(env: Mapping[str, str]) -> bool:
     try:
         path = env.get("GTOGUARD_POLICY")
         if not path:
-            import subprocess
+            from . import gitprocess
 
-            done = subprocess.run(["git", "config", "gtoguard.policy"], capture_output=True,
-                                  check=False, timeout=10)  # fmt: skip
+            done = gitprocess.run(["config", "gtoguard.policy"], timeout=10)
             path = done.stdout.decode("utf-8", "replace").strip()
         with open(path, "rb") as policy:
             return _FAIL_OPEN.search(policy.read(1 << 20)) is not None

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import sys
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+from . import gitprocess
 from .errors import CannotRun, NotARepository
 from .shimfile import is_ours
 
@@ -41,17 +41,12 @@ def hooks_dir(repo: str) -> tuple[Path, bool]:
     """Where git runs this repository's hooks (honours core.hooksPath), and whether bare."""
 
     def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", "-C", repo, *args], capture_output=True, text=True, check=False
-            )
-        except OSError as exc:
-            raise CannotRun(f"cannot run git: {exc}", "install git") from None
+        done = gitprocess.run(["-C", repo, *args], text=True)
         if done.returncode != 0:
             raise NotARepository(
                 f"not a git repository: {repo}", "pass --repo with the repository's path"
             )
-        return done.stdout.strip()
+        return str(done.stdout).strip()
 
     bare = git("rev-parse", "--is-bare-repository") == "true"
     path = Path(git("rev-parse", "--git-path", "hooks"))

@@ -15,7 +15,7 @@ GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
 INDEX_FILE = "artifacts.yaml"  # gto's legacy artifact index, read at HEAD (gto-format §4)
 CONFIG_FILES = (GTO_FILE, POLICY_FILE, INDEX_FILE)  # what a default-branch push is checked for
-SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget", "log")
+SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget", "log", "refs")
 DEFAULT_BUDGET = 5.0  # seconds the pre-receive hook may spend on one push
 MAX_AGE_OFF = -1  # tags.max_age: off (server policy only): no bound, for mirroring history
 
@@ -99,6 +99,7 @@ class Policy(NamedTuple):
     budget: float | None = DEFAULT_BUDGET  # seconds for one push (pre-receive); None: no budget
     sources: tuple[str, ...] = ()
     log: str | None = None  # the decision log (server-only): one JSON line per decision
+    refs_allow: tuple[str, ...] = ()  # server-only: refs a push may write besides heads, tags
 
     def rules_for(self, stage: str) -> tuple[StageRules, ...]:
         return tuple(r for r in self.stages if r.stage == stage)
@@ -130,6 +131,7 @@ class Policy(NamedTuple):
             budget=other.budget,  # server-only: ``other`` is the server's policy
             sources=self.sources + other.sources,
             log=other.log or self.log,
+            refs_allow=other.refs_allow or self.refs_allow,
         )
 
 
@@ -187,6 +189,7 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
         budget=_budget(data.get("budget")),
         sources=(source,),
         log=data.get("log"),
+        refs_allow=tuple((data.get("refs") or {}).get("allow") or ()),
     )
 
 

@@ -12,6 +12,8 @@ import os
 import subprocess
 from collections.abc import Iterable
 
+from . import gitprocess
+from .errors import CannotRun
 from .tagname import artifact_to_tag
 
 
@@ -26,22 +28,23 @@ def ls_remote_command(remote: str, artifacts: Iterable[str], cwd: str | None = N
     if local is not None:
         patterns = [f"refs/tags/{a}{sep}{tail}" for a in names
                     for sep in ("@", "#") for tail in ("*", "*/**")] or ["refs/tags"]  # fmt: skip
-        return ["git", f"--git-dir={local}", "for-each-ref",
-                "--format=%(objectname)%09%(refname)", "--", *patterns]  # fmt: skip
+        return gitprocess.argv([f"--git-dir={local}", "for-each-ref",
+                                "--format=%(objectname)%09%(refname)", "--", *patterns])  # fmt: skip
     return network_command(remote, names)
 
 
 def network_command(remote: str, names: Iterable[str]) -> list[str]:
     """``git ls-remote`` for the tags of the artifacts whose tag-name forms are ``names``."""
     patterns = [f"refs/tags/{a}{sep}*" for a in names for sep in ("@", "#")]
-    return ["git", "ls-remote", "--tags", "--refs", "--", remote, *patterns]
+    return gitprocess.argv(["ls-remote", "--tags", "--refs", "--", remote, *patterns])
 
 
 def is_local_read(command: object) -> bool:
     """Whether ``command`` reads a same-machine remote directly (if it fails, as for a
     repository another user owns, ``ls-remote`` is asked instead)."""
-    return (isinstance(command, list) and len(command) > 2
-            and str(command[1]).startswith("--git-dir="))  # fmt: skip
+    return isinstance(command, list) and any(
+        str(part).startswith("--git-dir=") for part in command[1:3]
+    )
 
 
 def _local_repository(remote: str, cwd: str) -> str | None:
@@ -49,11 +52,10 @@ def _local_repository(remote: str, cwd: str) -> str | None:
     path or ``file://``, as git tells local transports apart), with no ``insteadOf``
     rewriting URLs; else None."""
     try:
-        done = subprocess.run(
-            ["git", "config", "--get-regexp", r"^(remote\..*\.url|url\..*\.insteadof)$"],
-            cwd=cwd, capture_output=True, check=False, timeout=10,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
+        done = gitprocess.run(
+            ["config", "--get-regexp", r"^(remote\..*\.url|url\..*\.insteadof)$"], cwd, timeout=10
+        )
+    except (CannotRun, subprocess.SubprocessError):
         return None
     url = remote
     for line in done.stdout.decode("utf-8", "replace").splitlines():
@@ -77,7 +79,7 @@ def start(command: list[str], cwd: str) -> subprocess.Popen[bytes] | None:
     """The command, running; None if it cannot start (the caller asks again, and says
     why, when it needs the answer)."""
     try:
-        return subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
+        return subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, env=gitprocess.environ(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     except OSError:
         return None

@@ -30,7 +30,7 @@ from .errors import CannotRun
 from .gitrepo import Branch, Repo
 from .identity import identity_sources, pusher
 from .policy import GTO_FILE, INDEX_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
-from .refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, RefUpdate
+from .refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
 from .sigblock import Verdict
@@ -343,6 +343,60 @@ def namespaced_refs(updates: Iterable[RefUpdate], namespace: str) -> list[Violat
     return violations
 
 
+REPLACE_PREFIX = "refs/replace/"  # git reads the object such a ref names in place of another
+WRITABLE = (BRANCH_PREFIX, TAG_PREFIX)  # what a push may write unless the server allows more
+
+
+def is_other_ref(ref: str) -> bool:
+    """Neither a branch nor a tag (nor another namespace's ref: ``namespaced_refs``)."""
+    return not ref.startswith(WRITABLE) and not ref.startswith(NAMESPACE_PREFIX)
+
+
+def refs_not_allowed(updates: Iterable[RefUpdate], allow: Sequence[str],
+                     server: bool = True) -> list[Violation]:  # fmt: skip
+    """A push writes branches and tags, and the refs the server policy's ``refs.allow``
+    names. ``refs/replace/`` is never allowed: a replace ref makes every later git
+    command read another object in place of the one it names (a forged signature, a
+    commit on another branch, an old ``.gto``); deleting one is always allowed. On a
+    client (``server`` False) the server's list is unknown: other refs are warnings."""
+    violations = []
+    for update in updates:
+        ref = update.ref
+        if not is_other_ref(ref):
+            continue
+        if ref.startswith(REPLACE_PREFIX):
+            if update.deleted:
+                continue  # git reads the real object again
+            violations.append(Violation(
+                "ref-not-allowed", ref,
+                "a replace ref makes git read another object in place of the one it names, "
+                "for every later command on the server; gtoguard never accepts one",
+                "push the objects themselves (branches and tags); to drop replace refs "
+                "from the push, leave refs/replace/* out of its refspecs",
+            ))  # fmt: skip
+            continue
+        if any(fnmatchcase(ref, pattern) for pattern in allow):
+            continue
+        listed = ", ".join(allow) if allow else "nothing else"
+        violations.append(Violation(
+            "ref-not-allowed", ref,
+            "a push may write branches (refs/heads/) and tags (refs/tags/), and what the "
+            f"server policy's refs.allow lists ({listed})",
+            "push a branch or a tag instead; if the server should take such refs, its "
+            "admin adds a pattern to refs.allow in the server policy",
+            "error" if server else "warning",
+        ))  # fmt: skip
+    return violations
+
+
+def _allowed_refs(repo: Repo, where: Where | None) -> tuple[str, ...]:
+    """The server policy's ``refs.allow`` (on the server; a client cannot know it)."""
+    if where is not None and where.side != "server":
+        return ()
+    policy = server_policy(repo, where.env if where is not None else None)
+    return policy.refs_allow if policy is not None else ()
+
+
 def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
     hint = problem.hint or f"fix {problem.file} and push again"
     return Violation("config-invalid", update.ref, str(problem), hint)
@@ -506,6 +560,10 @@ def run(
     config_violations = check_config_changes(repo, changes)
     config_violations += namespaced_refs(updates, repo.namespace)
     config_violations += claimed_default(repo, updates, branch)
+    other = [u for u in updates if is_other_ref(u.ref)]
+    if other:
+        server = where is None or where.side == "server"
+        config_violations += refs_not_allowed(other, _allowed_refs(repo, where), server)
     objects = pushed_objects(repo, updates)
     gto = gto_updates(updates, objects)
     if changes and gto:

@@ -17,7 +17,8 @@ import shutil
 import subprocess
 import tempfile
 
-from . import budget
+from . import budget, gitprocess
+from .errors import CannotRun
 from .policy import Signers
 from .sigblock import MAX_BLOCK, Verdict
 
@@ -75,21 +76,21 @@ def _copy_home(home: str | None, scratch: str) -> str:
 
 
 def _run(git_dir: str, oid: str, signers: Signers, home: str) -> Verdict:
-    args = ["git", "-c", f"gpg.ssh.allowedSignersFile={signers.ssh or os.devnull}",
+    args = ["-c", f"gpg.ssh.allowedSignersFile={signers.ssh or os.devnull}",
             "-c", f"gpg.minTrustLevel={signers.gpg_min_trust}",
             "-c", "gpg.x509.program=false", "verify-tag", "--raw", oid]  # fmt: skip
-    env = dict(os.environ, GIT_DIR=git_dir, GNUPGHOME=home)
+    env = gitprocess.environ({"GIT_DIR": git_dir, "GNUPGHOME": home})
     budget.spend("verifying signatures")
     left = budget.left()
     try:
-        done = subprocess.run(args, capture_output=True, text=True, errors="replace", check=False,
-                              env=env, timeout=30 if left is None else min(30.0, left))  # fmt: skip
+        done = gitprocess.run(args, env=env, text=True, errors="replace",
+                              timeout=30 if left is None else min(30.0, left))  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         if left is not None and left < 30:
             raise budget.OverBudget(budget.seconds() or 0, "verifying signatures") from exc
         return Verdict(False, f"git verify-tag could not run: {exc}")
-    except OSError as exc:
-        return Verdict(False, f"git verify-tag could not run: {exc}")
+    except CannotRun as exc:
+        return Verdict(False, f"git verify-tag could not run: {exc.message}")
     output = (done.stderr or "") + (done.stdout or "")
     if done.returncode == 0:
         return Verdict(True, _signer(output))

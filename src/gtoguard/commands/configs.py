@@ -26,7 +26,7 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
 
     A FILE named .gto is GTO's config, one named .gtoguard.yaml a repository policy, one
     named artifacts.yaml gto's artifact index, any other FILE a server policy (which may
-    set signers, identity and fail). Without FILEs: the repository's .gto,
+    set signers, identity, fail, budget, log and refs). Without FILEs: the repository's .gto,
     .gtoguard.yaml and artifacts.yaml in the working tree (or, in a bare repository, on
     the default branch) and the server policy, where present.
     """
