@@ -13,7 +13,7 @@ import pytest
 
 from gtoguard.install import install_into
 
-from conftest import World, git, make_world, ssh_key
+from conftest import World, git, ssh_key
 
 
 def on_server(world: World, *args: str, input: bytes | None = None) -> str:

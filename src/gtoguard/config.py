@@ -66,7 +66,12 @@ class Problem(NamedTuple):
 
 
 class ConfigInvalid(CannotRun):
+    """A configuration file that cannot be used. The repository's files are content, so
+    by default this is no environmental failure; the server policy's is (``server_policy``
+    marks it)."""
+
     rule = "config-invalid"
+    environmental = False
 
     def __init__(self, problems: list[Problem]) -> None:
         first = problems[0]

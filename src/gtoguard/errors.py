@@ -13,11 +13,22 @@ class CannotRun(Exception):
     """
 
     rule = "internal-error"
+    # A failure of the server's environment (git, the file system, gtoguard's own
+    # installation, the server policy): the one kind the server policy's ``fail: open``
+    # may accept a push through. What a push or the repository's files hold is never one.
+    environmental = True
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+class ContentFailure(CannotRun):
+    """What a push or the repository holds cannot be judged (an object missing from the
+    push): declined, whatever ``fail:`` says."""
+
+    environmental = False
 
 
 class NotARepository(CannotRun):

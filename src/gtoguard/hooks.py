@@ -179,20 +179,44 @@ def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | N
         return EXIT_CANNOT_RUN
     except CannotRun as exc:
         violations = failure_violations(exc, hook)
+        environmental = exc.environmental
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         hint = "nothing was changed; report this with the line above"
         violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}", hint)]
+        environmental = is_environmental(exc)
+    notes = []
     if hook == "pre-receive" and _fails_open(env):
-        warnings = [Violation(v.rule, v.ref, v.message, v.hint, "warning") for v in violations]
-        decision.set("accepted-unchecked", warnings)
-        write_text(err, warnings, "cannot check this push; accepted unchecked (the server "
-                   "policy says fail: open)", (), _gitlab(env))  # fmt: skip
-        return EXIT_OK
+        if environmental:
+            warnings = [v._replace(severity="warning") for v in violations]
+            decision.set("accepted-unchecked", warnings)
+            write_text(err, warnings, "cannot check this push; accepted unchecked (the server "
+                       "policy says fail: open)", (), _gitlab(env))  # fmt: skip
+            return EXIT_OK
+        notes.append("fail: open does not apply: what failed is what the push or the "
+                     "repository's files hold, not the server")  # fmt: skip
     decision.set("declined", violations)
     verdict = "push declined" if hook == "pre-receive" else "push stopped"
-    write_text(err, violations, f"cannot check this push; {verdict}", (), _gitlab(env))
+    write_text(err, violations, f"cannot check this push; {verdict}", notes, _gitlab(env))
     return EXIT_CANNOT_RUN
+
+
+def is_environmental(exc: BaseException) -> bool:
+    """Whether an unexpected exception is a failure of the server's environment, the
+    kind ``fail: open`` is for: the file system or memory, the object store (pygit2), or
+    gtoguard's own libraries failing to load (anything raised while a module is being
+    imported). Anything else was raised judging what a push or the repository holds,
+    and a crafted input must never be what opens the gate."""
+    if isinstance(exc, (OSError, MemoryError, ImportError)):
+        return True
+    if type(exc).__module__.split(".")[0] in ("pygit2", "_pygit2"):
+        return True
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        trace = trace.tb_next
+    return False
 
 
 def over_budget_violation(over: budget.OverBudget) -> Violation:
@@ -270,15 +294,15 @@ def reference_transaction(argv: Sequence[str], stdin: bytes, err: TextIO = sys.s
         head = env.get("GTOGUARD_READ", "").encode("utf-8", "surrogateescape")
         return transaction.run(argv[0], head + stdin, err, env)
     except Busy as busy:
-        violations = [busy_violation(busy, hook)]
+        violations, environmental = [busy_violation(busy, hook)], False
     except CannotRun as exc:
-        violations = failure_violations(exc, hook)
+        violations, environmental = failure_violations(exc, hook), exc.environmental
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}",
                                 "report this with the line above")]  # fmt: skip
-    if violations[0].rule == "internal-error" and "another push" not in violations[0].message \
-            and _fails_open(env):  # fmt: skip
+        environmental = is_environmental(exc)
+    if environmental and _fails_open(env):
         warnings = [Violation(v.rule, v.ref, v.message, v.hint, "warning") for v in violations]
         write_text(err, warnings, "cannot check this ref update; written unchecked (the server "
                    "policy says fail: open)", (), _gitlab(env))  # fmt: skip
@@ -302,9 +326,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         stdin = sys.stdin.buffer.read()
-    except (OSError, ValueError):
-        stdin = b""
+    except (OSError, ValueError, AttributeError) as exc:  # AttributeError: no stdin at all
+        return unreadable_input(args[0], exc)
     return HOOKS[args[0]](args[1:], stdin)
+
+
+def unreadable_input(hook: str, exc: BaseException) -> int:
+    """git's input could not be read: the updates are unknown, so nothing was judged and
+    nothing may pass (never "no updates", which would accept the push)."""
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    violation = Violation("internal-error", hook, f"cannot read the hook's input ({reason})",
+                          "push again; if it persists, the server admin can run the hook "
+                          "by hand to see why")  # fmt: skip
+    what = {"pre-receive": "push declined", "pre-push": "push stopped"}.get(hook, "refused")
+    write_text(sys.stderr, [violation], f"cannot check this push; {what}", (),
+               _gitlab(os.environ))  # fmt: skip
+    return EXIT_CANNOT_RUN
 
 
 def exit_now(code: int) -> NoReturn:

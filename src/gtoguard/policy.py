@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from . import budget
+
 GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
 INDEX_FILE = "artifacts.yaml"  # gto's legacy artifact index, read at HEAD (gto-format §4)
@@ -170,7 +172,7 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
         max_age=_max_age(tags.get("max_age")),
     )
     versions = data.get("versions") or {}
-    groups = expand_groups(data.get("groups") or {})
+    groups = Groups(data.get("groups") or {})
     signers = data.get("signers") or {}
     return Policy(
         warn_only=data.get("mode") == "warn",
@@ -193,57 +195,101 @@ def policy_from_data(data: Mapping[str, Any], source: str) -> Policy:
     )
 
 
-def expand_groups(groups: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Group -> its users, groups inside groups expanded. A name starting with '@' is a
-    group, never a user; an undefined group and a cycle add nobody (``config validate``
-    refuses both, see ``group_problems``)."""
-    done: dict[str, frozenset[str]] = {}
+MAX_GROUP_DEPTH = 16  # groups inside groups, at most this deep (config-invalid beyond)
 
-    def members(name: str, path: tuple[str, ...]) -> frozenset[str]:
-        if name in done:
-            return done[name]
-        if name in path or name not in groups:
-            return frozenset()
-        found: set[str] = set()
-        for item in groups[name] or ():
-            if item.startswith("@"):
-                found |= members(item[1:], (*path, name))
-            else:
-                found.add(item)
-        done[name] = frozenset(found)
-        return done[name]
 
-    return {name: members(name, ()) for name in groups}
+class Groups:
+    """A policy's groups, each expanded to its users when first asked for: a group's
+    members are its users and the members of the groups it names ('@name'). Each group is
+    expanded once, without recursion, so a deep or wide nesting costs time linear in the
+    policy, and only the groups the stages name are expanded at all. A name starting with
+    '@' is a group, never a user; an undefined group and a cycle add nobody (``config
+    validate`` refuses both, and nesting deeper than MAX_GROUP_DEPTH: ``group_problems``)."""
+
+    def __init__(self, groups: Mapping[str, Any]) -> None:
+        self._groups = groups
+        self._done: dict[str, frozenset[str]] = {}
+
+    def members(self, name: str) -> frozenset[str]:
+        found = self._done.get(name)
+        if found is not None:
+            return found
+        users: set[str] = set()
+        seen, todo = {name}, [name]
+        while todo:
+            if len(seen) % 1024 == 0:
+                budget.spend("expanding the policy's groups")
+            current = todo.pop()
+            done = self._done.get(current)
+            if done is not None and current != name:
+                users |= done
+                continue
+            for item in _items(self._groups.get(current)):
+                inner = item[1:] if item.startswith("@") else None
+                if inner is None:
+                    users.add(item)
+                elif inner not in seen and inner in self._groups:
+                    seen.add(inner)
+                    todo.append(inner)
+        self._done[name] = frozenset(users)
+        return self._done[name]
+
+
+def _items(entry: Any) -> list[str]:
+    return [item for item in entry or () if isinstance(item, str)]
 
 
 def group_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(JSON path, what is wrong) for each undefined group a policy uses, in a stage's
-    pushers or inside another group, and for each cycle of groups."""
+    pushers or inside another group, each cycle of groups, and each group nested deeper
+    than MAX_GROUP_DEPTH. One walk over the groups: time linear in the policy."""
     groups = data.get("groups") or {}
     problems = [(f"/stages/{stage}/pushers", f"group {item!r} is not defined")
                 for stage, item in undefined_groups(data)]  # fmt: skip
     for name, items in groups.items():
-        for item in items or ():
+        for item in _items(items):
             if item.startswith("@") and item[1:] not in groups:
                 problems.append((f"/groups/{name}", f"group {item!r} is not defined"))
-    for name in groups:
-        seen, todo = set(), [name]
-        while todo:
-            current = todo.pop()
-            for item in groups.get(current) or ():
-                inner = item[1:] if item.startswith("@") else None
-                if inner == name:
-                    problems.append((f"/groups/{name}", f"group '@{name}' contains itself "
-                                     f"(through '@{current}')"))  # fmt: skip
-                    todo = []
-                    break
-                if inner is not None and inner not in seen:
-                    seen.add(inner)
-                    todo.append(inner)
+    depth: dict[str, int] = {}  # a finished group: the longest chain of groups inside it
+    for number, root in enumerate(groups):
+        if number % 1024 == 1023:
+            budget.spend("checking the policy's groups")
+        if root in depth:
+            continue
+        path: list[str] = [root]  # the groups being walked, each inside the one before
+        on_path = {root}
+        stack = [iter(_inner(groups, root))]
+        while stack:
+            inner = next(stack[-1], None)
+            if inner is None:  # every group inside path[-1] is done
+                stack.pop()
+                current = path.pop()
+                on_path.discard(current)
+                depth[current] = 1 + max((depth.get(g, 0) for g in _inner(groups, current)
+                                          if g not in on_path), default=0)  # fmt: skip
+                if depth[current] == MAX_GROUP_DEPTH + 1:
+                    problems.append((f"/groups/{current}", f"groups are nested more than "
+                                     f"{MAX_GROUP_DEPTH} deep below '@{current}'"))  # fmt: skip
+                continue
+            if inner in on_path:
+                problems.append((f"/groups/{inner}", f"group '@{inner}' contains itself "
+                                 f"(through '@{path[-1]}')"))  # fmt: skip
+                continue
+            if inner in depth:
+                continue
+            path.append(inner)
+            on_path.add(inner)
+            stack.append(iter(_inner(groups, inner)))
     return problems
 
 
-def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Mapping[str, frozenset[str]],
+def _inner(groups: Mapping[str, Any], name: str) -> list[str]:
+    """The defined groups that group ``name`` names."""
+    return [item[1:] for item in _items(groups.get(name)) if item.startswith("@")
+            and item[1:] in groups]  # fmt: skip
+
+
+def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Groups,
                  source: str) -> StageRules:  # fmt: skip
     pushers = entry.get("pushers")
     expanded = None
@@ -251,7 +297,7 @@ def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Mapping[str, froz
         expanded = frozenset(
             user
             for item in pushers
-            for user in (groups.get(item[1:], ()) if item.startswith("@") else (item,))
+            for user in (groups.members(item[1:]) if item.startswith("@") else (item,))
         )
     return StageRules(
         stage=stage,

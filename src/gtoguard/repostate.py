@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,7 +27,7 @@ from .check import (
     gto_updates,
     touched_artifacts,
 )
-from .errors import CannotRun
+from .errors import CannotRun, ContentFailure
 from .gitrepo import Branch, Repo
 from .identity import identity_sources, pusher
 from .policy import GTO_FILE, INDEX_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
@@ -174,8 +175,9 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
         data = repo.file_at(commit, path)
         if data is None:
             return False, None
-        return True, verdicts.document(path, blob, lambda: data,
-                                       lambda raw: parse(raw, where + path))  # fmt: skip
+        with as_content(where + path):
+            return True, verdicts.document(path, blob, lambda: data,
+                                           lambda raw: parse(raw, where + path))  # fmt: skip
 
     has_gto, gto_doc = document(GTO_FILE, cfg.gto_document)
     # gto reads the tip's artifacts.yaml for every registry; an era's is history
@@ -183,14 +185,16 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
         problems = _undated_index(repo, commit, where + INDEX_FILE)
         if problems:
             raise cfg.ConfigInvalid(problems)
-    config = cfg.gto_config_from(gto_doc) if has_gto else GtoConfig()
+    with as_content(where + GTO_FILE):
+        config = cfg.gto_config_from(gto_doc) if has_gto else GtoConfig()
     has_policy, policy_doc = document(POLICY_FILE, cfg.policy_document)
-    policy = (policy_from_data(policy_doc or {}, source=where + POLICY_FILE)
-              if has_policy else None)  # fmt: skip
-    if policy is not None:
-        problems = cfg.stage_problems(config, policy, where + POLICY_FILE)
-        if problems:
-            raise cfg.ConfigInvalid(problems)
+    with as_content(where + POLICY_FILE):
+        policy = (policy_from_data(policy_doc or {}, source=where + POLICY_FILE)
+                  if has_policy else None)  # fmt: skip
+        problems = [] if policy is None else cfg.stage_problems(config, policy,
+                                                                 where + POLICY_FILE)  # fmt: skip
+    if problems:
+        raise cfg.ConfigInvalid(problems)
     server = server_policy(repo, verdicts=verdicts)
     verdicts.save()
     if policy is None:
@@ -198,6 +202,24 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     elif server is not None:
         policy = policy.strictest(server)
     return Settings(config, policy, origin, verdicts)
+
+
+@contextmanager
+def as_content(file: str) -> Iterator[None]:
+    """Whatever goes wrong while gtoguard reads one of the repository's files is a
+    ``config-invalid`` of that file: a push may bring such a file, and what a push brings
+    must never choose the server's ``fail: open`` (a policy of 1,100 chained groups once
+    raised RecursionError, an internal error, and fail: open then accepted every push)."""
+    try:
+        yield
+    except (CannotRun, budget.OverBudget):
+        raise
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        raise cfg.ConfigInvalid([cfg.Problem(
+            file, "/", f"gtoguard cannot read what the file holds ({reason})",
+            "simplify the file (gtoguard config validate FILE says more)",
+        )]) from None  # fmt: skip
 
 
 def _day(seconds: int) -> str:
@@ -236,12 +258,16 @@ def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
             [cfg.Problem(path, "/", f"cannot read the server policy: {exc.strerror}",
                          "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY")]
         ) from None  # fmt: skip
-    if verdicts is None:
-        return cfg.parse_policy(data, path, server=True)
-    digest = cfg.content_digest(data)
-    doc = verdicts.document("server-policy", digest, lambda: data,
-                            lambda raw: cfg.policy_document(raw, path, server=True))  # fmt: skip
-    return policy_from_data(doc or {}, source=path)
+    try:
+        if verdicts is None:
+            return cfg.parse_policy(data, path, server=True)
+        digest = cfg.content_digest(data)
+        doc = verdicts.document("server-policy", digest, lambda: data,
+                                lambda raw: cfg.policy_document(raw, path, server=True))  # fmt: skip
+        return policy_from_data(doc or {}, source=path)
+    except cfg.ConfigInvalid as exc:
+        exc.environmental = True  # the admin's file: fail: open may apply
+        raise
 
 
 def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -> list[Violation]:
@@ -263,7 +289,11 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
         data = repo.file_at(update.new, name)
         if data is None:
             continue  # deleting a config file is allowed: the defaults apply again
-        problems = cfg.validate_file(data, name)
+        try:
+            with as_content(name):
+                problems = cfg.validate_file(data, name)
+        except cfg.ConfigInvalid as exc:
+            problems = exc.problems
         if name == INDEX_FILE:
             problems += _undated_index(repo, update.new, name)
         for problem in problems:
@@ -284,9 +314,11 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
         policy_data = repo.file_at(update.new, POLICY_FILE)
         if policy_data is None:
             continue
-        config = cfg.parse_gto_config(repo.file_at(update.new, GTO_FILE))
-        policy = cfg.parse_policy(policy_data)
-        for problem in cfg.stage_problems(config, policy, POLICY_FILE):
+        with as_content(POLICY_FILE):
+            config = cfg.parse_gto_config(repo.file_at(update.new, GTO_FILE))
+            policy = cfg.parse_policy(policy_data)
+            problems = cfg.stage_problems(config, policy, POLICY_FILE)
+        for problem in problems:
             violations.append(_config_violation(update, problem))
     return violations
 
@@ -477,7 +509,7 @@ def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObj
             try:
                 objects[update.new] = repo.pushed_object(update.new)
             except KeyError:
-                raise CannotRun(f"object {update.new} of {update.ref} is missing") from None
+                raise ContentFailure(f"object {update.new} of {update.ref} is missing") from None
     return objects
 
 

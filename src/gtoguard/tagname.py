@@ -197,8 +197,8 @@ def parse_tag(name: str) -> TagName:
         too_big = f"the name is {size} bytes long; at most {MAX_TAG_BYTES} are allowed"
     elif digits is not None and len(digits) > MAX_COUNTER_DIGITS:
         too_big = f"the counter has {len(digits)} digits; at most {MAX_COUNTER_DIGITS} are allowed"
-        if len(digits) > GTO_MAX_DIGITS:  # gto's int() gives up: its readers fail
-            raise TagNameError(name, too_big, None, "tag-malformed")
+    if digits is not None and len(digits) > GTO_MAX_DIGITS:  # gto's int() gives up: its
+        raise TagNameError(name, str(too_big), None, "tag-malformed")  # readers fail
     counter = int(digits) if digits is not None else None
     width = len(digits) if digits is not None and len(digits) > 1 and digits[0] == "0" else 0
     if version:

@@ -1,0 +1,199 @@
+"""The third adversarial review's findings that are not about refs or time (see
+docs/reliability.md, "The third review"): what the repository's content may never
+choose (fail: open), sizes nobody bounded, and input the hook could not read. Each test
+pushes with the real git client into a bare repository with the installed hook."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import World, faulty_python, git, gtoguard
+
+V1 = "churn@v1.0.0^{commit}"
+
+
+@pytest.fixture
+def registered(world: World) -> World:
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0").ok
+    return world
+
+
+def chained_groups(count: int) -> str:
+    lines = ["stages:", "  prod: {pushers: ['@g0']}", "groups:"]
+    lines += [f"  g{i}: ['@g{i + 1}', u{i}]" for i in range(count)]
+    lines.append(f"  g{count}: [alice]")
+    return "\n".join(lines) + "\n"
+
+
+# --- finding 9: the repository's content never chooses fail: open ----------------------------
+
+
+def test_chained_groups_are_config_invalid_even_with_fail_open(registered: World) -> None:
+    """1,100 chained groups raised RecursionError, an internal error, and the server's
+    fail: open then accepted that push and every later GTO push unchecked."""
+    world = registered
+    world.set_server_policy("fail: open\nstages:\n  prod: {pushers: [alice]}\n")
+    before = world.server_snapshot()
+    world.commit("groups", {".gtoguard.yaml": chained_groups(1100)})
+    pushed = world.push("HEAD:main")
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "nested more than 16 deep" in pushed.output
+    assert world.server_snapshot() == before
+
+
+def test_a_crash_on_the_repositorys_files_never_fails_open(registered: World,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    """Whatever gtoguard raises while reading the repository's files is config-invalid,
+    and whatever it raises judging a push declines it: fail: open is for the server's
+    own failures (tests/test_e2e_policy.py: a library that cannot load)."""
+    world = registered
+    world.set_policy("groups:\n  leads: [alice]\nstages:\n  prod: {pushers: ['@leads']}\n")
+    world.set_server_policy("fail: open\n")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import gtoguard.policy, gtoguard.check\n"
+        "def deep(self, name):\n"
+        "    raise RecursionError('maximum recursion depth exceeded')\n"
+        "gtoguard.policy.Groups.members = deep\n"
+    )
+    faulty_python(world, site)
+    world.tag("churn#prod#1", V1)
+    pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "bob"})
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "RecursionError" in pushed.output and "accepted unchecked" not in pushed.output
+    (site / "sitecustomize.py").write_text(
+        "import gtoguard.check\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise ValueError('a crafted tag')\n"
+        "gtoguard.check.evaluate = broken\n"
+        "import gtoguard.repostate\n"
+        "gtoguard.repostate.evaluate = broken\n"
+    )
+    pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "bob"})
+    assert not pushed.ok and pushed.rules() == {"internal-error"}, pushed.output
+    assert "fail: open does not apply" in pushed.output
+    assert "churn#prod#1" not in world.server_tags()
+
+
+# --- finding 11: group expansion is linear, and bounded ------------------------------------------
+
+
+def test_eight_thousand_chained_groups_are_refused_at_once(registered: World) -> None:
+    world = registered
+    world.commit("groups", {".gtoguard.yaml": chained_groups(8000)})
+    pushed = world.push("HEAD:main")
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "nested more than 16 deep" in pushed.output
+
+
+def test_wide_groups_expand_once(registered: World) -> None:
+    """Many groups naming one big group: each is expanded once, not once per use."""
+    world = registered
+    users = ", ".join(f"u{i}" for i in range(2000))
+    lines = ["stages:", "  prod: {pushers: [" + ", ".join(f"'@g{i}'" for i in range(300)) + "]}",
+             "groups:", f"  big: [{users}, alice]"]  # fmt: skip
+    lines += [f"  g{i}: ['@big', v{i}]" for i in range(300)]
+    world.set_policy("\n".join(lines) + "\n")
+    world.tag("churn#prod#1", V1)
+    assert not world.push_tags("churn#prod#1", env={"REMOTE_USER": "bob"}).ok
+    assert world.push_tags("churn#prod#1", env={"REMOTE_USER": "alice"}).ok
+
+
+# --- finding 14: a counter gto cannot read -------------------------------------------------------
+
+
+def raw_push(server: Path, old: str, new: str, ref: str) -> tuple[int, str]:
+    """One ref update sent to ``git receive-pack`` by hand, as a client that does not use
+    git's own (which refuses ref names longer than a path may be) speaks the protocol:
+    the update line, then an empty pack (the object is on the server already)."""
+    import hashlib
+    import struct
+    import subprocess
+
+    proc = subprocess.Popen(["git", "receive-pack", str(server)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None and proc.stdin is not None
+    while True:  # the advertisement, up to its flush packet
+        size = int(proc.stdout.read(4), 16)
+        if size == 0:
+            break
+        proc.stdout.read(size - 4)
+    line = f"{old} {new} {ref}\0report-status\n".encode()
+    pack = b"PACK" + struct.pack(">II", 2, 0)
+    proc.stdin.write(
+        b"%04x" % (len(line) + 4) + line + b"0000" + pack + hashlib.sha1(pack).digest()
+    )
+    proc.stdin.close()
+    out = proc.stdout.read()
+    err = proc.stderr.read() if proc.stderr else b""
+    return proc.wait(timeout=60), (out + err).decode("utf-8", "replace")
+
+
+def test_a_counter_of_4301_digits_is_malformed_not_an_internal_error(registered: World) -> None:
+    """Python's int() refuses more than 4,300 digits (and so every gto reader fails): the
+    hook said internal-error, where the name-length rule should answer. git's own client
+    will not send a ref name that long; receive-pack takes it from any other."""
+    world = registered
+    world.tag("churn#prod#1", V1)
+    assert world.push_tags("churn#prod#1").ok
+    oid = git("rev-parse", "churn#prod#1", cwd=world.clone).stdout.strip()
+    name = "churn#prod#" + "1" * 4301
+    before = world.server_snapshot()
+    _, output = raw_push(world.server, "0" * 40, oid, f"refs/tags/{name}")
+    assert "[tag-malformed]" in output and "at most 255 are allowed" in output, output
+    assert "internal-error" not in output and "Traceback" not in output, output
+    assert world.server_snapshot() == before
+    # the same name carried by the tag object under a plain ref name
+    commit = git("rev-parse", V1, cwd=world.clone).stdout.strip()
+    body = (f"object {commit}\ntype commit\ntag {name}\n"
+            f"tagger Bob <bob@example.com> {world.tick()} +0000\n\npromote\n")  # fmt: skip
+    oid = git("hash-object", "-t", "tag", "-w", "--stdin", cwd=world.clone,
+              input=body.encode()).stdout.strip()  # fmt: skip
+    pushed = world.push(f"{oid}:refs/tags/release")
+    assert not pushed.ok and pushed.rules() == {"tag-name-mismatch"}, pushed.output
+
+
+# --- finding 15: a pattern that cannot compile as written ----------------------------------------
+
+
+@pytest.mark.parametrize("pattern", ["a{4294967296}", "CHANGE-[0-9]{2,99999999999}", "x{,5}"])
+def test_a_pattern_re2_reads_as_text_is_config_invalid(registered: World, pattern: str) -> None:
+    """RE2 reads a repetition it cannot hold as literal text: the pattern compiled and
+    then matched nothing a tag message would say."""
+    world = registered
+    policy = f"stages:\n  prod:\n    message: '{pattern}'\n"
+    (world.clone / ".gtoguard.yaml").write_text(policy)
+    done = gtoguard("config", "validate", ".gtoguard.yaml", cwd=world.clone)
+    assert done.returncode == 1 and "/stages/prod/message" in done.stdout + done.stderr, done
+    world.commit("policy", {".gtoguard.yaml": policy})
+    pushed = world.push("HEAD:main")
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "/stages/prod/message" in pushed.output
+
+
+# --- finding 23: input the hook cannot read ------------------------------------------------------
+
+
+def test_unreadable_hook_input_declines_the_push(registered: World) -> None:
+    """hooks.main read an OSError on stdin as "no updates", and so accepted a push it
+    never judged."""
+    world = registered
+    hook = world.server / "hooks" / "pre-receive"
+    hook.write_text(
+        # git's lines are read here; gtoguard gets a stdin open for writing only
+        "#!/bin/sh\ncat > /dev/null\n"
+        f"exec {shlex.quote(sys.executable)} -I -m gtoguard.hooks pre-receive 0> /dev/null\n"
+    )
+    hook.chmod(0o755)
+    world.tag("churn#prd#1", V1)
+    before = world.server_snapshot()
+    pushed = world.push_tags("churn#prd#1")
+    assert not pushed.ok and pushed.rules() == {"internal-error"}, pushed.output
+    assert "cannot read the hook's input" in pushed.output
+    assert world.server_snapshot() == before
