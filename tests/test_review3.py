@@ -197,3 +197,45 @@ def test_unreadable_hook_input_declines_the_push(registered: World) -> None:
     assert not pushed.ok and pushed.rules() == {"internal-error"}, pushed.output
     assert "cannot read the hook's input" in pushed.output
     assert world.server_snapshot() == before
+
+
+# --- finding 22: tombstones by namespace, and a tombstone that cannot be written ----------------
+
+
+def _namespace_with_main(world: World, namespace: str, policy: str) -> None:
+    world.commit("config", {".gtoguard.yaml": policy})
+    assert world.push("HEAD:main", env={"GIT_NAMESPACE": namespace}).ok
+    prefix = "".join(f"refs/namespaces/{part}/" for part in namespace.split("/") if part)
+    git("symbolic-ref", f"{prefix}HEAD", f"{prefix}refs/heads/main", cwd=world.server)
+
+
+def test_deleted_tags_are_remembered_per_namespace_as_git_reads_it(world: World) -> None:
+    """The file was named from GIT_NAMESPACE with '/' turned into '.': the distinct
+    namespaces a/b and a.b shared one, and a/b written as a//b or /a/b had three."""
+    for namespace in ("a/b", "a.b"):
+        _namespace_with_main(world, namespace, "tags: {delete: allow}\n")
+    first = world.head()
+    world.tag("churn@v1.0.0", first)
+    dotted, nested = {"GIT_NAMESPACE": "a.b"}, {"GIT_NAMESPACE": "a/b"}
+    assert world.push_tags("churn@v1.0.0", env=dotted).ok
+    assert world.push(":refs/tags/churn@v1.0.0", env=dotted).ok
+    other = world.commit("elsewhere")
+    git("tag", "-d", "churn@v1.0.0", cwd=world.clone)
+    world.tag("churn@v1.0.0", other)
+    pushed = world.push_tags("churn@v1.0.0", env=nested)  # never deleted in a/b
+    assert pushed.ok, pushed.output
+    assert world.push(":refs/tags/churn@v1.0.0", env={"GIT_NAMESPACE": "a//b"}).ok
+    git("tag", "-d", "churn@v1.0.0", cwd=world.clone)
+    world.tag("churn@v1.0.0", first)
+    pushed = world.push_tags("churn@v1.0.0", env={"GIT_NAMESPACE": "/a/b"})
+    assert not pushed.ok and pushed.rules() == {"tag-moved"}, pushed.output
+
+
+def test_a_deletion_is_accepted_only_once_remembered(registered: World) -> None:
+    world = registered
+    world.set_policy("tags: {delete: allow}\n")
+    (world.server / "gtoguard-cache" / "deleted-tags").mkdir(parents=True)  # cannot be written
+    pushed = world.push(":refs/tags/churn@v1.0.0")
+    assert not pushed.ok and pushed.rules() == {"internal-error"}, pushed.output
+    assert "cannot remember the deleted tags" in pushed.output
+    assert "churn@v1.0.0" in world.server_tags()

@@ -629,7 +629,8 @@ def run(
             int(time.time()) if now is None else now,
             settings.origin,
             facts_for(repo, where or Where("server"), settings.policy, updates),
-            deleted=tombstones.read(repo.path) if settings.policy.tags.allow_delete else {},
+            deleted=(tombstones.read(repo.path, repo.namespace)
+                     if settings.policy.tags.allow_delete else {}),  # fmt: skip
             arrived=True,
             freeze_at=_freeze_at(settings.policy, where, now, result.notes),
             fresh=True,
@@ -646,7 +647,16 @@ def run(
         ):
             deleted = [u for u in gto if u.deleted]
             old = {u.old: repo.object_info(u.old) for u in deleted if _exists(repo, u.old)}
-            tombstones.record(repo.path, deleted, old)
+            try:
+                tombstones.record(repo.path, deleted, old, repo.namespace)
+            except OSError as exc:
+                raise CannotRun(
+                    f"cannot remember the deleted tags ({exc.strerror or exc}); a deletion is "
+                    "accepted only once it is recorded, or the tag could come back elsewhere "
+                    "unseen",
+                    "the server admin makes gtoguard-cache/ in the repository writable for the "
+                    "hooks' account",
+                ) from None
     for violation in config_violations:
         result.outcome.add(violation)
     return result

@@ -1,8 +1,12 @@
 """Tags deleted under ``tags.delete: allow``, remembered so that creating one again
 elsewhere is judged as what it is: a move (which ``tags.move: deny`` forbids).
 
-A line per deletion, ``name<TAB>commit``, in ``<git dir>/gtoguard-cache/deleted-tags``,
-appended with one write (O_APPEND) so concurrent pushes cannot interleave lines.
+A line per deletion, ``name<TAB>commit``, in ``<git dir>/gtoguard-cache/deleted-tags``
+(for a ``GIT_NAMESPACE``, ``deleted-tags.ns-<digest of the namespace>``: the namespace as
+``Repo.namespace`` reads it, so ``a/b``, ``a//b`` and ``/a/b`` share one file and ``a.b``
+has its own), appended with one write (O_APPEND) so concurrent pushes cannot interleave
+lines, and synced to disk before the push is accepted. A deletion whose tombstone cannot
+be written is not accepted: a lost tombstone would let the tag come back elsewhere unseen.
 """
 
 from __future__ import annotations
@@ -14,32 +18,49 @@ from pathlib import Path
 from .refupdate import RefUpdate
 from .rules import GitObject
 
-FILE = Path("gtoguard-cache") / "deleted-tags"
+CACHE = "gtoguard-cache"
+NAME = "deleted-tags"
 
 
-def _path(git_dir: str) -> Path:
-    namespace = os.environ.get("GIT_NAMESPACE", "")
-    name = FILE.name + (f".{namespace.replace('/', '.')}" if namespace else "")
-    return Path(git_dir) / FILE.parent / name
+def _digest(text: str) -> str:
+    from .config import content_digest
+
+    return content_digest(text.encode("utf-8", "surrogateescape"))
 
 
-def read(git_dir: str) -> dict[str, str]:
+def path_of(git_dir: str, namespace: str = "") -> Path:
+    """The file of ``namespace`` (as ``Repo.namespace`` gives it: parts joined by '/')."""
+    name = NAME if not namespace else f"{NAME}.ns-{_digest(namespace)}"
+    return Path(git_dir) / CACHE / name
+
+
+def _legacy(git_dir: str, namespace: str) -> Path | None:
+    """Where earlier releases kept a namespace's tombstones (ambiguous: ``a/b`` and ``a.b``
+    shared it): read still, so that no deletion they recorded is forgotten; never written."""
+    if not namespace:
+        return None
+    return Path(git_dir) / CACHE / f"{NAME}.{namespace.replace('/', '.')}"
+
+
+def read(git_dir: str, namespace: str = "") -> dict[str, str]:
     """Deleted tag name -> the commit it pointed at (the latest deletion wins)."""
-    try:
-        data = _path(git_dir).read_bytes()
-    except OSError:
-        return {}
-    found = {}
-    for line in data.split(b"\n"):
-        name, tab, commit = line.partition(b"\t")
-        if tab:
-            found[name.decode("utf-8", "surrogateescape")] = commit.decode("ascii", "replace")
+    found: dict[str, str] = {}
+    for path in (_legacy(git_dir, namespace), path_of(git_dir, namespace)):
+        try:
+            data = path.read_bytes() if path is not None else b""
+        except OSError:
+            continue
+        for line in data.split(b"\n"):
+            name, tab, commit = line.partition(b"\t")
+            if tab:
+                found[name.decode("utf-8", "surrogateescape")] = commit.decode("ascii", "replace")
     return found
 
 
-def record(git_dir: str, updates: Iterable[RefUpdate], old: Mapping[str, GitObject]) -> None:
-    """Remember the accepted deletions of ``updates``. Never fails a push: a tombstone
-    that cannot be written is only a move that goes unseen later."""
+def record(git_dir: str, updates: Iterable[RefUpdate], old: Mapping[str, GitObject],
+           namespace: str = "") -> None:  # fmt: skip
+    """Remember the accepted deletions of ``updates``, synced to disk; raises ``OSError``
+    when they cannot be (the caller declines the push)."""
     lines = []
     for update in updates:
         if update.is_tag and update.deleted:
@@ -48,16 +69,16 @@ def record(git_dir: str, updates: Iterable[RefUpdate], old: Mapping[str, GitObje
             lines.append(name + b"\t" + target.encode("ascii") + b"\n")
     if not lines:
         return
-    path = _path(git_dir)
+    path = path_of(git_dir, namespace)
+    path.parent.mkdir(exist_ok=True)
+    data = b"".join(lines)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
     try:
-        path.parent.mkdir(exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, b"".join(lines))
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+        if os.write(fd, data) != len(data):
+            raise OSError(f"{path}: the disk took only part of the line")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _commit_of(oid: str, objects: Mapping[str, GitObject]) -> str:
