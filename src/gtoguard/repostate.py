@@ -629,8 +629,11 @@ def run(
             int(time.time()) if now is None else now,
             settings.origin,
             facts_for(repo, where or Where("server"), settings.policy, updates),
-            deleted=(tombstones.read(repo.path, repo.namespace)
-                     if settings.policy.tags.allow_delete else {}),  # fmt: skip
+            deleted=(
+                tombstones.read(repo.path, repo.namespace)
+                if settings.policy.tags.allow_delete
+                else {}
+            ),
             arrived=True,
             freeze_at=_freeze_at(settings.policy, where, now, result.notes),
             fresh=True,
