@@ -225,6 +225,55 @@ def test_renaming_the_version_in_a_stage_is_a_stage_change(world: World) -> None
     audit_is_clean(world)
 
 
+FROZEN = (
+    "stages:\n  prod:\n    freeze:\n      - {from: '2000-01-01T00:00:00Z', "
+    "until: '2999-01-01T00:00:00Z', reason: audit}\n"
+)
+
+
+def test_making_a_deprecated_artifact_active_again_is_a_stage_change(world: World) -> None:
+    """Third review, finding 7: alice deprecated churn (gto show: {}); bob, who may not
+    touch prod, registered churn@v2.0.0, even during a server freeze of prod, and prod
+    was v1.0.0 again: any event after a deprecation restores every stage it held."""
+    world.set_policy("stages:\n  prod: {pushers: [alice]}\n")
+    alice, bob = {"REMOTE_USER": "alice"}, {"REMOTE_USER": "bob"}
+    for name in ("churn@v1.0.0", "churn#prod#1", "churn@deprecated#2"):
+        world.tag(name)
+    assert world.push("--tags", env=alice).ok
+    assert "churn" not in gto_reads_server(world)
+    world.commit("v2")
+    world.tag("churn@v2.0.0#3")
+    assert declined(world, "refs/tags/churn@v2.0.0#3", env=bob) == {"pusher-not-allowed"}
+    pushed = world.push_tags("churn@v2.0.0#3", env=bob)
+    assert "make deprecated 'churn' active again (churn@v2.0.0#3), which gives stage prod" in (
+        pushed.output
+    )
+    world.tag("churn#dev#4", "churn@v1.0.0^{commit}")  # any event does it, an assignment too
+    assert declined(world, "refs/tags/churn#dev#4", env=bob) == {"pusher-not-allowed"}
+    world.set_server_policy(FROZEN)
+    assert declined(world, "refs/tags/churn@v2.0.0#3", env=alice) == {"stage-frozen"}
+    world.set_server_policy("tags: {clock_skew: 300}\n")
+    assert world.push_tags("churn@v2.0.0#3", env=alice).ok
+    assert gto_reads_server(world)["churn"]["stage"]["prod"] == "v1.0.0"  # type: ignore[index]
+    audit_is_clean(world)
+
+
+def test_deleting_a_deprecation_is_a_stage_change(world: World) -> None:
+    """Third review, finding 8: under delete: allow, bob deleted churn@deprecated#2 and
+    prod was v1.0.0 again."""
+    world.set_policy("tags: {delete: allow}\nstages:\n  prod: {pushers: [alice]}\n")
+    alice, bob = {"REMOTE_USER": "alice"}, {"REMOTE_USER": "bob"}
+    for name in ("churn@v1.0.0", "churn#prod#1", "churn@deprecated#2"):
+        world.tag(name)
+    assert world.push("--tags", env=alice).ok
+    assert declined(world, ":refs/tags/churn@deprecated#2", env=bob) == {"pusher-not-allowed"}
+    world.set_server_policy("tags: {delete: allow}\n" + FROZEN)
+    assert declined(world, ":refs/tags/churn@deprecated#2", env=alice) == {"stage-frozen"}
+    world.set_server_policy("tags: {delete: allow}\n")
+    assert world.push(":refs/tags/churn@deprecated#2", env=alice).ok
+    assert gto_reads_server(world)["churn"]["stage"]["prod"] == "v1.0.0"  # type: ignore[index]
+
+
 def test_a_deletion_must_not_leave_history_failing(world: World) -> None:
     """Deleting the staging tag that a later prod promotion relied on leaves that
     promotion breaking ``from`` in gto's history: declined, whoever pushes it."""

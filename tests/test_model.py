@@ -35,7 +35,12 @@ After every push:
    plainly valid registrations landed whole;
 2. ``gtoguard check --all --repo SERVER`` exits 0 (everything that landed is clean);
 3. on a fresh clone of the server ``gto show --json`` succeeds and equals
-   ``gtoguard show --json``, and ``gto history --json`` succeeds.
+   ``gtoguard show --json``, and ``gto history --json`` succeeds;
+4. under the policy where only alice may change prod (and tags may be deleted), a push
+   by bob never changes what ``gto show`` shows in prod: no stage's holder changes
+   unless that stage's rules were applied to the push that changed it, whatever the
+   route (assigning, unassigning, deregistering, deprecating, making a deprecated
+   artifact active again, deleting a tag).
 
 A failure prints the sequence so far as concrete steps: commits (``c3``), tags with
 their targets and tagger times relative to the start (``T0+120``), the refspecs, and the
@@ -97,7 +102,11 @@ POLICIES: tuple[tuple[str, str | None, int], ...] = (
         "stages:\n  prod: {from: [staging], branches: [main]}\ntags: {clock_skew: 60}\n",
         60,
     ),
+    # property 4: bob may not change prod, by any route (deprecating, making active again,
+    # deleting a tag), and tags may be deleted
+    ("prod-locked+delete", "tags: {delete: allow}\nstages:\n  prod: {pushers: [alice]}\n", 300),
 )
+LOCKED = "prod-locked+delete"
 
 MALFORMED = (
     "{a}@v1.0",
@@ -147,6 +156,7 @@ class Step:
     gap: int  # seconds the clock moves on before this push
     other_gto: bool  # the refused main also changes .gto (allows 'prd')
     pack: bool  # git pack-refs --all on the server before this push
+    pusher: str = "alice"  # the server's identity for the push (REMOTE_USER)
 
 
 def weighted(*pairs: tuple[object, int]) -> st.SearchStrategy:
@@ -219,6 +229,7 @@ MODES = weighted(
     ("plain", 4), ("atomic", 2), ("sorted", 3), ("refused-branch", 2), ("refused-branch-atomic", 1)
 )
 PACK = weighted((False, 7), (True, 1))
+PUSHERS = weighted(("alice", 1), ("bob", 1))
 
 STEPS = st.one_of(
     st.builds(
@@ -228,6 +239,7 @@ STEPS = st.one_of(
         gap=st.integers(5, 200),
         other_gto=st.booleans(),
         pack=PACK,
+        pusher=PUSHERS,
     ),
     st.builds(
         Step,
@@ -236,6 +248,7 @@ STEPS = st.one_of(
         gap=st.integers(5, 200),
         other_gto=st.booleans(),
         pack=PACK,
+        pusher=PUSHERS,
     ),
 )
 
@@ -425,6 +438,7 @@ class Run:
             f"T0 = {self.start}; c0 = main's tip, c1... its ancestors (committed at real time)",
         ]
         self.verified: dict[str, str] | None = None
+        self.prod: dict[str, object] = {}  # artifact -> the version gto shows in prod
         self.readers = count()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -677,6 +691,9 @@ class Run:
             git("pack-refs", "--all", cwd=world.server)
             self.log.append("git pack-refs --all (server)")
         planned, lines, expect = self.plan(step)
+        if self.policy_name == LOCKED and step.pusher != "alice":
+            expect.valid = False  # a registration may make a deprecated artifact active again
+            lines.append(f"  pushed by {step.pusher}")
         if step.mode == "sorted":
             planned.sort(key=lambda p: p.ref.encode())
             lines.append(f"  sent in name order: {', '.join(p.ref for p in planned)}")
@@ -692,6 +709,7 @@ class Run:
         if not refspecs:
             return
         before = server_refs(world)
+        prod_before = self.prod
         done = git(
             "push",
             "--porcelain",
@@ -701,6 +719,7 @@ class Run:
             *refspecs,
             cwd=world.clone,
             check=False,
+            env={"REMOTE_USER": step.pusher},
         )
         output = done.stdout + done.stderr
         after = server_refs(world)
@@ -730,6 +749,11 @@ class Run:
         order = sorted(r for r in wanted if r in before) + [r for r in wanted if r not in before]
         self.check_refs(done.returncode, output, before, after, wanted, expect, order)
         self.check_server(after)
+        if self.policy_name == LOCKED and step.pusher != "alice" and self.prod != prod_before:
+            self.fail(
+                "property 4: bob changed what gto shows in prod, which only alice may change\n"
+                f"before: {prod_before}\nafter:  {self.prod}\n{output}"
+            )
 
     # -- the properties ------------------------------------------------------------------------
 
@@ -861,6 +885,8 @@ class Run:
             )
         shutil.rmtree(reader, ignore_errors=True)
         self.verified = after
+        self.prod = {name: (row.get("stage") or {}).get("prod") for name, row in theirs.items()
+                     if (row.get("stage") or {}).get("prod") is not None}  # fmt: skip
 
 
 def gtoguard_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -900,6 +926,21 @@ _examples = count()
               Op("unassign", 0, 1, "dev", "next-patch", "version", "next", ("same", 0)),
               Op("deprecate", 0, 1, "dev", "next-patch", "version", "simple", ("back", 20))),
              "refused-branch", 10, True, True),
+    ],
+)  # fmt: skip
+@example(  # always: bob, who may not change prod, after alice deprecated: a registration
+    # (makes it active again), then deleting tags under delete: allow
+    setup=(POLICIES[4], GTO_FILES[0], False),
+    steps=[
+        Step((Op("release", 0, 0, "prod", "next-patch", "new", "next", ("next", 1)),),
+             "plain", 10, False, False, "alice"),
+        Step((Op("deprecate", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),),
+             "plain", 10, False, False, "alice"),
+        Step((Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1)),),
+             "plain", 10, False, False, "bob"),
+        Step((Op("delete", 0, 4, "dev", "next-patch", "version", "next", ("next", 1)),
+              Op("delete", 0, 3, "dev", "next-patch", "version", "next", ("next", 1))),
+             "plain", 10, False, False, "bob"),
     ],
 )  # fmt: skip
 @given(setup=SETUPS, steps=st.lists(STEPS, min_size=1, max_size=MAX_PUSHES))

@@ -57,6 +57,9 @@ class Facts(NamedTuple):
     will_sign: bool = False  # the helper with --sign: the tag is not written yet
     repository: str | None = None  # the server's name for the repository (signed: repository)
     identity_from: str = ""  # the variables the pusher is read from, for messages
+    # a commit's committer date (gto counts the dates of the versions' commits as events
+    # when it decides whether an artifact is deprecated); None: not known here
+    commit_time: Callable[[str], int] | None = None
 
 
 class Context(NamedTuple):
@@ -362,6 +365,31 @@ def _evaluate_tag(
     state.add(event)  # later tags of the batch see this one, accepted or not
 
 
+def deprecated(state: ArtifactState, facts: Facts) -> bool:
+    """Whether gto shows ``state`` as deprecated: its latest deprecation is later than every
+    other event, the commit dates of its versions included (looked up only when the tags
+    alone say deprecated)."""
+    if not state.deprecated():
+        return False
+    when = facts.commit_time
+    return state.deprecated([when(c) for c in state.commits()] if when is not None else ())
+
+
+def restored_stages(tag: TagName, event: TagEvent, state: ArtifactState,
+                    facts: Facts) -> list[str]:  # fmt: skip
+    """The stages an event brings back by making a deprecated artifact active again: any
+    event dated from the deprecation on (a registration, an assignment, an unassignment;
+    its commit's date counts too) restores every stage the artifact's versions held."""
+    if tag.action is DEPRECATE or not deprecated(state, facts):
+        return []
+    latest = state.latest_deprecation()
+    when = facts.commit_time
+    moment = max(event.time, when(event.commit) if when is not None else event.time)
+    if latest is None or moment < latest:
+        return []  # dated before the deprecation: gto shows the artifact deprecated still
+    return sorted(state.stages_held())
+
+
 def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list[str]:
     """Every stage the tag changes: the one it assigns or unassigns, the stages it takes
     away by deregistering the version or deprecating the artifact that holds them, and the
@@ -389,25 +417,34 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
         outcome.add(rules.check_version_for_stage(ref, tag, event, state, policy))
     if not policy.stages:
         return
-    for stage in _stages_changed(tag, event, state):
+    changed = _stages_changed(tag, event, state)
+    restored = [s for s in restored_stages(tag, event, state, facts) if s not in changed]
+    for stage in changed + restored:
+        restoring = stage in restored
         for stage_rules in policy.rules_for(stage):
-            outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules))
-            outcome.add(rules.check_message(ref, tag, event.message, stage_rules))
+            if restoring:
+                for commit in sorted(state.stages_held().get(stage, ())):
+                    outcome.add(rules.check_restored_order(ref, tag, commit, state,
+                                                           stage_rules, reactivating=True))  # fmt: skip
+            else:
+                outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules))
+            outcome.add(rules.check_message(ref, tag, event.message, stage_rules, restoring))
             if not pushed:
                 continue
             outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable))
             outcome.add(rules.check_pusher(ref, tag, stage_rules, facts.pusher,
-                                           facts.identity_required,
+                                           facts.identity_required, restoring=restoring,
                                            sources=facts.identity_from))  # fmt: skip
             outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
-                                           facts.verify, facts.will_sign))  # fmt: skip
+                                           facts.verify, facts.will_sign, restoring))  # fmt: skip
             outcome.add(rules.check_bound(ref, tag, event.message, stage_rules,
                                           facts.repository, facts.verify is not None))  # fmt: skip
             if ctx.age_limit is not None:
                 outcome.add(rules.check_signed_now(ref, tag, event, stage_rules, ctx.now,
                                                    policy.tags.clock_skew))  # fmt: skip
             if ctx.freeze_at is not None:
-                outcome.add(rules.check_frozen(ref, tag, stage_rules, ctx.freeze_at))
+                outcome.add(rules.check_frozen(ref, tag, stage_rules, ctx.freeze_at,
+                                               restoring=restoring))  # fmt: skip
 
 
 def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
@@ -427,13 +464,13 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
     state = registry.artifacts.get(tag.artifact)
     if state is None:
         return
-    before = _holders(state) if ctx.policy.stages else {}
+    before = _holders(state, ctx.facts) if ctx.policy.stages else {}
     history = _history(state)
     state.forget(update.tag_name)
     _judge_what_remains(update, history, state, ctx, outcome)
     if not ctx.policy.stages:
         return
-    after = _holders(state)
+    after = _holders(state, ctx.facts)
     facts = ctx.facts
     for stage in sorted(set(before) | set(after)):
         was, now = set(before.get(stage, ())), set(after.get(stage, ()))
@@ -451,9 +488,13 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
                                                        stage_rules))  # fmt: skip
 
 
-def _holders(state: ArtifactState) -> dict[str, set[tuple[str, str]]]:
-    """Stage -> (commit, version shown) of each holder: deleting a registration keeps the
-    commit in the stage but renames what gto shows there (the commit's hexsha)."""
+def _holders(state: ArtifactState, facts: Facts) -> dict[str, set[tuple[str, str]]]:
+    """Stage -> (commit, version shown) of each holder, as gto shows them: none while the
+    artifact is deprecated (deleting its deprecation gives every stage back); deleting a
+    registration keeps the commit in the stage but renames what gto shows there (the
+    commit's hexsha)."""
+    if deprecated(state, facts):
+        return {}
     return {stage: {(c, state.version_label(c)) for c in commits}
             for stage, commits in state.stages_held().items()}  # fmt: skip
 

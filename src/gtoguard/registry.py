@@ -200,6 +200,17 @@ class ArtifactState:
     def latest_time(self) -> int | None:
         return self._latest_added
 
+    def latest_deprecation(self) -> int | None:
+        """The tagger time of the latest deprecation, or None."""
+        self._sync()
+        return self._latest_deprecation
+
+    def commits(self) -> set[str]:
+        """The commits of the artifact's versions, registered or not (those whose
+        committer dates are gto's "enrichment" events)."""
+        self._sync()
+        return set(self._by_commit) | set(self._stages_at)
+
     def deprecated(self, commit_times: Iterable[int] = ()) -> bool:
         """gto: deprecated iff the latest event is a deprecation; a tie goes to the other
         event. ``commit_times`` are the committer dates of the versions' commits."""

@@ -116,7 +116,8 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
     # the server and CI are the last checks there are: no identity declines there
     return Facts(who, where.side in ("server", "ci"), reachable, verify, where.will_sign,
                  repository_name(repo, where),
-                 identity_sources(policy.identity_variable, ci=where.side == "ci"))  # fmt: skip
+                 identity_sources(policy.identity_variable, ci=where.side == "ci"),
+                 repo.commit_time)  # fmt: skip
 
 
 # where each host names the repository a hook or job runs for (signed: repository)

@@ -510,9 +510,10 @@ def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactSt
 
 
 def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactState,
-                         rules: StageRules) -> Violation | None:  # fmt: skip
-    """Deleting an unassignment (or a deregistration) gives a stage back to a version:
-    an assignment by other means, so the stage's ``from`` applies to it."""
+                         rules: StageRules, reactivating: bool = False) -> Violation | None:  # fmt: skip
+    """Deleting an unassignment (or a deregistration) gives a stage back to a version, and
+    so does making a deprecated artifact active again (``reactivating``): an assignment by
+    other means, so the stage's ``from`` applies to it."""
     if not rules.from_stages:
         return None
     held = state.active_stages(commit)
@@ -520,11 +521,13 @@ def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactSta
         return None
     version = state.version_label(commit)
     label = version if version != commit else f"commit {commit[:12]}"
+    how = (f"'{tag.tag}' makes '{tag.artifact}' active again, which gives stage "
+           f"{rules.stage} back to {label}" if reactivating else
+           f"removing '{tag.tag}' gives stage {rules.stage} back to '{tag.artifact}' {label}")  # fmt: skip
     return Violation(
         "stage-order",
         ref,
-        f"removing '{tag.tag}' gives stage {rules.stage} back to '{tag.artifact}' {label}, "
-        f"which is not in {' or '.join(rules.from_stages)} ({rules.source})",
+        f"{how}, which is not in {' or '.join(rules.from_stages)} ({rules.source})",
         f"assign it properly: gtoguard assign {tag.artifact} --version {version} "
         f"--stage {rules.from_stages[0]}",
     )
@@ -548,10 +551,13 @@ def check_branches(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
     )
 
 
-def _change(tag: TagName, stage: str, removing: bool = False) -> str:
+def _change(tag: TagName, stage: str, removing: bool = False, restoring: bool = False) -> str:
     """What the tag does to ``stage``, for messages: every way a stage changes counts."""
     if removing:
         return f"delete or move tag '{tag.tag}', which changes stage {stage}"
+    if restoring:
+        return (f"make deprecated '{tag.artifact}' active again ({tag.tag}), which gives "
+                f"stage {stage} back to its versions")  # fmt: skip
     if tag.action is DEREGISTER:
         return f"deregister {tag.version}, which holds stage {stage}"
     if tag.action is DEPRECATE:
@@ -560,8 +566,8 @@ def _change(tag: TagName, stage: str, removing: bool = False) -> str:
 
 
 def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
-                 required: bool, removing: bool = False,
-                 sources: str = "") -> Violation | None:  # fmt: skip
+                 required: bool, removing: bool = False, sources: str = "",
+                 restoring: bool = False) -> Violation | None:  # fmt: skip
     """``rules`` are the rules of a stage the tag changes (assigns, unassigns, or takes
     away by deregistering or deprecating what holds it; ``removing``: by deleting or
     moving the tag itself)."""
@@ -584,7 +590,7 @@ def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
     return Violation(
         "pusher-not-allowed",
         ref,
-        f"{who.name} (from {who.source}) may not {_change(tag, rules.stage, removing)}; "
+        f"{who.name} (from {who.source}) may not {_change(tag, rules.stage, removing, restoring)}; "
         f"allowed: {allowed} ({rules.source})",
         ask,
     )
@@ -601,7 +607,8 @@ def _ask(written: tuple[str, ...]) -> str:
 
 
 def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRules,
-                 verify: Verifier | None, will_sign: bool) -> Violation | None:  # fmt: skip
+                 verify: Verifier | None, will_sign: bool,
+                 restoring: bool = False) -> Violation | None:  # fmt: skip
     if not rules.signed or will_sign:
         return None
     _, block = split_signature(message)
@@ -610,7 +617,7 @@ def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRul
             "signature-required",
             ref,
             f"stage {rules.stage} takes only signed tags, and this tag would "
-            f"{_change(tag, rules.stage)} unsigned ({rules.source})",
+            f"{_change(tag, rules.stage, restoring=restoring)} unsigned ({rules.source})",
             f"sign it: gtoguard {tag.action.value} ... --sign (or git tag -s)",
         )
     if verify is None:
@@ -690,7 +697,8 @@ def check_signed_now(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
     )
 
 
-def check_message(ref: str, tag: TagName, message: str, rules: StageRules) -> Violation | None:
+def check_message(ref: str, tag: TagName, message: str, rules: StageRules,
+                  restoring: bool = False) -> Violation | None:  # fmt: skip
     if rules.message is None:
         return None
     from .patterns import PatternError, search  # RE2: only where a stage has a pattern
@@ -706,13 +714,14 @@ def check_message(ref: str, tag: TagName, message: str, rules: StageRules) -> Vi
         "message-mismatch",
         ref,
         f"the tag message {shown!r} does not match {rules.message!r}, which stage "
-        f"{rules.stage} requires to {_change(tag, rules.stage)} ({rules.source})",
+        f"{rules.stage} requires to {_change(tag, rules.stage, restoring=restoring)} "
+        f"({rules.source})",
         f"give a matching message: gtoguard {tag.action.value} ... -m '...'",
     )
 
 
 def check_frozen(ref: str, tag: TagName, rules: StageRules, now: int,
-                 removing: bool = False) -> Violation | None:  # fmt: skip
+                 removing: bool = False, restoring: bool = False) -> Violation | None:  # fmt: skip
     """``now``: the moment the change arrives (the server's clock at the push, never a
     tagger date). Of the windows open then, the one that ends last is named; a window
     that cannot be read counts as open (config validation refuses such windows)."""
@@ -739,6 +748,6 @@ def check_frozen(ref: str, tag: TagName, rules: StageRules, now: int,
         "stage-frozen",
         ref,
         f"stage {rules.stage} is frozen until {until} ({window.reason}; {rules.source}): "
-        f"no one may {_change(tag, rules.stage, removing)} now",
+        f"no one may {_change(tag, rules.stage, removing, restoring)} now",
         f"push it again after {until}",
     )
