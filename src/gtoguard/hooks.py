@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import budget
-from .errors import CannotRun
+from .errors import CannotRun, environmental_failure
 from .policy import DEFAULT_BUDGET
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, parse_pre_push, parse_pre_receive
 from .repolock import Busy
@@ -184,7 +184,7 @@ def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | N
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         hint = "nothing was changed; report this with the line above"
         violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}", hint)]
-        environmental = is_environmental(exc)
+        environmental = environmental_failure(exc)
     notes = []
     if hook == "pre-receive" and _fails_open(env):
         if environmental:
@@ -199,24 +199,6 @@ def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | N
     verdict = "push declined" if hook == "pre-receive" else "push stopped"
     write_text(err, violations, f"cannot check this push; {verdict}", notes, _gitlab(env))
     return EXIT_CANNOT_RUN
-
-
-def is_environmental(exc: BaseException) -> bool:
-    """Whether an unexpected exception is a failure of the server's environment, the
-    kind ``fail: open`` is for: the file system or memory, the object store (pygit2), or
-    gtoguard's own libraries failing to load (anything raised while a module is being
-    imported). Anything else was raised judging what a push or the repository holds,
-    and a crafted input must never be what opens the gate."""
-    if isinstance(exc, (OSError, MemoryError, ImportError)):
-        return True
-    if type(exc).__module__.split(".")[0] in ("pygit2", "_pygit2"):
-        return True
-    trace = exc.__traceback__
-    while trace is not None:
-        if trace.tb_frame.f_code.co_filename.startswith("<frozen importlib"):
-            return True
-        trace = trace.tb_next
-    return False
 
 
 def over_budget_violation(over: budget.OverBudget) -> Violation:
@@ -301,7 +283,7 @@ def reference_transaction(argv: Sequence[str], stdin: bytes, err: TextIO = sys.s
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}",
                                 "report this with the line above")]  # fmt: skip
-        environmental = is_environmental(exc)
+        environmental = environmental_failure(exc)
     if environmental and _fails_open(env):
         warnings = [Violation(v.rule, v.ref, v.message, v.hint, "warning") for v in violations]
         write_text(err, warnings, "cannot check this ref update; written unchecked (the server "

@@ -27,7 +27,7 @@ from .check import (
     gto_updates,
     touched_artifacts,
 )
-from .errors import CannotRun, ContentFailure
+from .errors import CannotRun, ContentFailure, environmental_failure
 from .gitrepo import Branch, Repo
 from .identity import identity_sources, pusher
 from .policy import GTO_FILE, INDEX_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
@@ -216,6 +216,8 @@ def as_content(file: str) -> Iterator[None]:
     except (CannotRun, budget.OverBudget):
         raise
     except Exception as exc:
+        if environmental_failure(exc):
+            raise  # the server's own failure (a library that cannot load): not the file's
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         raise cfg.ConfigInvalid([cfg.Problem(
             file, "/", f"gtoguard cannot read what the file holds ({reason})",
