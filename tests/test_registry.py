@@ -91,8 +91,11 @@ def obj(oid: str, time: int, commit: str = C1) -> GitObject:
 
 
 def run(pushed: list[tuple[str, int]], existing: list[TagEvent] = (), now: int = 1000,  # type: ignore[assignment]
-        stages: tuple[str, ...] | None = ("dev", "prod")) -> list[str]:  # fmt: skip
+        stages: tuple[str, ...] | None = ("dev", "prod"), audit: bool = False) -> list[str]:  # fmt: skip
+    """The rules ``pushed`` breaks, arriving at ``now`` onto ``existing`` as a hook judges
+    them (``audit``: as ``check --all`` replays them, knowing no arrival)."""
     from gtoguard.config import tag_checker
+    from gtoguard.policy import MAX_AGE_OFF, TagRules
 
     registry = build_registry(existing) if existing else Registry()
     updates = [
@@ -100,8 +103,47 @@ def run(pushed: list[tuple[str, int]], existing: list[TagEvent] = (), now: int =
     ]
     objects = {u.new: obj(u.new, t) for u, (_, t) in zip(updates, pushed, strict=True)}
     config = GtoConfig(stages=stages)
-    ctx = Context(config, Policy(), tag_checker(config, Policy()), now)
+    policy = Policy(tags=TagRules(max_age=MAX_AGE_OFF))  # the times here are old
+    ctx = Context(config, policy, tag_checker(config, policy), now, arrived=not audit,
+                  fresh=not audit)  # fmt: skip
     return [v.rule for v in evaluate(updates, objects, registry, ctx).violations]
+
+
+def severities(pushed: list[tuple[str, int]], now: int = 1000) -> list[tuple[str, str, str]]:
+    """(tag, rule, severity) of what an audit replaying ``pushed`` flags."""
+    from gtoguard.config import tag_checker
+
+    updates = [
+        RefUpdate(f"refs/tags/{n}", "0" * 40, f"{i + 1:040x}") for i, (n, _) in enumerate(pushed)
+    ]
+    objects = {u.new: obj(u.new, t) for u, (_, t) in zip(updates, pushed, strict=True)}
+    config = GtoConfig(stages=("dev", "prod"))
+    ctx = Context(config, Policy(), tag_checker(config, Policy()), now)
+    found = evaluate(updates, objects, Registry(), ctx).violations
+    return [(v.ref.removeprefix("refs/tags/"), v.rule, v.severity) for v in found]
+
+
+@pytest.mark.parametrize(
+    ("tags", "flagged"),
+    [
+        # counters and dates agree: nothing
+        ([("m@v1.0.0#1", 10), ("m#dev#2", 20)], []),
+        # #3 dated 5 s before #2, whose lower counter says it came first: #3 is the one
+        # flagged (a warning: #2 may have been dated ahead instead), #2 passes
+        ([("m@v1.0.0#1", 10), ("m#prod#2", 500), ("m#dev#3", 495)],
+         [("m#dev#3", "tagger-time", "warning")]),
+        # further back than clock_skew + max_age (300 + 300): no hook took it
+        ([("m@v1.0.0#1", 10), ("m#prod#2", 900), ("m#dev#3", 250)],
+         [("m#dev#3", "tagger-time", "error")]),
+        # the same counter twice: the later one repeats it (its own fault)
+        ([("m@v1.0.0#1", 10), ("m#dev#2", 20), ("m#prod#2", 30)],
+         [("m#prod#2", "counter-not-increasing", "error")]),
+    ],
+)  # fmt: skip
+def test_an_audit_reads_counters_as_evidence_of_order(
+    tags: list[tuple[str, int]], flagged: list[tuple[str, str, str]]
+) -> None:
+    assert severities(tags) == flagged
 
 
 def test_push_order_is_tagger_time_not_push_order() -> None:

@@ -92,6 +92,7 @@ class Outcome:
         self.checked = checked  # GTO-shaped tag updates looked at
         self.rejected_refs: set[str] = set() if rejected_refs is None else rejected_refs
         self.stamp: str | None = None  # the config commit to name on violations added now
+        self.back_dated: set[str] = set()  # refs an audit found dated before their order
 
     def __repr__(self) -> str:
         return (f"Outcome(checked={self.checked}, violations={self.violations!r}, "
@@ -202,6 +203,8 @@ def evaluate(
             keyed.append((order_key(name, tag, event), (update, tag, event), here))
     keyed.sort(key=itemgetter(0))
     items = [item for _, item, _ in keyed]
+    # tags dated ahead of the moment this batch arrives: judged after it (never in its way)
+    ahead = _set_aside(registry, ctx.now) if ctx.arrived else {}
     placed = _back_dated(items, registry)
     for number, (_, (update, tag, event), here) in enumerate(keyed):
         if number % 64 == 63:
@@ -213,6 +216,9 @@ def evaluate(
     for artifact in sorted(placed):
         mine = [item for item in items if item[1].artifact == artifact]
         registry.artifacts[artifact] = _place(registry.artifact(artifact), mine, ctx, outcome)
+    for artifact, later in sorted(ahead.items()):
+        mine = [item for item in items if item[1].artifact == artifact]
+        _after_ahead(registry.artifact(artifact), mine, later, ctx, outcome)
     if ctx.at is not None:  # each tag by the mode of its own time
         warned = {update.ref for update, _, _, here in candidates if here.policy.warn_only}
         if warned:
@@ -223,6 +229,53 @@ def evaluate(
         outcome.violations = [_as_warning(v) for v in outcome.violations]
         outcome.rejected_refs.clear()
     return outcome
+
+
+def _set_aside(registry: Registry, now: int) -> dict[str, list[TagEvent]]:
+    """Artifact -> its events dated after ``now``, taken out of the registry. A tag its
+    pusher dated ahead of the clock (up to ``clock_skew``) was judged when it arrived;
+    a batch arriving before that date is judged on the history up to now, so that such
+    a tag cannot hold everyone else's tags back (third review: a dev tag dated 290 s
+    ahead made every promotion of its artifact fail for five minutes)."""
+    found = {}
+    for name, state in registry.artifacts.items():
+        later = state.set_aside(now)
+        if later:
+            found[name] = later
+    return found
+
+
+def _after_ahead(state: ArtifactState, new: Sequence[Item], later: Sequence[TagEvent],
+                 ctx: Context, outcome: Outcome) -> None:  # fmt: skip
+    """Put back the events dated ahead of the clock, and hold the batch to them: gto
+    places them after the batch's tags, and there each must still pass as it did when it
+    arrived. One that fails only with the batch before it declines the batch's first tag
+    there (its lower counter is no failure: it came first, as the counters say)."""
+    if new:
+        mine = {update.ref for update, _, _ in new}
+        history = [item for item in _history(state) if item[0].ref not in mine]
+        ahead: list[Item] = [(RefUpdate(TAG_PREFIX + e.tag, e.commit, e.commit), e.name, e)
+                             for e in later]  # fmt: skip
+        refs = {update.ref for update, _, _ in ahead}
+        before, after = Outcome(), Outcome()
+        _replay(state.name, history + ahead, ctx, before, set())
+        _replay(state.name, history + list(new) + ahead, ctx, after, set())
+        seen = {(v.ref, v.rule) for v in before.violations}
+        first = min(new, key=_item_key)[0].ref
+        for violation in after.violations:
+            if violation.ref not in refs or (violation.ref, violation.rule) in seen:
+                continue
+            if violation.rule == "counter-not-increasing":
+                continue
+            other = violation.ref.removeprefix(TAG_PREFIX)
+            outcome.add(rules.Violation(
+                violation.rule, first,
+                f"'{other}' is dated after this push arrived, so gto places it after this "
+                f"tag, and there it fails: {violation.message}",
+                f"push again once '{other}''s date has passed, or ask its pusher to fix it",
+            ))  # fmt: skip
+    for event in later:
+        state.add(event)
 
 
 def _in_force(ctx: Context, obj: GitObject | None) -> Context:
@@ -345,7 +398,10 @@ def _evaluate_tag(
         add(rules.schema_violation(ref, tag, path, keyword, message, ctx.config, ctx.origin,
                                    state, commit))  # fmt: skip
     if tag.counter is not None:
-        add(rules.check_counter(ref, tag, state))
+        if ctx.arrived or event is None or tag.counter > state.max_counter:
+            add(rules.check_counter(ref, tag, state))
+        else:
+            _counter_evidence(ref, tag, event, state, ctx, outcome)
     if event is None:  # lightweight or not on a commit: no registry event, but a counter
         state.note_counter(tag.counter)
         return
@@ -388,6 +444,35 @@ def restored_stages(tag: TagName, event: TagEvent, state: ArtifactState,
     if latest is None or moment < latest:
         return []  # dated before the deprecation: gto shows the artifact deprecated still
     return sorted(state.stages_held())
+
+
+def _counter_evidence(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
+                      ctx: Context, outcome: Outcome) -> None:  # fmt: skip
+    """An audit, where no tag's arrival is known: this tag's counter is not above the
+    counters of tags dated before it. The counters say which came first, the dates what
+    gto reads: a tag whose counter says it was made after this one, yet dated before it,
+    is the back-dated one, and the one flagged (never this one, which a hook took first).
+    Dated further before than a hook can ever have accepted: an error; closer, a tag
+    dated ahead of the clock on the other side explains it as well: a warning
+    (``check_counter_order``). A counter equal to another's, or below a lightweight tag's,
+    is this tag's own fault."""
+    assert tag.counter is not None
+    later = [
+        e for e in state.events if e.name.counter is not None and e.name.counter >= tag.counter
+    ]
+    if not later or any(e.name.counter == tag.counter for e in later):
+        outcome.add(rules.check_counter(ref, tag, state))
+        return
+    if max(e.name.counter or 0 for e in later) < state.max_counter:
+        outcome.add(rules.check_counter(ref, tag, state))  # a lightweight tag's counter
+        return
+    for other in later:
+        other_ref = TAG_PREFIX + other.tag
+        if other_ref not in outcome.back_dated:
+            outcome.back_dated.add(other_ref)
+            outcome.add(rules.check_counter_order(other_ref, other, tag, event,
+                                                  ctx.policy.tags.clock_skew,
+                                                  ctx.policy.tags.age_limit))  # fmt: skip
 
 
 def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list[str]:

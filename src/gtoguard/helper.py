@@ -244,7 +244,9 @@ def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: 
         int(time.time()),
         settings.origin,
         facts_for(repo, where, settings.policy),
+        arrived=True,  # as the server judges them: arriving now, after every tag there
         freeze_at=clock.freeze_now(where.env),  # refused now, as the server would
+        fresh=True,
     )
     return evaluate(updates, objects, registry, ctx)
 

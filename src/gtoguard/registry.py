@@ -103,6 +103,21 @@ class ArtifactState:
         self._latest_deprecation = self._latest_other = None
         self._indexed = 0
 
+    def set_aside(self, after: int) -> list[TagEvent]:
+        """Take out the events dated after ``after`` and return them: tags their pushers
+        dated ahead of the clock, which a push arriving at ``after`` is judged before
+        (and so never behind them). Counters still count them: a new counter must
+        exceed theirs."""
+        later = [e for e in self.events if e.time > after]
+        if later:
+            self.events = [e for e in self.events if e.time <= after]
+            self._versions, self._by_commit, self._stages, self._stages_at = {}, {}, {}, {}
+            self._names = set()
+            self._latest_deprecation = self._latest_other = None
+            self._indexed = 0
+            self._latest_added = max((e.time for e in self.events), default=None)
+        return later
+
     def _index(self, event: TagEvent) -> None:
         tag, when = event.name, event.time
         if tag.action is DEPRECATE:

@@ -266,6 +266,38 @@ def check_counter(ref: str, tag: TagName, state: ArtifactState) -> Violation | N
     )
 
 
+def check_counter_order(ref: str, event: TagEvent, first: TagName, first_event: TagEvent,
+                        skew: int, max_age: int | None) -> Violation:  # fmt: skip
+    """An audit found ``event``'s tag (``ref``) dated before ``first``, whose lower counter
+    says it was made first: ``event``'s tag is the back-dated one. A server hook took it
+    only if ``first`` was dated ahead of the clock when it arrived (up to ``skew``) and
+    it was itself dated at most ``max_age`` before its own arrival: further apart than
+    ``skew + max_age``, the hook declined it (an error); closer, the tags alone cannot
+    tell (a warning)."""
+    gap = first_event.time - event.time
+    said = (f"its counter #{event.name.counter} says it was made after '{first.tag}' "
+            f"(#{first.counter}), yet it is dated {gap}s before it")  # fmt: skip
+    if max_age is not None and gap > skew + max_age:
+        return Violation(
+            "tagger-time",
+            ref,
+            f"{said}, more than tags.clock_skew and tags.max_age allow ({skew + max_age}s): "
+            "it was back-dated, and gto, which orders events by date, reads the history in "
+            "the wrong order",
+            "delete it and create it again with the current date (gtoguard prune "
+            "--made-after deletes such tags in CI; the server hook declines them)",
+        )
+    return Violation(
+        "tagger-time",
+        ref,
+        f"{said}: either it was back-dated or '{first.tag}' was dated ahead of the clock, "
+        "within what tags.clock_skew and tags.max_age allow, and the tags alone cannot tell "
+        "which (the server's hook judged them as they arrived)",
+        "nothing to do if both passed the server's hook; otherwise ask who pushed them",
+        "warning",
+    )
+
+
 def _with_counter(tag: TagName, counter: int) -> str:
     return TagName(tag.artifact, tag.action, tag.version, tag.stage, counter).tag
 
