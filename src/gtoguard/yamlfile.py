@@ -13,9 +13,10 @@ import yaml
 from .config import MAX_CONFIG_BYTES, MAX_YAML_NODES, ConfigInvalid, Problem, json_path
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 scalars (as gto's ruamel loader resolves them):
-    ``yes``/``on`` stay strings, ``1e3`` and ``0o17`` are numbers, duplicate keys are errors."""
+class _Rules(yaml.constructor.SafeConstructor):
+    """What gtoguard reads differently from PyYAML's safe loader: YAML 1.2 scalars (as
+    gto's ruamel loader resolves them): ``yes``/``on`` stay strings, ``1e3`` and ``0o17``
+    are numbers, and duplicate keys are errors."""
 
     yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's own class-level table
         first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":bool", ":int", ":float"))]
@@ -45,6 +46,24 @@ class _Loader(yaml.SafeLoader):
         return sign * int(text)
 
 
+# (the stubs want a Loader: this is the constructor half both loaders share)
+_Rules.add_constructor("tag:yaml.org,2002:int", _Rules.construct_yaml_int)  # type: ignore[type-var]
+
+
+class _Loader(_Rules, yaml.SafeLoader):
+    """The safe loader, in Python."""
+
+
+# libyaml's parser, where PyYAML has it: the same safe constructor and resolvers, and the
+# parsing ten times faster (an 8,000-line policy: 0.4 s against 5 s), which a push's
+# budget needs: pushed files are parsed while the push waits
+_Fast: type[Any] = _Loader
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _Fast(_Rules, yaml.CSafeLoader):  # type: ignore[no-redef]
+        """The safe loader, parsed by libyaml."""
+
+
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
@@ -65,7 +84,10 @@ _Loader.add_implicit_resolver(
     ),
     list("-+0123456789."),
 )
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+if _Fast is not _Loader:
+    _Fast.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+_DIRECTIVE = re.compile(r"^%YAML[ \t]+([0-9]+)\.([0-9]+)", re.M)
 
 
 def load(data: bytes, file: str) -> Any:
@@ -79,13 +101,16 @@ def load(data: bytes, file: str) -> Any:
             [Problem(file, "/", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
         ) from None
     try:
-        loader = _Loader(text)
+        loader = _Fast(text)
         try:
             doc = loader.get_single_data()
-            version = loader.yaml_version
         finally:
             loader.dispose()
+        found = _DIRECTIVE.search(text.split("\n---", 1)[0])  # before the document starts
+        version = (int(found.group(1)), int(found.group(2))) if found else None
     except yaml.MarkedYAMLError as exc:
+        if _Fast is not _Loader and len(text) <= SLOW_PARSE:
+            exc = _python_says(text, exc)  # its words: "expected ',' or ']', but got ..."
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
@@ -112,6 +137,23 @@ def load(data: bytes, file: str) -> Any:
         raise ConfigInvalid([Problem(file, json_path(key_path), f"key {key!r} is not a string",
                                      "quote the key or remove it")])  # fmt: skip
     return doc
+
+
+SLOW_PARSE = 1 << 16  # characters: the Python parser rereads a broken file this small
+
+
+def _python_says(text: str, found: yaml.MarkedYAMLError) -> yaml.MarkedYAMLError:
+    """The Python parser's account of a YAML error (libyaml's words are terser)."""
+    loader = _Loader(text)
+    try:
+        loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        return exc
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError):
+        return found
+    finally:
+        loader.dispose()
+    return found
 
 
 def _non_string_key(doc: Any, where: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any] | None:
