@@ -1,7 +1,8 @@
-"""What a hostile push costs the server: the budget cases 13-17 of issue 16.
+"""What a hostile push costs the server: the budget cases 13-17 of issue 16, 18-20 of
+the third adversarial review (issue 17).
 
     python benchmarks/hostile.py [--runs 3] [--blob-mb 1536] [--message-mb 600]
-                                 [--commits 200000] [--only 13,14,15,16,17]
+                                 [--commits 200000] [--only 13,14,15,16,17,18,19,20]
 
 Each case builds its repository, then times the installed pre-receive hook of a bare
 repository fed the push's ref updates on stdin (the objects already in the repository, as
@@ -17,6 +18,9 @@ here is asserted by the test suite; docs/reliability.md has the figures.
     also the same push through ``git push`` with and without the hook.
 16. A GTO tag pointing at a --blob-mb MB blob (its header is read, never the blob).
 17. A registration whose message is --message-mb MB (read only in part: tag-too-large).
+18. 60 plain tag names (not GTO's) on tag objects with 16 MiB messages.
+19. A promotion judged under a policy of 8,000 chained groups (config-invalid).
+20. One bad GTO tag plus 20,000 branch names of 200 bytes, with the decision log on.
 """
 
 from __future__ import annotations
@@ -228,13 +232,52 @@ def case_17(root: Path, runs: int, megabytes: int) -> dict[str, object]:
     return time_hook(repo, [f"{ZERO} {tag} refs/tags/churn@v1.0.0\n"], runs)
 
 
+def case_18(root: Path, runs: int, count: int = 60, megabytes: int = 16) -> dict[str, object]:
+    """Plain tag names (no '@' or '#': not GTO's) on tag objects with huge messages: gto
+    reads the name in the object, so the hook looks at each, by its head only."""
+    repo = bare(root / "c18.git")
+    head = git("rev-parse", "main", cwd=repo)
+    message = b"y" * (megabytes << 20) + b"\n"
+    lines = [f"{ZERO} {mktag(repo, f'release-{n}', head, message=message + str(n).encode())} "
+             f"refs/tags/release-{n}\n" for n in range(count)]  # fmt: skip
+    return time_hook(repo, lines, runs)
+
+
+def case_19(root: Path, runs: int, groups: int = 8000) -> dict[str, object]:
+    """A policy of 8,000 chained groups on main, and a promotion judged under it."""
+    chain = "".join(f"  g{i}: ['@g{i + 1}', u{i}]\n" for i in range(groups))
+    policy = f"stages:\n  prod: {{pushers: ['@g0']}}\ngroups:\n{chain}  g{groups}: [alice]\n"
+    repo = bare(root / "c19.git", policy=policy)
+    head = git("rev-parse", "main", cwd=repo)
+    when = int(time.time())
+    lines = [f"{ZERO} {mktag(repo, 'churn@v1.0.0', head, when=when)} refs/tags/churn@v1.0.0\n",
+             f"{ZERO} {mktag(repo, 'churn#prod#1', head, when=when)} refs/tags/churn#prod#1\n"]
+    return time_hook(repo, lines, runs, {"REMOTE_USER": "alice"})
+
+
+def case_20(root: Path, runs: int, branches: int = 20_000) -> dict[str, object]:
+    """One bad GTO tag and 20,000 long branch names in one push, with the decision log
+    on: what one declined push costs the hook and appends to the log."""
+    repo = bare(root / "c20.git")
+    log = root / "c20-decisions.jsonl"
+    server_policy = root / "c20-policy.yaml"
+    server_policy.write_text(f"log: {log}\n")
+    git("config", "gtoguard.policy", str(server_policy), cwd=repo)
+    head = git("rev-parse", "main", cwd=repo)
+    lines = [f"{ZERO} {mktag(repo, 'churn#prd#1', head)} refs/tags/churn#prd#1\n"]
+    lines += [f"{ZERO} {head} refs/heads/{'b' * 200}-{n}\n" for n in range(branches)]
+    result = time_hook(repo, lines, runs)
+    result["log_kb_per_push"] = log.stat().st_size // 1024 // (runs + 1) if log.exists() else 0
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--blob-mb", type=int, default=1536)
     parser.add_argument("--message-mb", type=int, default=600)
     parser.add_argument("--commits", type=int, default=200_000)
-    parser.add_argument("--only", default="13,14,15,16,17")
+    parser.add_argument("--only", default="13,14,15,16,17,18,19,20")
     args = parser.parse_args()
     cases = {int(c) for c in args.only.split(",")}
     with tempfile.TemporaryDirectory(prefix="gtoguard-hostile-") as tmp:
@@ -250,6 +293,12 @@ def main() -> None:
                  lambda: case_16(root, args.runs, args.blob_mb)),
             17: (f"a registration with a {args.message_mb} MB message",
                  lambda: case_17(root, args.runs, args.message_mb)),
+            18: ("60 plain tag names on tag objects with 16 MiB messages",
+                 lambda: case_18(root, args.runs)),
+            19: ("a promotion under a policy of 8,000 chained groups",
+                 lambda: case_19(root, args.runs)),
+            20: ("one bad GTO tag and 20,000 200-byte branch names, decision log on",
+                 lambda: case_20(root, args.runs)),
         }  # fmt: skip
         print("| case | what | hook median (min) | peak RSS | verdict | note |")
         print("|---|---|---|---|---|---|")

@@ -5,6 +5,7 @@ pushes with the real git client into a bare repository with the installed hook."
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -239,3 +240,67 @@ def test_a_deletion_is_accepted_only_once_remembered(registered: World) -> None:
     assert not pushed.ok and pushed.rules() == {"internal-error"}, pushed.output
     assert "cannot remember the deleted tags" in pushed.output
     assert "churn@v1.0.0" in world.server_tags()
+
+
+# --- findings 10 and 12: what one push may make the hook read, hold, log and print ---------------
+
+
+def _big_plain_tags(world: World, count: int, megabytes: int) -> list[str]:
+    commit = world.head()
+    names = []
+    for n in range(count):
+        body = (f"object {commit}\ntype commit\ntag release-{n}\n"
+                f"tagger Bob <bob@example.com> {world.tick()} +0000\n\n").encode()  # fmt: skip
+        body += b"y" * (megabytes << 20) + f"{n}\n".encode()
+        oid = git("hash-object", "-t", "tag", "-w", "--stdin", cwd=world.clone,
+                  input=body).stdout.strip()  # fmt: skip
+        git("update-ref", f"refs/tags/release-{n}", oid, cwd=world.clone)
+        names.append(f"release-{n}")
+    return names
+
+
+def test_plain_tags_with_huge_messages_are_read_by_their_heads(world: World,
+                                                               tmp_path: Path) -> None:  # fmt: skip
+    """Finding 10: 60 plain-named tag objects with 16 MiB messages cost the hook 1 GB and
+    seconds, every message read whole and kept. The hook reads a plain tag's head (its
+    name is all gto reads of it): here its address space is capped at 600 MB, which
+    reading 40 such messages whole would pass."""
+    wrapper = tmp_path / "capped-python"
+    wrapper.write_text(f'#!/bin/sh\nulimit -v 600000\nexec {shlex.quote(sys.executable)} "$@"\n')
+    wrapper.chmod(0o755)
+    from gtoguard.install import install_into
+
+    install_into(world.server / "hooks" / "pre-receive", "pre-receive", str(wrapper))
+    names = _big_plain_tags(world, 40, 16)
+    pushed = world.push_tags(*names)
+    assert pushed.ok, pushed.output[-2000:]
+    assert len(world.server_tags()) == 40
+
+
+def test_a_declined_push_of_many_refs_logs_one_bounded_line(registered: World,
+                                                            tmp_path: Path) -> None:  # fmt: skip
+    """Finding 12: one bad tag plus 20,000 long branch names appended 6.6 MB to the
+    decision log, and the push could be repeated without end. A decision's line lists
+    the first 100 refs and violations, and counts them all; the pusher sees the first
+    100 violations and a count."""
+    world = registered
+    log = tmp_path / "decisions.jsonl"
+    world.set_server_policy(f"log: {log}\n")
+    head = world.head()
+    lines = "".join(f"create refs/heads/{'b' * 150}-{n} {head}\n" for n in range(2000))
+    git("update-ref", "--stdin", cwd=world.clone, input=lines.encode())
+    names = [f"churn#prd#{n}" for n in range(1, 151)]
+    for name in names:
+        world.tag(name, V1)
+    refspecs = [f"refs/heads/{'b' * 150}-{n}" for n in range(2000)] + [
+        f"refs/tags/{n}" for n in names
+    ]
+    pushed = world.push(*refspecs)
+    assert not pushed.ok and pushed.rules() == {"stage-unknown"}, pushed.output[-3000:]
+    assert pushed.output.count("[stage-unknown]") == 100, pushed.output.count("[stage-unknown]")
+    assert "... and 50 more (stage-unknown); the first 100 are shown" in pushed.output
+    decided = [json.loads(line) for line in log.read_text().splitlines()]
+    assert decided[-1]["verdict"] == "declined"
+    assert decided[-1]["refs_total"] == 2150 and len(decided[-1]["refs"]) == 100
+    assert decided[-1]["violations_total"] == 150 and decided[-1]["rules"] == ["stage-unknown"]
+    assert len(log.read_bytes().splitlines()[-1]) < 64 << 10

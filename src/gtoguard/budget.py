@@ -25,6 +25,15 @@ class OverBudget(Exception):
         self.doing = doing
 
 
+class TooMuch(OverBudget):
+    """A push that holds more than the hook may read for it, whatever the time."""
+
+    def __init__(self, what: str) -> None:
+        Exception.__init__(self, what)
+        self.seconds = 0.0
+        self.doing = what
+
+
 def start(seconds: float | None) -> None:
     """Start the clock (a hook, at its start); ``None``: no budget."""
     global _started, _seconds  # one push per process: module state is that push's

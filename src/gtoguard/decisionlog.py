@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 ACCEPTED, DECLINED, UNCHECKED = "accepted", "declined", "accepted-unchecked"
+MAX_LOGGED = 100  # refs and violations listed in one decision's line (the counts: all)
 
 
 def record(
@@ -69,13 +70,21 @@ def entry(when: float, repository: str, pusher: tuple[str, str] | None, hook: st
         "pusher": pusher[0] if pusher else None,
         "pusher_from": pusher[1] if pusher else None,
         "hook": hook,
-        "refs": [{"ref": printable_ref(u.ref), "old": u.old, "new": u.new} for u in updates],
+        "refs": [
+            {"ref": printable_ref(u.ref), "old": u.old, "new": u.new} for u in updates[:MAX_LOGGED]
+        ],
         "verdict": verdict,
         "violations": [
             {"ref": printable_ref(v.ref), "rule": v.rule, "severity": v.severity}
-            for v in violations
+            for v in violations[:MAX_LOGGED]
         ],
     }
+    # a push of 20,000 refs is one line of a bounded size: the first ones, and the counts
+    if len(updates) > MAX_LOGGED:
+        line["refs_total"] = len(updates)
+    if len(violations) > MAX_LOGGED:
+        line["violations_total"] = len(violations)
+        line["rules"] = sorted({v.rule for v in violations})
     if clock is not None:
         line["clock"] = clock
     return line

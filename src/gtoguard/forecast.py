@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 
+from . import budget
 from .gitrepo import Repo, namespace_prefix
 from .refstore import RefStore
 from .refupdate import BRANCH_PREFIX, RefUpdate, printable_ref
@@ -47,7 +48,9 @@ def forecast(repo: Repo, updates: Sequence[RefUpdate],
     deleted = {u.ref for u in updates if u.deleted}
     store = _RefStore(repo, deleted)
     names = pushed if pushed is not None else [u.ref for u in updates]
-    for update, name in zip(updates, names, strict=True):
+    for number, (update, name) in enumerate(zip(updates, names, strict=True)):
+        if number % 256 == 255:
+            budget.spend("looking at what git will refuse to write")
         why = _refused_branch(repo, update._replace(ref=name))
         problem = _unstorable(update, created, store) if update.created else None
         if problem is not None and update.is_tag and is_gto_shaped(update.tag_name):

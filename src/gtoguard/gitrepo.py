@@ -23,6 +23,7 @@ from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, decode_ref
 from .rules import GitObject
 from .tagname import artifact_to_tag
 from .tagobject import (
+    HEAD_CAP,
     MAX_TIME,
     MIN_TIME,
     READ_CAP,
@@ -399,16 +400,23 @@ class Repo:
 
     # --- objects ---
 
-    def object_info(self, oid: str) -> GitObject:
+    def object_info(self, oid: str, keep: int = READ_CAP) -> GitObject:
         """What ``oid`` is; for a tag object, its headers read the way gto's readers need
-        them (``tagobject``), so that what gto cannot read is known, not a crash."""
+        them (``tagobject``), so that what gto cannot read is known, not a crash. A tag
+        object of more than ``keep`` bytes is read by its head only (``HEAD_CAP``: the
+        headers and the start of the message; ``partial`` says so): no push holds the
+        hook to reading, and keeping, what no rule needs whole."""
         try:
             kind, size = self._repo.odb.read_header(oid)
         except (KeyError, ValueError, pygit2.GitError):
             raise KeyError(oid) from None
         if kind != ObjectType.TAG:  # a commit, or a blob of any size: never read whole
             return GitObject(oid, _KINDS.get(kind, "unknown"), size=size)
-        return self.tag_info(oid, size, self._tag_bytes(oid, size))
+        if size <= keep:
+            return self.tag_info(oid, size, bytes(self._repo.odb.read(oid)[1]))
+        head = self._tag_head(oid)
+        cut = head.rfind(b"\n") + 1  # whole lines only: never half a UTF-8 character
+        return self.tag_info(oid, size, head[:cut] if cut else head)._replace(partial=True)
 
     def tag_info(self, oid: str, size: int, data: bytes) -> GitObject:
         """What ``object_info`` says of tag object ``oid`` of ``size`` bytes, from its
@@ -446,38 +454,75 @@ class Repo:
         return GitObject(oid, "tag", target, target_kind, when, offset, tagger, email,
                          message, name, odd, size)  # fmt: skip
 
-    def _tag_bytes(self, oid: str, size: int) -> bytes:
-        """A tag object's bytes; past ``READ_CAP`` only its head (the headers and the
-        start of the message): a pushed 600 MB message is refused by size, not read."""
-        if size <= READ_CAP:
-            return bytes(self._repo.odb.read(oid)[1])
+    def _tag_head(self, oid: str) -> bytes:
+        """The first ``HEAD_CAP`` bytes of tag object ``oid`` (past its type and size),
+        without inflating the rest: from the loose object's file where it is one (a push
+        of fewer than 100 objects arrives loose), else from ``git cat-file``, stopped
+        once it has sent them (git itself holds the object whole meanwhile)."""
+        head = self._loose_head(oid)
+        if head is not None:
+            return head
         import subprocess  # here, not above: the hook's usual path starts no process
 
         try:
             with gitprocess.popen(["cat-file", "tag", oid], self.path, stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL) as proc:  # fmt: skip
-                head = proc.stdout.read(READ_CAP) if proc.stdout else b""
+                head = proc.stdout.read(HEAD_CAP) if proc.stdout else b""
                 proc.kill()
         except OSError as exc:
             raise CannotRun(f"cannot run git: {exc.strerror}", "install git") from None
         return head
 
-    def objects_of(self, updates: Iterable[RefUpdate]) -> dict[str, GitObject]:
+    def _loose_head(self, oid: str) -> bytes | None:
+        """``_tag_head`` from a loose object file, in this repository's object directory
+        or the ones git's environment adds (the push's quarantine); None when packed."""
+        import zlib
+
+        directories = [os.environ.get("GIT_OBJECT_DIRECTORY") or "",
+                       *os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep),
+                       os.path.join(self.path, "objects")]  # fmt: skip
+        for directory in filter(None, directories):
+            try:
+                handle = open(os.path.join(directory, oid[:2], oid[2:]), "rb")  # noqa: SIM115
+            except OSError:
+                continue
+            inflate = zlib.decompressobj()
+            out = b""
+            with handle:
+                while len(out) < HEAD_CAP + 64:
+                    chunk = handle.read(1 << 14)
+                    if not chunk:
+                        break
+                    try:
+                        out += inflate.decompress(chunk, HEAD_CAP + 64 - len(out))
+                    except zlib.error:
+                        return None
+                    if inflate.unconsumed_tail:
+                        break  # enough inflated; the rest stays compressed
+            _, nul, body = out.partition(b"\0")  # "tag <size>" NUL, then the object
+            return body[:HEAD_CAP] if nul else None
+        return None
+
+    def objects_of(self, updates: Iterable[RefUpdate], keep: int = READ_CAP
+                   ) -> dict[str, GitObject]:  # fmt: skip
         """The new side of every created or moved tag of ``updates`` that is here, by
-        object id (a missing one is for the caller to report)."""
+        object id (a missing one is for the caller to report); tag objects past ``keep``
+        bytes by their heads only."""
         found = {}
-        for update in updates:
+        for number, update in enumerate(updates):
+            if number % 16 == 15:
+                budget.spend("reading the pushed tag objects")
             if update.is_tag and not update.deleted:
                 try:
-                    found[update.new] = self.pushed_object(update.new)
+                    found[update.new] = self.pushed_object(update.new, keep)
                 except KeyError:
                     continue
         return found
 
-    def pushed_object(self, oid: str) -> GitObject:
+    def pushed_object(self, oid: str, keep: int = READ_CAP) -> GitObject:
         """``object_info`` of a pushed object, and for a tag also whether gto can date
         the commit it tags (what is already here was judged when it came)."""
-        obj = self.object_info(oid)
+        obj = self.object_info(oid, keep)
         why = self._undatable_target(obj)
         return obj if why is None else obj._replace(unreadable=why)
 

@@ -21,6 +21,7 @@ from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, parse_pre_push, par
 from .repolock import Busy
 from .report import failure_violations, summary_line, write_receipt, write_text
 from .rules import Violation
+from .tagobject import HEAD_CAP
 
 if TYPE_CHECKING:
     from .gitrepo import Branch, Repo
@@ -63,7 +64,7 @@ def run_hook(
     repo = open_repo(None)
     pushed = [u.ref for u in updates]
     if hook == "pre-receive":  # judge what git writes: an alias updates the ref it names
-        updates = [_landing(repo, u) for u in updates]
+        updates = [_landing(repo, u, n) for n, u in enumerate(updates)]
     # pre-push: the remote's default branch as last fetched, never an unpushed commit
     branch = repo.remote_default_branch(remote) if remote else repo.default_branch()
     changes = repo.config_changes(updates, branch)
@@ -73,7 +74,7 @@ def run_hook(
     if not changes and not elsewhere and not claims and not gto_updates(updates):
         # a plain tag name can still carry a GTO-named object, which is what gto reads
         plain = [u for u in updates if u.is_tag and not u.deleted]
-        if not plain or not gto_updates(plain, repo.objects_of(plain)):
+        if not plain or not gto_updates(plain, repo.objects_of(plain, HEAD_CAP)):
             return EXIT_OK
     from . import repostate  # yaml and jsonschema come with it
 
@@ -109,7 +110,9 @@ def run_hook(
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
 
 
-def _landing(repo: Repo, update: RefUpdate) -> RefUpdate:
+def _landing(repo: Repo, update: RefUpdate, number: int = 0) -> RefUpdate:
+    if number % 256 == 255:
+        budget.spend("reading the pushed refs")
     ref = repo.landing_ref(update.ref)
     return update if ref == update.ref else RefUpdate(ref, update.old, update.new)
 
@@ -202,10 +205,12 @@ def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | N
 
 
 def over_budget_violation(over: budget.OverBudget) -> Violation:
+    said = ("this push holds more than the server reads for one push" if isinstance(
+        over, budget.TooMuch) else "checking this push would take longer than the server allows")  # fmt: skip
     return Violation(
         "push-too-large",
         "pre-receive",
-        f"checking this push would take longer than the server allows: {over}",
+        f"{said}: {over}",
         "split it into smaller pushes (fewer tags or artifacts each); an admin migrating a "
         "whole registry can set budget: off in the server policy for the import",
     )

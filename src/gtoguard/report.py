@@ -11,6 +11,7 @@ from .refupdate import printable_ref
 from .rules import Violation
 
 PREFIX = "gtoguard: "
+MAX_SHOWN = 100  # violations, and receipt lines, a hook prints for one push (then a count)
 
 
 def violation_lines(violation: Violation, gitlab: bool = False) -> list[str]:
@@ -39,8 +40,14 @@ def write_text(
     gitlab: bool = False,
 ) -> None:
     lines = [f"{PREFIX}note: {_one_line(n)}" for n in notes]
-    for violation in violations:
+    for violation in violations[:MAX_SHOWN]:
         lines.extend(violation_lines(violation, gitlab))
+    if len(violations) > MAX_SHOWN:  # what a pusher reads behind remote: stays readable
+        rules = ", ".join(sorted({v.rule for v in violations[MAX_SHOWN:]}))
+        more = (
+            f"... and {len(violations) - MAX_SHOWN} more ({rules}); the first {MAX_SHOWN} are shown"
+        )
+        lines.append(f"{'GL-HOOK-ERR: ' if gitlab else ''}{PREFIX}{more}")
     if summary:
         lines.append(f"{'GL-HOOK-ERR: ' if gitlab else ''}{PREFIX}{summary}")
     if lines:
@@ -53,7 +60,10 @@ def write_receipt(out: TextIO, changes: Sequence[str], label: str, gitlab: bool 
     (pre-receive) or "will change" (pre-push). Under GitLab prefixed as every other line."""
     mark = "GL-HOOK-ERR: " if gitlab else ""
     if changes:
-        out.write("".join(f"{mark}{PREFIX}{label}: {_one_line(c)}\n" for c in changes))
+        shown = list(changes[:MAX_SHOWN])
+        if len(changes) > MAX_SHOWN:
+            shown.append(f"... and {len(changes) - MAX_SHOWN} more changes")
+        out.write("".join(f"{mark}{PREFIX}{label}: {_one_line(c)}\n" for c in shown))
         out.flush()
 
 

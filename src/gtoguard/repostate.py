@@ -36,6 +36,7 @@ from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
 from .sigblock import Verdict
 from .tagname import DEPRECATE, TagNameError, is_gto_shaped, parse_tag
+from .tagobject import HEAD_CAP
 
 
 class Result:
@@ -505,15 +506,40 @@ def registry_for(
 
 
 def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObject]:
-    """The new side of every created or moved tag (gto reads a tag by its object)."""
+    """The new side of every created or moved tag (gto reads a tag by its object), by its
+    head for now: its name, target and tagger are all a plain tag needs, and a GTO tag's
+    message is read whole once the policy says how long it may be (``whole_messages``)."""
     objects = {}
-    for update in updates:
+    for number, update in enumerate(updates):
+        if number % 16 == 15:
+            budget.spend("reading the pushed tag objects")
         if update.is_tag and not update.deleted and update.new not in objects:
             try:
-                objects[update.new] = repo.pushed_object(update.new)
+                objects[update.new] = repo.pushed_object(update.new, HEAD_CAP)
             except KeyError:
                 raise ContentFailure(f"object {update.new} of {update.ref} is missing") from None
     return objects
+
+
+MAX_MESSAGES = 64 << 20  # bytes of pushed tag messages one push may make the hook hold
+
+
+def whole_messages(repo: Repo, objects: dict[str, GitObject], gto: Iterable[RefUpdate],
+                   max_message: int) -> None:  # fmt: skip
+    """Read whole the GTO tags' objects read by their heads, where the policy allows
+    their size (past it, ``tag-too-large`` needs no message). At most MAX_MESSAGES bytes
+    in all: a push past that is too large to judge (``push-too-large``)."""
+    held = 0
+    for update in gto:
+        obj = objects.get(update.new)
+        if obj is None or not obj.partial or obj.size > max_message:
+            continue
+        held += obj.size
+        if held > MAX_MESSAGES:
+            raise budget.TooMuch(f"its tag objects hold more than {MAX_MESSAGES >> 20} MiB "
+                                 "of messages to read")  # fmt: skip
+        budget.spend("reading the pushed tag messages")
+        objects[update.new] = repo.pushed_object(update.new, max_message)
 
 
 def _exists(repo: Repo, oid: str) -> bool:
@@ -615,6 +641,7 @@ def run(
             branch = Branch(branch.ref, None)
         settings = load_settings(repo, branch)
         budget.limit(settings.policy.budget)
+        whole_messages(repo, objects, gto, settings.policy.tags.max_message)
         touched = touched_artifacts(gto)
         names = repo.tag_targets(touched)
         exclude = (

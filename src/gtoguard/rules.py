@@ -58,6 +58,7 @@ class GitObject(NamedTuple):
     name: str | None = None  # tag objects: the object's own ``tag`` header (what gto reads)
     unreadable: str | None = None  # tag objects: why gto 1.10.1 cannot read it, if it cannot
     size: int = 0  # bytes of the object (for a tag beyond READ_CAP only its head was read)
+    partial: bool = False  # tag objects: only the head was read (the message is cut short)
 
 
 # --- the name and the object -----------------------------------------------------------

@@ -12,6 +12,7 @@ import re
 from typing import NamedTuple
 
 READ_CAP = (16 << 20) + (64 << 10)  # bytes of a tag past the largest max_message: never held whole
+HEAD_CAP = 64 << 10  # bytes of a tag object's head: its headers and the start of its message
 
 # The latest instant every zone can show in datetime (year 9999), with a day to spare.
 MAX_TIME = 253_402_214_400

@@ -25,6 +25,7 @@ from .gitrepo import Branch, Repo, open_repo
 from .refupdate import RefUpdate, printable_ref
 from .repolock import RepoLock, serves_a_push, timeout_from_env
 from .report import summary_line, write_text
+from .tagobject import HEAD_CAP
 
 
 def run(state: str, stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:
@@ -57,7 +58,7 @@ def _may_be_gto(repo: Repo, lines: list[str]) -> bool:
     if gto_updates(updates):
         return True
     plain = [u for u in updates if u.is_tag and not u.deleted]
-    return bool(plain) and bool(gto_updates(plain, repo.objects_of(plain)))
+    return bool(plain) and bool(gto_updates(plain, repo.objects_of(plain, HEAD_CAP)))
 
 
 def _lines(stdin: bytes) -> list[str]:
