@@ -1,7 +1,9 @@
 """The web application: Starlette routes over ``site`` (reading) and ``actions`` (writing).
 
-Only POST changes anything, and every POST carries the page's CSRF token; the Host
-header must name the address the page was bound to (no DNS rebinding). Pages are
+Every request but the static files shows this run's secret (``access``: the cookie of
+the printed URL, or a bearer header); only POST changes anything, and every POST from a
+browser carries the page's CSRF token; the Host header must name the address the page
+was bound to (no DNS rebinding). Pages are
 rendered on the server (Jinja2, autoescaped); the little JavaScript there is only opens
 the dialogs, posts them and refreshes the sections they change.
 """
@@ -9,6 +11,7 @@ the dialogs, posts them and refreshes the sections they change.
 from __future__ import annotations
 
 import hmac
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -27,6 +30,7 @@ from starlette.routing import Route
 
 from ..errors import CannotRun, UsageError
 from ..report import failure_violations, violation_json
+from .access import Access, guard
 from .actions import KINDS, Answer, perform
 from .site import Site
 
@@ -71,9 +75,21 @@ def templates() -> jinja2.Environment:
     return env
 
 
-def create_app(site: Site, hosts: list[str]) -> Starlette:
-    """The page over ``site``; ``hosts``: the Host header values it answers to."""
+def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:
+    """The page over ``site``, for the holders of ``access`` only; ``hosts``: the Host
+    header values it answers to."""
     env = templates()
+
+    def forbidden(wants_json: bool) -> tuple[int, str, str]:
+        summary = ("this page belongs to the user who started gtoguard ui: open the address "
+                   "it printed (with ?token=...)")  # fmt: skip
+        hint = (f"that user finds the address in {access.file}; scripts send "
+                "'Authorization: Bearer TOKEN'")  # fmt: skip
+        if wants_json:
+            document = Answer(403, "forbidden", summary, hint).document()
+            return 403, "application/json", json.dumps(document)
+        html = env.get_template("forbidden.html").render(summary=summary, hint=hint)
+        return 403, "text/html; charset=utf-8", html
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         html = env.get_template(name).render(site=site, token=site.token, status=status,
@@ -141,7 +157,7 @@ def create_app(site: Site, hosts: list[str]) -> Starlette:
         answer = _cross_site(request)
         if answer is None:
             form, answer = await _form(request)
-        if answer is None:
+        if answer is None and not getattr(request.state, "bearer", False):
             answer = _token(request, form, site.token)
         if answer is None and kind not in KINDS:
             answer = Answer(404, "invalid", f"no action {kind!r}", "promote, register or unassign")
@@ -164,8 +180,11 @@ def create_app(site: Site, hosts: list[str]) -> Starlette:
         Route("/static/{name}", reading(static)),
         Route("/actions/{kind}", act, methods=["POST"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware,
-                                                           allowed_hosts=hosts)])  # fmt: skip
+    # the Host check first (a rebound name learns nothing, not even the refusal page)
+    return Starlette(routes=routes, middleware=[
+        Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
+        Middleware(guard, access=access, forbidden=forbidden),
+    ])  # fmt: skip
 
 
 def internal_error(exc: Exception) -> CannotRun:
