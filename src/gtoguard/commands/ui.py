@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import CannotRun, UsageError
-from .base import exits, main
+from ..printable import printable
+from .base import exits, main, say
 
 if TYPE_CHECKING:
     from ..ui.access import Access
@@ -76,7 +77,7 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
     chosen = None if read_only else remote or ("origin" if "origin" in remotes else None)
     listen = host or "127.0.0.1"
     if host is not None and not is_loopback(host):
-        click.echo(f"gtoguard: warning: listening on {host}, not loopback: the token travels "
+        say(f"gtoguard: warning: listening on {host}, not loopback: the token travels "
                    "in clear over HTTP, and whoever holds it can create and push tags with "
                    "your git credentials", err=True)  # fmt: skip
     where = (handle.workdir or handle.path).rstrip("/") or "/"
@@ -90,10 +91,10 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
             mode = "new tags stay in this clone (no remote)"
         else:
             mode = f"new tags are pushed to {chosen}"
-        click.echo(f"gtoguard: the registry page of {where} is at {url} ({mode}); "
-                   "Ctrl-C stops it")  # fmt: skip
-        click.echo(f"gtoguard: only this address opens it (its token is also in {access.file}, "
-                   "readable by you alone)")  # fmt: skip
+        say(printable(f"gtoguard: the registry page of {where} is at {url} ({mode}); "
+                      "Ctrl-C stops it"))  # fmt: skip
+        say(printable(f"gtoguard: only this address opens it (its token is also in "
+                      f"{access.file}, readable by you alone)"))  # fmt: skip
         sys.stdout.flush()
         if open_browser:
             opener.append(_open(url, access))
