@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jinja2
+import markupsafe
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -29,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import CannotRun, UsageError
+from ..printable import printable
 from ..report import failure_violations, violation_json
 from .access import Access, guard
 from .actions import KINDS, Answer, perform
@@ -62,6 +64,30 @@ def _epoch(value: int) -> str:
     return _when(datetime.fromtimestamp(value, timezone.utc).isoformat())
 
 
+def _one_line(value: Any) -> Any:
+    """Every value a template prints, before HTML escaping (which leaves controls and
+    bidi characters as they are): pushed text one line, its controls shown as escapes.
+    Markup is the templates' own (a macro's output, ``lines``), already done."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return printable(value)
+    return value
+
+
+def _lines(value: Any) -> markupsafe.Markup:
+    """A text meant to span lines (a tag message, the server's lines): newlines and tabs
+    stay, every other control is escaped; then HTML-escaped."""
+    if isinstance(value, (list, tuple)):
+        value = "\n".join(printable(str(item)) for item in value)
+    return markupsafe.escape(printable(str(value), lines=True))
+
+
+@jinja2.pass_eval_context
+def _join(context: Any, value: Any, separator: str = "") -> str:
+    """Jinja's join returns Markup, which ``finalize`` leaves alone: each item first."""
+    joined: str = jinja2.filters.do_join(context, [_one_line(v) for v in value], separator)
+    return joined
+
+
 def templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("gtoguard.ui", "templates"),
@@ -69,9 +95,12 @@ def templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_one_line,
     )
     env.filters["when"] = _when
     env.filters["epoch"] = _epoch
+    env.filters["lines"] = _lines
+    env.filters["join"] = _join
     return env
 
 
@@ -191,7 +220,7 @@ def internal_error(exc: Exception) -> CannotRun:
     """gtoguard itself failed: said on the page and on stderr in one line, as the CLI
     says it (``commands.base``)."""
     reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    sys.stderr.write(f"gtoguard: error: internal error: {reason}\n")
+    sys.stderr.write(f"gtoguard: error: internal error: {printable(reason)}\n")
     return CannotRun(f"internal error: {reason}", "please report this line")
 
 
