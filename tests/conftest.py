@@ -333,21 +333,34 @@ class Reply:
 
 @dataclass
 class Page:
-    """A running ``gtoguard ui``, and plain HTTP to it (as any client, browser or not)."""
+    """A running ``gtoguard ui``, and plain HTTP to it (as any client, browser or not).
+    ``url``: its address (``http://127.0.0.1:PORT/``); ``secret``: this run's token, from
+    the address it printed (``URL?token=SECRET``). Requests carry the cookie a browser
+    gets for that address, unless ``signed_in=False``."""
 
     url: str
+    secret: str
     process: subprocess.Popen[str]
     log: Path
 
+    @property
+    def cookie(self) -> str:
+        return f"gtoguard-ui-{self.url.rsplit(':', 1)[1].rstrip('/')}={self.secret}"
+
+    def link(self, path: str = "") -> str:
+        """The address of ``path`` with the token: a browser opening it gets the cookie."""
+        return f"{self.url}{path}{'&' if '?' in path else '?'}token={self.secret}"
+
     def request(self, path: str, method: str = "GET", body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+                headers: dict[str, str] | None = None, signed_in: bool = True) -> Reply:  # fmt: skip
         import http.client
         from urllib.parse import urlsplit
 
         where = urlsplit(self.url)
+        sent = {"Cookie": self.cookie} if signed_in else {}
         connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
         try:
-            connection.request(method, path, body=body, headers=headers or {})
+            connection.request(method, path, body=body, headers={**sent, **(headers or {})})
             answer = connection.getresponse()
             text = answer.read().decode("utf-8", "replace")
             return Reply(answer.status, {k.lower(): v for k, v in answer.getheaders()}, text)
@@ -401,12 +414,12 @@ def start_page(*args: str, cwd: Path, log: Path, env: dict[str, str] | None = No
         line = lines.get(timeout=60)
     except queue.Empty:
         line = ""
-    found = re.search(r"http://[^ ]+/", line)
+    found = re.search(r"(http://[^ ]+/)\?token=([^ ]+)", line)
     if not found:
         process.kill()
         process.wait()
         raise AssertionError(f"gtoguard ui did not start: {line!r}\n{log.read_text()}")
-    return Page(found.group(0), process, log)
+    return Page(found.group(1), found.group(2), process, log)
 
 
 @pytest.fixture

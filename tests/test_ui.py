@@ -65,7 +65,7 @@ def _stage_cell(browser: Any, stage: str) -> str:
 def test_seed_steps_promote_from_the_model_page(world: World, page_of: Any, browser: Any) -> None:
     _seed(world)
     page: Page = page_of(world.clone)
-    browser.get(page.url + "models/churn")
+    browser.get(page.link("models/churn"))
     browser.execute_script("window.notReloaded = true")
     # 1. click Promote on the model details page
     button = browser.find_element(
@@ -106,7 +106,7 @@ def test_seed_steps_promote_from_the_model_page(world: World, page_of: Any, brow
 def test_promote_from_a_dashboard_row(world: World, page_of: Any, browser: Any) -> None:
     _seed(world)
     page: Page = page_of(world.clone)
-    browser.get(page.url)
+    browser.get(page.link())
     row = browser.find_element(By.CSS_SELECTOR, 'tr[data-name="churn"]')
     dialog = _open(browser, row.find_element(By.XPATH, ".//button[normalize-space()='Promote']"),
                    "promote")  # fmt: skip
@@ -129,7 +129,7 @@ def test_a_refusal_is_shown_inline_and_nothing_is_written(
     _seed(world)
     page: Page = page_of(world.clone)
     before = _state(world)
-    browser.get(page.url + "models/churn")
+    browser.get(page.link("models/churn"))
     dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
                    "promote")  # fmt: skip
     Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")
@@ -148,7 +148,7 @@ def test_a_server_decline_is_shown_with_its_remote_lines(
     _seed(world)
     world.set_server_policy("stages:\n  prod:\n    pushers: [alice]\n")  # unknown to the clone
     page: Page = page_of(world.clone)
-    browser.get(page.url + "models/churn")
+    browser.get(page.link("models/churn"))
     dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
                    "promote")  # fmt: skip
     Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")
@@ -166,7 +166,7 @@ def test_register_and_unassign_in_the_browser(world: World, page_of: Any, browse
     new = world.commit("retrained")
     git("push", "-q", "--no-verify", "origin", "HEAD:main", cwd=world.clone)
     page: Page = page_of(world.clone)
-    browser.get(page.url + "models/churn")
+    browser.get(page.link("models/churn"))
     dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=register]"),
                    "register")  # fmt: skip
     assert dialog.find_element(By.ID, "register-artifact").get_attribute("value") == "churn"
@@ -198,7 +198,7 @@ def test_free_text_stage_when_gto_defines_none(tmp_path: Path, page_of: Any, bro
     world = make_world(tmp_path, gto=None)
     _seed(world)
     page: Page = page_of(world.clone)
-    browser.get(page.url + "models/churn")
+    browser.get(page.link("models/churn"))
     dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
                    "promote")  # fmt: skip
     stage = dialog.find_element(By.ID, "promote-stage")
@@ -219,7 +219,7 @@ def test_the_dashboard_search_toggle_and_audit_badge(
     assert world.push_tags("fraud@v0.1.0", "fraud@deprecated", "nlp@v2.0.0").ok
     world.tag("legacy@v1.0.0", lightweight=True)  # only in the clone: the audit finds it
     page: Page = page_of(world.clone)
-    browser.get(page.url)
+    browser.get(page.link())
     headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#models thead th")]
     assert headers[:5] == ["Model", "Latest", "dev", "staging", "prod"]
 
@@ -245,7 +245,7 @@ def test_the_dashboard_search_toggle_and_audit_badge(
 def test_keyboard_use_and_contrast(world: World, page_of: Any, browser: Any) -> None:
     _seed(world)
     page: Page = page_of(world.clone)
-    browser.get(page.url + "models/churn")
+    browser.get(page.link("models/churn"))
     button = browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]")
     browser.execute_script("arguments[0].focus()", button)
     button.send_keys(Keys.ENTER)
@@ -294,7 +294,7 @@ def test_a_forged_token_is_refused_in_the_page(world: World, page_of: Any, brows
     _seed(world)
     page: Page = page_of(world.clone)
     before = _state(world)
-    browser.get(page.url + "models/churn")
+    browser.get(page.link("models/churn"))
     browser.execute_script(
         "document.querySelector('meta[name=csrf-token]').content = 'forged';"
         "for (const f of document.querySelectorAll('input[name=csrf]')) f.value = 'forged';"
@@ -306,13 +306,38 @@ def test_a_forged_token_is_refused_in_the_page(world: World, page_of: Any, brows
     assert _state(world) == before
 
 
+def test_open_and_the_printed_address_lead_a_browser_in(
+    world: World, page_of: Any, browser: Any, tmp_path: Path
+) -> None:
+    """--open hands the browser a private file that leads to the printed address: a
+    navigation another site started, after which a redirect would carry no SameSite=Strict
+    cookie (the page's own refresh does). Without the address, the browser is refused."""
+    _seed(world)
+    said, fake = tmp_path / "browser-args", tmp_path / "browser"
+    fake.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {said}\n')
+    fake.chmod(0o755)
+    page: Page = page_of(world.clone, "--open", env={"BROWSER": f"{fake} %s"})
+    browser.delete_all_cookies()
+    browser.get(page.url + "models/churn")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not yours"
+    assert page.request("/static/ui.css").status == 200  # serving: the browser was run
+    browser.get(said.read_text())  # file:///.../ui-PORT-open.html
+    WebDriverWait(browser, WAIT).until(lambda b: b.current_url == page.url)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Models"
+    assert page.secret not in browser.current_url
+    cookie = browser.get_cookie(page.cookie.split("=")[0])
+    assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    browser.get(page.url + "models/churn")  # the cookie, from now on
+    assert browser.find_element(By.TAG_NAME, "h1").text == "churn"
+
+
 def test_the_readme_screenshot(world: World, page_of: Any, browser: Any, tmp_path: Path) -> None:
     """docs/ui.png: UI_SCREENSHOT=1 writes it again from this run."""
     _seed(world)
     world.tag("churn#staging#2", "churn@v1.0.0^{commit}")
     assert world.push_tags("churn#staging#2").ok
     page: Page = page_of(world.clone)
-    browser.get(page.url + "models/churn")
+    browser.get(page.link("models/churn"))
     dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
                    "promote")  # fmt: skip
     Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")

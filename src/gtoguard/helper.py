@@ -28,6 +28,7 @@ from .errors import CannotRun, UsageError
 from .gitrepo import Branch, Repo, open_repo
 from .policy import GTO_FILE, INDEX_FILE, GtoConfig
 from .prefetch import Early
+from .printable import printable
 from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import ArtifactState, Registry, TagEvent
 from .repostate import (
@@ -402,8 +403,8 @@ def declared_artifacts(repo: Repo) -> views.Declared:
     try:
         loaded = cfg.index_document(data, f"HEAD:{INDEX_FILE}")
     except cfg.ConfigInvalid as exc:
-        sys.stderr.write(f"gtoguard: warning: {exc.problems[0]}; gto fails on every registry "
-                         "command with it, gtoguard leaves the file out\n")  # fmt: skip
+        sys.stderr.write(f"gtoguard: warning: {printable(str(exc.problems[0]))}; gto fails on "
+                         "every registry command with it, gtoguard leaves the file out\n")  # fmt: skip
         return views.Declared()
     return views.Declared(tuple(loaded), (head, repo.commit_time(head)))
 

@@ -11,6 +11,7 @@ import re
 from typing import NamedTuple
 
 from .errors import CannotRun
+from .printable import printable
 
 TAG_PREFIX = "refs/tags/"
 BRANCH_PREFIX = "refs/heads/"
@@ -60,9 +61,7 @@ def decode_ref(raw: bytes) -> str:
 
 def printable_ref(ref: str) -> str:
     """A ref name safe to print behind ``remote:``: odd bytes and controls escaped."""
-    raw = ref.encode("utf-8", "surrogateescape")
-    text = raw.decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    return printable(ref)
 
 
 def _fields(data: bytes, count: int, shape: str) -> list[list[bytes]]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .errors import CannotRun
+from .printable import printable
 from .refupdate import printable_ref
 from .rules import Violation
 
@@ -28,8 +29,9 @@ def violation_lines(violation: Violation, gitlab: bool = False) -> list[str]:
 
 
 def _one_line(text: str) -> str:
-    """Messages may quote pushed text; never let it forge extra output lines."""
-    return printable_ref(text.replace("\n", "\\n").replace("\r", "\\r"))
+    """Messages may quote pushed text; never let it forge extra output lines, nor reach
+    the terminal as controls."""
+    return printable(text)
 
 
 def write_text(

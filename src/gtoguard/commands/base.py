@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from ..errors import CannotRun, UsageError
+from ..printable import printable
 
 F = TypeVar("F", bound=Callable[..., int])
 
@@ -42,9 +43,17 @@ def exits(func: F) -> F:
 
 
 def error(message: str, hint: str | None) -> None:
-    click.echo(f"gtoguard: error: {message}", err=True)
+    click.echo(f"gtoguard: error: {printable(message)}", err=True)
     if hint:
-        click.echo(f"  hint: {hint}", err=True)
+        click.echo(f"  hint: {printable(hint)}", err=True)
+
+
+def say(text: str, err: bool = False) -> None:
+    """Print text for people. What was pushed (names, messages, identities) reaches the
+    terminal only escaped (``printable``), whether it is a terminal or not; the newlines
+    and tabs of ``text`` stay, so a field that must keep to one line (a table cell, a
+    name) is escaped by itself first. JSON is printed with click.echo, as it is."""
+    click.echo(printable(text, lines=True), err=err)
 
 
 class _Group(click.Group):

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from ..errors import CannotRun
-from .base import exits, main
+from ..printable import printable
+from .base import exits, main, say
 
 
 @main.group()
@@ -43,25 +44,25 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
     else:
         targets, problems_first = _repo_config_files(repo)
     if not targets and not problems_first:
-        click.echo("gtoguard: no .gto or .gtoguard.yaml found; the embedded default applies")
+        say("gtoguard: no .gto or .gtoguard.yaml found; the embedded default applies")
         return 0
     invalid = 0
     checked = [(str(p.file), [p]) for p in problems_first]
     checked += [(name, cfg.validate_file(data, name)) for name, data in targets]
     for name, problems in checked:
         if not problems:
-            click.echo(f"{name}: valid")
+            say(f"{printable(name)}: valid")
         for problem in problems:
             invalid += 1
-            click.echo(f"{problem}")
+            say(printable(f"{problem}"))
             if problem.hint:
-                click.echo(f"  hint: {problem.hint}")
+                say(f"  hint: {printable(problem.hint)}")
     if not files and not invalid:
         for severity, problem in _stage_notes(repo, targets):
             invalid += severity == "error"
-            click.echo(f"{problem}" if severity == "error" else f"warning: {problem}")
+            say(printable(f"{problem}" if severity == "error" else f"warning: {problem}"))
             if problem.hint:
-                click.echo(f"  hint: {problem.hint}")
+                say(f"  hint: {printable(problem.hint)}")
     return 1 if invalid else 0
 
 

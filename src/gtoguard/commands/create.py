@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from .base import error, exits, main
+from ..printable import printable
+from .base import error, exits, main, say
 
 
 def _creating(func: Callable[..., int]) -> Callable[..., None]:
@@ -92,27 +93,27 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
         for new in found.tags:
             ref = f"refs/tags/{new.name}"
             verdict = "declined" if ref in outcome.rejected_refs else "accepted"
-            click.echo(f"{new.name}\n  target:  {new.commit}\n  message: {new.message}\n"
-                       f"  verdict: {verdict}")  # fmt: skip
+            say(f"{printable(new.name)}\n  target:  {new.commit}\n  message: {new.message}\n"
+                f"  verdict: {verdict}")  # fmt: skip
         return 1 if refused else 0
     if refused:
         return 1
     written = helper.write(handle, found.tags, sign)
     for new, _ in written:
-        click.echo(f"Created git tag '{new.name}' that {new.describe()}")
+        say(printable(f"Created git tag '{new.name}' that {new.describe()}"))
     names = " ".join(shlex.quote(new.name) for new, _ in written)
     if push is None:
-        click.echo(f"To push it upstream, run:\n    git push origin {names}")
+        say(f"To push it upstream, run:\n    git push origin {printable(names)}")
         return 0
     carried = helper.relied_on(handle, [new for new, _ in written], push)
     result = helper.push(handle, push, written, carried)
     for line in result.remote_lines:
-        click.echo(line, err=True)
+        say(printable(line), err=True)
     if result.accepted:
-        click.echo(f"Pushed to {push}: the server accepted {names}")
+        say(printable(f"Pushed to {push}: the server accepted {names}"))
         if carried:
-            click.echo(f"  with {', '.join(carried)}, which {push} did not have and "
-                       f"{'it relies' if len(written) == 1 else 'they rely'} on")  # fmt: skip
+            say(printable(f"  with {', '.join(carried)}, which {push} did not have and "
+                          f"{'it relies' if len(written) == 1 else 'they rely'} on"))  # fmt: skip
         return 0
     if result.declined:
         error(f"{push} declined the push ({result.reason}); the new tags were removed "

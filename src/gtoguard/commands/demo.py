@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .base import exits, main
+from .base import exits, main, say
 
 
 @main.command()
@@ -21,4 +21,4 @@ def demo(directory: str | None, keep: bool) -> int:
     """
     from ..demo import run_demo
 
-    return run_demo(directory, click.echo, keep)
+    return run_demo(directory, say, keep)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .base import exits, main
+from ..printable import printable
+from .base import exits, main, say
 
 
 @main.command()
@@ -39,7 +40,7 @@ def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> i
     if not events and name is not None:
         close = helper.similar_artifacts(handle, name)
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-        click.echo(f"no GTO events of {name!r} here{hint}")
+        say(printable(f"no GTO events of {name!r} here{hint}"))
         return 0
     rows = [[e["timestamp"].replace("T", " ", 1), e["artifact"], e["event"], _short(e["version"] or "-"),
              e["stage"] or "-", e["commit"][:7], e["ref"]] for e in events]  # fmt: skip

@@ -7,7 +7,8 @@ import sys
 import click
 
 from ..errors import UsageError
-from .base import exits, main
+from ..printable import printable
+from .base import exits, main, say
 
 
 @main.group()
@@ -65,13 +66,13 @@ def install(repo: str, kind: str | None, hooks_dir: str | None, force: bool) -> 
         done = inst.install(repo, kind, force=force)
     for each in (done, *done.also):
         if not each.changed:
-            click.echo(f"gtoguard: hook already installed at {each.path}")
+            say(f"gtoguard: hook already installed at {each.path}")
         else:
-            click.echo(f"gtoguard: installed {each.path.name} hook at {each.path}")
+            say(f"gtoguard: installed {each.path.name} hook at {each.path}")
         if each.legacy:
-            click.echo(f"gtoguard: the previous hook runs first: {each.legacy}")
+            say(f"gtoguard: the previous hook runs first: {each.legacy}")
     for note in done.notes:
-        click.echo(f"gtoguard: note: {note}")
+        say(printable(f"gtoguard: note: {note}"))
     return 0
 
 
@@ -85,5 +86,5 @@ def uninstall(repo: str, hooks_dir: str | None) -> int:
 
     done = inst.uninstall_hooks_dir(hooks_dir) if hooks_dir else inst.uninstall(repo)
     for line in done or ["no gtoguard hook installed"]:
-        click.echo(f"gtoguard: {line}")
+        say(printable(f"gtoguard: {line}"))
     return 0

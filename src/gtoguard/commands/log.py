@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from ..errors import CannotRun, UsageError
-from .base import exits, main
+from ..printable import printable
+from .base import exits, main, say
 
 _RULE = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _SPAN = re.compile(r"([0-9]+)([smhd])")
@@ -44,17 +45,21 @@ def log(as_json: bool, since: str | None, rule: str | None, path: str | None, re
     try:
         for number, line in decisionlog.read(path):
             if line is None:
-                click.echo(f"gtoguard: warning: {path}:{number} is not a decision line", err=True)
+                say(f"gtoguard: warning: {printable(path)}:{number} is not a decision line",
+                    err=True)  # fmt: skip
                 continue
             if not _wanted(line, start, rule):
                 continue
             shown += 1
-            click.echo(_json(line) if as_json else _text(line))
+            if as_json:
+                click.echo(_json(line))
+            else:
+                say(_text(line))
     except OSError as exc:
         raise CannotRun(f"cannot read the decision log {path}: {exc.strerror or exc}",
                         "run it where the log is, as a user who may read it") from None  # fmt: skip
     if not shown and not as_json:
-        click.echo("no decisions match" if start or rule else "no decisions logged yet")
+        say("no decisions match" if start or rule else "no decisions logged yet")
     return 0
 
 
@@ -99,19 +104,21 @@ def _json(line: dict[str, Any]) -> str:
 
 
 def _text(line: dict[str, Any]) -> str:
-    """``TIME VERDICT PUSHER REPOSITORY``, then each ref with its rules."""
-    who = line.get("pusher") or "-"
+    """``TIME VERDICT PUSHER REPOSITORY``, then each ref with its rules; every field one
+    line, escaped (the pusher is whatever the server's variable held)."""
+    who = printable(str(line.get("pusher") or "-"))
     if line.get("pusher_from"):
-        who += f" ({line['pusher_from']})"
+        who += f" ({printable(str(line['pusher_from']))})"
     rules: dict[str, list[str]] = {}
     for violation in line.get("violations") or ():
         if isinstance(violation, dict):
             rules.setdefault(str(violation.get("ref")), []).append(str(violation.get("rule")))
-    lines = [f"{line.get('time')}  {line.get('verdict')}  {who}  {line.get('repository')}"]
+    when, verdict, where = (printable(str(line.get(k))) for k in ("time", "verdict", "repository"))
+    lines = [f"{when}  {verdict}  {who}  {where}"]
     for ref in line.get("refs") or ():
         name = str(ref.get("ref")) if isinstance(ref, dict) else str(ref)
-        marks = " ".join(f"[{r}]" for r in rules.pop(name, []))
-        lines.append(f"  {name} {marks}".rstrip())
+        marks = " ".join(f"[{printable(r)}]" for r in rules.pop(name, []))
+        lines.append(f"  {printable(name)} {marks}".rstrip())
     for ref, found in rules.items():  # a violation of no ref (internal-error, config)
-        lines.append(f"  {ref} {' '.join(f'[{r}]' for r in found)}")
+        lines.append(f"  {printable(ref)} {' '.join(f'[{printable(r)}]' for r in found)}")
     return "\n".join(lines)

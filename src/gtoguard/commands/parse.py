@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from .base import exits, main
+from ..printable import printable
+from .base import exits, main, say
 
 
 @main.command()
@@ -36,12 +37,12 @@ def parse(tags: tuple[str, ...], as_json: bool) -> int:
                                   "suggestion": err.suggestion}))  # fmt: skip
             else:
                 hint = f" (did you mean '{err.suggestion}'?)" if err.suggestion else ""
-                click.echo(f"{name}: invalid [{err.rule}]: {err.reason}{hint}")
+                say(printable(f"{name}: invalid [{err.rule}]: {err.reason}{hint}"))
             continue
         if as_json:
             click.echo(dumps({"tag": name, "valid": True, **tag.as_event(), "error": None}))
         else:
-            click.echo(f"{name}: {_describe(tag)}")
+            say(printable(f"{name}: {_describe(tag)}"))
     return 1 if invalid else 0
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from .base import error, exits, main
+from ..printable import printable
+from .base import error, exits, main, say
 
 
 @main.command()
@@ -53,8 +54,8 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
                  *(entry["stage"][s] or "-" for s in stages)]
                 for artifact, entry in document.items()]  # fmt: skip
         if not rows and every:
-            click.echo("no active artifacts here (gto hides deprecated ones)\n"
-                       "  hint: list them too: gtoguard show -d")  # fmt: skip
+            say("no active artifacts here (gto hides deprecated ones)\n"
+                "  hint: list them too: gtoguard show -d")  # fmt: skip
             return 0
         _table(["artifact", "latest", *(f"#{s}" for s in stages)], rows)
         return 0
@@ -72,7 +73,8 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
         import time
 
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.time))
-        click.echo(f"{name} is deprecated ({gone.tag}, {when}): gto lists it only with -d")
+        say(f"{printable(name)} is deprecated ({printable(gone.tag)}, {when}): gto lists it "
+            "only with -d")  # fmt: skip
     config = helper.reader_gto_config(handle, helper.config_branch(handle, branch))
     _versions_view(shown, deprecated, config.stages)
     return 0
@@ -103,7 +105,7 @@ def _versions_view(document: list[dict[str, Any]], deregistered: bool,
     order = list(configured or ())
     stages.sort(key=lambda s: (order.index(s["stage"]) if s["stage"] in order else len(order),
                                s["stage"]))  # fmt: skip
-    click.echo("")
+    say("")
     _table(["stage", "version", "assigned_at", "author", "ref"],
            [[s["stage"], _short(s["version"]), _when(s["created_at"]), s["author"], s["ref"]]
             for s in stages])  # fmt: skip
@@ -122,14 +124,14 @@ def _when(iso: str) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:
+    """Columns of one-line cells: pushed text in a cell is escaped, tabs and newlines too."""
     if not rows:
-        click.echo("no GTO tags here")
+        say("no GTO tags here")
         return
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo(
-            "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        )
+    cells = [[printable(str(cell)) for cell in row] for row in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for row in cells:
+        say("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 @main.command()
@@ -223,14 +225,14 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
     result = helper.audit(handle, config, None)
     doomed, kept = helper.prunable(handle, result.outcome, cutoff)
     for name, why in kept:
-        click.echo(f"kept {name}: {why}")
+        say(f"kept {printable(name)}: {printable(why)}")
     if not doomed:
         write_text(sys.stdout, result.outcome.violations,
                    summary_line(result.outcome.violations, result.outcome.checked,
                                 sorted(result.outcome.rejected_refs), "check"), result.notes)  # fmt: skip
         return 0 if result.outcome.ok else 1
     for name in doomed:
-        click.echo(f"{'would delete' if dry_run else 'deleting'} {name}")
+        say(f"{'would delete' if dry_run else 'deleting'} {printable(name)}")
     if dry_run:
         return 1
     done = handle.git("push", "--atomic", "--porcelain", "--", remote,
@@ -240,7 +242,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
 
         reason, said = helper.push_failure(done)
         for line in said:  # the server's hooks, in their own words
-            click.echo(line, err=True)
+            say(printable(line), err=True)
         access = ("check the job's push access (contents: write / a project token)"
                   if os.environ.get("CI") else
                   f"check that you may delete tags there: git push --dry-run {remote} :refs/tags/NAME")  # fmt: skip
@@ -250,7 +252,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
         oid = handle.ref_target(f"refs/tags/{name}")
         if oid is not None:
             handle.delete_tag(name, oid)
-    click.echo(f"deleted {len(doomed)} tag(s) from {remote} and here")
+    say(f"deleted {len(doomed)} tag(s) from {printable(remote)} and here")
     return 1 if kept else 0
 
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
 from ..errors import CannotRun, UsageError
-from .base import exits, main
+from ..printable import printable
+from .base import exits, main, say
+
+if TYPE_CHECKING:
+    from ..ui.access import Access
 
 EXTRA = ("starlette", "uvicorn", "jinja2")
 
@@ -17,14 +26,17 @@ EXTRA = ("starlette", "uvicorn", "jinja2")
               help="Where new tags are pushed (default: origin, when the clone has it; "
                    "without a remote the tags stay local).")  # fmt: skip
 @click.option("--host", default=None, metavar="HOST",
-              help="Address to listen on (default 127.0.0.1). Anyone who can reach it can "
-                   "create and push tags with your git credentials.")  # fmt: skip
+              help="Address to listen on (default 127.0.0.1). Whoever holds the page's "
+                   "token creates and pushes tags with your git credentials, and plain HTTP "
+                   "shows the token to anyone on the way.")  # fmt: skip
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")  # fmt: skip
 @click.option("--allow-host", "allow_host", multiple=True, metavar="NAME",
               help="Also answer requests for this host name (the name others reach it by, "
                    "with --host); repeatable. Other names are refused, against DNS rebinding.")  # fmt: skip
-@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
+@click.option("--open", "open_browser", is_flag=True,
+              help="Open the page in a web browser (through a file only you can read: a "
+                   "browser's command line is visible to every user).")  # fmt: skip
 @exits
 def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: tuple[str, ...],
        open_browser: bool) -> int:  # fmt: skip
@@ -37,6 +49,12 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
     anything is written; an accepted tag is created and pushed to the remote, and the
     server's answer is shown. Stop it with Ctrl-C.
 
+    The page serves only you: it prints its address with a token made for this run
+    (http://127.0.0.1:8765/?token=...) and writes it to a file only you can read
+    ($XDG_RUNTIME_DIR/gtoguard/ui-PORT.url, else ~/.cache/gtoguard/ui-PORT.url). A
+    browser that opens the address once gets a cookie; scripts send the header
+    'Authorization: Bearer TOKEN'. Any other request, another user's too, gets 403.
+
     \b
     Example:
       gtoguard ui --repo ~/src/models --open
@@ -47,6 +65,7 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
                         "not installed)", "pip install 'gtoguard[ui]'")  # fmt: skip
     from .. import helper
     from ..gitrepo import open_repo
+    from ..ui.access import remove_private
     from ..ui.serve import is_loopback, serve
 
     handle = open_repo(repo)
@@ -58,26 +77,51 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
     chosen = None if read_only else remote or ("origin" if "origin" in remotes else None)
     listen = host or "127.0.0.1"
     if host is not None and not is_loopback(host):
-        click.echo(f"gtoguard: warning: listening on {host}, not loopback: anyone who can "
-                   "reach it can create and push tags with your git credentials", err=True)  # fmt: skip
+        say(f"gtoguard: warning: listening on {host}, not loopback: the token travels "
+                   "in clear over HTTP, and whoever holds it can create and push tags with "
+                   "your git credentials", err=True)  # fmt: skip
     where = (handle.workdir or handle.path).rstrip("/") or "/"
 
-    def ready(url: str) -> None:
+    opener: list[tuple[Path, str]] = []
+
+    def ready(url: str, access: Access) -> None:
         if read_only:
             mode = "read-only (a bare repository)"
         elif chosen is None:
             mode = "new tags stay in this clone (no remote)"
         else:
             mode = f"new tags are pushed to {chosen}"
-        click.echo(f"gtoguard: the registry page of {where} is at {url} ({mode}); "
-                   "Ctrl-C stops it")  # fmt: skip
+        say(printable(f"gtoguard: the registry page of {where} is at {url} ({mode}); "
+                      "Ctrl-C stops it"))  # fmt: skip
+        say(printable(f"gtoguard: only this address opens it (its token is also in "
+                      f"{access.file}, readable by you alone)"))  # fmt: skip
+        sys.stdout.flush()
         if open_browser:
-            import webbrowser
+            opener.append(_open(url, access))
 
-            webbrowser.open(url)
-
-    serve(where, chosen, read_only, listen, port, ready, allow_host)
+    try:
+        serve(where, chosen, read_only, listen, port, ready, allow_host)
+    finally:
+        for path, text in opener:
+            remove_private(path, text)
     return 0
+
+
+def _open(url: str, access: Access) -> tuple[Path, str]:
+    """Open the page in a browser through a file of this user's that leads to ``url``:
+    a browser's command line (``webbrowser.open(url)``) is visible to every user of the
+    machine, and so would the token be. Returns the file and what it holds."""
+    import webbrowser
+
+    from ..ui.access import write_private
+
+    address = html.escape(url)
+    text = (f'<!doctype html>\n<meta charset="utf-8"><meta http-equiv="refresh" content="0;url='
+            f'{address}">\n<title>gtoguard registry</title><p><a href="{address}">Open the '
+            "registry page</a></p>\n")  # fmt: skip
+    path = write_private(access.file.parent, access.file.stem + "-open.html", text)
+    webbrowser.open(path.as_uri())
+    return path, text
 
 
 def _importable(name: str) -> bool:

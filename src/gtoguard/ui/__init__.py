@@ -6,5 +6,6 @@ core's internals or git directly. It is the optional extra ``gtoguard[ui]`` (Sta
 uvicorn, Jinja2); no hook and no other command imports it.
 
 ``site`` reads and caches what the pages show, ``actions`` turns a form into the helper's
-request and carries it out, ``app`` is the web application, ``serve`` binds and runs it.
+request and carries it out, ``app`` is the web application, ``access`` lets in only the
+holder of the run's token, ``serve`` binds and runs it.
 """

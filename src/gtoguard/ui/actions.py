@@ -18,6 +18,7 @@ from .. import helper
 from ..errors import CannotRun, UsageError
 from ..gitrepo import open_repo
 from ..helper import Request
+from ..printable import printable
 from ..report import failure_violations, violation_json
 from ..tagname import Action, is_valid_artifact, is_valid_name, is_valid_version
 from .site import Site
@@ -48,7 +49,16 @@ class Answer:
         return self.outcome in ("written", "accepted", "unpushed")
 
     def document(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.wrote}
+        """The answer for the page's script, which shows it as text: what it quotes of
+        pushed text (names, messages, the server's lines) escaped as on the page."""
+        shown = asdict(self)
+        for key in ("summary", "hint"):
+            shown[key] = printable(shown[key]) if shown[key] is not None else None
+        for key in ("tags", "remote_lines", "notes"):
+            shown[key] = [printable(text) for text in shown[key]]
+        shown["violations"] = [{k: printable(v) if isinstance(v, str) else v for k, v in each.items()}
+                               for each in shown["violations"]]  # fmt: skip
+        return {**shown, "ok": self.wrote}
 
 
 class Invalid(Exception):

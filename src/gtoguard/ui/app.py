@@ -1,7 +1,9 @@
 """The web application: Starlette routes over ``site`` (reading) and ``actions`` (writing).
 
-Only POST changes anything, and every POST carries the page's CSRF token; the Host
-header must name the address the page was bound to (no DNS rebinding). Pages are
+Every request but the static files shows this run's secret (``access``: the cookie of
+the printed URL, or a bearer header); only POST changes anything, and every POST from a
+browser carries the page's CSRF token; the Host header must name the address the page
+was bound to (no DNS rebinding). Pages are
 rendered on the server (Jinja2, autoescaped); the little JavaScript there is only opens
 the dialogs, posts them and refreshes the sections they change.
 """
@@ -9,6 +11,7 @@ the dialogs, posts them and refreshes the sections they change.
 from __future__ import annotations
 
 import hmac
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -17,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jinja2
+import markupsafe
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -26,7 +30,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import CannotRun, UsageError
+from ..printable import printable
 from ..report import failure_violations, violation_json
+from .access import Access, guard
 from .actions import KINDS, Answer, perform
 from .site import Site
 
@@ -58,6 +64,30 @@ def _epoch(value: int) -> str:
     return _when(datetime.fromtimestamp(value, timezone.utc).isoformat())
 
 
+def _one_line(value: Any) -> Any:
+    """Every value a template prints, before HTML escaping (which leaves controls and
+    bidi characters as they are): pushed text one line, its controls shown as escapes.
+    Markup is the templates' own (a macro's output, ``lines``), already done."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return printable(value)
+    return value
+
+
+def _lines(value: Any) -> markupsafe.Markup:
+    """A text meant to span lines (a tag message, the server's lines): newlines and tabs
+    stay, every other control is escaped; then HTML-escaped."""
+    if isinstance(value, (list, tuple)):
+        value = "\n".join(printable(str(item)) for item in value)
+    return markupsafe.escape(printable(str(value), lines=True))
+
+
+@jinja2.pass_eval_context
+def _join(context: Any, value: Any, separator: str = "") -> str:
+    """Jinja's join returns Markup, which ``finalize`` leaves alone: each item first."""
+    joined: str = jinja2.filters.do_join(context, [_one_line(v) for v in value], separator)
+    return joined
+
+
 def templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("gtoguard.ui", "templates"),
@@ -65,15 +95,30 @@ def templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_one_line,
     )
     env.filters["when"] = _when
     env.filters["epoch"] = _epoch
+    env.filters["lines"] = _lines
+    env.filters["join"] = _join
     return env
 
 
-def create_app(site: Site, hosts: list[str]) -> Starlette:
-    """The page over ``site``; ``hosts``: the Host header values it answers to."""
+def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:
+    """The page over ``site``, for the holders of ``access`` only; ``hosts``: the Host
+    header values it answers to."""
     env = templates()
+
+    def forbidden(wants_json: bool) -> tuple[int, str, str]:
+        summary = ("this page belongs to the user who started gtoguard ui: open the address "
+                   "it printed (with ?token=...)")  # fmt: skip
+        hint = (f"that user finds the address in {access.file}; scripts send "
+                "'Authorization: Bearer TOKEN'")  # fmt: skip
+        if wants_json:
+            document = Answer(403, "forbidden", summary, hint).document()
+            return 403, "application/json", json.dumps(document)
+        html = env.get_template("forbidden.html").render(summary=summary, hint=hint)
+        return 403, "text/html; charset=utf-8", html
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         html = env.get_template(name).render(site=site, token=site.token, status=status,
@@ -141,7 +186,7 @@ def create_app(site: Site, hosts: list[str]) -> Starlette:
         answer = _cross_site(request)
         if answer is None:
             form, answer = await _form(request)
-        if answer is None:
+        if answer is None and not getattr(request.state, "bearer", False):
             answer = _token(request, form, site.token)
         if answer is None and kind not in KINDS:
             answer = Answer(404, "invalid", f"no action {kind!r}", "promote, register or unassign")
@@ -164,15 +209,18 @@ def create_app(site: Site, hosts: list[str]) -> Starlette:
         Route("/static/{name}", reading(static)),
         Route("/actions/{kind}", act, methods=["POST"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware,
-                                                           allowed_hosts=hosts)])  # fmt: skip
+    # the Host check first (a rebound name learns nothing, not even the refusal page)
+    return Starlette(routes=routes, middleware=[
+        Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
+        Middleware(guard, access=access, forbidden=forbidden),
+    ])  # fmt: skip
 
 
 def internal_error(exc: Exception) -> CannotRun:
     """gtoguard itself failed: said on the page and on stderr in one line, as the CLI
     says it (``commands.base``)."""
     reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    sys.stderr.write(f"gtoguard: error: internal error: {reason}\n")
+    sys.stderr.write(f"gtoguard: error: internal error: {printable(reason)}\n")
     return CannotRun(f"internal error: {reason}", "please report this line")
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import secrets
+import signal
 import socket
 from collections.abc import Callable
 
 import uvicorn
 
 from ..errors import CannotRun, UsageError
+from .access import Access, remove_private, secret_dir, write_private
 from .app import create_app
 from .site import Site
 
@@ -90,12 +93,29 @@ def url_of(sock: socket.socket) -> str:
 
 
 def serve(path: str, remote: str | None, read_only: bool, host: str, port: int,
-          ready: Callable[[str], None], extra_hosts: tuple[str, ...] = ()) -> None:  # fmt: skip
-    """Serve the page until interrupted; ``ready(url)`` once the socket listens."""
+          ready: Callable[[str, Access], None], extra_hosts: tuple[str, ...] = ()) -> None:  # fmt: skip
+    """Serve the page until interrupted; ``ready(url, access)`` once the socket listens
+    and the URL with this run's secret (``url?token=SECRET``) is in ``access.file``."""
+    # SIGTERM as an exception (uvicorn, once stopped gracefully, raises it again), so
+    # that the secret's file is removed on the way out, whenever it comes
+    signal.signal(signal.SIGTERM, _terminated)
     sock = bind(host, port)
-    site = Site(path, remote, read_only, secrets.token_urlsafe(32))
-    app = create_app(site, allowed_hosts(host, extra_hosts))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            server_header=False)  # fmt: skip
-    ready(url_of(sock))
-    uvicorn.Server(config).run(sockets=[sock])
+    url = url_of(sock)
+    bound = sock.getsockname()[1]
+    secret = secrets.token_urlsafe(32)
+    entry = f"{url}?token={secret}"
+    access = Access(secret, f"gtoguard-ui-{bound}",
+                    write_private(secret_dir(os.environ), f"ui-{bound}.url", entry + "\n"))  # fmt: skip
+    try:
+        site = Site(path, remote, read_only, secrets.token_urlsafe(32))
+        app = create_app(site, allowed_hosts(host, extra_hosts), access)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                server_header=False)  # fmt: skip
+        ready(entry, access)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        remove_private(access.file, entry + "\n")
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
