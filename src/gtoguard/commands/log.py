@@ -114,4 +114,7 @@ def _text(line: dict[str, Any]) -> str:
         lines.append(f"  {name} {marks}".rstrip())
     for ref, found in rules.items():  # a violation of no ref (internal-error, config)
         lines.append(f"  {ref} {' '.join(f'[{r}]' for r in found)}")
+    if line.get("output_dropped"):
+        lines.append(f"  (the pusher stopped reading: {line['output_dropped']} bytes of the "
+                     "report were not delivered)")  # fmt: skip
     return "\n".join(lines)
