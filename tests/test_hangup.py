@@ -29,7 +29,7 @@ from typing import Any
 
 from test_landing import guarded
 
-from conftest import World, gtoguard
+from conftest import World, git, gtoguard
 
 SMALL_PIPE = 4096  # the client's own pipe, made small: fewer tags fill the way to it
 BOUND = 30.0  # seconds the leftovers of a hang-up may take to go (the write timeout is 2)
@@ -211,3 +211,64 @@ def test_a_client_that_hangs_up_on_a_declined_push_leaves_nothing_behind(
     world.tag("churn@v1.0.0")
     pushed = push(world, "refs/tags/churn@v1.0.0", env=QUICK)
     assert pushed.returncode == 0, pushed.stderr[-2000:]
+
+
+def test_a_hook_killed_while_it_holds_the_lock_loses_it_with_its_lease(tmp_path: Path) -> None:
+    """The hook is killed (SIGKILL) while it holds the lock and writes to a client that
+    stopped reading but stays connected: receive-pack then waits on that client for ever.
+    The next push waits for the lock only as long as the lease (2 s here), takes it over
+    and says so."""
+    world = guarded(tmp_path)
+    _server(world)
+    names = long_names(700, "@v1.0.0")
+    fast_tags(world, names)
+    other = world.root / "other"
+    git("clone", "-q", str(world.server), str(other), cwd=world.root)
+    second = World(world.root, world.server, other)
+    second.clock = world.tick()
+    env = {**QUICK, "GTOGUARD_WRITE_TIMEOUT": "300"}  # it stays blocked until killed
+    with stalled_push(world, [f"refs/tags/{n}" for n in names], env) as stalled:
+        os.kill(stalled.hook, signal.SIGKILL)
+        holder = (world.server / "gtoguard-cache" / "lock").read_text().split()[0]
+        assert int(holder) in server_processes(world)  # receive-pack lives on, stuck
+        second.tag("churn@v1.0.0")
+        pushed = push(second, "refs/tags/churn@v1.0.0", env={**QUICK, "GTOGUARD_LEASE": "2"})
+        assert pushed.returncode == 0, pushed.stderr[-2000:]
+        assert f"took over the repository's lock from pid {holder}" in pushed.stderr
+        assert "churn@v1.0.0" in world.server_tags()
+        stalled.hang_up()
+        assert until(lambda: not server_processes(world), BOUND), server_processes(world)
+    assert not any(n in world.server_tags() for n in names)  # its hook died: declined
+
+
+def test_a_long_push_keeps_its_lease_while_it_is_judged_and_lands(tmp_path: Path) -> None:
+    """Judging and landing 700 tags holds the lock longer than the lease (3 s here; about
+    10 s on this machine): a push that waits meanwhile does not take it over, since the
+    lease runs from the last progress (the landing guard's, per ref; receive-pack's CPU
+    time), not from when the lock was taken."""
+    world = guarded(tmp_path)
+    _server(world)
+    names = long_names(700, "@v1.0.0")
+    fast_tags(world, names)
+    other = world.root / "other"
+    git("clone", "-q", str(world.server), str(other), cwd=world.root)
+    second = World(world.root, world.server, other)
+    second.clock = world.tick()
+    second.tag("churn@v1.0.0")
+    lock = world.server / "gtoguard-cache" / "lock"
+    first = subprocess.Popen(["git", "push", "origin", *[f"refs/tags/{n}" for n in names]],
+                             cwd=world.clone, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    try:
+        assert until(lock.exists, 60)  # the first push is being judged
+        pushed = push(second, "refs/tags/churn@v1.0.0",
+                      env={**QUICK, "GTOGUARD_LEASE": "3"})  # fmt: skip
+        _, errors = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, errors[-2000:]
+    assert pushed.returncode == 0, pushed.stderr[-2000:]
+    assert "took over" not in pushed.stderr
+    assert set(names) | {"churn@v1.0.0"} <= world.server_tags()

@@ -82,6 +82,7 @@ def run_hook(
         landing = Landing.begin(repo, env)  # judged after every earlier push landed
         try:
             result, lands = _judge_as_it_lands(repo, updates, pushed, branch, env)
+            result.notes[:0] = landing.notes  # a lease it took over says so
             if result.outcome.ok:
                 result.notes += landing.keep(lands, branch, env)
         finally:
