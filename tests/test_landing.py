@@ -13,9 +13,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 import test_gitolite
 import test_http
@@ -233,6 +238,122 @@ def test_a_live_lock_declines_after_the_timeout_even_with_fail_open(tmp_path: Pa
     assert "churn@v1.0.0" not in world.server_tags()
     lock.unlink()
     assert world.push_tags("churn@v1.0.0").ok
+
+
+LEASE_1S = {"GTOGUARD_LEASE": "1"}
+
+
+@contextmanager
+def live_holder(world: World, busy: bool = False) -> Iterator[int]:
+    """The lock held by a live process that is no push: asleep (no progress at all), or
+    ``busy`` burning CPU (as a receive-pack writing refs does)."""
+    from gtoguard.repolock import start_time
+
+    code = "while True: pass" if busy else "import time; time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        lock_file(world, holder.pid, start_time(holder.pid) or "0")
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_live_lock_without_progress_is_taken_over_after_its_lease(tmp_path: Path) -> None:
+    """A live holder that shows no progress for GTOGUARD_LEASE seconds (a receive-pack
+    blocked on a client that stopped reading, or left behind by a killed hook) loses the
+    lock to the next push, which says so; the lock lasted 60 s before (then push again)."""
+    world = guarded(tmp_path)
+    with live_holder(world) as pid:
+        world.tag("churn@v1.0.0")
+        pushed = world.push_tags("churn@v1.0.0", env={**LEASE_1S, "GTOGUARD_LOCK_TIMEOUT": "20"})
+        assert pushed.ok, pushed.output
+        assert (f"gtoguard: note: took over the repository's lock from pid {pid}, which "
+                "showed no progress for 1 s") in pushed.output  # fmt: skip
+    assert not (world.server / "gtoguard-cache" / "lock").exists()  # landed and released
+
+
+@pytest.mark.parametrize("progress", ["lock", "plan", "cpu"])
+def test_a_live_lock_that_shows_progress_keeps_its_lease(tmp_path: Path, progress: str) -> None:
+    """Progress renews the lease: the lock touched (pre-receive, while it judges), the
+    plan's progress written (the landing guard, per ref), CPU time used (receive-pack)."""
+    world = guarded(tmp_path)
+    world.tag("churn@v1.0.0")
+    with live_holder(world, busy=progress == "cpu") as pid:
+        lock = world.server / "gtoguard-cache" / "lock"
+        plan = lock.parent / f"plan.{pid}.{lock.read_text().split()[1]}"
+        plan.mkdir()
+        (plan / "progress").write_text("0\n")
+        mark = {"lock": lock, "plan": plan / "progress"}.get(progress)
+        stop = threading.Event()
+
+        def work() -> None:
+            while mark and not stop.wait(0.2):
+                os.utime(mark)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        try:
+            pushed = world.push_tags("churn@v1.0.0",
+                                     env={**LEASE_1S, "GTOGUARD_LOCK_TIMEOUT": "3"})  # fmt: skip
+        finally:
+            stop.set()
+            worker.join()
+        assert not pushed.ok, pushed.output
+        assert f"another push to this repository (pid {pid})" in pushed.output
+        assert "took over" not in pushed.output
+
+
+def test_a_push_that_lost_its_lease_is_judged_again_when_it_lands(tmp_path: Path) -> None:
+    """A push stalled after pre-receive accepted it (here an update hook that waits; a
+    client that stopped reading stalls receive-pack the same way) loses the lock to the
+    next push after the lease. If it lands after all, the guard judges it again against
+    what landed meanwhile: of two versions on one commit, only the one judged last lands."""
+    world = guarded(tmp_path)
+    other = second_clone(world)
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    server_hook(world, "update", f'case "$1" in */churn@v1.0.0) read go < "{gate}" ;; esac\n')
+    world.tag("churn@v1.0.0")
+    other.tag("churn@v1.1.0")
+    first = subprocess.Popen(["git", "push", "origin", "refs/tags/churn@v1.0.0"],
+                             cwd=world.clone, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)  # fmt: skip
+    try:
+        stalled = time.monotonic() + 60
+        while not _update_hook_waits(world) and time.monotonic() < stalled:
+            time.sleep(0.05)
+        assert _update_hook_waits(world), "the first push never reached its update hook"
+        pushed = other.push_tags("churn@v1.1.0",
+                                 env={**LEASE_1S, "GTOGUARD_LOCK_TIMEOUT": "20"})  # fmt: skip
+    finally:
+        try:  # open the gate (no reader: the first push is not waiting there)
+            gate_fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+            os.write(gate_fd, b"go\n")
+            os.close(gate_fd)
+        except OSError:
+            pass
+        output = first.communicate(timeout=60)[0]
+    assert pushed.ok, pushed.output
+    assert "took over the repository's lock" in pushed.output
+    assert first.returncode != 0, output
+    assert "[commit-has-version]" in output and "ref updates aborted by hook" in output, output
+    assert {"churn@v1.0.0", "churn@v1.1.0"} & world.server_tags() == {"churn@v1.1.0"}
+
+
+def _update_hook_waits(world: World) -> bool:
+    """Whether the server's update hook for churn@v1.0.0 is running (at its gate)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                words = cmdline.read().split(b"\0")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if cwd == str(world.server) and b"refs/tags/churn@v1.0.0" in words \
+                and any(w.endswith(b"hooks/update") for w in words):  # fmt: skip
+            return True
+    return False
 
 
 def test_the_guard_answers_plain_and_planned_updates_without_python(tmp_path: Path) -> None:

@@ -5,15 +5,19 @@ a push that costs too much to judge must get an answer that says what to do (spl
 never a hang. The clock starts when the hook starts; the server policy's ``budget`` sets
 the seconds (default 5; ``off`` for a migration that pushes a whole history at once).
 The checks call ``spend()`` between units of work, and a verifier asks ``left()`` for
-its own timeout.
+its own timeout. ``spend()`` is also the heartbeat of work in progress (``heartbeat``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 _started: float | None = None
 _seconds: float | None = None  # None: no budget
+_beat: Callable[[], None] | None = None
+_beaten = 0.0
+BEAT = 1.0  # seconds between two heartbeats at most
 
 
 class OverBudget(Exception):
@@ -65,8 +69,19 @@ def left() -> float | None:
     return _seconds - (time.monotonic() - _started)
 
 
+def heartbeat(beat: Callable[[], None] | None) -> None:
+    """Have ``spend()`` call ``beat`` (at most once a second) while work goes on: the
+    repository lock's lease is renewed while a push is judged (``repolock``)."""
+    global _beat, _beaten
+    _beat, _beaten = beat, 0.0
+
+
 def spend(doing: str) -> None:
     """Raise ``OverBudget`` when the budget is used up."""
+    global _beaten
+    if _beat is not None and time.monotonic() - _beaten >= BEAT:
+        _beaten = time.monotonic()
+        _beat()
     remaining = left()
     if remaining is not None and remaining <= 0:
         assert _seconds is not None

@@ -36,6 +36,7 @@ def record(
     A server policy that cannot be read names no log (the push was declined for it)."""
     import time
 
+    from . import clientstream
     from .clock import TEST_CLOCK
     from .config import ConfigInvalid, VerdictCache
     from .gitrepo import open_repo
@@ -53,6 +54,9 @@ def record(
     name = repository_name(repo, Where("server", env)) or repo.path.rstrip("/")
     line = entry(time.time(), name, (who.name, who.source) if who else None, "pre-receive",
                  updates, verdict, violations, env.get(TEST_CLOCK) or None)  # fmt: skip
+    cut = clientstream.dropped()
+    if cut:  # the pusher stopped reading (or hung up): it did not see the whole report
+        line["output_dropped"] = cut
     try:
         append(policy.log, line)
     except OSError as exc:

@@ -84,6 +84,7 @@ def run_hook(
         landing = Landing.begin(repo, env)  # judged after every earlier push landed
         try:
             result, lands = _judge_as_it_lands(repo, updates, pushed, branch, env)
+            result.notes[:0] = landing.notes  # a lease it took over says so
             if result.outcome.ok:
                 result.notes += landing.keep(lands, branch, env)
         finally:
@@ -315,7 +316,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         stdin = sys.stdin.buffer.read()
     except (OSError, ValueError, AttributeError) as exc:  # AttributeError: no stdin at all
         return unreadable_input(args[0], exc)
-    return HOOKS[args[0]](args[1:], stdin)
+    if args[0] != "pre-push":  # the pusher may stop reading: no write waits past a deadline
+        from .clientstream import take_std_streams
+
+        take_std_streams(os.environ)
+    return HOOKS[args[0]](args[1:], stdin, sys.stderr)
 
 
 def unreadable_input(hook: str, exc: BaseException) -> int:
@@ -336,7 +341,8 @@ def exit_now(code: int) -> NoReturn:
     tearing down pygit2 and the modules a push needs took a fifth of a one-tag push (33 of
     161 ms, measured on this project's benchmark machine), and a hook has nothing left to
     release that the kernel does not. Every file gtoguard writes is closed (and synced
-    where it must be) before ``main`` returns; only the standard streams are flushed here."""
+    where it must be) before ``main`` returns; only the standard streams are flushed here
+    (a server hook's through ``clientstream``: never longer than its deadline)."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a pusher that hung up
             stream.flush()

@@ -16,19 +16,33 @@ sh, without starting a process, that each transaction is the next part of the pl
 A plan line is ``<old> <new> <ref>`` as the transaction hook reads it (full ref name,
 ``GIT_NAMESPACE`` prefix included), or ``! <old> <new> <ref>`` for an update that must
 be judged again when it lands. The shim releases the lock when the last planned update
-committed; a lock whose owner died is stale and taken over. Nothing here prints.
+committed; a lock whose owner died, or whose lease ran out (``repolock``), is taken
+over. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from . import budget
 from .gitrepo import Branch, Repo, namespace_prefix
 from .refupdate import RefUpdate, parse_pre_receive, printable_ref
-from .repolock import CACHE_DIR, RepoLock, owner_from_env, serves_a_push, timeout_from_env
+from .repolock import (
+    CACHE_DIR,
+    Broken,
+    Busy,
+    RepoLock,
+    lease_from_env,
+    owner_from_env,
+    plan_dir,
+    read_owner,
+    serves_a_push,
+    timeout_from_env,
+)
 
 FLAG = "! "
 SHIM = "reference-transaction"
@@ -39,7 +53,16 @@ def lock_for(repo: Repo, env: Mapping[str, str]) -> RepoLock:
 
 
 def plan_path(lock: RepoLock) -> Path:
-    return lock.cache / f"plan.{lock.owner.pid}.{lock.owner.start}"
+    return plan_dir(lock.cache, lock.owner)
+
+
+def took_over(broken: Broken) -> str:
+    """The note of a push that took the lock from a live holder whose lease ran out."""
+    holder = f"pid {broken.holder.pid}" if broken.holder else "a process"
+    return (
+        f"took over the repository's lock from {holder}, which showed no progress for "
+        f"{broken.idle:.0f} s (a push whose client stopped reading, or whose hook was killed)"
+    )
 
 
 def plan_line(repo: Repo, update: RefUpdate) -> str:
@@ -58,23 +81,30 @@ def guard_installed(repo: Repo) -> bool:
 class Landing:
     """pre-receive's side: the lock taken before judging, and the plan left behind."""
 
-    def __init__(self, repo: Repo, lock: RepoLock) -> None:
+    def __init__(self, repo: Repo, lock: RepoLock, notes: Sequence[str] = ()) -> None:
         self.repo = repo
         self.lock = lock
         self.kept = False
+        self.notes = list(notes)  # for the pusher: a lease taken over
+        self.began = time.monotonic()
 
     @classmethod
     def begin(cls, repo: Repo, env: Mapping[str, str]) -> Landing:
-        """Wait for the lock (``repolock.Busy`` after the timeout)."""
+        """Wait for the lock (``repolock.Busy`` after the timeout), and hold its lease
+        while the push is judged."""
         lock = lock_for(repo, env)
-        if lock.acquire(timeout_from_env(env)):
+        taken = lock.acquire(timeout_from_env(env), lease_from_env(env))
+        if taken.took:
             clear_plans(lock.cache)
-        return cls(repo, lock)
+        budget.heartbeat(lock.renew)
+        return cls(repo, lock, [took_over(b) for b in taken.broken])
 
     def keep(self, lands: Sequence[RefUpdate], base: Branch,
              env: Mapping[str, str]) -> list[str]:  # fmt: skip
         """The push is accepted: keep the lock until it landed, and write its plan if the
         reference-transaction shim will read it. Returns notes for the pusher."""
+        if not self.lock.held():  # its lease ran out while judging: judged against old refs
+            raise Busy(read_owner(self.lock.path), time.monotonic() - self.began)
         guard = guard_installed(self.repo)
         serving = serves_a_push(self.lock.owner)
         # the lock outlives this hook only with an owner that ends with the push
@@ -96,6 +126,7 @@ class Landing:
         ]
 
     def end(self) -> None:
+        budget.heartbeat(None)  # what the hook still does (its report) is no progress
         if not self.kept:
             self.lock.release()
 

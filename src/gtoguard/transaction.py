@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from . import landing, repostate
+from . import budget, landing, repostate
 from .check import Outcome, gto_updates
 from .gitrepo import Branch, Repo, open_repo
 from .refupdate import RefUpdate, printable_ref
-from .repolock import RepoLock, serves_a_push, timeout_from_env
+from .repolock import RepoLock, lease_from_env, serves_a_push, timeout_from_env
 from .report import summary_line, write_text
 from .tagobject import HEAD_CAP
 
@@ -36,6 +36,7 @@ def run(state: str, stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:
         return 0
     repo = open_repo(None)
     lock = landing.lock_for(repo, env)
+    budget.heartbeat(lock.renew)  # judging under the lock renews its lease
     plan = landing.read_plan(lock) if lock.held() else None
     if plan is None:
         if not _may_be_gto(repo, lines):
@@ -74,15 +75,17 @@ def _lines(stdin: bytes) -> list[str]:
 
 def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
                      env: Mapping[str, str]) -> int:  # fmt: skip
-    took = lock.acquire(timeout_from_env(env))
+    taken = lock.acquire(timeout_from_env(env), lease_from_env(env))
+    took = taken.took
     if took:
         landing.clear_plans(lock.cache)
+    notes = [landing.took_over(b) for b in taken.broken]
     updates = landing.updates_of(repo, lines)
     outcome = _judge(repo, updates, repo.default_branch(), env)
     if not outcome.ok:
         if took:
             lock.release()
-        notes = [] if serves_a_push(lock.owner) else [
+        notes += [] if serves_a_push(lock.owner) else [
             "this ref update was made on the server itself and judged like a push; an "
             "admin who means it runs the command as git -c core.hooksPath=/dev/null ..."
         ]  # fmt: skip
@@ -92,6 +95,8 @@ def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
         return 1
     if took:  # released by the shim once this transaction committed or aborted
         landing.write_plan(lock, lines, repo.default_branch(), pending=len(lines))
+    if notes:
+        write_text(err, [], None, notes, bool(env.get("GL_ID")))
     return 0
 
 

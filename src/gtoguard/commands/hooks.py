@@ -19,9 +19,13 @@ def hook() -> None:
 @hook.command("pre-receive")
 def hook_pre_receive() -> None:
     """Server hook: read '<old> <new> <ref>' lines on stdin, decline a bad push."""
+    import os
+
+    from ..clientstream import take_std_streams
     from ..hooks import pre_receive
 
-    sys.exit(pre_receive([], sys.stdin.buffer.read()))
+    stdin = sys.stdin.buffer.read()
+    sys.exit(pre_receive([], stdin, take_std_streams(os.environ)))
 
 
 @hook.command("pre-push")

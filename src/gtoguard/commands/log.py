@@ -121,4 +121,11 @@ def _text(line: dict[str, Any]) -> str:
         lines.append(f"  {printable(name)} {marks}".rstrip())
     for ref, found in rules.items():  # a violation of no ref (internal-error, config)
         lines.append(f"  {printable(ref)} {' '.join(f'[{printable(r)}]' for r in found)}")
+    shown = len(line.get("refs") or ())
+    if isinstance(line.get("refs_total"), int) and line["refs_total"] > shown:
+        lines.append(f"  (and {line['refs_total'] - shown} more refs; the log lists the first "
+                     f"{shown})")  # fmt: skip
+    if line.get("output_dropped"):
+        lines.append(f"  (the pusher stopped reading: {printable(str(line['output_dropped']))} bytes of the "
+                     "report were not delivered)")  # fmt: skip
     return "\n".join(lines)
