@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from . import budget
 from .errors import CannotRun, environmental_failure
 from .policy import DEFAULT_BUDGET
+from .printable import printable
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, parse_pre_push, parse_pre_receive
 from .repolock import Busy
 from .report import failure_violations, summary_line, write_receipt, write_text
@@ -160,7 +161,7 @@ def _record(decision: Decision, err: TextIO, env: Mapping[str, str]) -> None:
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         mark = "GL-HOOK-ERR: " if _gitlab(env) else ""
-        err.write(f"{mark}gtoguard: warning: the decision log was not written ({reason}); "
+        err.write(f"{mark}gtoguard: warning: the decision log was not written ({printable(reason)}); "
                   "the verdict above stands\n")  # fmt: skip
         err.flush()
 
