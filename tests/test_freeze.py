@@ -110,6 +110,76 @@ def test_window_arithmetic_across_daylight_saving_time(moment: str, frozen: bool
     assert (open_window(window, now) is not None) is frozen
 
 
+# The night of 2026-10-25 in Berlin: at 03:00 CEST the clocks go back to 02:00 CET, so
+# every time from 02:00 to 02:59 happens twice (fold=0 in CEST, then fold=1 in CET). A
+# window opens at the first moment the wall clock reads its start and closes at the last
+# moment it reads its end: both 02:10s are 02:10, and 02:30 is the second one.
+NIGHTLY = Freeze("nightly", "0 2 * * *", "30 2 * * *", "Europe/Berlin")
+AUTUMN_CASES = [
+    ("2026-10-24T23:59:00Z", NIGHTLY, None),  # 01:59 CEST
+    ("2026-10-25T00:10:00Z", NIGHTLY, "2026-10-25T01:30:00Z"),  # 02:10 CEST (fold=0)
+    ("2026-10-25T00:40:00Z", NIGHTLY, "2026-10-25T01:30:00Z"),  # 02:40 CEST: 02:30 is to come
+    ("2026-10-25T01:10:00Z", NIGHTLY, "2026-10-25T01:30:00Z"),  # 02:10 CET (fold=1)
+    ("2026-10-25T01:29:59Z", NIGHTLY, "2026-10-25T01:30:00Z"),  # 02:29:59 CET
+    ("2026-10-25T01:30:00Z", NIGHTLY, None),  # 02:30 CET: thawed, the last 02:30
+    # a start the wall clock read in the first pass (02:40 CEST) has opened in the second
+    ("2026-10-25T01:10:00Z", Freeze("late", "40 2 * * *", "0 4 * * *", "Europe/Berlin"),
+     "2026-10-25T03:00:00Z"),
+    ("2026-10-25T00:30:00Z", Freeze("late", "40 2 * * *", "0 4 * * *", "Europe/Berlin"), None),
+    # not a fixed hour and minute (cronsim reads those in UTC steps): the same reading
+    ("2026-10-25T01:10:00Z", Freeze("quarter", "*/15 2 * * *", "50 2 * * *", "Europe/Berlin"),
+     "2026-10-25T01:50:00Z"),
+]  # fmt: skip
+# The night of 2027-03-28: at 02:00 CET the clocks jump to 03:00 CEST (01:00 UTC); no wall
+# clock reads 02:00 to 02:59. A start or an end in the gap takes effect at the jump, so a
+# window wholly inside it is not held that night.
+SPRING_CASES = [
+    ("2027-03-28T00:59:00Z", NIGHTLY, None),  # 01:59 CET
+    ("2027-03-28T01:00:00Z", NIGHTLY, None),  # 03:00 CEST: 02:00-02:30 never happened
+    ("2027-03-28T00:59:00Z", Freeze("ends", "30 1 * * *", "30 2 * * *", "Europe/Berlin"),
+     "2027-03-28T01:00:00Z"),  # ends in the gap: at the jump
+    ("2027-03-28T01:00:00Z", Freeze("ends", "30 1 * * *", "30 2 * * *", "Europe/Berlin"), None),
+    ("2027-03-28T00:59:00Z", Freeze("starts", "30 2 * * *", "0 4 * * *", "Europe/Berlin"), None),
+    ("2027-03-28T01:00:00Z", Freeze("starts", "30 2 * * *", "0 4 * * *", "Europe/Berlin"),
+     "2027-03-28T02:00:00Z"),  # starts in the gap: at the jump, 03:00 CEST
+]  # fmt: skip
+
+
+def _epoch(moment: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp())
+
+
+@pytest.mark.parametrize(("moment", "window", "until"), AUTUMN_CASES + SPRING_CASES)
+def test_a_repeated_hour_is_frozen_twice_and_a_skipped_one_not_at_all(
+    moment: str, window: Freeze, until: str | None
+) -> None:
+    span = open_window(window, _epoch(moment))
+    assert (span[1].timestamp() if span else None) == (until and _epoch(until)), span
+    if span is not None:
+        assert span[0].timestamp() <= _epoch(moment) < span[1].timestamp()
+
+
+def test_the_repeated_0210_is_frozen_through_the_hook(world: World) -> None:
+    """02:10 CET on 2026-10-25, the second 02:10 of the night, as the server's clock."""
+    world.set_policy("stages:\n  prod:\n    freeze:\n      - {start: '0 2 * * *', "
+                     "end: '30 2 * * *', timezone: Europe/Berlin, reason: backups}\n")  # fmt: skip
+    _registered(world)
+    world.tag("churn#prod#1")
+    before = world.server_snapshot()
+    second = str(_epoch("2026-10-25T01:10:00Z"))  # fold=1
+    pushed = world.push_tags("churn#prod#1", env={"GTOGUARD_NOW": second})
+    assert not pushed.ok and pushed.rules() == {"stage-frozen"}, pushed.output
+    assert "frozen until 2026-10-25 02:30 CET (Europe/Berlin, +01:00) (backups;" in pushed.output
+    assert world.server_snapshot() == before
+    first = str(_epoch("2026-10-25T00:10:00Z"))  # fold=0: frozen as before, to the same end
+    pushed = world.push_tags("churn#prod#1", env={"GTOGUARD_NOW": first})
+    assert not pushed.ok and "until 2026-10-25 02:30 CET" in pushed.output, pushed.output
+    thawed = str(_epoch("2026-10-25T01:30:00Z"))  # 02:30 CET, the last 02:30: thawed
+    assert world.push_tags("churn#prod#1", env={"GTOGUARD_NOW": thawed}).ok
+
+
 def test_a_server_freeze_the_repository_cannot_lift(world: World) -> None:
     world.set_server_policy(HOLIDAYS)
     # the repository's own rules for prod, and warn mode: the server's freeze still holds

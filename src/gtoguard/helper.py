@@ -613,6 +613,12 @@ def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
     readers failed on it too) is left out, and its time judged by the era before it.
     The files at the tip must be valid: the audit stops on them (``config-invalid``)."""
     found = confighistory.eras(repo, branch)
+    for era in found:
+        if era.dated is not None:
+            notes.append(f"commit {(era.commit or '')[:12]} (a config change on {branch.label}) "
+                         f"is dated {_day(era.dated)}, after a commit that follows it or after "
+                         f"now: its files are taken to apply from {_day(era.since)}, when the "
+                         "commit before it was made")  # fmt: skip
     usable = []
     for era in found[:-1]:
         try:
