@@ -231,3 +231,22 @@ def test_a_default_branch_named_through_an_alias_chain(world: World) -> None:
     pushed = world.push_tags("churn@v1.0.0", "churn#prd#1")
     assert not pushed.ok and pushed.rules() == {"stage-unknown"}, pushed.output
     assert "not allowed by .gto on main" in pushed.output
+
+
+def test_a_shallow_boundary_can_only_hide_ancestry(registered: World) -> None:
+    """``receive.shallowUpdate`` lets a push from a shallow clone add commits to the
+    server's ``shallow`` file, which git and libgit2 then read as having no parents. That
+    can hide a commit's ancestry, never invent one: the branches rule declines what it
+    can no longer see on main (fail-safe), and nothing is ever let through by it."""
+    world = registered
+    world.set_policy("stages:\n  prod: {branches: [main]}\n")
+    version = git("rev-parse", "churn@v1.0.0^{commit}", cwd=world.clone).stdout.strip()
+    world.commit("later")
+    tip = world.commit("tip")
+    assert world.push("HEAD:main").ok
+    (world.server / "shallow").write_text(f"{tip}\n")  # what a shallow update leaves
+    world.tag("churn#prod#1", version)
+    pushed = world.push_tags("churn#prod#1")
+    assert not pushed.ok and pushed.rules() == {"branch-not-allowed"}, pushed.output
+    (world.server / "shallow").unlink()
+    assert world.push_tags("churn#prod#1").ok
