@@ -31,6 +31,11 @@ from .tagname import (
 )
 
 _TAG_CUT = len(TAG_PREFIX)
+# the settings a rule's verdict comes from, where a policy made it stricter than built in
+# (``Violation.origin``; ``Policy.warns`` says whose mode applies)
+SKEW, MAX_MESSAGE = "knob:tags.clock_skew", "knob:tags.max_message"
+COUNTER, INCREASING = "knob:tags.counter", "knob:versions.increasing"
+REGISTRATION = "knob:versions.registration"
 NOTHING: Mapping[str, str] = MappingProxyType({})  # an empty mapping no one can change
 
 # Same-second tags of one batch: registrations before the stages that use them.
@@ -98,8 +103,11 @@ class Outcome:
         return (f"Outcome(checked={self.checked}, violations={self.violations!r}, "
                 f"rejected_refs={sorted(self.rejected_refs)!r})")  # fmt: skip
 
-    def add(self, violation: Violation | None) -> None:
+    def add(self, violation: Violation | None, origin: str | None = None) -> None:
+        """``origin``: whose rule it is (``Violation.origin``), where the rule does not say."""
         if violation is not None:
+            if origin is not None and violation.origin is None:
+                violation = violation._replace(origin=origin)
             if self.stamp is not None and violation.config is None:
                 violation = violation._replace(config=self.stamp)
             self.violations.append(violation)
@@ -197,7 +205,7 @@ def evaluate(
         obj = objects[update.new]
         outcome.stamp = here.config_commit
         for violation in rules.check_object(update.ref, obj, here.policy, tag is not None):
-            add(violation)
+            add(violation, MAX_MESSAGE if violation.rule == "tag-too-large" else None)
         if tag is not None:
             event = event_of(name, tag, obj)
             keyed.append((order_key(name, tag, event), (update, tag, event), here))
@@ -219,16 +227,22 @@ def evaluate(
     for artifact, later in sorted(ahead.items()):
         mine = [item for item in items if item[1].artifact == artifact]
         _after_ahead(registry.artifact(artifact), mine, later, ctx, outcome)
-    if ctx.at is not None:  # each tag by the mode of its own time
-        warned = {update.ref for update, _, _, here in candidates if here.policy.warn_only}
-        if warned:
-            outcome.violations = [_as_warning(v) if v.ref in warned else v
-                                  for v in outcome.violations]  # fmt: skip
-            outcome.rejected_refs -= warned
-    elif ctx.policy.warn_only:
-        outcome.violations = [_as_warning(v) for v in outcome.violations]
-        outcome.rejected_refs.clear()
+    # each policy's mode covers its own rules; an audit takes each tag's policy of its time
+    policies = {update.ref: here.policy for update, _, _, here in candidates}
+    _apply_modes(outcome, lambda ref: policies.get(ref, ctx.policy))
     return outcome
+
+
+def _apply_modes(outcome: Outcome, policy_of: Callable[[str], Policy]) -> None:
+    """A violation whose rule belongs only to policies in ``mode: warn`` is a warning
+    (``Policy.warns``); what is left an error declines its ref."""
+    found = []
+    for violation in outcome.violations:
+        if violation.severity == "error" and policy_of(violation.ref).warns(violation.origin):
+            violation = _as_warning(violation)
+        found.append(violation)
+    outcome.violations = found
+    outcome.rejected_refs = {v.ref for v in found if v.severity == "error"}
 
 
 def _set_aside(registry: Registry, now: int) -> dict[str, list[TagEvent]]:
@@ -333,7 +347,7 @@ def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
         behind = rules.check_tagger_time(update.ref, event, state, ctx.now,
                                          ctx.policy.tags.clock_skew, ctx.age_limit)  # fmt: skip
         if behind is not None:  # declined for its date alone: not placed anywhere
-            outcome.add(behind)
+            outcome.add(behind, SKEW)
             late.add(update.ref)
     new = [item for item in new if item[0].ref not in late]
     if not new:
@@ -395,8 +409,9 @@ def _evaluate_tag(
     add = outcome.add
     ref = update.ref
     for path, keyword, message in ctx.validate(tag):
-        add(rules.schema_violation(ref, tag, path, keyword, message, ctx.config, ctx.origin,
-                                   state, commit))  # fmt: skip
+        found = rules.schema_violation(ref, tag, path, keyword, message, ctx.config,
+                                       ctx.origin, state, commit)  # fmt: skip
+        add(found, COUNTER if found.rule == "counter-missing" else None)
     if tag.counter is not None:
         if ctx.arrived or event is None or tag.counter > state.max_counter:
             add(rules.check_counter(ref, tag, state))
@@ -407,7 +422,7 @@ def _evaluate_tag(
         return
     policy = ctx.policy
     skew, age = policy.tags.clock_skew, ctx.age_limit if pushed else None  # history is old
-    add(rules.check_tagger_time(ref, event, state, ctx.now, skew, age))
+    add(rules.check_tagger_time(ref, event, state, ctx.now, skew, age), SKEW)
     action = tag.action
     if action is REGISTER:
         add(rules.check_version_exists(ref, tag, state))
@@ -497,9 +512,12 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
     """The rules of ``versions`` and ``stages`` in the policies (DESIGN §2)."""
     policy, facts, ref = ctx.policy, ctx.facts, update.ref
     if policy.versions_increasing:
-        outcome.add(rules.check_version_increasing(ref, tag, state, policy))
+        outcome.add(rules.check_version_increasing(ref, tag, state, policy), INCREASING)
     if tag.action is ASSIGN:
-        outcome.add(rules.check_version_for_stage(ref, tag, event, state, policy))
+        found = rules.check_version_for_stage(ref, tag, event, state, policy)
+        outcome.add(
+            found, REGISTRATION if found and found.rule == "version-not-registered" else None
+        )
     if not policy.stages:
         return
     changed = _stages_changed(tag, event, state)
@@ -507,29 +525,30 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
     for stage in changed + restored:
         restoring = stage in restored
         for stage_rules in policy.rules_for(stage):
+            own = stage_rules.source  # each stage rule is its policy's, in that one's mode
             if restoring:
                 for commit in sorted(state.stages_held().get(stage, ())):
                     outcome.add(rules.check_restored_order(ref, tag, commit, state,
-                                                           stage_rules, reactivating=True))  # fmt: skip
+                                                           stage_rules, reactivating=True), own)  # fmt: skip
             else:
-                outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules))
-            outcome.add(rules.check_message(ref, tag, event.message, stage_rules, restoring))
+                outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules), own)
+            outcome.add(rules.check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue
-            outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable))
+            outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable), own)
             outcome.add(rules.check_pusher(ref, tag, stage_rules, facts.pusher,
                                            facts.identity_required, restoring=restoring,
-                                           sources=facts.identity_from))  # fmt: skip
+                                           sources=facts.identity_from), own)  # fmt: skip
             outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
-                                           facts.verify, facts.will_sign, restoring))  # fmt: skip
+                                           facts.verify, facts.will_sign, restoring), own)  # fmt: skip
             outcome.add(rules.check_bound(ref, tag, event.message, stage_rules,
-                                          facts.repository, facts.verify is not None))  # fmt: skip
+                                          facts.repository, facts.verify is not None), own)  # fmt: skip
             if ctx.age_limit is not None:
                 outcome.add(rules.check_signed_now(ref, tag, event, stage_rules, ctx.now,
-                                                   policy.tags.clock_skew))  # fmt: skip
+                                                   policy.tags.clock_skew), own)  # fmt: skip
             if ctx.freeze_at is not None:
                 outcome.add(rules.check_frozen(ref, tag, stage_rules, ctx.freeze_at,
-                                               restoring=restoring))  # fmt: skip
+                                               restoring=restoring), own)  # fmt: skip
 
 
 def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
@@ -562,15 +581,16 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
         if was == now:
             continue
         for stage_rules in ctx.policy.rules_for(stage):
+            own = stage_rules.source
             outcome.add(rules.check_pusher(update.ref, tag, stage_rules, facts.pusher,
                                            facts.identity_required, removing=True,
-                                           sources=facts.identity_from))  # fmt: skip
+                                           sources=facts.identity_from), own)  # fmt: skip
             if ctx.freeze_at is not None:
                 outcome.add(rules.check_frozen(update.ref, tag, stage_rules, ctx.freeze_at,
-                                               removing=True))  # fmt: skip
+                                               removing=True), own)  # fmt: skip
             for commit in sorted({c for c, _ in now} - {c for c, _ in was}):
                 outcome.add(rules.check_restored_order(update.ref, tag, commit, state,
-                                                       stage_rules))  # fmt: skip
+                                                       stage_rules), own)  # fmt: skip
 
 
 def _holders(state: ArtifactState, facts: Facts) -> dict[str, set[tuple[str, str]]]:

@@ -102,9 +102,26 @@ class Policy(NamedTuple):
     sources: tuple[str, ...] = ()
     log: str | None = None  # the decision log (server-only): one JSON line per decision
     refs_allow: tuple[str, ...] = ()  # server-only: refs a push may write besides heads, tags
+    server: bool = False  # the server's policy: its mode also covers the built-in rules
+    parts: tuple[Policy, ...] = ()  # the policies ``strictest`` combined; () for one file
 
     def rules_for(self, stage: str) -> tuple[StageRules, ...]:
         return tuple(r for r in self.stages if r.stage == stage)
+
+    def warns(self, origin: str | None) -> bool:
+        """Whether a violation of the rule ``origin`` names (``Violation.origin``) is only a
+        warning: each policy's ``mode`` covers its own rules. A stage rule is its file's;
+        a setting ("knob:KEY") is the policies' that made it stricter than built in (a
+        warning only if all of those warn); a built-in rule is the server policy's, where
+        there is one (an admin's warn-mode rollout), else the repository's."""
+        parts = self.parts or (self,)
+        if origin is not None and origin.startswith("knob:"):
+            owners = [p for p in parts if _stricter(p, origin[len("knob:") :])]
+        else:
+            owners = [p for p in parts if origin is not None and origin in p.sources]
+        if not owners:  # built in
+            owners = [p for p in parts if p.server][:1] or list(parts[:1])
+        return bool(owners) and all(p.warn_only for p in owners)
 
     def strictest(self, other: Policy) -> Policy:
         """A policy that a push satisfies only if it satisfies both (none can loosen the
@@ -122,7 +139,7 @@ class Policy(NamedTuple):
             max_age=_tighter_age(a.max_age, b.max_age),
         )
         return Policy(
-            warn_only=self.warn_only and other.warn_only,
+            warn_only=self.warn_only and other.warn_only,  # (every rule warns: see warns())
             tags=tags,
             versions_increasing=self.versions_increasing or other.versions_increasing,
             registration_required=self.registration_required or other.registration_required,
@@ -134,7 +151,30 @@ class Policy(NamedTuple):
             sources=self.sources + other.sources,
             log=other.log or self.log,
             refs_allow=other.refs_allow or self.refs_allow,
+            server=self.server or other.server,
+            parts=(self.parts or (self,)) + (other.parts or (other,)),
         )
+
+
+_BUILT_IN = TagRules()
+
+
+def _stricter(policy: Policy, knob: str) -> bool:
+    """Whether ``policy`` sets ``knob`` stricter than the built-in default."""
+    tags = policy.tags
+    if knob == "tags.counter":
+        return tags.counter_required
+    if knob == "tags.max_message":
+        return tags.max_message < _BUILT_IN.max_message
+    if knob == "tags.clock_skew":  # the skew and the age bound both judge tagger dates
+        age = tags.age_limit
+        return tags.clock_skew < _BUILT_IN.clock_skew or (
+            age is not None and age < _BUILT_IN.clock_skew)  # fmt: skip
+    if knob == "versions.increasing":
+        return policy.versions_increasing
+    if knob == "versions.registration":
+        return policy.registration_required
+    return False
 
 
 def _max_age(value: Any) -> int | None:

@@ -264,11 +264,11 @@ def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
         ) from None  # fmt: skip
     try:
         if verdicts is None:
-            return cfg.parse_policy(data, path, server=True)
+            return cfg.parse_policy(data, path, server=True)._replace(server=True)
         digest = cfg.content_digest(data)
         doc = verdicts.document("server-policy", digest, lambda: data,
                                 lambda raw: cfg.policy_document(raw, path, server=True))  # fmt: skip
-        return policy_from_data(doc or {}, source=path)
+        return policy_from_data(doc or {}, source=path)._replace(server=True)
     except cfg.ConfigInvalid as exc:
         exc.environmental = True  # the admin's file: fail: open may apply
         raise

@@ -1,0 +1,86 @@
+"""Each policy's mode covers its own rules (docs/policy.md, "mode"): the server's
+``mode: warn`` turns the server's rules and the built-in ones into warnings, the
+repository's ``mode`` covers the repository's rules, and every surface says the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from gtoguard.config import parse_policy, tag_checker
+from gtoguard.policy import GtoConfig
+
+from conftest import World, gtoguard
+
+V1 = "churn@v1.0.0^{commit}"
+SERVER_WARN = "mode: warn\nstages:\n  dev: {message: 'CHANGE-[0-9]+'}\n"
+REPO = "stages:\n  prod: {message: 'PROD-[0-9]+'}\n"
+
+
+@pytest.fixture
+def rollout(world: World) -> World:
+    """A repository with its own policy (no mode: enforce) on a server in warn mode."""
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0").ok
+    world.set_policy(REPO)
+    world.set_server_policy(SERVER_WARN)
+    return world
+
+
+def test_the_servers_warn_mode_covers_its_own_rules(rollout: World) -> None:
+    """The review: the server's mode: warn was enforced once the repository had a policy
+    of its own (Policy.merge warned only when both policies did)."""
+    world = rollout
+    world.tag("churn#dev#1", V1, message="no ticket")
+    pushed = world.push_tags("churn#dev#1")
+    assert pushed.ok, pushed.output
+    assert "[message-mismatch] warning:" in pushed.output
+    # the repository's own rule stays enforced
+    world.tag("churn#prod#2", V1, message="no ticket")
+    pushed = world.push_tags("churn#prod#2")
+    assert not pushed.ok and pushed.rules() == {"message-mismatch"}, pushed.output
+    assert "warning" not in pushed.output
+    # and a built-in rule follows the server's mode during the rollout
+    world.tag("churn#prd#3", V1)
+    pushed = world.push_tags("churn#prd#3")
+    assert pushed.ok and "[stage-unknown] warning:" in pushed.output, pushed.output
+
+
+def test_the_helper_and_the_audit_agree_with_the_hook(rollout: World) -> None:
+    world = rollout
+    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev", "-m", "x",
+                    "--push", cwd=world.clone)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[message-mismatch] warning:" in done.stdout + done.stderr
+    audit = gtoguard("check", "--all", "--repo", str(world.server), cwd=world.root)
+    assert audit.returncode == 0, audit.stdout
+    assert "[message-mismatch] warning:" in audit.stdout
+
+
+@pytest.mark.parametrize(
+    ("server", "repo", "severity"),
+    [
+        ("mode: warn\n", "stages: {dev: {message: X}}\n", ["error"]),  # the repo's rule
+        ("mode: warn\nstages: {dev: {message: X}}\n", "", ["warning"]),  # the server's
+        ("mode: warn\nstages: {dev: {message: X}}\n", "mode: warn\n", ["warning"]),
+        ("stages: {dev: {message: X}}\n", "mode: warn\n", ["error"]),
+        ("mode: warn\nstages: {dev: {message: X}}\n", "stages: {dev: {message: X}}\n",
+         ["error", "warning"]),  # both have the rule: the repository enforces its own
+    ],
+)  # fmt: skip
+def test_whose_mode_applies(server: str, repo: str, severity: list[str]) -> None:
+    from gtoguard.check import Context, evaluate
+    from gtoguard.refupdate import RefUpdate
+    from gtoguard.registry import Registry
+    from gtoguard.rules import GitObject
+
+    parts = [parse_policy(repo.encode(), ".gtoguard.yaml") if repo else None,
+             parse_policy(server.encode(), "/etc/server.yaml", server=True)._replace(server=True)]  # fmt: skip
+    policy = parts[1] if parts[0] is None else parts[0].strictest(parts[1])
+    config = GtoConfig(stages=("dev",))
+    commit = "c" * 40
+    objects = {"1" * 40: GitObject("1" * 40, "tag", commit, "commit", 1000, 0, "T", "t@e",
+                                   "no ticket", "m#dev#1")}  # fmt: skip
+    update = RefUpdate("refs/tags/m#dev#1", "0" * 40, "1" * 40)
+    ctx = Context(config, policy, tag_checker(config, policy), 1000)
+    found = evaluate([update], objects, Registry(), ctx).violations
+    assert [(v.rule, v.severity) for v in found] == [("message-mismatch", s) for s in severity]
