@@ -188,7 +188,7 @@ def test_delete_then_create_elsewhere_is_a_move(world: World) -> None:
 
 def test_deleting_a_stage_tag_is_a_stage_change(world: World) -> None:
     world.set_policy("tags: {delete: allow}\nstages:\n  prod: {pushers: [alice]}\n"
-                     "  staging: {from: [dev]}\n")  # fmt: skip
+                     "  staging: {from: [dev], rollback: false}\n")  # fmt: skip
     alice, mallory = {"REMOTE_USER": "alice"}, {"REMOTE_USER": "mallory"}
     for name in ("churn@v1.0.0", "churn#prod#1", "churn#dev#2", "churn#staging#3",
                  "churn#dev!#4", "churn#staging!#5"):  # fmt: skip
@@ -201,6 +201,7 @@ def test_deleting_a_stage_tag_is_a_stage_change(world: World) -> None:
     # deleting the promotion puts v1.0.0 back in prod: a prod change mallory may not make
     assert declined(world, ":refs/tags/churn#prod#7", env=mallory) == {"pusher-not-allowed"}
     # deleting the unassignment gives staging back to v1.0.0, which is no longer in dev
+    # (a rollback, which rollback: false holds to from)
     assert declined(world, ":refs/tags/churn#staging!#5", env=mallory) == {"stage-order"}
     assert world.push(":refs/tags/churn#prod#7", env=alice).ok
 

@@ -110,7 +110,12 @@ def test_data_registry(tmp_path: Path) -> None:
     versions = {v["version"]: v["stages"] for v in json.loads(shown.stdout)}
     assert versions == {"v1.24.0": ["dev"], "v1.25.0": ["dev"], "v1.26.0": ["dev"]}
 
-    world.tag("sales#prod#7", "sales@v1.25.0#3^{commit}")
+    world.tag("sales#prod#7", "sales@v1.25.0#3^{commit}")  # in dev, but not the one shown
+    pushed = world.push_tags("sales#prod#7", env=dana)
+    assert pushed.rules() == {"stage-order"}, pushed.output
+    assert "dev is v1.26.0 now" in pushed.output
+    git("tag", "-d", "sales#prod#7", cwd=world.clone)
+    world.tag("sales#prod#7", "sales@v1.26.0#5^{commit}")
     pushed = world.push_tags("sales#prod#7", env=bot)
     assert pushed.rules() == {"pusher-not-allowed"}, pushed.output
     assert world.push_tags("sales#prod#7", env=dana).ok

@@ -7,14 +7,14 @@ that gto will place before existing events is judged at that place (DESIGN §4).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from types import MappingProxyType
 from typing import NamedTuple
 
 from . import budget, rules
 from .identity import Pusher
-from .policy import GtoConfig, Policy
+from .policy import GtoConfig, Policy, StageRules
 from .refupdate import TAG_PREFIX, RefUpdate, is_zero
 from .registry import ArtifactState, Registry, TagEvent
 from .rules import GitObject, Reachability, Verifier, Violation
@@ -446,6 +446,54 @@ def deprecated(state: ArtifactState, facts: Facts) -> bool:
     return state.deprecated([when(c) for c in state.commits()] if when is not None else ())
 
 
+def shown_holder(state: ArtifactState, stage: str, facts: Facts) -> str | None:
+    """The commit whose version holds ``stage`` in the view ``gto show`` gives by default
+    (one version per stage: the most recently assigned of those that hold it), or None.
+    This is what ``from`` asks (docs/policy.md): not every version gto still counts as
+    holding the stage until it is unassigned, but the one every screen shows. Deprecation
+    aside: a promotion of a deprecated artifact makes it active again. Two assigned in the
+    same second: gto's own order decides (``views``)."""
+    found = state.holders_of(stage)
+    if not found:
+        return None
+    latest = max(found)[0]
+    tied = [commit for when, commit in found if when == latest]
+    if len(tied) == 1:
+        return tied[0]
+    from .views import artifact_view  # a same-second tie: build the view gto builds
+
+    view = artifact_view(state, _CommitTimes(facts.commit_time))
+    shown = view.stage_holders(1).get(stage) or []
+    commits = {v.name: v.commit for v in view.versions}
+    return commits.get(shown[0]) if shown else None
+
+
+class _CommitTimes(Mapping[str, int]):
+    """Committer dates as the views ask for them (0 where this side cannot know them)."""
+
+    def __init__(self, lookup: Callable[[str], int] | None) -> None:
+        self._lookup = lookup
+
+    def __getitem__(self, commit: str) -> int:
+        return self._lookup(commit) if self._lookup is not None else 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _holders_now(state: ArtifactState, stage_rules: StageRules, facts: Facts) -> dict[str, str]:
+    """Stage -> the commit gto shows in it, for the stages ``from`` lists."""
+    found = {}
+    for stage in stage_rules.from_stages or ():
+        holder = shown_holder(state, stage, facts)
+        if holder is not None:
+            found[stage] = holder
+    return found
+
+
 def restored_stages(tag: TagName, event: TagEvent, state: ArtifactState,
                     facts: Facts) -> list[str]:  # fmt: skip
     """The stages an event brings back by making a deprecated artifact active again: any
@@ -528,10 +576,13 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
             own = stage_rules.source  # each stage rule is its policy's, in that one's mode
             if restoring:
                 for commit in sorted(state.stages_held().get(stage, ())):
-                    outcome.add(rules.check_restored_order(ref, tag, commit, state,
-                                                           stage_rules, reactivating=True), own)  # fmt: skip
+                    outcome.add(rules.check_restored_order(
+                        ref, tag, commit, state, stage_rules,
+                        _holders_now(state, stage_rules, facts), reactivating=True), own)  # fmt: skip
             else:
-                outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules), own)
+                outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules,
+                                                    _holders_now(state, stage_rules, facts)),
+                            own)  # fmt: skip
             outcome.add(rules.check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue
@@ -590,7 +641,9 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
                                                removing=True), own)  # fmt: skip
             for commit in sorted({c for c, _ in now} - {c for c, _ in was}):
                 outcome.add(rules.check_restored_order(update.ref, tag, commit, state,
-                                                       stage_rules), own)  # fmt: skip
+                                                       stage_rules,
+                                                       _holders_now(state, stage_rules, facts)),
+                            own)  # fmt: skip
 
 
 def _holders(state: ArtifactState, facts: Facts) -> dict[str, set[tuple[str, str]]]:

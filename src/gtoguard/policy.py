@@ -69,6 +69,7 @@ class StageRules(NamedTuple):
     stage: str
     source: str  # the policy file, for messages
     from_stages: tuple[str, ...] | None = None
+    rollback: bool = True  # a version that held the stage may go back to it without ``from``
     branches: tuple[str, ...] | None = None
     pushers: frozenset[str] | None = None
     pushers_as_written: tuple[str, ...] = ()
@@ -343,6 +344,7 @@ def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Groups,
         stage=stage,
         source=source,
         from_stages=_tuple(entry.get("from")),
+        rollback=entry.get("rollback") is not False,
         branches=_tuple(entry.get("branches")),
         pushers=expanded,
         pushers_as_written=tuple(pushers or ()),

@@ -67,6 +67,7 @@ class ArtifactState:
         # (commit, stage) -> [latest assignment, latest unassignment]
         self._stages: dict[tuple[str, str], list[int | None]] = {}
         self._stages_at: dict[str, set[str]] = {}
+        self._commits_with: dict[str, set[str]] = {}  # stage -> commits with its events
         self._latest_deprecation: int | None = None
         self._latest_other: int | None = None
         self._indexed = 0  # events[:_indexed] are in the indexes
@@ -98,7 +99,12 @@ class ArtifactState:
             return
         self.events = kept
         self._latest_added = max((e.time for e in kept), default=None)
+        self._reset_indexes()
+
+    def _reset_indexes(self) -> None:
+        """Forget what the indexes hold: they are rebuilt from the events when asked."""
         self._versions, self._by_commit, self._stages, self._stages_at = {}, {}, {}, {}
+        self._commits_with = {}
         self._names = set()
         self._latest_deprecation = self._latest_other = None
         self._indexed = 0
@@ -111,10 +117,7 @@ class ArtifactState:
         later = [e for e in self.events if e.time > after]
         if later:
             self.events = [e for e in self.events if e.time <= after]
-            self._versions, self._by_commit, self._stages, self._stages_at = {}, {}, {}, {}
-            self._names = set()
-            self._latest_deprecation = self._latest_other = None
-            self._indexed = 0
+            self._reset_indexes()
             self._latest_added = max((e.time for e in self.events), default=None)
         return later
 
@@ -140,6 +143,7 @@ class ArtifactState:
             slot = 0 if tag.action is ASSIGN else 1
             latest[slot] = _later(latest[slot], when)
             self._stages_at.setdefault(event.commit, set()).add(tag.stage)
+            self._commits_with.setdefault(tag.stage, set()).add(event.commit)
 
     def note_counter(self, counter: int | None) -> None:
         if counter is not None and counter > self.max_counter:
@@ -197,6 +201,28 @@ class ArtifactState:
     def active_stages(self, commit: str) -> list[str]:
         self._sync()
         return sorted(s for s in self._stages_at.get(commit, ()) if self.stage_active(commit, s))
+
+    def holders_of(self, stage: str) -> list[tuple[int, str]]:
+        """(latest assignment, commit) of each commit whose version holds ``stage`` now,
+        as every gto reader counts it (a deregistered version's stages are hidden); the
+        one ``gto show`` shows is the most recently assigned (``check.shown_holder``)."""
+        self._sync()
+        found = []
+        for commit in self._commits_with.get(stage, ()):
+            records = self._by_commit.get(commit)
+            if records and not any(v.active for v in records):
+                continue
+            if self.stage_active(commit, stage):
+                assigned = self._stages[(commit, stage)][0]
+                if assigned is not None:
+                    found.append((assigned, commit))
+        return found
+
+    def ever_held(self, commit: str, stage: str) -> bool:
+        """Whether ``stage`` was ever assigned to the version at ``commit``."""
+        self._sync()
+        latest = self._stages.get((commit, stage))
+        return latest is not None and latest[0] is not None
 
     def stages_held(self) -> dict[str, list[str]]:
         """Stage -> the commits whose (active or unregistered) version holds it now."""

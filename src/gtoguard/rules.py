@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from .identity import Pusher
@@ -525,35 +525,52 @@ def check_version_for_stage(ref: str, tag: TagName, event: TagEvent, state: Arti
 
 
 def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
-                      rules: StageRules) -> Violation | None:  # fmt: skip
-    if tag.action is not ASSIGN or not rules.from_stages:
+                      rules: StageRules, holders: Mapping[str, str]) -> Violation | None:  # fmt: skip
+    """``from``: the version must hold one of the listed stages now, in the view ``gto
+    show`` gives by default (``holders``: stage -> the commit shown in it; the page's
+    Stages table). A version that held the stage it is given before may go back to it (a
+    rollback) without holding a ``from`` stage again, unless the stage says ``rollback:
+    false``."""
+    if tag.action is not ASSIGN or not rules.from_stages or tag.stage is None:
         return None
-    held = state.active_stages(event.commit)
-    if any(stage in held for stage in rules.from_stages):
+    if any(holders.get(stage) == event.commit for stage in rules.from_stages):
+        return None
+    if rules.rollback and state.ever_held(event.commit, tag.stage):
         return None
     version = state.version_label(event.commit)
     label = version if version != event.commit else f"commit {event.commit[:12]}"
     needed = " or ".join(rules.from_stages)
-    holds = f"it holds: {', '.join(held)}" if held else "it holds no stage"
     return Violation(
         "stage-order",
         ref,
-        f"'{tag.artifact}' {label} must be in {needed} before {tag.stage} ({holds}; "
-        f"{rules.source})",
+        f"'{tag.artifact}' {label} must be in {needed} before {tag.stage} "
+        f"({_shown_now(state, rules.from_stages, holders)}; {rules.source})",
         f"promote it first: gtoguard assign {tag.artifact} --version {version} "
         f"--stage {rules.from_stages[0]}",
     )
 
 
+def _shown_now(state: ArtifactState, stages: tuple[str, ...], holders: Mapping[str, str]) -> str:
+    """Who holds ``stages`` now, as gto show shows them, for a message."""
+    said = []
+    for stage in stages:
+        commit = holders.get(stage)
+        said.append(f"{stage} is {state.version_label(commit)}" if commit is not None
+                    else f"no version is in {stage}")  # fmt: skip
+    return ", ".join(said) + " now"
+
+
 def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactState,
-                         rules: StageRules, reactivating: bool = False) -> Violation | None:  # fmt: skip
+                         rules: StageRules, holders: Mapping[str, str],
+                         reactivating: bool = False) -> Violation | None:  # fmt: skip
     """Deleting an unassignment (or a deregistration) gives a stage back to a version, and
     so does making a deprecated artifact active again (``reactivating``): an assignment by
-    other means, so the stage's ``from`` applies to it."""
-    if not rules.from_stages:
+    other means. Giving a version back a stage it held is a rollback, which ``from`` lets
+    through unless the stage says ``rollback: false``; then the version must hold one of
+    the ``from`` stages (``holders``, after the change)."""
+    if not rules.from_stages or rules.rollback:
         return None
-    held = state.active_stages(commit)
-    if any(stage in held for stage in rules.from_stages):
+    if any(holders.get(stage) == commit for stage in rules.from_stages):
         return None
     version = state.version_label(commit)
     label = version if version != commit else f"commit {commit[:12]}"
@@ -563,7 +580,8 @@ def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactSta
     return Violation(
         "stage-order",
         ref,
-        f"{how}, which is not in {' or '.join(rules.from_stages)} ({rules.source})",
+        f"{how}, which is not in {' or '.join(rules.from_stages)} "
+        f"({_shown_now(state, rules.from_stages, holders)}; rollback: false; {rules.source})",
         f"assign it properly: gtoguard assign {tag.artifact} --version {version} "
         f"--stage {rules.from_stages[0]}",
     )

@@ -9,7 +9,7 @@ import pytest
 from gtoguard.config import parse_policy, tag_checker
 from gtoguard.policy import GtoConfig
 
-from conftest import World, gtoguard
+from conftest import World, git, gtoguard
 
 V1 = "churn@v1.0.0^{commit}"
 SERVER_WARN = "mode: warn\nstages:\n  dev: {message: 'CHANGE-[0-9]+'}\n"
@@ -84,3 +84,54 @@ def test_whose_mode_applies(server: str, repo: str, severity: list[str]) -> None
     ctx = Context(config, policy, tag_checker(config, policy), 1000)
     found = evaluate([update], objects, Registry(), ctx).violations
     assert [(v.rule, v.severity) for v in found] == [("message-mismatch", s) for s in severity]
+
+
+# --- from: the version holds the stage now, as gto show shows it ------------------------------
+
+
+def test_from_asks_who_holds_the_stage_now(world: World) -> None:
+    """The review: v1.0.0 -> staging, then v2.0.0 -> staging (gto show: staging is
+    v2.0.0), and then v1.0.0 -> prod was accepted: the engine read gto's "held until
+    unassigned", which no screen shows."""
+    world.set_policy("stages:\n  prod: {from: [staging]}\n")
+    world.tag("m@v1.0.0")
+    world.tag("m#staging#1")
+    assert world.push_tags("m@v1.0.0", "m#staging#1").ok
+    world.commit("v2")
+    world.tag("m@v2.0.0#2")
+    world.tag("m#staging#3")
+    assert world.push_tags("m@v2.0.0#2", "m#staging#3").ok
+    done = gtoguard("assign", "m", "--version", "v1.0.0", "--stage", "prod", "--push",
+                    cwd=world.clone)  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "[stage-order]" in done.stdout + done.stderr
+    assert "staging is v2.0.0 now" in done.stdout + done.stderr
+    world.tag("m#prod#4", "m@v1.0.0^{commit}")
+    pushed = world.push_tags("m#prod#4")
+    assert not pushed.ok and pushed.rules() == {"stage-order"}, pushed.output
+    git("tag", "-d", "m#prod#4", cwd=world.clone)
+    done = gtoguard("assign", "m", "--version", "v2.0.0", "--stage", "prod", "--push",
+                    cwd=world.clone)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_rollback_returns_to_a_stage_without_from(world: World) -> None:
+    """A version that held prod may go back to it (rollback) without being in staging
+    now; rollback: false holds it to from as well."""
+    world.set_policy("stages:\n  prod: {from: [staging]}\n")
+    for name in ("m@v1.0.0", "m#staging#1", "m#prod#2"):
+        world.tag(name)
+    assert world.push_tags("m@v1.0.0", "m#staging#1", "m#prod#2").ok
+    world.commit("v2")
+    for name in ("m@v2.0.0#3", "m#staging#4", "m#prod#5"):
+        world.tag(name)
+    assert world.push_tags("m@v2.0.0#3", "m#staging#4", "m#prod#5").ok
+    world.tag("m#prod#6", "m@v1.0.0^{commit}")  # back to v1.0.0, in staging no longer
+    assert world.push_tags("m#prod#6").ok
+    world.set_policy("stages:\n  prod: {from: [staging], rollback: false}\n")
+    world.tag("m#prod#7", "m@v2.0.0#3^{commit}")
+    pushed = world.push_tags("m#prod#7")
+    assert pushed.ok, pushed.output  # v2.0.0 is in staging now: from holds
+    world.tag("m#prod#8", "m@v1.0.0^{commit}")
+    pushed = world.push_tags("m#prod#8")
+    assert not pushed.ok and pushed.rules() == {"stage-order"}, pushed.output
