@@ -108,7 +108,9 @@ def test_server_policy_names_the_identity_variable(registered: World) -> None:
     assert not pushed.ok and "pusher-not-allowed" in pushed.rules(), pushed.output
     pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "alice"})
     assert not pushed.ok and pushed.rules() == {"identity-unknown"}, pushed.output
-    assert "(X_AUTH_USER (the server policy's identity): not set)" in pushed.output  # says where
+    assert (
+        "(X_AUTH_USER (the server policy's identity): none is set)" in pushed.output
+    )  # says where
     assert world.push_tags("churn#prod#1", env={"X_AUTH_USER": "alice"}).ok
 
 
@@ -136,7 +138,7 @@ def test_pre_push_warns_where_the_server_declines(registered: World) -> None:
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1", no_verify=False)
     assert not pushed.ok  # the server has no identity either and declines
-    assert "[identity-unknown] warning:" in pushed.output  # the client only warned
+    assert "[identity-unknown] not checkable here:" in pushed.output  # the client cannot know
 
 
 # --- signatures ----------------------------------------------------------------------------

@@ -305,14 +305,14 @@ def test_the_helper_applies_the_team_policy(registered: World) -> None:
     done = gtoguard(*args, "--stage", "prod", cwd=world.clone)
     assert done.returncode == 1
     assert rules(done.stderr) == {"stage-order", "identity-unknown", "signature-required"}
-    assert "[identity-unknown] warning:" in done.stderr  # only a note: the server decides
+    assert "[identity-unknown] not checkable here:" in done.stderr  # the server decides
     assert gtoguard(*args, "--stage", "staging", cwd=world.clone).returncode == 0
     key = ssh_key(world.root / "key")
     git("config", "gpg.format", "ssh", cwd=world.clone)
     git("config", "user.signingKey", str(key), cwd=world.clone)
     done = gtoguard(*args, "--stage", "prod", "--sign", cwd=world.clone)
     assert done.returncode == 0, done.stderr
-    assert "[identity-unknown] warning:" in done.stderr and "churn#prod#3" in done.stdout
+    assert "[identity-unknown] not checkable here:" in done.stderr and "churn#prod#3" in done.stdout
 
 
 def test_check_in_ci_knows_the_pusher(registered: World) -> None:
@@ -323,15 +323,21 @@ def test_check_in_ci_knows_the_pusher(registered: World) -> None:
     assert bob.returncode == 1 and "bob (from GITHUB_ACTOR)" in bob.stdout
     alice = gtoguard("check", "churn#prod#2", cwd=world.clone, env={"GITLAB_USER_LOGIN": "alice"})
     assert alice.returncode == 0, alice.stdout
-    # CI is the last check there is: no identity declines (an empty variable is none;
-    # GitLab's `git push -o ci.variable="GITLAB_USER_LOGIN="` empties it)
+    # the job a push started (--pushed-at) is the last check there is: no identity
+    # declines (an empty variable is none; GitLab's `git push -o
+    # ci.variable="GITLAB_USER_LOGIN="` empties it)
+    pushed_at = str(int(time.time()) + 1)
     for env in ({}, {"GITHUB_ACTOR": ""}, {"GITLAB_USER_LOGIN": " "}):
-        nobody = gtoguard("check", "churn#prod#2", cwd=world.clone, env=env)
+        nobody = gtoguard("check", "churn#prod#2", "--pushed-at", pushed_at, cwd=world.clone,
+                          env=env)  # fmt: skip
         assert nobody.returncode == 1, (env, nobody.stdout)
-        assert "[identity-unknown]" in nobody.stdout and "warning" not in nobody.stdout
+        assert "[identity-unknown]" in nobody.stdout and "not checkable" not in nobody.stdout
+    # by hand, outside such a job, nobody is named: not checkable here
+    by_hand = gtoguard("check", "churn#prod#2", cwd=world.clone)
+    assert by_hand.returncode == 0 and "[identity-unknown] not checkable here:" in by_hand.stdout
     # an audit replays history: today's CI user did not push yesterday's tags
     audit = gtoguard("check", "--all", cwd=world.clone, env={"GITHUB_ACTOR": "bob"})
-    assert audit.returncode == 0 and "[identity-unknown] warning:" in audit.stdout
+    assert audit.returncode == 0 and "[identity-unknown] not checkable here:" in audit.stdout
 
 
 def test_a_misspelt_artifact_gets_a_suggestion(registered: World) -> None:

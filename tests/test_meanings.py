@@ -4,6 +4,9 @@ repository's ``mode`` covers the repository's rules, and every surface says the 
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from gtoguard.config import parse_policy, tag_checker
@@ -135,3 +138,54 @@ def test_a_rollback_returns_to_a_stage_without_from(world: World) -> None:
     world.tag("m#prod#8", "m@v1.0.0^{commit}")
     pushed = world.push_tags("m#prod#8")
     assert not pushed.ok and pushed.rules() == {"stage-order"}, pushed.output
+
+
+# --- what a surface cannot know is never a violation there -------------------------------------
+
+
+def test_who_pushed_is_not_checkable_where_it_is_not_known(world: World, tmp_path: Path) -> None:
+    """The review: alice's server-accepted churn#prod#6 under pushers: ['@leads'] put a red
+    badge on the page and failed `check TAG`, all identity-unknown: a fact a clone and an
+    audit cannot know. On the server, the decision log says who pushed each tag."""
+    world.set_policy("stages:\n  prod: {pushers: ['@leads']}\ngroups:\n  leads: [alice]\n")
+    world.set_server_policy(f"log: {tmp_path / 'decisions.jsonl'}\n")
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prod#1")
+    assert world.push_tags("churn@v1.0.0", "churn#prod#1", env={"REMOTE_USER": "alice"}).ok
+    git("pull", "-q", "origin", "main", cwd=world.clone)
+    # outside the CI job the push started, nobody is named: not checkable, exit 0
+    done = gtoguard("check", "churn#prod#1", cwd=world.clone)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[identity-unknown] not checkable here:" in done.stdout, done.stdout
+    assert "GITHUB_ACTOR or GITLAB_USER_LOGIN name who started a CI job" in done.stdout
+    # an audit replays history: the job's actor did not push it
+    done = gtoguard("check", "--all", cwd=world.clone, env={"GITHUB_ACTOR": "bob"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[identity-unknown] not checkable here:" in done.stdout, done.stdout
+    assert "an audit does not know who pushed each tag" in done.stdout
+    # on the server the log tells: alice pushed it, which the policy allows
+    server = gtoguard("check", "--all", "--repo", str(world.server), cwd=world.root)
+    assert server.returncode == 0 and "identity-unknown" not in server.stdout, server.stdout
+    # a tag that came around the hook (by bob, unlogged) stays not checkable, never alice's
+    hook = world.server / "hooks" / "pre-receive"
+    hook.rename(hook.with_suffix(".off"))
+    world.tag("churn#prod#2")
+    assert world.push_tags("churn#prod#2", env={"REMOTE_USER": "bob"}).ok
+    server = gtoguard("check", "--all", "--repo", str(world.server), cwd=world.root)
+    assert "churn#prod#2: [identity-unknown] not checkable here" in server.stdout, server.stdout
+    assert "churn#prod#1: [identity-unknown]" not in server.stdout
+
+
+def test_the_pages_badge_counts_only_violations(world: World, page_of: Any) -> None:
+    """The same tag on the page: not checkable there, said on the tag, and the badge
+    says the registry is clean."""
+    world.set_policy("stages:\n  prod: {pushers: ['@leads']}\ngroups:\n  leads: [alice]\n")
+    world.tag("churn@v1.0.0")
+    world.tag("churn#prod#1")
+    assert world.push_tags("churn@v1.0.0", "churn#prod#1", env={"REMOTE_USER": "alice"}).ok
+    git("pull", "-q", "origin", "main", cwd=world.clone)
+    page = page_of(world.clone)
+    dashboard = page.request("/").body
+    assert "registry clean" in dashboard, dashboard
+    model = page.request("/models/churn").body
+    assert "not checkable here" in model and "violating" not in model

@@ -61,10 +61,13 @@ class Facts(NamedTuple):
     verify: Verifier | None = None  # None: no signers here; only presence is checked
     will_sign: bool = False  # the helper with --sign: the tag is not written yet
     repository: str | None = None  # the server's name for the repository (signed: repository)
-    identity_from: str = ""  # the variables the pusher is read from, for messages
+    # where the pusher is read from (the server), or why this side cannot know who pushed
+    identity_from: str = ""
     # a commit's committer date (gto counts the dates of the versions' commits as events
     # when it decides whether an artifact is deprecated); None: not known here
     commit_time: Callable[[str], int] | None = None
+    # an audit with the server's decision log: who pushed the tag (ref, object id)
+    pusher_of: Callable[[str, str], Pusher | None] | None = None
 
 
 class Context(NamedTuple):
@@ -587,7 +590,7 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
             if not pushed:
                 continue
             outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable), own)
-            outcome.add(rules.check_pusher(ref, tag, stage_rules, facts.pusher,
+            outcome.add(rules.check_pusher(ref, tag, stage_rules, _who(facts, update),
                                            facts.identity_required, restoring=restoring,
                                            sources=facts.identity_from), own)  # fmt: skip
             outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
@@ -600,6 +603,13 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
             if ctx.freeze_at is not None:
                 outcome.add(rules.check_frozen(ref, tag, stage_rules, ctx.freeze_at,
                                                restoring=restoring), own)  # fmt: skip
+
+
+def _who(facts: Facts, update: RefUpdate) -> Pusher | None:
+    """Who pushed ``update``: this push's pusher, or in an audit the decision log's."""
+    if facts.pusher_of is not None:
+        return facts.pusher_of(update.ref, update.new)
+    return facts.pusher
 
 
 def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:

@@ -75,7 +75,8 @@ def entry(when: float, repository: str, pusher: tuple[str, str] | None, hook: st
         "pusher_from": pusher[1] if pusher else None,
         "hook": hook,
         "refs": [
-            {"ref": printable_ref(u.ref), "old": u.old, "new": u.new} for u in updates[:MAX_LOGGED]
+            {"ref": printable_ref(u.ref), "old": u.old, "new": u.new}
+            for u in (updates if verdict == ACCEPTED else updates[:MAX_LOGGED])
         ],
         "verdict": verdict,
         "violations": [
@@ -83,8 +84,9 @@ def entry(when: float, repository: str, pusher: tuple[str, str] | None, hook: st
             for v in violations[:MAX_LOGGED]
         ],
     }
-    # a push of 20,000 refs is one line of a bounded size: the first ones, and the counts
-    if len(updates) > MAX_LOGGED:
+    # a declined push of 20,000 refs is one line of a bounded size: the first ones and the
+    # counts (an accepted push lists every ref it landed: an audit reads who pushed them)
+    if len(updates) > MAX_LOGGED and verdict != ACCEPTED:
         line["refs_total"] = len(updates)
     if len(violations) > MAX_LOGGED:
         line["violations_total"] = len(violations)
@@ -129,6 +131,35 @@ def is_decision(found: object) -> bool:
         return False
     listed = (found.get("refs"), found.get("violations"))
     return all(isinstance(v, list) and all(isinstance(x, dict) for x in v) for v in listed)
+
+
+def pushers(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], tuple[str, str]]:
+    """(ref, object id) -> (pusher, the variable it came from) of every ref an accepted
+    push landed, from the log at ``path`` (its first ``limit`` bytes of lines: a rotated
+    log's older pushes are in the rotated files). Unreadable lines are skipped."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    read_bytes = 0
+    try:
+        with open(path, "rb") as log:
+            for raw in log:
+                read_bytes += len(raw)
+                if read_bytes > limit:
+                    break
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    continue
+                if not is_decision(line) or line.get("verdict") != ACCEPTED:
+                    continue
+                who, source = line.get("pusher"), line.get("pusher_from")
+                if not isinstance(who, str) or not isinstance(source, str):
+                    continue
+                for ref in line.get("refs") or ():
+                    if isinstance(ref.get("ref"), str) and isinstance(ref.get("new"), str):
+                        found[(ref["ref"], ref["new"])] = (who, source)
+    except OSError:
+        return {}
+    return found
 
 
 def moment(line: Mapping[str, Any]) -> datetime | None:

@@ -32,6 +32,7 @@ from .printable import printable
 from .refupdate import TAG_PREFIX, RefUpdate
 from .registry import ArtifactState, Registry, TagEvent
 from .repostate import (
+    AUDIT_IDENTITY,
     CommitTimes,
     Settings,
     Where,
@@ -39,6 +40,7 @@ from .repostate import (
     commit_times,
     facts_for,
     load_settings,
+    log_pushers,
     registry_of,
 )
 from .rules import GitObject, Violation
@@ -577,8 +579,12 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
     def made(as_of: tuple[str | None, int] | None) -> Context:
         settings = load_settings(repo, branch, as_of)
         facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
+        # the job a push started (--pushed-at) is the last check there is: it must know the
+        # pusher; a check by hand, or an audit, cannot
+        facts = facts._replace(identity_required=arrived and not audit)
         if audit:
-            facts = facts._replace(identity_required=False)
+            facts = facts._replace(identity_required=False, identity_from=AUDIT_IDENTITY,
+                                   pusher_of=log_pushers(repo))  # fmt: skip
         return Context(settings.config, settings.policy,
                        settings.tag_checker(),
                        int(time.time()) if now is None else now, settings.origin, facts,

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from .errors import CannotRun
 from .printable import printable
 from .refupdate import printable_ref
-from .rules import Violation
+from .rules import UNCHECKED, Violation
 
 PREFIX = "gtoguard: "
 # violations, and receipt lines, a hook prints for one push (then a count), so that what
@@ -20,7 +20,7 @@ MAX_SHOWN = int(os.environ.get("GTOGUARD_MAX_SHOWN", "") or 0) or 100
 
 
 def violation_lines(violation: Violation, gitlab: bool = False) -> list[str]:
-    label = " warning:" if violation.severity == "warning" else ""
+    label = {"warning": " warning:", UNCHECKED: " not checkable here:"}.get(violation.severity, "")
     lines = [
         f"{PREFIX}{printable_ref(violation.ref)}: [{violation.rule}]{label} "
         f"{_one_line(violation.message)}"
@@ -78,6 +78,7 @@ def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequen
     """``checked`` updates looked at, ``rejected`` refs; ``what``: "push" (pre-receive),
     "pre-push" or "check" (the CLI)."""
     warnings = sum(1 for v in violations if v.severity == "warning")
+    unchecked = sum(1 for v in violations if v.severity == UNCHECKED)
     kind = "tag" if all(r.startswith("refs/tags/") for r in rejected) else "ref"
     noun = kind if checked == 1 else f"{kind}s"
     if rejected:
@@ -85,9 +86,11 @@ def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequen
                    "server would decline it)"}.get(what, "check failed")  # fmt: skip
         return f"{len(rejected)} of {checked} {noun} rejected; {verdict}"
     accepted = "check passed" if what == "check" else "push accepted"
+    aside = f" ({unchecked} not checkable here)" if unchecked else ""
     if warnings:
-        return f"{warnings} warning{'s' if warnings != 1 else ''} in {checked} {noun}; {accepted}"
-    return f"{checked} GTO {noun} checked; {accepted}"
+        return (f"{warnings} warning{'s' if warnings != 1 else ''} in {checked} {noun}; "
+                f"{accepted}{aside}")  # fmt: skip
+    return f"{checked} GTO {noun} checked; {accepted}{aside}"
 
 
 def failure_violations(exc: CannotRun, where: str) -> list[Violation]:

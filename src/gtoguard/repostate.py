@@ -29,7 +29,7 @@ from .check import (
 )
 from .errors import CannotRun, ContentFailure, environmental_failure
 from .gitrepo import Branch, Repo
-from .identity import identity_sources, pusher
+from .identity import Pusher, identity_sources, pusher
 from .policy import GTO_FILE, INDEX_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
 from .refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
@@ -114,11 +114,52 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
                 "(give gtoguard check a policy with signers: GTOGUARD_POLICY)",
             )
 
-    # the server and CI are the last checks there are: no identity declines there
-    return Facts(who, where.side in ("server", "ci"), reachable, verify, where.will_sign,
+    # the server knows who pushes (none named declines); elsewhere it is not checkable
+    return Facts(who, where.side == "server", reachable, verify, where.will_sign,
                  repository_name(repo, where),
-                 identity_sources(policy.identity_variable, ci=where.side == "ci"),
+                 identity_note(where.side, policy.identity_variable, where.env),
                  repo.commit_time)  # fmt: skip
+
+
+def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> str:
+    """Where the pusher is read from (the server), or why this side cannot know it: the
+    variables looked at, and why each was or was not used (a message's own words)."""
+    if side == "server":
+        return f"{identity_sources(variable)}: none is set"
+    if side == "ci":
+        return (f"{identity_sources(ci=True)} name who started a CI job, and neither is set: "
+                "run it in the job the push started (the server's variables are never read "
+                "in CI: anyone who starts a pipeline can set them)")  # fmt: skip
+    return ("who pushes is known only to the server, which checks it "
+            "against the account you push as")  # fmt: skip
+
+
+def log_pushers(repo: Repo) -> Callable[[str, str], Pusher | None] | None:
+    """Who pushed each tag, as the server's decision log says (an audit on the server,
+    whose policy names a log it can read); None where there is none."""
+    try:
+        policy = server_policy(repo)
+    except CannotRun:
+        return None
+    if policy is None or policy.log is None or not os.path.isfile(policy.log):
+        return None
+    from .decisionlog import pushers
+    from .refupdate import printable_ref
+
+    found = pushers(policy.log)
+
+    def pusher_of(ref: str, oid: str) -> Pusher | None:
+        entry = found.get((printable_ref(ref), oid))
+        return Pusher(entry[0], f"{entry[1]}, in the decision log") if entry else None
+
+    return pusher_of
+
+
+AUDIT_IDENTITY = (
+    "an audit does not know who pushed each tag (GITHUB_ACTOR and "
+    "GITLAB_USER_LOGIN name who started this job, not who pushed the history); the "
+    "server's decision log does, where the server policy keeps one (log:)"
+)
 
 
 # where each host names the repository a hook or job runs for (signed: repository)

@@ -34,6 +34,12 @@ Reachability = Callable[[str, tuple[str, ...]], tuple[bool, list[str]]]
 Verifier = Callable[[str, str], Verdict]  # (tag object id, its signature block) -> verdict
 
 
+# Violation.severity: "error" declines; "warning" is printed and accepted (mode: warn);
+# UNCHECKED: a rule that needs a fact this side cannot know (who pushed, on a clone or in
+# an audit), said with the reason and never counted as a violation
+UNCHECKED = "unchecked"
+
+
 class Violation(NamedTuple):
     rule: str
     ref: str
@@ -629,14 +635,22 @@ def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
         return None
     allowed = ", ".join(rules.pushers_as_written) or "nobody"
     if who is None:
-        where = f" ({sources}: not set)" if sources else ""
+        if not required:  # a fact this side cannot know: never a violation here
+            return Violation(
+                "identity-unknown",
+                ref,
+                f"stage {rules.stage} may only be changed by {allowed}; {sources}",
+                None,
+                UNCHECKED,
+            )
+        where = f" ({sources})" if sources else ""
         return Violation(
             "identity-unknown",
             ref,
             f"stage {rules.stage} may only be changed by {allowed}, and no pusher identity is "
             f"available here{where}; the tagger is not an identity: anyone can write it",
-            "the server checks this with the account you push as",
-            "error" if required else "warning",
+            "the server admin sets the variable that names the pusher (identity: in the "
+            "server policy) for the way pushes arrive (docs/servers/)",
         )
     if who.name in rules.pushers:
         return None
