@@ -6,7 +6,9 @@ pushes with the real git client into a bare repository with the installed hook."
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -304,3 +306,116 @@ def test_a_declined_push_of_many_refs_logs_one_bounded_line(registered: World,
     assert decided[-1]["refs_total"] == 2150 and len(decided[-1]["refs"]) == 100
     assert decided[-1]["violations_total"] == 150 and decided[-1]["rules"] == ["stage-unknown"]
     assert len(log.read_bytes().splitlines()[-1]) < 64 << 10
+
+
+# --- the fresh review of the fixes above (2026-12-07): what it landed ---------------------------
+
+
+def _raw_commit(world: World, author: str, extra: str = "", message: bytes = b"x\n",
+                parent: bool = True) -> str:  # fmt: skip
+    tree = git("rev-parse", "HEAD^{tree}", cwd=world.clone).stdout.strip()
+    head = f"tree {tree}\n" + (f"parent {world.head()}\n" if parent else "")
+    extra = f"{extra}\n" if extra else ""
+    body = (f"{head}{author}\ncommitter A <a@b> {world.tick()} +0000\n{extra}\n").encode() + message
+    done = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+                          cwd=world.clone, input=body, capture_output=True, check=True)  # fmt: skip
+    return done.stdout.decode().strip()
+
+
+def test_content_never_fails_open_through_a_commit_gto_cannot_read(registered: World) -> None:
+    """R1: bob's forbidden promotion plus a tag on an 'author garbage' commit, under fail:
+    open: pygit2 raised on the commit, the failure counted as the server's, and both tags
+    landed unchecked."""
+    world = registered
+    world.set_policy("stages:\n  prod: {pushers: [alice]}\n")
+    world.set_server_policy("fail: open\n")
+    bad = _raw_commit(world, "author garbage")
+    world.tag("zz@v1.0.0", bad)
+    world.tag("churn#prod#1", V1)
+    pushed = world.push("--atomic", "refs/tags/churn#prod#1", "refs/tags/zz@v1.0.0",
+                        env={"REMOTE_USER": "bob"})  # fmt: skip
+    assert not pushed.ok, pushed.output
+    assert pushed.rules() == {"pusher-not-allowed", "tag-unreadable"}, pushed.output
+    assert "accepted unchecked" not in pushed.output
+    assert "'NAME <EMAIL> TIME ±HHMM'" in pushed.output
+
+
+@pytest.mark.parametrize(
+    ("author", "extra", "message"),
+    [
+        ("author A <a@b> 1 +0000", "encoding bogus-enc", b"x\n"),
+        ("author A <a@b> 1 +0000", "encoding utf-8", b"caf\xe9\n"),
+        ("author garbage", "", b"x\n"),
+        ("author A <a@b> 1", "", b"x\n"),
+    ],
+)  # fmt: skip
+def test_a_commit_gto_cannot_read_never_becomes_the_tip_or_a_version(
+    registered: World, author: str, extra: str, message: bytes
+) -> None:
+    """R2: a commit with an encoding header its message does not decode with, or an
+    author line gto cannot split, as main's tip or under a version: every gto reader
+    failed ('unknown encoding', 'Invalid commit')."""
+    world = registered
+    bad = _raw_commit(world, author, extra, message)
+    before = world.server_snapshot()
+    pushed = world.push(f"{bad}:refs/heads/main")
+    assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+    assert "every gto reader reads the default branch's tip commit" in pushed.output
+    world.tag("churn@v1.1.0", bad)
+    pushed = world.push(f"{bad}:refs/heads/side", "refs/tags/churn@v1.1.0")
+    assert not pushed.ok and pushed.rules() == {"tag-unreadable"}, pushed.output
+    assert world.server_snapshot() == before
+
+
+def test_a_version_on_a_commit_with_a_broken_index_is_unreadable(registered: World) -> None:
+    """R3: gto reads artifacts.yaml at every version's commit, not only at HEAD."""
+    world = registered
+    git("checkout", "-q", "-b", "side", cwd=world.clone)
+    world.commit("broken index", {"artifacts.yaml": "[\n"})
+    world.tag("churn#dev#1")
+    pushed = world.push("side", "refs/tags/churn#dev#1")
+    assert not pushed.ok and pushed.rules() == {"tag-unreadable"}, pushed.output
+    assert "gto reads artifacts.yaml at every version's commit" in pushed.output
+
+
+def test_gitattributes_cannot_rewrite_the_config_on_checkout(registered: World) -> None:
+    """R4: `.gto working-tree-encoding=UTF-16` on main: every clone checked .gto out as
+    UTF-16, and gto failed ('Wrong config file'); the shim had answered the push itself."""
+    world = registered
+    for attributes in (".gto working-tree-encoding=UTF-16\n",
+                       "[attr]evil filter=lfs\nartifacts.yaml evil\n"):  # fmt: skip
+        (world.clone / ".gitattributes").write_text(attributes)
+        git("add", ".gitattributes", cwd=world.clone)
+        git("commit", "-qm", "attributes", cwd=world.clone)
+        pushed = world.push("HEAD:main")
+        assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
+        assert "a checkout then holds another file" in pushed.output
+        git("reset", "-q", "--hard", "HEAD~1", cwd=world.clone)
+    (world.clone / ".gitattributes").write_text("*.bin binary\n")
+    git("add", ".gitattributes", cwd=world.clone)
+    git("commit", "-qm", "harmless", cwd=world.clone)
+    assert world.push("HEAD:main").ok
+
+
+def test_the_decision_log_is_written_only_to_a_file(registered: World, tmp_path: Path) -> None:
+    """R8: the log was opened following symbolic links and blocking: a FIFO at its path
+    held every push (and the repository's lock); a symlink made the hook append to
+    whatever it named."""
+    world = registered
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    world.set_server_policy(f"log: {logs / 'decisions.jsonl'}\n")
+    os.mkfifo(logs / "decisions.jsonl")
+    world.tag("churn#dev#1", V1)
+    done = subprocess.run(["git", "push", "origin", "refs/tags/churn#dev#1"], cwd=world.clone,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "the decision log was not written" in done.stderr
+    (logs / "decisions.jsonl").unlink()
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (logs / "decisions.jsonl").symlink_to(victim)
+    world.tag("churn#dev#2", V1)
+    pushed = world.push_tags("churn#dev#2")
+    assert pushed.ok and "symbolic link" in pushed.output, pushed.output
+    assert victim.read_text() == "precious\n"

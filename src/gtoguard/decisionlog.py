@@ -9,8 +9,10 @@ cannot be written never changes a verdict: the hook says so on stderr and goes o
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -99,8 +101,18 @@ def entry(when: float, repository: str, pusher: tuple[str, str] | None, hook: st
 def append(path: str, line: Mapping[str, Any]) -> None:
     """Append ``line`` as one JSON line, in one write; raises ``OSError``."""
     data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o660)
+    # never through a symbolic link (the hook would append to whatever it names), and
+    # never wait: a FIFO there would hold the push (and the repository's lock) for ever
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
+        fd = os.open(path, flags, 0o660)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(f"{path} is a symbolic link; the log is written only to a file") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file; the log is written only to a file")
         written = os.write(fd, data)
     finally:
         os.close(fd)

@@ -41,14 +41,12 @@ class UsageError(CannotRun):
 
 def environmental_failure(exc: BaseException) -> bool:
     """Whether an unexpected exception is a failure of the server's environment, the
-    kind ``fail: open`` is for: the file system, the object store (pygit2), or gtoguard's
-    own libraries failing to load (anything raised while a module is being imported).
-    Anything else was raised judging what a push or the repository holds (memory running
-    out included: a push can cause that), and a crafted input must never be what opens
-    the gate."""
+    kind ``fail: open`` is for: the file system, or gtoguard's own libraries failing to
+    load (anything raised while a module is being imported). Anything else was raised
+    judging what a push or the repository holds, and a crafted input must never be what
+    opens the gate: memory running out (a push can cause that), and pygit2's errors too
+    (a pushed commit with an author line it cannot parse raises one)."""
     if isinstance(exc, (OSError, ImportError)):
-        return True
-    if type(exc).__module__.split(".")[0] in ("pygit2", "_pygit2"):
         return True
     trace = exc.__traceback__  # from where it was caught down: a module's body running
     while trace is not None:  # below that is an import (importlib hides its own frames)

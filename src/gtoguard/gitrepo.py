@@ -24,12 +24,11 @@ from .rules import GitObject
 from .tagname import artifact_to_tag
 from .tagobject import (
     HEAD_CAP,
-    MAX_TIME,
-    MIN_TIME,
     READ_CAP,
     Canonical,
     Identity,
     canonical,
+    commit_problem,
     parse_ident,
     parse_tag_object,
 )
@@ -530,19 +529,24 @@ class Repo:
         if obj.kind != "tag" or obj.target_kind != "commit" or obj.unreadable is not None:
             return None
         why = self.undatable(obj.target) if obj.target else None
-        return f"the tagged commit {why} (gto dates each version by its commit)" if why else None
+        return f"the tagged commit {why} (gto reads each version's commit)" if why else None
 
     def undatable(self, oid: str) -> str | None:
-        """Why gto cannot date commit ``oid``, or None. gto turns a commit's committer
-        date into a datetime in the committer's zone (each version's event, and the
-        entries of artifacts.yaml at HEAD): past the year 9999 every reader fails."""
-        commit = self._repo.get(oid)
-        if not isinstance(commit, pygit2.Commit):
+        """Why gto cannot read commit ``oid`` (``tagobject.commit_problem``: its author,
+        committer, encoding or date), or None; its raw bytes are read, never parsed by
+        libgit2 (which raises on what it cannot parse). A commit larger than READ_CAP
+        is read by its head (gto holds it whole: that is its own cost)."""
+        try:
+            kind, size = self._repo.odb.read_header(oid)
+            if kind != ObjectType.COMMIT:
+                return None
+            raw = bytes(self._repo.odb.read(oid)[1]) if size <= READ_CAP else b""
+        except (KeyError, ValueError, pygit2.GitError):
             return None
-        when = int(commit.commit_time) + 60 * int(commit.commit_time_offset)
-        if MIN_TIME <= when <= MAX_TIME:
-            return None
-        return f"{oid[:12]} is dated {int(commit.commit_time)}, outside the years 1 to 9999"
+        if not raw:
+            return None  # too large to read here: its headers are git's to vouch for
+        why = commit_problem(raw)
+        return f"{oid[:12]}: {why}" if why else None
 
     def _kind_of(self, oid: str) -> str:
         """The type of a tag's target; tags share commits, so each is looked up once."""
@@ -573,9 +577,20 @@ class Repo:
                 if oid is not None:
                     yield name, self.object_info(oid)
 
+    def _get(self, oid: str | None) -> pygit2.Object | None:
+        """The object ``oid``, or None where there is none or libgit2 cannot parse it (a
+        pushed commit with a malformed author line raises on lookup: content, not a
+        failure of the server; ``undatable`` says what is wrong with it)."""
+        if oid is None:
+            return None
+        try:
+            return self._repo.get(oid)
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+
     def blob_id_at(self, commit: str | None, path: str) -> str | None:
         """The id of the entry at ``path`` in ``commit``'s tree; None when absent."""
-        obj = self._repo.get(commit) if commit is not None else None
+        obj = self._get(commit)
         if not isinstance(obj, pygit2.Commit):
             return None
         try:
@@ -585,7 +600,7 @@ class Repo:
 
     def entry_at(self, commit: str | None, path: str) -> tuple[str, int] | None:
         """(object id, git file mode) of the entry at ``path`` in ``commit``'s tree."""
-        obj = self._repo.get(commit) if commit is not None else None
+        obj = self._get(commit)
         if not isinstance(obj, pygit2.Commit):
             return None
         try:
@@ -597,8 +612,27 @@ class Repo:
     def file_at(self, commit: str | None, path: str) -> bytes | None:
         """The blob at ``path`` in ``commit``'s tree; None when absent (or not a file)."""
         entry = self.blob_id_at(commit, path)
-        blob = self._repo.get(entry) if entry is not None else None
+        blob = self._get(entry)
         return bytes(blob.data) if isinstance(blob, pygit2.Blob) else None
+
+    def checkout_attributes(self, commit: str, paths: Iterable[str]
+                            ) -> list[tuple[str, str, str]]:  # fmt: skip
+        """(path, attribute, value) of every attribute a checkout of ``commit`` gives
+        ``paths``, as git reads that commit's .gitattributes (its tree put in a throwaway
+        index: a bare repository has no working tree to ask)."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="gtoguard-attributes-") as scratch:
+            env = gitprocess.environ({"GIT_INDEX_FILE": os.path.join(scratch, "index")})
+            cwd = self.workdir or self.path
+            if gitprocess.run(["read-tree", commit], cwd, env=env).returncode != 0:
+                return []
+            done = gitprocess.run(["check-attr", "--cached", "-a", "-z", "--", *paths], cwd,
+                                  env=env)  # fmt: skip
+        fields = done.stdout.split(b"\0")
+        return [(fields[i].decode("utf-8", "replace"), fields[i + 1].decode("utf-8", "replace"),
+                 fields[i + 2].decode("utf-8", "replace"))
+                for i in range(0, len(fields) - 2, 3)]  # fmt: skip
 
     def config_changes(
         self, updates: Iterable[RefUpdate], branch: Branch
@@ -639,13 +673,13 @@ class Repo:
 
     def commit_time(self, oid: str) -> int:
         """Committer time of a commit (0 if it is not one): gto's "enrichment" event."""
-        obj = self._repo.get(oid)
+        obj = self._get(oid)
         return int(obj.commit_time) if isinstance(obj, pygit2.Commit) else 0
 
     def commit_facts(self, oid: str) -> tuple[int, int, str, str, str, str, str] | None:
         """(committer time, committer's offset, author, author e-mail, committer,
         committer e-mail, message) of a commit; None if ``oid`` is not one."""
-        obj = self._repo.get(oid)
+        obj = self._get(oid)
         if not isinstance(obj, pygit2.Commit):
             return None
         author, committer = obj.author, obj.committer

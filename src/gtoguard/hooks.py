@@ -72,7 +72,9 @@ def run_hook(
     # another namespace's refs, and refs that are neither branches nor tags
     elsewhere = any(not u.ref.startswith((BRANCH_PREFIX, TAG_PREFIX)) for u in updates)
     claims = branch.missing is not None and any(u.ref == branch.ref for u in updates)
-    if not changes and not elsewhere and not claims and not gto_updates(updates):
+    if not changes and not elsewhere and not claims and not gto_updates(updates) and (
+        not _tip_trouble(repo, updates, branch)
+    ):
         # a plain tag name can still carry a GTO-named object, which is what gto reads
         plain = [u for u in updates if u.is_tag and not u.deleted]
         if not plain or not gto_updates(plain, repo.objects_of(plain, HEAD_CAP)):
@@ -110,6 +112,16 @@ def run_hook(
         write_receipt(err, result.receipt, "changed" if hook == "pre-receive" else "will change",
                       gitlab)  # fmt: skip
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
+
+
+def _tip_trouble(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) -> bool:
+    """Whether a default-branch update brings a tip or a .gitattributes gto cannot read
+    (``repostate.tip_problems``, which the full check then reports)."""
+    if not any(u.ref == branch.ref and not u.deleted for u in updates):
+        return False
+    from .repostate import tip_problems
+
+    return bool(tip_problems(repo, updates, branch))
 
 
 def _landing(repo: Repo, update: RefUpdate, number: int = 0) -> RefUpdate:

@@ -30,7 +30,15 @@ from .check import (
 from .errors import CannotRun, ContentFailure, environmental_failure
 from .gitrepo import Branch, Repo
 from .identity import Pusher, identity_sources, pusher
-from .policy import GTO_FILE, INDEX_FILE, POLICY_FILE, GtoConfig, Policy, policy_from_data
+from .policy import (
+    CONFIG_FILES,
+    GTO_FILE,
+    INDEX_FILE,
+    POLICY_FILE,
+    GtoConfig,
+    Policy,
+    policy_from_data,
+)
 from .refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
 from .rules import GitObject, Violation
@@ -368,6 +376,90 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
     return violations
 
 
+ATTRIBUTES = ".gitattributes"
+# attributes that make a checkout differ from the committed blob (gto reads the files of
+# the working tree: a .gto checked out as UTF-16, or as an LFS pointer, fails every reader)
+_REWRITING = ("working-tree-encoding", "filter")
+
+
+def tip_problems(repo: Repo, updates: Iterable[RefUpdate], branch: Branch) -> list[Violation]:
+    """What a default-branch update must not bring, beyond its config files: a tip commit
+    gto cannot read (every gto reader reads the default branch's tip: its author and
+    committer lines, its encoding), and a ``.gitattributes`` that rewrites ``.gto``,
+    ``.gtoguard.yaml`` or ``artifacts.yaml`` on checkout, where gto reads them."""
+    found = []
+    for update in updates:
+        if update.ref != branch.ref or update.deleted:
+            continue
+        why = repo.undatable(update.new)
+        if why is not None:
+            found.append(Violation(
+                "config-invalid", update.ref,
+                f"every gto reader reads the default branch's tip commit, and gto cannot "
+                f"read this one ({why})",
+                "commit again with git itself (a well-formed author and committer, no "
+                "encoding header the message does not match), and push that",
+            ))  # fmt: skip
+        before = None if update.created else repo.blob_id_at(update.old, ATTRIBUTES)
+        after = repo.blob_id_at(update.new, ATTRIBUTES)
+        if after is not None and after != before:
+            for path, attribute, value in repo.checkout_attributes(update.new, CONFIG_FILES):
+                if attribute in _REWRITING and value not in ("unset", "unspecified"):
+                    found.append(Violation(
+                        "config-invalid", update.ref,
+                        f"{ATTRIBUTES} gives {path} '{attribute}: {value}': a checkout then "
+                        f"holds another file than the one committed, and gto reads {path} "
+                        "from the checkout (every reader would fail or read other rules)",
+                        f"leave {path} out of {ATTRIBUTES} (or give it -{attribute})",
+                    ))  # fmt: skip
+    return found
+
+
+def index_problems(repo: Repo, gto: Iterable[RefUpdate], objects: Mapping[str, GitObject],
+                   verdicts: cfg.VerdictCache | None) -> list[Violation]:  # fmt: skip
+    """gto reads ``artifacts.yaml`` at the commit of every version it shows: a tag on a
+    commit whose index it cannot load fails every reader, for as long as the tag stays."""
+    found = []
+    checked: dict[str, list[cfg.Problem]] = {}
+    for update in gto:
+        obj = objects.get(update.new)
+        if update.deleted or obj is None or obj.kind != "tag" or obj.target_kind != "commit":
+            continue
+        commit = obj.target
+        assert commit is not None
+        if commit not in checked:
+            checked[commit] = _index_at(repo, commit, verdicts)
+        for problem in checked[commit]:
+            found.append(Violation(
+                "tag-unreadable", update.ref,
+                f"gto reads artifacts.yaml at every version's commit, and cannot load the "
+                f"one at {commit[:12]} ({problem.path}: {problem.message})",
+                "tag a commit whose artifacts.yaml gto can load (gtoguard config validate "
+                "artifacts.yaml), or one without it",
+            ))  # fmt: skip
+    return found
+
+
+def _index_at(repo: Repo, commit: str, verdicts: cfg.VerdictCache | None) -> list[cfg.Problem]:
+    entry = repo.entry_at(commit, INDEX_FILE)
+    if entry is None:
+        return []
+    problem = not_a_file(entry[1], INDEX_FILE)
+    if problem is not None:
+        return [problem]
+    data = repo.file_at(commit, INDEX_FILE) or b""
+    try:
+        with as_content(INDEX_FILE):
+            if verdicts is None:
+                cfg.index_document(data, INDEX_FILE)
+            else:
+                verdicts.document(INDEX_FILE, entry[0], lambda: data,
+                                  lambda raw: cfg.index_document(raw, INDEX_FILE))  # fmt: skip
+    except cfg.ConfigInvalid as exc:
+        return exc.problems
+    return []
+
+
 def _undated_index(repo: Repo, commit: str | None, where: str) -> list[cfg.Problem]:
     """gto dates the entries of ``artifacts.yaml`` by the commit that holds it."""
     why = repo.undatable(commit) if commit else None
@@ -662,6 +754,7 @@ def run(
     config_violations = check_config_changes(repo, changes)
     config_violations += namespaced_refs(updates, repo.namespace)
     config_violations += claimed_default(repo, updates, branch)
+    config_violations += tip_problems(repo, updates, branch)
     other = [u for u in updates if is_other_ref(u.ref)]
     if other:
         server = where is None or where.side == "server"
@@ -683,6 +776,7 @@ def run(
         settings = load_settings(repo, branch)
         budget.limit(settings.policy.budget)
         whole_messages(repo, objects, gto, settings.policy.tags.max_message)
+        config_violations += index_problems(repo, gto, objects, settings.cache)
         touched = touched_artifacts(gto)
         names = repo.tag_targets(touched)
         exclude = (

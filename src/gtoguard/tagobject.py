@@ -172,3 +172,48 @@ def _utf8(raw: bytes) -> bool:
 
 def _show(raw: bytes) -> str:
     return repr(raw.decode("utf-8", "backslashreplace"))
+
+
+_COMMIT_IDENT = re.compile(rb"[^<>\n]* <[^<>\n]*> ([0-9]{1,19}) ([+-])([0-9]{2})([0-9]{2})")
+
+
+def commit_problem(raw: bytes) -> str | None:
+    """Why gto cannot read a commit object (``raw``: its bytes), or None. gto reads the
+    default branch's tip and each version's commit, and every reader fails on an author
+    or committer line it cannot split into name, e-mail, time and zone, on an
+    ``encoding`` header it cannot decode the message with, and on a committer date past
+    what ``datetime`` holds (gto dates each version by it). Stricter than gto where gto
+    lets a line through by accident (an author without a time)."""
+    head, _, message = raw.partition(b"\n\n")
+    found: dict[bytes, bytes] = {}
+    for line in head.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if key in (b"author", b"committer", b"encoding"):
+            if key in found:
+                return f"it has two {key.decode()} lines"
+            found[key] = value
+    for key in (b"author", b"committer"):
+        ident = found.get(key)
+        if ident is None:
+            return f"it has no {key.decode()} line"
+        if _COMMIT_IDENT.fullmatch(ident) is None:
+            return f"its {key.decode()} line {_show(ident[:80])} is not 'NAME <EMAIL> TIME ±HHMM'"
+    encoding = found.get(b"encoding")
+    if encoding is not None:
+        import codecs  # only for a commit that names an encoding
+
+        name = encoding.decode("ascii", "replace").strip()
+        try:
+            codecs.lookup(name)
+            message.decode(name)
+        except (LookupError, UnicodeError, ValueError):
+            return (f"its message does not decode as its encoding header says "
+                    f"({_show(encoding[:40])})")  # fmt: skip
+    match = _COMMIT_IDENT.fullmatch(found[b"committer"])
+    assert match is not None
+    seconds, sign, hours, minutes = match.groups()
+    offset = (int(hours) * 60 + int(minutes)) * (-1 if sign == b"-" else 1)
+    when = int(seconds) + 60 * offset
+    if MIN_TIME <= when <= MAX_TIME:
+        return None
+    return f"it is dated {int(seconds)}, outside the years 1 to 9999"
