@@ -128,13 +128,15 @@ def severities(pushed: list[tuple[str, int]], now: int = 1000) -> list[tuple[str
     [
         # counters and dates agree: nothing
         ([("m@v1.0.0#1", 10), ("m#dev#2", 20)], []),
-        # #3 dated 5 s before #2, whose lower counter says it came first: #3 is the one
-        # flagged (a warning: #2 may have been dated ahead instead), #2 passes
+        # #3 dated 5 s before #2: one of the two arrived out of order, and counters and
+        # dates are both the pusher's to write: a warning, naming both, never an error
         ([("m@v1.0.0#1", 10), ("m#prod#2", 500), ("m#dev#3", 495)],
-         [("m#dev#3", "tagger-time", "warning")]),
-        # further back than clock_skew + max_age (300 + 300): no hook took it
+         [("m#prod#2", "counter-not-increasing", "warning")]),
         ([("m@v1.0.0#1", 10), ("m#prod#2", 900), ("m#dev#3", 250)],
-         [("m#dev#3", "tagger-time", "error")]),
+         [("m#prod#2", "counter-not-increasing", "warning")]),
+        # one low counter dated late condemns nothing before it
+        ([("m@v1.0.0#1", 10), ("m#dev#2", 20), ("m#prod#3", 30), ("m#dev#0", 900)],
+         [("m#dev#0", "counter-not-increasing", "warning")]),
         # the same counter twice: the later one repeats it (its own fault)
         ([("m@v1.0.0#1", 10), ("m#dev#2", 20), ("m#prod#2", 30)],
          [("m#prod#2", "counter-not-increasing", "error")]),

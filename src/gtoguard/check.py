@@ -100,7 +100,6 @@ class Outcome:
         self.checked = checked  # GTO-shaped tag updates looked at
         self.rejected_refs: set[str] = set() if rejected_refs is None else rejected_refs
         self.stamp: str | None = None  # the config commit to name on violations added now
-        self.back_dated: set[str] = set()  # refs an audit found dated before their order
 
     def __repr__(self) -> str:
         return (f"Outcome(checked={self.checked}, violations={self.violations!r}, "
@@ -420,6 +419,7 @@ def _evaluate_tag(
             add(rules.check_counter(ref, tag, state))
         else:
             _counter_evidence(ref, tag, event, state, ctx, outcome)
+        add(rules.check_counter_step(ref, tag, state))
     if event is None:  # lightweight or not on a commit: no registry event, but a counter
         state.note_counter(tag.counter)
         return
@@ -515,13 +515,10 @@ def restored_stages(tag: TagName, event: TagEvent, state: ArtifactState,
 def _counter_evidence(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
                       ctx: Context, outcome: Outcome) -> None:  # fmt: skip
     """An audit, where no tag's arrival is known: this tag's counter is not above the
-    counters of tags dated before it. The counters say which came first, the dates what
-    gto reads: a tag whose counter says it was made after this one, yet dated before it,
-    is the back-dated one, and the one flagged (never this one, which a hook took first).
-    Dated further before than a hook can ever have accepted: an error; closer, a tag
-    dated ahead of the clock on the other side explains it as well: a warning
-    (``check_counter_order``). A counter equal to another's, or below a lightweight tag's,
-    is this tag's own fault."""
+    counters of tags dated before it. Counters and dates are both written by the pusher,
+    so the audit cannot tell which tag arrived out of order: a warning on this tag that
+    names the others (``check_counter_order``), never an error, never pruned. A counter
+    equal to another's, or below a lightweight tag's, is this tag's own fault."""
     assert tag.counter is not None
     later = [
         e for e in state.events if e.name.counter is not None and e.name.counter >= tag.counter
@@ -532,13 +529,7 @@ def _counter_evidence(ref: str, tag: TagName, event: TagEvent, state: ArtifactSt
     if max(e.name.counter or 0 for e in later) < state.max_counter:
         outcome.add(rules.check_counter(ref, tag, state))  # a lightweight tag's counter
         return
-    for other in later:
-        other_ref = TAG_PREFIX + other.tag
-        if other_ref not in outcome.back_dated:
-            outcome.back_dated.add(other_ref)
-            outcome.add(rules.check_counter_order(other_ref, other, tag, event,
-                                                  ctx.policy.tags.clock_skew,
-                                                  ctx.policy.tags.age_limit))  # fmt: skip
+    outcome.add(rules.check_counter_order(ref, tag, event, later))
 
 
 def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list[str]:

@@ -72,8 +72,12 @@ def run_hook(
     # another namespace's refs, and refs that are neither branches nor tags
     elsewhere = any(not u.ref.startswith((BRANCH_PREFIX, TAG_PREFIX)) for u in updates)
     claims = branch.missing is not None and any(u.ref == branch.ref for u in updates)
-    if not changes and not elsewhere and not claims and not gto_updates(updates) and (
-        not _tip_trouble(repo, updates, branch)
+    if (
+        not changes
+        and not elsewhere
+        and not claims
+        and not gto_updates(updates)
+        and (not _tip_trouble(repo, updates, branch))
     ):
         # a plain tag name can still carry a GTO-named object, which is what gto reads
         plain = [u for u in updates if u.is_tag and not u.deleted]
