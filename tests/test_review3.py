@@ -10,11 +10,12 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import World, faulty_python, git, gtoguard
+from conftest import World, faulty_python, git, gtoguard, run_gto
 
 V1 = "churn@v1.0.0^{commit}"
 
@@ -419,3 +420,44 @@ def test_the_decision_log_is_written_only_to_a_file(registered: World, tmp_path:
     pushed = world.push_tags("churn#dev#2")
     assert pushed.ok and "symbolic link" in pushed.output, pushed.output
     assert victim.read_text() == "precious\n"
+
+
+def test_a_counter_may_not_lock_the_artifact(registered: World) -> None:
+    """R5: bob, allowed only dev, pushed churn#dev#999999999999999999, and every later
+    counter tag of the artifact failed for good (the next counter has 19 digits)."""
+    world = registered
+    world.tag("churn#dev#999999999999999999", V1)
+    pushed = world.push_tags("churn#dev#999999999999999999")
+    assert not pushed.ok and pushed.rules() == {"counter-too-high"}, pushed.output
+    world.tag("churn#dev#1000000", V1)
+    assert world.push_tags("churn#dev#1000000").ok
+
+
+def test_a_registration_dated_ahead_cannot_void_a_later_deprecation(world: World) -> None:
+    """R7: bob registered v1.1.0 dated 250 s ahead; alice then deprecated churn, and gto,
+    which reads bob's tag after her deprecation, showed churn active with prod v1.0.0:
+    bob's tag had made churn active again, which only alice may do."""
+    world.set_policy("stages:\n  prod: {pushers: [alice]}\n")
+    alice, bob = {"REMOTE_USER": "alice"}, {"REMOTE_USER": "bob"}
+    for name in ("churn@v1.0.0", "churn#prod#1"):
+        world.tag(name)
+    assert world.push_tags("churn@v1.0.0", "churn#prod#1", env=alice).ok
+    world.commit("v1.1")
+    world.tag("churn@v1.1.0#2", when=int(time.time()) + 250)
+    assert world.push_tags("churn@v1.1.0#2", env=bob).ok
+    world.tag("churn@deprecated#3", when=int(time.time()))
+    pushed = world.push_tags("churn@deprecated#3", env=alice)
+    assert not pushed.ok and pushed.rules() == {"identity-unknown"}, pushed.output
+    assert "'churn@v1.1.0#2' is dated after this push arrived" in pushed.output
+    assert "GIT_COMMITTER_DATE=@" in pushed.output
+    # dated after it, as the hint says, the deprecation holds
+    git("tag", "-d", "churn@deprecated#3", cwd=world.clone)
+    world.tag("churn@deprecated#3", when=int(time.time()) + 260)
+    assert world.push_tags("churn@deprecated#3", env=alice).ok
+    assert "churn" not in json.loads(run_gto("show", "--json", cwd=_fresh_clone(world)).stdout)
+
+
+def _fresh_clone(world: World) -> Path:
+    reader = world.root / f"reader-{time.time_ns()}"
+    git("clone", "-q", str(world.server), str(reader), cwd=world.root)
+    return reader

@@ -106,3 +106,21 @@ def test_the_hook_declines_what_the_audit_warns_of(tmp_path: Path) -> None:
     pushed = world.push_tags("churn#dev#3")
     assert not pushed.ok and pushed.rules() == {"counter-not-increasing"}, pushed.output
     assert "its tagger date places it before 'churn#prod#2'" in pushed.output
+
+
+def test_prune_keeps_a_tag_that_fails_only_by_a_back_dated_config(tmp_path: Path) -> None:
+    """The fresh review: someone who may push main committed a .gto without prod, dated
+    two hours back; the audit judged an hour-old prod tag by it, and prune deleted it."""
+    world = _ci_world(tmp_path)
+    for name in ("churn#staging#1", "churn#prod#2"):
+        world.tag(name, V1, when=now() - 3600)
+    assert world.push_tags("churn#staging#1", "churn#prod#2").ok
+    world.follow, world.clock = False, now() - 7200
+    world.commit("tidy", {".gto": "stages: [dev, staging]\n"})
+    assert world.push("HEAD:main").ok
+    audit = gtoguard("check", "--all", "--repo", str(world.server), cwd=tmp_path)
+    assert "churn#prod#2: [stage-unknown]" in audit.stdout, audit.stdout  # by the dates
+    pruned = gtoguard("prune", "--made-after", str(now() - 86400), "--branch", "origin/main",
+                      cwd=world.clone)  # fmt: skip
+    assert "kept churn#prod#2: it fails only by the rules of" in pruned.stdout, pruned.stdout
+    assert "deleting" not in pruned.stdout and "churn#prod#2" in world.server_tags()

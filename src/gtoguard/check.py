@@ -266,29 +266,43 @@ def _after_ahead(state: ArtifactState, new: Sequence[Item], later: Sequence[TagE
     """Put back the events dated ahead of the clock, and hold the batch to them: gto
     places them after the batch's tags, and there each must still pass as it did when it
     arrived. One that fails only with the batch before it declines the batch's first tag
-    there (its lower counter is no failure: it came first, as the counters say)."""
+    there (its lower counter is no failure: it came first, as the counters say). They are
+    judged as pushed, by someone unknown here: one that would now change a stage it did
+    not change when it arrived (the fresh review: bob's registration dated 250 s ahead
+    made alice's later deprecation void, so that it made churn active again and gave prod
+    back) changes it unjudged, which declines the batch."""
     if new:
         mine = {update.ref for update, _, _ in new}
         history = [item for item in _history(state) if item[0].ref not in mine]
         ahead: list[Item] = [(RefUpdate(TAG_PREFIX + e.tag, e.commit, e.commit), e.name, e)
                              for e in later]  # fmt: skip
         refs = {update.ref for update, _, _ in ahead}
+        unknown = ctx._replace(facts=ctx.facts._replace(pusher=None, pusher_of=None,
+                                                        identity_required=True))  # fmt: skip
         before, after = Outcome(), Outcome()
-        _replay(state.name, history + ahead, ctx, before, set())
-        _replay(state.name, history + list(new) + ahead, ctx, after, set())
+        _replay(state.name, history + ahead, unknown, before, refs)
+        _replay(state.name, history + list(new) + ahead, unknown, after, refs)
         seen = {(v.ref, v.rule) for v in before.violations}
-        first = min(new, key=_item_key)[0].ref
+        first = min(new, key=_item_key)
         for violation in after.violations:
             if violation.ref not in refs or (violation.ref, violation.rule) in seen:
                 continue
             if violation.rule == "counter-not-increasing":
                 continue
             other = violation.ref.removeprefix(TAG_PREFIX)
+            when = next(e.time for e in later if e.tag == other)
+            if violation.rule in ("identity-unknown", "pusher-not-allowed"):
+                what = ("there it changes a stage it did not change when it arrived, a change "
+                        f"its pusher was never judged for ({violation.message.split(', and')[0]})")  # fmt: skip
+            else:
+                what = f"there it fails: {violation.message}"
             outcome.add(rules.Violation(
-                violation.rule, first,
+                violation.rule,
+                first[0].ref,
                 f"'{other}' is dated after this push arrived, so gto places it after this "
-                f"tag, and there it fails: {violation.message}",
-                f"push again once '{other}''s date has passed, or ask its pusher to fix it",
+                f"tag, and {what}",
+                f"date this tag after it (GIT_COMMITTER_DATE=@{when + 1} git tag ..., within "
+                f"tags.clock_skew), or push once {rules.iso_time(when)} has passed",
             ))  # fmt: skip
     for event in later:
         state.add(event)

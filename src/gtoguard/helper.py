@@ -577,18 +577,7 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
     by the files of its time (``confighistory``), or of the time ``at`` when given."""
 
     def made(as_of: tuple[str | None, int] | None) -> Context:
-        settings = load_settings(repo, branch, as_of)
-        facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
-        # the job a push started (--pushed-at) is the last check there is: it must know the
-        # pusher; a check by hand, or an audit, cannot
-        facts = facts._replace(identity_required=arrived and not audit)
-        if audit:
-            facts = facts._replace(identity_required=False, identity_from=AUDIT_IDENTITY,
-                                   pusher_of=log_pushers(repo))  # fmt: skip
-        return Context(settings.config, settings.policy,
-                       settings.tag_checker(),
-                       int(time.time()) if now is None else now, settings.origin, facts,
-                       arrived=arrived, freeze_at=now if arrived else None)  # fmt: skip
+        return era_context(repo, branch, env, as_of, audit, now, arrived)
 
     latest = made(None)
     if not eras or (len(eras) == 1 and eras[0].commit is None):
@@ -612,6 +601,24 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
         return found
 
     return latest._replace(at=in_force)
+
+
+def era_context(repo: Repo, branch: Branch, env: Mapping[str, str],
+                as_of: tuple[str | None, int] | None, audit: bool = True,
+                now: int | None = None, arrived: bool = False) -> Context:  # fmt: skip
+    """The context of the rules of one era (``as_of``: its commit and date; None: the
+    tip's), on the CI side."""
+    settings = load_settings(repo, branch, as_of)
+    facts = facts_for(repo, Where("ci", env, "origin"), settings.policy)
+    # the job a push started (--pushed-at) is the last check there is: it must know the
+    # pusher; a check by hand, or an audit, cannot
+    facts = facts._replace(identity_required=arrived and not audit)
+    if audit:
+        facts = facts._replace(identity_required=False, identity_from=AUDIT_IDENTITY,
+                               pusher_of=log_pushers(repo))  # fmt: skip
+    return Context(settings.config, settings.policy, settings.tag_checker(),
+                   int(time.time()) if now is None else now, settings.origin, facts,
+                   arrived=arrived, freeze_at=now if arrived else None)  # fmt: skip
 
 
 def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
@@ -707,10 +714,14 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
     return result
 
 
-def prunable(repo: Repo, outcome: Outcome, cutoff: int) -> tuple[list[str], list[tuple[str, str]]]:
+def prunable(repo: Repo, outcome: Outcome, cutoff: int, branch: Branch | None = None
+             ) -> tuple[list[str], list[tuple[str, str]]]:  # fmt: skip
     """(tags to delete, [(tag kept, why)]) among the tags ``outcome`` declines: annotated
-    ones whose tagger date is after ``cutoff``. A tag that passes is never listed."""
+    ones whose tagger date is after ``cutoff``. A tag that passes is never listed, and
+    (with ``branch``) neither is one that fails only by the rules of a config change it
+    may be older than (``_only_by_a_later_era``)."""
     doomed, kept = [], []
+    eras: list[Era] | None = None
     for ref in sorted(outcome.rejected_refs):
         if not ref.startswith(TAG_PREFIX):
             continue
@@ -719,11 +730,39 @@ def prunable(repo: Repo, outcome: Outcome, cutoff: int) -> tuple[list[str], list
         obj = repo.object_info(oid) if oid is not None else None
         if obj is None or obj.kind != "tag" or obj.time is None:
             kept.append((name, "no tagger date (a lightweight tag): delete it by hand"))
-        elif obj.time <= cutoff:
+            continue
+        if obj.time <= cutoff:
             kept.append((name, "made before the cutoff"))
-        else:
-            doomed.append(name)
+            continue
+        if branch is not None and oid is not None:
+            if eras is None:
+                eras = usable_eras(repo, branch, [])
+            era = _only_by_a_later_era(repo, branch, eras, outcome, ref, name, oid)
+            if era is not None:
+                kept.append((name, f"it fails only by the rules of {branch.label} as of "
+                                   f"{(era.commit or '')[:12]} ({_day(era.since)}), and a "
+                                   "commit date is written by whoever commits: the tag may be "
+                                   "older than those rules; delete it by hand if it is not"))  # fmt: skip
+                continue
+        doomed.append(name)
     return doomed, kept
+
+
+def _only_by_a_later_era(repo: Repo, branch: Branch, eras: Sequence[Era], outcome: Outcome,
+                         ref: str, name: str, oid: str) -> Era | None:  # fmt: skip
+    """The era whose rules alone make ``ref`` fail, if it passes by the rules just before
+    that era's: a config change back-dated onto the default branch would otherwise let
+    prune delete tags made before it (the fresh review: a commit dated two hours back that
+    took prod out of .gto condemned a prod tag of an hour ago)."""
+    judged = {v.config for v in outcome.violations if v.ref == ref and v.severity == "error"}
+    for index, era in enumerate(eras):
+        if index == 0 or era.commit not in judged:
+            continue
+        before = eras[index - 1]
+        ctx = era_context(repo, branch, {}, (before.commit, before.since))
+        if _audit_one(repo, name, oid, ctx).ok:
+            return era
+    return None
 
 
 def unpushed_tags(repo: Repo, remote: str) -> list[str]:

@@ -27,6 +27,7 @@ from .tagname import (
     gto_reads,
     is_gto_shaped,
     parse_tag,
+    ref_format_problem,
 )
 
 # (commit, branch names or globs) -> (reachable from one of them, the branches looked at)
@@ -108,7 +109,8 @@ def check_object(ref: str, obj: GitObject, policy: Policy, decoded: bool = True)
         check_size(ref, obj, policy),
         check_annotated(ref, obj, policy),
         check_target(ref, obj),
-        check_tagger_present(ref, obj) if decoded else None,
+        # an unreadable tagger line is said once (tag-unreadable), not also as missing
+        check_tagger_present(ref, obj) if decoded and obj.unreadable is None else None,
     ]
     return [v for v in found if v is not None]
 
@@ -122,14 +124,16 @@ def check_one_name(ref: str, obj: GitObject) -> Violation | None:
     if obj.name == name:
         return None
     shown = printable_ref(obj.name)
+    if is_gto_shaped(obj.name) and ref_format_problem(obj.name) is None:
+        hint = f"push the tag under its own name: git push origin 'refs/tags/{shown}'"
+    else:  # a name no ref can have (a trailing space): only a new tag object mends it
+        hint = f"create the tag under this name: git tag -a '{printable_ref(name)}' COMMIT"
     return Violation(
         "tag-name-mismatch",
         ref,
         f"the ref is named '{printable_ref(name)}' but its tag object is named '{shown}'; "
         f"gto reads the object's name{', a GTO event' if is_gto_shaped(obj.name) else ''}",
-        f"push the tag under its own name: git push origin 'refs/tags/{shown}'"
-        if is_gto_shaped(obj.name)
-        else f"create the tag under this name: git tag -a '{printable_ref(name)}' COMMIT",
+        hint,
     )
 
 
@@ -424,7 +428,7 @@ def check_tagger_time(
         return Violation(
             "tagger-time",
             ref,
-            f"tagger date {_iso(event.time)} is {ahead}s in the future (allowed: {skew}s)",
+            f"tagger date {iso_time(event.time)} is {ahead}s in the future (allowed: {skew}s)",
             "fix the clock (date -u) and create the tag again",
         )
     latest = state.latest_time()
@@ -432,8 +436,8 @@ def check_tagger_time(
         return Violation(
             "tagger-time",
             ref,
-            f"tagger date {_iso(event.time)} is {latest - event.time}s before the latest event "
-            f"of '{event.name.artifact}' ({_iso(latest)}); gto orders events by this date, "
+            f"tagger date {iso_time(event.time)} is {latest - event.time}s before the latest event "
+            f"of '{event.name.artifact}' ({iso_time(latest)}); gto orders events by this date, "
             "so a back-dated tag rewrites history",
             "create the tag again with the current date",
         )
@@ -441,7 +445,7 @@ def check_tagger_time(
         return Violation(
             "tagger-time",
             ref,
-            f"tagger date {_iso(event.time)} is {now - event.time}s before the push (allowed: "
+            f"tagger date {iso_time(event.time)} is {now - event.time}s before the push (allowed: "
             f"{max_age}s, tags.max_age); gto orders events by this date, so an old date "
             "rewrites history",
             f"create it again now and push it right away: git tag -d {event.tag}, then "
@@ -451,7 +455,7 @@ def check_tagger_time(
     return None
 
 
-def _iso(seconds: int) -> str:
+def iso_time(seconds: int) -> str:
     try:
         return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(seconds))
     except (OverflowError, OSError, ValueError):
@@ -638,6 +642,9 @@ def _change(tag: TagName, stage: str, removing: bool = False, restoring: bool = 
         return f"deregister {tag.version}, which holds stage {stage}"
     if tag.action is DEPRECATE:
         return f"deprecate '{tag.artifact}', whose versions hold stage {stage}"
+    if tag.action is REGISTER:
+        return (f"register {tag.version} on a commit in stage {stage}, which renames the "
+                "version gto shows there")  # fmt: skip
     return f"{tag.action.value} stage {stage}"
 
 

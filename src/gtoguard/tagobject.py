@@ -1,6 +1,6 @@
 """A tag object's bytes, read the way gto 1.10.1's readers need them. Pure.
 
-gto reads tags through pygit2 (and GitPython), which fail on things git itself stores
+gto reads tags through its git backends (dulwich, pygit2), which fail on things git itself stores
 without complaint: text that is not UTF-8, a time zone of ``+2400``, a time past what
 Python's ``datetime`` holds, a tagger without a name or e-mail. Such an object in a
 repository makes every ``gto show`` fail, so ``unreadable`` says why it would.
@@ -78,7 +78,7 @@ def _ident(raw: bytes) -> tuple[Identity, str | None] | None:
     elif not utf8:
         problem = "the tagger's name or e-mail is not UTF-8"
     elif not name.strip() or not email.strip():
-        problem = "the tagger has no name or no e-mail (gto's GitPython reader requires both)"
+        problem = "the tagger has no name or no e-mail (gto's readers require both)"
     return Identity(name, email, time, offset), problem
 
 

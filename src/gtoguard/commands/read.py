@@ -223,7 +223,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
     handle = open_repo(repo)
     config = helper.config_branch(handle, branch, remote)
     result = helper.audit(handle, config, None)
-    doomed, kept = helper.prunable(handle, result.outcome, cutoff)
+    doomed, kept = helper.prunable(handle, result.outcome, cutoff, config)
     for name, why in kept:
         say(f"kept {printable(name)}: {printable(why)}")
     if not doomed:
