@@ -585,7 +585,7 @@ class Repo:
             return None
         try:
             return self._repo.get(oid)
-        except (KeyError, ValueError, pygit2.GitError):
+        except pygit2.InvalidError:  # it is there, and malformed; anything else is raised
             return None
 
     def blob_id_at(self, commit: str | None, path: str) -> str | None:

@@ -755,9 +755,12 @@ def _only_by_a_later_era(repo: Repo, branch: Branch, eras: Sequence[Era], outcom
     prune delete tags made before it (the fresh review: a commit dated two hours back that
     took prod out of .gto condemned a prod tag of an hour ago)."""
     judged = {v.config for v in outcome.violations if v.ref == ref and v.severity == "error"}
+    target = repo.object_info(oid).target
     for index, era in enumerate(eras):
         if index == 0 or era.commit not in judged:
             continue
+        if era.commit is not None and target is not None and repo.reaches(target, era.commit):
+            continue  # the tagged commit holds the change: the tag came after the rules
         before = eras[index - 1]
         ctx = era_context(repo, branch, {}, (before.commit, before.since))
         if _audit_one(repo, name, oid, ctx).ok:

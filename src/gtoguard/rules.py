@@ -109,8 +109,10 @@ def check_object(ref: str, obj: GitObject, policy: Policy, decoded: bool = True)
         check_size(ref, obj, policy),
         check_annotated(ref, obj, policy),
         check_target(ref, obj),
-        # an unreadable tagger line is said once (tag-unreadable), not also as missing
-        check_tagger_present(ref, obj) if decoded and obj.unreadable is None else None,
+        # a tagger line that is there but unreadable is said once (tag-unreadable)
+        check_tagger_present(ref, obj)
+        if decoded and "tagger" not in (obj.unreadable or "")
+        else None,
     ]
     return [v for v in found if v is not None]
 
@@ -145,7 +147,10 @@ def check_readable(ref: str, obj: GitObject) -> Violation | None:
         ref,
         f"gto cannot read this tag object: {obj.unreadable}; every gto reader of the "
         "repository would fail",
-        "create the tag again with git tag -a or gtoguard (UTF-8 text, a real date and zone)",
+        "tag a commit git itself made (git commit writes its author, committer and "
+        "encoding as every reader can read them)"
+        if obj.unreadable.startswith("the tagged commit")
+        else "create the tag again with git tag -a or gtoguard (UTF-8 text, a real date and zone)",
     )
 
 
