@@ -134,8 +134,9 @@ def gto_updates(
             found.append(update)
         elif objects is not None and not update.deleted:
             obj = objects.get(update.new)
-            if obj is not None and obj.name is not None and is_gto_shaped(obj.name):
-                found.append(update)
+            if obj is not None and ((obj.name is not None and is_gto_shaped(obj.name))
+                                    or (obj.kind == "tag" and obj.partial and obj.name is None)):  # fmt: skip
+                found.append(update)  # (a tag whose name could not be read may be GTO's)
     return found
 
 
@@ -174,6 +175,9 @@ def evaluate(
             if obj is not None and obj.name is not None and is_gto_shaped(obj.name):
                 outcome.checked += 1
                 add(rules.check_one_name(ref, obj))
+            elif obj is not None and obj.kind == "tag" and obj.partial and obj.name is None:
+                outcome.checked += 1  # its name, which gto reads, cannot be read cheaply
+                add(rules.check_size(ref, obj, policy))
             continue
         outcome.checked += 1
         created = update.created

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
 
-from . import budget, gitprocess
+from . import budget, gitprocess, objectfiles
 from .errors import CannotRun, NotARepository, UsageError
 from .policy import CONFIG_FILES, INDEX_FILE
 from .refstore import RefStore
@@ -455,12 +455,23 @@ class Repo:
 
     def _tag_head(self, oid: str) -> bytes:
         """The first ``HEAD_CAP`` bytes of tag object ``oid`` (past its type and size),
-        without inflating the rest: from the loose object's file where it is one (a push
-        of fewer than 100 objects arrives loose), else from ``git cat-file``, stopped
-        once it has sent them (git itself holds the object whole meanwhile)."""
-        head = self._loose_head(oid)
+        without inflating the rest (``objectfiles``: a loose object, or a pack entry that
+        is no delta; the push's quarantine first). Else from ``git cat-file``, stopped once
+        it has sent them, and at most READ_CAP bytes of object: git holds the object
+        whole meanwhile, so a larger one stored as a delta is not read at all (empty:
+        the caller sees no headers, and the tag is too large anyway)."""
+        directories = [os.environ.get("GIT_OBJECT_DIRECTORY") or "",
+                       *os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep),
+                       os.path.join(self.path, "objects")]  # fmt: skip
+        head = objectfiles.head(oid, filter(None, directories), HEAD_CAP)
         if head is not None:
             return head
+        try:
+            size = self._repo.odb.read_header(oid)[1]
+        except (KeyError, ValueError, pygit2.GitError):
+            return b""
+        if size > READ_CAP:
+            return b""
         import subprocess  # here, not above: the hook's usual path starts no process
 
         try:
@@ -471,36 +482,6 @@ class Repo:
         except OSError as exc:
             raise CannotRun(f"cannot run git: {exc.strerror}", "install git") from None
         return head
-
-    def _loose_head(self, oid: str) -> bytes | None:
-        """``_tag_head`` from a loose object file, in this repository's object directory
-        or the ones git's environment adds (the push's quarantine); None when packed."""
-        import zlib
-
-        directories = [os.environ.get("GIT_OBJECT_DIRECTORY") or "",
-                       *os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep),
-                       os.path.join(self.path, "objects")]  # fmt: skip
-        for directory in filter(None, directories):
-            try:
-                handle = open(os.path.join(directory, oid[:2], oid[2:]), "rb")  # noqa: SIM115
-            except OSError:
-                continue
-            inflate = zlib.decompressobj()
-            out = b""
-            with handle:
-                while len(out) < HEAD_CAP + 64:
-                    chunk = handle.read(1 << 14)
-                    if not chunk:
-                        break
-                    try:
-                        out += inflate.decompress(chunk, HEAD_CAP + 64 - len(out))
-                    except zlib.error:
-                        return None
-                    if inflate.unconsumed_tail:
-                        break  # enough inflated; the rest stays compressed
-            _, nul, body = out.partition(b"\0")  # "tag <size>" NUL, then the object
-            return body[:HEAD_CAP] if nul else None
-        return None
 
     def objects_of(self, updates: Iterable[RefUpdate], keep: int = READ_CAP
                    ) -> dict[str, GitObject]:  # fmt: skip
