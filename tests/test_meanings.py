@@ -189,3 +189,20 @@ def test_the_pages_badge_counts_only_violations(world: World, page_of: Any) -> N
     assert "registry clean" in dashboard, dashboard
     model = page.request("/models/churn").body
     assert "not checkable here" in model and "violating" not in model
+
+
+# --- config validate says what the hook says --------------------------------------------------
+
+
+def test_config_validate_says_what_the_hook_says(world: World) -> None:
+    """The review: a policy with stages: prdo beside a .gto of dev/staging/prod was
+    '.gtoguard.yaml: valid' to config validate (and to the gtoguard-config pre-commit
+    hook that runs it), while the hook said config-invalid."""
+    (world.clone / ".gtoguard.yaml").write_text("stages:\n  prdo: {pushers: [alice]}\n")
+    for args in ((), (".gtoguard.yaml",)):
+        done = gtoguard("config", "validate", *args, cwd=world.clone)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "/stages/prdo: stage 'prdo' is not allowed by .gto" in done.stdout, done.stdout
+    world.commit("policy", {".gtoguard.yaml": "stages:\n  prdo: {pushers: [alice]}\n"})
+    pushed = world.push("HEAD:main")
+    assert not pushed.ok and "/stages/prdo: stage 'prdo' is not allowed by .gto" in pushed.output

@@ -48,7 +48,8 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
         return 0
     invalid = 0
     checked = [(str(p.file), [p]) for p in problems_first]
-    checked += [(name, cfg.validate_file(data, name)) for name, data in targets]
+    checked += [(name, cfg.validate_file(data, name) or _against_gto(name, data, targets))
+                for name, data in targets]  # fmt: skip
     for name, problems in checked:
         if not problems:
             say(f"{printable(name)}: valid")
@@ -64,6 +65,31 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
             if problem.hint:
                 say(f"  hint: {printable(problem.hint)}")
     return 1 if invalid else 0
+
+
+def _against_gto(name: str, data: bytes, targets: list[tuple[str, bytes]]) -> list[Any]:
+    """What the hook says of a valid repository policy beside its ``.gto``: stages (and
+    ``from`` stages) the ``.gto`` does not allow are config-invalid (a misspelt stage
+    would guard nothing). The ``.gto`` is the one checked with it, else the one in the
+    same directory (the working tree's, or the same commit's)."""
+    from .. import config as cfg
+    from ..policy import GTO_FILE
+
+    if cfg.config_file_kind(name) != "repository-policy":
+        return []
+    gto = next((d for n, d in targets if cfg.config_file_kind(n) == "gto"), None)
+    if gto is None:
+        beside = Path(name.rsplit(":", 1)[-1]).parent / GTO_FILE
+        try:
+            gto = beside.read_bytes() if ":" not in name else None
+        except OSError:
+            gto = None
+    if gto is None:
+        return []
+    try:
+        return cfg.stage_problems(cfg.parse_gto_config(gto), cfg.parse_policy(data, name), name)
+    except cfg.ConfigInvalid:
+        return []  # the .gto is invalid: said where it is checked
 
 
 def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str, Any]]:
