@@ -39,8 +39,7 @@ def _install_step(host: str) -> str:
         workflow = yaml.safe_load((DOCS / "github-actions.yml").read_text())
         return next(s["run"] for s in workflow["jobs"]["check"]["steps"]
                     if s.get("id") == "install")  # fmt: skip
-    job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())["gtoguard"]
-    return next(line for line in job["before_script"] if "pip install" in line)
+    return next(line for line in _gitlab_lines("gtoguard") if "pip install" in line)
 
 
 @pytest.fixture(scope="session")
@@ -152,9 +151,52 @@ def test_github_template_can_delete_the_bad_tag(hosted: World) -> None:
 # --- GitLab CI ---------------------------------------------------------------------------
 
 
+def _gitlab_doc() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())
+    return doc
+
+
+def _flatten(lines: list[Any]) -> list[str]:
+    """A script list as GitLab runs it: a list inside it (a YAML anchor) is spliced in."""
+    flat: list[str] = []
+    for line in lines:
+        flat.extend(_flatten(line) if isinstance(line, list) else [str(line)])
+    return flat
+
+
+def _gitlab_lines(name: str, install: bool = True) -> list[str]:
+    job = _gitlab_doc()[name]
+    lines = _flatten(job.get("before_script", []) + job["script"])
+    return [line for line in lines if install or "pip install" not in line]
+
+
+def _gitlab_job(name: str, cwd: Path, predefined: dict[str, str],
+                project: dict[str, str] | None = None, install: bool = False,
+                doc: dict[str, Any] | None = None) -> tuple[bool, str, dict[str, str]]:  # fmt: skip
+    """Run one job of the template as a runner does: GitLab's predefined variables, then
+    the file's global ``variables:``, then the job's own (which win over the global
+    ones), then the project's CI/CD variables (which win over both); before_script and
+    script in one shell that stops at the first failure, then after_script."""
+    doc = doc or _gitlab_doc()
+    job = doc[name]
+    env = dict(predefined)
+    for scope in (doc.get("variables", {}), job.get("variables", {}), project or {}):
+        env.update({k: str(v) for k, v in scope.items()})
+    lines = _flatten(job.get("before_script", []) + job["script"])
+    done = _shell("\n".join(line for line in lines if install or "pip install" not in line),
+                  cwd, env)  # fmt: skip
+    output = done.stdout + done.stderr
+    failed = done.returncode != 0
+    env["CI_JOB_STATUS"] = "failed" if failed else "success"
+    for line in _flatten(job.get("after_script", [])):
+        done = _shell(line, cwd, env)
+        output += done.stdout + done.stderr
+        assert done.returncode == 0, output
+    return not failed, output, env
+
+
 def _gitlab(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bool, str]:
-    job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())["gtoguard"]
-    rule = job["rules"][0]["if"]
+    rule = _gitlab_doc()["gtoguard"]["rules"][0]["if"]
     pattern = re.search(r"=~ /(.*)/", rule)[1]  # type: ignore[index]
     assert re.search(pattern, tag)
     run_dir = Path(tempfile.mkdtemp(prefix="gl-", dir=world.root))  # one per run of the job
@@ -164,26 +206,17 @@ def _gitlab(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bo
     git("remote", "add", "origin", str(world.server), cwd=ci)
     git("fetch", "-q", "origin", f"+refs/tags/{tag}:refs/tags/{tag}", cwd=ci)
     git("checkout", "-q", "--detach", f"refs/tags/{tag}", cwd=ci)
-    env = {k: str(v) for k, v in job["variables"].items()}
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    env.update(CI_COMMIT_TAG=tag, CI_DEFAULT_BRANCH="main", GTOGUARD_PUSH_URL=str(world.server),
-               CI_PIPELINE_CREATED_AT=created,
-               GTOGUARD_DELETE_BAD_TAGS="true" if delete else "false")  # fmt: skip
+    predefined = {"CI_COMMIT_TAG": tag, "CI_DEFAULT_BRANCH": "main",
+                  "CI_PIPELINE_CREATED_AT": created}  # fmt: skip
+    project = {"GTOGUARD_PUSH_URL": str(world.server),
+               "GTOGUARD_DELETE_BAD_TAGS": "true" if delete else "false"}  # fmt: skip
     if signers:  # a File-type variable: GitLab writes it out and passes its path
         path = run_dir / "signers"
         path.write_text(signers, encoding="utf-8")
-        env["GTOGUARD_ALLOWED_SIGNERS"] = str(path)
-    # GitLab runs before_script and script in one shell, stopping at the first failure
-    lines = [line for line in job["before_script"] + job["script"] if "pip install" not in line]
-    done = _shell("\n".join(lines), ci, env)
-    output = done.stdout + done.stderr
-    failed = done.returncode != 0
-    env["CI_JOB_STATUS"] = "failed" if failed else "success"
-    for line in job["after_script"]:
-        done = _shell(line, ci, env)
-        output += done.stdout + done.stderr
-        assert done.returncode == 0, output
-    return not failed, output
+        project["GTOGUARD_ALLOWED_SIGNERS"] = str(path)
+    ok, output, _ = _gitlab_job("gtoguard", ci, predefined, project)
+    return ok, output
 
 
 def test_gitlab_template_fails_on_a_bad_tag_and_passes_a_good_one(hosted: World) -> None:
@@ -272,15 +305,11 @@ def _github_audit(world: World, delete_after: str = "") -> tuple[bool, str]:
 
 
 def _gitlab_audit(world: World, delete_after: str = "") -> tuple[bool, str]:
-    job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())["gtoguard-audit"]
     ci = Path(tempfile.mkdtemp(prefix="gl-audit-", dir=world.root)) / "checkout"
     git("clone", "-q", str(world.server), str(ci), cwd=world.root)  # a branch pipeline
-    env = {k: str(v) for k, v in job["variables"].items()}
-    env.update(CI_DEFAULT_BRANCH="main", GTOGUARD_PUSH_URL=str(world.server),
-               GTOGUARD_DELETE_AFTER=delete_after)  # fmt: skip
-    lines = [line for line in job["before_script"] + job["script"] if "pip install" not in line]
-    done = _shell("\n".join(lines), ci, env)
-    return done.returncode == 0, done.stdout + done.stderr
+    project = {"GTOGUARD_PUSH_URL": str(world.server), "GTOGUARD_DELETE_AFTER": delete_after}
+    ok, output, _ = _gitlab_job("gtoguard-audit", ci, {"CI_DEFAULT_BRANCH": "main"}, project)
+    return ok, output
 
 
 AUDITS = {"github": _github_audit, "gitlab": _gitlab_audit}
@@ -334,11 +363,42 @@ def test_the_deploy_job_runs_after_the_check_and_reads_the_registry(hosted: Worl
 
 
 def test_the_gitlab_deploy_job_reads_the_registry(hosted: World) -> None:
-    job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())["gtoguard-deploy"]
-    assert job["needs"] == ["gtoguard"]
+    assert _gitlab_doc()["gtoguard-deploy"]["needs"] == ["gtoguard"]
     ci = Path(tempfile.mkdtemp(prefix="gl-deploy-", dir=hosted.root)) / "checkout"
     git("clone", "-q", str(hosted.server), str(ci), cwd=hosted.root)
     git("checkout", "-q", "--detach", f"refs/tags/{GOOD}", cwd=ci)
-    script = "\n".join(line for line in job["script"] if "pip install" not in line)
-    done = _shell(script, ci, {"CI_COMMIT_TAG": GOOD})
-    assert done.returncode == 0 and "deploying churn v1.0.0" in done.stdout, done.stderr
+    ok, output, _ = _gitlab_job("gtoguard-deploy", ci, {"CI_COMMIT_TAG": GOOD})
+    assert ok and "deploying churn v1.0.0" in output, output
+
+
+JOBS = ("gtoguard", "gtoguard-deploy", "gtoguard-audit")
+
+
+@pytest.mark.parametrize("where", ["file", "project"])
+def test_every_gitlab_job_installs_with_gitlabs_variable_scoping(
+    hosted: World, built_wheel: Path, where: str
+) -> None:
+    """The spec is set where the template says, once: in the file's global variables or
+    as a project CI/CD variable. Every job, the deploy job too, then installs from it; no
+    job's own variables hide it (a job variable wins over a global one, even empty)."""
+    doc = _gitlab_doc()
+    assert set(JOBS) <= set(doc) and "GTOGUARD_PIP_SPEC" in doc["variables"]
+    project = {"PIP_NO_INDEX": "1"}
+    if where == "file":
+        doc["variables"]["GTOGUARD_PIP_SPEC"] = str(built_wheel)
+    else:
+        project["GTOGUARD_PIP_SPEC"] = str(built_wheel)
+    ci = Path(tempfile.mkdtemp(prefix="gl-scope-", dir=hosted.root)) / "checkout"
+    git("clone", "-q", str(hosted.server), str(ci), cwd=hosted.root)
+    git("checkout", "-q", "--detach", f"refs/tags/{GOOD}", cwd=ci)
+    predefined = {"CI_COMMIT_TAG": GOOD, "CI_DEFAULT_BRANCH": "main",
+                  "CI_PIPELINE_CREATED_AT": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+    for name in JOBS:
+        _, output, env = _gitlab_job(name, ci, predefined, project, install=True, doc=doc)
+        assert env["GTOGUARD_PIP_SPEC"] == str(built_wheel), name
+        assert "set GTOGUARD_PIP_SPEC" not in output and "Invalid requirement" not in output, (
+            f"{name}: {output}")  # fmt: skip
+    # unset everywhere, each job stops at its first step saying where to set it
+    for name in JOBS:
+        ok, output, _ = _gitlab_job(name, ci, predefined, {}, install=True)
+        assert not ok and "set GTOGUARD_PIP_SPEC in the global variables" in output, name
