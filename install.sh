@@ -1,15 +1,19 @@
 #!/bin/sh
-# Install gtoguard into a virtual environment in this checkout (.venv).
+# Install gtoguard from this checkout.
 #
-#   ./install.sh                 install; print where the gtoguard command is
+#   ./install.sh                 install into .venv (editable: for trying it and developing)
 #   ./install.sh --repo PATH     also install the hook into PATH (bare: pre-receive + guard, else pre-push)
-#   ./install.sh --server PATH...  also install the pre-receive hook and its landing guard
-#                                (reference-transaction) into each bare repository
+#   ./install.sh --server [PATH...]  build a wheel of this checkout, install it (not editable)
+#                                into its own venv, .venv-server, and install the pre-receive
+#                                hook and its landing guard into each bare repository PATH
 #   ./install.sh --demo          install, then run `gtoguard demo` (a declined and an accepted push)
 #   ./install.sh --test          install with the test extra, build gtoguard's wheel into
 #                                .venv-test and run the whole test suite against it
 #
-# Safe to run again: it reuses .venv and reinstalls gtoguard in place.
+# With --server, a `git pull` in the checkout changes nothing the hooks run: run
+# ./install.sh --server again to upgrade. GTOGUARD_SERVER_VENV=DIR puts that venv elsewhere;
+# GTOGUARD_WHEEL=FILE installs that wheel instead of building one.
+# Safe to run again: it reuses each venv and reinstalls gtoguard in place.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +23,7 @@ mode=install
 repo=
 servers=
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -27,9 +31,7 @@ while [ $# -gt 0 ]; do
         --test) mode=test ;;
         --repo) [ $# -ge 2 ] || { echo "install.sh: --repo needs a path" >&2; exit 2; }
                 repo=$2; shift ;;
-        --server) shift
-                  [ $# -ge 1 ] || { echo "install.sh: --server needs at least one path" >&2; exit 2; }
-                  servers=yes; break ;;   # the remaining arguments are the paths
+        --server) shift; servers=yes; break ;;   # the remaining arguments are the paths
         -h|--help) usage; exit 0 ;;
         *) echo "install.sh: unknown option: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -62,10 +64,46 @@ test_tools() {
 command -v git >/dev/null 2>&1 || { echo "install.sh: git is required" >&2; exit 3; }
 command -v "$python" >/dev/null 2>&1 || { echo "install.sh: $python is required (3.10+)" >&2; exit 3; }
 
+pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
+
+# The server's gtoguard: a wheel built from this checkout (or GTOGUARD_WHEEL), installed
+# into a venv of its own, so that the hooks run exactly what was installed.
+if [ -n "$servers" ]; then
+    [ -z "$repo" ] && [ "$mode" = install ] ||
+        { echo "install.sh: --server is an install of its own: run it without --repo, --demo or --test" >&2; exit 2; }
+    venv=${GTOGUARD_SERVER_VENV:-$here/.venv-server}
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+    wheel=${GTOGUARD_WHEEL:-}
+    if [ -z "$wheel" ]; then
+        wheels=$(mktemp -d)
+        trap 'rm -rf "$wheels"' EXIT
+        pip wheel --no-deps -w "$wheels" "$here" || {
+            echo "install.sh: could not build the wheel (pip needs setuptools from a package index);" \
+                 "build it where one is reachable (pip wheel --no-deps PATH) and pass GTOGUARD_WHEEL=FILE" >&2
+            exit 3; }
+        wheel=$(ls "$wheels"/gtoguard-*.whl)
+    fi
+    [ -f "$wheel" ] || { echo "install.sh: no wheel at $wheel" >&2; exit 2; }
+    pip install "$wheel"                                  # its dependencies, where missing
+    pip install --no-deps --force-reinstall "$wheel"      # gtoguard itself, always replaced
+    echo "gtoguard installed: $venv/bin/gtoguard ($("$venv/bin/gtoguard" --version), from $(basename "$wheel"))"
+    failed=0
+    for server in "$@"; do
+        if [ "$(git -C "$server" rev-parse --is-bare-repository 2>/dev/null)" != true ]; then
+            echo "install.sh: $server: not a bare repository; skipped" >&2
+            failed=1
+            continue
+        fi
+        "$venv/bin/gtoguard" install --repo "$server" --pre-receive || failed=1
+    done
+    [ "$failed" = 0 ] || { echo "install.sh: some repositories were not set up (see above)" >&2; exit 1; }
+    [ $# -gt 0 ] || echo "no repository named: $venv/bin/gtoguard install --repo PATH --pre-receive (or --hooks-dir DIR) installs the hook"
+    exit 0
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
-pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
 
 # pip runs again only when pyproject.toml changed since the last install (or the test
 # extra is wanted and missing): the install is editable, so the code is always current
@@ -85,19 +123,6 @@ echo "gtoguard installed: $venv/bin/gtoguard ($("$venv/bin/gtoguard" --version))
 
 if [ -n "$repo" ]; then
     "$venv/bin/gtoguard" install --repo "$repo"
-fi
-
-if [ -n "$servers" ]; then
-    failed=0
-    for server in "$@"; do
-        if [ "$(git -C "$server" rev-parse --is-bare-repository 2>/dev/null)" != true ]; then
-            echo "install.sh: $server: not a bare repository; skipped" >&2
-            failed=1
-            continue
-        fi
-        "$venv/bin/gtoguard" install --repo "$server" --pre-receive || failed=1
-    done
-    [ "$failed" = 0 ] || { echo "install.sh: some repositories were not set up (see above)" >&2; exit 1; }
 fi
 
 # The suite runs against gtoguard as users get it: a wheel built from this checkout,

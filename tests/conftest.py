@@ -42,10 +42,11 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(root.glob("gtoguard-*.whl"))
 
 
-def fresh_venv(root: Path, pip: bool = False) -> Path:
+def fresh_venv(root: Path, pip: bool = False, hide: tuple[str, ...] = ()) -> Path:
     """A new virtual environment (its ``bin``) that sees this environment's packages
     through a ``.pth`` line, so installing gtoguard needs no package index; its own
-    site-packages comes first, so a gtoguard installed there is the one imported."""
+    site-packages comes first, so a gtoguard installed there is the one imported.
+    The distributions named in ``hide`` are left out of what it sees."""
     venv = root / "venv"
     made = _run(sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), str(venv),
                 cwd=root)  # fmt: skip
@@ -56,8 +57,33 @@ def fresh_venv(root: Path, pip: bool = False) -> Path:
 
     mine = str(Path(gtoguard.__file__).resolve().parent.parent)
     ours = {p for p in sys.path if p.endswith("site-packages") and str(Path(p).resolve()) != mine}
+    if hide:  # a copy of each site directory made of links, less the hidden distributions
+        seen = set()
+        for number, where in enumerate(sorted(ours)):
+            view = root / f"site-{number}"
+            view.mkdir()
+            for entry in Path(where).iterdir():
+                if entry.name.lower().replace("_", "-").split("-")[0] not in hide:
+                    (view / entry.name).symlink_to(entry)
+            seen.add(str(view))
+        ours = seen
     Path(site.stdout.strip(), "dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
     return venv / "bin"
+
+
+def wheel_of_installed(name: str, dest: Path) -> Path:
+    """A wheel of an installed pure-Python distribution, packed from its installed files,
+    so that a test can ``pip install`` it with no package index."""
+    import zipfile
+    from importlib import metadata
+
+    dist = metadata.distribution(name)
+    wheel = dest / f"{dist.metadata['Name'].replace('-', '_')}-{dist.version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for file in dist.files or []:
+            if file.parts[0] != ".." and "__pycache__" not in file.parts:
+                archive.write(file.locate(), str(file))
+    return wheel
 
 
 @pytest.fixture(scope="session")

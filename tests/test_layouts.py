@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, World, git, gtoguard, make_world
+from conftest import World, fresh_venv, git, gtoguard, make_world
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,20 +107,38 @@ def test_hooks_dir_must_be_a_pre_receive_d(tmp_path: Path) -> None:
     assert done.returncode == 2
 
 
-def test_install_sh_server_many_repositories(tmp_path: Path) -> None:
+def test_install_sh_server_many_repositories(tmp_path: Path, built_wheel: Path) -> None:
+    """./install.sh --server installs the wheel, not the checkout, into a venv of its own:
+    the hooks run what was installed, whatever later happens to the checkout."""
     repos = [tmp_path / name for name in ("a.git", "b b.git", "c.git")]
     for repo in repos:
         git("init", "-q", "--bare", str(repo), cwd=tmp_path)
     clone = tmp_path / "not-bare"
     git("init", "-q", str(clone), cwd=tmp_path)
-    env = {**os.environ, "PYTHON": str(BIN / "python")}
+    (tmp_path / "server").mkdir()
+    server = fresh_venv(tmp_path / "server", pip=True).parent  # sees the dependencies
+    env = {**os.environ, "GTOGUARD_SERVER_VENV": str(server), "GTOGUARD_WHEEL": str(built_wheel),
+           "PIP_NO_INDEX": "1"}  # fmt: skip
     done = subprocess.run([str(ROOT / "install.sh"), "--server", *map(str, repos), str(clone)],
                           capture_output=True, text=True, check=False, env=env)  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr  # one path was not a bare repo
     assert "not-bare: not a bare repository; skipped" in done.stderr
+    assert f"{server}/bin/gtoguard" in done.stdout and built_wheel.name in done.stdout
     for repo in repos:
-        assert "gtoguard-shim: pre-receive" in (repo / "hooks" / "pre-receive").read_text()
+        shim = (repo / "hooks" / "pre-receive").read_text()
+        assert "gtoguard-shim: pre-receive" in shim and f"{server}/bin/python" in shim
     assert not (clone / ".git" / "hooks" / "pre-receive").exists()
+    where = subprocess.run([str(server / "bin" / "python"), "-c", "import gtoguard; print(gtoguard.__file__)"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert where.startswith(str(server)) and not where.startswith(str(ROOT)), where
+    assert not list(server.glob("lib/*/site-packages/__editable__*"))
+    # again: the same install, gtoguard itself replaced
+    again = subprocess.run([str(ROOT / "install.sh"), "--server", str(repos[0])],
+                           capture_output=True, text=True, check=False, env=env)  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    mixed = subprocess.run([str(ROOT / "install.sh"), "--repo", str(clone), "--server"],
+                           capture_output=True, text=True, check=False, env=env)  # fmt: skip
+    assert mixed.returncode == 2 and "an install of its own" in mixed.stderr
     # each one works
     world = World(tmp_path, repos[1], tmp_path / "work")
     git("clone", "-q", str(repos[1]), str(world.clone), cwd=tmp_path)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import BIN, Page, World, git, gtoguard, run_gto
+from conftest import BIN, Page, World, fresh_venv, git, gtoguard, run_gto, wheel_of_installed
 
 
 def _registered(world: World, version: str = "v1.0.0") -> None:
@@ -355,11 +355,43 @@ def test_without_the_ui_extra_it_exits_3_and_says_how_to_install(
     env = {"PYTHONPATH": str(blocked)}
     done = _ui("--repo", str(world.clone), cwd=tmp_path, env=env)
     assert done.returncode == 3, done.stderr
-    assert "pip install 'gtoguard[ui]'" in done.stderr and "starlette, uvicorn" in done.stderr
+    assert "-m pip install 'starlette>=" in done.stderr and "starlette, uvicorn" in done.stderr
     assert "Traceback" not in done.stderr
     _registered(world)
     assert gtoguard("show", "--json", cwd=world.clone, env=env).returncode == 0
     assert gtoguard("check", "--all", cwd=world.clone, env=env).returncode == 0
+
+
+UI = ("starlette", "uvicorn", "jinja2")
+
+
+def test_the_install_the_hint_names_works(world: World, tmp_path: Path, built_wheel: Path) -> None:
+    """gtoguard installed from its wheel without the extra: ``gtoguard ui`` names a
+    command for the Python it runs on (gtoguard[ui] is on no index), and that command,
+    run as printed, installs the extra (here from a local wheelhouse: no index)."""
+    (tmp_path / "venv").mkdir()
+    bin_dir = fresh_venv(tmp_path / "venv", pip=True, hide=UI)
+    done = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                           "--no-index", str(built_wheel)], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    refused = subprocess.run([str(bin_dir / "gtoguard"), "ui", "--repo", str(world.clone)],
+                             capture_output=True, text=True, env=env, timeout=60, check=False)  # fmt: skip
+    assert refused.returncode == 3 and "starlette, uvicorn, jinja2 not installed" in refused.stderr
+    hint = next(line for line in refused.stderr.splitlines() if "-m pip install" in line)
+    command = hint[hint.index(str(bin_dir / "python")):]
+    assert "gtoguard" not in command.split("pip install", 1)[1], command
+    wheels = tmp_path / "wheelhouse"
+    wheels.mkdir()
+    for name in UI:
+        wheel_of_installed(name, wheels)
+    installed = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False,
+                               env={**env, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)})  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    where = subprocess.run([str(bin_dir / "python"), "-c", "import starlette; print(starlette.__file__)"],
+                           capture_output=True, text=True, check=False).stdout  # fmt: skip
+    assert where.startswith(str(bin_dir.parent)), where
 
 
 def test_hooks_and_other_commands_never_import_the_ui_extra(world: World) -> None:

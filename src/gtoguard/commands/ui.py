@@ -19,6 +19,25 @@ if TYPE_CHECKING:
 EXTRA = ("starlette", "uvicorn", "jinja2")
 
 
+def install_hint() -> str:
+    """The command that installs the ui extra into the Python this gtoguard runs on.
+    gtoguard is on no package index, so the hint names the extra's own requirements
+    (from the installed metadata, i.e. pyproject.toml), which every index serves."""
+    import shlex
+    from importlib import metadata
+
+    wanted = []
+    try:
+        for requirement in metadata.requires("gtoguard") or []:
+            spec, _, marker = requirement.partition(";")
+            if marker.replace(" ", "").replace("'", '"') == 'extra=="ui"':
+                wanted.append(spec.strip())
+    except metadata.PackageNotFoundError:  # run from a source tree, not installed
+        pass
+    words = [sys.executable, "-m", "pip", "install", *(wanted or EXTRA)]
+    return " ".join(shlex.quote(word) for word in words)
+
+
 @main.command()
 @click.option("--repo", default=".", show_default=True,
               help="The repository to serve: a clone (a bare repository is served read-only).")  # fmt: skip
@@ -62,7 +81,7 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
     missing = [name for name in EXTRA if not _importable(name)]
     if missing:
         raise CannotRun(f"the registry page needs the ui extra ({', '.join(missing)} "
-                        "not installed)", "pip install 'gtoguard[ui]'")  # fmt: skip
+                        "not installed)", install_hint())  # fmt: skip
     from .. import helper
     from ..gitrepo import open_repo
     from ..ui.access import remove_private
