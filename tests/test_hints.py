@@ -4,6 +4,7 @@ output, run in the clone, and then the thing the user wanted goes through."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -146,3 +147,37 @@ def test_informational_hints_run(registered: World) -> None:
     assert refused.returncode == 1
     look = _run(registered, _hint(refused.stderr, "stage-not-active"))
     assert look.returncode == 0 and "v1.0.0" in look.stdout
+
+
+def test_a_bump_on_a_commit_with_a_version_says_to_commit_first(registered: World) -> None:
+    """On a commit that carries v1.0.0, a lower version is refused twice over; the hint
+    says to commit first, and after a commit its command registers."""
+    registered.set_policy("versions: {increasing: true}\n")
+    git("checkout", "-q", "--detach", "churn@v1.0.0", cwd=registered.clone)
+    refused = gtoguard("register", "churn", "--version", "v0.0.5", cwd=registered.clone)
+    assert refused.returncode == 1
+    assert "[commit-has-version]" in refused.stderr
+    fix = _hint(refused.stderr, "version-not-increasing")
+    assert "commit your change" in refused.stderr and fix == "gtoguard register churn --bump-patch"
+    same = _run(registered, fix)  # on the same commit a bump cannot help
+    assert same.returncode == 1 and "[commit-has-version]" in same.stderr
+    registered.commit("retrain")
+    done = _run(registered, fix)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_declined_stage_deletion_names_the_unassign_to_make(registered: World) -> None:
+    """Deleting a stage tag is refused; the hint names the version, not a placeholder,
+    and the unassignment it names goes through and takes the stage away."""
+    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
+                    cwd=registered.clone)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    stage_tag = next(t for t in registered.server_tags() if t.startswith("churn#prod#"))
+    refused = registered.push(f":refs/tags/{stage_tag}")
+    assert not refused.ok
+    fix = _hint(refused.output, "tag-deleted")
+    assert fix == "gtoguard unassign churn --version v1.0.0 --stage prod", refused.output
+    done = _run(registered, fix + " --push")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(gtoguard("show", "--json", cwd=registered.clone).stdout)
+    assert shown["churn"]["stage"].get("prod") is None, shown

@@ -189,8 +189,11 @@ def evaluate(
                 except TagNameError:
                     old = None  # removing a malformed or reserved name is cleaning up
                 if old is not None:
-                    check = rules.check_delete if deleted else rules.check_move
-                    add(check(ref, old, policy))
+                    held = _held_by(registry, update.tag_name, old)
+                    if deleted:
+                        add(rules.check_delete(ref, old, policy, held=held))
+                    else:
+                        add(rules.check_move(ref, old, policy, held=held))
                     _remove(update, old, registry, ctx, outcome)
                 if deleted:
                     continue
@@ -572,7 +575,8 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
     """The rules of ``versions`` and ``stages`` in the policies (DESIGN §2)."""
     policy, facts, ref = ctx.policy, ctx.facts, update.ref
     if policy.versions_increasing:
-        outcome.add(rules.check_version_increasing(ref, tag, state, policy), INCREASING)
+        outcome.add(rules.check_version_increasing(ref, tag, state, policy, event.commit),
+                    INCREASING)  # fmt: skip
     if tag.action is ASSIGN:
         found = rules.check_version_for_stage(ref, tag, event, state, policy)
         outcome.add(
@@ -627,6 +631,14 @@ def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
         return None
     return TagEvent(name, tag, obj.time if obj.time is not None else 0, obj.target,
                     obj.offset, obj.tagger, obj.email, obj.message)  # fmt: skip
+
+
+def _held_by(registry: Registry, tag_name: str, tag: TagName) -> str | None:
+    """The version a tag already in the registry is on (its commit, for a version gto
+    calls unregistered): what an undo hint names."""
+    state = registry.artifacts.get(tag.artifact)
+    event = next((e for e in state.events if e.tag == tag_name), None) if state else None
+    return state.version_label(event.commit) if state and event else None
 
 
 def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,

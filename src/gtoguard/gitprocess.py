@@ -38,6 +38,11 @@ def environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, **(extra or {}), **AS_STORED}
 
 
+# set in the environment of the helper's own ``git push`` (``Repo.push_tags``): its
+# pre-push hook does not repeat what the helper printed
+HELPER_PUSH = "GTOGUARD_HELPER_PUSH"
+
+
 def run(args: Sequence[str], cwd: str | os.PathLike[str] | None = None, *,
         env: Mapping[str, str] | None = None, **options: Any
         ) -> subprocess.CompletedProcess[Any]:  # fmt: skip

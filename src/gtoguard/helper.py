@@ -361,8 +361,20 @@ def push_failure(done: subprocess.CompletedProcess[bytes]) -> tuple[str, list[st
     rejected = [line for line in stdout if line.startswith("!")]
     errors = [line for line in stderr if line.startswith(("error:", "fatal:"))]
     fatal = [line for line in errors if line.startswith("fatal:")]
-    reason = (fatal or rejected or errors or ["git push failed"])[0]
+    reason = (fatal or [_refused(line) for line in rejected] or errors or ["git push failed"])[0]
     return reason, [line for line in stderr if line.startswith(("remote:", "gtoguard:"))]
+
+
+def _refused(line: str) -> str:
+    """A ``git push --porcelain`` refusal in words: ``!<TAB>FROM:TO<TAB>[remote rejected]
+    (pre-receive hook declined)`` reads "TO: remote rejected (pre-receive hook declined)"."""
+    fields = line.split("\t")
+    if len(fields) < 3:
+        return line.lstrip("!").strip()
+    summary = fields[2].strip()
+    if summary.startswith("[") and "]" in summary:
+        summary = summary[1:].replace("]", "", 1)
+    return f"{fields[1].rpartition(':')[2]}: {summary}"
 
 
 # --- reading -----------------------------------------------------------------------------

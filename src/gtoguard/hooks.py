@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import budget
 from .errors import CannotRun, environmental_failure
+from .gitprocess import HELPER_PUSH
 from .policy import DEFAULT_BUDGET
 from .printable import printable
 from .refupdate import BRANCH_PREFIX, TAG_PREFIX, RefUpdate, parse_pre_push, parse_pre_receive
 from .repolock import Busy
 from .report import failure_violations, summary_line, write_receipt, write_text
-from .rules import Violation
+from .rules import UNCHECKED, Violation
 from .tagobject import HEAD_CAP
 
 if TYPE_CHECKING:
@@ -111,7 +112,14 @@ def run_hook(
     summary = summary_line(
         outcome.violations, checked, rejected, "push" if hook == "pre-receive" else "pre-push"
     )
-    write_text(err, outcome.violations, summary, result.notes, gitlab)
+    shown = outcome.violations
+    if hook == "pre-push" and env.get(HELPER_PUSH) == "1":
+        # the helper checked these very tags and printed its verdict and notes a moment
+        # ago: say only what is new (a warning or a refusal it cannot have seen)
+        shown = [v for v in shown if v.severity != UNCHECKED]
+        if outcome.ok and not shown:
+            return EXIT_OK
+    write_text(err, shown, summary, result.notes, gitlab)
     if outcome.ok:
         write_receipt(err, result.receipt, "changed" if hook == "pre-receive" else "will change",
                       gitlab)  # fmt: skip
@@ -218,7 +226,9 @@ def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | N
                      "repository's files hold, not the server")  # fmt: skip
     decision.set("declined", violations)
     verdict = "push declined" if hook == "pre-receive" else "push stopped"
-    write_text(err, violations, f"cannot check this push; {verdict}", notes, _gitlab(env))
+    why = ("cannot check this push until the configuration above is fixed" if all(
+        v.rule == "config-invalid" for v in violations) else "cannot check this push")  # fmt: skip
+    write_text(err, violations, f"{why}; {verdict}", notes, _gitlab(env))
     return EXIT_CANNOT_RUN
 
 

@@ -85,7 +85,8 @@ def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequen
         verdict = {"push": "push declined", "pre-push": "push stopped before sending (the "
                    "server would decline it)"}.get(what, "check failed")  # fmt: skip
         return f"{len(rejected)} of {checked} {noun} rejected; {verdict}"
-    accepted = "check passed" if what == "check" else "push accepted"
+    accepted = {"check": "check passed", "pre-push": "sending it; the server checks it "
+                "again"}.get(what, "push accepted")  # fmt: skip
     aside = f" ({unchecked} not checkable here)" if unchecked else ""
     if warnings:
         return (f"{warnings} warning{'s' if warnings != 1 else ''} in {checked} {noun}; "
@@ -97,8 +98,20 @@ def failure_violations(exc: CannotRun, where: str) -> list[Violation]:
     """Why gtoguard cannot run, as violation records: one per config problem (the file as
     the ref, the JSON path in the message), else one for ``where``."""
     problems = getattr(exc, "problems", None) or []
-    found = [Violation(exc.rule, p.file, f"{p.path}: {p.message}", p.hint) for p in problems]
+    found = [Violation(exc.rule, p.file, f"{p.path}: {p.message}", p.hint or _fix(p.file))
+             for p in problems]  # fmt: skip
     return found or [Violation(exc.rule, where, exc.message, exc.hint)]
+
+
+def _fix(file: str) -> str:
+    """What to do about a configuration file nothing can be checked against: one on a
+    branch (``main:.gtoguard.yaml``) is fixed by a commit there, which the hook checks
+    against the fixed file; any other is the server's, which its admin fixes."""
+    branch, colon, path = file.partition(":")
+    if colon and not branch.startswith("/"):
+        return (f"commit a fixed {path} to {branch} and push that first (the push that fixes "
+                "it is checked against the fixed file), then push the rest again")  # fmt: skip
+    return f"ask the server admin to fix {file}; until then nothing can be checked"
 
 
 def violation_json(violation: Violation) -> dict[str, Any]:

@@ -78,7 +78,9 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
               updates: Sequence[RefUpdate] = ()) -> Facts:  # fmt: skip
     """Identity, branch reachability (branches as they will be after the push) and
     signature verification, as far as they can be known on this side."""
-    who = pusher(where.env, policy.identity_variable, ci=where.side == "ci")
+    # a clone's environment names nobody: only a server (or a CI system) authenticates
+    who = None if where.side == "client" else pusher(where.env, policy.identity_variable,
+                                                     ci=where.side == "ci")  # fmt: skip
     tips: dict[str, str] | None = None
 
     def reachable(commit: str, patterns: tuple[str, ...]) -> tuple[bool, list[str]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time as _time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import NamedTuple
 
 from .identity import Pusher
@@ -228,12 +228,13 @@ def schema_violation(
     """Turn one JSON Schema error of the decoded tag into the rule it stands for."""
     if path == "/stage" and keyword == "enum" and tag.stage is not None:
         allowed = config.describe_stages()
-        hint = None
         close = _closest(tag.stage, config.stages or ())
+        add = "add it to 'stages' in .gto by a commit to the default branch first"
         if close:
-            hint = f"did you mean '{close}'?  " + assign_command(tag, close, state, commit)
-        elif config.stages == ():
-            hint = "add the stage to 'stages' in .gto on the default branch first"
+            hint = (f"did you mean '{close}'?  {assign_command(tag, close, state, commit)} "
+                    f"(if '{tag.stage}' is a new stage: {add})")  # fmt: skip
+        else:
+            hint = f"if '{tag.stage}' is a new stage, {add}"
         return Violation(
             "stage-unknown",
             ref,
@@ -470,32 +471,41 @@ def iso_time(seconds: int) -> str:
 # --- deletions and moves ---------------------------------------------------------------
 
 
-def check_delete(ref: str, tag: TagName, policy: Policy) -> Violation | None:
+def check_delete(ref: str, tag: TagName, policy: Policy,
+                 held: str | None = None) -> Violation | None:  # fmt: skip
+    """``held``: the version (or commit) the tag is on, as the registry had it."""
     if policy.tags.allow_delete:
         return None
     return Violation(
         "tag-deleted",
         ref,
         "deleting a GTO tag erases registry history that deployments relied on",
-        _undo_hint(tag),
+        _undo_hint(tag, held),
     )
 
 
-def check_move(ref: str, tag: TagName, policy: Policy,
-               recreated: str | None = None) -> Violation | None:  # fmt: skip
+def check_move(ref: str, tag: TagName, policy: Policy, recreated: str | None = None,
+               held: str | None = None) -> Violation | None:  # fmt: skip
     """``recreated``: the commit a deleted tag of this name pointed at (a deletion, then a
-    new tag elsewhere, is a move by two pushes)."""
+    new tag elsewhere, is a move by two pushes); ``held`` as for ``check_delete``."""
     if policy.tags.allow_move:
         return None
     how = (f"this tag was deleted from {recreated[:12]} and is made again elsewhere, which "
            "moves it" if recreated else "re-pointing an existing GTO tag")  # fmt: skip
-    return Violation("tag-moved", ref, f"{how}: it rewrites registry history", _undo_hint(tag))
+    return Violation("tag-moved", ref, f"{how}: it rewrites registry history",
+                     _undo_hint(tag, held or recreated))  # fmt: skip
 
 
-def _undo_hint(tag: TagName) -> str:
+def _undo_hint(tag: TagName, held: str | None) -> str:
     name = artifact_to_tag(tag.artifact)
     if tag.action is ASSIGN:
-        return f"unassign instead: gtoguard unassign {tag.artifact} --stage {tag.stage} REF"
+        if held is None:
+            target = "--version VERSION"
+        elif held.startswith("v"):  # a version name; gto's unregistered ones are commits
+            target = f"--version {held}"
+        else:
+            target = held[:12]
+        return f"unassign instead: gtoguard unassign {tag.artifact} {target} --stage {tag.stage}"
     if tag.action is REGISTER:
         return f"deregister instead: gtoguard deregister {tag.artifact} --version {tag.version}"
     return f"create a new event for '{name}' instead of changing this one"
@@ -504,8 +514,10 @@ def _undo_hint(tag: TagName) -> str:
 # --- team policy: versions ---------------------------------------------------------------
 
 
-def check_version_increasing(ref: str, tag: TagName, state: ArtifactState,
-                             policy: Policy) -> Violation | None:  # fmt: skip
+def check_version_increasing(ref: str, tag: TagName, state: ArtifactState, policy: Policy,
+                             commit: str | None = None) -> Violation | None:  # fmt: skip
+    """``commit``: the commit the version is registered on (a bump there cannot help
+    when it carries a version already)."""
     if not policy.versions_increasing or tag.action is not REGISTER or not tag.version:
         return None
     from .views import semver_key
@@ -516,12 +528,17 @@ def check_version_increasing(ref: str, tag: TagName, state: ArtifactState,
     if not higher:
         return None
     top = higher[-1][1]
+    hint = f"register a higher version: gtoguard register {tag.artifact} --bump-patch"
+    carried = state.version_label(commit) if commit else None
+    if carried is not None and carried != commit and carried != tag.version:
+        hint = (f"this commit is {carried} already: commit your change, then register the "
+                f"next version on it: gtoguard register {tag.artifact} --bump-patch")  # fmt: skip
     return Violation(
         "version-not-increasing",
         ref,
         f"version {tag.version} of '{tag.artifact}' is not greater than {top}, registered "
         "before (the policy requires increasing versions)",
-        f"register a higher version: gtoguard register {tag.artifact} --bump-patch",
+        hint,
     )
 
 
@@ -682,7 +699,7 @@ def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
         )
     if who.name in rules.pushers:
         return None
-    ask = _ask(rules.pushers_as_written)
+    ask = _ask(rules.pushers_as_written, rules.pushers)
     return Violation(
         "pusher-not-allowed",
         ref,
@@ -692,14 +709,23 @@ def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
     )
 
 
-def _ask(written: tuple[str, ...]) -> str:
-    """Who to ask, in words: one person, a member of a group, or one of several."""
+def _ask(written: tuple[str, ...], people: Collection[str] = ()) -> str:
+    """Who to ask, in words: one person, a member of a group, or one of several; a
+    group is followed by the people it stands for (the first ten)."""
     if not written:
         return "nobody may; the stage's pushers in the policy say who can"
     if len(written) == 1:
         one = written[0]
-        return f"ask {'a member of ' if one.startswith('@') else ''}{one} to do it"
-    return f"ask one of {', '.join(written[:-1])} or {written[-1]} to do it"
+        ask = f"ask {'a member of ' if one.startswith('@') else ''}{one} to do it"
+    else:
+        ask = f"ask one of {', '.join(written[:-1])} or {written[-1]} to do it"
+    if not any(w.startswith("@") for w in written):
+        return ask
+    if not people:
+        return f"{ask} (the group has no members: the policy's groups say who is in it)"
+    names = sorted(people)
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return f"{ask} ({', '.join(names[:10])}{more})"
 
 
 def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRules,
@@ -809,9 +835,9 @@ def check_message(ref: str, tag: TagName, message: str, rules: StageRules,
     return Violation(
         "message-mismatch",
         ref,
-        f"the tag message {shown!r} does not match {rules.message!r}, which stage "
-        f"{rules.stage} requires to {_change(tag, rules.stage, restoring=restoring)} "
-        f"({rules.source})",
+        f"the tag message {shown!r} does not match {rules.message!r}, which every change "
+        f"to stage {rules.stage} needs ({rules.source}); this tag would "
+        f"{_change(tag, rules.stage, restoring=restoring)}",
         f"give a matching message: gtoguard {tag.action.value} ... -m '...'",
     )
 

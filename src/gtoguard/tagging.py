@@ -31,16 +31,6 @@ class NewTag:
     def name(self) -> str:
         return self.tag.tag
 
-    def describe(self) -> str:
-        tag = self.tag
-        return {
-            Action.REGISTER: f"registers version {tag.version}",
-            Action.DEREGISTER: f"deregisters version {tag.version}",
-            Action.ASSIGN: f"assigns stage {tag.stage}",
-            Action.UNASSIGN: f"unassigns stage {tag.stage}",
-            Action.DEPRECATE: "deprecates the artifact",
-        }[tag.action] + f" of {tag.artifact}"
-
 
 @dataclass
 class Planner:

@@ -106,6 +106,13 @@ class TagName(NamedTuple):
     def cancels(self) -> bool:
         return self.action in (Action.DEREGISTER, Action.UNASSIGN)
 
+    def describe(self) -> str:
+        """What the tag does, in the words every command uses."""
+        if self.action is Action.DEPRECATE:
+            return f"deprecates artifact {self.artifact}"
+        what = f"stage {self.stage}" if self.action in STAGE_ACTIONS else f"version {self.version}"
+        return f"{self.action.value}s {what} of artifact {self.artifact}"
+
     def as_event(self) -> dict[str, object]:
         """The JSON shape of ``schemas/tag-event.schema.json``."""
         return {

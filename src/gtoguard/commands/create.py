@@ -52,6 +52,29 @@ def _creating(func: Callable[..., int]) -> Callable[..., None]:
     return decorated
 
 
+def _bumps(**helps: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--bump-major/--bump-minor/--bump-patch; ``_the_bump`` takes the one given."""
+
+    def add(func: Callable[..., Any]) -> Callable[..., Any]:
+        for part in ("patch", "minor", "major"):
+            func = click.option(f"--bump-{part}", f"bump_{part}", is_flag=True,
+                                help=helps[part])(func)  # fmt: skip
+        return func
+
+    return add
+
+
+def _the_bump(version: str | None, common: dict[str, Any]) -> str | None:
+    given = [part for part in ("major", "minor", "patch") if common.pop(f"bump_{part}")]
+    if len(given) > 1:
+        raise UsageError(
+            f"give one --bump-* flag, not {' and '.join(f'--bump-{g}' for g in given)}"
+        )
+    if version and given:
+        raise UsageError("give --version or one --bump-* flag, not both")
+    return given[0] if given else None
+
+
 def _utf8(message: str) -> str:
     """The message as UTF-8 text. Under a C locale Python hands over the bytes of an
     argument as surrogates: valid UTF-8 bytes are taken back; others cannot be a tag
@@ -100,7 +123,7 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
         return 1
     written = helper.write(handle, found.tags, sign)
     for new, _ in written:
-        say(printable(f"Created git tag '{new.name}' that {new.describe()}"))
+        say(printable(f"Created git tag '{new.name}' that {new.tag.describe()}"))
     names = " ".join(shlex.quote(new.name) for new, _ in written)
     if push is None:
         say(f"To push it upstream, run:\n    git push origin {printable(names)}")
@@ -128,12 +151,10 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
 @click.argument("name")
 @click.argument("ref", required=False)
 @click.option("--version", "version", metavar="V", help="Version to register (vX.Y.Z...).")
-@click.option("--bump-major", "bump", flag_value="major", help="Next major version.")
-@click.option("--bump-minor", "bump", flag_value="minor", help="Next minor version.")
-@click.option("--bump-patch", "bump", flag_value="patch", help="Next patch version (default).")
+@_bumps(major="Next major version.", minor="Next minor version.",
+        patch="Next patch version (default).")  # fmt: skip
 @_creating
-def register(name: str, ref: str | None, version: str | None, bump: str | None,
-             **common: Any) -> int:  # fmt: skip
+def register(name: str, ref: str | None, version: str | None, **common: Any) -> int:
     """Register a version of artifact NAME at REF (default HEAD): NAME@vX.Y.Z.
 
     Without --version the latest version is bumped (patch unless told), skipping names
@@ -146,8 +167,7 @@ def register(name: str, ref: str | None, version: str | None, bump: str | None,
     from ..helper import Request
     from ..tagname import Action
 
-    if version and bump:
-        raise UsageError("give --version or one --bump-* flag, not both")
+    bump = _the_bump(version, common)
     request = Request(Action.REGISTER, name, ref, version=version, bump=bump,
                       message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
     return _create(request, **common)
@@ -160,13 +180,12 @@ def register(name: str, ref: str | None, version: str | None, bump: str | None,
 @click.option("--version", "version", metavar="V",
               help="Without REF: the registered version to promote. With REF: the name of "
                    "the version registered there first, if the commit has none.")  # fmt: skip
-@click.option("--bump-major", "bump", flag_value="major", help="Name a new version: next major.")
-@click.option("--bump-minor", "bump", flag_value="minor", help="Name a new version: next minor.")
-@click.option("--bump-patch", "bump", flag_value="patch", help="Name a new version: next patch.")
+@_bumps(major="Name a new version: next major.", minor="Name a new version: next minor.",
+        patch="Name a new version: next patch.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Assign even if the version holds the stage.")
 @_creating
-def assign(name: str, ref: str | None, stage: str, version: str | None, bump: str | None,
-           force: bool, **common: Any) -> int:  # fmt: skip
+def assign(name: str, ref: str | None, stage: str, version: str | None, force: bool,
+           **common: Any) -> int:  # fmt: skip
     """Assign (promote) a version of NAME to a stage: NAME#STAGE#N.
 
     Give the version (--version v1.2.3) or the commit (REF, default HEAD). A commit with no
@@ -180,8 +199,7 @@ def assign(name: str, ref: str | None, stage: str, version: str | None, bump: st
     from ..helper import Request
     from ..tagname import Action
 
-    if version and bump:
-        raise UsageError("give --version or one --bump-* flag, not both")
+    bump = _the_bump(version, common)
     request = Request(Action.ASSIGN, name, ref, version=version, stage=stage, bump=bump,
                       message=common.pop("message"), simple=common.pop("simple"),
                       force=force)  # fmt: skip

@@ -12,7 +12,6 @@ from ..errors import CannotRun, UsageError
 from ..printable import printable
 from .base import exits, main, say
 
-_RULE = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _SPAN = re.compile(r"([0-9]+)([smhd])")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -20,8 +19,8 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 @main.command("log")
 @click.option("--json", "as_json", is_flag=True, help="The matching lines as they are (JSON).")
 @click.option("--since", metavar="T",
-              help="Only decisions from T on: ISO 8601 with a zone, epoch seconds, or a "
-                   "span back from now (90m, 12h, 7d).")  # fmt: skip
+              help="Only decisions from T on: a span back from now (90m, 12h, 7d), ISO "
+                   "8601 with a zone, or epoch seconds.")  # fmt: skip
 @click.option("--rule", metavar="R", help="Only decisions with a violation of rule R.")
 @click.option("--file", "path", metavar="PATH",
               help="Read PATH (say, a rotated log) instead of the server policy's log.")  # fmt: skip
@@ -37,8 +36,8 @@ def log(as_json: bool, since: str | None, rule: str | None, path: str | None, re
     """
     from .. import decisionlog
 
-    if rule is not None and not _RULE.fullmatch(rule):
-        raise UsageError(f"--rule {rule!r} is not a rule id", "rule ids look like stage-frozen")
+    if rule is not None:
+        _known_rule(rule)
     start = None if since is None else _since(since)
     path = path or _log_path(repo)
     shown = 0
@@ -55,12 +54,27 @@ def log(as_json: bool, since: str | None, rule: str | None, path: str | None, re
                 click.echo(_json(line))
             else:
                 say(_text(line))
+    except BrokenPipeError:  # the reader went away (gtoguard log | head): not the log's fault
+        raise
     except OSError as exc:
         raise CannotRun(f"cannot read the decision log {path}: {exc.strerror or exc}",
                         "run it where the log is, as a user who may read it") from None  # fmt: skip
     if not shown and not as_json:
         say("no decisions match" if start or rule else "no decisions logged yet")
     return 0
+
+
+def _known_rule(rule: str) -> None:
+    import difflib
+
+    from ..ruleids import RULE_IDS
+
+    if rule in RULE_IDS:
+        return
+    near = difflib.get_close_matches(rule, sorted(RULE_IDS), n=1)
+    raise UsageError(f"--rule {printable(rule)!r} is not a rule id",
+                     f"did you mean --rule {near[0]}? (the README's Rules table lists every id)"
+                     if near else "the README's Rules table lists every id, e.g. stage-frozen")  # fmt: skip
 
 
 def _log_path(repo: str) -> str:
@@ -81,7 +95,11 @@ def _since(text: str) -> int:
     span = _SPAN.fullmatch(text.strip())
     if span is not None:
         return int(time.time()) - int(span[1]) * _SECONDS[span[2]]
-    return _epoch(text, "--since")
+    try:
+        return _epoch(text, "--since")
+    except UsageError as exc:
+        raise UsageError(exc.message, "give a span back from now (90m, 12h, 7d), ISO 8601 with "
+                         "a zone (2026-12-01T06:00:00Z) or epoch seconds") from None  # fmt: skip
 
 
 def _wanted(line: dict[str, Any], start: int | None, rule: str | None) -> bool:
@@ -113,7 +131,9 @@ def _text(line: dict[str, Any]) -> str:
     for violation in line.get("violations") or ():
         if isinstance(violation, dict):
             rules.setdefault(str(violation.get("ref")), []).append(str(violation.get("rule")))
-    when, verdict, where = (printable(str(line.get(k))) for k in ("time", "verdict", "repository"))
+    when, verdict, where = (
+        printable(str(line.get(k) or "-")) for k in ("time", "verdict", "repository")
+    )
     lines = [f"{when}  {verdict}  {who}  {where}"]
     for ref in line.get("refs") or ():
         name = str(ref.get("ref")) if isinstance(ref, dict) else str(ref)

@@ -48,11 +48,4 @@ def parse(tags: tuple[str, ...], as_json: bool) -> int:
 
 def _describe(tag: Any) -> str:
     counter = f" (counter {tag.counter})" if tag.counter is not None else ""
-    what = {
-        "register": f"registers version {tag.version}",
-        "deregister": f"deregisters version {tag.version}",
-        "assign": f"assigns stage {tag.stage}",
-        "unassign": f"unassigns stage {tag.stage}",
-        "deprecate": "deprecates the artifact",
-    }[tag.action.value]
-    return f"{what} of artifact {tag.artifact}{counter}"
+    return f"{tag.describe()}{counter}"
