@@ -448,7 +448,7 @@ def test_the_install_the_hint_names_works(world: World, tmp_path: Path, built_wh
                              capture_output=True, text=True, env=env, timeout=60, check=False)  # fmt: skip
     assert refused.returncode == 3 and "starlette, uvicorn, jinja2 not installed" in refused.stderr
     hint = next(line for line in refused.stderr.splitlines() if "-m pip install" in line)
-    command = hint[hint.index(str(bin_dir / "python")):]
+    command = hint[hint.index(str(bin_dir / "python")) :]
     assert "gtoguard" not in command.split("pip install", 1)[1], command
     wheels = tmp_path / "wheelhouse"
     wheels.mkdir()
