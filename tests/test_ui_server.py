@@ -266,6 +266,31 @@ def test_an_invalid_gto_is_said_on_every_page_and_blocks_writes(
     assert git("tag", cwd=repo).stdout == ""
 
 
+def test_a_broken_gto_is_said_once_with_its_hint(tmp_path: Path, page_of: Any) -> None:
+    """Each page, the dialog's answer and the answer to a plain form say the problem
+    once, with its hint once: not as a headline and again as a list."""
+    repo = tmp_path / "local"
+    git("init", "-q", str(repo), cwd=tmp_path)
+    (repo / ".gto").write_text("stages: dev\n")
+    git("add", ".gto", cwd=repo)
+    git("commit", "-qm", "init", cwd=repo)
+    page: Page = page_of(repo)
+    problem, hint = "/stages: expected array or null", "hint: write a list: [dev]"
+    for path in ("/", "/models/churn", "/violations"):
+        body = page.request(path).body
+        assert body.count(problem) == 1 and body.count(hint) == 1, (path, body)
+        assert "config-invalid" in body and ".gto" in body
+    answer = page.post("register", {"artifact": "churn", "commit": "HEAD"}).json()
+    said = [answer["summary"], answer["hint"] or ""]
+    said += [f"{v['message']} hint: {v['hint']}" for v in answer["violations"]]
+    assert " ".join(said).count(problem) == 1 and " ".join(said).count(hint) == 1, answer
+    assert "nothing was written" in answer["summary"]
+    plain = page.post("register", {"artifact": "churn", "commit": "HEAD"},
+                      headers={"Accept": "text/html"}).body  # fmt: skip
+    assert plain.count(problem) == 1 and plain.count(hint) == 1, plain
+    assert git("tag", cwd=repo).stdout == ""
+
+
 # --- reading ---------------------------------------------------------------------------
 
 

@@ -82,8 +82,14 @@ def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
     except UsageError as exc:
         return Answer(400, "invalid", exc.message, exc.hint)
     except CannotRun as exc:
-        return Answer(500, "failed", exc.message, exc.hint,
-                      [violation_json(v) for v in failure_violations(exc, kind)])  # fmt: skip
+        found = failure_violations(exc, kind)
+        if not getattr(exc, "problems", None):
+            return Answer(500, "failed", exc.message, exc.hint, [violation_json(v) for v in found])
+        # each problem is listed with its hint: the summary names the files, not the first
+        # problem again
+        files = ", ".join(dict.fromkeys(v.ref for v in found))
+        return Answer(500, "failed", f"nothing was written: gtoguard cannot use {files}", None,
+                      [violation_json(v) for v in found])  # fmt: skip
 
 
 def request_from(kind: str, form: Mapping[str, str]) -> Request:
