@@ -6,6 +6,7 @@ dashboard, keyboard use and contrast. One browser for the module; a server per t
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,72 @@ def test_a_refusal_is_shown_inline_and_nothing_is_written(
     assert "staging" in text and "hint:" in text
     assert _stage_cell(browser, "prod") == "none"
     assert _state(world) == before
+
+
+# every element of the dialog's answer, the answer itself and the buttons: where each is
+# drawn, and what overflows its box
+GEOMETRY = """
+const [dialog, answer] = arguments;
+const box = (el) => { const r = el.getBoundingClientRect();
+                      return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+return {
+  view: {left: 0, right: innerWidth, top: 0, bottom: innerHeight},
+  dialog: box(dialog), answer: box(answer),
+  buttons: [...dialog.querySelectorAll(".buttons button")].map(box),
+  parts: [...answer.querySelectorAll("*")].map((el) => ({...box(el), what: el.outerHTML.slice(0, 80)})),
+  wide: {dialog: dialog.scrollWidth - dialog.clientWidth, answer: answer.scrollWidth - answer.clientWidth},
+  scrolls: getComputedStyle(answer).overflowY,
+};
+"""
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    return (inner["left"] >= outer["left"] - 1 and inner["right"] <= outer["right"] + 1
+            and inner["top"] >= outer["top"] - 1 and inner["bottom"] <= outer["bottom"] + 1)  # fmt: skip
+
+
+def test_a_long_refusal_and_the_identity_note_stay_inside_the_dialog(
+    world: World, page_of: Any, browser: Any
+) -> None:
+    """A name with no place to break, a refusal quoting it and the note that only the
+    server knows who pushes: the answer wraps and scrolls inside the dialog, whose
+    buttons stay in view; each line is labelled as the CLI labels it."""
+    world.set_policy("stages:\n  prod:\n    from: [staging]\n    pushers: [alice]\n")
+    name = "emea_retail/customer_churn_propensity_gradient_boosted_ensemble_trained_nightly_v2"
+    world.tag(f"{name}@v1.0.0")
+    assert world.push_tags(f"{name}@v1.0.0").ok
+    page: Page = page_of(world.clone)
+    browser.get(page.link(f"models/{name}"))
+    dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
+                   "promote")  # fmt: skip
+    Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")
+    answer = _submit(browser, dialog, "Promote version")
+    items = answer.find_elements(By.CSS_SELECTOR, "ul.violations li")
+    assert [i.find_element(By.CLASS_NAME, "rule").text for i in items] == [
+        "stage-order", "identity-unknown"]  # fmt: skip
+    assert "prod#1: not checkable here: stage prod may only be changed by alice" in items[1].text
+    shown = browser.execute_script(GEOMETRY, dialog, answer)
+    assert _inside(shown["dialog"], shown["view"]), shown
+    assert _inside(shown["answer"], shown["dialog"]), shown
+    assert all(_inside(button, shown["dialog"]) for button in shown["buttons"]), shown
+    wide = [
+        part["what"]
+        for part in shown["parts"]
+        if part["left"] < shown["answer"]["left"] or part["right"] > shown["answer"]["right"]
+    ]
+    assert not wide and shown["wide"] == {"dialog": 0, "answer": 0}, shown  # fmt: skip
+    assert shown["scrolls"] in ("auto", "scroll")  # a longer answer scrolls in its box
+    # the page without its script says the same
+    form = {"artifact": name, "version": "v1.0.0", "stage": "prod"}
+    plain = re.sub(r"<[^>]+>", "", page.post("promote", form, headers={"Accept": "text/html"}).body)
+    assert "prod#1: not checkable here: stage prod may only be changed by alice" in plain, plain
+    # a warning is labelled "warning:", as the CLI labels it
+    world.set_policy("mode: warn\nstages:\n  prod:\n    from: [staging]\n")
+    answer = _submit(browser, dialog, "Promote version")
+    assert "pushed to origin" in answer.text, answer.text
+    warned = answer.find_element(By.CSS_SELECTOR, "ul.violations li.warning")
+    assert warned.find_element(By.CLASS_NAME, "rule").text == "stage-order"
+    assert f"prod#1: warning: '{name}' v1.0.0 must be in staging" in warned.text, warned.text
 
 
 def test_a_server_decline_is_shown_with_its_remote_lines(

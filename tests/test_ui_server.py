@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,31 @@ def test_an_invalid_gto_is_said_on_every_page_and_blocks_writes(
     assert git("tag", cwd=repo).stdout == ""
 
 
+def test_a_broken_gto_is_said_once_with_its_hint(tmp_path: Path, page_of: Any) -> None:
+    """Each page, the dialog's answer and the answer to a plain form say the problem
+    once, with its hint once: not as a headline and again as a list."""
+    repo = tmp_path / "local"
+    git("init", "-q", str(repo), cwd=tmp_path)
+    (repo / ".gto").write_text("stages: dev\n")
+    git("add", ".gto", cwd=repo)
+    git("commit", "-qm", "init", cwd=repo)
+    page: Page = page_of(repo)
+    problem, hint = "/stages: expected array or null", "hint: write a list: [dev]"
+    for path in ("/", "/models/churn", "/violations"):
+        body = page.request(path).body
+        assert body.count(problem) == 1 and body.count(hint) == 1, (path, body)
+        assert "config-invalid" in body and ".gto" in body
+    answer = page.post("register", {"artifact": "churn", "commit": "HEAD"}).json()
+    said = [answer["summary"], answer["hint"] or ""]
+    said += [f"{v['message']} hint: {v['hint']}" for v in answer["violations"]]
+    assert " ".join(said).count(problem) == 1 and " ".join(said).count(hint) == 1, answer
+    assert "nothing was written" in answer["summary"]
+    plain = page.post("register", {"artifact": "churn", "commit": "HEAD"},
+                      headers={"Accept": "text/html"}).body  # fmt: skip
+    assert plain.count(problem) == 1 and plain.count(hint) == 1, plain
+    assert git("tag", cwd=repo).stdout == ""
+
+
 # --- reading ---------------------------------------------------------------------------
 
 
@@ -291,6 +317,73 @@ def test_pages_of_a_seeded_registry(world: World, page_of: Any) -> None:
     css = page.request("/static/ui.css")
     assert css.status == 200 and css.headers["content-type"].startswith("text/css")
     assert page.request("/static/../app.py").status == 404
+
+
+class _Tables(HTMLParser):
+    """The rows of each page section's table: the row's attributes and its cells' text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, list[tuple[dict[str, str | None], list[str]]]] = {}
+        self._section = ""
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "section":
+            self._section = dict(attrs).get("id") or ""
+        elif tag == "tr":
+            self.rows.setdefault(self._section, []).append((dict(attrs), []))
+        elif tag in ("td", "th") and self._section in self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[self._section][-1][1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _tables(body: str) -> dict[str, list[tuple[dict[str, str | None], list[str]]]]:
+    parser = _Tables()
+    parser.feed(body)
+    return parser.rows
+
+
+def test_the_versions_table_says_what_the_stages_table_and_gto_show_say(
+    world: World, page_of: Any
+) -> None:
+    """v0.1.0 goes to dev, staging and prod, then v0.2.0 to staging: gto show, the Stages
+    table and the Versions table all put v0.2.0 alone in staging; v0.1.0 shows where it
+    was, labelled so, never as a stage it holds."""
+    world.tag("churn@v0.1.0")
+    for counter, stage in enumerate(("dev", "staging", "prod"), start=1):
+        world.tag(f"churn#{stage}#{counter}", "churn@v0.1.0^{commit}")
+    world.commit("retrained")
+    assert world.push("HEAD:main").ok
+    world.tag("churn@v0.2.0")
+    world.tag("churn#staging#4", "churn@v0.2.0^{commit}")
+    pushed = world.push_tags("churn@v0.1.0", "churn#dev#1", "churn#staging#2", "churn#prod#3",
+                             "churn@v0.2.0", "churn#staging#4")  # fmt: skip
+    assert pushed.ok, pushed.output
+    page: Page = page_of(world.clone)
+    tables = _tables(page.request("/models/churn").body)
+    in_stage = {attrs["data-stage"]: cells[1] for attrs, cells in tables["stages"]
+                if "data-stage" in attrs}  # fmt: skip
+    assert in_stage == {"dev": "v0.1.0", "staging": "v0.2.0", "prod": "v0.1.0"}
+    cells = {attrs["data-version"]: cells[4] for attrs, cells in tables["versions"]
+             if "data-version" in attrs}  # fmt: skip
+    assert cells == {"v0.1.0": "dev, prod was: staging", "v0.2.0": "staging"}
+    holds = {version: set(cell.split(" was: ")[0].split(", ")) for version, cell in cells.items()}
+    assert holds == {version: {stage for stage, shown in in_stage.items() if shown == version}
+                     for version in cells}  # the two tables agree  # fmt: skip
+    # and both say what the real gto says of the same repository
+    registry = json.loads(run_gto("show", "--json", cwd=world.clone).stdout)
+    assert registry["churn"]["stage"] == in_stage
+    versions = json.loads(run_gto("show", "churn", "--json", cwd=world.clone).stdout)
+    assert {v["version"]: {s["stage"] for s in v["stages"]} for v in versions} == holds
 
 
 def test_a_bare_repository_is_read_only(world: World, page_of: Any) -> None:
@@ -380,7 +473,7 @@ def test_the_install_the_hint_names_works(world: World, tmp_path: Path, built_wh
                              capture_output=True, text=True, env=env, timeout=60, check=False)  # fmt: skip
     assert refused.returncode == 3 and "starlette, uvicorn, jinja2 not installed" in refused.stderr
     hint = next(line for line in refused.stderr.splitlines() if "-m pip install" in line)
-    command = hint[hint.index(str(bin_dir / "python")):]
+    command = hint[hint.index(str(bin_dir / "python")) :]
     assert "gtoguard" not in command.split("pip install", 1)[1], command
     wheels = tmp_path / "wheelhouse"
     wheels.mkdir()

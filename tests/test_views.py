@@ -121,6 +121,32 @@ def test_an_index_only_artifact_is_listed_as_gto_lists_it(tmp_path: Path) -> Non
     assert "*fraud" in gtoguard("show", cwd=repo).stdout
 
 
+def _first_column(text: str) -> list[str]:
+    return [line.split()[0] for line in text.splitlines()[1:] if line.strip()]
+
+
+def test_show_table_lists_the_artifacts_in_gtos_order(tmp_path: Path) -> None:
+    """The text table of ``show`` (and ``show -d``) has gto's rows in gto's order: gto
+    sorts its table by name, while its --json keeps the order the registry met them in.
+    Rows only: the cells are gtoguard's own (full commit ids, plain columns)."""
+    ops = [("register", "cv:seg", 0, "dev", 1), ("assign", "cv:seg", 0, "prod", 2),
+           ("register", "churn", 1, "dev", 3), ("assign", "Alpha", 2, "dev", 4),
+           ("deprecate", "cv:seg", 0, "dev", 6)]  # fmt: skip
+    repo = _build(tmp_path, ops, "stages: [dev, prod]\n", ["zeta", "fraud"])
+    for flags in ((), ("-d",)):
+        theirs = _first_column(run_gto("show", "--plain", *flags, cwd=repo).stdout)
+        shown = gtoguard("show", *flags, cwd=repo)
+        assert shown.returncode == 0, shown.stderr
+        assert _first_column(shown.stdout) == theirs, (flags, shown.stdout)
+    assert theirs == ["Alpha", "churn", "cv:seg", "*fraud", "*zeta"]  # -d: cv:seg too
+    for name in ("churn", "cv:seg"):  # one artifact's versions: gto's version column
+        listed = run_gto("show", name, "-d", "--plain", cwd=repo).stdout.splitlines()[1:]
+        shown = gtoguard("show", name, "-d", cwd=repo)
+        lines = shown.stdout.split("\n\n")[0].splitlines()  # then the stage table
+        table = "\n".join(lines[[line.split()[0] for line in lines].index("version") :])
+        assert _first_column(table) == [line.split()[1] for line in listed], shown.stdout
+
+
 def test_an_artifacts_yaml_gto_cannot_read_is_left_out_with_a_warning(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,10 +19,19 @@ PREFIX = "gtoguard: "
 MAX_SHOWN = int(os.environ.get("GTOGUARD_MAX_SHOWN", "") or 0) or 100
 
 
+# what a line says before its message when it does not decline (the CLI, hooks and page)
+SEVERITY_LABELS = {"warning": "warning:", UNCHECKED: "not checkable here:"}
+
+
+def severity_label(severity: str) -> str:
+    """The label of a violation of ``severity``: "" for an error."""
+    return SEVERITY_LABELS.get(severity, "")
+
+
 def violation_lines(violation: Violation, gitlab: bool = False) -> list[str]:
-    label = {"warning": " warning:", UNCHECKED: " not checkable here:"}.get(violation.severity, "")
+    label = severity_label(violation.severity)
     lines = [
-        f"{PREFIX}{printable_ref(violation.ref)}: [{violation.rule}]{label} "
+        f"{PREFIX}{printable_ref(violation.ref)}: [{violation.rule}]{f' {label}' if label else ''} "
         f"{_one_line(violation.message)}"
     ]
     if violation.hint:

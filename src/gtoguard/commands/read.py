@@ -32,8 +32,9 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
          repo: str) -> int:  # fmt: skip
     """Show the registry, or the versions of artifact NAME.
 
-    The registry lists each artifact's latest version and the version in each stage;
-    --json prints exactly the document gto show --json prints.
+    The registry lists each artifact's latest version and the version in each stage,
+    artifacts by name as in gto show's table; --json prints exactly the document gto
+    show --json prints (in its order).
     """
     import json
 
@@ -50,9 +51,10 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
             click.echo(json.dumps(document, indent=4, ensure_ascii=False))
             return 0
         stages = list(next(iter(document.values()))["stage"]) if document else []
+        # gto's table lists the artifacts by name (its --json, in the order met)
         rows = [[artifact if entry["registered"] else f"*{artifact}", entry["version"] or "-",
                  *(entry["stage"][s] or "-" for s in stages)]
-                for artifact, entry in document.items()]  # fmt: skip
+                for artifact, entry in sorted(document.items(), key=lambda item: item[0])]  # fmt: skip
         if not rows and every:
             say("no active artifacts here (gto hides deprecated ones)\n"
                 "  hint: list them too: gtoguard show -d")  # fmt: skip

@@ -19,7 +19,7 @@ from ..errors import CannotRun, UsageError
 from ..gitrepo import open_repo
 from ..helper import Request
 from ..printable import printable
-from ..report import failure_violations, violation_json
+from ..report import failure_violations, severity_label, violation_json
 from ..tagname import Action, is_valid_artifact, is_valid_name, is_valid_version
 from .site import Site
 
@@ -56,7 +56,9 @@ class Answer:
             shown[key] = printable(shown[key]) if shown[key] is not None else None
         for key in ("tags", "remote_lines", "notes"):
             shown[key] = [printable(text) for text in shown[key]]
-        shown["violations"] = [{k: printable(v) if isinstance(v, str) else v for k, v in each.items()}
+        shown["violations"] = [{**{k: printable(v) if isinstance(v, str) else v
+                                   for k, v in each.items()},
+                                "label": severity_label(each["severity"])}
                                for each in shown["violations"]]  # fmt: skip
         return {**shown, "ok": self.wrote}
 
@@ -82,8 +84,14 @@ def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
     except UsageError as exc:
         return Answer(400, "invalid", exc.message, exc.hint)
     except CannotRun as exc:
-        return Answer(500, "failed", exc.message, exc.hint,
-                      [violation_json(v) for v in failure_violations(exc, kind)])  # fmt: skip
+        found = failure_violations(exc, kind)
+        if not getattr(exc, "problems", None):
+            return Answer(500, "failed", exc.message, exc.hint, [violation_json(v) for v in found])
+        # each problem is listed with its hint: the summary names the files, not the first
+        # problem again
+        files = ", ".join(dict.fromkeys(v.ref for v in found))
+        return Answer(500, "failed", f"nothing was written: gtoguard cannot use {files}", None,
+                      [violation_json(v) for v in found])  # fmt: skip
 
 
 def request_from(kind: str, form: Mapping[str, str]) -> Request:

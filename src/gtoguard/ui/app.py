@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from ..errors import CannotRun, UsageError
 from ..printable import printable
-from ..report import failure_violations, violation_json
+from ..report import failure_violations, severity_label, violation_json
 from .access import Access, guard
 from .actions import KINDS, Answer, perform
 from .site import Site
@@ -101,6 +101,7 @@ def templates() -> jinja2.Environment:
     env.filters["epoch"] = _epoch
     env.filters["lines"] = _lines
     env.filters["join"] = _join
+    env.filters["label"] = severity_label
     return env
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .. import helper
-from ..errors import UsageError
 from ..gitrepo import Branch, Repo, open_repo
 from ..refupdate import TAG_PREFIX
 from ..tagname import TagNameError, parse_tag
@@ -69,9 +68,10 @@ class VersionRow:
     commit: str
     author: str
     date: str
-    stages: list[str]
+    stages: list[str]  # the stages it holds now, as the Stages table and gto show show them
     status: str  # registered | deregistered | unregistered
     ref: str | None
+    was: list[str]  # the stages it held before and holds no more
 
 
 @dataclass(frozen=True)
@@ -177,44 +177,65 @@ def _dashboard(repo: Repo, branch: Branch, findings: list[Finding],
 def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Model:
     allowed = helper.configured_stages(repo, branch)
     documents = helper.gto_artifact_document(repo, name, include_inactive=True)
-    try:
-        rows = helper.artifact_document(repo, name, include_deregistered=True)
-    except UsageError:  # declared in artifacts.yaml only: no tags yet
-        rows = []
-    held = {row["version"]: row["stages"] for row in rows}
-    versions: dict[str, VersionRow] = {}
+    journal = helper.history_document(repo, name)
     holders: dict[str, Holder] = {}
     for doc in documents:
         for stage in doc["stages"]:
             holders.setdefault(stage["stage"], Holder(stage["stage"], stage["version"],
                                stage["activated_at"], stage["author"], stage["ref"]))  # fmt: skip
-        if doc["version"] in versions:  # gto lists a stage-only version twice
+    order = list(allowed) if allowed is not None else sorted(holders)
+    order += sorted(set(holders) - set(order))  # held, though .gto no longer lists it
+    versions = _version_rows(documents, journal, order)
+    by_tag: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_tag.setdefault(finding.tag, []).append(finding)
+    history = [Event(e["ref"], e["event"], e.get("version"), e.get("stage"), e["author"],
+                     e["message"], e["timestamp"], by_tag.get(e["ref"], []))
+               for e in journal]  # fmt: skip
+    gone = helper.deprecation(repo, name)
+    return Model(
+        name,
+        gone.tag if gone is not None else None,
+        [holders.get(stage, Holder(stage)) for stage in order],
+        versions,
+        history,
+        findings,
+        allowed,
+        [v.version for v in versions if v.status == "registered"],
+        helper.recent_commits(repo),
+    )
+
+
+def _version_rows(documents: list[dict[str, Any]], journal: list[dict[str, Any]],
+                  order: list[str]) -> list[VersionRow]:  # fmt: skip
+    """One row per version of ``gto show NAME -d``'s document. A version's stages are
+    the ones gto's document gives it, the view ``gto show`` and the Stages table show
+    (one version per stage: the most recently assigned), which is what ``from`` reads;
+    gto's "held until unassigned" would put a version that another one replaced in the
+    same stage, so the two tables would disagree. The stages it was assigned before and
+    holds no more are listed apart, as "was:" (the ones a rollback may give back)."""
+    assigned: dict[tuple[str, str], set[str]] = {}
+    for event in journal:
+        if event["event"] == "assignment":
+            key = (event["version"], event["commit"])
+            assigned.setdefault(key, set()).add(event["stage"])
+    rank = {stage: number for number, stage in enumerate(order)}
+
+    def ordered(stages: set[str]) -> list[str]:  # as the Stages table lists them
+        return sorted(stages, key=lambda s: (rank.get(s, len(rank)), s))
+
+    rows: dict[str, VersionRow] = {}
+    for doc in documents:
+        if doc["version"] in rows:  # gto lists a stage-only version twice
             continue
         if doc["registrations"]:
             status = "registered" if doc["is_active"] else "deregistered"
         else:
             status = "deregistered" if doc["deregistrations"] else "unregistered"
         registration = doc["registrations"][-1]["tag"] if doc["registrations"] else None
-        versions[doc["version"]] = VersionRow(doc["version"], doc["commit_hexsha"], doc["author"],
-                                              doc["created_at"], held.get(doc["version"], []),
-                                              status, registration)  # fmt: skip
-    order = list(allowed) if allowed is not None else sorted(holders)
-    order += sorted(set(holders) - set(order))  # held, though .gto no longer lists it
-    by_tag: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_tag.setdefault(finding.tag, []).append(finding)
-    history = [Event(e["ref"], e["event"], e.get("version"), e.get("stage"), e["author"],
-                     e["message"], e["timestamp"], by_tag.get(e["ref"], []))
-               for e in helper.history_document(repo, name)]  # fmt: skip
-    gone = helper.deprecation(repo, name)
-    return Model(
-        name,
-        gone.tag if gone is not None else None,
-        [holders.get(stage, Holder(stage)) for stage in order],
-        list(versions.values()),
-        history,
-        findings,
-        allowed,
-        [v.version for v in versions.values() if v.status == "registered"],
-        helper.recent_commits(repo),
-    )
+        now = {stage["stage"] for stage in doc["stages"]}
+        before = assigned.get((doc["version"], doc["commit_hexsha"]), set()) - now
+        rows[doc["version"]] = VersionRow(doc["version"], doc["commit_hexsha"], doc["author"],
+                                          doc["created_at"], ordered(now), status,
+                                          registration, ordered(before))  # fmt: skip
+    return list(rows.values())

@@ -62,7 +62,10 @@ function showAnswer(box, data) {
     const list = el("ul", "violations");
     for (const v of data.violations) {
       const item = el("li", v.severity);
-      item.append(el("code", "rule", v.rule), " ", el("code", "", v.ref), ": " + v.message);
+      item.append(el("code", "rule", v.rule), " ", el("code", "", v.ref), ":");
+      // "warning:" or "not checkable here:", as the CLI says it (the server sends it)
+      if (v.label) item.append(" ", el("span", v.severity + "-label", v.label));
+      item.append(" " + v.message);
       if (v.hint) item.append(el("br"), el("span", "hint", "hint: " + v.hint));
       list.append(item);
     }
