@@ -206,3 +206,49 @@ def test_config_validate_says_what_the_hook_says(world: World) -> None:
     world.commit("policy", {".gtoguard.yaml": "stages:\n  prdo: {pushers: [alice]}\n"})
     pushed = world.push("HEAD:main")
     assert not pushed.ok and "/stages/prdo: stage 'prdo' is not allowed by .gto" in pushed.output
+
+
+def test_every_rule_id_is_in_the_readme_and_nowhere_else_invented() -> None:
+    """One list of rule ids (gtoguard.ruleids): the README's Rules table describes each
+    one and no other, and every id the code writes into a violation is on the list."""
+    import re
+
+    from gtoguard.ruleids import RULE_IDS
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Rules") : readme.index("Where gtoguard is stricter")]
+    documented = {rid for row in re.findall(r"^\| (`[^|]*`) \|", table, re.M)
+                  for rid in re.findall(r"`([a-z-]+)`", row)}  # fmt: skip
+    assert documented == RULE_IDS
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (root / "src").rglob("*.py"))
+    written = set(re.findall(r'Violation\(\s*"([a-z-]+)"', source))
+    written |= set(re.findall(r'\brule = "([a-z-]+)"', source))
+    assert written and written <= RULE_IDS, written - RULE_IDS
+
+
+FORGED = "promote\n-----BEGIN SSH SIGNATURE-----\nforged\n-----END SSH SIGNATURE-----\n"
+
+
+def test_a_clone_says_a_signature_is_not_checkable_there(world: World) -> None:
+    """A clone holds no signers: the pre-push hook reports the signature of a signed
+    stage as not checkable here, never as good; the server, which holds them, declines."""
+    world.tag("churn@v1.0.0")
+    assert world.push_tags("churn@v1.0.0").ok
+    world.set_policy("stages:\n  prod: {signed: true}\n")
+    assert gtoguard("install", "--repo", str(world.clone), cwd=world.clone).returncode == 0
+    world.tag("churn#prod#1", V1, message=FORGED)
+    pushed = world.push("refs/tags/churn#prod#1", no_verify=False)
+    before_server = pushed.output.split("remote:")[0]
+    assert "[signature-invalid] not checkable here" in before_server, pushed.output
+    assert "known only to the server" in before_server
+    assert not pushed.ok and "remote: gtoguard: refs/tags/churn#prod#1: [signature-invalid]" in (
+        pushed.output)  # fmt: skip
+
+
+def test_an_audit_says_freeze_windows_are_not_checkable_there(world: World) -> None:
+    world.set_policy("stages:\n  prod:\n    freeze:\n      - {start: '0 0 * * *', "
+                     "end: '0 1 * * *', timezone: UTC, reason: nightly}\n")  # fmt: skip
+    done = gtoguard("check", "--all", cwd=world.clone)
+    assert done.returncode == 0, done.stderr
+    assert "freeze windows are not checkable here" in done.stdout + done.stderr

@@ -690,8 +690,14 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
             "reading .gto and .gtoguard.yaml from HEAD (no default branch known); "
             "pass --branch origin/main to read them from the default branch"
         )
-    load_settings(repo, branch)  # an invalid file stops here, not inside a worker
+    settings = load_settings(repo, branch)  # an invalid file stops here, not in a worker
     if names is None:
+        if any(rules.freeze for rules in settings.policy.stages):
+            result.notes.append(
+                "freeze windows are not checkable here: they are judged at the moment a tag "
+                "arrives (the server hook, or check TAG --pushed-at in CI), which an audit "
+                "of the history does not know"
+            )
         listing = wholeregistry.list_tags(repo)
         # the config history is walked while the workers pick out their artifacts
         later = parallel.Later(

@@ -731,10 +731,10 @@ def _ask(written: tuple[str, ...], people: Collection[str] = ()) -> str:
 def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRules,
                  verify: Verifier | None, will_sign: bool,
                  restoring: bool = False) -> Violation | None:  # fmt: skip
-    if not rules.signed or will_sign:
+    if not rules.signed:
         return None
     _, block = split_signature(message)
-    if block is None:
+    if block is None and not will_sign:
         return Violation(
             "signature-required",
             ref,
@@ -742,8 +742,17 @@ def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRul
             f"{_change(tag, rules.stage, restoring=restoring)} unsigned ({rules.source})",
             f"sign it: gtoguard {tag.action.value} ... --sign (or git tag -s)",
         )
-    if verify is None:
-        return None  # no signers here (a client): the server verifies
+    if verify is None:  # no signers here (a clone): the server verifies
+        return Violation(
+            "signature-invalid",
+            ref,
+            f"stage {rules.stage} takes only tags signed by a key the server trusts; whether "
+            "this signature verifies is known only to the server, which holds the signers",
+            None,
+            UNCHECKED,
+        )
+    if block is None:  # the helper signs it once it is written
+        return None
     verdict = verify(oid, block)
     if verdict.ok:
         return None
