@@ -199,3 +199,37 @@ def test_the_ref_files_list_what_git_lists(tmp_path_factory, ops) -> None:  # ty
         from_files = wholeregistry.Listing(files.packed, raw, files.loose, files.overridden)
         ours = {k: sorted(v) for k, v in wholeregistry.share(from_files).items()}
         assert ours == {k: sorted(v) for k, v in wholeregistry.share(by_git).items()}
+
+
+def test_a_push_onto_thousands_of_tags_reads_them_in_bulk_as_one_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """An artifact with more tags than ``BULK_READ`` is read by the hook in bulk
+    (through the push's quarantine): the counters, versions and stages it finds are
+    those a lookup per tag finds, so the verdicts are gto's."""
+    from gtoguard.gitrepo import BULK_READ
+
+    world = make_world(tmp_path)
+    head = git("rev-parse", "HEAD", cwd=world.clone).stdout.strip()
+    count = BULK_READ + 100
+    stream = (
+        "".join(
+            f"tag churn#dev#{n}\nfrom {head}\ntagger B <b@example.com> {1_700_000_000 + n} +0000\n"
+            f"data 2\nm\n"
+            for n in range(1, count)
+        )
+        + f"tag churn@v1.0.0\nfrom {head}\ntagger B <b@example.com> 1690000000 +0000\ndata 2\nm\n"
+    )
+    subprocess.run(["git", "fast-import", "--quiet"], input=stream.encode(), cwd=world.server,
+                   check=True, capture_output=True)  # fmt: skip
+    server = open_repo(str(world.server))
+    names = server.tag_targets(["churn"])
+    assert len(names) == count
+    bulk = dict(server.tags_of(["churn"], names))
+    assert bulk == {name: server.object_info(oid) for name, oid in names.items()}
+    git("fetch", "-q", "origin", "+refs/tags/*:refs/tags/*", cwd=world.clone)
+    world.tag(f"churn#prod#{count - 1}", head)  # a counter already taken
+    stale = world.push_tags(f"churn#prod#{count - 1}")
+    assert not stale.ok and stale.rules() == {"counter-not-increasing"}, stale.output
+    world.tag(f"churn#prod#{count}", head)
+    assert world.push_tags(f"churn#prod#{count}").ok

@@ -108,19 +108,9 @@ def objects_by_artifact(repo: Repo, groups: dict[bytes, Tags]
                         ) -> Iterator[list[tuple[str, GitObject]]]:  # fmt: skip
     """Each artifact's tags with their objects, as ``Repo.object_info`` reads them, read
     in bulk by one ``git cat-file --batch`` streaming while they are judged."""
-    read = gitbatch.objects(repo.path, [oid for group in groups.values() for _, oid in group])
-    for group in groups.values():
-        found = []
-        for name, oid in group:
-            kind, size, fields, data = next(read, ("missing", 0, None, None))
-            if fields is not None:
-                obj = repo.tag_from_fields(oid, size, fields)
-            elif data is not None:
-                obj = repo.tag_info(oid, size, data)
-            elif kind == "tag":  # past READ_CAP: its head only, as object_info reads it
-                obj = repo.object_info(oid)
-            else:
-                obj = GitObject(oid, kind, size=size)
-            found.append((name, obj))
-        yield found
-    read.close()
+    read = repo.bulk_objects([oid for group in groups.values() for _, oid in group])
+    try:
+        for group in groups.values():
+            yield [(name, next(read)) for name, _ in group]
+    finally:
+        read.close()
