@@ -215,6 +215,15 @@ def test_a_client_that_hangs_up_on_a_declined_push_leaves_nothing_behind(
     assert pushed.returncode == 0, pushed.stderr[-2000:]
 
 
+def _second_pusher(world: World) -> World:
+    """Another clone of the same server, its clock after the first one's."""
+    other = world.root / "other"
+    git("clone", "-q", str(world.server), str(other), cwd=world.root)
+    second = World(world.root, world.server, other)
+    second.clock = world.tick()
+    return second
+
+
 def test_a_hook_killed_while_it_holds_the_lock_loses_it_with_its_lease(tmp_path: Path) -> None:
     """The hook is killed (SIGKILL) while it holds the lock and writes to a client that
     stopped reading but stays connected: receive-pack then waits on that client for ever.
@@ -224,10 +233,7 @@ def test_a_hook_killed_while_it_holds_the_lock_loses_it_with_its_lease(tmp_path:
     _server(world)
     names = long_names(700, "@v1.0.0")
     fast_tags(world, names)
-    other = world.root / "other"
-    git("clone", "-q", str(world.server), str(other), cwd=world.root)
-    second = World(world.root, world.server, other)
-    second.clock = world.tick()
+    second = _second_pusher(world)
     env = {**QUICK, "GTOGUARD_WRITE_TIMEOUT": "300"}  # it stays blocked until killed
     with stalled_push(world, [f"refs/tags/{n}" for n in names], env) as stalled:
         os.kill(stalled.hook, signal.SIGKILL)
@@ -252,10 +258,7 @@ def test_a_long_push_keeps_its_lease_while_it_is_judged_and_lands(tmp_path: Path
     _server(world)
     names = long_names(700, "@v1.0.0")
     fast_tags(world, names)
-    other = world.root / "other"
-    git("clone", "-q", str(world.server), str(other), cwd=world.root)
-    second = World(world.root, world.server, other)
-    second.clock = world.tick()
+    second = _second_pusher(world)
     second.tag("churn@v1.0.0")
     lock = world.server / "gtoguard-cache" / "lock"
     first = subprocess.Popen(["git", "push", "origin", *[f"refs/tags/{n}" for n in names]],

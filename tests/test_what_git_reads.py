@@ -120,15 +120,22 @@ def test_a_replace_ref_cannot_lend_a_signature(registered: World, tmp_path: Path
     assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
 
 
-def test_a_replace_ref_cannot_put_a_commit_on_main(registered: World) -> None:
-    """Finding 2: main's tip replaced by a commit whose parent is only on bob's branch."""
-    world = registered
+def _v2_off_main(world: World) -> tuple[str, str]:
+    """prod only for commits on main; v2.0.0 registered on a commit only on a side
+    branch (registering needs no branch). main's tip and that commit."""
     world.set_policy("stages:\n  prod: {branches: [main]}\n")
     tip = world.head()
     git("checkout", "-q", "-b", "side", cwd=world.clone)
     side = world.commit("only on side")
     world.tag("churn@v2.0.0", side)
-    assert world.push_tags("churn@v2.0.0").ok  # registering needs no branch
+    assert world.push_tags("churn@v2.0.0").ok
+    return tip, side
+
+
+def test_a_replace_ref_cannot_put_a_commit_on_main(registered: World) -> None:
+    """Finding 2: main's tip replaced by a commit whose parent is only on bob's branch."""
+    world = registered
+    tip, side = _v2_off_main(world)
     tree = git("rev-parse", f"{tip}^{{tree}}", cwd=world.clone).stdout.strip()
     fake = git("commit-tree", tree, "-p", side, "-m", "main, as bob tells it",
                cwd=world.clone).stdout.strip()  # fmt: skip
@@ -195,12 +202,7 @@ def test_grafts_do_not_change_what_gtoguard_reads(registered: World) -> None:
     """info/grafts (written by an admin, never by a push) gives commits other parents to
     git and to libgit2; gtoguard's git ignores it (GIT_GRAFT_FILE)."""
     world = registered
-    world.set_policy("stages:\n  prod: {branches: [main]}\n")
-    tip = world.head()
-    git("checkout", "-q", "-b", "side", cwd=world.clone)
-    side = world.commit("only on side")
-    world.tag("churn@v2.0.0", side)
-    assert world.push_tags("churn@v2.0.0").ok
+    tip, side = _v2_off_main(world)
     (world.server / "info").mkdir(exist_ok=True)
     (world.server / "info" / "grafts").write_text(f"{tip} {side}\n")
     world.tag("churn#prod#1", side)
