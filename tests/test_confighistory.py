@@ -76,7 +76,7 @@ def test_stages_adopted_late_bind_only_the_tags_after_them(tmp_path: Path) -> No
     report = _audit(world)
     assert _flagged(report) == {"m#qa#2": ("stage-unknown", adopted)}
     (message,) = [v["message"] for v in report["violations"]]
-    assert f"by .gto on origin's main as of {adopted[:12]}" in message  # not today's .gto
+    assert f"by .gto on origin/main as of {adopted[:12]}" in message  # not today's .gto
     assert "(allowed: dev, prod)" in message
     assert widened != adopted
     assert _audit(world, "m#qa#1")["ok"] is True  # one tag, by the rules of its time
@@ -203,7 +203,7 @@ def test_a_commit_dated_in_the_future_does_not_hold_back_the_rules_after_it(
     assert _flagged(_audit(world)) == {"m#prod#1": ("stage-order", tightened)}
     done = gtoguard("check", "--all", cwd=world.clone)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert f"{future[:12]} (a config change on origin's main) is dated 2099-01-01" in done.stdout
+    assert f"{future[:12]} (a config change on origin/main) is dated 2099-01-01" in done.stdout
 
 
 def test_a_tightening_dated_in_the_future_binds_from_the_commit_before_it(

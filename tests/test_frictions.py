@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,3 +141,125 @@ def test_a_broken_policy_on_main_says_how_to_get_out(tmp_path: Path) -> None:
     world.commit("fix the policy", {".gtoguard.yaml": "stages:\n  prod: {}\n"})
     assert world.push("HEAD:main").ok
     assert world.push_tags("churn@v1.0.0").ok
+
+
+# --- the walk-through of issue 18: a new admin, the wheel and the docs ---------------------
+
+
+@pytest.fixture
+def moved_on(tmp_path: Path) -> World:
+    """prod only from staging; v1.0.0 went staging → prod, then v1.1.0 (a later commit)
+    went staging → prod too: v1.0.0 holds neither now, but held both."""
+    world = make_world(tmp_path)
+    world.set_policy("stages:\n  prod: {from: [staging]}\n")
+    for version in ("v1.0.0", "v1.1.0"):
+        if version == "v1.1.0":
+            world.commit("retrain")
+            assert world.push("HEAD:main").ok
+        steps = (["register", "churn", "--version", version],
+                 ["assign", "churn", "--version", version, "--stage", "staging"],
+                 ["assign", "churn", "--version", version, "--stage", "prod"])  # fmt: skip
+        for step in steps:
+            done = gtoguard(*step, "--push", cwd=world.clone)
+            assert done.returncode == 0, done.stderr
+    return world
+
+
+def _shown(world: World) -> dict[str, str | None]:
+    return dict(json.loads(gtoguard("show", "--json", cwd=world.clone).stdout)["churn"]["stage"])
+
+
+def test_a_rollback_goes_through_the_helper_without_force(moved_on: World) -> None:
+    """gto's "already in stage" (held until unassigned) is not what any screen shows: a
+    version that left prod goes back by a plain assign, as rollback: true allows; only a
+    version gto show shows in the stage now is a no-op."""
+    world = moved_on
+    assert _shown(world)["prod"] == "v1.1.0"
+    back = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
+                    cwd=world.clone)  # fmt: skip
+    assert back.returncode == 0, back.stderr
+    assert _shown(world)["prod"] == "v1.0.0"
+    again = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--dry-run",
+                     cwd=world.clone)  # fmt: skip
+    assert again.returncode == 2 and "holds stage 'prod' already" in again.stderr
+    # v1.1.0 is in staging now (it left prod): its promotion is no no-op either
+    up = gtoguard("assign", "churn", "--version", "v1.1.0", "--stage", "prod", "--dry-run",
+                  cwd=world.clone)  # fmt: skip
+    assert up.returncode == 0, up.stderr
+
+
+def test_a_rollback_through_the_page_and_its_no_op_without_cli_hints(
+    moved_on: World, page_of: Any
+) -> None:
+    page = page_of(moved_on.clone)
+    reply = page.post("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "prod"})
+    assert reply.status == 201, reply.body
+    again = page.post("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "prod"})
+    answer = again.json()
+    assert again.status == 400 and "holds stage 'prod' already" in answer["summary"]
+    assert answer["hint"] is None or "--force" not in answer["hint"], answer
+
+
+def test_rollback_false_names_itself_and_the_stage_order_hint_runs(moved_on: World) -> None:
+    world = moved_on
+    world.set_policy("stages:\n  prod: {from: [staging], rollback: false}\n")
+    refused = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--dry-run",
+                       cwd=world.clone)  # fmt: skip
+    assert refused.returncode == 1 and "[stage-order]" in refused.stderr
+    assert "it held prod before, but rollback: false" in refused.stderr
+    hint = refused.stderr.split("hint:", 1)[1].splitlines()[0].split("gtoguard", 1)[1]
+    first = gtoguard(*hint.split(), "--push", cwd=world.clone)  # back to staging first
+    assert first.returncode == 0, first.stderr
+    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
+                    cwd=world.clone)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def test_hints_for_an_artifact_that_does_not_exist_run(led: World) -> None:
+    done = gtoguard("assign", "nosuch", "--version", "v1.0.0", "--stage", "prod", "--dry-run",
+                    cwd=led.clone)  # fmt: skip
+    assert done.returncode == 2 and "there is no artifact nosuch yet" in done.stderr
+    assert "see the artifacts: gtoguard show;" in done.stderr
+    assert gtoguard("show", cwd=led.clone).returncode == 0
+
+
+def test_summaries_count_what_they_say(led: World) -> None:
+    """A pre-push of several tags says them; a failing audit counts its not-checkable
+    notes too; a message-mismatch hint names the pattern, not a placeholder command."""
+    led.tag("churn#dev#5", "churn@v1.0.0^{commit}")
+    led.tag("churn#staging#6", "churn@v1.0.0^{commit}")
+    pushed = led.push("refs/tags/churn#dev#5", "refs/tags/churn#staging#6", no_verify=False)
+    assert pushed.ok and "2 GTO tags checked; sending them; the server checks them again" in (
+        pushed.output)  # fmt: skip
+    led.set_policy(LEADS.replace("groups:", "  staging:\n    message: 'CHANGE-[0-9]+'\ngroups:"))
+    refused = gtoguard("unassign", "churn", "--version", "v1.0.0", "--stage", "staging",
+                       "--dry-run", "-m", "no ticket", cwd=led.clone)  # fmt: skip
+    assert "give the tag a message matching 'CHANGE-[0-9]+'" in refused.stderr
+    assert "... -m" not in refused.stderr
+
+
+def test_a_declined_push_on_the_page_shows_the_servers_lines_unpadded(
+    led: World, page_of: Any
+) -> None:
+    page = page_of(led.clone)
+    reply = page.post("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "prod"})
+    lines = reply.json()["remote_lines"]
+    assert reply.status == 409 and lines and all(line == line.rstrip() for line in lines)
+
+
+def test_ci_names_the_variable_its_policy_gives(led: World, tmp_path: Path) -> None:
+    """A CI job's policy may name the identity variable: the message says that variable,
+    not that server variables are never read, and the hint is CI's."""
+    policy = tmp_path / "ci-policy.yaml"
+    policy.write_text("identity: REMOTE_USER\n")
+    made = int(time.time()) + 5  # after the registration the helper made just now
+    led.tag("churn#prod#9", "churn@v1.0.0^{commit}", when=made)
+    when = str(made + 1)  # pushed a second after it was made
+    env = {"GTOGUARD_POLICY": str(policy), "GITHUB_ACTOR": "alice"}
+    done = gtoguard("check", "--pushed-at", when, "--", "churn#prod#9", cwd=led.clone, env=env)
+    said = done.stdout + done.stderr
+    assert done.returncode == 1 and "REMOTE_USER (the server policy's identity)" in said, said
+    assert "never read" not in said and "run the check in the job the push started" in said
+    allowed = gtoguard("check", "--pushed-at", when, "--", "churn#prod#9", cwd=led.clone,
+                       env={**env, "REMOTE_USER": "alice"})  # fmt: skip
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr

@@ -63,6 +63,7 @@ class Facts(NamedTuple):
     repository: str | None = None  # the server's name for the repository (signed: repository)
     # where the pusher is read from (the server), or why this side cannot know who pushed
     identity_from: str = ""
+    identity_fix: str = ""  # what to do when no pusher is known where one is required
     # a commit's committer date (gto counts the dates of the versions' commits as events
     # when it decides whether an artifact is deprecated); None: not known here
     commit_time: Callable[[str], int] | None = None
@@ -605,7 +606,7 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
             outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable), own)
             outcome.add(rules.check_pusher(ref, tag, stage_rules, _who(facts, update),
                                            facts.identity_required, restoring=restoring,
-                                           sources=facts.identity_from), own)  # fmt: skip
+                                           sources=facts.identity_from, fix=facts.identity_fix), own)  # fmt: skip
             outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
                                            facts.verify, facts.will_sign, restoring), own)  # fmt: skip
             outcome.add(rules.check_bound(ref, tag, event.message, stage_rules,
@@ -666,7 +667,7 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
             own = stage_rules.source
             outcome.add(rules.check_pusher(update.ref, tag, stage_rules, facts.pusher,
                                            facts.identity_required, removing=True,
-                                           sources=facts.identity_from), own)  # fmt: skip
+                                           sources=facts.identity_from, fix=facts.identity_fix), own)  # fmt: skip
             if ctx.freeze_at is not None:
                 outcome.add(rules.check_frozen(update.ref, tag, stage_rules, ctx.freeze_at,
                                                removing=True), own)  # fmt: skip

@@ -79,8 +79,9 @@ class Branch(NamedTuple):
 
     @property
     def label(self) -> str:
-        """How messages name it: ``main``, or ``origin's main`` on a client."""
-        return f"{self.remote}'s {self.short}" if self.remote else self.short
+        """How messages name it, as git names the revision: ``main`` on a server,
+        ``origin/main`` on a client (the remote's branch as last fetched)."""
+        return f"{self.remote}/{self.short}" if self.remote else self.short
 
 
 def namespace_prefix(namespace: str | None) -> str:

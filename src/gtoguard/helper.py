@@ -339,7 +339,8 @@ def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]],
     done = repo.push_tags(remote, [*carried, *(new.name for new, _ in written)])
     stderr = done.stderr.decode("utf-8", "replace").splitlines()
     stdout = done.stdout.decode("utf-8", "replace").splitlines()
-    remote_lines = [line for line in stderr if line.startswith("remote:")]
+    # git pads what a hook printed (to clear its progress lines): drop the padding
+    remote_lines = [line.rstrip() for line in stderr if line.startswith("remote:")]
     if done.returncode == 0:
         return PushResult(True, False, remote_lines, "")
     rejected = [line for line in stdout if line.startswith("!")]
@@ -362,7 +363,7 @@ def push_failure(done: subprocess.CompletedProcess[bytes]) -> tuple[str, list[st
     errors = [line for line in stderr if line.startswith(("error:", "fatal:"))]
     fatal = [line for line in errors if line.startswith("fatal:")]
     reason = (fatal or [_refused(line) for line in rejected] or errors or ["git push failed"])[0]
-    return reason, [line for line in stderr if line.startswith(("remote:", "gtoguard:"))]
+    return reason, [line.rstrip() for line in stderr if line.startswith(("remote:", "gtoguard:"))]
 
 
 def _refused(line: str) -> str:
@@ -569,7 +570,7 @@ def reader_gto_config(repo: Repo, branch: Branch) -> GtoConfig:
 
 
 def _where(branch: Branch) -> str:
-    return f"{branch.short}:{GTO_FILE}" if branch.ref != "HEAD" else f"HEAD:{GTO_FILE}"
+    return f"{branch.label}:{GTO_FILE}" if branch.ref != "HEAD" else f"HEAD:{GTO_FILE}"
 
 
 # --- auditing ----------------------------------------------------------------------------
@@ -677,8 +678,8 @@ def _replay(listing: wholeregistry.Listing, part: int, parts: int, path: str,
 
 def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
           pushed_at: int | None = None) -> Audit:  # fmt: skip
-    """``names``: evaluate each tag as if pushed now onto the tags that come before it in
-    gto's order (tagger time); None: replay the whole history in that order.
+    """``names``: evaluate each tag at its tagger date onto the tags that come before it
+    in gto's order, by the rules of that time; None: replay the whole history so.
 
     ``pushed_at`` (CI: the time of the push, from the event): each tag is judged as it
     arrived, the newest event on every other tag there by then (tagger date up to

@@ -90,13 +90,16 @@ def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequen
     unchecked = sum(1 for v in violations if v.severity == UNCHECKED)
     kind = "tag" if all(r.startswith("refs/tags/") for r in rejected) else "ref"
     noun = kind if checked == 1 else f"{kind}s"
-    if rejected:
-        verdict = {"push": "push declined", "pre-push": "push stopped before sending (the "
-                   "server would decline it)"}.get(what, "check failed")  # fmt: skip
-        return f"{len(rejected)} of {checked} {noun} rejected; {verdict}"
-    accepted = {"check": "check passed", "pre-push": "sending it; the server checks it "
-                "again"}.get(what, "push accepted")  # fmt: skip
     aside = f" ({unchecked} not checkable here)" if unchecked else ""
+    if rejected:
+        verdict = {"push": "push declined", "pre-push": "push stopped before sending: the "
+                   "rules this clone can read decline it (the server's own policy, which a "
+                   "clone cannot read, may differ; git push --no-verify lets the server judge "
+                   "it)"}.get(what, "check failed")  # fmt: skip
+        return f"{len(rejected)} of {checked} {noun} rejected; {verdict}{aside}"
+    them = "it" if checked == 1 else "them"
+    accepted = {"check": "check passed", "pre-push": f"sending {them}; the server checks "
+                f"{them} again"}.get(what, "push accepted")  # fmt: skip
     if warnings:
         return (f"{warnings} warning{'s' if warnings != 1 else ''} in {checked} {noun}; "
                 f"{accepted}{aside}")  # fmt: skip

@@ -41,7 +41,7 @@ from .policy import (
 )
 from .refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
 from .registry import Registry, TagEvent, build_registry
-from .rules import GitObject, Violation
+from .rules import CI_IDENTITY_HINT, GitObject, Violation
 from .sigblock import Verdict
 from .tagname import DEPRECATE, TagNameError, is_gto_shaped, parse_tag
 from .tagobject import HEAD_CAP
@@ -128,7 +128,7 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
     return Facts(who, where.side == "server", reachable, verify, where.will_sign,
                  repository_name(repo, where),
                  identity_note(where.side, policy.identity_variable, where.env),
-                 repo.commit_time)  # fmt: skip
+                 CI_IDENTITY_HINT if where.side == "ci" else "", repo.commit_time)  # fmt: skip
 
 
 def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> str:
@@ -137,9 +137,13 @@ def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> st
     if side == "server":
         return f"{identity_sources(variable)}: none is set"
     if side == "ci":
+        if variable:
+            return (f"{identity_sources(variable)}: none is set in this job (the policy "
+                    "GTOGUARD_POLICY gives names the variable)")  # fmt: skip
         return (f"{identity_sources(ci=True)} name who started a CI job, and neither is set: "
-                "run it in the job the push started (the server's variables are never read "
-                "in CI: anyone who starts a pipeline can set them)")  # fmt: skip
+                "run it in the job the push started (a server's variables are not read in "
+                "CI unless the job's policy names one with identity: anyone who starts a "
+                "pipeline can set them)")  # fmt: skip
     return ("who pushes is known only to the server, which checks it "
             "against the account you push as")  # fmt: skip
 
@@ -208,7 +212,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     messages then name that commit."""
     if branch.missing is not None:
         raise cfg.ConfigInvalid([cfg.Problem("HEAD", "/", branch.missing, branch.fix)])
-    where = f"{branch.short}:" if branch.ref != "HEAD" else "HEAD:"
+    where = f"{branch.label}:" if branch.ref != "HEAD" else "HEAD:"
     commit, origin = branch.commit, branch.label
     if as_of is not None:
         commit = as_of[0]

@@ -230,7 +230,11 @@ def schema_violation(
         allowed = config.describe_stages()
         close = _closest(tag.stage, config.stages or ())
         add = "add it to 'stages' in .gto by a commit to the default branch first"
-        if close:
+        holders = state.holders_of(close) if close and state is not None else []
+        if close and state is not None and holders and max(holders)[1] == commit:
+            hint = (f"did you mean '{close}'? {state.version_label(commit)[:12]} holds it "
+                    f"already (if '{tag.stage}' is a new stage: {add})")  # fmt: skip
+        elif close:
             hint = (f"did you mean '{close}'?  {assign_command(tag, close, state, commit)} "
                     f"(if '{tag.stage}' is a new stage: {add})")  # fmt: skip
         else:
@@ -387,7 +391,8 @@ def check_deregister(
         hint = f"gtoguard deregister {tag.artifact} --version {tag.version}"
     else:
         message = f"version {tag.version} of '{tag.artifact}' was never registered"
-        hint = f"see its versions: gtoguard show {tag.artifact}"
+        hint = (f"see its versions: gtoguard show {tag.artifact}" if state.events
+                else "see the artifacts: gtoguard show")  # fmt: skip
     return Violation("version-not-registered", ref, message, hint)
 
 
@@ -530,7 +535,7 @@ def check_version_increasing(ref: str, tag: TagName, state: ArtifactState, polic
     top = higher[-1][1]
     hint = f"register a higher version: gtoguard register {tag.artifact} --bump-patch"
     carried = state.version_label(commit) if commit else None
-    if carried is not None and carried != commit and carried != tag.version:
+    if carried is not None and carried != commit:  # this tag's version too (warn mode)
         hint = (f"this commit is {carried} already: commit your change, then register the "
                 f"next version on it: gtoguard register {tag.artifact} --bump-patch")  # fmt: skip
     return Violation(
@@ -588,11 +593,13 @@ def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactSt
     version = state.version_label(event.commit)
     label = version if version != event.commit else f"commit {event.commit[:12]}"
     needed = " or ".join(rules.from_stages)
+    held = (f"; it held {tag.stage} before, but rollback: false"
+            if not rules.rollback and state.ever_held(event.commit, tag.stage) else "")  # fmt: skip
     return Violation(
         "stage-order",
         ref,
         f"'{tag.artifact}' {label} must be in {needed} before {tag.stage} "
-        f"({_shown_now(state, rules.from_stages, holders)}; {rules.source})",
+        f"({_shown_now(state, rules.from_stages, holders)}{held}; {rules.source})",
         f"promote it first: gtoguard assign {tag.artifact} --version {version} "
         f"--stage {rules.from_stages[0]}",
     )
@@ -670,12 +677,19 @@ def _change(tag: TagName, stage: str, removing: bool = False, restoring: bool = 
     return f"{tag.action.value} stage {stage}"
 
 
+SERVER_IDENTITY_HINT = ("the server admin sets the variable that names the pusher (identity: "
+                        "in the server policy) for the way pushes arrive (docs/servers/)")  # fmt: skip
+CI_IDENTITY_HINT = ("run the check in the job the push started, as the CI templates in "
+                    "docs/ci/ do")  # fmt: skip
+
+
 def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
                  required: bool, removing: bool = False, sources: str = "",
-                 restoring: bool = False) -> Violation | None:  # fmt: skip
+                 restoring: bool = False, fix: str = "") -> Violation | None:  # fmt: skip
     """``rules`` are the rules of a stage the tag changes (assigns, unassigns, or takes
     away by deregistering or deprecating what holds it; ``removing``: by deleting or
-    moving the tag itself)."""
+    moving the tag itself). ``sources``: where the pusher was looked for; ``fix``: what
+    to do when it was found nowhere (the server's hint by default)."""
     if rules.pushers is None:
         return None
     allowed = ", ".join(rules.pushers_as_written) or "nobody"
@@ -694,8 +708,7 @@ def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
             ref,
             f"stage {rules.stage} may only be changed by {allowed}, and no pusher identity is "
             f"available here{where}; the tagger is not an identity: anyone can write it",
-            "the server admin sets the variable that names the pusher (identity: in the "
-            "server policy) for the way pushes arrive (docs/servers/)",
+            fix or SERVER_IDENTITY_HINT,
         )
     if who.name in rules.pushers:
         return None
@@ -847,7 +860,8 @@ def check_message(ref: str, tag: TagName, message: str, rules: StageRules,
         f"the tag message {shown!r} does not match {rules.message!r}, which every change "
         f"to stage {rules.stage} needs ({rules.source}); this tag would "
         f"{_change(tag, rules.stage, restoring=restoring)}",
-        f"give a matching message: gtoguard {tag.action.value} ... -m '...'",
+        f"give the tag a message matching {rules.message!r} (-m on the command line, "
+        "Message in the page's dialog)",
     )
 
 

@@ -98,9 +98,12 @@ class Planner:
                         f"--version {registered} --stage {stage}",
                     )
                 label = registered
-        if not force and stage in self.state.active_stages(commit):
+        if not force and label in (self.view.stage_holders(1).get(stage) or ()):
+            # what every screen shows (gto show's default view): a version that held the
+            # stage before and left it goes back by a new assignment (a rollback)
             raise UsageError(
-                f"version {label} of {self.state.name} is already in stage {stage!r}",
+                f"version {label} of {self.state.name} holds stage {stage!r} already "
+                "(gto show shows it there now): nothing to do",
                 "use --force to create a new tag nevertheless",
             )
         tag = self._name(Action.ASSIGN, default_simple=False, stage=stage)
@@ -194,6 +197,10 @@ class Planner:
         _check_version(version, "--version")
         records = [v for v in self.state.versions().values() if v.name == version]
         if not records:
+            if not self.state.events:  # gtoguard show NAME would say there is no such artifact
+                raise UsageError(f"there is no artifact {self.state.name} yet",
+                                 f"see the artifacts: gtoguard show; or register its first "
+                                 f"version: gtoguard register {self.state.name}")  # fmt: skip
             raise UsageError(
                 f"version {version} of {self.state.name} is not registered",
                 f"see its versions: gtoguard show {self.state.name}",

@@ -170,7 +170,7 @@ def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
         else:
             data = handle.file_at(branch.commit, name)
             if data is not None:
-                found.append((f"{branch.short}:{name}", data))
+                found.append((f"{branch.label}:{name}", data))
     server = os.environ.get("GTOGUARD_POLICY") or handle.config_value("gtoguard.policy")
     if server:
         try:

@@ -32,7 +32,7 @@ def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> i
 
     handle = open_repo(repo)
     where = helper.config_branch(handle, branch)
-    cfg.parse_gto_config(handle.file_at(where.commit, GTO_FILE), f"{where.short}:{GTO_FILE}")
+    cfg.parse_gto_config(handle.file_at(where.commit, GTO_FILE), f"{where.label}:{GTO_FILE}")
     events = helper.history_document(handle, name)
     if as_json:
         click.echo(json.dumps(events, indent=4, ensure_ascii=False))

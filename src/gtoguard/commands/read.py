@@ -157,11 +157,12 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 @exits
 def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json: bool,
           branch: str | None, pushed_at: str | None, repo: str) -> int:  # fmt: skip
-    """Check existing tags as if they were pushed now; exit 1 on any violation.
+    """Check existing tags by the rules; exit 1 when a violation is an error.
 
-    TAG...: each tag against the tags before it (tagger-date order) -- in CI, the tag
-    that triggered the job. --all: replay the whole history and report every violation
-    (an audit).
+    TAG...: each tag at its tagger date, against the tags before it (gto's order) and by
+    the rules of that time; with --pushed-at, as it arrived at TIME (freeze windows and
+    max_age judged at TIME) -- in CI, the tag that triggered the job. --all: replay the
+    whole history and report every violation (an audit).
 
     \b
     Example (CI, on a clone with all tags and branches):

@@ -82,7 +82,7 @@ def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
         with one_at_a_time(site):
             return _carry_out(site, request)
     except UsageError as exc:
-        return Answer(400, "invalid", exc.message, exc.hint)
+        return Answer(400, "invalid", exc.message, _for_the_page(exc.hint))
     except CannotRun as exc:
         found = failure_violations(exc, kind)
         if not getattr(exc, "problems", None):
@@ -92,6 +92,18 @@ def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
         files = ", ".join(dict.fromkeys(v.ref for v in found))
         return Answer(500, "failed", f"nothing was written: gtoguard cannot use {files}", None,
                       [violation_json(v) for v in found])  # fmt: skip
+
+
+# what the helper's hints may name that the dialog has no field for
+CLI_ONLY = ("--force", "--sign", "--simple", "--counter")
+
+
+def _for_the_page(hint: str | None) -> str | None:
+    """A hint the dialog can act on: one naming a command-line option it lacks is left
+    out rather than shown as advice nobody on the page can take."""
+    if hint is None or any(option in hint for option in CLI_ONLY):
+        return None
+    return hint
 
 
 def request_from(kind: str, form: Mapping[str, str]) -> Request:

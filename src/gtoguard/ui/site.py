@@ -221,7 +221,7 @@ def _version_rows(documents: list[dict[str, Any]], journal: list[dict[str, Any]]
             assigned.setdefault(key, set()).add(event["stage"])
     rank = {stage: number for number, stage in enumerate(order)}
 
-    def ordered(stages: set[str]) -> list[str]:  # as the Stages table lists them
+    def ordered(stages: set[str]) -> list[str]:  # .gto's order, as the Stages table
         return sorted(stages, key=lambda s: (rank.get(s, len(rank)), s))
 
     rows: dict[str, VersionRow] = {}
@@ -233,9 +233,9 @@ def _version_rows(documents: list[dict[str, Any]], journal: list[dict[str, Any]]
         else:
             status = "deregistered" if doc["deregistrations"] else "unregistered"
         registration = doc["registrations"][-1]["tag"] if doc["registrations"] else None
-        now = {stage["stage"] for stage in doc["stages"]}
-        before = assigned.get((doc["version"], doc["commit_hexsha"]), set()) - now
+        now = list(dict.fromkeys(stage["stage"] for stage in doc["stages"]))  # gto's order
+        before = assigned.get((doc["version"], doc["commit_hexsha"]), set()) - set(now)
         rows[doc["version"]] = VersionRow(doc["version"], doc["commit_hexsha"], doc["author"],
-                                          doc["created_at"], ordered(now), status,
+                                          doc["created_at"], now, status,
                                           registration, ordered(before))  # fmt: skip
     return list(rows.values())
