@@ -563,14 +563,18 @@ class Repo:
             read = self.bulk_objects([oid for _, oid in pairs])
         else:
             read = (self.object_info(oid) for _, oid in pairs)
-        for number, ((name, _), obj) in enumerate(zip(pairs, read, strict=True)):
+        for number, ((name, oid), obj) in enumerate(zip(pairs, read, strict=True)):
             if number % 256 == 255:
                 budget.spend("reading the history of the pushed artifacts")
+            if obj.kind == "missing":  # as object_info says it, read one by one
+                raise KeyError(oid)
             yield name, obj
 
     def bulk_objects(self, oids: list[str]) -> Generator[GitObject, None, None]:
         """``object_info`` of each of ``oids``, in order, read by one ``git cat-file
-        --batch`` that streams while they are used (``gitbatch``)."""
+        --batch`` that streams while they are used (``gitbatch``). An object the
+        repository lacks is a ``missing`` one here, where ``object_info`` raises: a
+        whole-registry read judges it, the hook's reading raises (``tags_of``)."""
         from . import gitbatch
 
         read = gitbatch.objects(self.path, oids)
@@ -583,8 +587,6 @@ class Repo:
                     yield self.tag_info(oid, size, data)
                 elif kind == "tag":  # past READ_CAP: its head only, as object_info reads it
                     yield self.object_info(oid)
-                elif kind == "missing":
-                    raise KeyError(oid)
                 else:
                     yield GitObject(oid, kind, size=size)
         finally:
