@@ -91,6 +91,51 @@ BAD_VALUES = [
 ]
 
 
+def test_a_check_says_the_verdict_of_a_submission_and_writes_nothing(
+    world: World, page_of: Any
+) -> None:
+    """check=1 (issue 30: the page's pre-check, which the cross-surface test asks): the
+    same plan and verdict as a submission of the same form, and nothing written."""
+    _registered(world)
+    world.set_policy("stages:\n  staging: {message: 'CHANGE-[0-9]+'}\n")
+    page: Page = page_of(world.clone)
+    before = _state(world)
+    forms = [
+        ("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "prd"}, "declined"),
+        ("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "staging"}, "declined"),
+        ("unassign", {"artifact": "churn", "version": "v1.0.0", "stage": "dev"}, "declined"),
+        ("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "dev"}, "accepted"),
+        ("register", {"artifact": "churn", "commit": "HEAD", "bump": "minor"}, "accepted"),
+    ]
+    checked = []
+    for kind, fields, verdict in forms:
+        reply = page.post(kind, {**fields, "check": "1"})
+        answer = reply.json()
+        assert reply.status == 200 and answer["outcome"] == "checked", answer
+        assert answer["verdict"] == verdict and answer["ok"] == (verdict == "accepted"), answer
+        assert "nothing was written" in answer["summary"] and answer["remote_lines"] == []
+        assert all(v["severity"] in ("error", "warning", "unchecked")
+                   for v in answer["violations"])  # fmt: skip
+        checked.append(answer)
+        assert _state(world) == before, fields  # no tag here, nothing pushed
+    assert [v["rule"] for v in checked[0]["violations"]] == ["stage-unknown"]
+    assert [v["rule"] for v in checked[1]["violations"]] == ["message-mismatch"]
+    assert checked[3]["tags"] == ["churn#dev#1"] and checked[3]["violations"] == []
+    # a submission of each form: the same tags and the same violations
+    for (kind, fields, verdict), check in zip(forms, checked, strict=True):
+        reply = page.post(kind, fields)
+        answer = reply.json()
+        assert answer["outcome"] == ("accepted" if verdict == "accepted" else "refused"), answer
+        assert answer["tags"] == check["tags"], (answer, check)
+        assert answer["violations"] == check["violations"], (answer, check)
+        if verdict == "accepted":  # the next check plans on what this one wrote
+            before = _state(world)
+    bad = page.post("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "dev",
+                                "check": "yes"})  # fmt: skip
+    assert bad.status == 400 and "check 'yes'" in bad.json()["summary"], bad.body
+    assert _state(world) == before
+
+
 def test_bad_form_values_are_a_400_and_change_nothing(world: World, page_of: Any) -> None:
     _registered(world)
     page: Page = page_of(world.clone)

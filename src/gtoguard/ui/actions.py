@@ -2,7 +2,8 @@
 the planned tags (the helper's plan: the dry run) before anything is written; an accepted
 plan is written and, when the page has a remote, pushed with the registrations it relies
 on, exactly as ``gtoguard assign ... --push`` does. One write at a time per repository, so
-two clicks never plan the same counter."""
+two clicks never plan the same counter. A form with ``check=1`` stops after the plan and
+says its verdict: the same road as a submission up to the write, and nothing written."""
 
 from __future__ import annotations
 
@@ -34,19 +35,25 @@ class Answer:
     """What the page says back: the HTTP status, what happened, and the lines to show."""
 
     status: int
-    outcome: (
-        str  # invalid | read-only | refused | written | accepted | declined | unpushed | failed
-    )
+    # invalid | read-only | refused | written | accepted | declined | unpushed | failed,
+    # or checked (check=1: the plan's verdict, nothing written)
+    outcome: str
     summary: str
     hint: str | None = None
     violations: list[dict[str, Any]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     remote_lines: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    verdict: str | None = None  # checked: "accepted" or "declined", as the push would be
 
     @property
     def wrote(self) -> bool:
         return self.outcome in ("written", "accepted", "unpushed")
+
+    @property
+    def good(self) -> bool:
+        """Good news: tags written, or a check whose tags would be accepted."""
+        return self.wrote or self.verdict == "accepted"
 
     def document(self) -> dict[str, Any]:
         """The answer for the page's script, which shows it as text: what it quotes of
@@ -60,7 +67,7 @@ class Answer:
                                    for k, v in each.items()},
                                 "label": severity_label(each["severity"])}
                                for each in shown["violations"]]  # fmt: skip
-        return {**shown, "ok": self.wrote}
+        return {**shown, "ok": self.good}
 
 
 class Invalid(Exception):
@@ -70,17 +77,19 @@ class Invalid(Exception):
 
 
 def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
-    """Carry out one form (``kind``: promote, register or unassign); never raises."""
+    """Carry out one form (``kind``: promote, register or unassign), or with ``check=1``
+    only say what carrying it out would meet; never raises."""
     if site.read_only:
         return Answer(403, "read-only", f"{site.path} is a bare repository: the page only "
                       "reads it", "run gtoguard ui in a clone to create tags")  # fmt: skip
     try:
         request = request_from(kind, form)
+        checking = _checking(form)
     except Invalid as exc:
         return Answer(400, "invalid", exc.message, exc.hint)
     try:
         with one_at_a_time(site):
-            return _carry_out(site, request)
+            return _carry_out(site, request, checking)
     except UsageError as exc:
         return Answer(400, "invalid", exc.message, _for_the_page(exc.hint))
     except CannotRun as exc:
@@ -124,6 +133,15 @@ def request_from(kind: str, form: Mapping[str, str]) -> Request:
     version = _version(_text(form, "version", "Version"))
     stage = _stage(_text(form, "stage", "Stage"))
     return Request(action, artifact, None, version=version, stage=stage, message=message)
+
+
+def _checking(form: Mapping[str, str]) -> bool:
+    """``check=1``: say the plan's verdict and write nothing."""
+    value = form.get("check", "").strip()
+    if value not in ("", "0", "1"):
+        raise Invalid(f"check {value[:20]!r} is neither 1 nor 0",
+                      "send check=1 to ask for the verdict only, or leave check out")  # fmt: skip
+    return value == "1"
 
 
 def _text(form: Mapping[str, str], key: str, label: str, required: bool = True) -> str:
@@ -181,14 +199,20 @@ def one_at_a_time(site: Site) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _carry_out(site: Site, request: Request) -> Answer:
+def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
     repo, branch = site.open()
     found = helper.plan(repo, request, branch, site.remote)
     names = [new.name for new in found.tags]
     violations = [violation_json(v) for v in found.outcome.violations]
+    refused = len(found.outcome.rejected_refs)
+    noun = "tag" if len(names) == 1 else "tags"
+    if checking:  # the plan is all a check asks for: the verdict, with nothing written
+        said = (f"{', '.join(names)} would be accepted" if found.outcome.ok
+                else f"{refused} of {len(names)} new {noun} would be declined")  # fmt: skip
+        return Answer(200, "checked", f"{said}; nothing was written (a check)", None,
+                      violations, names, [], found.notes,
+                      "accepted" if found.outcome.ok else "declined")  # fmt: skip
     if not found.outcome.ok:
-        refused = len(found.outcome.rejected_refs)
-        noun = "tag" if len(names) == 1 else "tags"
         return Answer(422, "refused", f"{refused} of {len(names)} new {noun} would be "
                       "declined; nothing was written", None, violations, names, [],
                       found.notes)  # fmt: skip
