@@ -18,6 +18,7 @@ from .policy import GtoConfig, Policy, StageRules
 from .refupdate import TAG_PREFIX, RefUpdate, is_zero
 from .registry import ArtifactState, Registry, TagEvent
 from .rules import GitObject, Reachability, Verifier, Violation
+from .ruleids import KEEPS_READERS_WORKING
 from .tagname import (
     ASSIGN,
     DEPRECATE,
@@ -245,10 +246,12 @@ def evaluate(
 
 def _apply_modes(outcome: Outcome, policy_of: Callable[[str], Policy]) -> None:
     """A violation whose rule belongs only to policies in ``mode: warn`` is a warning
-    (``Policy.warns``); what is left an error declines its ref."""
+    (``Policy.warns``), unless gto's readers would fail on what it finds
+    (``KEEPS_READERS_WORKING``); what is left an error declines its ref."""
     found = []
     for violation in outcome.violations:
-        if violation.severity == "error" and policy_of(violation.ref).warns(violation.origin):
+        if (violation.severity == "error" and violation.rule not in KEEPS_READERS_WORKING
+                and policy_of(violation.ref).warns(violation.origin)):  # fmt: skip
             violation = _as_warning(violation)
         found.append(violation)
     outcome.violations = found

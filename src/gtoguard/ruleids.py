@@ -13,3 +13,15 @@ RULE_IDS = frozenset({
     "tag-target", "tag-too-large", "tag-unreadable", "tagger-time", "version-deregistered",
     "version-exists", "version-not-increasing", "version-not-registered",
 })  # fmt: skip
+
+# What keeps every gto reader working: a tag or file these rules find makes `gto show` (or
+# every gto command) fail on every clone once it lands, so no `mode: warn` lets one in. A
+# warn-mode rollout reads what the team's rules would decline; it never breaks the readers.
+KEEPS_READERS_WORKING = frozenset({
+    "commit-has-version",  # "Multiple versions are not allowed on the same Git commit"
+    "config-invalid",      # "Wrong config file" (.gto), or no rules the guard can read
+    "tag-reserved",        # NAME@created: "Unexpected error: 'action'"
+    "tag-target",          # a GTO tag on a tree or blob: "Unexpected error" everywhere
+    "tag-unreadable",      # a tag object gto's readers fail on
+    "version-exists",      # two registrations of one version: gto show NAME fails
+})  # fmt: skip
