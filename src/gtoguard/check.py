@@ -17,8 +17,8 @@ from .identity import Pusher
 from .policy import GtoConfig, Policy, StageRules
 from .refupdate import TAG_PREFIX, RefUpdate, is_zero
 from .registry import ArtifactState, Registry, TagEvent
-from .rules import GitObject, Reachability, Verifier, Violation
 from .ruleids import KEEPS_READERS_WORKING
+from .rules import GitObject, Reachability, Verifier, Violation
 from .tagname import (
     ASSIGN,
     DEPRECATE,
