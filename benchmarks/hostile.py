@@ -40,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synth import build
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 PY = sys.executable
 ZERO = "0" * 40
@@ -251,8 +251,10 @@ def case_19(root: Path, runs: int, groups: int = 8000) -> dict[str, object]:
     repo = bare(root / "c19.git", policy=policy)
     head = git("rev-parse", "main", cwd=repo)
     when = int(time.time())
-    lines = [f"{ZERO} {mktag(repo, 'churn@v1.0.0', head, when=when)} refs/tags/churn@v1.0.0\n",
-             f"{ZERO} {mktag(repo, 'churn#prod#1', head, when=when)} refs/tags/churn#prod#1\n"]
+    lines = [
+        f"{ZERO} {mktag(repo, 'churn@v1.0.0', head, when=when)} refs/tags/churn@v1.0.0\n",
+        f"{ZERO} {mktag(repo, 'churn#prod#1', head, when=when)} refs/tags/churn#prod#1\n",
+    ]
     return time_hook(repo, lines, runs, {"REMOTE_USER": "alice"})
 
 

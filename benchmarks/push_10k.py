@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 
 def git(*args: str, cwd: Path, stdin: bytes | None = None) -> str:

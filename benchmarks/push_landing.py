@@ -20,7 +20,7 @@ from pathlib import Path
 
 from push_10k import git, make_clone, mirror_policy
 
-from gtoguard.install import GUARD, install_into
+from gtoguard.server.install import GUARD, install_into
 
 Setup = Callable[[Path], None]
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synth import build
 from treemem import measure
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 PY = sys.executable
 BIN = Path(PY).parent

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 BIN = Path(sys.executable).parent
 IDENTITY = {

@@ -15,7 +15,7 @@ from conftest import BIN, World
 
 def gtoguard(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
              ) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "gtoguard.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "gtoguard.commands.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip
 
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtoguard import config as cfg
-from gtoguard.policy import GtoConfig, Policy
+from gtoguard.config import files as cfg
+from gtoguard.policy.settings import GtoConfig, Policy
 
 SCHEMAS = ["gto-config", "policy", "tag-event"]
 
@@ -210,8 +210,8 @@ def test_the_tag_checker_memo_gives_what_a_fresh_validation_gives(
 ) -> None:  # fmt: skip
     """tag_checker validates one event per (action, stage, version?, counter?) shape and
     reuses the verdict; a checker that has seen other events must agree with a new one."""
-    from gtoguard.policy import TagRules
-    from gtoguard.tagname import Action, TagName
+    from gtoguard.model.tagname import Action, TagName
+    from gtoguard.policy.settings import TagRules
 
     kind = Action(action)
     tag = TagName(artifact, kind,
@@ -223,7 +223,7 @@ def test_the_tag_checker_memo_gives_what_a_fresh_validation_gives(
     warm = cfg.tag_checker(config, policy)
     import tempfile
 
-    from gtoguard.tagname import parse_tag
+    from gtoguard.model.tagname import parse_tag
 
     with tempfile.TemporaryDirectory() as kept:
         # verdicts kept on disk by an earlier push, under this schema and others
@@ -248,8 +248,8 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
     a damaged cache file only means validating again."""
     import subprocess
 
-    from gtoguard import repostate
-    from gtoguard.gitrepo import open_repo
+    from gtoguard.git.repo import open_repo
+    from gtoguard.registry import judge
 
     repo_dir = tmp_path / "r"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo_dir)], check=True)
@@ -262,9 +262,9 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(cfg, "schema_problems",
                         lambda doc, schema, file: calls.append(schema) or real(doc, schema, file))  # fmt: skip
 
-    def settings() -> repostate.Settings:
+    def settings() -> judge.Settings:
         repo = open_repo(str(repo_dir))
-        return repostate.load_settings(repo, repo.default_branch())
+        return judge.load_settings(repo, repo.default_branch())
 
     first = settings()
     assert sorted(calls) == ["gto-config", "policy"]

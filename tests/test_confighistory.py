@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from gtoguard import confighistory
-from gtoguard.gitrepo import open_repo
-from gtoguard.helper import config_branch
+from gtoguard.config import timeline
+from gtoguard.git.repo import open_repo
+from gtoguard.registry.helper import config_branch
 
 from conftest import World, git, gtoguard, make_world
 
@@ -134,7 +134,7 @@ def test_no_config_history_judges_as_today(tmp_path: Path) -> None:
     git("push", "-q", "origin", "--tags", cwd=world.clone)
     repo = open_repo(str(world.clone))
     branch = config_branch(repo, None)
-    assert confighistory.eras(repo, branch) == [confighistory.Era(confighistory.EARLIEST, None)]
+    assert timeline.eras(repo, branch) == [timeline.Era(timeline.EARLIEST, None)]
     report = _audit(world)
     assert report["ok"] is True and report["checked"] == 2
 
@@ -275,10 +275,10 @@ ORDER = [  # (each change's date, its first parent's, the earliest after it; now
 def test_the_eras_follow_the_order_of_the_branch(
     changes: list[tuple[int, int | None, int | None]], now: int, starts: list[int]
 ) -> None:
-    found = confighistory.ordered(
-        [confighistory.Change(f"c{i}", d, b, a) for i, (d, b, a) in enumerate(changes)], now
+    found = timeline.ordered(
+        [timeline.Change(f"c{i}", d, b, a) for i, (d, b, a) in enumerate(changes)], now
     )
     assert [era.since for era in found[1:]] == starts
-    wrong = [d if b is not None and d - s > confighistory.SKEW else None
+    wrong = [d if b is not None and d - s > timeline.SKEW else None
              for (d, b, _), s in zip(changes, starts, strict=True)]  # fmt: skip
     assert [era.dated for era in found[1:]] == wrong

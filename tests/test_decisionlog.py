@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from gtoguard.decisionlog import append, entry
-from gtoguard.refupdate import RefUpdate
-from gtoguard.rules import Violation
+from gtoguard.model.refupdate import RefUpdate
+from gtoguard.policy.rules import Violation
+from gtoguard.registry.decisionlog import append, entry
 
 from conftest import World, git, gtoguard, make_world
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 from conftest import World, git, run_gto
 

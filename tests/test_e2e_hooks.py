@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 from conftest import World, faulty_python, git, make_world
 

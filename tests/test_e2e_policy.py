@@ -131,7 +131,7 @@ def test_the_hint_says_whom_to_ask(registered: World, pushers: str, hint: str) -
 def test_pre_push_warns_where_the_server_declines(registered: World) -> None:
     import sys
 
-    from gtoguard.install import install_into
+    from gtoguard.server.install import install_into
 
     world = registered.set_policy(PUSHERS)
     install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", sys.executable)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard.freeze import open_window
-from gtoguard.policy import Freeze
+from gtoguard.policy.freeze import open_window
+from gtoguard.policy.settings import Freeze
 
 from conftest import World, git, gtoguard
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gtoguard import gitbatch, wholeregistry
-from gtoguard.gitrepo import open_repo
-from gtoguard.tagobject import canonical, parse_tag_object
+from gtoguard.git import bulk
+from gtoguard.git.repo import open_repo
+from gtoguard.model.tagobject import canonical, parse_tag_object
+from gtoguard.registry import alltags
 from test_tagobject import objects as tag_objects
 
 from conftest import git, gtoguard, make_world
@@ -48,7 +49,7 @@ def test_the_stream_reads_each_object_as_the_single_reader(
         chunks.append(stream[at : at + cut])
         at += cut
     chunks.append(stream[at:])
-    got = list(gitbatch.read_stream(iter([c for c in chunks if c])))
+    got = list(bulk.read_stream(iter([c for c in chunks if c])))
     assert len(got) == len(items)
     for item, (kind, size, fields, data) in zip(items, got, strict=True):
         if item is None:
@@ -64,11 +65,11 @@ def test_the_stream_reads_each_object_as_the_single_reader(
 
 
 def test_past_the_cap_an_object_streams_by_unkept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(gitbatch, "READ_CAP", 100)
+    monkeypatch.setattr(bulk, "READ_CAP", 100)
     big_tag = b"object " + OID.encode() + b"\ntype commit\ntag m@v1.0.0\n" + b"x" * 500
     stream = _batch(("blob", b"y" * 1000)) + _batch(("tag", big_tag)) + _batch(("commit", b"c"))
     chunks = [stream[i : i + 64] for i in range(0, len(stream), 64)]
-    got = list(gitbatch.read_stream(iter(chunks)))
+    got = list(bulk.read_stream(iter(chunks)))
     assert got == [("blob", 1000, None, None), ("tag", len(big_tag), None, None),
                    ("commit", 1, None, None)]  # fmt: skip
 
@@ -109,8 +110,8 @@ def test_a_repository_read_in_bulk_reads_as_object_info(tmp_path: Path) -> None:
     (clone / ".git" / "refs" / "tags" / "m#dev#10").write_text("e" * 40 + "\n")  # missing
 
     repo = open_repo(str(clone))
-    groups = wholeregistry.share(wholeregistry.list_tags(repo))
-    (tags,) = list(wholeregistry.objects_by_artifact(repo, groups))
+    groups = alltags.share(alltags.list_tags(repo))
+    (tags,) = list(alltags.objects_by_artifact(repo, groups))
     assert len(tags) == 11
     for name, obj in tags:
         if name == "m#dev#10":
@@ -191,14 +192,14 @@ def test_the_ref_files_list_what_git_lists(tmp_path_factory, ops) -> None:  # ty
     repo = open_repo(str(repo_dir))
     for prefix in ("refs/tags/", "refs/namespaces/team/refs/tags/"):
         raw = prefix.encode()
-        by_git = wholeregistry.Listing(gitbatch.refs_under(repo.path, prefix), raw)
-        files = gitbatch.ref_files(repo.path, prefix)
+        by_git = alltags.Listing(bulk.refs_under(repo.path, prefix), raw)
+        files = bulk.ref_files(repo.path, prefix)
         if files is None:  # a layout only git reads (here: the symbolic ref)
             assert any(op == "symbolic" for op, _ in ops)
             continue
-        from_files = wholeregistry.Listing(files.packed, raw, files.loose, files.overridden)
-        ours = {k: sorted(v) for k, v in wholeregistry.share(from_files).items()}
-        assert ours == {k: sorted(v) for k, v in wholeregistry.share(by_git).items()}
+        from_files = alltags.Listing(files.packed, raw, files.loose, files.overridden)
+        ours = {k: sorted(v) for k, v in alltags.share(from_files).items()}
+        assert ours == {k: sorted(v) for k, v in alltags.share(by_git).items()}
 
 
 def test_a_push_onto_thousands_of_tags_reads_them_in_bulk_as_one_at_a_time(
@@ -207,7 +208,7 @@ def test_a_push_onto_thousands_of_tags_reads_them_in_bulk_as_one_at_a_time(
     """An artifact with more tags than ``BULK_READ`` is read by the hook in bulk
     (through the push's quarantine): the counters, versions and stages it finds are
     those a lookup per tag finds, so the verdicts are gto's."""
-    from gtoguard.gitrepo import BULK_READ
+    from gtoguard.git.repo import BULK_READ
 
     world = make_world(tmp_path)
     head = git("rev-parse", "HEAD", cwd=world.clone).stdout.strip()

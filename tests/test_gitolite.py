@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 from conftest import free_port, git, listening, need_program, ssh_key
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 from conftest import World, git, gto_cli, gtoguard, make_world
 

@@ -152,7 +152,7 @@ def push(world: World, *refs: str, env: dict[str, str]) -> subprocess.CompletedP
 
 
 def lock_is_free(world: World) -> bool:
-    from gtoguard.repolock import is_stale, read_owner
+    from gtoguard.server.lock import is_stale, read_owner
 
     lock = world.server / "gtoguard-cache" / "lock"
     return not lock.exists() or is_stale(read_owner(lock))

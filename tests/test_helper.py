@@ -488,8 +488,8 @@ def test_a_remote_on_this_machine_lists_what_ls_remote_lists(tmp_path: Path, url
     """Read directly (for-each-ref on its ref store), a same-machine remote gives the
     names ``git ls-remote`` gives, for artifacts and stages with slashes too, and the
     tags of other artifacts stay out."""
-    from gtoguard.gitrepo import open_repo
-    from gtoguard.prefetch import is_local_read, ls_remote_command
+    from gtoguard.git.prefetch import is_local_read, ls_remote_command
+    from gtoguard.git.repo import open_repo
 
     world = make_world(tmp_path, hook=False)  # names the rules decline are listed too
     names = ["churn@v1.0.0", "churn#prod#1", "churn#prod/eu#2", "churn@v1.0.0!#3",
@@ -512,7 +512,7 @@ def test_a_remote_on_this_machine_lists_what_ls_remote_lists(tmp_path: Path, url
 
 
 def test_a_remote_url_git_may_rewrite_is_asked_through_ls_remote(world: World) -> None:
-    from gtoguard.prefetch import is_local_read, ls_remote_command
+    from gtoguard.git.prefetch import is_local_read, ls_remote_command
 
     assert is_local_read(ls_remote_command("origin", ["churn"], str(world.clone)))
     git("config", f"url.{world.server}.insteadOf", "srv:", cwd=world.clone)
@@ -529,9 +529,9 @@ def test_the_wait_for_a_new_second_holds_on_the_clock_git_dates_by() -> None:
     the latest event is written in its second (gto then orders the two by name)."""
     import ctypes
 
-    from gtoguard.helper import _after_the_latest
-    from gtoguard.registry import ArtifactState, TagEvent
-    from gtoguard.tagname import parse_tag
+    from gtoguard.model.state import ArtifactState, TagEvent
+    from gtoguard.model.tagname import parse_tag
+    from gtoguard.registry.helper import _after_the_latest
 
     libc = ctypes.CDLL(None)
     libc.time.restype = ctypes.c_long

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gtoguard.gitrepo import open_repo
-from gtoguard.helper import history_document
+from gtoguard.git.repo import open_repo
+from gtoguard.registry.helper import history_document
 from test_views import ARTIFACTS, _build, op
 
 from conftest import git, gtoguard, run_gto

@@ -185,7 +185,7 @@ def test_no_shell_no_unsafe_yaml_no_eval() -> None:
 
     import yaml
 
-    from gtoguard.yamlfile import _Fast, _Loader
+    from gtoguard.config.yamlfile import _Fast, _Loader
 
     assert issubclass(_Loader, yaml.SafeLoader)  # the loaders: safe, no Python objects
     assert issubclass(_Fast, (yaml.SafeLoader, yaml.CSafeLoader))

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gtoguard.install import install, is_ours, uninstall
+from gtoguard.server.install import install, is_ours, uninstall
 
 from conftest import World, git, make_world
 
@@ -14,7 +14,7 @@ LEGACY = '#!/bin/sh\necho legacy-ran >&2\ncat > "$0.stdin"\nexit ${LEGACY_EXIT:-
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gtoguard.cli", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "gtoguard.commands.cli", *args], cwd=cwd,
                           capture_output=True, text=True, check=False)  # fmt: skip
 
 
@@ -134,7 +134,7 @@ def test_install_sh_repo_option_is_idempotent(tmp_path: Path) -> None:
 def test_the_shim_answers_plain_pushes_without_python(tmp_path: Path) -> None:
     """With an interpreter that does not exist, only pushes that need gtoguard fail: the
     shim's sh fast path answers the others without starting Python."""
-    from gtoguard.install import install_into
+    from gtoguard.server.install import install_into
 
     world = make_world(tmp_path, hook=False)
     install_into(world.server / "hooks" / "pre-receive", "pre-receive", "/nonexistent/python3")
@@ -230,7 +230,7 @@ def _as_cat_gives_it(data: bytes) -> bytes:
 def test_the_shims_hand_gtoguard_their_input_as_cat_would(tmp_path: Path) -> None:
     # The shims read a few lines with the shell's own read (no fork for cat) and cat the
     # rest: whatever the split, gtoguard must get the lines git sent, in every shell.
-    from gtoguard.install import shim_text
+    from gtoguard.server.install import shim_text
 
     dumper = tmp_path / "python"
     dumper.write_text(DUMPER)

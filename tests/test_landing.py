@@ -24,7 +24,7 @@ import pytest
 
 import test_gitolite
 import test_http
-from gtoguard.install import GUARD, install_into
+from gtoguard.server.install import GUARD, install_into
 
 from conftest import Push, World, git, make_world
 
@@ -208,7 +208,7 @@ def lock_file(world: World, pid: int, start: str) -> Path:
 
 
 def test_a_stale_lock_does_not_block(tmp_path: Path) -> None:
-    from gtoguard.repolock import start_time
+    from gtoguard.server.lock import start_time
 
     world = guarded(tmp_path)
     gone = subprocess.Popen(["true"])
@@ -223,7 +223,7 @@ def test_a_stale_lock_does_not_block(tmp_path: Path) -> None:
 
 
 def test_a_live_lock_declines_after_the_timeout_even_with_fail_open(tmp_path: Path) -> None:
-    from gtoguard.repolock import start_time
+    from gtoguard.server.lock import start_time
 
     world = guarded(tmp_path)
     policy = tmp_path / "server-policy.yaml"
@@ -247,7 +247,7 @@ LEASE_1S = {"GTOGUARD_LEASE": "1"}
 def live_holder(world: World, busy: bool = False) -> Iterator[int]:
     """The lock held by a live process that is no push: asleep (no progress at all), or
     ``busy`` burning CPU (as a receive-pack writing refs does)."""
-    from gtoguard.repolock import start_time
+    from gtoguard.server.lock import start_time
 
     code = "while True: pass" if busy else "import time; time.sleep(120)"
     holder = subprocess.Popen([sys.executable, "-c", code])

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from gtoguard.config import parse_policy, tag_checker
-from gtoguard.policy import GtoConfig
+from gtoguard.config.files import parse_policy, tag_checker
+from gtoguard.policy.settings import GtoConfig
 
 from conftest import World, git, gtoguard
 
@@ -71,10 +71,10 @@ def test_the_helper_and_the_audit_agree_with_the_hook(rollout: World) -> None:
     ],
 )  # fmt: skip
 def test_whose_mode_applies(server: str, repo: str, severity: list[str]) -> None:
-    from gtoguard.check import Context, evaluate
-    from gtoguard.refupdate import RefUpdate
-    from gtoguard.registry import Registry
-    from gtoguard.rules import GitObject
+    from gtoguard.model.refupdate import RefUpdate
+    from gtoguard.model.state import Registry
+    from gtoguard.policy.evaluate import Context, evaluate
+    from gtoguard.policy.rules import GitObject
 
     parts = [parse_policy(repo.encode(), ".gtoguard.yaml") if repo else None,
              parse_policy(server.encode(), "/etc/server.yaml", server=True)._replace(server=True)]  # fmt: skip
@@ -213,7 +213,7 @@ def test_every_rule_id_is_in_the_readme_and_nowhere_else_invented() -> None:
     one and no other, and every id the code writes into a violation is on the list."""
     import re
 
-    from gtoguard.ruleids import RULE_IDS
+    from gtoguard.policy.catalog import RULE_IDS
 
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text(encoding="utf-8")

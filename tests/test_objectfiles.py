@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from gtoguard import objectfiles
+from gtoguard.git import objectfiles
 
 from conftest import git
 

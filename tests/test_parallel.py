@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gtoguard import helper, parallel, wholeregistry
-from gtoguard.gitrepo import open_repo
+from gtoguard.git.repo import open_repo
+from gtoguard.registry import alltags, helper, parallel
 
 from conftest import World, git, make_world
 
@@ -22,10 +22,10 @@ from conftest import World, git, make_world
 def test_each_artifact_lands_in_exactly_one_share(tags: list[tuple[str, str]],
                                                   parts: int) -> None:  # fmt: skip
     names = sorted({artifact + body for artifact, body in tags})
-    listing = wholeregistry.Listing(
+    listing = alltags.Listing(
         b"".join(f"{n:040x} refs/tags/{name}\n".encode() for n, name in enumerate(names)),
         b"refs/tags/")  # fmt: skip
-    shares = [wholeregistry.share(listing, part, parts) for part in range(parts)]
+    shares = [alltags.share(listing, part, parts) for part in range(parts)]
     got = sorted(name for share in shares for group in share.values() for name, _ in group)
     assert got == [name for name in names if "@" in name or "#" in name]
     for share in shares:
@@ -42,11 +42,11 @@ def test_the_listing_read_in_chunks_is_the_listing_read_whole(names: list[str],
                                                               chunk: int) -> None:  # fmt: skip
     # share matches a few MiB of lines at a time; any cut, down to one byte, gives the
     # same groups in the same order as one pass over the whole listing
-    listing = wholeregistry.Listing(
+    listing = alltags.Listing(
         b"".join(f"{n:040x} refs/tags/{name}\n".encode() for n, name in enumerate(names)),
         b"refs/tags/")  # fmt: skip
-    whole = wholeregistry.share(listing, chunk=len(listing.lines) + 1)
-    assert wholeregistry.share(listing, chunk=chunk) == whole
+    whole = alltags.share(listing, chunk=len(listing.lines) + 1)
+    assert alltags.share(listing, chunk=chunk) == whole
     assert sum(map(len, whole.values())) == sum("@" in n or "#" in n for n in names)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard import config as cfg
+from gtoguard.config import files as cfg
 
 from conftest import World, git, gtoguard, make_world, ssh_key
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gtoguard.printable import printable
-from gtoguard.refupdate import printable_ref
+from gtoguard.model.printable import printable
+from gtoguard.model.refupdate import printable_ref
 
 CASES = [
     ("churn@v1.0.0", "churn@v1.0.0", "churn@v1.0.0"),

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from gtoguard.install import install_into
-from gtoguard.receipt import Shown, changes
+from gtoguard.model.receipt import Shown, changes
+from gtoguard.server.install import install_into
 
 from conftest import World, git, gtoguard
 

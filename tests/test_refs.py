@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard.gitrepo import open_repo
-from gtoguard.install import install_into
+from gtoguard.git.repo import open_repo
+from gtoguard.server.install import install_into
 
 from conftest import World, git, gtoguard, make_world
 

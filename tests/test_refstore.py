@@ -11,8 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gtoguard.gitrepo import open_repo
-from gtoguard.refstore import RefStore
+from gtoguard.git.refstore import RefStore
+from gtoguard.git.repo import open_repo
 
 from conftest import git
 

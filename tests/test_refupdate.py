@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gtoguard.hooks import pre_push, pre_receive
-from gtoguard.refupdate import BadHookInput, RefUpdate, parse_pre_push, parse_pre_receive
+from gtoguard.model.refupdate import BadHookInput, RefUpdate, parse_pre_push, parse_pre_receive
+from gtoguard.server.hooks import pre_push, pre_receive
 
 from conftest import World
 

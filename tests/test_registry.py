@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from gtoguard.check import Context, evaluate
-from gtoguard.policy import GtoConfig, Policy
-from gtoguard.refupdate import RefUpdate
-from gtoguard.registry import ArtifactState, Registry, TagEvent, build_registry
-from gtoguard.rules import GitObject
-from gtoguard.tagname import parse_tag
+from gtoguard.model.refupdate import RefUpdate
+from gtoguard.model.state import ArtifactState, Registry, TagEvent, build_registry
+from gtoguard.model.tagname import parse_tag
+from gtoguard.policy.evaluate import Context, evaluate
+from gtoguard.policy.rules import GitObject
+from gtoguard.policy.settings import GtoConfig, Policy
 
 C1, C2 = "1" * 40, "2" * 40
 
@@ -94,8 +94,8 @@ def run(pushed: list[tuple[str, int]], existing: list[TagEvent] = (), now: int =
         stages: tuple[str, ...] | None = ("dev", "prod"), audit: bool = False) -> list[str]:  # fmt: skip
     """The rules ``pushed`` breaks, arriving at ``now`` onto ``existing`` as a hook judges
     them (``audit``: as ``check --all`` replays them, knowing no arrival)."""
-    from gtoguard.config import tag_checker
-    from gtoguard.policy import MAX_AGE_OFF, TagRules
+    from gtoguard.config.files import tag_checker
+    from gtoguard.policy.settings import MAX_AGE_OFF, TagRules
 
     registry = build_registry(existing) if existing else Registry()
     updates = [
@@ -111,7 +111,7 @@ def run(pushed: list[tuple[str, int]], existing: list[TagEvent] = (), now: int =
 
 def severities(pushed: list[tuple[str, int]], now: int = 1000) -> list[tuple[str, str, str]]:
     """(tag, rule, severity) of what an audit replaying ``pushed`` flags."""
-    from gtoguard.config import tag_checker
+    from gtoguard.config.files import tag_checker
 
     updates = [
         RefUpdate(f"refs/tags/{n}", "0" * 40, f"{i + 1:040x}") for i, (n, _) in enumerate(pushed)
@@ -174,10 +174,10 @@ def test_each_rule_in_the_pure_check() -> None:
 
 
 def test_message_rule_strips_the_signature_block() -> None:
-    from gtoguard.policy import StageRules
-    from gtoguard.rules import check_message
-    from gtoguard.sigblock import split_signature
-    from gtoguard.tagname import parse_tag
+    from gtoguard.model.signatureblock import split_signature
+    from gtoguard.model.tagname import parse_tag
+    from gtoguard.policy.rules import check_message
+    from gtoguard.policy.settings import StageRules
 
     signed = "CHANGE-7\n-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"
     assert split_signature(signed) == ("CHANGE-7", signed.split("\n", 1)[1])

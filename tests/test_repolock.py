@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gtoguard import budget
-from gtoguard.repolock import Owner, RepoLock, lease_from_env, start_time
+from gtoguard.policy import timebudget
+from gtoguard.server.lock import Owner, RepoLock, lease_from_env, start_time
 
 
 def _held(tmp_path: Path) -> tuple[RepoLock, Owner]:
@@ -49,19 +49,19 @@ def test_the_lease_from_the_environment() -> None:
 
 
 def test_judging_renews_the_lease(tmp_path: Path) -> None:
-    """pre-receive renews its lease from ``budget.spend``, at most once a second."""
+    """pre-receive renews its lease from ``timebudget.spend``, at most once a second."""
     cache = tmp_path / "gtoguard-cache"
     lock = RepoLock(cache, Owner(os.getpid(), start_time(os.getpid()) or "0"))
     assert lock.acquire().took
     os.utime(lock.path, (1000, 1000))
-    budget.heartbeat(lock.renew)
+    timebudget.heartbeat(lock.renew)
     try:
-        budget.spend("checking the pushed tags")
+        timebudget.spend("checking the pushed tags")
         assert lock.path.stat().st_mtime > 1000
         os.utime(lock.path, (1000, 1000))
-        budget.spend("checking the pushed tags")  # within the same second: not again
+        timebudget.spend("checking the pushed tags")  # within the same second: not again
         assert lock.path.stat().st_mtime == 1000
     finally:
-        budget.heartbeat(None)
-    budget.spend("checking the pushed tags")
+        timebudget.heartbeat(None)
+    timebudget.spend("checking the pushed tags")
     assert lock.path.stat().st_mtime == 1000  # the hook's report is no progress

@@ -271,7 +271,7 @@ def test_plain_tags_with_huge_messages_are_read_by_their_heads(world: World,
     wrapper = tmp_path / "capped-python"
     wrapper.write_text(f'#!/bin/sh\nulimit -v 600000\nexec {shlex.quote(sys.executable)} "$@"\n')
     wrapper.chmod(0o755)
-    from gtoguard.install import install_into
+    from gtoguard.server.install import install_into
 
     install_into(world.server / "hooks" / "pre-receive", "pre-receive", str(wrapper))
     names = _big_plain_tags(world, 40, 16)

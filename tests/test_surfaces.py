@@ -69,9 +69,9 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from gtoguard.install import install_into
-from gtoguard.ruleids import KEEPS_READERS_WORKING
-from gtoguard.tagname import Action, TagNameError, parse_tag
+from gtoguard.model.tagname import Action, TagNameError, parse_tag
+from gtoguard.policy.catalog import KEEPS_READERS_WORKING
+from gtoguard.server.install import install_into
 from test_model import semver_key, weighted
 
 from conftest import BIN, Page, git, gto_cli, gtoguard, make_world, start_page

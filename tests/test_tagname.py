@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtoguard.tagname import (
+from gtoguard.model.tagname import (
     _REF_ANY_PROBLEM,
     _TAG_RE,
     Action,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtoguard.tagobject import _careful, _fast, parse_tag_object
+from gtoguard.model.tagobject import _careful, _fast, parse_tag_object
 
 OID = b"0123456789abcdef0123456789abcdef01234567"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard.config import ConfigInvalid, parse_policy
-from gtoguard.identity import pusher
+from gtoguard.config.files import ConfigInvalid, parse_policy
+from gtoguard.policy.identity import pusher
 
 from conftest import World, git, gtoguard
 
@@ -185,7 +185,7 @@ def _plant(where: Path, marker: Path) -> None:
 
 @pytest.mark.parametrize("hooks_path", [False, True])
 def test_planted_modules_are_never_imported(tmp_path: Path, hooks_path: bool) -> None:
-    from gtoguard.install import install
+    from gtoguard.server.install import install
 
     from conftest import make_world
 

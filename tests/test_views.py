@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gtoguard.gitrepo import open_repo
-from gtoguard.helper import gto_artifact_document, registry_document
-from gtoguard.views import semver_key
+from gtoguard.git.repo import open_repo
+from gtoguard.model.gtoshow import semver_key
+from gtoguard.registry.helper import gto_artifact_document, registry_document
 
 from conftest import git, gtoguard, run_gto
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard.install import install_into
+from gtoguard.server.install import install_into
 
 from conftest import World, git, ssh_key
 

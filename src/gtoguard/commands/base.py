@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import __version__
-from ..errors import CannotRun, UsageError
-from ..printable import printable
+from gtoguard import __version__
+from gtoguard.errors import CannotRun, UsageError
+from gtoguard.model.printable import printable
 
 F = TypeVar("F", bound=Callable[..., int])
 
@@ -31,7 +31,7 @@ def exits(func: F) -> F:
             code = 2
         except CannotRun as exc:
             if getattr(exc, "problems", None):
-                from ..report import failure_violations, write_text
+                from gtoguard.policy.report import failure_violations, write_text
 
                 write_text(sys.stderr, failure_violations(exc, func.__name__), None)
             else:

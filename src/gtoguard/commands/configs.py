@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from ..errors import CannotRun
-from ..printable import printable
-from .base import exits, main, say
+from gtoguard.commands.base import exits, main, say
+from gtoguard.errors import CannotRun
+from gtoguard.model.printable import printable
 
 
 @main.group()
@@ -31,7 +31,7 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
     .gtoguard.yaml and artifacts.yaml in the working tree (or, in a bare repository, on
     the default branch) and the server policy, where present.
     """
-    from .. import config as cfg
+    from gtoguard.config import files as cfg
 
     targets: list[tuple[str, bytes]] = []
     problems_first: list[cfg.Problem] = []
@@ -72,8 +72,8 @@ def _against_gto(name: str, data: bytes, targets: list[tuple[str, bytes]]) -> li
     ``from`` stages) the ``.gto`` does not allow are config-invalid (a misspelt stage
     would guard nothing). The ``.gto`` is the one checked with it, else the one in the
     same directory (the working tree's, or the same commit's)."""
-    from .. import config as cfg
-    from ..policy import GTO_FILE
+    from gtoguard.config import files as cfg
+    from gtoguard.policy.settings import GTO_FILE
 
     if cfg.config_file_kind(name) != "repository-policy":
         return []
@@ -97,10 +97,10 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
     can match (``Prod`` where tags use ``prod``), and branches that do not exist."""
     from fnmatch import fnmatchcase
 
-    from .. import config as cfg
-    from ..gitrepo import open_repo
-    from ..policy import GTO_FILE, POLICY_FILE
-    from ..tagname import TagNameError, is_gto_shaped, parse_tag
+    from gtoguard.config import files as cfg
+    from gtoguard.git.repo import open_repo
+    from gtoguard.model.tagname import TagNameError, is_gto_shaped, parse_tag
+    from gtoguard.policy.settings import GTO_FILE, POLICY_FILE
 
     files = {Path(name.rsplit(":", 1)[-1]).name: data for name, data in targets}
     if POLICY_FILE not in files:
@@ -148,9 +148,9 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
 def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
     """The files to validate, and the problems found before reading any: a config file
     committed as a symlink, submodule or directory (the hook reads the committed blob)."""
-    from ..gitrepo import open_repo
-    from ..policy import CONFIG_FILES
-    from ..repostate import not_a_file
+    from gtoguard.git.repo import open_repo
+    from gtoguard.policy.settings import CONFIG_FILES
+    from gtoguard.registry.judge import not_a_file
 
     found: list[tuple[str, bytes]] = []
     problems = []

@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
-from ..printable import printable
-from .base import error, exits, main, say
+from gtoguard.commands.base import error, exits, main, say
+from gtoguard.errors import UsageError
+from gtoguard.model.printable import printable
 
 
 def _creating(func: Callable[..., int]) -> Callable[..., None]:
@@ -37,7 +37,7 @@ def _creating(func: Callable[..., int]) -> Callable[..., None]:
 
     @wraps(func)
     def early(*args: Any, **kwargs: Any) -> int:
-        from ..prefetch import Early
+        from gtoguard.git.prefetch import Early
 
         # the remote's tags of the artifact: asked for now, while Python loads the rest
         kwargs["early"] = Early(kwargs["repo"], kwargs["push"] or "origin", kwargs["name"])
@@ -95,9 +95,9 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
             dry_run: bool, early: Any = None) -> int:  # fmt: skip
     import shlex
 
-    from .. import helper
-    from ..gitrepo import open_repo
-    from ..report import write_text
+    from gtoguard.git.repo import open_repo
+    from gtoguard.policy.report import write_text
+    from gtoguard.registry import helper
 
     if request.message is not None:
         request = replace(request, message=_utf8(request.message))
@@ -164,8 +164,8 @@ def register(name: str, ref: str | None, version: str | None, **common: Any) -> 
     Example:
       gtoguard register churn --bump-minor --push
     """
-    from ..helper import Request
-    from ..tagname import Action
+    from gtoguard.model.tagname import Action
+    from gtoguard.registry.helper import Request
 
     bump = _the_bump(version, common)
     request = Request(Action.REGISTER, name, ref, version=version, bump=bump,
@@ -196,8 +196,8 @@ def assign(name: str, ref: str | None, stage: str, version: str | None, force: b
     Example:
       gtoguard assign churn --version v1.2.0 --stage prod --push
     """
-    from ..helper import Request
-    from ..tagname import Action
+    from gtoguard.model.tagname import Action
+    from gtoguard.registry.helper import Request
 
     bump = _the_bump(version, common)
     request = Request(Action.ASSIGN, name, ref, version=version, stage=stage, bump=bump,
@@ -225,8 +225,8 @@ def unassign(name: str, ref: str | None, stage: str, version: str | None,
     Example:
       gtoguard unassign churn --version v1.1.0 --stage prod
     """
-    from ..helper import Request
-    from ..tagname import Action
+    from gtoguard.model.tagname import Action
+    from gtoguard.registry.helper import Request
 
     request = Request(Action.UNASSIGN, name, ref, version=version, stage=stage,
                       message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
@@ -243,8 +243,8 @@ def deregister(name: str, version: str, **common: Any) -> int:
     A deregistered version and its stages disappear from the registry; its name is never
     used again.
     """
-    from ..helper import Request
-    from ..tagname import Action
+    from gtoguard.model.tagname import Action
+    from gtoguard.registry.helper import Request
 
     request = Request(Action.DEREGISTER, name, None, version=version,
                       message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
@@ -260,8 +260,8 @@ def deprecate(name: str, force: bool, **common: Any) -> int:
 
     Any later registration or assignment makes it active again.
     """
-    from ..helper import Request
-    from ..tagname import Action
+    from gtoguard.model.tagname import Action
+    from gtoguard.registry.helper import Request
 
     request = Request(Action.DEPRECATE, name, None, message=common.pop("message"),
                       simple=common.pop("simple"), force=force)  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .base import exits, main, say
+from gtoguard.commands.base import exits, main, say
 
 
 @main.command()
@@ -19,6 +19,6 @@ def demo(directory: str | None, keep: bool) -> int:
     (declined) and one to 'prod' (accepted). Nothing outside DIRECTORY is touched;
     without DIRECTORY a temporary directory is used and removed at the end.
     """
-    from ..demo import run_demo
+    from gtoguard.server.demo import run_demo
 
     return run_demo(directory, say, keep)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..printable import printable
-from .base import exits, main, say
+from gtoguard.commands.base import exits, main, say
+from gtoguard.model.printable import printable
 
 
 @main.command()
@@ -24,11 +24,11 @@ def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> i
     """
     import json
 
-    from .. import config as cfg
-    from .. import helper
-    from ..gitrepo import open_repo
-    from ..policy import GTO_FILE
-    from .read import _short, _table
+    from gtoguard.commands.read import _short, _table
+    from gtoguard.config import files as cfg
+    from gtoguard.git.repo import open_repo
+    from gtoguard.policy.settings import GTO_FILE
+    from gtoguard.registry import helper
 
     handle = open_repo(repo)
     where = helper.config_branch(handle, branch)

@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from ..errors import UsageError
-from ..printable import printable
-from .base import exits, main, say
+from gtoguard.commands.base import exits, main, say
+from gtoguard.errors import UsageError
+from gtoguard.model.printable import printable
 
 
 @main.group()
@@ -21,8 +21,8 @@ def hook_pre_receive() -> None:
     """Server hook: read '<old> <new> <ref>' lines on stdin, decline a bad push."""
     import os
 
-    from ..clientstream import take_std_streams
-    from ..hooks import pre_receive
+    from gtoguard.server.clientstream import take_std_streams
+    from gtoguard.server.hooks import pre_receive
 
     stdin = sys.stdin.buffer.read()
     sys.exit(pre_receive([], stdin, take_std_streams(os.environ)))
@@ -33,7 +33,7 @@ def hook_pre_receive() -> None:
 @click.argument("url")
 def hook_pre_push(remote: str, url: str) -> None:
     """Client hook: read git's pre-push lines on stdin, stop a push the server would decline."""
-    from ..hooks import pre_push
+    from gtoguard.server.hooks import pre_push
 
     sys.exit(pre_push([remote, url], sys.stdin.buffer.read()))
 
@@ -60,7 +60,7 @@ def install(repo: str, kind: str | None, hooks_dir: str | None, force: bool) -> 
     gtoguard's is kept as <hook>.legacy and run first, with the same input. With
     --hooks-dir the shim is written as DIR/gtoguard and nothing else there is touched.
     """
-    from .. import install as inst
+    from gtoguard.server import install as inst
 
     if hooks_dir is not None:
         if kind == "pre-push":
@@ -86,7 +86,7 @@ def install(repo: str, kind: str | None, hooks_dir: str | None, force: bool) -> 
 @exits
 def uninstall(repo: str, hooks_dir: str | None) -> int:
     """Remove gtoguard's hooks and restore the hooks they replaced."""
-    from .. import install as inst
+    from gtoguard.server import install as inst
 
     done = inst.uninstall_hooks_dir(hooks_dir) if hooks_dir else inst.uninstall(repo)
     for line in done or ["no gtoguard hook installed"]:

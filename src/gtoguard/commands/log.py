@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from ..errors import CannotRun, UsageError
-from ..printable import printable
-from .base import exits, main, say
+from gtoguard.commands.base import exits, main, say
+from gtoguard.errors import CannotRun, UsageError
+from gtoguard.model.printable import printable
 
 _SPAN = re.compile(r"([0-9]+)([smhd])")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -34,7 +34,7 @@ def log(as_json: bool, since: str | None, rule: str | None, path: str | None, re
     decides, accepted or declined: time, repository, pusher (and the variable it came
     from), each ref with its old and new id, the verdict and each violation's rule.
     """
-    from .. import decisionlog
+    from gtoguard.registry import decisionlog
 
     if rule is not None:
         _known_rule(rule)
@@ -67,7 +67,7 @@ def log(as_json: bool, since: str | None, rule: str | None, path: str | None, re
 def _known_rule(rule: str) -> None:
     import difflib
 
-    from ..ruleids import RULE_IDS
+    from gtoguard.policy.catalog import RULE_IDS
 
     if rule in RULE_IDS:
         return
@@ -78,8 +78,8 @@ def _known_rule(rule: str) -> None:
 
 
 def _log_path(repo: str) -> str:
-    from ..gitrepo import open_repo
-    from ..repostate import server_policy
+    from gtoguard.git.repo import open_repo
+    from gtoguard.registry.judge import server_policy
 
     policy = server_policy(open_repo(repo))
     if policy is None or policy.log is None:
@@ -90,7 +90,7 @@ def _log_path(repo: str) -> str:
 
 
 def _since(text: str) -> int:
-    from .read import _epoch
+    from gtoguard.commands.read import _epoch
 
     span = _SPAN.fullmatch(text.strip())
     if span is not None:
@@ -103,7 +103,7 @@ def _since(text: str) -> int:
 
 
 def _wanted(line: dict[str, Any], start: int | None, rule: str | None) -> bool:
-    from ..decisionlog import moment
+    from gtoguard.registry.decisionlog import moment
 
     if start is not None:
         when = moment(line)

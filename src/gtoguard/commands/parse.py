@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from ..printable import printable
-from .base import exits, main, say
+from gtoguard.commands.base import exits, main, say
+from gtoguard.model.printable import printable
 
 
 @main.command()
@@ -21,8 +21,8 @@ def parse(tags: tuple[str, ...], as_json: bool) -> int:
     Example:
       gtoguard parse 'churn@v1.2.0' 'cv:seg#prod#7' 'churn#prd!'
     """
-    from ..report import dumps
-    from ..tagname import TagNameError, parse_tag
+    from gtoguard.model.tagname import TagNameError, parse_tag
+    from gtoguard.policy.report import dumps
 
     invalid = 0
     for name in tags:

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
-from ..printable import printable
-from .base import error, exits, main, say
+from gtoguard.commands.base import error, exits, main, say
+from gtoguard.errors import UsageError
+from gtoguard.model.printable import printable
 
 
 @main.command()
@@ -38,8 +38,8 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
     """
     import json
 
-    from .. import helper
-    from ..gitrepo import open_repo
+    from gtoguard.git.repo import open_repo
+    from gtoguard.registry import helper
 
     handle = open_repo(repo)
     if name is None:
@@ -168,9 +168,9 @@ def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json
     Example (CI, on a clone with all tags and branches):
       gtoguard check "$GITHUB_REF_NAME" --branch origin/main
     """
-    from .. import helper
-    from ..gitrepo import open_repo
-    from ..report import dumps, summary_line, violation_json, write_text
+    from gtoguard.git.repo import open_repo
+    from gtoguard.policy.report import dumps, summary_line, violation_json, write_text
+    from gtoguard.registry import helper
 
     if sum((bool(tags), everything, unpushed is not None)) != 1:
         raise UsageError("give TAG..., --all or --unpushed REMOTE", "gtoguard check 'churn#prod#3'")
@@ -218,9 +218,9 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
     Example (a scheduled CI job):
       gtoguard prune --made-after 2026-12-01T00:00:00Z --branch origin/main
     """
-    from .. import helper
-    from ..gitrepo import open_repo
-    from ..report import summary_line, write_text
+    from gtoguard.git.repo import open_repo
+    from gtoguard.policy.report import summary_line, write_text
+    from gtoguard.registry import helper
 
     cutoff = _epoch(made_after, "--made-after")
     handle = open_repo(repo)
@@ -262,7 +262,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
 def _epoch(text: str, option: str = "--pushed-at") -> int:
     """Seconds since the epoch from ``1796104937`` or ISO 8601 (``2026-12-01T06:00:00Z``,
     GitHub's pushed_at; ``2026-12-01T06:00:00.123+00:00``, GitLab's CI_PIPELINE_CREATED_AT)."""
-    from ..clock import NoZone, parse_time
+    from gtoguard.policy.clock import NoZone, parse_time
 
     try:
         return parse_time(text)

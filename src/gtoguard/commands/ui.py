@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import CannotRun, UsageError
-from ..printable import printable
-from .base import exits, main, say
+from gtoguard.commands.base import exits, main, say
+from gtoguard.errors import CannotRun, UsageError
+from gtoguard.model.printable import printable
 
 if TYPE_CHECKING:
-    from ..ui.access import Access
+    from gtoguard.ui.access import Access
 
 EXTRA = ("starlette", "uvicorn", "jinja2")
 
@@ -82,10 +82,10 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
     if missing:
         raise CannotRun(f"the registry page needs the ui extra ({', '.join(missing)} "
                         "not installed)", install_hint())  # fmt: skip
-    from .. import helper
-    from ..gitrepo import open_repo
-    from ..ui.access import remove_private
-    from ..ui.serve import is_loopback, serve
+    from gtoguard.git.repo import open_repo
+    from gtoguard.registry import helper
+    from gtoguard.ui.access import remove_private
+    from gtoguard.ui.serve import is_loopback, serve
 
     handle = open_repo(repo)
     read_only = handle.bare
@@ -132,7 +132,7 @@ def _open(url: str, access: Access) -> tuple[Path, str]:
     machine, and so would the token be. Returns the file and what it holds."""
     import webbrowser
 
-    from ..ui.access import write_private
+    from gtoguard.ui.access import write_private
 
     address = html.escape(url)
     text = (f'<!doctype html>\n<meta charset="utf-8"><meta http-equiv="refresh" content="0;url='

@@ -15,14 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import helper
-from ..errors import CannotRun, UsageError
-from ..gitrepo import open_repo
-from ..helper import Request
-from ..printable import printable
-from ..report import failure_violations, severity_label, violation_json
-from ..tagname import Action, is_valid_artifact, is_valid_name, is_valid_version
-from .site import Site
+from gtoguard.errors import CannotRun, UsageError
+from gtoguard.git.repo import open_repo
+from gtoguard.model.printable import printable
+from gtoguard.model.tagname import Action, is_valid_artifact, is_valid_name, is_valid_version
+from gtoguard.policy.report import failure_violations, severity_label, violation_json
+from gtoguard.registry import helper
+from gtoguard.registry.helper import Request
+from gtoguard.ui.site import Site
 
 KINDS = {"promote": Action.ASSIGN, "register": Action.REGISTER, "unassign": Action.UNASSIGN}
 BUMPS = ("patch", "minor", "major")

@@ -29,12 +29,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import CannotRun, UsageError
-from ..printable import printable
-from ..report import failure_violations, severity_label, violation_json
-from .access import Access, guard
-from .actions import KINDS, Answer, perform
-from .site import Site
+from gtoguard.errors import CannotRun, UsageError
+from gtoguard.model.printable import printable
+from gtoguard.policy.report import failure_violations, severity_label, violation_json
+from gtoguard.ui.access import Access, guard
+from gtoguard.ui.actions import KINDS, Answer, perform
+from gtoguard.ui.site import Site
 
 MAX_BODY = 128 * 1024
 STATIC = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import uvicorn
 
-from ..errors import CannotRun, UsageError
-from .access import Access, remove_private, secret_dir, write_private
-from .app import create_app
-from .site import Site
+from gtoguard.errors import CannotRun, UsageError
+from gtoguard.ui.access import Access, remove_private, secret_dir, write_private
+from gtoguard.ui.app import create_app
+from gtoguard.ui.site import Site
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 

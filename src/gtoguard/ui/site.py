@@ -10,10 +10,10 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .. import helper
-from ..gitrepo import Branch, Repo, open_repo
-from ..refupdate import TAG_PREFIX
-from ..tagname import TagNameError, parse_tag
+from gtoguard.git.repo import Branch, Repo, open_repo
+from gtoguard.model.refupdate import TAG_PREFIX
+from gtoguard.model.tagname import TagNameError, parse_tag
+from gtoguard.registry import helper
 
 T = TypeVar("T")
 CACHED = 64  # page documents kept for the current registry state
