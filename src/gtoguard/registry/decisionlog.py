@@ -33,9 +33,11 @@ def record(
     verdict: str,
     violations: Sequence[Violation],
     env: Mapping[str, str],
+    dropped: int = 0,
 ) -> None:
     """pre-receive's decision, appended to the server policy's ``log`` if it names one.
-    A server policy that cannot be read names no log (the push was declined for it)."""
+    A server policy that cannot be read names no log (the push was declined for it).
+    ``dropped``: the bytes of the report the pusher did not read (it hung up)."""
     import time
 
     from gtoguard.config.files import ConfigInvalid, VerdictCache
@@ -43,7 +45,6 @@ def record(
     from gtoguard.policy.clock import TEST_CLOCK
     from gtoguard.policy.identity import pusher
     from gtoguard.registry.judge import Where, repository_name, server_policy
-    from gtoguard.server import clientstream
 
     repo = open_repo(None)
     try:  # read as the check read it: a file validated before is not parsed again
@@ -56,9 +57,8 @@ def record(
     name = repository_name(repo, Where("server", env)) or repo.path.rstrip("/")
     line = entry(time.time(), name, (who.name, who.source) if who else None, "pre-receive",
                  updates, verdict, violations, env.get(TEST_CLOCK) or None)  # fmt: skip
-    cut = clientstream.dropped()
-    if cut:  # the pusher stopped reading (or hung up): it did not see the whole report
-        line["output_dropped"] = cut
+    if dropped:  # the pusher stopped reading (or hung up): it did not see the whole report
+        line["output_dropped"] = dropped
     try:
         append(policy.log, line)
     except OSError as exc:

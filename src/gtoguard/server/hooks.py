@@ -186,8 +186,10 @@ def _record(decision: Decision, err: TextIO, env: Mapping[str, str]) -> None:
     goes wrong here changes no verdict: it is said on stderr."""
     try:
         from gtoguard.registry import decisionlog
+        from gtoguard.server import clientstream
 
-        decisionlog.record(decision.updates, decision.verdict or "", decision.violations, env)
+        decisionlog.record(decision.updates, decision.verdict or "", decision.violations, env,
+                           clientstream.dropped())  # fmt: skip
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         mark = "GL-HOOK-ERR: " if _gitlab(env) else ""
