@@ -143,3 +143,15 @@ def test_a_reader_that_goes_away_gets_no_error(world: World) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait() == 141, err
     assert err == ""
+
+
+def test_the_parse_example_in_help_decodes() -> None:
+    """The example ``parse --help`` gives is what a user copies first: every tag in it
+    decodes (it once showed 'cv:seg#prod#7', which is malformed)."""
+    import shlex
+
+    said = gtoguard("parse", "--help").stdout
+    example = next(line for line in said.splitlines() if line.strip().startswith("gtoguard parse"))
+    done = gtoguard(*shlex.split(example)[2:])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "invalid" not in done.stdout

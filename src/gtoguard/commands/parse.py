@@ -19,7 +19,7 @@ def parse(tags: tuple[str, ...], as_json: bool) -> int:
 
     \b
     Example:
-      gtoguard parse 'churn@v1.2.0' 'cv:seg#prod#7' 'churn#prd!'
+      gtoguard parse 'churn@v1.2.0' 'cv=seg#prod#7' 'churn#prod!'
     """
     from gtoguard.model.tagname import TagNameError, parse_tag
     from gtoguard.policy.report import dumps
