@@ -152,6 +152,6 @@ def test_the_parse_example_in_help_decodes() -> None:
 
     said = gtoguard("parse", "--help").stdout
     example = next(line for line in said.splitlines() if line.strip().startswith("gtoguard parse"))
-    done = gtoguard(*shlex.split(example)[2:])
+    done = gtoguard(*shlex.split(example)[1:])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "invalid" not in done.stdout
