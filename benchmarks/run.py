@@ -266,7 +266,7 @@ def main() -> None:
                     value = timer(command, clone, after=after, runs=args.gto_runs, warm=False)
                     record(label, size, value)
                     later = [s for s in sizes if s > size]
-                    if later:  # gto grows linearly with the tags (gto-format, issue 6)
+                    if later:  # gto grows linearly with the tags (docs/gto-format.md §5.1)
                         gto_estimate[label] = value[0] * later[0] / size
             shutil.rmtree(clone)
             for server in servers.values():

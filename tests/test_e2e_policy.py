@@ -1,4 +1,4 @@
-"""Team policy on real pushes: every rule of DESIGN §2-§3 beyond the defaults, declining
+"""Team policy on real pushes: every rule of docs/design.md §2-§3 beyond the defaults, declining
 and accepting, through the installed pre-receive hook of a bare repository."""
 
 from __future__ import annotations

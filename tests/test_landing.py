@@ -1,4 +1,4 @@
-"""What lands is what was judged (DESIGN §4 point 6): real pushes into a bare server with
+"""What lands is what was judged (docs/design.md §4 point 6): real pushes into a bare server with
 gtoguard's pre-receive hook and its landing guard (the reference-transaction hook).
 
 A push that is not atomic lands ref by ref after pre-receive, and git may refuse a ref

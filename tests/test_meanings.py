@@ -4,6 +4,8 @@ repository's ``mode`` covers the repository's rules, and every surface says the 
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +254,36 @@ def test_an_audit_says_freeze_windows_are_not_checkable_there(world: World) -> N
     done = gtoguard("check", "--all", cwd=world.clone)
     assert done.returncode == 0, done.stderr
     assert "freeze windows are not checkable here" in done.stdout + done.stderr
+
+
+# a path out of the checkout, or a citation of the design or format notes by a bare name
+# (written in pieces, so that this file does not match itself)
+OUTSIDE = re.compile("[.][.]/" + "shared" + "|(?<![\\w/.])(?:DESIGN|gto-format)" + " §")
+
+
+def test_every_reference_resolves_inside_the_repository() -> None:
+    """Whoever clones the project finds every document the code cites: no path outside
+    it, and every "docs/design.md §N" / "docs/gto-format.md §N.M" names a section there."""
+    root = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.split()  # fmt: skip
+    sections = {
+        doc: set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", (root / doc).read_text(), re.M))
+        for doc in ("docs/design.md", "docs/gto-format.md")
+    }
+    outside, missing = [], []
+    for name in tracked:
+        path = root / name
+        if path.suffix not in (".py", ".md", ".json", ".toml", ".sh", ".yml", ".yaml", ""):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, IsADirectoryError, FileNotFoundError):
+            continue
+        if OUTSIDE.search(text):
+            outside.append(name)
+        for doc, number in re.findall(r"(docs/design\.md|docs/gto-format\.md) §(\d+(?:\.\d+)?)", text):
+            if number not in sections[doc]:
+                missing.append(f"{name}: {doc} §{number}")
+    assert not outside, f"these files cite documents outside the repository: {outside}"
+    assert not missing, f"these sections do not exist: {missing}"

@@ -1,5 +1,5 @@
 """Which refs the hook reads: every tag of an artifact (names with '/'), the refs of a
-GIT_NAMESPACE, and a default branch that must exist (DESIGN §2, §7).
+GIT_NAMESPACE, and a default branch that must exist (docs/design.md §2, §7).
 
 Real pushes into a bare repository with the installed pre-receive hook.
 """

@@ -1,4 +1,4 @@
-"""Registry state with GTO's semantics (gto-format §5), and the pure check over it."""
+"""Registry state with GTO's semantics (docs/gto-format.md §5), and the pure check over it."""
 
 from __future__ import annotations
 

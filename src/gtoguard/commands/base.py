@@ -1,4 +1,4 @@
-"""What every command shares: the ``gtoguard`` group, exit codes (DESIGN §5: 0
+"""What every command shares: the ``gtoguard`` group, exit codes (docs/design.md §5: 0
 accepted, 1 violations, 2 usage error, 3 cannot run) and error lines, never a
 traceback."""
 

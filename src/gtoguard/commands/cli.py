@@ -1,5 +1,5 @@
 """The command line: a thin click layer over the commands in ``commands/``, one module
-per family of verbs. Commands return exit codes (DESIGN §5): 0 accepted, 1 violations,
+per family of verbs. Commands return exit codes (docs/design.md §5): 0 accepted, 1 violations,
 2 usage error, 3 cannot run."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from gtoguard.model.printable import printable
 
 
 def _creating(func: Callable[..., int]) -> Callable[..., None]:
-    """The options every creating command shares (DESIGN §5)."""
+    """The options every creating command shares (docs/design.md §5)."""
     options = [
         click.option("-m", "--message", help="Tag message (default: gto's message)."),
         click.option("--simple/--counter", "simple", default=None,

@@ -375,7 +375,7 @@ def validate_file(data: bytes, file: str) -> list[Problem]:
 
 
 def tag_schema(gto: GtoConfig, policy: Policy) -> dict[str, Any]:
-    """``tag-event.schema.json`` narrowed by ``.gto`` and the policy (DESIGN §4 step 2)."""
+    """``tag-event.schema.json`` narrowed by ``.gto`` and the policy (docs/design.md §4 point 2)."""
     narrowing: dict[str, Any] = {}
     if gto.stages is not None:
         narrowing["if"] = {"properties": {"action": {"enum": ["assign", "unassign"]}}}

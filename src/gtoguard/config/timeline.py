@@ -1,5 +1,5 @@
 """The rules in force over time: an audit judges each tag by the ``.gto`` and
-``.gtoguard.yaml`` of the default branch as they stood at the tag's time (DESIGN §4.6).
+``.gtoguard.yaml`` of the default branch as they stood at the tag's time (docs/design.md §4 point 6).
 
 gto's own rule, as the seed states it: once stages are defined, promotions *after that
 point* use only those names. A registry that adopts stages late must not be audited

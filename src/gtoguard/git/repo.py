@@ -2,7 +2,7 @@
 
 Opening honours git's environment (``GIT_DIR``, ``GIT_OBJECT_DIRECTORY``,
 ``GIT_ALTERNATE_OBJECT_DIRECTORIES``), so inside pre-receive the quarantined objects of
-the push — the new tags, their commits, a pushed ``.gto`` — are visible (DESIGN §7).
+the push — the new tags, their commits, a pushed ``.gto`` — are visible (docs/design.md §7).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ the server policy names: an SSH allowed-signers file and/or a GnuPG home.
 
 pygit2 has no tag-signature API; git appends the signature block to the message, and
 ``git verify-tag`` works on quarantined objects because it inherits the hook's
-environment (DESIGN §7). Verifying never changes the server: only the verifier of a
+environment (docs/design.md §7). Verifying never changes the server: only the verifier of a
 configured signer type runs (an X.509 block would make gpgsm import the pusher's
 certificates), on a throwaway copy of the GnuPG home, and oversized blocks are refused
 unread.

@@ -1,7 +1,7 @@
 """What GTO readers see: the registry views of ``gto show``, computed from tag events. Pure.
 
 ``gto show --json`` is what deployment pipelines and Studio read, so ``registry_view``
-reproduces it exactly, quirks included (gto-format §5.3-§5.4): same-second ties, stages
+reproduces it exactly, quirks included (docs/gto-format.md §5.3-§5.4): same-second ties, stages
 of unregistered commits that an unassignment never reaches, the latest version chosen by
 semver among registered active versions, and per stage the version whose assignment is
 the most recent.
@@ -559,7 +559,7 @@ def gto_versions_document(view: ArtifactView, commits: Mapping[str, CommitInfo],
         result.append(document)
         if version.discovered and version.stages:
             # gto files the commit's enrichment of a stage-only version once more, as a
-            # version of its own (gto-format: "listed twice"); stages go by version name
+            # version of its own (docs/gto-format.md §5.2: "listed twice"); stages go by version name
             info = commits[version.commit]
             enrichment = _enrichment(view.name, version, info)
             result.append({

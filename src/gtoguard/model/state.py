@@ -1,4 +1,4 @@
-"""Registry state from tag events, with GTO's semantics (gto-format §5). Pure.
+"""Registry state from tag events, with GTO's semantics (docs/gto-format.md §5). Pure.
 
 State is kept as the raw events of each artifact and every question is answered from
 them on demand, so adding the tags of a push one by one gives exactly what gto computes

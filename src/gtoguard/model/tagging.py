@@ -1,6 +1,6 @@
 """Compose the tags the helper commands create, the way gto 1.10.1 would. Pure.
 
-Names, counters and default messages are gto's byte for byte (gto-format §1.6, §2, §6),
+Names, counters and default messages are gto's byte for byte (docs/gto-format.md §1.6, §2, §6),
 so Studio, ``gto show`` and every pipeline read them unchanged. Three gto bugs are fixed
 instead of copied: the registration and the assignment of ``assign`` are planned (and
 later written) together, a bumped version skips names used before (deregistered ones

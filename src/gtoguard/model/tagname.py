@@ -1,6 +1,6 @@
 """GTO's tag grammar, both ways: ``parse_tag`` and ``format_tag``.
 
-Pure: works on strings only. The grammar is gto 1.10.1's (``../shared/gto-format.md`` §1),
+Pure: works on strings only. The grammar is gto 1.10.1's (docs/gto-format.md §1),
 made strict where gto's regex is lenient by accident: only ASCII digits, no trailing
 newline, and names that ``git check-ref-format`` refuses are rejected. ``NAME@created``
 parses in gto but crashes every gto reader, so it is refused as reserved.

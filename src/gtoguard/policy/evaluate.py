@@ -2,7 +2,7 @@
 
 New tags are evaluated in one order (``order_key``: tagger date, then counter, action and
 name), each against the state that includes the earlier tags of the same batch; a tag
-that gto will place before existing events is judged at that place (DESIGN §4).
+that gto will place before existing events is judged at that place (docs/design.md §4).
 """
 
 from __future__ import annotations
@@ -576,7 +576,7 @@ def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list
 
 def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: ArtifactState,
                  ctx: Context, outcome: Outcome, pushed: bool = True) -> None:  # fmt: skip
-    """The rules of ``versions`` and ``stages`` in the policies (DESIGN §2)."""
+    """The rules of ``versions`` and ``stages`` in the policies (docs/design.md §2)."""
     policy, facts, ref = ctx.policy, ctx.facts, update.ref
     if policy.versions_increasing:
         outcome.add(rules.check_version_increasing(ref, tag, state, policy, event.commit),

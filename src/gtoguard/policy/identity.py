@@ -1,7 +1,7 @@
 """Who is pushing: the account the server authenticated, from its environment. Pure.
 
 The tagger name and email are never an identity: anyone can write them. Only what the
-server (or the CI system) says about the authenticated user counts (DESIGN §4).
+server (or the CI system) says about the authenticated user counts (docs/design.md §4).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-# (variable, who sets it), in the order DESIGN §4 gives
+# (variable, who sets it), in the order docs/design.md §4 gives
 SERVER_VARIABLES = (
     ("GL_USERNAME", "GitLab"),
     ("GITHUB_USER_LOGIN", "GitHub Enterprise Server"),

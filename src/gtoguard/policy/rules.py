@@ -1,6 +1,6 @@
 """One function per rule. Each returns a ``Violation`` or None and never raises. Pure.
 
-Rule ids are a contract (DESIGN §3); messages say what is wrong, hints what to do.
+Rule ids are a contract (docs/design.md §3); messages say what is wrong, hints what to do.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The policy a check applies, built from already-validated data. Pure.
 
 With no policy file at all the defaults below are the embedded default policy: the
-hygiene that keeps every GTO reader working (DESIGN §2). The repository's policy and the
+hygiene that keeps every GTO reader working (docs/design.md §2). The repository's policy and the
 server's are combined so that a push must satisfy both: per-knob the stricter value, and
 the stage rules of both, each checked on its own.
 """
@@ -15,7 +15,7 @@ from gtoguard.policy import timebudget
 
 GTO_FILE = ".gto"
 POLICY_FILE = ".gtoguard.yaml"
-INDEX_FILE = "artifacts.yaml"  # gto's legacy artifact index, read at HEAD (gto-format §4)
+INDEX_FILE = "artifacts.yaml"  # gto's legacy artifact index, read at HEAD (docs/gto-format.md §4)
 CONFIG_FILES = (GTO_FILE, POLICY_FILE, INDEX_FILE)  # what a default-branch push is checked for
 SERVER_ONLY_KEYS = ("signers", "identity", "fail", "budget", "log", "refs")
 DEFAULT_BUDGET = 5.0  # seconds the pre-receive hook may spend on one push

@@ -67,7 +67,7 @@ class Settings(NamedTuple):
 
 
 class Where(NamedTuple):
-    """Where a check runs, which decides what it can know (DESIGN §4)."""
+    """Where a check runs, which decides what it can know (docs/design.md §4)."""
 
     side: str  # "server" (pre-receive), "client" (pre-push, helper) or "ci" (check)
     env: Mapping[str, str] = NOTHING

@@ -1,5 +1,5 @@
 """What git will refuse to write after pre-receive accepted a push, so that the push is
-judged as it will land (DESIGN §4 point 6, §7).
+judged as it will land (docs/design.md §4 point 6, §7).
 
 A push that is not atomic lands ref by ref, and git drops, after the hooks said yes, a
 branch update that ``receive.denyNonFastForwards``, ``receive.denyDeletes`` or

@@ -1,4 +1,4 @@
-"""What lands is what was judged (DESIGN §4 point 6): the lock a push holds from its
+"""What lands is what was judged (docs/design.md §4 point 6): the lock a push holds from its
 judgement until its refs landed, and the plan of what it will write.
 
 pre-receive takes the repository's lock (``repolock``) before it judges a push with GTO
@@ -190,7 +190,7 @@ class Plan:
 
     def base(self, repo: Repo) -> Branch:
         """The default branch as the push was judged: its config applies, not one the
-        push itself brought (DESIGN §2)."""
+        push itself brought (docs/design.md §2)."""
         ref, _, commit = _read(self.path / "base").partition(" ")
         branch = repo.default_branch()
         if branch.ref != ref:

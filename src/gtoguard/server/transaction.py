@@ -1,5 +1,5 @@
 """The reference-transaction hook's Python side: the backstop that re-judges a ref
-update when what lands is no longer what pre-receive judged (DESIGN §4 point 6, §7).
+update when what lands is no longer what pre-receive judged (docs/design.md §4 point 6, §7).
 
 The shim answers in sh every transaction that is the next part of its push's plan, and
 every transaction without a GTO tag. It starts this only at ``prepared`` (the refs are
