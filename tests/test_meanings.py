@@ -282,7 +282,9 @@ def test_every_reference_resolves_inside_the_repository() -> None:
             continue
         if OUTSIDE.search(text):
             outside.append(name)
-        for doc, number in re.findall(r"(docs/design\.md|docs/gto-format\.md) §(\d+(?:\.\d+)?)", text):
+        for doc, number in re.findall(
+            r"(docs/design\.md|docs/gto-format\.md) §(\d+(?:\.\d+)?)", text
+        ):
             if number not in sections[doc]:
                 missing.append(f"{name}: {doc} §{number}")
     assert not outside, f"these files cite documents outside the repository: {outside}"
