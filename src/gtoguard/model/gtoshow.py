@@ -1,6 +1,6 @@
 """What GTO readers see: the registry views of ``gto show``, computed from tag events. Pure.
 
-``gto show --json`` is what deployment pipelines and Studio read, so ``registry_view``
+``gto show --json`` is what deployment pipelines and Studio read, so ``registry_document``
 reproduces it exactly, quirks included (docs/gto-format.md §5.3-§5.4): same-second ties, stages
 of unregistered commits that an unassignment never reaches, the latest version chosen by
 semver among registered active versions, and per stage the version whose assignment is
@@ -57,10 +57,6 @@ class StageView:
     def active(self) -> bool:
         # gto sorts by time and reverses: among same-second events the unassignment wins
         return self._active
-
-    @property
-    def activated_at(self) -> int | None:
-        return self._latest if self._active else None
 
     @property
     def created_at(self) -> int:
@@ -348,17 +344,6 @@ def registry_document(
             "active": row.active,
         }
     return document
-
-
-def registry_view(
-    registry: Registry,
-    configured_stages: tuple[str, ...] | None,
-    commit_times: Mapping[str, int],
-    include_deprecated: bool = False,
-) -> dict[str, dict[str, Any]]:
-    """The document ``gto show --json`` prints for the whole registry."""
-    return registry_document(summarize(registry, commit_times), configured_stages,
-                             include_deprecated)  # fmt: skip
 
 
 def version_rows(view: ArtifactView, include_deregistered: bool = False) -> list[dict[str, Any]]:

@@ -82,7 +82,6 @@ class Action(str, Enum):
 REGISTER, DEREGISTER, ASSIGN = Action.REGISTER, Action.DEREGISTER, Action.ASSIGN
 UNASSIGN, DEPRECATE = Action.UNASSIGN, Action.DEPRECATE
 
-VERSION_ACTIONS = frozenset({Action.REGISTER, Action.DEREGISTER})
 STAGE_ACTIONS = frozenset({Action.ASSIGN, Action.UNASSIGN})
 
 
@@ -101,10 +100,6 @@ class TagName(NamedTuple):
     @property
     def tag(self) -> str:
         return format_tag(self)
-
-    @property
-    def cancels(self) -> bool:
-        return self.action in (Action.DEREGISTER, Action.UNASSIGN)
 
     def describe(self) -> str:
         """What the tag does, in the words every command uses."""
