@@ -98,7 +98,7 @@ def _versions_view(document: list[dict[str, Any]], deregistered: bool,
             "deregistered" if version["registrations"] else "no")  # fmt: skip
         rows.append([_short(version["version"]),
                      ", ".join(s["stage"] for s in version["stages"]) or "-",
-                     _when(version["created_at"]), version["author"],
+                     _gto_table_time(version["created_at"]), version["author"],
                      version["commit_hexsha"][:7], state, _short(version["ref"])])  # fmt: skip
         stages += version["stages"]
     _table(["version", "stage", "created_at", "author", "commit", "active", "ref"], rows)
@@ -109,7 +109,7 @@ def _versions_view(document: list[dict[str, Any]], deregistered: bool,
                                s["stage"]))  # fmt: skip
     say("")
     _table(["stage", "version", "assigned_at", "author", "ref"],
-           [[s["stage"], _short(s["version"]), _when(s["created_at"]), s["author"], s["ref"]]
+           [[s["stage"], _short(s["version"]), _gto_table_time(s["created_at"]), s["author"], s["ref"]]
             for s in stages])  # fmt: skip
 
 
@@ -120,7 +120,7 @@ def _short(name: str) -> str:
     )
 
 
-def _when(iso: str) -> str:
+def _gto_table_time(iso: str) -> str:
     """gto's tables print a time as Python does: ``2026-12-03 08:12:31+00:00``."""
     return iso.replace("T", " ", 1)
 

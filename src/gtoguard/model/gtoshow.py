@@ -385,7 +385,14 @@ def _iso(seconds: int) -> str:
 # in the tagger's (or committer's) own zone. Its sorts are stable sorts by time alone, so
 # same-second ties keep the order of the lists, which this code keeps too.
 
-_PRIORITY = {REGISTER: 3, DEREGISTER: 4, ASSIGN: 5, UNASSIGN: 6}
+# gto's event classes: their ``priority`` and the name ``gto history`` prints
+EVENTS = {
+    DEPRECATE: (2, "deprecation"),
+    REGISTER: (3, "registration"),
+    DEREGISTER: (4, "deregistration"),
+    ASSIGN: (5, "assignment"),
+    UNASSIGN: (6, "unassignment"),
+}
 
 
 class CommitInfo:
@@ -405,7 +412,8 @@ class CommitInfo:
         self.index = index  # the artifact's entry in artifacts.yaml there
 
 
-def _when(seconds: int, offset: int) -> str:
+def iso_at(seconds: int, offset: int) -> str:
+    """A time as gto's JSON writes it: ISO 8601 in the tagger's own zone."""
     from datetime import datetime, timedelta, timezone
 
     return datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset))).isoformat()
@@ -414,10 +422,10 @@ def _when(seconds: int, offset: int) -> str:
 def _tag_event(artifact: str, version: str, event: TagEvent) -> dict[str, Any]:
     action = event.name.action
     document: dict[str, Any] = {
-        "priority": _PRIORITY[action],
+        "priority": EVENTS[action][0],
         "addition": action in (REGISTER, ASSIGN),
         "artifact": artifact,
-        "created_at": _when(event.time, event.offset),
+        "created_at": iso_at(event.time, event.offset),
         "author": event.tagger,
         "author_email": event.email,
         "message": event.message.strip(),  # gto strips a tag's message
@@ -433,7 +441,7 @@ def _tag_event(artifact: str, version: str, event: TagEvent) -> dict[str, Any]:
 def _enrichment(artifact: str, version: VersionView, info: CommitInfo) -> dict[str, Any]:
     return {
         "priority": 0, "addition": True, "artifact": artifact,
-        "created_at": _when(info.time, info.offset), "author": info.author,
+        "created_at": iso_at(info.time, info.offset), "author": info.author,
         "author_email": info.author_email, "message": info.message,
         "commit_hexsha": version.commit, "version": version.name,
         "enrichments": [] if info.index is None else [{"source": "gto", "artifact": info.index}],
@@ -471,8 +479,8 @@ def _stage_document(artifact: str, version: VersionView, stage: StageView) -> di
             {**_tag_event(artifact, version.name, e), "event": "unassignment"} for e in unassigned
         ],
         "is_active": active,
-        "activated_at": _when(latest[0].time, latest[0].offset) if active else None,
-        "created_at": _when(author.time, author.offset),
+        "activated_at": iso_at(latest[0].time, latest[0].offset) if active else None,
+        "created_at": iso_at(author.time, author.offset),
         "author": author.tagger,
         "author_email": author.email,
         "message": author.message.strip(),
@@ -515,10 +523,10 @@ def gto_versions_document(view: ArtifactView, commits: Mapping[str, CommitInfo],
             "stages": [],
             "is_active": version.active,
             "activated_at": (
-                enrichment["created_at"] if first is None else _when(first.time, first.offset)
+                enrichment["created_at"] if first is None else iso_at(first.time, first.offset)
             ),
             "created_at": (
-                enrichment["created_at"] if author is None else _when(author.time, author.offset)
+                enrichment["created_at"] if author is None else iso_at(author.time, author.offset)
             ),
             "author": info.author if author is None else author.tagger,
             "author_email": info.author_email if author is None else author.email,

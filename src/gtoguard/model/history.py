@@ -13,19 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gtoguard.model.gtoshow import ArtifactView, _latest_first, _stage_lists, _when
+from gtoguard.model.gtoshow import EVENTS, ArtifactView, _latest_first, _stage_lists, iso_at
 from gtoguard.model.state import TagEvent
-from gtoguard.model.tagname import Action
-
-# gto's event classes: their ``priority`` and the name ``history`` prints
-EVENTS = {
-    Action.DEPRECATE: (2, "deprecation"),
-    Action.REGISTER: (3, "registration"),
-    Action.DEREGISTER: (4, "deregistration"),
-    Action.ASSIGN: (5, "assignment"),
-    Action.UNASSIGN: (6, "unassignment"),
-}
-
 
 Entry = tuple[int, int, dict[str, Any]]  # (time, priority, the event as gto prints it)
 
@@ -66,7 +55,7 @@ def history_document(artifacts: Iterable[list[Entry]]) -> list[dict[str, Any]]:
 def _document(event: TagEvent, version: str | None) -> dict[str, Any]:
     priority, kind = EVENTS[event.name.action]
     return {
-        "timestamp": _when(event.time, event.offset),
+        "timestamp": iso_at(event.time, event.offset),
         "artifact": event.name.artifact,
         "event": kind,
         "priority": priority,

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from gtoguard.errors import CannotRun
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 TEST_CLOCK = "GTOGUARD_NOW"
 # 9999-12-29T23:59:59Z: two days short of the last second datetime holds, so that a
@@ -23,6 +27,18 @@ class NoZone(ValueError):
     """An ISO 8601 time without a zone: which moment it names depends on the machine."""
 
 
+def parse_iso(text: str) -> datetime:
+    """A moment written in ISO 8601 with a zone (``Z`` for UTC): the one reading of a
+    written time (freeze windows, ``GTOGUARD_NOW``, ``--pushed-at``). Raises
+    ``ValueError`` for what is not a time, ``NoZone`` for one without a zone."""
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise NoZone("no time zone")
+    return moment
+
+
 def parse_time(text: str) -> int:
     """Epoch seconds from ``1796104937`` or ISO 8601 with a zone (``2026-12-01T06:00:00Z``,
     ``2026-12-01T06:00:00.123+00:00``), up to the end of 29 December 9999; raises
@@ -32,12 +48,7 @@ def parse_time(text: str) -> int:
         if int(value) > LAST_SECOND:
             raise ValueError("past the year 9999")
         return int(value)
-    from datetime import datetime
-
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))  # ValueError: not a time
-    if moment.tzinfo is None:
-        raise NoZone("no time zone")
-    seconds = int(moment.timestamp())
+    seconds = int(parse_iso(value).timestamp())
     if seconds > LAST_SECOND:
         raise ValueError("past the year 9999")
     return seconds

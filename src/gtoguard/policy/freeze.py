@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from gtoguard.policy.clock import NoZone, parse_iso
 from gtoguard.policy.settings import Freeze
 
 ZERO = timedelta(0)
@@ -111,14 +112,16 @@ def problems(window: Any) -> list[tuple[str, str]]:
 
 
 def parse_time(key: str, text: str) -> datetime:
-    """An ISO 8601 time with a zone (``Z`` for UTC)."""
+    """An ISO 8601 time with a zone (``Z`` for UTC), read as ``clock.parse_iso`` reads
+    every written time."""
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_iso(text)
+    except NoZone:
+        raise WindowError(
+            key, f"{text!r} has no time zone (write it as {text}+01:00 or {text}Z)"
+        ) from None
     except ValueError:
         raise WindowError(key, f"{text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise WindowError(key, f"{text!r} has no time zone (write it as {text}+01:00 or {text}Z)")
-    return moment
 
 
 def parse_zone(name: str) -> tzinfo:

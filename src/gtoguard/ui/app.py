@@ -47,7 +47,7 @@ HEADERS = {
 }
 
 
-def _when(value: str | None) -> str:
+def _readable_time(value: str | None) -> str:
     """An ISO time as people read it, in its own zone: 2026-12-01 10:00:00 +01:00."""
     if not value:
         return ""
@@ -61,7 +61,7 @@ def _when(value: str | None) -> str:
 
 
 def _epoch(value: int) -> str:
-    return _when(datetime.fromtimestamp(value, timezone.utc).isoformat())
+    return _readable_time(datetime.fromtimestamp(value, timezone.utc).isoformat())
 
 
 def _one_line(value: Any) -> Any:
@@ -97,7 +97,7 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
         finalize=_one_line,
     )
-    env.filters["when"] = _when
+    env.filters["when"] = _readable_time
     env.filters["epoch"] = _epoch
     env.filters["lines"] = _lines
     env.filters["join"] = _join
