@@ -291,7 +291,7 @@ def _imports_after_hook(world: World, old: str, new: str, ref: str) -> set[str]:
     """Run pre-receive in a fresh interpreter on one update; return the heavy modules loaded."""
     script = (
         "import sys\n"
-        "from gtoguard.hooks import pre_receive\n"
+        "from gtoguard.server.hooks import pre_receive\n"
         f"code = pre_receive([], {f'{old} {new} {ref}'.encode()!r} + b'\\n', sys.stderr, {{}})\n"
         "print(code, *sorted(m for m in ('yaml', 'jsonschema', 'click') if m in sys.modules))\n"
     )

@@ -61,10 +61,10 @@ def test_a_crash_on_the_repositorys_files_never_fails_open(registered: World,
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(
-        "import gtoguard.policy, gtoguard.check\n"
+        "import gtoguard.policy.settings, gtoguard.policy.evaluate\n"
         "def deep(self, name):\n"
         "    raise RecursionError('maximum recursion depth exceeded')\n"
-        "gtoguard.policy.Groups.members = deep\n"
+        "gtoguard.policy.settings.Groups.members = deep\n"
     )
     faulty_python(world, site)
     world.tag("churn#prod#1", V1)
@@ -72,12 +72,12 @@ def test_a_crash_on_the_repositorys_files_never_fails_open(registered: World,
     assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
     assert "RecursionError" in pushed.output and "accepted unchecked" not in pushed.output
     (site / "sitecustomize.py").write_text(
-        "import gtoguard.check\n"
+        "import gtoguard.policy.evaluate\n"
         "def broken(*args, **kwargs):\n"
         "    raise ValueError('a crafted tag')\n"
-        "gtoguard.check.evaluate = broken\n"
-        "import gtoguard.repostate\n"
-        "gtoguard.repostate.evaluate = broken\n"
+        "gtoguard.policy.evaluate.evaluate = broken\n"
+        "import gtoguard.registry.judge\n"
+        "gtoguard.registry.judge.evaluate = broken\n"
     )
     pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "bob"})
     assert not pushed.ok and pushed.rules() == {"internal-error"}, pushed.output

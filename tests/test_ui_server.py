@@ -549,7 +549,7 @@ def test_hooks_and_other_commands_never_import_the_ui_extra(world: World) -> Non
     update = f"{'0' * 40} {oid} refs/tags/churn@v1.0.0\n".encode()
     script = (
         "import sys\n"
-        "from gtoguard.hooks import pre_receive\n"
+        "from gtoguard.server.hooks import pre_receive\n"
         f"code = pre_receive([], {update!r}, sys.stderr, {{}})\n"
         f"print(code, *sorted(m for m in {heavy!r} if m in sys.modules))\n"
         "print(*sorted(m for m in ('jsonschema', 'yaml') if m in sys.modules), file=sys.stderr)\n"
@@ -559,7 +559,7 @@ def test_hooks_and_other_commands_never_import_the_ui_extra(world: World) -> Non
     assert done.stdout.split() == ["0"], done.stdout + done.stderr
     assert done.stderr.split()[-2:] == ["jsonschema", "yaml"], done.stderr  # it really judged
     cli = (
-        "import sys\nfrom gtoguard.cli import main\n"
+        "import sys\nfrom gtoguard.commands.cli import main\n"
         "try:\n    main(['show', '--json'])\nexcept SystemExit:\n    pass\n"
         f"print('loaded:', *sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
     )
