@@ -372,13 +372,6 @@ def test_the_shim_hands_python_all_it_needs(hook: str, tmp_path: Path,
     assert seen["git's shape: sh answered"] and seen["python: judged"]
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="found by the property test above and reported: the shim's `read` takes runs of "
-    "spaces and tabs as one gap and skips empty lines, so it answers (exit 0) lines that "
-    "gtoguard declines as not git's (exit 3); issue 31 changes no behaviour",
-)
 @pytest.mark.parametrize(
     "shape",
     ["{old}  {new} refs/heads/dev\n", "{old}\t{new}\trefs/heads/dev\n",
