@@ -421,12 +421,21 @@ def need_program(program: str, packages: str) -> str:
     return found
 
 
+_RESERVED: list[Any] = []  # the sockets that hold free_port()'s ports, for the session
+
+
 def free_port() -> int:
+    """A port no one else on the machine is given while the suite runs: the socket that
+    found it stays bound (never listening), so another xdist worker's bind to port 0 never
+    gets it, while the server the test starts binds it all the same (SO_REUSEADDR on both
+    sides: nginx and sshd set it; Linux refuses only a second listener)."""
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    probe.bind(("127.0.0.1", 0))
+    _RESERVED.append(probe)
+    return int(probe.getsockname()[1])
 
 
 def listening(port: int) -> bool:
