@@ -121,6 +121,100 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+# --- the layers of the suite ----------------------------------------------------------
+# e2e: the test starts git or another process; browser: it drives Chromium (selenium);
+# slow: it takes more than about 5 s. `pytest -m "not e2e"` runs the fast layer: pure,
+# in-process tests, milliseconds each. A test is e2e by its module (E2E_MODULES), by a
+# fixture that makes a repository or a process (E2E_FIXTURES), or by its own mark; one
+# that starts a process without being e2e fails (``no_process_unless_e2e``), so the fast
+# layer stays fast.
+E2E_MODULES = frozenset({
+    "test_check.py", "test_ci_templates.py", "test_cli.py", "test_clientstream.py",
+    "test_confighistory.py", "test_decisionlog.py", "test_e2e_escapes.py", "test_e2e_gto.py",
+    "test_e2e_hooks.py", "test_e2e_policy.py", "test_frictions.py", "test_gitbatch.py",
+    "test_gitolite.py", "test_gto_readable.py", "test_hangup.py", "test_helper.py",
+    "test_helper_gto_diff.py", "test_hints.py", "test_history.py", "test_hostile.py",
+    "test_http.py", "test_install.py", "test_integrity.py", "test_landing.py",
+    "test_layers.py", "test_layouts.py", "test_model.py", "test_objectfiles.py",
+    "test_policy_examples.py", "test_pre_commit_hooks.py", "test_refs.py", "test_refstore.py",
+    "test_reliability.py", "test_review3.py", "test_surfaces.py", "test_tagger_dates.py",
+    "test_ui.py", "test_ui_access.py", "test_ui_server.py", "test_user_input.py",
+    "test_views.py", "test_what_git_reads.py", "test_wheel.py",
+})  # fmt: skip
+# the e2e tests of modules that are mostly pure (beside those E2E_FIXTURES makes e2e)
+E2E_TESTS = frozenset({
+    "test_config.py::test_config_blobs_are_validated_once",
+    "test_freeze.py::test_config_validate_checks_the_windows",
+    "test_parallel.py::test_check_all_split_equals_one_process",
+    "test_parallel.py::test_show_split_equals_one_process",
+    "test_refupdate.py::test_module_entry_point_usage",
+    "test_tagname.py::test_ref_format_matches_git",
+    "test_trust.py::test_planted_modules_are_never_imported",
+    "test_trust.py::test_rules_that_protect_nothing_are_named",
+})  # fmt: skip
+E2E_FIXTURES = frozenset({"world", "installed", "built_wheel", "page_of", "browser"})
+BROWSER_MODULES = frozenset({"test_ui.py"})
+# more than about 5 s on an idle machine (--durations); a module name marks all its tests
+SLOW = frozenset({
+    "test_wheel.py", "test_ui.py",
+    "test_tagname.py::test_the_quick_ref_test_misses_nothing_the_full_search_finds",
+    "test_config.py::test_differential_against_gto_config_loader",
+})  # fmt: skip
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by them
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.name
+        test = f"{module}::{getattr(item, 'originalname', item.name)}"
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if module in BROWSER_MODULES or "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.e2e)
+        elif module in E2E_MODULES or test in E2E_TESTS or fixtures & E2E_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
+        if module in SLOW or test in SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
+class StartedAProcess(BaseException):
+    """Raised where a fast test starts a process (a BaseException: code under test that
+    catches Exception must not swallow it)."""
+
+
+@pytest.fixture(autouse=True)
+def no_process_unless_e2e(request: pytest.FixtureRequest,
+                          monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:  # fmt: skip
+    """A test not marked e2e may not start a process: git, gtoguard, a server, a pool."""
+    if request.node.get_closest_marker("e2e") is not None:
+        yield
+        return
+    import _posixsubprocess
+    import multiprocessing.util
+
+    started: list[str] = []
+
+    def refuse(what: str) -> Any:
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            started.append(what)
+            raise StartedAProcess(f"{request.node.nodeid} starts a process ({what}): "
+                                  "mark it e2e (tests/conftest.py, E2E_MODULES)")  # fmt: skip
+
+        return refused
+
+    monkeypatch.setattr(subprocess, "_fork_exec", refuse("subprocess"))
+    monkeypatch.setattr(subprocess, "_USE_POSIX_SPAWN", False)
+    monkeypatch.setattr(_posixsubprocess, "fork_exec", refuse("fork_exec"))
+    monkeypatch.setattr(multiprocessing.util, "spawnv_passfds", refuse("multiprocessing"))
+    for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, refuse(f"os.{name}"))
+    yield
+    if started:
+        pytest.fail(f"{request.node.nodeid} started a process ({started[0]}) but is not "
+                    "marked e2e (tests/conftest.py, E2E_MODULES)", pytrace=False)  # fmt: skip
+
+
 def git(*args: str, cwd: Path | str, check: bool = True, env: dict[str, str] | None = None,
         input: bytes | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     done = subprocess.run(
@@ -327,12 +421,21 @@ def need_program(program: str, packages: str) -> str:
     return found
 
 
+_RESERVED: list[Any] = []  # the sockets that hold free_port()'s ports, for the session
+
+
 def free_port() -> int:
+    """A port no one else on the machine is given while the suite runs: the socket that
+    found it stays bound (never listening), so another xdist worker's bind to port 0 never
+    gets it, while the server the test starts binds it all the same (SO_REUSEADDR on both
+    sides: nginx and sshd set it; Linux refuses only a second listener)."""
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    probe.bind(("127.0.0.1", 0))
+    _RESERVED.append(probe)
+    return int(probe.getsockname()[1])
 
 
 def listening(port: int) -> bool:
