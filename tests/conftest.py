@@ -137,7 +137,8 @@ E2E_MODULES = frozenset({
     "test_http.py", "test_install.py", "test_integrity.py", "test_landing.py",
     "test_layers.py", "test_layouts.py", "test_model.py", "test_objectfiles.py",
     "test_policy_examples.py", "test_pre_commit_hooks.py", "test_refs.py", "test_refstore.py",
-    "test_reliability.py", "test_review3.py", "test_surfaces.py", "test_tagger_dates.py",
+    "test_reliability.py", "test_review3.py", "test_shims.py", "test_surfaces.py",
+    "test_tagger_dates.py",
     "test_ui.py", "test_ui_access.py", "test_ui_server.py", "test_user_input.py",
     "test_views.py", "test_what_git_reads.py", "test_wheel.py",
 })  # fmt: skip
@@ -145,6 +146,7 @@ E2E_MODULES = frozenset({
 E2E_TESTS = frozenset({
     "test_config.py::test_config_blobs_are_validated_once",
     "test_freeze.py::test_config_validate_checks_the_windows",
+    "test_meanings.py::test_every_reference_resolves_inside_the_repository",
     "test_parallel.py::test_check_all_split_equals_one_process",
     "test_parallel.py::test_show_split_equals_one_process",
     "test_refupdate.py::test_module_entry_point_usage",
