@@ -282,3 +282,23 @@ def test_the_eras_follow_the_order_of_the_branch(
     wrong = [d if b is not None and d - s > timeline.SKEW else None
              for (d, b, _), s in zip(changes, starts, strict=True)]  # fmt: skip
     assert [era.dated for era in found[1:]] == wrong
+
+
+def test_the_eras_read_the_history_as_stored_not_as_a_replace_ref_shows_it(tmp_path: Path) -> None:
+    """The walk of the default branch's first-parent chain starts git as every git
+    gtoguard runs does (git/invoke): a replace ref in the clone that gives main's tip
+    another parent must not change the commits the config eras are read from."""
+    world = make_world(tmp_path, hook=False)
+    base = world.head()
+    kept = world.commit("kept")
+    tip = world.commit("tip")
+    git("checkout", "-q", "-b", "side", base, cwd=world.clone)
+    side = world.commit("side")
+    git("checkout", "-q", "main", cwd=world.clone)
+    fake = git("commit-tree", f"{tip}^{{tree}}", "-p", side, "-m", "tip", cwd=world.clone)
+    git("replace", tip, fake.stdout.strip(), cwd=world.clone)
+    assert git("rev-list", "--first-parent", "main", cwd=world.clone).stdout.split()[1] == side
+    walked = timeline._chain(open_repo(str(world.clone)), tip, None)
+    assert walked is not None
+    commits, _ = walked
+    assert commits[:3] == [tip, kept, base] and side not in commits

@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gtoguard.errors import CannotRun
+from gtoguard.git import invoke
 from gtoguard.git.repo import Branch, Repo
 from gtoguard.policy.settings import GTO_FILE, POLICY_FILE
 
@@ -141,13 +143,14 @@ def _chain(repo: Repo, tip: str, known: _Walked | None) -> tuple[list[str], list
     import tempfile
 
     spec = [tip] if known is None else [tip, f"^{known.tip}"]
-    # through a file: 26 MB through a pipe cost git and us more than the walk itself
+    # through a file: 26 MB through a pipe cost git and us more than the walk itself; git
+    # started as every git gtoguard runs (invoke): the history as stored, no replace refs
     with tempfile.TemporaryFile() as listing:
         try:
-            done = subprocess.run(["git", "rev-list", "--first-parent", "--timestamp", *spec],
-                                  cwd=repo.workdir or repo.path, stdout=listing,
-                                  stderr=subprocess.DEVNULL, check=False)  # fmt: skip
-        except OSError:
+            done = invoke.run(["rev-list", "--first-parent", "--timestamp", *spec],
+                              repo.workdir or repo.path, capture_output=False, stdout=listing,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+        except CannotRun:
             return None
         if done.returncode != 0:
             return None
