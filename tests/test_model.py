@@ -42,6 +42,10 @@ After every push:
    route (assigning, unassigning, deregistering, deprecating, making a deprecated
    artifact active again, deleting a tag).
 
+The oracle that plans each push and predicts its outcome is ``tests/model_oracle.py``
+(its own tests: ``tests/test_model_oracle.py``); this module draws the sequences, drives
+git and checks the properties.
+
 A failure prints the sequence so far as concrete steps: commits (``c3``), tags with
 their targets and tagger times relative to the start (``T0+120``), the refspecs, and the
 server's answer to each push.
@@ -62,13 +66,24 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from itertools import count
 from pathlib import Path
 
 from hypothesis import HealthCheck, event, example, given, note, settings
 from hypothesis import strategies as st
+
+from model_oracle import (
+    GTO_FILES,
+    LOCKED,
+    POLICIES,
+    STAGES,
+    Expect,
+    Op,
+    Oracle,
+    ServerTag,
+    Step,
+    server_tag,
+)
 
 from conftest import BIN, World, git, gto_cli, gtoguard, make_world, run_gto
 
@@ -78,85 +93,11 @@ LONG_RUN = EXAMPLES > 0
 MAX_PUSHES = int(os.environ.get("GTOGUARD_MODEL_PUSHES", "6"))
 VERBOSE = bool(os.environ.get("GTOGUARD_MODEL_VERBOSE"))
 
-GTO_FILES = ("stages: [dev, staging, prod]\n", "stages: [dev, staging, prod, prod/eu]\n")
-ARTIFACTS = ("churn", "cv=seg", "churn/x")  # plain, with a directory part, with a '/'
-STAGES = ("dev", "staging", "prod")
 TAGGER = "Test User <test@example.com>"
 ABORTED = "ref updates aborted by hook"  # git's words when reference-transaction refuses
 
-# name, .gtoguard.yaml (None: no policy file), the clock skew in force
-POLICIES: tuple[tuple[str, str | None, int], ...] = (
-    ("none", None, 300),
-    (
-        "order+increasing",
-        "stages:\n  prod: {from: [staging]}\n  staging: {from: [dev]}\nversions: {increasing: true}\n",
-        300,
-    ),
-    (
-        "counter+registration",
-        "tags: {counter: required}\nversions: {registration: required}\n",
-        300,
-    ),
-    (
-        "prod-from-main+skew60",
-        "stages:\n  prod: {from: [staging], branches: [main]}\ntags: {clock_skew: 60}\n",
-        60,
-    ),
-    # property 4: bob may not change prod, by any route (deprecating, making active again,
-    # deleting a tag), and tags may be deleted
-    ("prod-locked+delete", "tags: {delete: allow}\nstages:\n  prod: {pushers: [alice]}\n", 300),
-)
-LOCKED = "prod-locked+delete"
-
-MALFORMED = (
-    "{a}@v1.0",
-    "{a}#prod#",
-    "{a}@V1.0.0",
-    "{a}@latest",
-    "{a}#prod#1#2",
-    "{a}@v01.0.0",
-    "{a}@deprecated!",
-    "{a}@v1.0.0#x",
-)
-
-TAG_RE = re.compile(
-    r"^(?P<artifact>[^@#]+)(?:@(?P<version>v[^!#]+)(?P<dereg>!)?|#(?P<stage>[^!#]+)(?P<off>!)?"
-    r"|@(?P<deprecated>deprecated)|@(?P<created>created))(?:#(?P<counter>[0-9]+))?$"
-)
-
 
 # --- what hypothesis draws ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Op:
-    """One tag (or deletion) of a push, before it meets the repository's state."""
-
-    kind: str  # register release assign unassign deregister deprecate, and the rest above
-    artifact: int  # index into ARTIFACTS
-    pick: int  # which version / commit / existing tag / malformed form
-    stage: str  # assign, unassign
-    version: str  # register: next-patch next-minor next-major lower reuse
-    target: str  # version new existing
-    counter: str  # simple next stale
-    time: tuple[str, int]  # (next | same | back | future, seconds)
-
-    def __repr__(self) -> str:
-        return (
-            f"Op({self.kind} a{self.artifact} pick={self.pick} stage={self.stage} "
-            f"ver={self.version} target={self.target} counter={self.counter} "
-            f"time={self.time[0]}{self.time[1]:+d})"
-        )
-
-
-@dataclass(frozen=True)
-class Step:
-    ops: tuple[Op, ...]
-    mode: str  # plain atomic sorted refused-branch refused-branch-atomic
-    gap: int  # seconds the clock moves on before this push
-    other_gto: bool  # the refused main also changes .gto (allows 'prd')
-    pack: bool  # git pack-refs --all on the server before this push
-    pusher: str = "alice"  # the server's identity for the push (REMOTE_USER)
 
 
 def weighted(*pairs: tuple[object, int]) -> st.SearchStrategy:
@@ -255,30 +196,7 @@ STEPS = st.one_of(
 SETUPS = st.tuples(st.sampled_from(POLICIES), st.sampled_from(GTO_FILES), st.booleans())
 
 
-def expand(ops: tuple[Op, ...]) -> Iterator[Op]:
-    """A release is a registration on a new commit and its promotions up to ``stage``,
-    pushed together (what a release pipeline does)."""
-    for op in ops:
-        if op.kind != "release":
-            yield op
-            continue
-        yield replace(op, kind="register", target="new")
-        path = STAGES[: STAGES.index(op.stage) + 1] if op.stage in STAGES else ("dev", op.stage)
-        for stage in path:
-            yield replace(op, kind="assign", stage=stage, target="version", pick=0,
-                          time=("next", 1))  # fmt: skip
-
-
 # --- the server as the model sees it -----------------------------------------------------
-
-
-@dataclass
-class ServerTag:
-    name: str
-    kind: str  # tag / commit
-    target: str  # the commit (peeled)
-    time: int | None
-    parsed: dict[str, str | None] | None
 
 
 def server_refs(world: World) -> dict[str, str]:
@@ -292,130 +210,25 @@ def server_tags(world: World) -> list[ServerTag]:
     found = []
     for line in out.splitlines():
         name, kind, oid, peeled, when = line.split("\x00")
-        match = TAG_RE.match(name)
-        found.append(
-            ServerTag(
-                name,
-                kind,
-                peeled or oid,
-                int(when) if when else None,
-                match.groupdict() if match else None,
-            )
-        )
+        found.append(server_tag(name, kind, peeled or oid, int(when) if when else None))
     return found
-
-
-def semver_key(version: str) -> tuple[int, int, int, int, str]:
-    core, _, pre = version[1:].split("+")[0].partition("-")
-    major, minor, patch = (int(part) for part in core.split("."))
-    return major, minor, patch, 0 if pre else 1, pre
-
-
-def bump(versions: list[str], how: str) -> str:
-    if not versions:
-        return {"next-patch": "v0.0.1", "next-minor": "v0.1.0", "next-major": "v1.0.0"}[how]
-    major, minor, patch, _, _ = max(semver_key(v) for v in versions)
-    if how == "next-major":
-        return f"v{major + 1}.0.0"
-    if how == "next-minor":
-        return f"v{major}.{minor + 1}.0"
-    return f"v{major}.{minor}.{patch + 1}"
-
-
-def clashes(name: str, names: set[str]) -> bool:
-    """Whether refs/tags/NAME and another tag clash as file and directory."""
-    parts = name.split("/")
-    if any("/".join(parts[:end]) in names for end in range(1, len(parts))):
-        return True
-    return any(other.startswith(name + "/") for other in names)
-
-
-@dataclass
-class Artifact:
-    """What the server holds for one artifact, plus what this push adds so far."""
-
-    versions: dict[str, str] = field(default_factory=dict)  # name -> commit, deregistered too
-    max_counter: int | None = None
-    latest: int | None = None
-    pushed_versions: dict[str, str] = field(default_factory=dict)
-    pushed_counters: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Planned:
-    ref: str  # the tag name it is pushed as
-    source: str  # what is pushed: a tag object or a commit id, "" to delete
-    force: bool = False
-
-
-@dataclass
-class Expect:
-    invalid: list[str] = field(default_factory=list)  # why no tag of this push may land
-    valid: bool = True  # nothing but plainly valid registrations: the push must land whole
-
-
-@dataclass
-class Draft:
-    """One new tag while it is planned: its counter, its version, why it can never land."""
-
-    op: Op
-    artifact: str
-    art: Artifact
-    taken: set[str]  # tag names on the server or earlier in this push
-    counter_required: bool
-    when: int
-    valid: bool = True  # a plainly valid registration (see Expect.valid)
-    reasons: list[str] = field(default_factory=list)
-    counters: list[int] = field(default_factory=list)
-    version: str | None = None
-
-    def counter(self) -> str:
-        art = self.art
-        if self.op.counter == "stale":
-            stale = art.max_counter
-            if stale is None and art.pushed_counters:
-                stale = art.pushed_counters[-1]
-            if stale is not None:
-                self.valid = False
-                self.reasons.append(f"counter #{stale} of {self.artifact} is not increasing")
-                self.counters.append(stale)
-                return f"#{stale}"
-        known = [c for c in [art.max_counter, *art.pushed_counters] if c is not None]
-        self.counters.append(max(known, default=0) + 1)
-        return f"#{self.counters[-1]}"
-
-    def with_counter(self, name: str, simple_ok: bool = True) -> str:
-        """``name`` with a counter, or simple when the op asks and the name is free."""
-        if name in self.taken or self.op.counter != "simple" or not simple_ok:
-            return name + self.counter()
-        self.valid = self.valid and not self.counter_required
-        return name
-
-
-@dataclass
-class NewTag:
-    name: str  # the name in the tag object
-    target: str
-    lightweight: bool = False
-    ref: str = ""  # the name it is pushed as, when another
-
-    def __post_init__(self) -> None:
-        self.ref = self.ref or self.name
 
 
 # --- one example ---------------------------------------------------------------------------
 
 
-class Run:
+class Run(Oracle):
+    """One example: the oracle (tests/model_oracle.py) on a real server and clone."""
+
     def __init__(self, root: Path, setup: tuple[tuple[str, str | None, int], str, bool]) -> None:
-        (self.policy_name, self.policy, self.skew), self.gto, deny_deletes = setup
-        self.world = make_world(root, gto=self.gto)
+        policy, gto, deny_deletes = setup
+        self.world = make_world(root, gto=gto)
         # the sequences span more time than tags.max_age allows a push to be behind the
         # server's clock: the server takes old history (the admin's switch for a mirror),
         # and the clock runs hours behind the real one, so it never runs ahead of it
         self.world.set_server_policy("tags: {max_age: off}\n")
         self.world.follow = False
-        self.world.clock = self.start = int(time.time()) - 20_000
+        self.world.clock = start = int(time.time()) - 20_000
         server = self.world.server
         git("config", "receive.denyNonFastForwards", "true", cwd=server)
         if deny_deletes:
@@ -426,12 +239,11 @@ class Run:
         self.hooks = sorted(
             p.name for p in (server / "hooks").iterdir() if not p.name.endswith(".sample")
         )
-        if self.policy is not None:
-            self.world.set_policy(self.policy)
-        self.commits = git("rev-list", "main", cwd=self.world.clone).stdout.split()
-        self.tip = self.commits[0]
-        self.alias = {c: f"c{i}" for i, c in enumerate(self.commits)}
-        self.log: list[str] = [
+        if policy[1] is not None:
+            self.world.set_policy(policy[1])
+        commits = git("rev-list", "main", cwd=self.world.clone).stdout.split()
+        super().__init__(policy, gto, commits, start, clock=self.world)
+        self.log = [
             f"setup: policy {self.policy_name} {self.policy!r}; .gto {self.gto!r}; "
             f"receive.denyNonFastForwards true; receive.denyDeletes {deny_deletes}; "
             f"server hooks {self.hooks}; server policy tags.max_age: off",
@@ -441,34 +253,25 @@ class Run:
         self.prod: dict[str, object] = {}  # artifact -> the version gto shows in prod
         self.readers = count()
 
-    # -- helpers ---------------------------------------------------------------------------
+    # -- the oracle's git --------------------------------------------------------------------
 
-    def t(self, when: int) -> str:
-        return f"T0{when - self.start:+d}"
+    def server_tags(self) -> list[ServerTag]:
+        return server_tags(self.world)
 
-    def c(self, commit: str) -> str:
-        return self.alias.get(commit, commit[:10])
-
-    def new_commit(self, when: int) -> str:
-        parent = self.tip
+    def commit_tree(self, parent: str, when: int, message: str) -> str:
         env = {"GIT_COMMITTER_DATE": f"@{when} +0000", "GIT_AUTHOR_DATE": f"@{when} +0000"}
-        oid = git(
+        return git(
             "commit-tree",
             f"{parent}^{{tree}}",
             "-p",
             parent,
             "-m",
-            f"work {len(self.commits)}",
+            message,
             cwd=self.world.clone,
             env=env,
         ).stdout.strip()
-        self.alias[oid] = f"c{len(self.commits)}"
-        self.log.append(
-            f"  commit {self.alias[oid]} (parent {self.c(parent)}, date {self.t(when)})"
-        )
-        self.commits.append(oid)
-        self.tip = oid
-        return oid
+
+    # -- helpers ---------------------------------------------------------------------------
 
     def other_main(self, when: int, with_prd: bool) -> str:
         """A commit the server must refuse as main: a sibling of main's tip (or a root)."""
@@ -505,185 +308,6 @@ class Run:
             f"tag {name}\n"
         )
         return git("mktag", cwd=self.world.clone, input=body.encode()).stdout.strip()
-
-    def artifacts(self, tags: list[ServerTag]) -> dict[str, Artifact]:
-        found = {a: Artifact() for a in ARTIFACTS}
-        for tag in tags:
-            if tag.parsed is None or tag.parsed["artifact"] not in found:
-                continue
-            art = found[tag.parsed["artifact"] or ""]
-            if tag.parsed["counter"] is not None:
-                art.max_counter = max(int(tag.parsed["counter"]), art.max_counter or 0)
-            if tag.kind == "tag" and tag.time is not None:
-                art.latest = tag.time if art.latest is None else max(art.latest, tag.time)
-            if tag.parsed["version"] and not tag.parsed["dereg"] and tag.kind == "tag":
-                art.versions.setdefault(tag.parsed["version"], tag.target)
-        return found
-
-    # -- one push ----------------------------------------------------------------------------
-
-    def plan(self, step: Step) -> tuple[list[Planned], list[str], Expect]:
-        """The concrete refs of ``step`` against the server as it is now, and what to expect."""
-        tags = server_tags(self.world)
-        arts = self.artifacts(tags)
-        names = {t.name for t in tags}
-        planned: list[Planned] = []
-        lines: list[str] = []
-        expect = Expect()
-        prev = self.world.tick(step.gap)
-        for op in expand(step.ops):
-            mode, amount = op.time
-            if mode == "next":
-                when = prev = prev + amount
-            elif mode == "same":
-                when = prev
-            elif mode == "back":
-                when = prev - amount
-            else:
-                when = int(time.time()) + amount
-            artifact = ARTIFACTS[op.artifact]
-            touched = {p.ref for p in planned}
-            draft = Draft(
-                op,
-                artifact,
-                arts[artifact],
-                names | touched,
-                self.policy_name == "counter+registration",
-                when,
-            )
-            if mode == "future":
-                draft.reasons.append(f"tagger date {amount}s in the future")
-            latest = draft.art.latest
-            if mode == "back" and latest is not None and when < latest - self.skew:
-                draft.reasons.append(
-                    f"tagger date more than {self.skew}s behind {artifact}'s latest event"
-                )
-            if op.kind in ("delete", "move"):
-                victims = sorted(t.name for t in tags if t.name not in touched)
-                if victims:
-                    expect.valid = False
-                    planned.append(
-                        self.change(op, victims[op.pick % len(victims)], when, expect, lines)
-                    )
-                continue
-            tag = self.new_tag(draft, prev)
-            if tag.ref in draft.taken:
-                continue
-            if clashes(tag.ref, draft.taken):
-                draft.valid = False
-            draft.art.pushed_counters += draft.counters
-            if draft.version is not None:
-                draft.art.pushed_versions.setdefault(draft.version, tag.target)
-            expect.invalid += draft.reasons
-            expect.valid = expect.valid and draft.valid
-            source = tag.target if tag.lightweight else self.tag_object(tag.name, tag.target, when)
-            planned.append(Planned(tag.ref, source))
-            kind = "lightweight tag" if tag.lightweight else "tag"
-            shown = tag.name if tag.ref == tag.name else f"{tag.name} pushed as {tag.ref}"
-            lines.append(f"  {kind} {shown} -> {self.c(tag.target)} at {self.t(when)}")
-        self.world.clock = max(self.world.clock, prev)
-        if not planned:
-            expect.valid = False
-        return planned, lines, expect
-
-    def change(self, op: Op, victim: str, when: int, expect: Expect, lines: list[str]) -> Planned:
-        """Delete or move an existing tag."""
-        gto_shaped = "@" in victim or "#" in victim
-        if op.kind == "delete":
-            lines.append(f"  delete {victim}")
-            if gto_shaped:
-                expect.invalid.append(f"deletes {victim}")
-            return Planned(victim, "")
-        target = self.commits[op.pick % len(self.commits)]
-        force = op.pick % 2 == 0  # unforced: the client refuses it by itself
-        lines.append(
-            f"  move{' (forced)' if force else ''} {victim} -> {self.c(target)} at {self.t(when)}"
-        )
-        if gto_shaped and force:
-            expect.invalid.append(f"moves {victim}")
-        return Planned(victim, self.tag_object(victim, target, when), force)
-
-    def version_target(self, draft: Draft, prev: int) -> tuple[str | None, str]:
-        """A version (name, commit) of the artifact, or a commit without one."""
-        op, art = draft.op, draft.art
-        pool = list(art.versions.items()) + list(art.pushed_versions.items())
-        if op.target == "version" and art.pushed_versions and op.pick < 3:
-            return pool[-1]  # register and promote in one push: the version just registered
-        if op.target == "version" and pool:
-            return pool[op.pick % len(pool)]
-        if op.target == "existing":
-            return None, self.commits[op.pick % len(self.commits)]
-        return None, self.new_commit(prev)
-
-    def new_tag(self, draft: Draft, prev: int) -> NewTag:
-        op, artifact, art = draft.op, draft.artifact, draft.art
-        if op.kind in ("register", "lightweight"):
-            used = list(art.versions) + list(art.pushed_versions)
-            how = op.version if op.kind == "register" else "next-patch"
-            if how == "reuse" and used:
-                version = used[op.pick % len(used)]
-                draft.reasons.append(f"reuses {artifact}@{version}")
-            elif how == "lower" and used:
-                core = max(used, key=semver_key).split("-")[0].split("+")[0]
-                version = next(f"{core}-rc.{n}" for n in count(1) if f"{core}-rc.{n}" not in used)
-            else:
-                version = bump(used, how if how.startswith("next") else "next-patch")
-            draft.version = version
-            draft.valid = (
-                draft.valid
-                and op.kind == "register"
-                and op.time[0] == "next"
-                and version not in used
-                and how.startswith("next")
-                and op.target != "existing"
-            )
-            if op.target == "existing":
-                target = self.commits[op.pick % len(self.commits)]
-            else:
-                target = self.new_commit(prev)
-            lightweight = op.kind == "lightweight"
-            name = draft.with_counter(f"{artifact}@{version}", simple_ok=not lightweight)
-            if lightweight:
-                draft.reasons.append(f"lightweight {name}")
-            return NewTag(name, target, lightweight=lightweight)
-        draft.valid = False  # only registrations are judged plainly valid
-        if op.kind in ("assign", "unassign"):
-            _, target = self.version_target(draft, prev)
-            name = draft.with_counter(
-                f"{artifact}#{op.stage}{'!' if op.kind == 'unassign' else ''}"
-            )
-            if op.stage == "prd" or (op.stage == "prod/eu" and "prod/eu" not in self.gto):
-                draft.reasons.append(f"stage {op.stage} is not in .gto")
-            return NewTag(name, target)
-        if op.kind == "deregister":
-            version, target = self.version_target(draft, prev)
-            return NewTag(draft.with_counter(f"{artifact}@{version or 'v99.0.0'}!"), target)
-        if op.kind == "deprecate":
-            _, target = self.version_target(draft, prev)
-            return NewTag(draft.with_counter(f"{artifact}@deprecated"), target)
-        if op.kind == "created":
-            name = f"{artifact}@created"
-            name += "" if name not in draft.taken else f"#{op.pick + 100}"
-            draft.reasons.append(f"reserved {name}")
-            return NewTag(name, self.commits[0])
-        if op.kind == "malformed":
-            name = MALFORMED[op.pick % len(MALFORMED)].format(a=artifact)
-            draft.reasons.append(f"malformed {name}")
-            return NewTag(name, self.commits[0])
-        if op.kind == "misnamed":  # gto reads the object's name, not the ref's
-            _, target = self.version_target(draft, prev)
-            name = draft.with_counter(f"{artifact}#prod")
-            ref = name.replace("#prod", "#dev", 1)
-            draft.reasons.append(f"object {name} pushed as {ref}")
-            return NewTag(name, target, ref=ref)
-        if op.kind == "plain":  # not GTO's business; 'churn' clashes with churn/x
-            draft.reasons.clear()  # any tagger date will do
-            name = "churn" if op.pick % 2 == 0 else f"release-{op.pick}"
-            return NewTag(name, self.commits[op.pick % len(self.commits)])
-        if op.kind == "long":  # one path component beyond what a file system takes
-            draft.reasons.append("a name too long to store")
-            return NewTag(f"{'m' * 251}@v1.0.0", self.commits[0])
-        raise AssertionError(op.kind)
 
     def push(self, step: Step) -> None:
         world = self.world
