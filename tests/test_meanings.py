@@ -211,11 +211,11 @@ def test_config_validate_says_what_the_hook_says(world: World) -> None:
 
 
 def test_every_rule_id_is_in_the_readme_and_nowhere_else_invented() -> None:
-    """One list of rule ids (gtoguard.ruleids): the README's Rules table describes each
-    one and no other, and every id the code writes into a violation is on the list."""
+    """One catalog of rules (gtoguard.policy.catalog): the README's Rules table is its rows,
+    word for word, and no other, and every id the code writes into a violation is on the list."""
     import re
 
-    from gtoguard.policy.catalog import RULE_IDS
+    from gtoguard.policy.catalog import RULE_IDS, readme_table
 
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text(encoding="utf-8")
@@ -223,6 +223,8 @@ def test_every_rule_id_is_in_the_readme_and_nowhere_else_invented() -> None:
     documented = {rid for row in re.findall(r"^\| (`[^|]*`) \|", table, re.M)
                   for rid in re.findall(r"`([a-z-]+)`", row)}  # fmt: skip
     assert documented == RULE_IDS
+    rows = "\n".join(line for line in table.splitlines() if line.startswith("| `"))
+    assert rows == readme_table(), "the README's Rules table is policy/catalog.py's RULES"
     source = "\n".join(p.read_text(encoding="utf-8") for p in (root / "src").rglob("*.py"))
     written = set(re.findall(r'Violation\(\s*"([a-z-]+)"', source))
     written |= set(re.findall(r'\brule = "([a-z-]+)"', source))
@@ -289,3 +291,34 @@ def test_every_reference_resolves_inside_the_repository() -> None:
                 missing.append(f"{name}: {doc} §{number}")
     assert not outside, f"these files cite documents outside the repository: {outside}"
     assert not missing, f"these sections do not exist: {missing}"
+
+
+def test_the_schemas_defaults_are_the_codes_defaults() -> None:
+    """A policy that writes out every default policy.schema.json declares means what the
+    same policy says by leaving them out: one source for each default (the schema's
+    ``default`` is what docs and editors show; policy/settings.py is what applies)."""
+    import json
+
+    from gtoguard.policy.settings import policy_from_data
+
+    root = Path(__file__).resolve().parents[1]
+    schema = json.loads((root / "schemas" / "policy.schema.json").read_text(encoding="utf-8"))
+
+    def defaults(node: dict[str, Any]) -> dict[str, Any]:
+        found = {}
+        for key, sub in node.get("properties", {}).items():
+            if "default" in sub:
+                found[key] = sub["default"]
+            elif sub.get("properties"):
+                found[key] = defaults(sub)
+        return found
+
+    written = defaults(schema)
+    stage = schema["properties"]["stages"]["additionalProperties"]
+    written["stages"] = {"prod": {k: v["default"] for k, v in stage["properties"].items()
+                                  if "default" in v}}  # fmt: skip
+    assert set(written) >= {"mode", "tags", "versions", "signers", "fail", "budget"}, written
+    assert written["stages"]["prod"], "the stage defaults were not found"
+    spelled = policy_from_data(written, "policy")
+    left_out = policy_from_data({"stages": {"prod": {}}}, "policy")
+    assert spelled == left_out, (spelled, left_out)
