@@ -31,7 +31,7 @@ from gtoguard.model.tagobject import (
     parse_tag_object,
 )
 from gtoguard.policy import timebudget
-from gtoguard.policy.rules import GitObject
+from gtoguard.policy.rules.violation import GitObject
 from gtoguard.policy.settings import CONFIG_FILES, INDEX_FILE
 
 if TYPE_CHECKING:

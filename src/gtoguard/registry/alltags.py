@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from gtoguard.git import bulk
 from gtoguard.git.repo import Repo
 from gtoguard.model.refupdate import decode_ref
-from gtoguard.policy.rules import GitObject
+from gtoguard.policy.rules.violation import GitObject
 
 Tags = list[tuple[str, str]]  # (tag name, object id)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gtoguard.model.refupdate import RefUpdate, printable_ref
-from gtoguard.policy.rules import Violation
+from gtoguard.policy.rules.violation import Violation
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -42,7 +42,7 @@ from gtoguard.model.tagname import (
 )
 from gtoguard.policy import clock
 from gtoguard.policy.evaluate import Context, Outcome, evaluate, event_of, order_key
-from gtoguard.policy.rules import GitObject, Violation
+from gtoguard.policy.rules.violation import GitObject, Violation
 from gtoguard.policy.settings import GTO_FILE, INDEX_FILE, GtoConfig
 from gtoguard.registry import alltags, parallel
 from gtoguard.registry.judge import (

@@ -35,7 +35,8 @@ from gtoguard.policy.evaluate import (
     touched_artifacts,
 )
 from gtoguard.policy.identity import Pusher, identity_sources, pusher
-from gtoguard.policy.rules import CI_IDENTITY_HINT, GitObject, Violation
+from gtoguard.policy.rules.pushers import CI_IDENTITY_HINT
+from gtoguard.policy.rules.violation import GitObject, Violation
 from gtoguard.policy.settings import (
     CONFIG_FILES,
     GTO_FILE,

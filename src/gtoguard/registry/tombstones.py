@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from gtoguard.model.refupdate import RefUpdate
-from gtoguard.policy.rules import GitObject
+from gtoguard.policy.rules.violation import GitObject
 
 CACHE = "gtoguard-cache"
 NAME = "deleted-tags"

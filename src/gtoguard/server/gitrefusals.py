@@ -20,7 +20,7 @@ from gtoguard.git.repo import Repo, namespace_prefix
 from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate, printable_ref
 from gtoguard.model.tagname import is_gto_shaped
 from gtoguard.policy import timebudget
-from gtoguard.policy.rules import Violation
+from gtoguard.policy.rules.violation import Violation
 
 MAX_COMPONENT = 250  # bytes: NAME_MAX (255) less ".lock"
 _TRUE = {"true", "yes", "on", "1"}

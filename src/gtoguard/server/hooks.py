@@ -27,7 +27,7 @@ from gtoguard.model.refupdate import (
 from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import timebudget
 from gtoguard.policy.report import failure_violations, summary_line, write_receipt, write_text
-from gtoguard.policy.rules import UNCHECKED, Violation
+from gtoguard.policy.rules.violation import UNCHECKED, Violation
 from gtoguard.policy.settings import DEFAULT_BUDGET
 from gtoguard.server.lock import Busy
 
