@@ -32,9 +32,10 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
     the default branch) and the server policy, where present.
     """
     from gtoguard.config import files as cfg
+    from gtoguard.config.problems import Problem
 
     targets: list[tuple[str, bytes]] = []
-    problems_first: list[cfg.Problem] = []
+    problems_first: list[Problem] = []
     if files:
         for name in files:
             try:
@@ -73,6 +74,7 @@ def _against_gto(name: str, data: bytes, targets: list[tuple[str, bytes]]) -> li
     would guard nothing). The ``.gto`` is the one checked with it, else the one in the
     same directory (the working tree's, or the same commit's)."""
     from gtoguard.config import files as cfg
+    from gtoguard.config.problems import ConfigInvalid
     from gtoguard.policy.settings import GTO_FILE
 
     if cfg.config_file_kind(name) != "repository-policy":
@@ -88,7 +90,7 @@ def _against_gto(name: str, data: bytes, targets: list[tuple[str, bytes]]) -> li
         return []
     try:
         return cfg.stage_problems(cfg.parse_gto_config(gto), cfg.parse_policy(data, name), name)
-    except cfg.ConfigInvalid:
+    except ConfigInvalid:
         return []  # the .gto is invalid: said where it is checked
 
 
@@ -98,6 +100,7 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
     from fnmatch import fnmatchcase
 
     from gtoguard.config import files as cfg
+    from gtoguard.config.problems import Problem
     from gtoguard.git.repo import open_repo
     from gtoguard.model.tagname import TagNameError, is_gto_shaped, parse_tag
     from gtoguard.policy.settings import GTO_FILE, POLICY_FILE
@@ -124,20 +127,20 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
         path = f"/stages/{rules.stage}"
         twins = [s for s in known if s.lower() == rules.stage.lower() and s != rules.stage]
         if twins and rules.stage not in known:
-            notes.append(("error", cfg.Problem(
+            notes.append(("error", Problem(
                 where, path, f"stage {rules.stage!r} differs only in case from {twins[0]!r}; "
                 "gto stages are case-sensitive, so these rules would guard nothing",
                 f"rename it to {twins[0]!r}",
             )))  # fmt: skip
         elif gto.stages is None and rules.stage not in used:
-            notes.append(("warning", cfg.Problem(
+            notes.append(("warning", Problem(
                 where, path, f"no tag uses stage {rules.stage!r} yet (tags use: "
                 f"{', '.join(sorted(used)) or 'no stage'}); its rules apply once one does",
                 "list the stages in .gto (stages: [...]) so that a misspelt one is refused",
             )))  # fmt: skip
         for pattern in rules.branches or ():
             if not any(fnmatchcase(name, pattern) for name in branches):
-                notes.append(("warning", cfg.Problem(
+                notes.append(("warning", Problem(
                     where, f"{path}/branches", f"no branch matches {pattern!r} here "
                     f"(branches: {', '.join(sorted(branches)) or 'none'})",
                     "fetch the branches, or fix the name",

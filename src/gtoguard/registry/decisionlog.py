@@ -40,7 +40,8 @@ def record(
     ``dropped``: the bytes of the report the pusher did not read (it hung up)."""
     import time
 
-    from gtoguard.config.files import ConfigInvalid, VerdictCache
+    from gtoguard.config.problems import ConfigInvalid
+    from gtoguard.config.verdictcache import VerdictCache
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.clock import TEST_CLOCK
     from gtoguard.policy.identity import pusher

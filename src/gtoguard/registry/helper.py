@@ -22,6 +22,7 @@ from typing import Any
 
 from gtoguard.config import files as cfg
 from gtoguard.config import timeline
+from gtoguard.config.problems import MAX_CONFIG_BYTES, ConfigInvalid
 from gtoguard.config.timeline import Era
 from gtoguard.errors import CannotRun, UsageError
 from gtoguard.git.prefetch import Early
@@ -427,7 +428,7 @@ def declared_artifacts(repo: Repo) -> gtoshow.Declared:
         return gtoshow.Declared()
     try:
         loaded = cfg.index_document(data, f"HEAD:{INDEX_FILE}")
-    except cfg.ConfigInvalid as exc:
+    except ConfigInvalid as exc:
         sys.stderr.write(f"gtoguard: warning: {printable(str(exc.problems[0]))}; gto fails on "
                          "every registry command with it, gtoguard leaves the file out\n")  # fmt: skip
         return gtoshow.Declared()
@@ -504,7 +505,7 @@ def _index_entry(repo: Repo, commit: str, name: str) -> dict[str, Any] | None:
         return None
     try:
         loaded = cfg.load_yaml(data, INDEX_FILE)
-    except cfg.ConfigInvalid:
+    except ConfigInvalid:
         return None
     if not isinstance(loaded, dict) or name not in loaded:
         return None
@@ -570,7 +571,7 @@ def reader_gto_config(repo: Repo, branch: Branch) -> GtoConfig:
     path = os.path.join(repo.workdir, GTO_FILE)
     try:
         with open(path, "rb") as handle:
-            data: bytes | None = handle.read(cfg.MAX_CONFIG_BYTES + 1)
+            data: bytes | None = handle.read(MAX_CONFIG_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):
         data = None
     except OSError as exc:
@@ -659,7 +660,7 @@ def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
     for era in found[:-1]:
         try:
             load_settings(repo, branch, (era.commit, era.since))
-        except cfg.ConfigInvalid as exc:
+        except ConfigInvalid as exc:
             notes.append(f"the config files of {branch.label} as of {(era.commit or '')[:12]} "
                          f"({_day(era.since)}) are invalid ({exc.problems[0]}); tags of that "
                          "time are judged by the files before them")  # fmt: skip

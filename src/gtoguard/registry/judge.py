@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gtoguard.config import files as cfg
+from gtoguard.config.problems import ConfigInvalid, Problem
+from gtoguard.config.verdictcache import VerdictCache, content_digest
 from gtoguard.errors import CannotRun, ContentFailure, environmental_failure
 from gtoguard.git.repo import Branch, Repo
 from gtoguard.model.refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
@@ -60,7 +62,7 @@ class Settings(NamedTuple):
     config: GtoConfig
     policy: Policy
     origin: str
-    cache: cfg.VerdictCache | None = None  # where verdicts reached are kept (save() it)
+    cache: VerdictCache | None = None  # where verdicts reached are kept (save() it)
 
     def tag_checker(self) -> Callable[[Any], Any]:
         """jsonschema's check of decoded tags, its verdicts kept in the cache."""
@@ -215,7 +217,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     the tip's (an audit by the rules of the time; None as the commit: no files yet);
     messages then name that commit."""
     if branch.missing is not None:
-        raise cfg.ConfigInvalid([cfg.Problem("HEAD", "/", branch.missing, branch.fix)])
+        raise ConfigInvalid([Problem("HEAD", "/", branch.missing, branch.fix)])
     where = f"{branch.label}:" if branch.ref != "HEAD" else "HEAD:"
     commit, origin = branch.commit, branch.label
     if as_of is not None:
@@ -223,7 +225,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
         where = f"{commit[:12]}:" if commit else where
         origin = (f"{branch.label} as of {commit[:12]} ({_day(as_of[1])})" if commit
                   else f"{branch.label} before it had one")  # fmt: skip
-    verdicts = cfg.VerdictCache(Path(repo.path) / "gtoguard-cache")
+    verdicts = VerdictCache(Path(repo.path) / "gtoguard-cache")
 
     def document(path: str, parse: Callable[[bytes, str], Any]) -> tuple[bool, Any]:
         entry = repo.entry_at(commit, path)
@@ -231,7 +233,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
             return False, None
         problem = not_a_file(entry[1], where + path)
         if problem is not None:
-            raise cfg.ConfigInvalid([problem])
+            raise ConfigInvalid([problem])
         blob = entry[0]
         data = repo.file_at(commit, path)
         if data is None:
@@ -245,7 +247,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     if as_of is None and document(INDEX_FILE, cfg.index_document)[0]:
         problems = _undated_index(repo, commit, where + INDEX_FILE)
         if problems:
-            raise cfg.ConfigInvalid(problems)
+            raise ConfigInvalid(problems)
     with as_content(where + GTO_FILE):
         config = cfg.gto_config_from(gto_doc) if has_gto else GtoConfig()
     has_policy, policy_doc = document(POLICY_FILE, cfg.policy_document)
@@ -255,7 +257,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
         problems = [] if policy is None else cfg.stage_problems(config, policy,
                                                                  where + POLICY_FILE)  # fmt: skip
     if problems:
-        raise cfg.ConfigInvalid(problems)
+        raise ConfigInvalid(problems)
     server = server_policy(repo, verdicts=verdicts)
     verdicts.save()
     if policy is None:
@@ -279,7 +281,7 @@ def as_content(file: str) -> Iterator[None]:
         if environmental_failure(exc):
             raise  # the server's own failure (a library that cannot load): not the file's
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-        raise cfg.ConfigInvalid([cfg.Problem(
+        raise ConfigInvalid([Problem(
             file, "/", f"gtoguard cannot read what the file holds ({reason})",
             "simplify the file (gtoguard config validate FILE says more)",
         )]) from None  # fmt: skip
@@ -295,18 +297,18 @@ def _day(seconds: int) -> str:
 _KINDS_OF_MODE = {0o120000: "a symbolic link", 0o160000: "a submodule", 0o040000: "a directory"}
 
 
-def not_a_file(mode: int, where: str) -> cfg.Problem | None:
+def not_a_file(mode: int, where: str) -> Problem | None:
     """A config file must be a regular file in the commit: gtoguard reads the committed
     blob, while gto and `cat` follow a symlink, so the two would read different rules."""
     if mode in (0o100644, 0o100755):
         return None
     kind = _KINDS_OF_MODE.get(mode, f"an entry of mode {mode:o}")
-    return cfg.Problem(where, "/", f"{kind}, not a regular file",
-                       "commit the file itself (git rm --cached, copy it in, git add)")  # fmt: skip
+    return Problem(where, "/", f"{kind}, not a regular file",
+                   "commit the file itself (git rm --cached, copy it in, git add)")  # fmt: skip
 
 
 def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
-                  verdicts: cfg.VerdictCache | None = None) -> Policy | None:  # fmt: skip
+                  verdicts: VerdictCache | None = None) -> Policy | None:  # fmt: skip
     """The server admin's policy; with ``verdicts``, a file validated before (by its
     content's digest) is not parsed again."""
     path = (os.environ if env is None else env).get("GTOGUARD_POLICY") or repo.config_value(
@@ -317,18 +319,18 @@ def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise cfg.ConfigInvalid(
-            [cfg.Problem(path, "/", f"cannot read the server policy: {exc.strerror}",
-                         "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY")]
+        raise ConfigInvalid(
+            [Problem(path, "/", f"cannot read the server policy: {exc.strerror}",
+                     "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY")]
         ) from None  # fmt: skip
     try:
         if verdicts is None:
             return cfg.parse_policy(data, path, server=True)._replace(server=True)
-        digest = cfg.content_digest(data)
+        digest = content_digest(data)
         doc = verdicts.document("server-policy", digest, lambda: data,
                                 lambda raw: cfg.policy_document(raw, path, server=True))  # fmt: skip
         return policy_from_data(doc or {}, source=path)._replace(server=True)
-    except cfg.ConfigInvalid as exc:
+    except ConfigInvalid as exc:
         exc.environmental = True  # the admin's file: fail: open may apply
         raise
 
@@ -355,7 +357,7 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
         try:
             with as_content(name):
                 problems = cfg.validate_file(data, name)
-        except cfg.ConfigInvalid as exc:
+        except ConfigInvalid as exc:
             problems = exc.problems
         if name == INDEX_FILE:
             problems += _undated_index(repo, update.new, name)
@@ -426,11 +428,11 @@ def tip_problems(repo: Repo, updates: Iterable[RefUpdate], branch: Branch) -> li
 
 
 def index_problems(repo: Repo, gto: Iterable[RefUpdate], objects: Mapping[str, GitObject],
-                   verdicts: cfg.VerdictCache | None) -> list[Violation]:  # fmt: skip
+                   verdicts: VerdictCache | None) -> list[Violation]:  # fmt: skip
     """gto reads ``artifacts.yaml`` at the commit of every version it shows: a tag on a
     commit whose index it cannot load fails every reader, for as long as the tag stays."""
     found = []
-    checked: dict[str, list[cfg.Problem]] = {}
+    checked: dict[str, list[Problem]] = {}
     for update in gto:
         obj = objects.get(update.new)
         if update.deleted or obj is None or obj.kind != "tag" or obj.target_kind != "commit":
@@ -450,7 +452,7 @@ def index_problems(repo: Repo, gto: Iterable[RefUpdate], objects: Mapping[str, G
     return found
 
 
-def _index_at(repo: Repo, commit: str, verdicts: cfg.VerdictCache | None) -> list[cfg.Problem]:
+def _index_at(repo: Repo, commit: str, verdicts: VerdictCache | None) -> list[Problem]:
     entry = repo.entry_at(commit, INDEX_FILE)
     if entry is None:
         return []
@@ -465,18 +467,18 @@ def _index_at(repo: Repo, commit: str, verdicts: cfg.VerdictCache | None) -> lis
             else:
                 verdicts.document(INDEX_FILE, entry[0], lambda: data,
                                   lambda raw: cfg.index_document(raw, INDEX_FILE))  # fmt: skip
-    except cfg.ConfigInvalid as exc:
+    except ConfigInvalid as exc:
         return exc.problems
     return []
 
 
-def _undated_index(repo: Repo, commit: str | None, where: str) -> list[cfg.Problem]:
+def _undated_index(repo: Repo, commit: str | None, where: str) -> list[Problem]:
     """gto dates the entries of ``artifacts.yaml`` by the commit that holds it."""
     why = repo.undatable(commit) if commit else None
     if why is None:
         return []
-    return [cfg.Problem(where, "/", f"its commit {why}; gto dates the file's artifacts by it",
-                        "commit again with a real date (git commit --amend --reset-author)")]  # fmt: skip
+    return [Problem(where, "/", f"its commit {why}; gto dates the file's artifacts by it",
+                    "commit again with a real date (git commit --amend --reset-author)")]  # fmt: skip
 
 
 def claimed_default(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) -> list[Violation]:
@@ -576,7 +578,7 @@ def _allowed_refs(repo: Repo, where: Where | None) -> tuple[str, ...]:
     return policy.refs_allow if policy is not None else ()
 
 
-def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
+def _config_violation(update: RefUpdate, problem: Problem) -> Violation:
     hint = problem.hint or f"fix {problem.file} and push again"
     return Violation("config-invalid", update.ref, str(problem), hint)
 

@@ -23,7 +23,7 @@ NAME = "deleted-tags"
 
 
 def _digest(text: str) -> str:
-    from gtoguard.config.files import content_digest
+    from gtoguard.config.verdictcache import content_digest
 
     return content_digest(text.encode("utf-8", "surrogateescape"))
 
