@@ -146,35 +146,6 @@ class Outcome:
         return not self.rejected_refs
 
 
-def gto_updates(
-    updates: Iterable[RefUpdate], objects: Mapping[str, GitObject] | None = None
-) -> list[RefUpdate]:
-    """The updates that are GTO's business: tags whose name holds '@' or '#', and (when
-    the objects are known) tags whose object carries such a name: gto reads that one."""
-    found = []
-    for update in updates:
-        if not update.is_tag:
-            continue
-        if is_gto_shaped(update.tag_name):
-            found.append(update)
-        elif objects is not None and not update.deleted:
-            obj = objects.get(update.new)
-            if obj is not None and ((obj.name is not None and is_gto_shaped(obj.name))
-                                    or (obj.kind == "tag" and obj.partial and obj.name is None)):  # fmt: skip
-                found.append(update)  # (a tag whose name could not be read may be GTO's)
-    return found
-
-
-def touched_artifacts(updates: Iterable[RefUpdate]) -> set[str]:
-    names = set()
-    for update in gto_updates(updates):
-        try:
-            names.add(parse_tag(update.tag_name).artifact)
-        except TagNameError:
-            continue
-    return names
-
-
 Item = tuple[RefUpdate, TagName, "TagEvent | None"]
 
 

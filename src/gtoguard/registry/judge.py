@@ -33,12 +33,11 @@ from gtoguard.policy.evaluate import (
     Outcome,
     evaluate,
     event_of,
-    gto_updates,
-    touched_artifacts,
 )
 from gtoguard.policy.identity import Pusher, identity_sources, pusher
 from gtoguard.policy.rules.pushers import CI_IDENTITY_HINT
 from gtoguard.policy.rules.violation import GitObject, Violation
+from gtoguard.policy.scope import gto_updates, touched_artifacts
 from gtoguard.policy.settings import (
     CONFIG_FILES,
     GTO_FILE,

@@ -64,7 +64,7 @@ def run_hook(
     decision: Decision | None = None,
 ) -> int:
     from gtoguard.git.repo import open_repo
-    from gtoguard.policy.evaluate import gto_updates
+    from gtoguard.policy.scope import gto_updates
 
     gitlab = _gitlab(env)
     decision = decision or Decision()

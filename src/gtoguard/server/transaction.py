@@ -23,8 +23,9 @@ from gtoguard.git.repo import Branch, Repo, open_repo
 from gtoguard.model.refupdate import RefUpdate, printable_ref
 from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import timebudget
-from gtoguard.policy.evaluate import Outcome, gto_updates
+from gtoguard.policy.evaluate import Outcome
 from gtoguard.policy.report import summary_line, write_text
+from gtoguard.policy.scope import gto_updates
 from gtoguard.registry import judge
 from gtoguard.server import landing
 from gtoguard.server.lock import RepoLock, lease_from_env, serves_a_push, timeout_from_env
