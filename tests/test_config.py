@@ -251,6 +251,7 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
     a damaged cache file only means validating again."""
     import subprocess
 
+    from gtoguard.git.branches import default_branch
     from gtoguard.git.repo import open_repo
     from gtoguard.registry import judge
 
@@ -267,7 +268,7 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
 
     def settings() -> judge.Settings:
         repo = open_repo(str(repo_dir))
-        return judge.load_settings(repo, repo.default_branch())
+        return judge.load_settings(repo, default_branch(repo))
 
     first = settings()
     assert sorted(calls) == ["gto-config", "policy"]

@@ -101,7 +101,9 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
 
     from gtoguard.config import files as cfg
     from gtoguard.config.problems import Problem
+    from gtoguard.git.branches import branch_tips
     from gtoguard.git.repo import open_repo
+    from gtoguard.git.tagrefs import tag_names
     from gtoguard.model.tagname import TagNameError, is_gto_shaped, parse_tag
     from gtoguard.policy.settings import GTO_FILE, POLICY_FILE
 
@@ -112,7 +114,7 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
     policy = cfg.parse_policy(files[POLICY_FILE])
     handle = open_repo(repo)
     used = set()
-    for tag in handle.tag_names():
+    for tag in tag_names(handle):
         try:
             stage = parse_tag(tag).stage if is_gto_shaped(tag) else None
         except TagNameError:
@@ -122,7 +124,7 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
     notes: list[tuple[str, Any]] = []
     where = POLICY_FILE
     known = gto.stages if gto.stages is not None else tuple(used)
-    branches = handle.branch_tips()
+    branches = branch_tips(handle)
     for rules in policy.stages:
         path = f"/stages/{rules.stage}"
         twins = [s for s in known if s.lower() == rules.stage.lower() and s != rules.stage]
@@ -151,6 +153,7 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
 def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
     """The files to validate, and the problems found before reading any: a config file
     committed as a symlink, submodule or directory (the hook reads the committed blob)."""
+    from gtoguard.git.branches import default_branch
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.settings import CONFIG_FILES
     from gtoguard.registry.judge import not_a_file
@@ -158,7 +161,7 @@ def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
     found: list[tuple[str, bytes]] = []
     problems = []
     handle = open_repo(repo)
-    branch = handle.default_branch()
+    branch = default_branch(handle)
     head = handle.ref_target("HEAD") if handle.workdir else branch.commit
     for name in CONFIG_FILES:
         entry = handle.entry_at(head, name)

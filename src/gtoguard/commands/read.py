@@ -219,6 +219,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
       gtoguard prune --made-after 2026-12-01T00:00:00Z --branch origin/main
     """
     from gtoguard.git.repo import open_repo
+    from gtoguard.git.tagwriting import delete_tag
     from gtoguard.policy.report import summary_line, write_text
     from gtoguard.registry import helper
 
@@ -254,7 +255,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
     for name in doomed:
         oid = handle.ref_target(f"refs/tags/{name}")
         if oid is not None:
-            handle.delete_tag(name, oid)
+            delete_tag(handle, name, oid)
     say(f"deleted {len(doomed)} tag(s) from {printable(remote)} and here")
     return 1 if kept else 0
 

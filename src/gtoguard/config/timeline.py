@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gtoguard.git.repo import Branch, Repo
+from gtoguard.git.branches import Branch
+from gtoguard.git.repo import Repo
 from gtoguard.policy.settings import GTO_FILE, POLICY_FILE
 
 EARLIEST = -(1 << 62)

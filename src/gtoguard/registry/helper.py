@@ -25,8 +25,12 @@ from gtoguard.config import timeline
 from gtoguard.config.problems import MAX_CONFIG_BYTES, ConfigInvalid
 from gtoguard.config.timeline import Era
 from gtoguard.errors import CannotRun, UsageError
+from gtoguard.git.branches import Branch, named_branch, remote_default_branch
 from gtoguard.git.prefetch import Early
-from gtoguard.git.repo import Branch, Repo, open_repo
+from gtoguard.git.remote import ask_remote_tag_names, push_tags, remote_tag_names
+from gtoguard.git.repo import Repo, open_repo
+from gtoguard.git.tagrefs import tag_names, tags_of
+from gtoguard.git.tagwriting import create_tag, delete_tag, identity
 from gtoguard.model import gtoshow, history
 from gtoguard.model.gtoshow import artifact_view, version_rows
 from gtoguard.model.printable import printable
@@ -87,11 +91,11 @@ class Plan:
 
 def config_branch(repo: Repo, branch: str | None, remote: str | None = None) -> Branch:
     """Where .gto and the policy are read from: ``--branch``, else the remote's default
-    branch as last fetched (``Repo.remote_default_branch``): never a local commit the
+    branch as last fetched (``branches.remote_default_branch``): never a local commit the
     server has not seen, since the server judges by its own."""
     if branch:
-        return repo.named_branch(branch)
-    return repo.remote_default_branch(remote or "origin", ask=True)
+        return named_branch(repo, branch)
+    return remote_default_branch(repo, remote or "origin", ask=True)
 
 
 def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None,
@@ -99,8 +103,8 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     """``early``: the remote's tags of the artifact, asked for when the command began."""
     asking = _ask_remote(repo, remote, request.artifact, early)
     settings = load_settings(repo, branch)
-    names = repo.tag_names({request.artifact})
-    registry = registry_of(repo.tags_of({request.artifact}, names), {request.artifact})
+    names = tag_names(repo, {request.artifact})
+    registry = registry_of(tags_of(repo, {request.artifact}, names), {request.artifact})
     state = registry.artifact(request.artifact)
     times = commit_times(repo, registry)
     notes: list[str] = []
@@ -170,7 +174,7 @@ def _ask_remote(repo: Repo, remote: str | None, artifact: str,
             early.close()
         return None
     running = early.take(asked, artifact) if early is not None else None
-    return repo.ask_remote_tag_names(asked, {artifact}, running)
+    return ask_remote_tag_names(repo, asked, {artifact}, running)
 
 
 def _remote_names(asking: Callable[[], list[str]] | None, remote: str | None,
@@ -243,7 +247,7 @@ def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: 
         for violation in misread:
             outcome.add(violation)
         return outcome
-    who = repo.identity()
+    who = identity(repo)
     updates, objects = [], {}
     for number, new in enumerate(tags, start=1):
         oid = f"{number:040x}"  # stands in for the tag object git will write
@@ -306,10 +310,10 @@ def write(repo: Repo, tags: Sequence[NewTag], sign: bool) -> list[tuple[NewTag, 
     written: list[tuple[NewTag, str]] = []
     try:
         for new in tags:
-            written.append((new, repo.create_tag(new.name, new.commit, new.message, sign)))
+            written.append((new, create_tag(repo, new.name, new.commit, new.message, sign)))
     except BaseException:
         for new, oid in reversed(written):
-            repo.delete_tag(new.name, oid)
+            delete_tag(repo, new.name, oid)
         raise
     return written
 
@@ -331,8 +335,8 @@ def relied_on(repo: Repo, tags: Sequence[NewTag], remote: str) -> list[str]:
     if not wanted:
         return []
     artifacts = {parse_tag(new.name).artifact for new in tags}
-    registry = registry_of(repo.tags_of(artifacts, repo.tag_names(artifacts)), artifacts)
-    there = set(repo.remote_tag_names(remote, artifacts)) | {new.name for new in tags}
+    registry = registry_of(tags_of(repo, artifacts, tag_names(repo, artifacts)), artifacts)
+    there = set(remote_tag_names(repo, remote, artifacts)) | {new.name for new in tags}
     found = []
     for state in registry.artifacts.values():
         for event in state.events:
@@ -347,7 +351,7 @@ def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]],
     """Push these tags (and the ``carried`` ones they rely on) atomically. If a hook
     declines them, the new local tags are removed too: a promotion the server refused
     must not linger in the clone. Carried tags stay: they were there before."""
-    done = repo.push_tags(remote, [*carried, *(new.name for new, _ in written)])
+    done = push_tags(repo, remote, [*carried, *(new.name for new, _ in written)])
     stderr = done.stderr.decode("utf-8", "replace").splitlines()
     stdout = done.stdout.decode("utf-8", "replace").splitlines()
     # git pads what a hook printed (to clear its progress lines): drop the padding
@@ -359,7 +363,7 @@ def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]],
     declined = bool(ours) or any("rejected" in line for line in rejected)
     if declined:
         for new, oid in written:
-            repo.delete_tag(new.name, oid)
+            delete_tag(repo, new.name, oid)
     reason, said = push_failure(done)
     return PushResult(False, declined, said, reason)
 
@@ -531,7 +535,7 @@ def similar_artifacts(repo: Repo, name: str) -> list[str]:
     import difflib
 
     known = set()
-    for tag in repo.tag_names():
+    for tag in tag_names(repo):
         try:
             known.add(parse_tag(tag).artifact)
         except TagNameError:
@@ -544,7 +548,7 @@ def _no_such_artifact(repo: Repo, name: str) -> UsageError:
     close = similar_artifacts(repo, name)
     if close:
         hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
-    elif repo.tag_names({name}):
+    elif tag_names(repo, {name}):
         hint = ("its tags here are lightweight, and gto ignores them; register it with an "
                 f"annotated tag: gtoguard register {shlex.quote(name)}")  # fmt: skip
     else:
@@ -559,7 +563,7 @@ def _registry_of_one(repo: Repo, name: str) -> Registry:
         raise UsageError(f"{name!r} is not an artifact name",
                          "artifact names are letters, digits and '_-/.', with an optional "
                          "dir: prefix; see them: gtoguard show")  # fmt: skip
-    return registry_of(repo.tags_of({name}, repo.tag_names({name})), {name})
+    return registry_of(tags_of(repo, {name}, tag_names(repo, {name})), {name})
 
 
 def reader_gto_config(repo: Repo, branch: Branch) -> GtoConfig:
@@ -800,8 +804,8 @@ def _only_by_a_later_era(repo: Repo, branch: Branch, eras: Sequence[Era], outcom
 
 def unpushed_tags(repo: Repo, remote: str) -> list[str]:
     """Local GTO-shaped tags that ``remote`` does not have."""
-    there = set(repo.remote_tag_names(remote))
-    return [name for name in sorted(repo.tag_names()) if is_gto_shaped(name) and name not in there]
+    there = set(remote_tag_names(repo, remote))
+    return [name for name in sorted(tag_names(repo)) if is_gto_shaped(name) and name not in there]
 
 
 def _audit_one(repo: Repo, name: str, oid: str, ctx: Context, arrived: bool = False) -> Outcome:
@@ -817,7 +821,7 @@ def _audit_one(repo: Repo, name: str, oid: str, ctx: Context, arrived: bool = Fa
     key = order_key(name, tag, event_of(name, tag, obj))
     before = []
     artifact = {tag.artifact}
-    for other, other_obj in repo.tags_of(artifact, repo.tag_names(artifact)):
+    for other, other_obj in tags_of(repo, artifact, tag_names(repo, artifact)):
         if other == name:
             continue
         try:

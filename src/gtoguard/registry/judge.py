@@ -19,7 +19,9 @@ from gtoguard.config import files as cfg
 from gtoguard.config.problems import ConfigInvalid, Problem
 from gtoguard.config.verdictcache import VerdictCache, content_digest
 from gtoguard.errors import CannotRun, ContentFailure, environmental_failure
-from gtoguard.git.repo import Branch, Repo
+from gtoguard.git.branches import Branch, branch_tips, config_changes
+from gtoguard.git.repo import Repo
+from gtoguard.git.tagrefs import tag_names, tag_targets, tags_of
 from gtoguard.model.refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
 from gtoguard.model.signatureblock import Verdict
 from gtoguard.model.state import Registry, TagEvent, build_registry
@@ -89,7 +91,7 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
     def reachable(commit: str, patterns: tuple[str, ...]) -> tuple[bool, list[str]]:
         nonlocal tips
         if tips is None:
-            tips = repo.branch_tips(where.remote if where.side != "server" else None)
+            tips = branch_tips(repo, where.remote if where.side != "server" else None)
             for update in updates:
                 if update.ref.startswith(BRANCH_PREFIX):
                     name = update.ref[len(BRANCH_PREFIX) :]
@@ -489,7 +491,7 @@ def claimed_default(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) ->
     if branch.missing is None:
         return []
     claimed = [u for u in updates if u.ref == branch.ref and u.created]
-    if not claimed or not any(is_gto_shaped(name) for name in repo.tag_names()):
+    if not claimed or not any(is_gto_shaped(name) for name in tag_names(repo)):
         return []
     return [Violation(
         "config-invalid", claimed[0].ref,
@@ -646,7 +648,7 @@ def registry_for(
     """The state of ``artifacts`` from existing tags (name -> object; names in
     ``exclude`` left out)."""
     candidates = {n: oid for n, oid in targets.items() if n not in exclude}
-    return registry_of(repo.tags_of(artifacts, candidates), artifacts)
+    return registry_of(tags_of(repo, artifacts, candidates), artifacts)
 
 
 def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObject]:
@@ -757,11 +759,11 @@ def run(
     receipt: bool = False,
 ) -> Result:
     """Check a batch of updates; raises ``CannotRun`` (e.g. ``ConfigInvalid``) if it cannot.
-    ``changes``: ``repo.config_changes(updates, branch)``, when the caller has it already;
+    ``changes``: ``config_changes(repo, updates, branch)``, when the caller has it already;
     ``receipt``: say in ``Result.receipt`` what an accepted batch changes (the hooks)."""
     result = Result(Outcome())
     if changes is None:
-        changes = repo.config_changes(updates, branch)
+        changes = config_changes(repo, updates, branch)
     config_violations = check_config_changes(repo, changes)
     config_violations += namespaced_refs(updates, repo.namespace)
     config_violations += claimed_default(repo, updates, branch)
@@ -789,7 +791,7 @@ def run(
         whole_messages(repo, objects, gto, settings.policy.tags.max_message)
         config_violations += index_problems(repo, gto, objects, settings.cache)
         touched = touched_artifacts(gto)
-        names = repo.tag_targets(touched)
+        names = tag_targets(repo, touched)
         exclude = (
             {u.tag_name for u in gto if u.created} if existing_exclude is None else existing_exclude
         )

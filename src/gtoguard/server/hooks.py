@@ -32,7 +32,8 @@ from gtoguard.policy.settings import DEFAULT_BUDGET
 from gtoguard.server.lock import Busy
 
 if TYPE_CHECKING:
-    from gtoguard.git.repo import Branch, Repo
+    from gtoguard.git.branches import Branch
+    from gtoguard.git.repo import Repo
     from gtoguard.registry.judge import Result
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
@@ -63,6 +64,7 @@ def run_hook(
     env: Mapping[str, str],
     decision: Decision | None = None,
 ) -> int:
+    from gtoguard.git.branches import config_changes, default_branch, remote_default_branch
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.scope import gto_updates
 
@@ -74,8 +76,8 @@ def run_hook(
     if hook == "pre-receive":  # judge what git writes: an alias updates the ref it names
         updates = [_landing(repo, u, n) for n, u in enumerate(updates)]
     # pre-push: the remote's default branch as last fetched, never an unpushed commit
-    branch = repo.remote_default_branch(remote) if remote else repo.default_branch()
-    changes = repo.config_changes(updates, branch)
+    branch = remote_default_branch(repo, remote) if remote else default_branch(repo)
+    changes = config_changes(repo, updates, branch)
     # another namespace's refs, and refs that are neither branches nor tags
     elsewhere = any(not u.ref.startswith((BRANCH_PREFIX, TAG_PREFIX)) for u in updates)
     claims = branch.missing is not None and any(u.ref == branch.ref for u in updates)
@@ -154,13 +156,14 @@ def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], pushed: Sequenc
                        ) -> tuple[Result, list[RefUpdate]]:  # fmt: skip
     """Judge the push as git will land it: without the branch updates git will refuse
     (by the names as ``pushed``), declined whole if git cannot store one of its GTO tags."""
+    from gtoguard.git.branches import config_changes
     from gtoguard.registry import judge
     from gtoguard.server.gitrefusals import forecast
 
     found = forecast(repo, updates, pushed)
     lands = found.lands
     where = judge.Where("server", env)
-    result = judge.run(repo, lands, branch, changes=repo.config_changes(lands, branch),
+    result = judge.run(repo, lands, branch, changes=config_changes(repo, lands, branch),
                            where=where, receipt=True)  # fmt: skip
     for violation in found.violations:
         result.outcome.add(violation)

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from gtoguard.git.repo import Branch, Repo, open_repo
+from gtoguard.git.branches import Branch, default_branch
+from gtoguard.git.repo import Repo, open_repo
 from gtoguard.model.refupdate import RefUpdate, printable_ref
 from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import timebudget
@@ -84,7 +85,7 @@ def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
         landing.clear_plans(lock.cache)
     notes = [landing.took_over(b) for b in taken.broken]
     updates = landing.updates_of(repo, lines)
-    outcome = _judge(repo, updates, repo.default_branch(), env)
+    outcome = _judge(repo, updates, default_branch(repo), env)
     if not outcome.ok:
         if took:
             lock.release()
@@ -97,7 +98,7 @@ def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
         )
         return 1
     if took:  # released by the shim once this transaction committed or aborted
-        landing.write_plan(lock, lines, repo.default_branch(), pending=len(lines))
+        landing.write_plan(lock, lines, default_branch(repo), pending=len(lines))
     if notes:
         write_text(err, [], None, notes, bool(env.get("GL_ID")))
     return 0

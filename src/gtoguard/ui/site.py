@@ -10,7 +10,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gtoguard.git.repo import Branch, Repo, open_repo
+from gtoguard.git.branches import Branch
+from gtoguard.git.repo import Repo, open_repo
 from gtoguard.model.refupdate import TAG_PREFIX
 from gtoguard.model.tagname import TagNameError, parse_tag
 from gtoguard.registry import helper
