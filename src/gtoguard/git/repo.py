@@ -1,4 +1,6 @@
-"""The only module that touches pygit2.
+"""The repository handle, and the only module that touches pygit2: refs, objects and
+files read through it. What is not such a read lives beside it as functions taking a
+``Repo``: ``branches``, ``tagrefs``, ``objects``, ``tagwriting``, ``remote``.
 
 Opening honours git's environment (``GIT_DIR``, ``GIT_OBJECT_DIRECTORY``,
 ``GIT_ALTERNATE_OBJECT_DIRECTORIES``), so inside pre-receive the quarantined objects of
@@ -9,25 +11,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag
 
-from gtoguard.errors import CannotRun, NotARepository, UsageError
-from gtoguard.git import invoke, objectfiles
-from gtoguard.model.refupdate import TAG_PREFIX, RefUpdate, decode_ref
+from gtoguard.errors import NotARepository, UsageError
+from gtoguard.git import invoke
+from gtoguard.model.refupdate import TAG_PREFIX, decode_ref
 from gtoguard.model.tagobject import (
-    HEAD_CAP,
     READ_CAP,
-    Canonical,
-    canonical,
     commit_problem,
-    parse_tag_object,
 )
-from gtoguard.policy import timebudget
-from gtoguard.policy.rules.violation import GitObject
 
 if TYPE_CHECKING:
     import subprocess
@@ -38,7 +34,7 @@ _KINDS = {
     ObjectType.BLOB: "blob",
     ObjectType.TAG: "tag",
 }
-_KIND_NAMES = frozenset(_KINDS.values())
+KIND_NAMES = frozenset(_KINDS.values())
 
 
 _RAW_ARTIFACT_PART = re.compile(rb"[^@#]*(?=[@#])")
@@ -179,118 +175,18 @@ class Repo:
 
     # --- objects ---
 
-    def object_info(self, oid: str, keep: int = READ_CAP) -> GitObject:
-        """What ``oid`` is; for a tag object, its headers read the way gto's readers need
-        them (``tagobject``), so that what gto cannot read is known, not a crash. A tag
-        object of more than ``keep`` bytes is read by its head only (``HEAD_CAP``: the
-        headers and the start of the message; ``partial`` says so): no push holds the
-        hook to reading, and keeping, what no rule needs whole."""
+    def header(self, oid: str) -> tuple[str, int]:
+        """(kind, size in bytes) of object ``oid``; a ``KeyError`` when it is not here (or
+        cannot be read)."""
         try:
             kind, size = self._repo.odb.read_header(oid)
         except (KeyError, ValueError, pygit2.GitError):
             raise KeyError(oid) from None
-        if kind != ObjectType.TAG:  # a commit, or a blob of any size: never read whole
-            return GitObject(oid, _KINDS.get(kind, "unknown"), size=size)
-        if size <= keep:
-            return self.tag_info(oid, size, bytes(self._repo.odb.read(oid)[1]))
-        head = self._tag_head(oid)
-        cut = head.rfind(b"\n") + 1  # whole lines only: never half a UTF-8 character
-        return self.tag_info(oid, size, head[:cut] if cut else head)._replace(partial=True)
+        return _KINDS.get(kind, "unknown"), size
 
-    def tag_info(self, oid: str, size: int, data: bytes) -> GitObject:
-        """What ``object_info`` says of tag object ``oid`` of ``size`` bytes, from its
-        ``data`` (read here, or in bulk by ``gitbatch``)."""
-        fast = canonical(data)
-        if fast is not None:  # as git writes it: straight to the record, no detour
-            return self.tag_from_fields(oid, size, fast)
-        tag = parse_tag_object(data)
-        target_kind = self._kind_of(tag.target) if tag.target else "missing"
-        unreadable = tag.unreadable
-        if unreadable is None and target_kind in _KIND_NAMES and tag.target_type != target_kind:
-            unreadable = f"its type header says {tag.target_type!r} but it tags a {target_kind}"
-        who = tag.tagger
-        return GitObject(
-            oid=oid,
-            kind="tag",
-            target=tag.target,
-            target_kind=target_kind,
-            time=who.time if who else None,
-            offset=who.offset if who else 0,
-            tagger=who.name if who else "",
-            email=who.email if who else "",
-            message=tag.message,
-            name=tag.name,
-            unreadable=unreadable,
-            size=size,
-        )
-
-    def tag_from_fields(self, oid: str, size: int, fields: Canonical) -> GitObject:
-        """``tag_info`` of a tag object as git writes it, from its fields."""
-        target, kind, name, tagger, email, when, offset, message = fields
-        target_kind = self._kind_of(target)
-        odd = (None if target_kind == kind or target_kind not in _KIND_NAMES
-               else f"its type header says {kind!r} but it tags a {target_kind}")  # fmt: skip
-        return GitObject(oid, "tag", target, target_kind, when, offset, tagger, email,
-                         message, name, odd, size)  # fmt: skip
-
-    def _tag_head(self, oid: str) -> bytes:
-        """The first ``HEAD_CAP`` bytes of tag object ``oid`` (past its type and size),
-        without inflating the rest (``objectfiles``: a loose object, or a pack entry that
-        is no delta; the push's quarantine first). Else from ``git cat-file``, stopped once
-        it has sent them, and at most READ_CAP bytes of object: git holds the object
-        whole meanwhile, so a larger one stored as a delta is not read at all (empty:
-        the caller sees no headers, and the tag is too large anyway)."""
-        directories = [os.environ.get("GIT_OBJECT_DIRECTORY") or "",
-                       *os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep),
-                       os.path.join(self.path, "objects")]  # fmt: skip
-        head = objectfiles.head(oid, filter(None, directories), HEAD_CAP)
-        if head is not None:
-            return head
-        try:
-            size = self._repo.odb.read_header(oid)[1]
-        except (KeyError, ValueError, pygit2.GitError):
-            return b""
-        if size > READ_CAP:
-            return b""
-        import subprocess  # here, not above: the hook's usual path starts no process
-
-        try:
-            with invoke.popen(["cat-file", "tag", oid], self.path, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL) as proc:  # fmt: skip
-                head = proc.stdout.read(HEAD_CAP) if proc.stdout else b""
-                proc.kill()
-        except OSError as exc:
-            raise CannotRun(f"cannot run git: {exc.strerror}", "install git") from None
-        return head
-
-    def objects_of(self, updates: Iterable[RefUpdate], keep: int = READ_CAP
-                   ) -> dict[str, GitObject]:  # fmt: skip
-        """The new side of every created or moved tag of ``updates`` that is here, by
-        object id (a missing one is for the caller to report); tag objects past ``keep``
-        bytes by their heads only."""
-        found = {}
-        for number, update in enumerate(updates):
-            if number % 16 == 15:
-                timebudget.spend("reading the pushed tag objects")
-            if update.is_tag and not update.deleted:
-                try:
-                    found[update.new] = self.pushed_object(update.new, keep)
-                except KeyError:
-                    continue
-        return found
-
-    def pushed_object(self, oid: str, keep: int = READ_CAP) -> GitObject:
-        """``object_info`` of a pushed object, and for a tag also whether gto can date
-        the commit it tags (what is already here was judged when it came)."""
-        obj = self.object_info(oid, keep)
-        why = self._undatable_target(obj)
-        return obj if why is None else obj._replace(unreadable=why)
-
-    def _undatable_target(self, obj: GitObject) -> str | None:
-        if obj.kind != "tag" or obj.target_kind != "commit" or obj.unreadable is not None:
-            return None
-        why = self.undatable(obj.target) if obj.target else None
-        return f"the tagged commit {why} (gto reads each version's commit)" if why else None
+    def raw(self, oid: str) -> bytes:
+        """The content of object ``oid``, whole (its header says how large it is)."""
+        return bytes(self._repo.odb.read(oid)[1])
 
     def undatable(self, oid: str) -> str | None:
         """Why gto cannot read commit ``oid`` (``tagobject.commit_problem``: its author,
@@ -309,7 +205,7 @@ class Repo:
         why = commit_problem(raw)
         return f"{oid[:12]}: {why}" if why else None
 
-    def _kind_of(self, oid: str) -> str:
+    def kind_of(self, oid: str) -> str:
         """The type of a tag's target; tags share commits, so each is looked up once."""
         kind = self._kinds.get(oid)
         if kind is None:
@@ -322,28 +218,6 @@ class Repo:
             kind = _KINDS.get(header[0], "unknown")
             self._kinds[oid] = kind
         return kind
-
-    def bulk_objects(self, oids: list[str]) -> Generator[GitObject, None, None]:
-        """``object_info`` of each of ``oids``, in order, read by one ``git cat-file
-        --batch`` that streams while they are used (``gitbatch``). An object the
-        repository lacks is a ``missing`` one here, where ``object_info`` raises: a
-        whole-registry read judges it, the hook's reading raises (``tags_of``)."""
-        from gtoguard.git import bulk
-
-        read = bulk.objects(self.path, oids)
-        try:
-            for oid in oids:
-                kind, size, fields, data = next(read, ("missing", 0, None, None))
-                if fields is not None:
-                    yield self.tag_from_fields(oid, size, fields)
-                elif data is not None:
-                    yield self.tag_info(oid, size, data)
-                elif kind == "tag":  # past READ_CAP: its head only, as object_info reads it
-                    yield self.object_info(oid)
-                else:
-                    yield GitObject(oid, kind, size=size)
-        finally:
-            read.close()
 
     def _get(self, oid: str | None) -> pygit2.Object | None:
         """The object ``oid``, or None where there is none or libgit2 cannot parse it (a

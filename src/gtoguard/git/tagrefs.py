@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
+from gtoguard.git.objects import bulk_objects, object_info
 from gtoguard.git.refstore import RefStore
 from gtoguard.git.repo import Repo
 from gtoguard.model.refupdate import TAG_PREFIX, decode_ref
@@ -128,9 +129,9 @@ def tags_of(
                  if _artifact_part(n) in wanted]  # fmt: skip
     pairs = [(name, oid) for name, oid in pairs if oid]
     if len(pairs) >= BULK_READ:
-        read = repo.bulk_objects([oid for _, oid in pairs])
+        read = bulk_objects(repo, [oid for _, oid in pairs])
     else:
-        read = (repo.object_info(oid) for _, oid in pairs)
+        read = (object_info(repo, oid) for _, oid in pairs)
     for number, ((name, oid), obj) in enumerate(zip(pairs, read, strict=True)):
         if number % 256 == 255:
             timebudget.spend("reading the history of the pushed artifacts")

@@ -26,6 +26,7 @@ from gtoguard.config.problems import MAX_CONFIG_BYTES, ConfigInvalid
 from gtoguard.config.timeline import Era
 from gtoguard.errors import CannotRun, UsageError
 from gtoguard.git.branches import Branch, named_branch, remote_default_branch
+from gtoguard.git.objects import object_info
 from gtoguard.git.prefetch import Early
 from gtoguard.git.remote import ask_remote_tag_names, push_tags, remote_tag_names
 from gtoguard.git.repo import Repo, open_repo
@@ -761,7 +762,7 @@ def prunable(repo: Repo, outcome: Outcome, cutoff: int, branch: Branch | None = 
             continue
         name = ref[len(TAG_PREFIX) :]
         oid = repo.ref_target(ref)
-        obj = repo.object_info(oid) if oid is not None else None
+        obj = object_info(repo, oid) if oid is not None else None
         if obj is None or obj.kind != "tag" or obj.time is None:
             kept.append((name, "no tagger date (a lightweight tag): delete it by hand"))
             continue
@@ -789,7 +790,7 @@ def _only_by_a_later_era(repo: Repo, branch: Branch, eras: Sequence[Era], outcom
     prune delete tags made before it (the fresh review: a commit dated two hours back that
     took prod out of .gto condemned a prod tag of an hour ago)."""
     judged = {v.config for v in outcome.violations if v.ref == ref and v.severity == "error"}
-    target = repo.object_info(oid).target
+    target = object_info(repo, oid).target
     for index, era in enumerate(eras):
         if index == 0 or era.commit not in judged:
             continue
@@ -812,7 +813,7 @@ def _audit_one(repo: Repo, name: str, oid: str, ctx: Context, arrived: bool = Fa
     """One tag against the tags of its artifact that come before it in gto's order (or,
     ``arrived``, every tag there when it was pushed at ``ctx.now``); only that artifact's
     tags are read."""
-    obj = repo.object_info(oid)
+    obj = object_info(repo, oid)
     update = RefUpdate(TAG_PREFIX + name, ZERO, oid)
     try:
         tag = parse_tag(name)

@@ -20,6 +20,7 @@ from gtoguard.config.problems import ConfigInvalid, Problem
 from gtoguard.config.verdictcache import VerdictCache, content_digest
 from gtoguard.errors import CannotRun, ContentFailure, environmental_failure
 from gtoguard.git.branches import Branch, branch_tips, config_changes
+from gtoguard.git.objects import object_info, pushed_object
 from gtoguard.git.repo import Repo
 from gtoguard.git.tagrefs import tag_names, tag_targets, tags_of
 from gtoguard.model.refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
@@ -661,7 +662,7 @@ def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObj
             timebudget.spend("reading the pushed tag objects")
         if update.is_tag and not update.deleted and update.new not in objects:
             try:
-                objects[update.new] = repo.pushed_object(update.new, HEAD_CAP)
+                objects[update.new] = pushed_object(repo, update.new, HEAD_CAP)
             except KeyError:
                 raise ContentFailure(f"object {update.new} of {update.ref} is missing") from None
     return objects
@@ -685,12 +686,12 @@ def whole_messages(repo: Repo, objects: dict[str, GitObject], gto: Iterable[RefU
             raise timebudget.TooMuch(f"its tag objects hold more than {MAX_MESSAGES >> 20} MiB "
                                  "of messages to read")  # fmt: skip
         timebudget.spend("reading the pushed tag messages")
-        objects[update.new] = repo.pushed_object(update.new, max_message)
+        objects[update.new] = pushed_object(repo, update.new, max_message)
 
 
 def _exists(repo: Repo, oid: str) -> bool:
     try:
-        repo.object_info(oid)
+        object_info(repo, oid)
     except KeyError:
         return False
     return True
@@ -718,7 +719,7 @@ def _add_removed(repo: Repo, updates: Sequence[RefUpdate],
             continue
         try:
             tag = parse_tag(update.tag_name)
-            obj = repo.object_info(update.old)
+            obj = object_info(repo, update.old)
         except (TagNameError, KeyError):
             continue
         events = before.setdefault(tag.artifact, [])
@@ -827,7 +828,7 @@ def run(
             and (where is None or where.side == "server")
         ):
             deleted = [u for u in gto if u.deleted]
-            old = {u.old: repo.object_info(u.old) for u in deleted if _exists(repo, u.old)}
+            old = {u.old: object_info(repo, u.old) for u in deleted if _exists(repo, u.old)}
             try:
                 tombstones.record(repo.path, deleted, old, repo.namespace)
             except OSError as exc:

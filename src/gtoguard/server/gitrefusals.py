@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 
+from gtoguard.git.objects import object_info
 from gtoguard.git.refstore import RefStore
 from gtoguard.git.repo import Repo, namespace_prefix
 from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate, printable_ref
@@ -100,7 +101,7 @@ def _refused_branch(repo: Repo, update: RefUpdate) -> str | None:
 
 def _commit(repo: Repo, oid: str) -> bool:
     try:
-        return repo.object_info(oid).kind == "commit"
+        return object_info(repo, oid).kind == "commit"
     except KeyError:
         return False
 

@@ -65,6 +65,7 @@ def run_hook(
     decision: Decision | None = None,
 ) -> int:
     from gtoguard.git.branches import config_changes, default_branch, remote_default_branch
+    from gtoguard.git.objects import objects_of
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.scope import gto_updates
 
@@ -90,7 +91,7 @@ def run_hook(
     ):
         # a plain tag name can still carry a GTO-named object, which is what gto reads
         plain = [u for u in updates if u.is_tag and not u.deleted]
-        if not plain or not gto_updates(plain, repo.objects_of(plain, HEAD_CAP)):
+        if not plain or not gto_updates(plain, objects_of(repo, plain, HEAD_CAP)):
             return EXIT_OK
     from gtoguard.registry import judge  # yaml and jsonschema come with it
 

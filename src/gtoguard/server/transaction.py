@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from gtoguard.git.branches import Branch, default_branch
+from gtoguard.git.objects import objects_of
 from gtoguard.git.repo import Repo, open_repo
 from gtoguard.model.refupdate import RefUpdate, printable_ref
 from gtoguard.model.tagobject import HEAD_CAP
@@ -63,7 +64,7 @@ def _may_be_gto(repo: Repo, lines: list[str]) -> bool:
     if gto_updates(updates):
         return True
     plain = [u for u in updates if u.is_tag and not u.deleted]
-    return bool(plain) and bool(gto_updates(plain, repo.objects_of(plain, HEAD_CAP)))
+    return bool(plain) and bool(gto_updates(plain, objects_of(repo, plain, HEAD_CAP)))
 
 
 def _lines(stdin: bytes) -> list[str]:
