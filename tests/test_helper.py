@@ -532,7 +532,7 @@ def test_the_wait_for_a_new_second_holds_on_the_clock_git_dates_by() -> None:
 
     from gtoguard.model.state import ArtifactState, TagEvent
     from gtoguard.model.tagname import parse_tag
-    from gtoguard.registry.helper import _after_the_latest
+    from gtoguard.registry.planning import _after_the_latest
 
     libc = ctypes.CDLL(None)
     libc.time.restype = ctypes.c_long

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from gtoguard.git.branches import default_branch
 from gtoguard.git.repo import open_repo
 from gtoguard.model.gtoshow import semver_key
-from gtoguard.registry.helper import gto_artifact_document, registry_document
+from gtoguard.registry.reading import gto_artifact_document, registry_document
 
 from conftest import git, gtoguard, run_gto
 
