@@ -13,6 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gtoguard.config import files as cfg
+from gtoguard.config.problems import MAX_CONFIG_BYTES
+from gtoguard.config.schemas import load_schema, schema_problems
+from gtoguard.config.verdictcache import VerdictCache
 from gtoguard.policy.settings import GtoConfig, Policy
 
 SCHEMAS = ["gto-config", "policy", "tag-event"]
@@ -20,7 +23,7 @@ SCHEMAS = ["gto-config", "policy", "tag-event"]
 
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_schema_is_valid_against_the_metaschema(name: str) -> None:
-    schema = cfg.load_schema(name)
+    schema = load_schema(name)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(schema)
 
@@ -28,7 +31,7 @@ def test_schema_is_valid_against_the_metaschema(name: str) -> None:
 def test_schemas_live_in_the_top_level_folder() -> None:
     top = Path(__file__).resolve().parents[1] / "schemas"
     for name in SCHEMAS:
-        assert json.loads((top / f"{name}.schema.json").read_text()) == cfg.load_schema(name)
+        assert json.loads((top / f"{name}.schema.json").read_text()) == load_schema(name)
 
 
 def gto(text: str) -> GtoConfig:
@@ -85,7 +88,7 @@ def test_unknown_key_hint_points_to_the_policy_file() -> None:
 
 def test_not_utf8_and_too_large() -> None:
     assert any("UTF-8" in p for p in map(str, cfg.validate_file(b"stages: [\xff]\n", ".gto")))
-    big = b"# " + b"x" * (cfg.MAX_CONFIG_BYTES + 1)
+    big = b"# " + b"x" * (MAX_CONFIG_BYTES + 1)
     assert any("larger" in str(p) for p in cfg.validate_file(big, ".gto"))
 
 
@@ -227,13 +230,13 @@ def test_the_tag_checker_memo_gives_what_a_fresh_validation_gives(
 
     with tempfile.TemporaryDirectory() as kept:
         # verdicts kept on disk by an earlier push, under this schema and others
-        earlier = cfg.VerdictCache(Path(kept))
+        earlier = VerdictCache(Path(kept))
         for other_policy in (policy, Policy()):
             checker = cfg.tag_checker(config, other_policy, earlier)
             for other in ("m#dev#1", "m#prd", "m@v9.9.9#3", "x@deprecated", tag.tag):
                 list(checker(parse_tag(other)))
         earlier.save()
-        from_disk = cfg.tag_checker(config, policy, cfg.VerdictCache(Path(kept)))
+        from_disk = cfg.tag_checker(config, policy, VerdictCache(Path(kept)))
         for other in ("m#dev#1", "m#prd", "m@v9.9.9#3", "x@deprecated"):
             list(warm(parse_tag(other).as_event()))
         event = tag.as_event()
@@ -248,6 +251,7 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
     a damaged cache file only means validating again."""
     import subprocess
 
+    from gtoguard.git.branches import default_branch
     from gtoguard.git.repo import open_repo
     from gtoguard.registry import judge
 
@@ -258,13 +262,13 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
     subprocess.run(["git", "add", "-A"], cwd=repo_dir, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=repo_dir, check=True)
     calls: list[str] = []
-    real = cfg.schema_problems
+    real = schema_problems
     monkeypatch.setattr(cfg, "schema_problems",
                         lambda doc, schema, file: calls.append(schema) or real(doc, schema, file))  # fmt: skip
 
     def settings() -> judge.Settings:
         repo = open_repo(str(repo_dir))
-        return judge.load_settings(repo, repo.default_branch())
+        return judge.load_settings(repo, default_branch(repo))
 
     first = settings()
     assert sorted(calls) == ["gto-config", "policy"]

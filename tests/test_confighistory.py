@@ -13,7 +13,7 @@ import pytest
 
 from gtoguard.config import timeline
 from gtoguard.git.repo import open_repo
-from gtoguard.registry.helper import config_branch
+from gtoguard.registry.planning import config_branch
 
 from conftest import World, git, gtoguard, make_world
 

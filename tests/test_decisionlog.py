@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gtoguard.model.refupdate import RefUpdate
-from gtoguard.policy.rules import Violation
+from gtoguard.policy.rules.violation import Violation
 from gtoguard.registry.decisionlog import append, entry
 
 from conftest import World, git, gtoguard, make_world

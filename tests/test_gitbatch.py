@@ -10,7 +10,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gtoguard.git import bulk
+from gtoguard.git.objects import object_info
 from gtoguard.git.repo import open_repo
+from gtoguard.git.tagrefs import tag_targets, tags_of
 from gtoguard.model.tagobject import canonical, parse_tag_object
 from gtoguard.registry import alltags
 from test_tagobject import objects as tag_objects
@@ -117,7 +119,7 @@ def test_a_repository_read_in_bulk_reads_as_object_info(tmp_path: Path) -> None:
         if name == "m#dev#10":
             assert obj.kind == "missing"
             continue
-        assert obj == repo.object_info(obj.oid), name
+        assert obj == object_info(repo, obj.oid), name
     unreadable = {name for name, obj in tags if obj.unreadable}
     assert unreadable == {"m#dev#5", "m#dev#6", "m#dev#8", "m#dev#9"}
     assert parse_tag_object(b"x").unreadable  # the careful reader names the rest
@@ -208,7 +210,7 @@ def test_a_push_onto_thousands_of_tags_reads_them_in_bulk_as_one_at_a_time(
     """An artifact with more tags than ``BULK_READ`` is read by the hook in bulk
     (through the push's quarantine): the counters, versions and stages it finds are
     those a lookup per tag finds, so the verdicts are gto's."""
-    from gtoguard.git.repo import BULK_READ
+    from gtoguard.git.tagrefs import BULK_READ
 
     world = make_world(tmp_path)
     head = git("rev-parse", "HEAD", cwd=world.clone).stdout.strip()
@@ -224,10 +226,10 @@ def test_a_push_onto_thousands_of_tags_reads_them_in_bulk_as_one_at_a_time(
     subprocess.run(["git", "fast-import", "--quiet"], input=stream.encode(), cwd=world.server,
                    check=True, capture_output=True)  # fmt: skip
     server = open_repo(str(world.server))
-    names = server.tag_targets(["churn"])
+    names = tag_targets(server, ["churn"])
     assert len(names) == count
-    bulk = dict(server.tags_of(["churn"], names))
-    assert bulk == {name: server.object_info(oid) for name, oid in names.items()}
+    bulk = dict(tags_of(server, ["churn"], names))
+    assert bulk == {name: object_info(server, oid) for name, oid in names.items()}
     git("fetch", "-q", "origin", "+refs/tags/*:refs/tags/*", cwd=world.clone)
     world.tag(f"churn#prod#{count - 1}", head)  # a counter already taken
     stale = world.push_tags(f"churn#prod#{count - 1}")

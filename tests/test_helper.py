@@ -489,6 +489,7 @@ def test_a_remote_on_this_machine_lists_what_ls_remote_lists(tmp_path: Path, url
     names ``git ls-remote`` gives, for artifacts and stages with slashes too, and the
     tags of other artifacts stay out."""
     from gtoguard.git.prefetch import is_local_read, ls_remote_command
+    from gtoguard.git.remote import remote_tag_names
     from gtoguard.git.repo import open_repo
 
     world = make_world(tmp_path, hook=False)  # names the rules decline are listed too
@@ -504,7 +505,7 @@ def test_a_remote_on_this_machine_lists_what_ls_remote_lists(tmp_path: Path, url
     assert is_local_read(ls_remote_command("origin", ["churn"], str(world.clone)))
     repo = open_repo(str(world.clone))
     for artifacts in (["churn"], ["models/churn"], ["churn", "other"], None):
-        got = sorted(repo.remote_tag_names("origin", artifacts))
+        got = sorted(remote_tag_names(repo, "origin", artifacts))
         patterns = [f"refs/tags/{a}{s}*" for a in artifacts or [] for s in "@#"]
         listed = git("ls-remote", "--tags", "--refs", "origin", *patterns, cwd=world.clone)
         assert got == sorted(line.split("\trefs/tags/")[1] for line in listed.stdout.splitlines())
@@ -531,7 +532,7 @@ def test_the_wait_for_a_new_second_holds_on_the_clock_git_dates_by() -> None:
 
     from gtoguard.model.state import ArtifactState, TagEvent
     from gtoguard.model.tagname import parse_tag
-    from gtoguard.registry.helper import _after_the_latest
+    from gtoguard.registry.planning import _after_the_latest
 
     libc = ctypes.CDLL(None)
     libc.time.restype = ctypes.c_long

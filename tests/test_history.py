@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gtoguard.git.repo import open_repo
-from gtoguard.registry.helper import history_document
+from gtoguard.registry.reading import history_document
 from test_views import ARTIFACTS, _build, op
 
 from conftest import git, gtoguard, run_gto

@@ -76,7 +76,7 @@ def test_whose_mode_applies(server: str, repo: str, severity: list[str]) -> None
     from gtoguard.model.refupdate import RefUpdate
     from gtoguard.model.state import Registry
     from gtoguard.policy.evaluate import Context, evaluate
-    from gtoguard.policy.rules import GitObject
+    from gtoguard.policy.rules.violation import GitObject
 
     parts = [parse_policy(repo.encode(), ".gtoguard.yaml") if repo else None,
              parse_policy(server.encode(), "/etc/server.yaml", server=True)._replace(server=True)]  # fmt: skip

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gtoguard.config import files as cfg
+from gtoguard.config.problems import ConfigInvalid
 
 from conftest import World, git, gtoguard, make_world, ssh_key
 
@@ -24,7 +25,7 @@ def test_the_document_has_the_three_examples_and_they_are_valid() -> None:
     for name, text in EXAMPLES.items():
         server = name.endswith("-server")
         cfg.parse_policy(text.encode(), f"{name}.yaml", server=server)
-    with pytest.raises(cfg.ConfigInvalid):  # server-only keys, in a repository policy
+    with pytest.raises(ConfigInvalid):  # server-only keys, in a repository policy
         cfg.parse_policy(EXAMPLES["regulated-server"].encode(), ".gtoguard.yaml")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gtoguard.git.repo import open_repo
+from gtoguard.git.tagrefs import tag_names, tags_of
 from gtoguard.server.install import install_into
 
 from conftest import World, git, gtoguard, make_world
@@ -44,14 +45,14 @@ def test_tag_names_take_names_with_a_slash(tmp_path: Path, packed: bool) -> None
     if packed:
         on_server(world, "pack-refs", "--all")
     repo = open_repo(str(world.server))
-    assert repo.tag_names({"churn"}) == ["churn#a/b/c#2", "churn#prod#3", "churn#prod/eu#10",
-                                         "churn@v1.0.0"]  # fmt: skip
-    assert repo.tag_names({"team/churn"}) == ["team/churn#prod/eu#5", "team/churn@v1.0.0"]
-    assert repo.tag_names({"churn/x", "sub/dir:churn"}) == [
+    assert tag_names(repo, {"churn"}) == ["churn#a/b/c#2", "churn#prod#3", "churn#prod/eu#10",
+                                          "churn@v1.0.0"]  # fmt: skip
+    assert tag_names(repo, {"team/churn"}) == ["team/churn#prod/eu#5", "team/churn@v1.0.0"]
+    assert tag_names(repo, {"churn/x", "sub/dir:churn"}) == [
         "churn/x#prod#1", "churn/x@v1.0.0", "sub/dir=churn#dev#6"]  # fmt: skip
-    assert repo.tag_names({"nothing*", "[a]"}) == []
-    assert set(repo.tag_names()) == set(names)
-    found = dict(repo.tags_of({"churn"}, repo.tag_names({"churn"})))
+    assert tag_names(repo, {"nothing*", "[a]"}) == []
+    assert set(tag_names(repo)) == set(names)
+    found = dict(tags_of(repo, {"churn"}, tag_names(repo, {"churn"})))
     assert sorted(found) == ["churn#a/b/c#2", "churn#prod#3", "churn#prod/eu#10", "churn@v1.0.0"]
 
 

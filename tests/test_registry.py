@@ -8,7 +8,7 @@ from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.state import ArtifactState, Registry, TagEvent, build_registry
 from gtoguard.model.tagname import parse_tag
 from gtoguard.policy.evaluate import Context, evaluate
-from gtoguard.policy.rules import GitObject
+from gtoguard.policy.rules.violation import GitObject
 from gtoguard.policy.settings import GtoConfig, Policy
 
 C1, C2 = "1" * 40, "2" * 40
@@ -176,7 +176,7 @@ def test_each_rule_in_the_pure_check() -> None:
 def test_message_rule_strips_the_signature_block() -> None:
     from gtoguard.model.signatureblock import split_signature
     from gtoguard.model.tagname import parse_tag
-    from gtoguard.policy.rules import check_message
+    from gtoguard.policy.rules.messages import check_message
     from gtoguard.policy.settings import StageRules
 
     signed = "CHANGE-7\n-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"

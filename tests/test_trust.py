@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gtoguard.config.files import ConfigInvalid, parse_policy
+from gtoguard.config.files import parse_policy
+from gtoguard.config.problems import ConfigInvalid
 from gtoguard.policy.identity import pusher
 
 from conftest import World, git, gtoguard

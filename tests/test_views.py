@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gtoguard.git.branches import default_branch
 from gtoguard.git.repo import open_repo
 from gtoguard.model.gtoshow import semver_key
-from gtoguard.registry.helper import gto_artifact_document, registry_document
+from gtoguard.registry.reading import gto_artifact_document, registry_document
 
 from conftest import git, gtoguard, run_gto
 
@@ -79,10 +80,10 @@ def test_show_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
     repo = _build(root, ops, "stages: [dev, staging, prod]\n" if configured else None)
     expected = json.loads(run_gto("show", "--json", cwd=repo).stdout)
     handle = open_repo(str(repo))
-    ours = registry_document(handle, handle.default_branch())
+    ours = registry_document(handle, default_branch(handle))
     assert json.dumps(ours) == json.dumps(expected), ops  # the same order too
     with_deprecated = json.loads(run_gto("show", "--json", "-d", cwd=repo).stdout)
-    ours = registry_document(handle, handle.default_branch(), True)
+    ours = registry_document(handle, default_branch(handle), True)
     assert json.dumps(ours) == json.dumps(with_deprecated), ops
 
 
@@ -100,7 +101,7 @@ def test_show_json_with_artifacts_yaml_equals_gto(tmp_path_factory: pytest.TempP
     handle = open_repo(str(repo))
     for flags, deprecated in (((), False), (("-d",), True)):
         expected = json.loads(run_gto("show", "--json", *flags, cwd=repo).stdout)
-        ours = registry_document(handle, handle.default_branch(), deprecated)
+        ours = registry_document(handle, default_branch(handle), deprecated)
         assert json.dumps(ours) == json.dumps(expected), (ops, index, flags)
 
 
@@ -108,7 +109,7 @@ def test_an_index_only_artifact_is_listed_as_gto_lists_it(tmp_path: Path) -> Non
     repo = _build(tmp_path, [("register", "churn", 0, "dev", 1)], None, ["fraud", "churn"])
     expected = json.loads(run_gto("show", "--json", cwd=repo).stdout)
     handle = open_repo(str(repo))
-    ours = registry_document(handle, handle.default_branch())
+    ours = registry_document(handle, default_branch(handle))
     assert list(ours) == ["churn", "fraud"] and ours["fraud"]["registered"] is False
     assert json.dumps(ours) == json.dumps(expected)
     # the command as users run it: gto's document for one artifact, ours behind --rows
@@ -155,7 +156,7 @@ def test_an_artifacts_yaml_gto_cannot_read_is_left_out_with_a_warning(
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "index", cwd=repo)
     handle = open_repo(str(repo))
-    assert list(registry_document(handle, handle.default_branch())) == ["churn"]
+    assert list(registry_document(handle, default_branch(handle))) == ["churn"]
     warned = capfd.readouterr().err
     assert "HEAD:artifacts.yaml: /: expected object" in warned and "gto fails" in warned
 

@@ -32,9 +32,10 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
     the default branch) and the server policy, where present.
     """
     from gtoguard.config import files as cfg
+    from gtoguard.config.problems import Problem
 
     targets: list[tuple[str, bytes]] = []
-    problems_first: list[cfg.Problem] = []
+    problems_first: list[Problem] = []
     if files:
         for name in files:
             try:
@@ -73,6 +74,7 @@ def _against_gto(name: str, data: bytes, targets: list[tuple[str, bytes]]) -> li
     would guard nothing). The ``.gto`` is the one checked with it, else the one in the
     same directory (the working tree's, or the same commit's)."""
     from gtoguard.config import files as cfg
+    from gtoguard.config.problems import ConfigInvalid
     from gtoguard.policy.settings import GTO_FILE
 
     if cfg.config_file_kind(name) != "repository-policy":
@@ -88,7 +90,7 @@ def _against_gto(name: str, data: bytes, targets: list[tuple[str, bytes]]) -> li
         return []
     try:
         return cfg.stage_problems(cfg.parse_gto_config(gto), cfg.parse_policy(data, name), name)
-    except cfg.ConfigInvalid:
+    except ConfigInvalid:
         return []  # the .gto is invalid: said where it is checked
 
 
@@ -98,7 +100,10 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
     from fnmatch import fnmatchcase
 
     from gtoguard.config import files as cfg
+    from gtoguard.config.problems import Problem
+    from gtoguard.git.branches import branch_tips
     from gtoguard.git.repo import open_repo
+    from gtoguard.git.tagrefs import tag_names
     from gtoguard.model.tagname import TagNameError, is_gto_shaped, parse_tag
     from gtoguard.policy.settings import GTO_FILE, POLICY_FILE
 
@@ -109,7 +114,7 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
     policy = cfg.parse_policy(files[POLICY_FILE])
     handle = open_repo(repo)
     used = set()
-    for tag in handle.tag_names():
+    for tag in tag_names(handle):
         try:
             stage = parse_tag(tag).stage if is_gto_shaped(tag) else None
         except TagNameError:
@@ -119,25 +124,25 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
     notes: list[tuple[str, Any]] = []
     where = POLICY_FILE
     known = gto.stages if gto.stages is not None else tuple(used)
-    branches = handle.branch_tips()
+    branches = branch_tips(handle)
     for rules in policy.stages:
         path = f"/stages/{rules.stage}"
         twins = [s for s in known if s.lower() == rules.stage.lower() and s != rules.stage]
         if twins and rules.stage not in known:
-            notes.append(("error", cfg.Problem(
+            notes.append(("error", Problem(
                 where, path, f"stage {rules.stage!r} differs only in case from {twins[0]!r}; "
                 "gto stages are case-sensitive, so these rules would guard nothing",
                 f"rename it to {twins[0]!r}",
             )))  # fmt: skip
         elif gto.stages is None and rules.stage not in used:
-            notes.append(("warning", cfg.Problem(
+            notes.append(("warning", Problem(
                 where, path, f"no tag uses stage {rules.stage!r} yet (tags use: "
                 f"{', '.join(sorted(used)) or 'no stage'}); its rules apply once one does",
                 "list the stages in .gto (stages: [...]) so that a misspelt one is refused",
             )))  # fmt: skip
         for pattern in rules.branches or ():
             if not any(fnmatchcase(name, pattern) for name in branches):
-                notes.append(("warning", cfg.Problem(
+                notes.append(("warning", Problem(
                     where, f"{path}/branches", f"no branch matches {pattern!r} here "
                     f"(branches: {', '.join(sorted(branches)) or 'none'})",
                     "fetch the branches, or fix the name",
@@ -148,6 +153,7 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
 def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
     """The files to validate, and the problems found before reading any: a config file
     committed as a symlink, submodule or directory (the hook reads the committed blob)."""
+    from gtoguard.git.branches import default_branch
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.settings import CONFIG_FILES
     from gtoguard.registry.judge import not_a_file
@@ -155,7 +161,7 @@ def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
     found: list[tuple[str, bytes]] = []
     problems = []
     handle = open_repo(repo)
-    branch = handle.default_branch()
+    branch = default_branch(handle)
     head = handle.ref_target("HEAD") if handle.workdir else branch.commit
     for name in CONFIG_FILES:
         entry = handle.entry_at(head, name)

@@ -97,13 +97,13 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
 
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.report import write_text
-    from gtoguard.registry import helper
+    from gtoguard.registry import planning, publishing
 
     if request.message is not None:
         request = replace(request, message=_utf8(request.message))
     handle = open_repo(repo)
-    found = helper.plan(handle, request, helper.config_branch(handle, branch, push), push, sign,
-                        early)  # fmt: skip
+    found = planning.plan(handle, request, planning.config_branch(handle, branch, push), push, sign,
+                          early)  # fmt: skip
     outcome = found.outcome
     refused = sorted(outcome.rejected_refs)
     summary = None
@@ -121,15 +121,15 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
         return 1 if refused else 0
     if refused:
         return 1
-    written = helper.write(handle, found.tags, sign)
+    written = publishing.write(handle, found.tags, sign)
     for new, _ in written:
         say(printable(f"Created git tag '{new.name}' that {new.tag.describe()}"))
     names = " ".join(shlex.quote(new.name) for new, _ in written)
     if push is None:
         say(f"To push it upstream, run:\n    git push origin {printable(names)}")
         return 0
-    carried = helper.relied_on(handle, [new for new, _ in written], push)
-    result = helper.push(handle, push, written, carried)
+    carried = publishing.relied_on(handle, [new for new, _ in written], push)
+    result = publishing.push(handle, push, written, carried)
     for line in result.remote_lines:
         say(printable(line), err=True)
     if result.accepted:
@@ -165,7 +165,7 @@ def register(name: str, ref: str | None, version: str | None, **common: Any) -> 
       gtoguard register churn --bump-minor --push
     """
     from gtoguard.model.tagname import Action
-    from gtoguard.registry.helper import Request
+    from gtoguard.registry.planning import Request
 
     bump = _the_bump(version, common)
     request = Request(Action.REGISTER, name, ref, version=version, bump=bump,
@@ -197,7 +197,7 @@ def assign(name: str, ref: str | None, stage: str, version: str | None, force: b
       gtoguard assign churn --version v1.2.0 --stage prod --push
     """
     from gtoguard.model.tagname import Action
-    from gtoguard.registry.helper import Request
+    from gtoguard.registry.planning import Request
 
     bump = _the_bump(version, common)
     request = Request(Action.ASSIGN, name, ref, version=version, stage=stage, bump=bump,
@@ -226,7 +226,7 @@ def unassign(name: str, ref: str | None, stage: str, version: str | None,
       gtoguard unassign churn --version v1.1.0 --stage prod
     """
     from gtoguard.model.tagname import Action
-    from gtoguard.registry.helper import Request
+    from gtoguard.registry.planning import Request
 
     request = Request(Action.UNASSIGN, name, ref, version=version, stage=stage,
                       message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
@@ -244,7 +244,7 @@ def deregister(name: str, version: str, **common: Any) -> int:
     used again.
     """
     from gtoguard.model.tagname import Action
-    from gtoguard.registry.helper import Request
+    from gtoguard.registry.planning import Request
 
     request = Request(Action.DEREGISTER, name, None, version=version,
                       message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
@@ -261,7 +261,7 @@ def deprecate(name: str, force: bool, **common: Any) -> int:
     Any later registration or assignment makes it active again.
     """
     from gtoguard.model.tagname import Action
-    from gtoguard.registry.helper import Request
+    from gtoguard.registry.planning import Request
 
     request = Request(Action.DEPRECATE, name, None, message=common.pop("message"),
                       simple=common.pop("simple"), force=force)  # fmt: skip

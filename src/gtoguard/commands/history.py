@@ -28,17 +28,17 @@ def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> i
     from gtoguard.config import files as cfg
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.settings import GTO_FILE
-    from gtoguard.registry import helper
+    from gtoguard.registry import planning, reading
 
     handle = open_repo(repo)
-    where = helper.config_branch(handle, branch)
+    where = planning.config_branch(handle, branch)
     cfg.parse_gto_config(handle.file_at(where.commit, GTO_FILE), f"{where.label}:{GTO_FILE}")
-    events = helper.history_document(handle, name)
+    events = reading.history_document(handle, name)
     if as_json:
         click.echo(json.dumps(events, indent=4, ensure_ascii=False))
         return 0
     if not events and name is not None:
-        close = helper.similar_artifacts(handle, name)
+        close = reading.similar_artifacts(handle, name)
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
         say(printable(f"no GTO events of {name!r} here{hint}"))
         return 0

@@ -39,13 +39,13 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
     import json
 
     from gtoguard.git.repo import open_repo
-    from gtoguard.registry import helper
+    from gtoguard.registry import planning, reading
 
     handle = open_repo(repo)
     if name is None:
         # with the deprecated artifacts, once: gto's document without them is the same
         # rows less the inactive ones (the stage columns do not depend on the choice)
-        every = helper.registry_document(handle, helper.config_branch(handle, branch), True)
+        every = reading.registry_document(handle, planning.config_branch(handle, branch), True)
         document = every if deprecated else {k: v for k, v in every.items() if v["active"]}
         if as_json:
             click.echo(json.dumps(document, indent=4, ensure_ascii=False))
@@ -62,22 +62,22 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
         _table(["artifact", "latest", *(f"#{s}" for s in stages)], rows)
         return 0
     if as_json and not as_rows:
-        gto_document = helper.gto_artifact_document(handle, name, deprecated)
+        gto_document = reading.gto_artifact_document(handle, name, deprecated)
         click.echo(json.dumps(gto_document, indent=4, ensure_ascii=False))
         return 0
     if as_json:
-        versions = helper.artifact_document(handle, name, deprecated)
+        versions = reading.artifact_document(handle, name, deprecated)
         click.echo(json.dumps(versions, indent=4, ensure_ascii=False))
         return 0
-    shown = helper.gto_artifact_document(handle, name, True)
-    gone = helper.deprecation(handle, name)
+    shown = reading.gto_artifact_document(handle, name, True)
+    gone = reading.deprecation(handle, name)
     if gone is not None:
         import time
 
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.time))
         say(f"{printable(name)} is deprecated ({printable(gone.tag)}, {when}): gto lists it "
             "only with -d")  # fmt: skip
-    config = helper.reader_gto_config(handle, helper.config_branch(handle, branch))
+    config = reading.reader_gto_config(handle, planning.config_branch(handle, branch))
     _versions_view(shown, deprecated, config.stages)
     return 0
 
@@ -170,7 +170,7 @@ def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json
     """
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.report import dumps, summary_line, violation_json, write_text
-    from gtoguard.registry import helper
+    from gtoguard.registry import auditing, planning
 
     if sum((bool(tags), everything, unpushed is not None)) != 1:
         raise UsageError("give TAG..., --all or --unpushed REMOTE", "gtoguard check 'churn#prod#3'")
@@ -179,9 +179,9 @@ def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json
         raise UsageError("--pushed-at goes with TAG...", "gtoguard check TAG --pushed-at TIME")
     handle = open_repo(repo)
     if unpushed is not None:
-        tags = tuple(helper.unpushed_tags(handle, unpushed))
-    result = helper.audit(handle, helper.config_branch(handle, branch, unpushed),
-                          None if everything else list(tags), arrival)  # fmt: skip
+        tags = tuple(auditing.unpushed_tags(handle, unpushed))
+    result = auditing.audit(handle, planning.config_branch(handle, branch, unpushed),
+                            None if everything else list(tags), arrival)  # fmt: skip
     outcome = result.outcome
     if as_json:
         click.echo(dumps({"ok": outcome.ok, "checked": outcome.checked,
@@ -219,14 +219,15 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
       gtoguard prune --made-after 2026-12-01T00:00:00Z --branch origin/main
     """
     from gtoguard.git.repo import open_repo
+    from gtoguard.git.tagwriting import delete_tag
     from gtoguard.policy.report import summary_line, write_text
-    from gtoguard.registry import helper
+    from gtoguard.registry import auditing, planning, publishing
 
     cutoff = _epoch(made_after, "--made-after")
     handle = open_repo(repo)
-    config = helper.config_branch(handle, branch, remote)
-    result = helper.audit(handle, config, None)
-    doomed, kept = helper.prunable(handle, result.outcome, cutoff, config)
+    config = planning.config_branch(handle, branch, remote)
+    result = auditing.audit(handle, config, None)
+    doomed, kept = auditing.prunable(handle, result.outcome, cutoff, config)
     for name, why in kept:
         say(f"kept {printable(name)}: {printable(why)}")
     if not doomed:
@@ -243,7 +244,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
     if done.returncode != 0:
         import os
 
-        reason, said = helper.push_failure(done)
+        reason, said = publishing.push_failure(done)
         for line in said:  # the server's hooks, in their own words
             say(printable(line), err=True)
         access = ("check the job's push access (contents: write / a project token)"
@@ -254,7 +255,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
     for name in doomed:
         oid = handle.ref_target(f"refs/tags/{name}")
         if oid is not None:
-            handle.delete_tag(name, oid)
+            delete_tag(handle, name, oid)
     say(f"deleted {len(doomed)} tag(s) from {printable(remote)} and here")
     return 1 if kept else 0
 

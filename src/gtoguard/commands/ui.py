@@ -83,13 +83,13 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
         raise CannotRun(f"the registry page needs the ui extra ({', '.join(missing)} "
                         "not installed)", install_hint())  # fmt: skip
     from gtoguard.git.repo import open_repo
-    from gtoguard.registry import helper
+    from gtoguard.registry import pagedata
     from gtoguard.ui.access import remove_private
     from gtoguard.ui.serve import is_loopback, serve
 
     handle = open_repo(repo)
     read_only = handle.bare
-    remotes = helper.remote_names(handle)
+    remotes = pagedata.remote_names(handle)
     if remote is not None and remote not in remotes:
         raise UsageError(f"no remote {remote!r} in {handle.path}",
                          f"remotes here: {', '.join(remotes) or 'none'}")  # fmt: skip

@@ -8,14 +8,13 @@ counter where the policy requires one).
 from __future__ import annotations
 
 import json
-import os
-import re
 from collections.abc import Callable, Iterator, Mapping
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from gtoguard.errors import CannotRun
+from gtoguard.config.problems import ConfigInvalid, Problem, json_path
+from gtoguard.config.schemas import load_schema, schema_problems
+from gtoguard.config.verdictcache import VerdictCache, content_digest
 from gtoguard.model.tagname import TagName
 from gtoguard.policy.settings import (
     GTO_FILE,
@@ -28,55 +27,8 @@ from gtoguard.policy.settings import (
     policy_from_data,
 )
 
-try:  # the digest without hashlib, whose OpenSSL binding costs the hook 2-3 ms to load
-    from _blake2 import blake2b as _digest
-except ImportError:  # pragma: no cover - an interpreter built without it
-    from hashlib import blake2b as _digest
-
-
-def content_digest(data: bytes) -> str:
-    """A 128-bit digest (hex) for cache keys: pushed content chooses what it covers, so
-    it must resist a made-up collision."""
-    return _digest(data, digest_size=16).hexdigest()
-
-
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
-
-MAX_CONFIG_BYTES = 1 << 20
-MAX_YAML_NODES = 100_000
-
-_GTO_KEYS = (
-    "stages", "types", "enrichments", "autoload_enrichments", "INDEX", "LOG_LEVEL", "DEBUG",
-    "EMOJIS", "CONFIG_FILE_NAME",
-)  # fmt: skip
-
-
-class Problem(NamedTuple):
-    """One reason a configuration file is unusable."""
-
-    file: str
-    path: str  # JSON pointer into the document, "/" for the whole file
-    message: str
-    hint: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.path}: {self.message}"
-
-
-class ConfigInvalid(CannotRun):
-    """A configuration file that cannot be used. The repository's files are content, so
-    by default this is no environmental failure; the server policy's is (``server_policy``
-    marks it)."""
-
-    rule = "config-invalid"
-    environmental = False
-
-    def __init__(self, problems: list[Problem]) -> None:
-        first = problems[0]
-        super().__init__(str(first), first.hint)
-        self.problems = problems
 
 
 # --- YAML, read the way gto reads it ---------------------------------------------------
@@ -87,109 +39,6 @@ def load_yaml(data: bytes, file: str) -> Any:
     from gtoguard.config.yamlfile import load  # yaml itself only when a file is really parsed
 
     return load(data, file)
-
-
-# --- schemas ---------------------------------------------------------------------------
-
-
-def schema_dir() -> Path:
-    """The packaged ``gtoguard/schemas/`` beside this module (a wheel, an sdist, ``pip
-    install .``), else the checkout's ``schemas/`` (an editable install maps the package
-    there). Found from this file, not through ``importlib.resources``: the directory has
-    no ``__init__.py``, so ``resources.files("gtoguard.schemas")`` would be a namespace
-    package's ``MultiplexedPath``, whose ``str()`` is not a path; and the hook would pay
-    for importing resources (and zipfile, tempfile) on every push."""
-    package = Path(__file__).resolve().parents[1]  # gtoguard/, this file being config/files.py
-    packaged = package / "schemas"
-    if (packaged / "tag-event.schema.json").is_file():
-        return packaged
-    return package.parents[1] / "schemas"
-
-
-@cache
-def load_schema(name: str) -> dict[str, Any]:
-    path = schema_dir() / f"{name}.schema.json"
-    try:
-        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CannotRun(f"cannot read schema {path}: {exc}", "reinstall gtoguard") from None
-    return schema
-
-
-@cache
-def _validator(name: str) -> Draft202012Validator:
-    import jsonschema  # only when a file is really validated (the verdict cache spares it)
-
-    return jsonschema.Draft202012Validator(
-        load_schema(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-
-
-def json_path(parts: Iterator[Any] | Any) -> str:
-    items = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
-    return "/" + "/".join(items)
-
-
-def schema_problems(doc: Any, schema: str, file: str) -> list[Problem]:
-    validator = _validator(schema)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(error, file) for error in errors]
-
-
-def _describe(error: ValidationError, file: str) -> Problem:
-    hint = _schema_of(error).get("x-hint")
-    if error.validator in ("anyOf", "oneOf") and error.context and not hint:
-        from jsonschema.exceptions import best_match
-
-        error = best_match(error.context)
-        hint = _schema_of(error).get("x-hint")
-    path = json_path(error.absolute_path)
-    value = error.instance
-    schema = _schema_of(error)
-    if error.validator == "additionalProperties" and isinstance(value, dict):
-        allowed = sorted(schema.get("properties", {})) or list(_GTO_KEYS)
-        extra = [k for k in value if not _key_allowed(schema, k)]
-        message = f"unknown key {', '.join(map(repr, extra))}"
-        hint = f"allowed keys: {', '.join(allowed)}"
-        if file.endswith(GTO_FILE):
-            hint += " (gto refuses any other key; gtoguard's rules go in .gtoguard.yaml)"
-        return Problem(file, path, message, hint)
-    if error.validator == "pattern":
-        return Problem(file, path, f"{value!r} is not a valid name", hint)
-    if error.validator == "enum":
-        options = ", ".join(map(str, schema.get("enum", [])))
-        return Problem(file, path, f"{value!r} is not one of: {options}", hint)
-    if error.validator == "type":
-        types = schema.get("type", "")
-        wanted = " or ".join(types) if isinstance(types, list) else str(types)
-        message = f"expected {wanted}, got {_json_type(value)} {_short(value)}"
-        if wanted.startswith("array") and isinstance(value, str):
-            hint = hint or f"write a list: [{value}]"
-        return Problem(file, path, message, hint)
-    if error.validator in ("anyOf", "oneOf"):
-        return Problem(file, path, f"{value!r} is not accepted here", hint)
-    return Problem(file, path, error.message, hint)
-
-
-def _schema_of(error: ValidationError) -> Mapping[str, Any]:
-    return error.schema if isinstance(error.schema, Mapping) else {}
-
-
-def _key_allowed(schema: Mapping[str, Any], key: Any) -> bool:
-    if key in schema.get("properties", {}):
-        return True
-    return any(re.search(p, str(key)) for p in schema.get("patternProperties", {}))
-
-
-def _json_type(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string",
-             list: "array", dict: "object", type(None): "null"}  # fmt: skip
-    return names.get(type(value), type(value).__name__)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return f"({text[:60]}…)" if len(text) > 60 else f"({text})"
 
 
 # --- the files -------------------------------------------------------------------------
@@ -441,112 +290,3 @@ def tag_checker(
         return iter(found)
 
     return errors
-
-
-# --- verdicts already reached ----------------------------------------------------------
-
-
-class VerdictCache:
-    """Config blobs found valid before, by blob id, with their documents: the same ``.gto``
-    is not parsed and validated again on every push. A blob id names its content, so an
-    entry never goes stale; the key also holds gtoguard's version and a digest of the
-    schemas, so a new release validates again. Invalid blobs are never cached (their
-    messages are wanted). Kept as JSON in ``<git dir>/gtoguard-cache/`` (a name Python
-    cannot import: hooks run with the git dir as the current directory); if it cannot be read or
-    written the files are simply validated."""
-
-    def __init__(self, directory: Path | None) -> None:
-        self.path = directory / "verdicts.json" if directory is not None else None
-        self._entries: dict[str, Any] | None = None
-        self._dirty = False
-
-    @staticmethod
-    @cache
-    def _salt() -> str:
-        from gtoguard import __version__
-
-        digest = _digest(__version__.encode(), digest_size=16)
-        for name in ("gto-config", "policy", "artifacts-index"):
-            digest.update((schema_dir() / f"{name}.schema.json").read_bytes())
-        return digest.hexdigest()
-
-    def _load(self) -> dict[str, Any]:
-        if self._entries is None:
-            self._entries = {}
-            if self.path is not None:
-                try:
-                    loaded = json.loads(self.path.read_bytes()[: 4 * MAX_CONFIG_BYTES])
-                    if isinstance(loaded, dict):
-                        self._entries = loaded
-                except (OSError, ValueError):
-                    pass
-        return self._entries
-
-    def document(self, kind: str, blob: str, data: Callable[[], bytes],
-                 parse: Callable[[bytes], Any]) -> Any:  # fmt: skip
-        """The validated document of blob ``blob``: cached, or ``parse(data())``."""
-        key = f"{kind}:{blob}:{self._salt()}"
-        entries = self._load()
-        found = self._unsealed(key, entries.get(key))
-        if found is not None:
-            return found[0]
-        doc = parse(data())
-        try:
-            entries[key] = self._sealed(key, doc)
-        except (TypeError, ValueError):
-            return doc  # not JSON-shaped: use it, but do not keep it
-        self._dirty = True
-        return doc
-
-    def tag_verdict(self, schema: str, shape: tuple[object, ...]
-                    ) -> list[tuple[str, str, str]] | None:  # fmt: skip
-        """jsonschema's verdict on a decoded tag of ``shape`` under the schema of digest
-        ``schema``, if one was reached before (see ``tag_checker``)."""
-        key = self._tag_key(schema, shape)
-        found = self._unsealed(key, self._load().get(key))
-        if found is None or not isinstance(found[0], list):
-            return None
-        try:
-            return [(str(p), str(k), str(m)) for p, k, m in found[0]]
-        except (TypeError, ValueError):
-            return None  # a damaged entry: validate again
-
-    def keep_tag_verdict(self, schema: str, shape: tuple[object, ...],
-                         verdict: list[tuple[str, str, str]]) -> None:  # fmt: skip
-        key = self._tag_key(schema, shape)
-        self._load()[key] = self._sealed(key, [list(v) for v in verdict])
-        self._dirty = True
-
-    # Each entry is kept with a seal: the digest of its key and its JSON. An entry that
-    # was damaged or edited by hand no longer matches its seal, and is validated again
-    # instead of trusted (or crashing whatever reads it).
-
-    def _sealed(self, key: str, value: Any) -> dict[str, Any]:
-        text = json.dumps(value, sort_keys=True)
-        return {"seal": content_digest(f"{key}\n{text}".encode()), "value": value}
-
-    def _unsealed(self, key: str, entry: Any) -> tuple[Any] | None:
-        if not isinstance(entry, dict) or "value" not in entry:
-            return None
-        try:
-            if entry.get("seal") == self._sealed(key, entry["value"])["seal"]:
-                return (entry["value"],)
-        except (TypeError, ValueError):
-            pass
-        return None
-
-    def _tag_key(self, schema: str, shape: tuple[object, ...]) -> str:
-        return f"tag:{schema}:{json.dumps(list(shape))}:{self._salt()}"
-
-    def save(self) -> None:
-        if not self._dirty or self.path is None or self._entries is None:
-            return
-        entries = dict(list(self._entries.items())[-200:])  # a bounded history
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            temporary = self.path.with_name(f".verdicts.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(entries), encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError:
-            pass  # a read-only repository: validate next time too
-        self._dirty = False

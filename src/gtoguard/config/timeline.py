@@ -34,7 +34,8 @@ from pathlib import Path
 
 from gtoguard.errors import CannotRun
 from gtoguard.git import invoke
-from gtoguard.git.repo import Branch, Repo
+from gtoguard.git.branches import Branch
+from gtoguard.git.repo import Repo
 from gtoguard.policy.settings import GTO_FILE, POLICY_FILE
 
 EARLIEST = -(1 << 62)

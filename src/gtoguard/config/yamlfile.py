@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from gtoguard.config.files import (
+from gtoguard.config.problems import (
     MAX_CONFIG_BYTES,
     MAX_YAML_NODES,
     ConfigInvalid,

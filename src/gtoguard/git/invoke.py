@@ -38,7 +38,7 @@ def environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, **(extra or {}), **AS_STORED}
 
 
-# set in the environment of the helper's own ``git push`` (``Repo.push_tags``): its
+# set in the environment of the helper's own ``git push`` (``remote.push_tags``): its
 # pre-push hook does not repeat what the helper printed
 HELPER_PUSH = "GTOGUARD_HELPER_PUSH"
 

@@ -25,10 +25,33 @@ from gtoguard.model.tagname import (
     is_gto_shaped,
     parse_tag,
 )
-from gtoguard.policy import rules, timebudget
+from gtoguard.policy import timebudget
 from gtoguard.policy.catalog import KEEPS_READERS_WORKING
 from gtoguard.policy.identity import Pusher
-from gtoguard.policy.rules import GitObject, Reachability, Verifier, Violation
+from gtoguard.policy.rules.counters import check_counter, check_counter_order, check_counter_step
+from gtoguard.policy.rules.dates import check_tagger_time, iso_time
+from gtoguard.policy.rules.deletions import check_delete, check_move
+from gtoguard.policy.rules.frozen import check_frozen
+from gtoguard.policy.rules.messages import check_message
+from gtoguard.policy.rules.names import check_name, check_one_name
+from gtoguard.policy.rules.objects import check_object, check_size
+from gtoguard.policy.rules.pushers import check_pusher
+from gtoguard.policy.rules.schema import schema_violation
+from gtoguard.policy.rules.signatures import check_bound, check_signed, check_signed_now
+from gtoguard.policy.rules.stages import (
+    check_branches,
+    check_restored_order,
+    check_stage_order,
+    check_unassign,
+)
+from gtoguard.policy.rules.versions import (
+    check_commit_has_version,
+    check_deregister,
+    check_version_exists,
+    check_version_for_stage,
+    check_version_increasing,
+)
+from gtoguard.policy.rules.violation import GitObject, Reachability, Verifier, Violation
 from gtoguard.policy.settings import GtoConfig, Policy, StageRules
 
 _TAG_CUT = len(TAG_PREFIX)
@@ -123,35 +146,6 @@ class Outcome:
         return not self.rejected_refs
 
 
-def gto_updates(
-    updates: Iterable[RefUpdate], objects: Mapping[str, GitObject] | None = None
-) -> list[RefUpdate]:
-    """The updates that are GTO's business: tags whose name holds '@' or '#', and (when
-    the objects are known) tags whose object carries such a name: gto reads that one."""
-    found = []
-    for update in updates:
-        if not update.is_tag:
-            continue
-        if is_gto_shaped(update.tag_name):
-            found.append(update)
-        elif objects is not None and not update.deleted:
-            obj = objects.get(update.new)
-            if obj is not None and ((obj.name is not None and is_gto_shaped(obj.name))
-                                    or (obj.kind == "tag" and obj.partial and obj.name is None)):  # fmt: skip
-                found.append(update)  # (a tag whose name could not be read may be GTO's)
-    return found
-
-
-def touched_artifacts(updates: Iterable[RefUpdate]) -> set[str]:
-    names = set()
-    for update in gto_updates(updates):
-        try:
-            names.add(parse_tag(update.tag_name).artifact)
-        except TagNameError:
-            continue
-    return names
-
-
 Item = tuple[RefUpdate, TagName, "TagEvent | None"]
 
 
@@ -176,10 +170,10 @@ def evaluate(
             obj = None if is_zero(update.new) else objects.get(update.new)
             if obj is not None and obj.name is not None and is_gto_shaped(obj.name):
                 outcome.checked += 1
-                add(rules.check_one_name(ref, obj))
+                add(check_one_name(ref, obj))
             elif obj is not None and obj.kind == "tag" and obj.partial and obj.name is None:
                 outcome.checked += 1  # its name, which gto reads, cannot be read cheaply
-                add(rules.check_size(ref, obj, policy))
+                add(check_size(ref, obj, policy))
             continue
         outcome.checked += 1
         created = update.created
@@ -193,29 +187,29 @@ def evaluate(
                 if old is not None:
                     held = _held_by(registry, update.tag_name, old)
                     if deleted:
-                        add(rules.check_delete(ref, old, policy, held=held))
+                        add(check_delete(ref, old, policy, held=held))
                     else:
-                        add(rules.check_move(ref, old, policy, held=held))
+                        add(check_move(ref, old, policy, held=held))
                     _remove(update, old, registry, ctx, outcome)
                 if deleted:
                     continue
         here = ctx if ctx.at is None else _in_force(ctx, objects.get(update.new))
         outcome.stamp = here.config_commit
-        tag, violation = rules.check_name(ref, name, here.policy)
+        tag, violation = check_name(ref, name, here.policy)
         if violation is not None:
             add(violation)
         if tag is not None and created and ctx.deleted:
             was = ctx.deleted.get(name)
             obj = objects[update.new]
             if was is not None and (obj.target if obj.kind == "tag" else obj.oid) != was:
-                add(rules.check_move(ref, tag, policy, recreated=was))  # re-made
+                add(check_move(ref, tag, policy, recreated=was))  # re-made
         candidates.append((update, name, tag, here))
 
     keyed: list[tuple[tuple[bool, int, int, int, str], Item, Context]] = []
     for update, name, tag, here in candidates:
         obj = objects[update.new]
         outcome.stamp = here.config_commit
-        for violation in rules.check_object(update.ref, obj, here.policy, tag is not None):
+        for violation in check_object(update.ref, obj, here.policy, tag is not None):
             add(violation, MAX_MESSAGE if violation.rule == "tag-too-large" else None)
         if tag is not None:
             event = event_of(name, tag, obj)
@@ -307,13 +301,13 @@ def _after_ahead(state: ArtifactState, new: Sequence[Item], later: Sequence[TagE
                         f"its pusher was never judged for ({violation.message.split(', and')[0]})")  # fmt: skip
             else:
                 what = f"there it fails: {violation.message}"
-            outcome.add(rules.Violation(
+            outcome.add(Violation(
                 violation.rule,
                 first[0].ref,
                 f"'{other}' is dated after this push arrived, so gto places it after this "
                 f"tag, and {what}",
                 f"date this tag after it (GIT_COMMITTER_DATE=@{when + 1} git tag ..., within "
-                f"tags.clock_skew), or push once {rules.iso_time(when)} has passed",
+                f"tags.clock_skew), or push once {iso_time(when)} has passed",
             ))  # fmt: skip
     for event in later:
         state.add(event)
@@ -371,8 +365,8 @@ def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
     for update, _tag, event in new:
         if event is None:
             continue
-        behind = rules.check_tagger_time(update.ref, event, state, ctx.now,
-                                         ctx.policy.tags.clock_skew, ctx.age_limit)  # fmt: skip
+        behind = check_tagger_time(update.ref, event, state, ctx.now,
+                                   ctx.policy.tags.clock_skew, ctx.age_limit)  # fmt: skip
         if behind is not None:  # declined for its date alone: not placed anywhere
             outcome.add(behind, SKEW)
             late.add(update.ref)
@@ -392,7 +386,7 @@ def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
     # second: counter order), where the replay sees no #5.
     low = set()
     for update, tag, _event in new if ctx.fresh else ():
-        violation = rules.check_counter(update.ref, tag, state)
+        violation = check_counter(update.ref, tag, state)
         if violation is not None:
             outcome.add(violation)
             low.add(update.ref)
@@ -404,7 +398,7 @@ def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
             outcome.add(violation)
         elif (violation.ref, violation.rule) not in seen:
             other = violation.ref.removeprefix(TAG_PREFIX)
-            outcome.add(rules.Violation(
+            outcome.add(Violation(
                 violation.rule, first,
                 f"its tagger date places it before '{other}' in gto's history, and there "
                 f"'{other}' fails: {violation.message}",
@@ -436,29 +430,29 @@ def _evaluate_tag(
     add = outcome.add
     ref = update.ref
     for path, keyword, message in ctx.validate(tag):
-        found = rules.schema_violation(ref, tag, path, keyword, message, ctx.config,
-                                       ctx.origin, state, commit)  # fmt: skip
+        found = schema_violation(ref, tag, path, keyword, message, ctx.config,
+                                 ctx.origin, state, commit)  # fmt: skip
         add(found, COUNTER if found.rule == "counter-missing" else None)
     if tag.counter is not None:
         if ctx.arrived or event is None or tag.counter > state.max_counter:
-            add(rules.check_counter(ref, tag, state))
+            add(check_counter(ref, tag, state))
         else:
             _counter_evidence(ref, tag, event, state, ctx, outcome)
-        add(rules.check_counter_step(ref, tag, state))
+        add(check_counter_step(ref, tag, state))
     if event is None:  # lightweight or not on a commit: no registry event, but a counter
         state.note_counter(tag.counter)
         return
     policy = ctx.policy
     skew, age = policy.tags.clock_skew, ctx.age_limit if pushed else None  # history is old
-    add(rules.check_tagger_time(ref, event, state, ctx.now, skew, age), SKEW)
+    add(check_tagger_time(ref, event, state, ctx.now, skew, age), SKEW)
     action = tag.action
     if action is REGISTER:
-        add(rules.check_version_exists(ref, tag, state))
-        add(rules.check_commit_has_version(ref, tag, event, state))
+        add(check_version_exists(ref, tag, state))
+        add(check_commit_has_version(ref, tag, event, state))
     elif action is DEREGISTER:
-        add(rules.check_deregister(ref, tag, event, state))
+        add(check_deregister(ref, tag, event, state))
     elif action is UNASSIGN:
-        add(rules.check_unassign(ref, tag, event, state))
+        add(check_unassign(ref, tag, event, state))
     if policy.versions_increasing or action is ASSIGN or policy.stages:
         _team_policy(update, tag, event, state, ctx, outcome, pushed)
     state.add(event)  # later tags of the batch see this one, accepted or not
@@ -549,12 +543,12 @@ def _counter_evidence(ref: str, tag: TagName, event: TagEvent, state: ArtifactSt
         e for e in state.events if e.name.counter is not None and e.name.counter >= tag.counter
     ]
     if not later or any(e.name.counter == tag.counter for e in later):
-        outcome.add(rules.check_counter(ref, tag, state))
+        outcome.add(check_counter(ref, tag, state))
         return
     if max(e.name.counter or 0 for e in later) < state.max_counter:
-        outcome.add(rules.check_counter(ref, tag, state))  # a lightweight tag's counter
+        outcome.add(check_counter(ref, tag, state))  # a lightweight tag's counter
         return
-    outcome.add(rules.check_counter_order(ref, tag, event, later))
+    outcome.add(check_counter_order(ref, tag, event, later))
 
 
 def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list[str]:
@@ -579,10 +573,10 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
     """The rules of ``versions`` and ``stages`` in the policies (docs/design.md §2)."""
     policy, facts, ref = ctx.policy, ctx.facts, update.ref
     if policy.versions_increasing:
-        outcome.add(rules.check_version_increasing(ref, tag, state, policy, event.commit),
+        outcome.add(check_version_increasing(ref, tag, state, policy, event.commit),
                     INCREASING)  # fmt: skip
     if tag.action is ASSIGN:
-        found = rules.check_version_for_stage(ref, tag, event, state, policy)
+        found = check_version_for_stage(ref, tag, event, state, policy)
         outcome.add(
             found, REGISTRATION if found and found.rule == "version-not-registered" else None
         )
@@ -596,30 +590,30 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
             own = stage_rules.source  # each stage rule is its policy's, in that one's mode
             if restoring:
                 for commit in sorted(state.stages_held().get(stage, ())):
-                    outcome.add(rules.check_restored_order(
+                    outcome.add(check_restored_order(
                         ref, tag, commit, state, stage_rules,
                         _holders_now(state, stage_rules, facts), reactivating=True), own)  # fmt: skip
             else:
-                outcome.add(rules.check_stage_order(ref, tag, event, state, stage_rules,
-                                                    _holders_now(state, stage_rules, facts)),
+                outcome.add(check_stage_order(ref, tag, event, state, stage_rules,
+                                              _holders_now(state, stage_rules, facts)),
                             own)  # fmt: skip
-            outcome.add(rules.check_message(ref, tag, event.message, stage_rules, restoring), own)
+            outcome.add(check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue
-            outcome.add(rules.check_branches(ref, tag, event, stage_rules, facts.reachable), own)
-            outcome.add(rules.check_pusher(ref, tag, stage_rules, _who(facts, update),
-                                           facts.identity_required, restoring=restoring,
-                                           sources=facts.identity_from, fix=facts.identity_fix), own)  # fmt: skip
-            outcome.add(rules.check_signed(ref, tag, update.new, event.message, stage_rules,
-                                           facts.verify, facts.will_sign, restoring), own)  # fmt: skip
-            outcome.add(rules.check_bound(ref, tag, event.message, stage_rules,
-                                          facts.repository, facts.verify is not None), own)  # fmt: skip
+            outcome.add(check_branches(ref, tag, event, stage_rules, facts.reachable), own)
+            outcome.add(check_pusher(ref, tag, stage_rules, _who(facts, update),
+                                     facts.identity_required, restoring=restoring,
+                                     sources=facts.identity_from, fix=facts.identity_fix), own)  # fmt: skip
+            outcome.add(check_signed(ref, tag, update.new, event.message, stage_rules,
+                                     facts.verify, facts.will_sign, restoring), own)  # fmt: skip
+            outcome.add(check_bound(ref, tag, event.message, stage_rules,
+                                    facts.repository, facts.verify is not None), own)  # fmt: skip
             if ctx.age_limit is not None:
-                outcome.add(rules.check_signed_now(ref, tag, event, stage_rules, ctx.now,
-                                                   policy.tags.clock_skew), own)  # fmt: skip
+                outcome.add(check_signed_now(ref, tag, event, stage_rules, ctx.now,
+                                             policy.tags.clock_skew), own)  # fmt: skip
             if ctx.freeze_at is not None:
-                outcome.add(rules.check_frozen(ref, tag, stage_rules, ctx.freeze_at,
-                                               restoring=restoring), own)  # fmt: skip
+                outcome.add(check_frozen(ref, tag, stage_rules, ctx.freeze_at,
+                                         restoring=restoring), own)  # fmt: skip
 
 
 def _who(facts: Facts, update: RefUpdate) -> Pusher | None:
@@ -668,16 +662,16 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
             continue
         for stage_rules in ctx.policy.rules_for(stage):
             own = stage_rules.source
-            outcome.add(rules.check_pusher(update.ref, tag, stage_rules, facts.pusher,
-                                           facts.identity_required, removing=True,
-                                           sources=facts.identity_from, fix=facts.identity_fix), own)  # fmt: skip
+            outcome.add(check_pusher(update.ref, tag, stage_rules, facts.pusher,
+                                     facts.identity_required, removing=True,
+                                     sources=facts.identity_from, fix=facts.identity_fix), own)  # fmt: skip
             if ctx.freeze_at is not None:
-                outcome.add(rules.check_frozen(update.ref, tag, stage_rules, ctx.freeze_at,
-                                               removing=True), own)  # fmt: skip
+                outcome.add(check_frozen(update.ref, tag, stage_rules, ctx.freeze_at,
+                                         removing=True), own)  # fmt: skip
             for commit in sorted({c for c, _ in now} - {c for c, _ in was}):
-                outcome.add(rules.check_restored_order(update.ref, tag, commit, state,
-                                                       stage_rules,
-                                                       _holders_now(state, stage_rules, facts)),
+                outcome.add(check_restored_order(update.ref, tag, commit, state,
+                                                 stage_rules,
+                                                 _holders_now(state, stage_rules, facts)),
                             own)  # fmt: skip
 
 
@@ -713,7 +707,7 @@ def _judge_what_remains(update: RefUpdate, history: list[Item], state: ArtifactS
         if (violation.ref, violation.rule) in seen or violation.severity != "error":
             continue
         other = violation.ref.removeprefix(TAG_PREFIX)
-        outcome.add(rules.Violation(
+        outcome.add(Violation(
             violation.rule, update.ref,
             f"without this tag, '{other}' fails in gto's history: {violation.message}",
             f"keep the tag; if '{other}' must go too, delete it first, in a push of its own",

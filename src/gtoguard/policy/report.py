@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from gtoguard.errors import CannotRun
 from gtoguard.model.printable import printable
 from gtoguard.model.refupdate import printable_ref
-from gtoguard.policy.rules import UNCHECKED, Violation
+from gtoguard.policy.rules.violation import UNCHECKED, Violation
 
 PREFIX = "gtoguard: "
 # violations, and receipt lines, a hook prints for one push (then a count), so that what

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gtoguard.git import bulk
+from gtoguard.git.objects import bulk_objects
 from gtoguard.git.repo import Repo
 from gtoguard.model.refupdate import decode_ref
-from gtoguard.policy.rules import GitObject
+from gtoguard.policy.rules.violation import GitObject
 
 Tags = list[tuple[str, str]]  # (tag name, object id)
 
@@ -108,7 +109,7 @@ def objects_by_artifact(repo: Repo, groups: dict[bytes, Tags]
                         ) -> Iterator[list[tuple[str, GitObject]]]:  # fmt: skip
     """Each artifact's tags with their objects, as ``Repo.object_info`` reads them, read
     in bulk by one ``git cat-file --batch`` streaming while they are judged."""
-    read = repo.bulk_objects([oid for group in groups.values() for _, oid in group])
+    read = bulk_objects(repo, [oid for group in groups.values() for _, oid in group])
     try:
         for group in groups.values():
             yield [(name, next(read)) for name, _ in group]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gtoguard.model.refupdate import RefUpdate, printable_ref
-from gtoguard.policy.rules import Violation
+from gtoguard.policy.rules.violation import Violation
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -40,7 +40,8 @@ def record(
     ``dropped``: the bytes of the report the pusher did not read (it hung up)."""
     import time
 
-    from gtoguard.config.files import ConfigInvalid, VerdictCache
+    from gtoguard.config.problems import ConfigInvalid
+    from gtoguard.config.verdictcache import VerdictCache
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.clock import TEST_CLOCK
     from gtoguard.policy.identity import pusher

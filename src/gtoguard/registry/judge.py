@@ -16,8 +16,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gtoguard.config import files as cfg
+from gtoguard.config.problems import ConfigInvalid, Problem
+from gtoguard.config.verdictcache import VerdictCache, content_digest
 from gtoguard.errors import CannotRun, ContentFailure, environmental_failure
-from gtoguard.git.repo import Branch, Repo
+from gtoguard.git.branches import Branch, branch_tips, config_changes
+from gtoguard.git.objects import object_info, pushed_object
+from gtoguard.git.repo import Repo
+from gtoguard.git.tagrefs import tag_names, tag_targets, tags_of
 from gtoguard.model.refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
 from gtoguard.model.signatureblock import Verdict
 from gtoguard.model.state import Registry, TagEvent, build_registry
@@ -31,11 +36,11 @@ from gtoguard.policy.evaluate import (
     Outcome,
     evaluate,
     event_of,
-    gto_updates,
-    touched_artifacts,
 )
 from gtoguard.policy.identity import Pusher, identity_sources, pusher
-from gtoguard.policy.rules import CI_IDENTITY_HINT, GitObject, Violation
+from gtoguard.policy.rules.pushers import CI_IDENTITY_HINT
+from gtoguard.policy.rules.violation import GitObject, Violation
+from gtoguard.policy.scope import gto_updates, touched_artifacts
 from gtoguard.policy.settings import (
     CONFIG_FILES,
     GTO_FILE,
@@ -59,7 +64,7 @@ class Settings(NamedTuple):
     config: GtoConfig
     policy: Policy
     origin: str
-    cache: cfg.VerdictCache | None = None  # where verdicts reached are kept (save() it)
+    cache: VerdictCache | None = None  # where verdicts reached are kept (save() it)
 
     def tag_checker(self) -> Callable[[Any], Any]:
         """jsonschema's check of decoded tags, its verdicts kept in the cache."""
@@ -87,7 +92,7 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
     def reachable(commit: str, patterns: tuple[str, ...]) -> tuple[bool, list[str]]:
         nonlocal tips
         if tips is None:
-            tips = repo.branch_tips(where.remote if where.side != "server" else None)
+            tips = branch_tips(repo, where.remote if where.side != "server" else None)
             for update in updates:
                 if update.ref.startswith(BRANCH_PREFIX):
                     name = update.ref[len(BRANCH_PREFIX) :]
@@ -214,7 +219,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     the tip's (an audit by the rules of the time; None as the commit: no files yet);
     messages then name that commit."""
     if branch.missing is not None:
-        raise cfg.ConfigInvalid([cfg.Problem("HEAD", "/", branch.missing, branch.fix)])
+        raise ConfigInvalid([Problem("HEAD", "/", branch.missing, branch.fix)])
     where = f"{branch.label}:" if branch.ref != "HEAD" else "HEAD:"
     commit, origin = branch.commit, branch.label
     if as_of is not None:
@@ -222,7 +227,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
         where = f"{commit[:12]}:" if commit else where
         origin = (f"{branch.label} as of {commit[:12]} ({_day(as_of[1])})" if commit
                   else f"{branch.label} before it had one")  # fmt: skip
-    verdicts = cfg.VerdictCache(Path(repo.path) / "gtoguard-cache")
+    verdicts = VerdictCache(Path(repo.path) / "gtoguard-cache")
 
     def document(path: str, parse: Callable[[bytes, str], Any]) -> tuple[bool, Any]:
         entry = repo.entry_at(commit, path)
@@ -230,7 +235,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
             return False, None
         problem = not_a_file(entry[1], where + path)
         if problem is not None:
-            raise cfg.ConfigInvalid([problem])
+            raise ConfigInvalid([problem])
         blob = entry[0]
         data = repo.file_at(commit, path)
         if data is None:
@@ -244,7 +249,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     if as_of is None and document(INDEX_FILE, cfg.index_document)[0]:
         problems = _undated_index(repo, commit, where + INDEX_FILE)
         if problems:
-            raise cfg.ConfigInvalid(problems)
+            raise ConfigInvalid(problems)
     with as_content(where + GTO_FILE):
         config = cfg.gto_config_from(gto_doc) if has_gto else GtoConfig()
     has_policy, policy_doc = document(POLICY_FILE, cfg.policy_document)
@@ -254,7 +259,7 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
         problems = [] if policy is None else cfg.stage_problems(config, policy,
                                                                  where + POLICY_FILE)  # fmt: skip
     if problems:
-        raise cfg.ConfigInvalid(problems)
+        raise ConfigInvalid(problems)
     server = server_policy(repo, verdicts=verdicts)
     verdicts.save()
     if policy is None:
@@ -278,7 +283,7 @@ def as_content(file: str) -> Iterator[None]:
         if environmental_failure(exc):
             raise  # the server's own failure (a library that cannot load): not the file's
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-        raise cfg.ConfigInvalid([cfg.Problem(
+        raise ConfigInvalid([Problem(
             file, "/", f"gtoguard cannot read what the file holds ({reason})",
             "simplify the file (gtoguard config validate FILE says more)",
         )]) from None  # fmt: skip
@@ -294,18 +299,18 @@ def _day(seconds: int) -> str:
 _KINDS_OF_MODE = {0o120000: "a symbolic link", 0o160000: "a submodule", 0o040000: "a directory"}
 
 
-def not_a_file(mode: int, where: str) -> cfg.Problem | None:
+def not_a_file(mode: int, where: str) -> Problem | None:
     """A config file must be a regular file in the commit: gtoguard reads the committed
     blob, while gto and `cat` follow a symlink, so the two would read different rules."""
     if mode in (0o100644, 0o100755):
         return None
     kind = _KINDS_OF_MODE.get(mode, f"an entry of mode {mode:o}")
-    return cfg.Problem(where, "/", f"{kind}, not a regular file",
-                       "commit the file itself (git rm --cached, copy it in, git add)")  # fmt: skip
+    return Problem(where, "/", f"{kind}, not a regular file",
+                   "commit the file itself (git rm --cached, copy it in, git add)")  # fmt: skip
 
 
 def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
-                  verdicts: cfg.VerdictCache | None = None) -> Policy | None:  # fmt: skip
+                  verdicts: VerdictCache | None = None) -> Policy | None:  # fmt: skip
     """The server admin's policy; with ``verdicts``, a file validated before (by its
     content's digest) is not parsed again."""
     path = (os.environ if env is None else env).get("GTOGUARD_POLICY") or repo.config_value(
@@ -316,18 +321,18 @@ def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise cfg.ConfigInvalid(
-            [cfg.Problem(path, "/", f"cannot read the server policy: {exc.strerror}",
-                         "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY")]
+        raise ConfigInvalid(
+            [Problem(path, "/", f"cannot read the server policy: {exc.strerror}",
+                     "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY")]
         ) from None  # fmt: skip
     try:
         if verdicts is None:
             return cfg.parse_policy(data, path, server=True)._replace(server=True)
-        digest = cfg.content_digest(data)
+        digest = content_digest(data)
         doc = verdicts.document("server-policy", digest, lambda: data,
                                 lambda raw: cfg.policy_document(raw, path, server=True))  # fmt: skip
         return policy_from_data(doc or {}, source=path)._replace(server=True)
-    except cfg.ConfigInvalid as exc:
+    except ConfigInvalid as exc:
         exc.environmental = True  # the admin's file: fail: open may apply
         raise
 
@@ -354,7 +359,7 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
         try:
             with as_content(name):
                 problems = cfg.validate_file(data, name)
-        except cfg.ConfigInvalid as exc:
+        except ConfigInvalid as exc:
             problems = exc.problems
         if name == INDEX_FILE:
             problems += _undated_index(repo, update.new, name)
@@ -425,11 +430,11 @@ def tip_problems(repo: Repo, updates: Iterable[RefUpdate], branch: Branch) -> li
 
 
 def index_problems(repo: Repo, gto: Iterable[RefUpdate], objects: Mapping[str, GitObject],
-                   verdicts: cfg.VerdictCache | None) -> list[Violation]:  # fmt: skip
+                   verdicts: VerdictCache | None) -> list[Violation]:  # fmt: skip
     """gto reads ``artifacts.yaml`` at the commit of every version it shows: a tag on a
     commit whose index it cannot load fails every reader, for as long as the tag stays."""
     found = []
-    checked: dict[str, list[cfg.Problem]] = {}
+    checked: dict[str, list[Problem]] = {}
     for update in gto:
         obj = objects.get(update.new)
         if update.deleted or obj is None or obj.kind != "tag" or obj.target_kind != "commit":
@@ -449,7 +454,7 @@ def index_problems(repo: Repo, gto: Iterable[RefUpdate], objects: Mapping[str, G
     return found
 
 
-def _index_at(repo: Repo, commit: str, verdicts: cfg.VerdictCache | None) -> list[cfg.Problem]:
+def _index_at(repo: Repo, commit: str, verdicts: VerdictCache | None) -> list[Problem]:
     entry = repo.entry_at(commit, INDEX_FILE)
     if entry is None:
         return []
@@ -464,18 +469,18 @@ def _index_at(repo: Repo, commit: str, verdicts: cfg.VerdictCache | None) -> lis
             else:
                 verdicts.document(INDEX_FILE, entry[0], lambda: data,
                                   lambda raw: cfg.index_document(raw, INDEX_FILE))  # fmt: skip
-    except cfg.ConfigInvalid as exc:
+    except ConfigInvalid as exc:
         return exc.problems
     return []
 
 
-def _undated_index(repo: Repo, commit: str | None, where: str) -> list[cfg.Problem]:
+def _undated_index(repo: Repo, commit: str | None, where: str) -> list[Problem]:
     """gto dates the entries of ``artifacts.yaml`` by the commit that holds it."""
     why = repo.undatable(commit) if commit else None
     if why is None:
         return []
-    return [cfg.Problem(where, "/", f"its commit {why}; gto dates the file's artifacts by it",
-                        "commit again with a real date (git commit --amend --reset-author)")]  # fmt: skip
+    return [Problem(where, "/", f"its commit {why}; gto dates the file's artifacts by it",
+                    "commit again with a real date (git commit --amend --reset-author)")]  # fmt: skip
 
 
 def claimed_default(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) -> list[Violation]:
@@ -487,7 +492,7 @@ def claimed_default(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) ->
     if branch.missing is None:
         return []
     claimed = [u for u in updates if u.ref == branch.ref and u.created]
-    if not claimed or not any(is_gto_shaped(name) for name in repo.tag_names()):
+    if not claimed or not any(is_gto_shaped(name) for name in tag_names(repo)):
         return []
     return [Violation(
         "config-invalid", claimed[0].ref,
@@ -575,7 +580,7 @@ def _allowed_refs(repo: Repo, where: Where | None) -> tuple[str, ...]:
     return policy.refs_allow if policy is not None else ()
 
 
-def _config_violation(update: RefUpdate, problem: cfg.Problem) -> Violation:
+def _config_violation(update: RefUpdate, problem: Problem) -> Violation:
     hint = problem.hint or f"fix {problem.file} and push again"
     return Violation("config-invalid", update.ref, str(problem), hint)
 
@@ -644,7 +649,7 @@ def registry_for(
     """The state of ``artifacts`` from existing tags (name -> object; names in
     ``exclude`` left out)."""
     candidates = {n: oid for n, oid in targets.items() if n not in exclude}
-    return registry_of(repo.tags_of(artifacts, candidates), artifacts)
+    return registry_of(tags_of(repo, artifacts, candidates), artifacts)
 
 
 def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObject]:
@@ -657,7 +662,7 @@ def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObj
             timebudget.spend("reading the pushed tag objects")
         if update.is_tag and not update.deleted and update.new not in objects:
             try:
-                objects[update.new] = repo.pushed_object(update.new, HEAD_CAP)
+                objects[update.new] = pushed_object(repo, update.new, HEAD_CAP)
             except KeyError:
                 raise ContentFailure(f"object {update.new} of {update.ref} is missing") from None
     return objects
@@ -681,12 +686,12 @@ def whole_messages(repo: Repo, objects: dict[str, GitObject], gto: Iterable[RefU
             raise timebudget.TooMuch(f"its tag objects hold more than {MAX_MESSAGES >> 20} MiB "
                                  "of messages to read")  # fmt: skip
         timebudget.spend("reading the pushed tag messages")
-        objects[update.new] = repo.pushed_object(update.new, max_message)
+        objects[update.new] = pushed_object(repo, update.new, max_message)
 
 
 def _exists(repo: Repo, oid: str) -> bool:
     try:
-        repo.object_info(oid)
+        object_info(repo, oid)
     except KeyError:
         return False
     return True
@@ -714,7 +719,7 @@ def _add_removed(repo: Repo, updates: Sequence[RefUpdate],
             continue
         try:
             tag = parse_tag(update.tag_name)
-            obj = repo.object_info(update.old)
+            obj = object_info(repo, update.old)
         except (TagNameError, KeyError):
             continue
         events = before.setdefault(tag.artifact, [])
@@ -755,11 +760,11 @@ def run(
     receipt: bool = False,
 ) -> Result:
     """Check a batch of updates; raises ``CannotRun`` (e.g. ``ConfigInvalid``) if it cannot.
-    ``changes``: ``repo.config_changes(updates, branch)``, when the caller has it already;
+    ``changes``: ``config_changes(repo, updates, branch)``, when the caller has it already;
     ``receipt``: say in ``Result.receipt`` what an accepted batch changes (the hooks)."""
     result = Result(Outcome())
     if changes is None:
-        changes = repo.config_changes(updates, branch)
+        changes = config_changes(repo, updates, branch)
     config_violations = check_config_changes(repo, changes)
     config_violations += namespaced_refs(updates, repo.namespace)
     config_violations += claimed_default(repo, updates, branch)
@@ -787,7 +792,7 @@ def run(
         whole_messages(repo, objects, gto, settings.policy.tags.max_message)
         config_violations += index_problems(repo, gto, objects, settings.cache)
         touched = touched_artifacts(gto)
-        names = repo.tag_targets(touched)
+        names = tag_targets(repo, touched)
         exclude = (
             {u.tag_name for u in gto if u.created} if existing_exclude is None else existing_exclude
         )
@@ -823,7 +828,7 @@ def run(
             and (where is None or where.side == "server")
         ):
             deleted = [u for u in gto if u.deleted]
-            old = {u.old: repo.object_info(u.old) for u in deleted if _exists(repo, u.old)}
+            old = {u.old: object_info(repo, u.old) for u in deleted if _exists(repo, u.old)}
             try:
                 tombstones.record(repo.path, deleted, old, repo.namespace)
             except OSError as exc:

@@ -16,14 +16,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from gtoguard.model.refupdate import RefUpdate
-from gtoguard.policy.rules import GitObject
+from gtoguard.policy.rules.violation import GitObject
 
 CACHE = "gtoguard-cache"
 NAME = "deleted-tags"
 
 
 def _digest(text: str) -> str:
-    from gtoguard.config.files import content_digest
+    from gtoguard.config.verdictcache import content_digest
 
     return content_digest(text.encode("utf-8", "surrogateescape"))
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 
+from gtoguard.git.objects import object_info
 from gtoguard.git.refstore import RefStore
 from gtoguard.git.repo import Repo, namespace_prefix
 from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate, printable_ref
 from gtoguard.model.tagname import is_gto_shaped
 from gtoguard.policy import timebudget
-from gtoguard.policy.rules import Violation
+from gtoguard.policy.rules.violation import Violation
 
 MAX_COMPONENT = 250  # bytes: NAME_MAX (255) less ".lock"
 _TRUE = {"true", "yes", "on", "1"}
@@ -100,7 +101,7 @@ def _refused_branch(repo: Repo, update: RefUpdate) -> str | None:
 
 def _commit(repo: Repo, oid: str) -> bool:
     try:
-        return repo.object_info(oid).kind == "commit"
+        return object_info(repo, oid).kind == "commit"
     except KeyError:
         return False
 

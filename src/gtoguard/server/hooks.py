@@ -27,12 +27,13 @@ from gtoguard.model.refupdate import (
 from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import timebudget
 from gtoguard.policy.report import failure_violations, summary_line, write_receipt, write_text
-from gtoguard.policy.rules import UNCHECKED, Violation
+from gtoguard.policy.rules.violation import UNCHECKED, Violation
 from gtoguard.policy.settings import DEFAULT_BUDGET
 from gtoguard.server.lock import Busy
 
 if TYPE_CHECKING:
-    from gtoguard.git.repo import Branch, Repo
+    from gtoguard.git.branches import Branch
+    from gtoguard.git.repo import Repo
     from gtoguard.registry.judge import Result
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
@@ -63,8 +64,10 @@ def run_hook(
     env: Mapping[str, str],
     decision: Decision | None = None,
 ) -> int:
+    from gtoguard.git.branches import config_changes, default_branch, remote_default_branch
+    from gtoguard.git.objects import objects_of
     from gtoguard.git.repo import open_repo
-    from gtoguard.policy.evaluate import gto_updates
+    from gtoguard.policy.scope import gto_updates
 
     gitlab = _gitlab(env)
     decision = decision or Decision()
@@ -74,8 +77,8 @@ def run_hook(
     if hook == "pre-receive":  # judge what git writes: an alias updates the ref it names
         updates = [_landing(repo, u, n) for n, u in enumerate(updates)]
     # pre-push: the remote's default branch as last fetched, never an unpushed commit
-    branch = repo.remote_default_branch(remote) if remote else repo.default_branch()
-    changes = repo.config_changes(updates, branch)
+    branch = remote_default_branch(repo, remote) if remote else default_branch(repo)
+    changes = config_changes(repo, updates, branch)
     # another namespace's refs, and refs that are neither branches nor tags
     elsewhere = any(not u.ref.startswith((BRANCH_PREFIX, TAG_PREFIX)) for u in updates)
     claims = branch.missing is not None and any(u.ref == branch.ref for u in updates)
@@ -88,7 +91,7 @@ def run_hook(
     ):
         # a plain tag name can still carry a GTO-named object, which is what gto reads
         plain = [u for u in updates if u.is_tag and not u.deleted]
-        if not plain or not gto_updates(plain, repo.objects_of(plain, HEAD_CAP)):
+        if not plain or not gto_updates(plain, objects_of(repo, plain, HEAD_CAP)):
             return EXIT_OK
     from gtoguard.registry import judge  # yaml and jsonschema come with it
 
@@ -154,13 +157,14 @@ def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], pushed: Sequenc
                        ) -> tuple[Result, list[RefUpdate]]:  # fmt: skip
     """Judge the push as git will land it: without the branch updates git will refuse
     (by the names as ``pushed``), declined whole if git cannot store one of its GTO tags."""
+    from gtoguard.git.branches import config_changes
     from gtoguard.registry import judge
     from gtoguard.server.gitrefusals import forecast
 
     found = forecast(repo, updates, pushed)
     lands = found.lands
     where = judge.Where("server", env)
-    result = judge.run(repo, lands, branch, changes=repo.config_changes(lands, branch),
+    result = judge.run(repo, lands, branch, changes=config_changes(repo, lands, branch),
                            where=where, receipt=True)  # fmt: skip
     for violation in found.violations:
         result.outcome.add(violation)

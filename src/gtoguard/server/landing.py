@@ -28,7 +28,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from gtoguard.git.repo import Branch, Repo, namespace_prefix
+from gtoguard.git.branches import Branch, default_branch
+from gtoguard.git.repo import Repo, namespace_prefix
 from gtoguard.model.refupdate import RefUpdate, parse_pre_receive, printable_ref
 from gtoguard.policy import timebudget
 from gtoguard.server.lock import (
@@ -192,7 +193,7 @@ class Plan:
         """The default branch as the push was judged: its config applies, not one the
         push itself brought (docs/design.md §2)."""
         ref, _, commit = _read(self.path / "base").partition(" ")
-        branch = repo.default_branch()
+        branch = default_branch(repo)
         if branch.ref != ref:
             return Branch(ref, None if commit == "-" else commit)
         return Branch(branch.ref, None if commit == "-" else commit, branch.missing, branch.fix)

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gtoguard.git.repo import Branch, Repo
+from gtoguard.git.branches import Branch
+from gtoguard.git.repo import Repo
 from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate
 from gtoguard.model.tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
 from gtoguard.policy.settings import Policy

@@ -19,12 +19,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from gtoguard.git.repo import Branch, Repo, open_repo
+from gtoguard.git.branches import Branch, default_branch
+from gtoguard.git.objects import objects_of
+from gtoguard.git.repo import Repo, open_repo
 from gtoguard.model.refupdate import RefUpdate, printable_ref
 from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import timebudget
-from gtoguard.policy.evaluate import Outcome, gto_updates
+from gtoguard.policy.evaluate import Outcome
 from gtoguard.policy.report import summary_line, write_text
+from gtoguard.policy.scope import gto_updates
 from gtoguard.registry import judge
 from gtoguard.server import landing
 from gtoguard.server.lock import RepoLock, lease_from_env, serves_a_push, timeout_from_env
@@ -61,7 +64,7 @@ def _may_be_gto(repo: Repo, lines: list[str]) -> bool:
     if gto_updates(updates):
         return True
     plain = [u for u in updates if u.is_tag and not u.deleted]
-    return bool(plain) and bool(gto_updates(plain, repo.objects_of(plain, HEAD_CAP)))
+    return bool(plain) and bool(gto_updates(plain, objects_of(repo, plain, HEAD_CAP)))
 
 
 def _lines(stdin: bytes) -> list[str]:
@@ -83,7 +86,7 @@ def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
         landing.clear_plans(lock.cache)
     notes = [landing.took_over(b) for b in taken.broken]
     updates = landing.updates_of(repo, lines)
-    outcome = _judge(repo, updates, repo.default_branch(), env)
+    outcome = _judge(repo, updates, default_branch(repo), env)
     if not outcome.ok:
         if took:
             lock.release()
@@ -96,7 +99,7 @@ def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
         )
         return 1
     if took:  # released by the shim once this transaction committed or aborted
-        landing.write_plan(lock, lines, repo.default_branch(), pending=len(lines))
+        landing.write_plan(lock, lines, default_branch(repo), pending=len(lines))
     if notes:
         write_text(err, [], None, notes, bool(env.get("GL_ID")))
     return 0

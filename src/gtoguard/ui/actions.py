@@ -20,8 +20,8 @@ from gtoguard.git.repo import open_repo
 from gtoguard.model.printable import printable
 from gtoguard.model.tagname import Action, is_valid_artifact, is_valid_name, is_valid_version
 from gtoguard.policy.report import failure_violations, severity_label, violation_json
-from gtoguard.registry import helper
-from gtoguard.registry.helper import Request
+from gtoguard.registry import planning, publishing
+from gtoguard.registry.planning import Request
 from gtoguard.ui.site import Site
 
 KINDS = {"promote": Action.ASSIGN, "register": Action.REGISTER, "unassign": Action.UNASSIGN}
@@ -201,7 +201,7 @@ def one_at_a_time(site: Site) -> Iterator[None]:
 
 def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
     repo, branch = site.open()
-    found = helper.plan(repo, request, branch, site.remote)
+    found = planning.plan(repo, request, branch, site.remote)
     names = [new.name for new in found.tags]
     violations = [violation_json(v) for v in found.outcome.violations]
     refused = len(found.outcome.rejected_refs)
@@ -216,13 +216,13 @@ def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
         return Answer(422, "refused", f"{refused} of {len(names)} new {noun} would be "
                       "declined; nothing was written", None, violations, names, [],
                       found.notes)  # fmt: skip
-    written = helper.write(repo, found.tags, sign=False)
+    written = publishing.write(repo, found.tags, sign=False)
     made = ", ".join(names)
     if site.remote is None:
         return Answer(201, "written", f"created {made}; this repository has no remote, so "
                       "nothing was pushed", None, violations, names, [], found.notes)  # fmt: skip
-    carried = helper.relied_on(repo, [new for new, _ in written], site.remote)
-    result = helper.push(repo, site.remote, written, carried)
+    carried = publishing.relied_on(repo, [new for new, _ in written], site.remote)
+    result = publishing.push(repo, site.remote, written, carried)
     notes = found.notes + ([f"pushed with {', '.join(carried)}, which {site.remote} did not "
                             "have and the new tags rely on"] if carried else [])  # fmt: skip
     if result.accepted:

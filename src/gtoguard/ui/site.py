@@ -1,5 +1,5 @@
 """What the pages show, read through the helper's documents and cached by the registry's
-state (``helper.registry_key``: the tag refs, the config branch and HEAD), so a page is
+state (``pagedata.registry_key``: the tag refs, the config branch and HEAD), so a page is
 computed once per change of the registry, however often it is shown."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gtoguard.git.repo import Branch, Repo, open_repo
+from gtoguard.git.branches import Branch
+from gtoguard.git.repo import Repo, open_repo
 from gtoguard.model.refupdate import TAG_PREFIX
 from gtoguard.model.tagname import TagNameError, parse_tag
-from gtoguard.registry import helper
+from gtoguard.registry import auditing, pagedata, planning, reading
 
 T = TypeVar("T")
 CACHED = 64  # page documents kept for the current registry state
@@ -98,7 +99,7 @@ class Model:
     findings: list[Finding]  # every violation of its tags
     allowed: tuple[str, ...] | None  # .gto's stages; None: any valid stage
     promotable: list[str]  # registered, active versions, highest first
-    commits: list[helper.CommitSummary]
+    commits: list[pagedata.CommitSummary]
 
 
 class Site:
@@ -113,11 +114,11 @@ class Site:
         """A handle of its own for each request (pygit2 objects are not shared across
         threads) and the branch .gto and the policy are read from, as the CLI finds it."""
         repo = open_repo(self.path)
-        return repo, helper.config_branch(repo, None, self.remote)
+        return repo, planning.config_branch(repo, None, self.remote)
 
     def _cached(self, what: Hashable, compute: Callable[[Repo, Branch], T]) -> T:
         repo, branch = self.open()
-        key = (helper.registry_key(repo, branch), what)
+        key = (pagedata.registry_key(repo, branch), what)
         with self._lock:  # a page and its refresh at once: computed once
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -129,9 +130,9 @@ class Site:
                 self._cache.pop(old, None)
         return value
 
-    def commits(self) -> list[helper.CommitSummary]:
+    def commits(self) -> list[pagedata.CommitSummary]:
         """What the Register dialog offers (nothing in a bare repository: read-only)."""
-        return [] if self.read_only else helper.recent_commits(open_repo(self.path))
+        return [] if self.read_only else pagedata.recent_commits(open_repo(self.path))
 
     # --- the pages -----------------------------------------------------------------------
 
@@ -150,7 +151,7 @@ class Site:
 
 
 def _audit(repo: Repo, branch: Branch) -> tuple[list[Finding], list[str]]:
-    result = helper.audit(repo, branch, None)
+    result = auditing.audit(repo, branch, None)
     return [_finding(v.rule, v.ref, v.message, v.hint, v.severity)
             for v in result.outcome.violations], result.notes  # fmt: skip
 
@@ -166,8 +167,8 @@ def _finding(rule: str, ref: str, message: str, hint: str | None, severity: str)
 
 def _dashboard(repo: Repo, branch: Branch, findings: list[Finding],
                notes: list[str]) -> Dashboard:  # fmt: skip
-    document = helper.registry_document(repo, branch, include_deprecated=True)
-    allowed = helper.configured_stages(repo, branch)
+    document = reading.registry_document(repo, branch, include_deprecated=True)
+    allowed = pagedata.configured_stages(repo, branch)
     stages = list(next(iter(document.values()))["stage"]) if document else list(allowed or ())
     rows = [Row(name, entry["version"], dict(entry["stage"]), entry["active"], entry["registered"])
             for name, entry in document.items()]  # fmt: skip
@@ -175,9 +176,9 @@ def _dashboard(repo: Repo, branch: Branch, findings: list[Finding],
 
 
 def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Model:
-    allowed = helper.configured_stages(repo, branch)
-    documents = helper.gto_artifact_document(repo, name, include_inactive=True)
-    journal = helper.history_document(repo, name)
+    allowed = pagedata.configured_stages(repo, branch)
+    documents = reading.gto_artifact_document(repo, name, include_inactive=True)
+    journal = reading.history_document(repo, name)
     holders: dict[str, Holder] = {}
     for doc in documents:
         for stage in doc["stages"]:
@@ -192,7 +193,7 @@ def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Mo
     history = [Event(e["ref"], e["event"], e.get("version"), e.get("stage"), e["author"],
                      e["message"], e["timestamp"], by_tag.get(e["ref"], []))
                for e in journal]  # fmt: skip
-    gone = helper.deprecation(repo, name)
+    gone = reading.deprecation(repo, name)
     return Model(
         name,
         gone.tag if gone is not None else None,
@@ -202,7 +203,7 @@ def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Mo
         findings,
         allowed,
         [v.version for v in versions if v.status == "registered"],
-        helper.recent_commits(repo),
+        pagedata.recent_commits(repo),
     )
 
 

@@ -1,0 +1,149 @@
+"""Stages: unassigning one held, the order stages are reached in (``from``,
+``rollback``), the branches a stage takes commits from; and what a tag does to a stage,
+in words, for every stage rule's message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gtoguard.model.state import ArtifactState, TagEvent
+from gtoguard.model.tagname import (
+    ASSIGN,
+    DEPRECATE,
+    DEREGISTER,
+    REGISTER,
+    UNASSIGN,
+    TagName,
+)
+from gtoguard.policy.rules.violation import Reachability, Violation
+from gtoguard.policy.settings import StageRules
+
+
+def check_unassign(
+    ref: str, tag: TagName, event: TagEvent, state: ArtifactState
+) -> Violation | None:
+    if tag.action is not UNASSIGN or tag.stage is None:
+        return None
+    if not state.registered_at(event.commit):
+        return Violation(
+            "version-not-registered",
+            ref,
+            f"commit {event.commit[:12]} has no registered version of '{tag.artifact}'; "
+            "gto readers ignore an unassignment there and keep the stage",
+            f"register the commit first (gtoguard register {tag.artifact} "
+            f"{event.commit[:12]}), then unassign",
+        )
+    if state.stage_active(event.commit, tag.stage):
+        return None
+    version = state.version_label(event.commit)
+    label = version if version != event.commit else f"commit {event.commit[:12]}"
+    held = state.active_stages(event.commit)
+    holds = f" (it holds: {', '.join(held)})" if held else " (it holds no stage)"
+    return Violation(
+        "stage-not-active",
+        ref,
+        f"'{tag.artifact}' {label} does not hold stage '{tag.stage}'{holds}",
+        f"see which version holds '{tag.stage}': gtoguard show {tag.artifact}",
+    )
+
+
+def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
+                      rules: StageRules, holders: Mapping[str, str]) -> Violation | None:  # fmt: skip
+    """``from``: the version must hold one of the listed stages now, in the view ``gto
+    show`` gives by default (``holders``: stage -> the commit shown in it; the page's
+    Stages table). A version that held the stage it is given before may go back to it (a
+    rollback) without holding a ``from`` stage again, unless the stage says ``rollback:
+    false``."""
+    if tag.action is not ASSIGN or not rules.from_stages or tag.stage is None:
+        return None
+    if any(holders.get(stage) == event.commit for stage in rules.from_stages):
+        return None
+    if rules.rollback and state.ever_held(event.commit, tag.stage):
+        return None
+    version = state.version_label(event.commit)
+    label = version if version != event.commit else f"commit {event.commit[:12]}"
+    needed = " or ".join(rules.from_stages)
+    held = (f"; it held {tag.stage} before, but rollback: false"
+            if not rules.rollback and state.ever_held(event.commit, tag.stage) else "")  # fmt: skip
+    return Violation(
+        "stage-order",
+        ref,
+        f"'{tag.artifact}' {label} must be in {needed} before {tag.stage} "
+        f"({_shown_now(state, rules.from_stages, holders)}{held}; {rules.source})",
+        f"promote it first: gtoguard assign {tag.artifact} --version {version} "
+        f"--stage {rules.from_stages[0]}",
+    )
+
+
+def _shown_now(state: ArtifactState, stages: tuple[str, ...], holders: Mapping[str, str]) -> str:
+    """Who holds ``stages`` now, as gto show shows them, for a message."""
+    said = []
+    for stage in stages:
+        commit = holders.get(stage)
+        said.append(f"{stage} is {state.version_label(commit)}" if commit is not None
+                    else f"no version is in {stage}")  # fmt: skip
+    return ", ".join(said) + " now"
+
+
+def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactState,
+                         rules: StageRules, holders: Mapping[str, str],
+                         reactivating: bool = False) -> Violation | None:  # fmt: skip
+    """Deleting an unassignment (or a deregistration) gives a stage back to a version, and
+    so does making a deprecated artifact active again (``reactivating``): an assignment by
+    other means. Giving a version back a stage it held is a rollback, which ``from`` lets
+    through unless the stage says ``rollback: false``; then the version must hold one of
+    the ``from`` stages (``holders``, after the change)."""
+    if not rules.from_stages or rules.rollback:
+        return None
+    if any(holders.get(stage) == commit for stage in rules.from_stages):
+        return None
+    version = state.version_label(commit)
+    label = version if version != commit else f"commit {commit[:12]}"
+    how = (f"'{tag.tag}' makes '{tag.artifact}' active again, which gives stage "
+           f"{rules.stage} back to {label}" if reactivating else
+           f"removing '{tag.tag}' gives stage {rules.stage} back to '{tag.artifact}' {label}")  # fmt: skip
+    return Violation(
+        "stage-order",
+        ref,
+        f"{how}, which is not in {' or '.join(rules.from_stages)} "
+        f"({_shown_now(state, rules.from_stages, holders)}; rollback: false; {rules.source})",
+        f"assign it properly: gtoguard assign {tag.artifact} --version {version} "
+        f"--stage {rules.from_stages[0]}",
+    )
+
+
+def check_branches(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
+                   reachable: Reachability | None) -> Violation | None:  # fmt: skip
+    if tag.action is not ASSIGN or not rules.branches or reachable is None:
+        return None
+    ok, branches = reachable(event.commit, rules.branches)
+    if ok:
+        return None
+    wanted = ", ".join(rules.branches)
+    seen = f" (branches checked: {', '.join(branches)})" if branches else " (no such branch)"
+    return Violation(
+        "branch-not-allowed",
+        ref,
+        f"commit {event.commit[:12]} is not on {wanted}{seen}; stage {tag.stage} only takes "
+        f"commits from there ({rules.source})",
+        f"merge the commit into {rules.branches[0]} first, then tag the merged commit",
+    )
+
+
+def describe_change(
+    tag: TagName, stage: str, removing: bool = False, restoring: bool = False
+) -> str:
+    """What the tag does to ``stage``, for messages: every way a stage changes counts."""
+    if removing:
+        return f"delete or move tag '{tag.tag}', which changes stage {stage}"
+    if restoring:
+        return (f"make deprecated '{tag.artifact}' active again ({tag.tag}), which gives "
+                f"stage {stage} back to its versions")  # fmt: skip
+    if tag.action is DEREGISTER:
+        return f"deregister {tag.version}, which holds stage {stage}"
+    if tag.action is DEPRECATE:
+        return f"deprecate '{tag.artifact}', whose versions hold stage {stage}"
+    if tag.action is REGISTER:
+        return (f"register {tag.version} on a commit in stage {stage}, which renames the "
+                "version gto shows there")  # fmt: skip
+    return f"{tag.action.value} stage {stage}"
