@@ -17,7 +17,7 @@ from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.state import Registry, TagEvent, build_registry
 from gtoguard.model.tagname import parse_tag
 from gtoguard.policy.evaluate import Context, Facts, Outcome, evaluate
-from gtoguard.policy.rules import GitObject
+from gtoguard.policy.rules.violation import GitObject
 from gtoguard.policy.settings import Policy
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z: when the push arrives

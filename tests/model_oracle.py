@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from itertools import count
-from typing import Protocol
+from typing import Any, Protocol
 
 GTO_FILES = ("stages: [dev, staging, prod]\n", "stages: [dev, staging, prod, prod/eu]\n")
 ARTIFACTS = ("churn", "cv=seg", "churn/x")  # plain, with a directory part, with a '/'
@@ -473,3 +473,10 @@ class Oracle:
             draft.reasons.append("a name too long to store")
             return NewTag(f"{'m' * 251}@v1.0.0", self.commits[0])
         raise AssertionError(op.kind)
+
+
+def weighted(*pairs: tuple[object, int]) -> Any:
+    """A hypothesis strategy drawing each value as often as its weight says."""
+    from hypothesis import strategies as st
+
+    return st.sampled_from([value for value, weight in pairs for _ in range(weight)])

@@ -83,6 +83,7 @@ from model_oracle import (
     ServerTag,
     Step,
     server_tag,
+    weighted,
 )
 
 from conftest import BIN, World, git, gto_cli, gtoguard, make_world, run_gto
@@ -98,10 +99,6 @@ ABORTED = "ref updates aborted by hook"  # git's words when reference-transactio
 
 
 # --- what hypothesis draws ---------------------------------------------------------------
-
-
-def weighted(*pairs: tuple[object, int]) -> st.SearchStrategy:
-    return st.sampled_from([value for value, weight in pairs for _ in range(weight)])
 
 
 NEXT = st.tuples(st.just("next"), st.integers(1, 5))

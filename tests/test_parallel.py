@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gtoguard.git.repo import open_repo
-from gtoguard.registry import alltags, helper, parallel
+from gtoguard.registry import alltags, auditing, parallel, planning, reading
 
 from conftest import World, git, make_world
 
@@ -78,8 +78,8 @@ def _both(monkeypatch: pytest.MonkeyPatch, compute):  # type: ignore[no-untyped-
 def test_check_all_split_equals_one_process(registry: World,
                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     repo = open_repo(str(registry.clone))
-    branch = helper.config_branch(repo, None)
-    single, split = _both(monkeypatch, lambda: helper.audit(repo, branch, None).outcome)
+    branch = planning.config_branch(repo, None)
+    single, split = _both(monkeypatch, lambda: auditing.audit(repo, branch, None).outcome)
     assert single.violations  # the planted tags are found
     assert sorted(map(repr, split.violations)) == sorted(map(repr, single.violations))
     assert split.checked == single.checked and split.rejected_refs == single.rejected_refs
@@ -87,9 +87,9 @@ def test_check_all_split_equals_one_process(registry: World,
 
 def test_show_split_equals_one_process(registry: World, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = open_repo(str(registry.clone))
-    branch = helper.config_branch(repo, None)
+    branch = planning.config_branch(repo, None)
     git("tag", "-a", "nlp@deprecated#200", "-m", "d", cwd=registry.clone)
     for deprecated in (False, True):
         single, split = _both(monkeypatch,
-                              lambda d=deprecated: helper.registry_document(repo, branch, d))  # fmt: skip
+                              lambda d=deprecated: reading.registry_document(repo, branch, d))  # fmt: skip
         assert split == single and len(single) >= 5

@@ -52,7 +52,7 @@ from gtoguard.model.state import TagEvent
 from gtoguard.policy.catalog import KEEPS_READERS_WORKING, RULE_IDS
 from gtoguard.policy.evaluate import Facts
 from gtoguard.policy.identity import Pusher
-from gtoguard.policy.rules import GitObject, Violation
+from gtoguard.policy.rules.violation import GitObject, Violation
 
 
 class Row(NamedTuple):

@@ -72,7 +72,7 @@ from hypothesis.errors import InvalidArgument
 from gtoguard.model.tagname import Action, TagNameError, parse_tag
 from gtoguard.policy.catalog import KEEPS_READERS_WORKING
 from gtoguard.server.install import install_into
-from test_model import semver_key, weighted
+from model_oracle import semver_key, weighted
 
 from conftest import BIN, Page, git, gto_cli, gtoguard, make_world, start_page
 
