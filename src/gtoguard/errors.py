@@ -55,3 +55,12 @@ def environmental_failure(exc: BaseException) -> bool:
             return True
         trace = trace.tb_next
     return False
+
+
+REASON_MAX = 300  # characters of a failure's reason shown to a pusher or a page
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A failure as one line for whoever pushed or clicked: its type and the first line
+    of its message, at most ``REASON_MAX`` characters (never a traceback)."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:REASON_MAX]

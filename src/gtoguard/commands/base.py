@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from gtoguard import __version__
-from gtoguard.errors import CannotRun, UsageError
+from gtoguard.errors import CannotRun, UsageError, failure_reason
 from gtoguard.model.printable import printable
 
 F = TypeVar("F", bound=Callable[..., int])
@@ -71,7 +71,7 @@ class _Group(click.Group):
             _quiet_stdout()  # stop without a word, with the status of a SIGPIPE
             sys.exit(141)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            reason = failure_reason(exc)
             error(f"internal error: {reason}", "please report this line")
             sys.exit(3)
 

@@ -19,6 +19,7 @@ from pygit2.enums import ObjectType, RepositoryOpenFlag
 
 from gtoguard.errors import NotARepository, UsageError
 from gtoguard.git import invoke
+from gtoguard.model.printable import short
 from gtoguard.model.refupdate import TAG_PREFIX, decode_ref
 from gtoguard.model.tagobject import (
     READ_CAP,
@@ -203,7 +204,7 @@ class Repo:
         if not raw:
             return None  # too large to read here: its headers are git's to vouch for
         why = commit_problem(raw)
-        return f"{oid[:12]}: {why}" if why else None
+        return f"{short(oid)}: {why}" if why else None
 
     def kind_of(self, oid: str) -> str:
         """The type of a tag's target; tags share commits, so each is looked up once."""

@@ -17,6 +17,12 @@ import contextlib
 import unicodedata
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+SHORT_OID = 12  # hex digits of an object id in messages: unique in any real repository
+
+
+def short(oid: str) -> str:
+    """An object id as messages show it (``SHORT_OID`` digits)."""
+    return oid[:SHORT_OID]
 
 
 def printable(text: str, lines: bool = False) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from gtoguard.errors import UsageError
 from gtoguard.model.gtoshow import ArtifactView, semver_key
+from gtoguard.model.printable import short
 from gtoguard.model.state import ArtifactState
 from gtoguard.model.tagname import Action, TagName, is_valid_artifact, is_valid_version
 
@@ -93,7 +94,7 @@ class Planner:
                 if new_version is not None and new_version != registered:
                     raise UsageError(
                         f"can't register {new_version}: {registered} is registered "
-                        f"at {commit[:12]} already",
+                        f"at {short(commit)} already",
                         f"drop --version, or: gtoguard assign {self.state.name} "
                         f"--version {registered} --stage {stage}",
                     )
@@ -187,7 +188,7 @@ class Planner:
             return None
         if not any(v.active for v in found):
             raise UsageError(
-                f"version {found[0].name} at {commit[:12]} was deregistered; "
+                f"version {found[0].name} at {short(commit)} was deregistered; "
                 "GTO readers do not show stages of a deregistered version",
                 f"register a new version: gtoguard register {self.state.name} NEW-COMMIT",
             )

@@ -1,4 +1,9 @@
-"""Evaluate a batch of ref updates against the registry state and the policy. Pure.
+"""Evaluate a batch of ref updates against the registry state and the policy.
+
+No git and no I/O, but not without effects: ``evaluate`` changes the registry it is given
+(each new tag joins its artifact's state, so the caller's registry ends as the batch
+would leave it) and spends the push's time budget (``timebudget``, one clock per
+process) as it goes.
 
 New tags are evaluated in one order (``order_key``: tagger date, then counter, action and
 name), each against the state that includes the earlier tags of the same batch; a tag
@@ -60,6 +65,7 @@ _TAG_CUT = len(TAG_PREFIX)
 SKEW, MAX_MESSAGE = "knob:tags.clock_skew", "knob:tags.max_message"
 COUNTER, INCREASING = "knob:tags.counter", "knob:versions.increasing"
 REGISTRATION = "knob:versions.registration"
+BUDGET_STRIDE = 64  # tags judged between two looks at the time budget
 NOTHING: Mapping[str, str] = MappingProxyType({})  # an empty mapping no one can change
 
 # Same-second tags of one batch: registrations before the stages that use them.
@@ -220,7 +226,7 @@ def evaluate(
     ahead = _set_aside(registry, ctx.now) if ctx.arrived else {}
     placed = _back_dated(items, registry)
     for number, (_, (update, tag, event), here) in enumerate(keyed):
-        if number % 64 == 63:
+        if number % BUDGET_STRIDE == BUDGET_STRIDE - 1:
             timebudget.spend("checking the pushed tags")
         if tag.artifact not in placed:
             outcome.stamp = here.config_commit

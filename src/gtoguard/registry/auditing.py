@@ -18,6 +18,7 @@ from gtoguard.git.objects import object_info
 from gtoguard.git.remote import remote_tag_names
 from gtoguard.git.repo import Repo, open_repo
 from gtoguard.git.tagrefs import tag_names, tags_of
+from gtoguard.model.printable import short
 from gtoguard.model.refupdate import TAG_PREFIX, RefUpdate
 from gtoguard.model.state import Registry
 from gtoguard.model.tagname import (
@@ -104,7 +105,7 @@ def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
     found = timeline.eras(repo, branch)
     for era in found:
         if era.dated is not None:
-            notes.append(f"commit {(era.commit or '')[:12]} (a config change on {branch.label}) "
+            notes.append(f"commit {short(era.commit or '')} (a config change on {branch.label}) "
                          f"is dated {_day(era.dated)}, after a commit that follows it or after "
                          f"now: its files are taken to apply from {_day(era.since)}, when the "
                          "commit before it was made")  # fmt: skip
@@ -113,7 +114,7 @@ def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
         try:
             load_settings(repo, branch, (era.commit, era.since))
         except ConfigInvalid as exc:
-            notes.append(f"the config files of {branch.label} as of {(era.commit or '')[:12]} "
+            notes.append(f"the config files of {branch.label} as of {short(era.commit or '')} "
                          f"({_day(era.since)}) are invalid ({exc.problems[0]}); tags of that "
                          "time are judged by the files before them")  # fmt: skip
             continue
@@ -222,7 +223,7 @@ def prunable(repo: Repo, outcome: Outcome, cutoff: int, branch: Branch | None = 
             era = _only_by_a_later_era(repo, branch, eras, outcome, ref, name, oid)
             if era is not None:
                 kept.append((name, f"it fails only by the rules of {branch.label} as of "
-                                   f"{(era.commit or '')[:12]} ({_day(era.since)}), and a "
+                                   f"{short(era.commit or '')} ({_day(era.since)}), and a "
                                    "commit date is written by whoever commits: the tag may be "
                                    "older than those rules; delete it by hand if it is not"))  # fmt: skip
                 continue

@@ -23,6 +23,7 @@ from gtoguard.git.branches import Branch, branch_tips, config_changes
 from gtoguard.git.objects import object_info, pushed_object
 from gtoguard.git.repo import Repo
 from gtoguard.git.tagrefs import tag_names, tag_targets, tags_of
+from gtoguard.model.printable import short
 from gtoguard.model.refupdate import BRANCH_PREFIX, NAMESPACE_PREFIX, TAG_PREFIX, RefUpdate
 from gtoguard.model.signatureblock import Verdict
 from gtoguard.model.state import Registry, TagEvent, build_registry
@@ -224,8 +225,8 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     commit, origin = branch.commit, branch.label
     if as_of is not None:
         commit = as_of[0]
-        where = f"{commit[:12]}:" if commit else where
-        origin = (f"{branch.label} as of {commit[:12]} ({_day(as_of[1])})" if commit
+        where = f"{short(commit)}:" if commit else where
+        origin = (f"{branch.label} as of {short(commit)} ({_day(as_of[1])})" if commit
                   else f"{branch.label} before it had one")  # fmt: skip
     verdicts = VerdictCache(Path(repo.path) / "gtoguard-cache")
 
@@ -447,7 +448,7 @@ def index_problems(repo: Repo, gto: Iterable[RefUpdate], objects: Mapping[str, G
             found.append(Violation(
                 "tag-unreadable", update.ref,
                 f"gto reads artifacts.yaml at every version's commit, and cannot load the "
-                f"one at {commit[:12]} ({problem.path}: {problem.message})",
+                f"one at {short(commit)} ({problem.path}: {problem.message})",
                 "tag a commit whose artifacts.yaml gto can load (gtoguard config validate "
                 "artifacts.yaml), or one without it",
             ))  # fmt: skip

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from gtoguard.errors import CannotRun, environmental_failure
+from gtoguard.errors import CannotRun, environmental_failure, failure_reason
 from gtoguard.git.invoke import HELPER_PUSH
 from gtoguard.model.printable import printable
 from gtoguard.model.refupdate import (
@@ -195,7 +195,7 @@ def _record(decision: Decision, err: TextIO, env: Mapping[str, str]) -> None:
         decisionlog.record(decision.updates, decision.verdict or "", decision.violations, env,
                            clientstream.dropped())  # fmt: skip
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        reason = failure_reason(exc)
         mark = "GL-HOOK-ERR: " if _gitlab(env) else ""
         err.write(f"{mark}gtoguard: warning: the decision log was not written ({printable(reason)}); "
                   "the verdict above stands\n")  # fmt: skip
@@ -222,7 +222,7 @@ def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | N
         violations = failure_violations(exc, hook)
         environmental = exc.environmental
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        reason = failure_reason(exc)
         hint = "nothing was changed; report this with the line above"
         violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}", hint)]
         environmental = environmental_failure(exc)
@@ -325,7 +325,7 @@ def reference_transaction(argv: Sequence[str], stdin: bytes, err: TextIO = sys.s
     except CannotRun as exc:
         violations, environmental = failure_violations(exc, hook), exc.environmental
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        reason = failure_reason(exc)
         violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}",
                                 "report this with the line above")]  # fmt: skip
         environmental = environmental_failure(exc)
@@ -365,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def unreadable_input(hook: str, exc: BaseException) -> int:
     """git's input could not be read: the updates are unknown, so nothing was judged and
     nothing may pass (never "no updates", which would accept the push)."""
-    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    reason = failure_reason(exc)
     violation = Violation("internal-error", hook, f"cannot read the hook's input ({reason})",
                           "push again; if it persists, the server admin can run the hook "
                           "by hand to see why")  # fmt: skip

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from gtoguard.errors import CannotRun, UsageError
+from gtoguard.errors import CannotRun, UsageError, failure_reason
 from gtoguard.model.printable import printable
 from gtoguard.policy.report import failure_violations, severity_label, violation_json
 from gtoguard.ui.access import Access, guard
@@ -220,7 +220,7 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:
 def internal_error(exc: Exception) -> CannotRun:
     """gtoguard itself failed: said on the page and on stderr in one line, as the CLI
     says it (``commands.base``)."""
-    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    reason = failure_reason(exc)
     sys.stderr.write(f"gtoguard: error: internal error: {printable(reason)}\n")
     return CannotRun(f"internal error: {reason}", "please report this line")
 

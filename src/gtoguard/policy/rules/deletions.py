@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gtoguard.model.printable import short
 from gtoguard.model.tagname import (
     ASSIGN,
     REGISTER,
@@ -31,7 +32,7 @@ def check_move(ref: str, tag: TagName, policy: Policy, recreated: str | None = N
     new tag elsewhere, is a move by two pushes); ``held`` as for ``check_delete``."""
     if policy.tags.allow_move:
         return None
-    how = (f"this tag was deleted from {recreated[:12]} and is made again elsewhere, which "
+    how = (f"this tag was deleted from {short(recreated)} and is made again elsewhere, which "
            "moves it" if recreated else "re-pointing an existing GTO tag")  # fmt: skip
     return Violation("tag-moved", ref, f"{how}: it rewrites registry history",
                      _undo_hint(tag, held or recreated))  # fmt: skip
@@ -45,7 +46,7 @@ def _undo_hint(tag: TagName, held: str | None) -> str:
         elif held.startswith("v"):  # a version name; gto's unregistered ones are commits
             target = f"--version {held}"
         else:
-            target = held[:12]
+            target = short(held)
         return f"unassign instead: gtoguard unassign {tag.artifact} {target} --stage {tag.stage}"
     if tag.action is REGISTER:
         return f"deregister instead: gtoguard deregister {tag.artifact} --version {tag.version}"

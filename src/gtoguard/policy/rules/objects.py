@@ -3,6 +3,7 @@ tagged, a tagger line."""
 
 from __future__ import annotations
 
+from gtoguard.model.printable import short
 from gtoguard.model.refupdate import TAG_PREFIX
 from gtoguard.policy.rules.names import check_one_name
 from gtoguard.policy.rules.violation import GitObject, Violation
@@ -74,7 +75,7 @@ def check_annotated(ref: str, obj: GitObject, policy: Policy) -> Violation | Non
         ref,
         f"lightweight tag: GTO ignores it (it only shifts counters), so the {obj.kind} "
         "would be published without a registry event",
-        f"create it annotated: git tag -a '{name}' -m '…' {obj.oid[:12]} (or use gtoguard)",
+        f"create it annotated: git tag -a '{name}' -m '…' {short(obj.oid)} (or use gtoguard)",
     )
 
 
@@ -83,7 +84,7 @@ def check_target(ref: str, obj: GitObject) -> Violation | None:
         return Violation(
             "tag-target",
             ref,
-            f"the ref names object {obj.oid[:12]}, which is missing from the repository",
+            f"the ref names object {short(obj.oid)}, which is missing from the repository",
             "run git fsck; fetch the tag again from a good copy, or delete the ref",
         )
     if obj.kind != "tag" or obj.target_kind == "commit":

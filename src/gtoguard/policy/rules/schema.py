@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gtoguard.model.printable import short
 from gtoguard.model.state import ArtifactState
 from gtoguard.model.tagname import (
     ASSIGN,
@@ -29,7 +30,7 @@ def schema_violation(
         add = "add it to 'stages' in .gto by a commit to the default branch first"
         holders = state.holders_of(close) if close and state is not None else []
         if close and state is not None and holders and max(holders)[1] == commit:
-            hint = (f"did you mean '{close}'? {state.version_label(commit)[:12]} holds it "
+            hint = (f"did you mean '{close}'? {short(state.version_label(commit))} holds it "
                     f"already (if '{tag.stage}' is a new stage: {add})")  # fmt: skip
         elif close:
             hint = (f"did you mean '{close}'?  {assign_command(tag, close, state, commit)} "
@@ -68,5 +69,5 @@ def assign_command(
 ) -> str:
     verb = "assign" if tag.action is ASSIGN else "unassign"
     version = state.version_label(commit) if state and commit else None
-    target = f"--version {version}" if version and version != commit else (commit or "REF")[:12]
+    target = f"--version {version}" if version and version != commit else short(commit or "REF")
     return f"gtoguard {verb} {tag.artifact} {target} --stage {stage}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gtoguard.model.printable import short
 from gtoguard.model.state import ArtifactState, TagEvent
 from gtoguard.model.tagname import (
     ASSIGN,
@@ -28,15 +29,15 @@ def check_unassign(
         return Violation(
             "version-not-registered",
             ref,
-            f"commit {event.commit[:12]} has no registered version of '{tag.artifact}'; "
+            f"commit {short(event.commit)} has no registered version of '{tag.artifact}'; "
             "gto readers ignore an unassignment there and keep the stage",
             f"register the commit first (gtoguard register {tag.artifact} "
-            f"{event.commit[:12]}), then unassign",
+            f"{short(event.commit)}), then unassign",
         )
     if state.stage_active(event.commit, tag.stage):
         return None
     version = state.version_label(event.commit)
-    label = version if version != event.commit else f"commit {event.commit[:12]}"
+    label = version if version != event.commit else f"commit {short(event.commit)}"
     held = state.active_stages(event.commit)
     holds = f" (it holds: {', '.join(held)})" if held else " (it holds no stage)"
     return Violation(
@@ -61,7 +62,7 @@ def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactSt
     if rules.rollback and state.ever_held(event.commit, tag.stage):
         return None
     version = state.version_label(event.commit)
-    label = version if version != event.commit else f"commit {event.commit[:12]}"
+    label = version if version != event.commit else f"commit {short(event.commit)}"
     needed = " or ".join(rules.from_stages)
     held = (f"; it held {tag.stage} before, but rollback: false"
             if not rules.rollback and state.ever_held(event.commit, tag.stage) else "")  # fmt: skip
@@ -98,7 +99,7 @@ def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactSta
     if any(holders.get(stage) == commit for stage in rules.from_stages):
         return None
     version = state.version_label(commit)
-    label = version if version != commit else f"commit {commit[:12]}"
+    label = version if version != commit else f"commit {short(commit)}"
     how = (f"'{tag.tag}' makes '{tag.artifact}' active again, which gives stage "
            f"{rules.stage} back to {label}" if reactivating else
            f"removing '{tag.tag}' gives stage {rules.stage} back to '{tag.artifact}' {label}")  # fmt: skip
@@ -124,7 +125,7 @@ def check_branches(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
     return Violation(
         "branch-not-allowed",
         ref,
-        f"commit {event.commit[:12]} is not on {wanted}{seen}; stage {tag.stage} only takes "
+        f"commit {short(event.commit)} is not on {wanted}{seen}; stage {tag.stage} only takes "
         f"commits from there ({rules.source})",
         f"merge the commit into {rules.branches[0]} first, then tag the merged commit",
     )

@@ -3,6 +3,7 @@ are registered, increasing when the policy says so."""
 
 from __future__ import annotations
 
+from gtoguard.model.printable import short
 from gtoguard.model.state import ArtifactState, TagEvent
 from gtoguard.model.tagname import (
     ASSIGN,
@@ -37,7 +38,7 @@ def check_commit_has_version(
     return Violation(
         "commit-has-version",
         ref,
-        f"commit {event.commit[:12]} already carries version {others[0]} of "
+        f"commit {short(event.commit)} already carries version {others[0]} of "
         f"'{tag.artifact}'; a second version on one commit breaks gto",
         f"register {tag.version} on a new commit, or keep using {others[0]}",
     )
@@ -58,7 +59,7 @@ def check_deregister(
     elif elsewhere:
         message = (
             f"version {tag.version} of '{tag.artifact}' is registered on "
-            f"{elsewhere[0][:12]}, not on {event.commit[:12]}"
+            f"{short(elsewhere[0])}, not on {short(event.commit)}"
         )
         hint = f"gtoguard deregister {tag.artifact} --version {tag.version}"
     else:
@@ -115,9 +116,9 @@ def check_version_for_stage(ref: str, tag: TagName, event: TagEvent, state: Arti
         return Violation(
             "version-not-registered",
             ref,
-            f"commit {event.commit[:12]} has no registered version of '{tag.artifact}' "
+            f"commit {short(event.commit)} has no registered version of '{tag.artifact}' "
             "(the policy allows stages only on registered versions)",
-            f"gtoguard assign {tag.artifact} {event.commit[:12]} --stage {tag.stage} "
+            f"gtoguard assign {tag.artifact} {short(event.commit)} --stage {tag.stage} "
             "(registers it first)",
         )
     return None
