@@ -12,7 +12,7 @@ from pathlib import Path
 # what a hook writes: non-ASCII text, and a name that is not UTF-8 (surrogate-escaped)
 WRITER = r"""
 import sys
-from gtoguard import clientstream
+from gtoguard.server import clientstream
 if sys.argv[1] == "deadline":
     clientstream.take_std_streams({"GTOGUARD_WRITE_TIMEOUT": sys.argv[2]})
 text = "gtoguard: changed: modèle\udcff: v1.0.0 registered\n" * int(sys.argv[3])

@@ -12,13 +12,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LINT = Path(sys.executable).parent / "lint-imports"
+# import-linter's command through this interpreter: the installed suite's venv reaches the
+# test tools through a .pth file, and their scripts are not in its bin/
+LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+        "sys.exit(lint_imports_command())"]  # fmt: skip
 
 
 def _lint(src: Path) -> subprocess.CompletedProcess[str]:
     """lint-imports over the package found first on ``src``, with the project's contracts."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    return subprocess.run([str(LINT), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+    return subprocess.run([*LINT, "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
                           cwd=src, env=env, capture_output=True, text=True, check=False)  # fmt: skip
 
 
