@@ -236,7 +236,7 @@ def _may_break_ref(name: str) -> bool:
             or name[0] in "./" or name[-1] in "./")  # fmt: skip
 
 
-def ref_format_problem(name: str) -> str | None:
+def ref_format_problem(name: str) -> str | None:  # noqa: PLR0911 (one return per way a name breaks gto's grammar)
     """Why ``git check-ref-format refs/tags/<name>`` would refuse the name, or None."""
     if name and _REF_ANY_PROBLEM.search(name) is None:
         return None
@@ -269,7 +269,7 @@ _FORMS = (
 )
 
 
-def _diagnose(name: str) -> str:
+def _diagnose(name: str) -> str:  # noqa: PLR0911 (one return per way a name breaks gto's grammar)
     if not name:
         return "the name is empty"
     if name != name.strip() or any(ch.isspace() for ch in name):

@@ -155,7 +155,7 @@ class Outcome:
 Item = tuple[RefUpdate, TagName, "TagEvent | None"]
 
 
-def evaluate(
+def evaluate(  # noqa: C901, PLR0912, PLR0915 (a batch's steps in one place, in docs/design.md §4's order)
     updates: Sequence[RefUpdate],
     objects: Mapping[str, GitObject],
     registry: Registry,

@@ -105,7 +105,7 @@ def templates() -> jinja2.Environment:
     return env
 
 
-def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:
+def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # noqa: C901 (every route is a closure over the one site it serves)
     """The page over ``site``, for the holders of ``access`` only; ``hosts``: the Host
     header values it answers to."""
     env = templates()

@@ -20,7 +20,7 @@ CI_IDENTITY_HINT = ("run the check in the job the push started, as the CI templa
                     "docs/ci/ do")  # fmt: skip
 
 
-def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,
+def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,  # noqa: PLR0913, PLR0917 (the facts of one stage change, as the rule reads them)
                  required: bool, removing: bool = False, sources: str = "",
                  restoring: bool = False, fix: str = "") -> Violation | None:  # fmt: skip
     """``rules`` are the rules of a stage the tag changes (assigns, unassigns, or takes

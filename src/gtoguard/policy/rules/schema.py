@@ -12,7 +12,7 @@ from gtoguard.policy.rules.violation import Violation
 from gtoguard.policy.settings import GtoConfig
 
 
-def schema_violation(
+def schema_violation(  # noqa: PLR0913, PLR0917 (the facts one tag is checked against)
     ref: str,
     tag: TagName,
     path: str,
