@@ -51,29 +51,45 @@ def git(*args: str, cwd: Path, stdin: bytes | None = None) -> str:
     return done.stdout.decode().strip()
 
 
-def bare(path: Path, gto: str = "stages: [dev, staging, prod]\n",
-         policy: str | None = None) -> Path:  # fmt: skip
+def bare(
+    path: Path, gto: str = "stages: [dev, staging, prod]\n", policy: str | None = None
+) -> Path:
     """A bare repository with .gto (and a policy) on main and gtoguard's hook."""
     git("init", "-q", "--bare", "-b", "main", str(path), cwd=path.parent)
     files = {".gto": gto, **({".gtoguard.yaml": policy} if policy else {})}
     stream = "commit refs/heads/main\ncommitter B <b@example.com> 1700000000 +0000\ndata 4\ninit\n"
-    stream += "".join(f"M 100644 inline {name}\ndata {len(text)}\n{text}\n"
-                      for name, text in files.items())  # fmt: skip
-    subprocess.run(["git", "fast-import", "--quiet"], input=stream.encode(), cwd=path,
-                   check=True, capture_output=True)  # fmt: skip
+    stream += "".join(
+        f"M 100644 inline {name}\ndata {len(text)}\n{text}\n" for name, text in files.items()
+    )
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        input=stream.encode(),
+        cwd=path,
+        check=True,
+        capture_output=True,
+    )
     install_into(path / "hooks" / "pre-receive", "pre-receive", PY)
     return path
 
 
-def mktag(repo: Path, name: str, target: str, kind: str = "commit", message: bytes = b"m\n",
-          when: int | None = None) -> str:  # fmt: skip
-    head = (f"object {target}\ntype {kind}\ntag {name}\n"
-            f"tagger Bench <bench@example.com> {when or int(time.time())} +0000\n\n")  # fmt: skip
+def mktag(
+    repo: Path,
+    name: str,
+    target: str,
+    kind: str = "commit",
+    message: bytes = b"m\n",
+    when: int | None = None,
+) -> str:
+    head = (
+        f"object {target}\ntype {kind}\ntag {name}\n"
+        f"tagger Bench <bench@example.com> {when or int(time.time())} +0000\n\n"
+    )
     return git("hash-object", "-t", "tag", "-w", "--stdin", cwd=repo, stdin=head.encode() + message)
 
 
-def time_hook(repo: Path, lines: list[str], runs: int,
-              env: dict[str, str] | None = None) -> dict[str, object]:  # fmt: skip
+def time_hook(
+    repo: Path, lines: list[str], runs: int, env: dict[str, str] | None = None
+) -> dict[str, object]:
     """Median and minimum seconds, peak RSS (MB) and the verdict of the hook."""
     hook = [str(repo / "hooks" / "pre-receive")]
     stdin = "".join(lines).encode()
@@ -81,17 +97,24 @@ def time_hook(repo: Path, lines: list[str], runs: int,
     for number in range(-1, runs):
         began = time.perf_counter()
         done = subprocess.run(
-            [PY, "-c", _RSS_PROBE, *hook], input=stdin, capture_output=True, check=False,
+            [PY, "-c", _RSS_PROBE, *hook],
+            input=stdin,
+            capture_output=True,
+            check=False,
             env={**os.environ, "GIT_DIR": str(repo), **(env or {})},
-        )  # fmt: skip
+        )
         took = time.perf_counter() - began
         rss = done.stdout.decode().rpartition("rss=")[2]
         peak = max(peak, int(rss.strip() or 0))
         verdict = _verdict(done.returncode, done.stderr.decode(errors="replace"))
         if number >= 0:
             times.append(took)
-    return {"median": statistics.median(times), "min": min(times), "rss_mb": peak // 1024,
-            "verdict": verdict}  # fmt: skip
+    return {
+        "median": statistics.median(times),
+        "min": min(times),
+        "rss_mb": peak // 1024,
+        "verdict": verdict,
+    }
 
 
 # runs the hook as a child and prints the largest RSS among the processes it waited for
@@ -110,22 +133,28 @@ def _verdict(code: int, stderr: str) -> str:
 
 
 def case_13(root: Path, runs: int, commits: int) -> dict[str, object]:
-    repo = bare(root / "c13.git",
-                policy="stages:\n  prod: {branches: [main]}\n")  # fmt: skip
+    repo = bare(root / "c13.git", policy="stages:\n  prod: {branches: [main]}\n")
     stream = "".join(
         f"commit refs/heads/main\ncommitter B <b@example.com> {1700000001 + n} +0000\n"
         f"data 2\nc\n" + ("from refs/heads/main^0\n" if n == 0 else "")
         for n in range(commits)
     )
-    subprocess.run(["git", "fast-import", "--quiet"], input=stream.encode(), cwd=repo,
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        input=stream.encode(),
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
     git("commit-graph", "write", "--reachable", cwd=repo)
     tree = git("rev-parse", "main^{tree}", cwd=repo)
     side = git("commit-tree", tree, "-m", "off main", cwd=repo)  # on no branch
     when = int(time.time())
     lines = [f"{ZERO} {mktag(repo, 'churn@v1.0.0', side, when=when)} refs/tags/churn@v1.0.0\n"]
-    lines += [f"{ZERO} {mktag(repo, f'churn#prod#{n}', side, when=when)} refs/tags/churn#prod#{n}\n"
-              for n in range(1, 101)]  # fmt: skip
+    lines += [
+        f"{ZERO} {mktag(repo, f'churn#prod#{n}', side, when=when)} refs/tags/churn#prod#{n}\n"
+        for n in range(1, 101)
+    ]
     return time_hook(repo, lines, runs, {"REMOTE_USER": "alice"})
 
 
@@ -138,8 +167,11 @@ def case_14(root: Path, runs: int) -> dict[str, object]:
     git("config", "gtoguard.policy", str(server_policy), cwd=repo)
     head = git("rev-parse", "main", cwd=repo)
     bomb = gzip.compress(b"\0" * (1 << 30), compresslevel=9)
-    block = (b"-----BEGIN PGP SIGNATURE-----\n\n" + base64.encodebytes(bomb)
-             + b"-----END PGP SIGNATURE-----\n")  # fmt: skip
+    block = (
+        b"-----BEGIN PGP SIGNATURE-----\n\n"
+        + base64.encodebytes(bomb)
+        + b"-----END PGP SIGNATURE-----\n"
+    )
     when = int(time.time())
     reg = mktag(repo, "churn@v1.0.0", head, when=when)
     tag = mktag(repo, "churn#prod#1", head, message=b"promote\n" + block, when=when)
@@ -158,10 +190,16 @@ def case_15(root: Path, runs: int) -> dict[str, object]:
     # each on its artifact's newest registered commit would need a lookup; a fresh
     # commit per artifact is what a bulk promotion of new builds looks like
     lines = []
-    stream = "".join(f"tag {n}\nfrom {head}\ntagger B <b@example.com> {when} +0000\ndata 2\nm\n"
-                     for n in names)  # fmt: skip
-    subprocess.run(["git", "fast-import", "--quiet"], input=stream.encode(), cwd=repo,
-                   check=True, capture_output=True)  # fmt: skip
+    stream = "".join(
+        f"tag {n}\nfrom {head}\ntagger B <b@example.com> {when} +0000\ndata 2\nm\n" for n in names
+    )
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        input=stream.encode(),
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
     for name in names:
         oid = git("rev-parse", f"refs/tags/{name}", cwd=repo)
         lines.append(f"{ZERO} {oid} refs/tags/{name}\n")
@@ -174,8 +212,9 @@ def case_15(root: Path, runs: int) -> dict[str, object]:
     return result
 
 
-def _real_push(root: Path, repo: Path, source: Path, names: list[str],
-               runs: int) -> dict[str, object]:  # fmt: skip
+def _real_push(
+    root: Path, repo: Path, source: Path, names: list[str], runs: int
+) -> dict[str, object]:
     """The 1,000 tags through ``git push``, into copies of the server with and without
     the hook."""
     found: dict[str, object] = {}
@@ -196,13 +235,19 @@ def _real_push(root: Path, repo: Path, source: Path, names: list[str],
             else:
                 hook.unlink(missing_ok=True)
             began = time.perf_counter()
-            done = subprocess.run(["git", "push", "-q", str(server),
-                                   *[f"refs/tags/{n}" for n in names]], cwd=source,
-                                  capture_output=True, check=False)  # fmt: skip
+            done = subprocess.run(
+                ["git", "push", "-q", str(server), *[f"refs/tags/{n}" for n in names]],
+                cwd=source,
+                capture_output=True,
+                check=False,
+            )
             took = time.perf_counter() - began
             if done.returncode != 0:
-                said = [line for line in done.stderr.decode(errors="replace").splitlines()
-                        if "gtoguard" in line]  # fmt: skip
+                said = [
+                    line
+                    for line in done.stderr.decode(errors="replace").splitlines()
+                    if "gtoguard" in line
+                ]
                 raise SystemExit(f"push ({kind}) failed:\n" + "\n".join(said[:5] + said[-2:]))
             if number >= 0:
                 times.append(took)
@@ -213,8 +258,12 @@ def _real_push(root: Path, repo: Path, source: Path, names: list[str],
 
 def case_16(root: Path, runs: int, megabytes: int) -> dict[str, object]:
     repo = bare(root / "c16.git")
-    with subprocess.Popen(["git", "hash-object", "-w", "--stdin"], cwd=repo,
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:  # fmt: skip
+    with subprocess.Popen(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    ) as proc:
         assert proc.stdin is not None and proc.stdout is not None
         chunk = b"\0" * (1 << 20)
         for _ in range(megabytes):
@@ -239,8 +288,11 @@ def case_18(root: Path, runs: int, count: int = 60, megabytes: int = 16) -> dict
     repo = bare(root / "c18.git")
     head = git("rev-parse", "main", cwd=repo)
     message = b"y" * (megabytes << 20) + b"\n"
-    lines = [f"{ZERO} {mktag(repo, f'release-{n}', head, message=message + str(n).encode())} "
-             f"refs/tags/release-{n}\n" for n in range(count)]  # fmt: skip
+    lines = [
+        f"{ZERO} {mktag(repo, f'release-{n}', head, message=message + str(n).encode())} "
+        f"refs/tags/release-{n}\n"
+        for n in range(count)
+    ]
     return time_hook(repo, lines, runs)
 
 
@@ -286,32 +338,50 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gtoguard-hostile-") as tmp:
         root = Path(tmp)
         runs: dict[int, tuple[str, object]] = {
-            13: (f"100 promotions off a {args.commits:,}-commit main, branches: [main]",
-                 lambda: case_13(root, args.runs, args.commits)),
-            14: ("a 'PGP SIGNATURE' that inflates to 1 GB, server trusts SSH only",
-                 lambda: case_14(root, args.runs)),
-            15: ("1,000 tags for 1,000 artifacts on a 100,000-tag server",
-                 lambda: case_15(root, args.runs)),
-            16: (f"a GTO tag on a {args.blob_mb} MB blob",
-                 lambda: case_16(root, args.runs, args.blob_mb)),
-            17: (f"a registration with a {args.message_mb} MB message",
-                 lambda: case_17(root, args.runs, args.message_mb)),
-            18: ("60 plain tag names on tag objects with 16 MiB messages",
-                 lambda: case_18(root, args.runs)),
-            19: ("a promotion under a policy of 8,000 chained groups",
-                 lambda: case_19(root, args.runs)),
-            20: ("one bad GTO tag and 20,000 200-byte branch names, decision log on",
-                 lambda: case_20(root, args.runs)),
-        }  # fmt: skip
+            13: (
+                f"100 promotions off a {args.commits:,}-commit main, branches: [main]",
+                lambda: case_13(root, args.runs, args.commits),
+            ),
+            14: (
+                "a 'PGP SIGNATURE' that inflates to 1 GB, server trusts SSH only",
+                lambda: case_14(root, args.runs),
+            ),
+            15: (
+                "1,000 tags for 1,000 artifacts on a 100,000-tag server",
+                lambda: case_15(root, args.runs),
+            ),
+            16: (
+                f"a GTO tag on a {args.blob_mb} MB blob",
+                lambda: case_16(root, args.runs, args.blob_mb),
+            ),
+            17: (
+                f"a registration with a {args.message_mb} MB message",
+                lambda: case_17(root, args.runs, args.message_mb),
+            ),
+            18: (
+                "60 plain tag names on tag objects with 16 MiB messages",
+                lambda: case_18(root, args.runs),
+            ),
+            19: (
+                "a promotion under a policy of 8,000 chained groups",
+                lambda: case_19(root, args.runs),
+            ),
+            20: (
+                "one bad GTO tag and 20,000 200-byte branch names, decision log on",
+                lambda: case_20(root, args.runs),
+            ),
+        }
         print("| case | what | hook median (min) | peak RSS | verdict | note |")
         print("|---|---|---|---|---|---|")
         for number in sorted(cases):
             label, run = runs[number]
             print(f"case {number} ...", file=sys.stderr, flush=True)
             result = run()  # type: ignore[operator]
-            note = ", ".join(f"{k} {v:.2f} s" if isinstance(v, float) else f"{k} {v}"
-                             for k, v in result.items()
-                             if k not in ("median", "min", "rss_mb", "verdict"))  # fmt: skip
+            note = ", ".join(
+                f"{k} {v:.2f} s" if isinstance(v, float) else f"{k} {v}"
+                for k, v in result.items()
+                if k not in ("median", "min", "rss_mb", "verdict")
+            )
             print(
                 f"| {number} | {label} | {result['median']:.2f} s ({result['min']:.2f} s) "
                 f"| {result['rss_mb']} MB | {result['verdict']} | {note} |",

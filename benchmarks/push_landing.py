@@ -67,13 +67,18 @@ def main() -> None:
                     setup(server)
                 git("push", "-q", str(server), "main", cwd=clone)
                 began = time.perf_counter()
-                git("push", "-q", *(["--atomic"] if atomic else []), str(server), "--tags",
-                    cwd=clone)  # fmt: skip
+                git(
+                    "push",
+                    "-q",
+                    *(["--atomic"] if atomic else []),
+                    str(server),
+                    "--tags",
+                    cwd=clone,
+                )
                 times[label].append(time.perf_counter() - began)
     print(f"one push of {count} new tags, {runs} runs each")
     for label, values in times.items():
-        print(f"  {label:40} median {statistics.median(values):6.2f} s   "
-              f"min {min(values):6.2f} s")  # fmt: skip
+        print(f"  {label:40} median {statistics.median(values):6.2f} s   min {min(values):6.2f} s")
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ ZERO = "0" * 40
 
 
 def git(*args: str, cwd: Path, stdin: str | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=True
+    )
     return done.stdout.strip()
 
 
@@ -52,10 +53,17 @@ class Timer:
     def __init__(self, runs: int) -> None:
         self.runs = runs
 
-    def __call__(self, command: Sequence[str], cwd: Path, stdin: bytes | None = None,
-                 env: dict[str, str] | None = None, after: Callable[[], object] | None = None,
-                 runs: int | None = None, warm: bool = True,
-                 expect: tuple[int, ...] = (0,)) -> tuple[float, float]:  # fmt: skip
+    def __call__(
+        self,
+        command: Sequence[str],
+        cwd: Path,
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+        after: Callable[[], object] | None = None,
+        runs: int | None = None,
+        warm: bool = True,
+        expect: tuple[int, ...] = (0,),
+    ) -> tuple[float, float]:
         """(median, min) seconds; ``after`` undoes what one run changed. A run that fails
         stops the benchmark: a fast failure is not a fast command."""
         times = []
@@ -65,8 +73,10 @@ class Timer:
                                   check=False, env={**os.environ, **(env or {})})  # fmt: skip
             took = time.perf_counter() - began
             if done.returncode not in expect:
-                raise SystemExit(f"{' '.join(map(str, command))} failed ({done.returncode}) in "
-                                 f"{cwd}:\n{done.stderr.decode(errors='replace')[-2000:]}")  # fmt: skip
+                raise SystemExit(
+                    f"{' '.join(map(str, command))} failed ({done.returncode}) in "
+                    f"{cwd}:\n{done.stderr.decode(errors='replace')[-2000:]}"
+                )
             if after:
                 after()
             if number >= 0:
@@ -74,8 +84,9 @@ class Timer:
         return statistics.median(times), min(times)
 
 
-def paired(timer: Timer, entries: dict[str, dict[str, Any]], runs: int
-           ) -> dict[str, tuple[float, float]]:  # fmt: skip
+def paired(
+    timer: Timer, entries: dict[str, dict[str, Any]], runs: int
+) -> dict[str, tuple[float, float]]:
     """(median, min) of each entry (``Timer`` arguments), run in turns: one of each per
     round, after a warm-up round. A command and what it is compared with then see the same
     machine, which on a shared two-core VM drifts by tens of milliseconds between minutes."""
@@ -103,12 +114,18 @@ class TagCleaner:
 def newest(repo: Path, artifact: str) -> tuple[str, str, int]:
     """(latest version, its commit, the artifact's highest counter)."""
     names = git("tag", "--list", f"{artifact}@v*", f"{artifact}#*", cwd=repo).split()
-    counter = max(int(n.rsplit("#", 1)[1]) for n in names if n.count("#") >= 1 and
-                  n.rsplit("#", 1)[1].isdigit())  # fmt: skip
+    counter = max(
+        int(n.rsplit("#", 1)[1])
+        for n in names
+        if n.count("#") >= 1 and n.rsplit("#", 1)[1].isdigit()
+    )
     versions = [n.split("@", 1)[1].split("#", 1)[0] for n in names if "@v" in n and "!" not in n]
     version = max(versions, key=lambda v: tuple(int(x) for x in v[1:].split(".")))
-    commit = git("rev-parse", f"{artifact}@{version}#{_counter_of(names, artifact, version)}^{{commit}}",
-                 cwd=repo)  # fmt: skip
+    commit = git(
+        "rev-parse",
+        f"{artifact}@{version}#{_counter_of(names, artifact, version)}^{{commit}}",
+        cwd=repo,
+    )
     return version, commit, counter
 
 
@@ -117,33 +134,59 @@ def _counter_of(names: list[str], artifact: str, version: str) -> str:
 
 
 def tag_object(repo: Path, name: str, commit: str) -> str:
-    body = (f"object {commit}\ntype commit\ntag {name}\n"
-            f"tagger Bench <bench@example.com> {int(time.time())} +0000\n\nbench\n")  # fmt: skip
+    body = (
+        f"object {commit}\ntype commit\ntag {name}\n"
+        f"tagger Bench <bench@example.com> {int(time.time())} +0000\n\nbench\n"
+    )
     return git("mktag", cwd=repo, stdin=body)
 
 
 def listing_cost(repo: Path, runs: int) -> float:
-    code = (f"import pygit2,time;r=pygit2.Repository({str(repo)!r});t=time.perf_counter();"
-            "r.raw_listall_references();print(time.perf_counter()-t)")  # fmt: skip
-    values = [float(subprocess.run([PY, "-c", code], capture_output=True, text=True,
-                                   check=True).stdout) for _ in range(runs)]  # fmt: skip
+    code = (
+        f"import pygit2,time;r=pygit2.Repository({str(repo)!r});t=time.perf_counter();"
+        "r.raw_listall_references();print(time.perf_counter()-t)"
+    )
+    values = [
+        float(subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(runs)
+    ]
     return statistics.median(values)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--sizes", default="1000,10000,100000",
-                        help="registry sizes in tags, comma-separated (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--runs", type=int, default=5,
-                        help="timed runs of each gtoguard command (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--hook-runs", type=int, default=15,
-                        help="rounds of the hook rows and their floors (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--gto-runs", type=int, default=3,
-                        help="timed runs of each gto command (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--gto-budget", type=float, default=60.0,
-                        help="skip gto where one call is expected to take longer, in seconds "
-                             "(default: %(default)s)")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="registry sizes in tags, comma-separated (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        help="timed runs of each gtoguard command (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--hook-runs",
+        type=int,
+        default=15,
+        help="rounds of the hook rows and their floors (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gto-runs",
+        type=int,
+        default=3,
+        help="timed runs of each gto command (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gto-budget",
+        type=float,
+        default=60.0,
+        help="skip gto where one call is expected to take longer, in seconds "
+        "(default: %(default)s)",
+    )
     parser.add_argument("--out", help="also write the tables to this file")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -153,9 +196,15 @@ def main() -> None:
     results: dict[tuple[str, int], tuple[float, float]] = {}
     memory: dict[tuple[str, int], int] = {}  # KiB
 
-    def peak(label: str, size: int, command: Sequence[str], cwd: Path,
-             after: Callable[[], object] | None = None, stdin: bytes | None = None,
-             env: dict[str, str] | None = None) -> None:  # fmt: skip
+    def peak(
+        label: str,
+        size: int,
+        command: Sequence[str],
+        cwd: Path,
+        after: Callable[[], object] | None = None,
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         _, kib, code = measure(command, cwd, {**os.environ, **(env or {})}, stdin)
         if code not in (0, 1):
             raise SystemExit(f"{' '.join(command)} failed ({code}) while measuring memory")
@@ -190,16 +239,24 @@ def main() -> None:
             # the policy push is accepted (0) or declined by stage-order (1), as the synthetic
             # history left staging on the newest version: either way after every rule ran,
             # the cost of judging a promotion under a full policy; a crash (3) stops the run
-            for label, value in paired(timer, {
-                "hook": dict(command=hook, cwd=repo, stdin=line, env=at),
-                "hook-policy": dict(command=[str(policy_repo / "hooks" / "pre-receive")],
-                                    cwd=policy_repo, stdin=pline, expect=(0, 1),
-                                    env={"GIT_DIR": str(policy_repo), "REMOTE_USER": "alice"}),
-                "branch-push": dict(command=hook, cwd=repo, stdin=branch, env=at),
-                "floor": dict(command=[PY, "-c", "import pygit2, jsonschema, yaml"], cwd=root),
-                "pygit2": dict(command=[PY, "-c", "import pygit2"], cwd=root),
-                "pass": dict(command=[PY, "-c", "pass"], cwd=root),
-            }, args.hook_runs).items():  # fmt: skip
+            for label, value in paired(
+                timer,
+                {
+                    "hook": dict(command=hook, cwd=repo, stdin=line, env=at),
+                    "hook-policy": dict(
+                        command=[str(policy_repo / "hooks" / "pre-receive")],
+                        cwd=policy_repo,
+                        stdin=pline,
+                        expect=(0, 1),
+                        env={"GIT_DIR": str(policy_repo), "REMOTE_USER": "alice"},
+                    ),
+                    "branch-push": dict(command=hook, cwd=repo, stdin=branch, env=at),
+                    "floor": dict(command=[PY, "-c", "import pygit2, jsonschema, yaml"], cwd=root),
+                    "pygit2": dict(command=[PY, "-c", "import pygit2"], cwd=root),
+                    "pass": dict(command=[PY, "-c", "pass"], cwd=root),
+                },
+                args.hook_runs,
+            ).items():
                 record(label, size, value)
             peak("hook", size, hook, repo, stdin=line, env=at)
             results[("listing", size)] = (listing_cost(repo, args.runs), 0.0)
@@ -213,8 +270,11 @@ def main() -> None:
                 if kind == "with":
                     install_into(server / "hooks" / "pre-receive", "pre-receive", PY)
                 elif kind == "guarded":
-                    subprocess.run([str(BIN / "gtoguard"), "install", "--repo", str(server)],
-                                   check=True, capture_output=True)  # fmt: skip
+                    subprocess.run(
+                        [str(BIN / "gtoguard"), "install", "--repo", str(server)],
+                        check=True,
+                        capture_output=True,
+                    )
                 else:
                     (server / "hooks" / "pre-receive").unlink(missing_ok=True)
                 servers[kind] = server
@@ -226,10 +286,13 @@ def main() -> None:
                 # the default policy's tags.max_age (300 s), which the hook holds them to
                 retag = ["git", "-C", str(repo), "tag", "-f", "-a", name, commit, "-m", "bench"]
                 pushes[f"push-{kind}"] = dict(
-                    command=["git", "push", "-q", str(server), f"refs/tags/{name}"], cwd=repo,
-                    after=lambda u=undo, r=retag: (subprocess.run(u, check=True),
-                                                   subprocess.run(r, check=True,
-                                                                  capture_output=True)))  # fmt: skip
+                    command=["git", "push", "-q", str(server), f"refs/tags/{name}"],
+                    cwd=repo,
+                    after=lambda u=undo, r=retag: (
+                        subprocess.run(u, check=True),
+                        subprocess.run(r, check=True, capture_output=True),
+                    ),
+                )
             for label, value in paired(timer, pushes, args.runs).items():
                 record(label, size, value)
             git("tag", "-d", name, cwd=repo)
@@ -246,22 +309,38 @@ def main() -> None:
             assign = [guard, "assign", artifact, "--version", version, "--stage", "dev", "--force"]
             record("assign", size, timer(assign, clone, after=drop_new_tags))
             peak("assign", size, assign, clone, after=drop_new_tags)
-            for label, command in (("check-all", [guard, "check", "--all"]),
-                                   ("show", [guard, "show", "--json"])):  # fmt: skip
+            for label, command in (
+                ("check-all", [guard, "check", "--all"]),
+                ("show", [guard, "show", "--json"]),
+            ):
                 record(label, size, timer(command, clone))
                 peak(label, size, command, clone)
             existing = git("tag", "--list", f"{artifact}#*", cwd=clone).split()[0]
             if gto:
                 for label, command, after in (
                     ("gto-check-ref", [gto, "check-ref", existing], None),
-                    ("gto-assign", [gto, "assign", artifact, "--version", version, "--stage",
-                                    "dev", "--force"], drop_new_tags),
+                    (
+                        "gto-assign",
+                        [
+                            gto,
+                            "assign",
+                            artifact,
+                            "--version",
+                            version,
+                            "--stage",
+                            "dev",
+                            "--force",
+                        ],
+                        drop_new_tags,
+                    ),
                     ("gto-show", [gto, "show", "--json"], None),
-                ):  # fmt: skip
+                ):
                     estimate = gto_estimate.get(label, 0.0)
                     if estimate > args.gto_budget:
-                        notes.append(f"{label} skipped at {size} tags: ~{estimate:.0f} s a "
-                                     f"call expected (budget {args.gto_budget:.0f} s)")  # fmt: skip
+                        notes.append(
+                            f"{label} skipped at {size} tags: ~{estimate:.0f} s a "
+                            f"call expected (budget {args.gto_budget:.0f} s)"
+                        )
                         continue
                     value = timer(command, clone, after=after, runs=args.gto_runs, warm=False)
                     record(label, size, value)
@@ -293,8 +372,10 @@ def main() -> None:
         ("gto-assign", "gto assign"),
         ("gto-show", "gto show --json"),
     ]
-    lines = ["| ms: median (min) | " + " | ".join(f"{s:,} tags" for s in sizes) + " |",
-             "|---|" + "---|" * len(sizes)]  # fmt: skip
+    lines = [
+        "| ms: median (min) | " + " | ".join(f"{s:,} tags" for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
     for label, text in labels:
         lines.append(f"| {text} | " + " | ".join(cell(label, s) for s in sizes) + " |")
 
@@ -313,11 +394,14 @@ def main() -> None:
         ("hook with policy / floor", lambda s: ratio("hook-policy", "floor", s)),
         ("branch-only push / `python -c pass`", lambda s: ratio("branch-push", "pass", s)),
         ("git push with hook / without", lambda s: ratio("push-with", "push-without", s)),
-        ("git push with hook and guard / with hook", lambda s: ratio("push-guarded", "push-with", s)),
+        (
+            "git push with hook and guard / with hook",
+            lambda s: ratio("push-guarded", "push-with", s),
+        ),
         ("gto check-ref / gtoguard hook", lambda s: ratio("gto-check-ref", "hook", s)),
         ("gto assign / gtoguard assign", lambda s: ratio("gto-assign", "assign", s)),
         ("gto show --json / gtoguard show --json", lambda s: ratio("gto-show", "show", s)),
-    ]  # fmt: skip
+    ]
     for text, compute in ratios:
         lines.append(f"| {text} | " + " | ".join(compute(s) for s in sizes) + " |")
     if len(sizes) >= 2:
@@ -325,23 +409,33 @@ def main() -> None:
         growth = results[("hook", big)][0] - results[("hook", small)][0]
         listing = results[("listing", big)][0] - results[("listing", small)][0]
         lines.append("")
-        lines.append(f"Hook at {big:,} minus hook at {small:,} tags: {growth * 1000:.0f} ms; "
-                     f"listing the extra tag names (pygit2 `raw_listall_references`): "
-                     f"{listing * 1000:.0f} ms.")  # fmt: skip
+        lines.append(
+            f"Hook at {big:,} minus hook at {small:,} tags: {growth * 1000:.0f} ms; "
+            f"listing the extra tag names (pygit2 `raw_listall_references`): "
+            f"{listing * 1000:.0f} ms."
+        )
     lines.append("")
     lines.append("| peak MiB (process tree, PSS) | " + " | ".join(f"{s:,}" for s in sizes) + " |")
     lines.append("|---|" + "---|" * len(sizes))
-    for label, text in (("hook", "pre-receive hook alone"), ("assign", "gtoguard assign"),
-                        ("check-all", "gtoguard check --all"), ("show", "gtoguard show --json")):  # fmt: skip
+    for label, text in (
+        ("hook", "pre-receive hook alone"),
+        ("assign", "gtoguard assign"),
+        ("check-all", "gtoguard check --all"),
+        ("show", "gtoguard show --json"),
+    ):
         cells = [f"{memory[(label, s)] / 1024:.0f}" if (label, s) in memory else "-" for s in sizes]
         lines.append(f"| {text} | " + " | ".join(cells) + " |")
     lines.extend(f"- {note}" for note in notes)
-    machine = (f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-               f"Python {platform.python_version()}, "
-               f"{subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}")  # fmt: skip
+    machine = (
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, "
+        f"{subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}"
+    )
     lines.append("")
-    lines.append(f"Machine: {machine}. Command: `python benchmarks/run.py --sizes {args.sizes} "
-                 f"--runs {args.runs} --hook-runs {args.hook_runs} --gto-runs {args.gto_runs} --gto-budget {args.gto_budget:.0f}`.")  # fmt: skip
+    lines.append(
+        f"Machine: {machine}. Command: `python benchmarks/run.py --sizes {args.sizes} "
+        f"--runs {args.runs} --hook-runs {args.hook_runs} --gto-runs {args.gto_runs} --gto-budget {args.gto_budget:.0f}`."
+    )
     table = "\n".join(lines)
     print(table)
     if args.out:

@@ -23,8 +23,9 @@ POLICY = (
 )
 
 
-def build(directory: Path, tags: int, artifacts: int = 0, policy: bool = False,
-          seed: int = 7) -> Path:  # fmt: skip
+def build(
+    directory: Path, tags: int, artifacts: int = 0, policy: bool = False, seed: int = 7
+) -> Path:
     """A bare repository at DIRECTORY with ``tags`` GTO tags; returns its path."""
     artifacts = artifacts or max(1, tags // 100)
     rng = random.Random(seed)
@@ -44,9 +45,12 @@ def build(directory: Path, tags: int, artifacts: int = 0, policy: bool = False,
             f"committer Bench <bench@example.com> {clock} +0000\n"
             f"data {len(message)}\n{message}\n"
             + (f"from :{99 + number}\n" if number else "")
-            + ("".join(f"M 100644 :{m} {name}\n" for m, (name, _) in enumerate(files, 1))
-               if number == 0 else "")
-        )  # fmt: skip
+            + (
+                "".join(f"M 100644 :{m} {name}\n" for m, (name, _) in enumerate(files, 1))
+                if number == 0
+                else ""
+            )
+        )
     made = 0
     counters = [0] * artifacts
     # per artifact: active versions (number -> commit) and the stages each holds
@@ -89,11 +93,17 @@ def build(directory: Path, tags: int, artifacts: int = 0, policy: bool = False,
         else:
             commit = mine[max(mine)]
             tag = f"{name}@deprecated#{counters[a]}"
-        out.append(f"tag {tag}\nfrom :{commit}\ntagger Bench <bench@example.com> {clock} +0000\n"
-                   f"data {len(tag)}\n{tag}\n")  # fmt: skip
+        out.append(
+            f"tag {tag}\nfrom :{commit}\ntagger Bench <bench@example.com> {clock} +0000\n"
+            f"data {len(tag)}\n{tag}\n"
+        )
         made += 1
-    subprocess.run(["git", "fast-import", "--quiet", "--force"], input="".join(out).encode(),
-                   cwd=directory, check=True)  # fmt: skip
+    subprocess.run(
+        ["git", "fast-import", "--quiet", "--force"],
+        input="".join(out).encode(),
+        cwd=directory,
+        check=True,
+    )
     subprocess.run(["git", "pack-refs", "--all"], cwd=directory, check=True)
     return directory
 

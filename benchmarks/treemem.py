@@ -55,14 +55,22 @@ def tree_pss(root: int) -> int:
     return total
 
 
-def measure(command: Sequence[str], cwd: str | Path | None = None,
-            env: dict[str, str] | None = None,
-            stdin: bytes | None = None) -> tuple[float, int, int]:  # fmt: skip
+def measure(
+    command: Sequence[str],
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> tuple[float, int, int]:
     """(seconds, peak KiB of the tree, exit code)."""
     began = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                            stdin=subprocess.PIPE if stdin is not None else None)  # fmt: skip
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin is not None else None,
+    )
     if stdin is not None and proc.stdin is not None:
         proc.stdin.write(stdin)
         proc.stdin.close()

@@ -33,12 +33,22 @@ def oid(*parts: object) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()
 
 
-def new(tag: str, /, commit: str = C1, at: int = NOW, message: str = "",
-        **fields: Any) -> Pushed:  # fmt: skip
+def new(tag: str, /, commit: str = C1, at: int = NOW, message: str = "", **fields: Any) -> Pushed:
     """A new annotated tag ``tag`` on ``commit``, dated ``at``; ``fields`` replace any of
     the ``GitObject``'s (kind, target_kind, time, name, unreadable, size, ...)."""
-    obj = GitObject(oid(tag, commit, at, message), "tag", commit, "commit", at, 0, "Tagger",
-                    "tagger@example.com", message or f"tag {tag}", tag, size=200)  # fmt: skip
+    obj = GitObject(
+        oid(tag, commit, at, message),
+        "tag",
+        commit,
+        "commit",
+        at,
+        0,
+        "Tagger",
+        "tagger@example.com",
+        message or f"tag {tag}",
+        tag,
+        size=200,
+    )
     obj = obj._replace(**fields)
     return RefUpdate(f"refs/tags/{tag}", ZERO, obj.oid), obj
 
@@ -75,9 +85,15 @@ def policy(text: str = "", server: str = "") -> Policy:
     return theirs if mine is None else mine.strictest(theirs)
 
 
-def judge(pushed: Sequence[Pushed], before: Iterable[TagEvent] = (), text: str = "",
-          server: str = "", gto: str = GTO, facts: Facts | None = None,
-          **context: Any) -> Outcome:  # fmt: skip
+def judge(
+    pushed: Sequence[Pushed],
+    before: Iterable[TagEvent] = (),
+    text: str = "",
+    server: str = "",
+    gto: str = GTO,
+    facts: Facts | None = None,
+    **context: Any,
+) -> Outcome:
     """``evaluate`` as the pre-receive hook runs it: the tags arrive at ``NOW`` onto a
     registry holding ``before``. ``context`` replaces any of the ``Context``'s fields
     (now, arrived, fresh, freeze_at, deleted, ...)."""

@@ -36,8 +36,19 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """gtoguard's wheel, built from this checkout."""
     root = tmp_path_factory.mktemp("dist")
-    built = _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                 "-w", str(root), str(REPO), cwd=root)  # fmt: skip
+    built = _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(root),
+        str(REPO),
+        cwd=root,
+    )
     assert built.returncode == 0, built.stderr
     return next(root.glob("gtoguard-*.whl"))
 
@@ -48,11 +59,16 @@ def fresh_venv(root: Path, pip: bool = False, hide: tuple[str, ...] = ()) -> Pat
     site-packages comes first, so a gtoguard installed there is the one imported.
     The distributions named in ``hide`` are left out of what it sees."""
     venv = root / "venv"
-    made = _run(sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), str(venv),
-                cwd=root)  # fmt: skip
+    made = _run(
+        sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), str(venv), cwd=root
+    )
     assert made.returncode == 0, made.stderr
-    site = _run(str(venv / "bin" / "python"), "-c",
-                "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=root)  # fmt: skip
+    site = _run(
+        str(venv / "bin" / "python"),
+        "-c",
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        cwd=root,
+    )
     import gtoguard  # the dependencies, but not a gtoguard of this run's own to shadow it
 
     mine = str(Path(gtoguard.__file__).resolve().parent.parent)
@@ -92,11 +108,23 @@ def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     into a fresh virtual environment."""
     root = tmp_path_factory.mktemp("installed")
     bin_dir = fresh_venv(root)
-    done = _run(sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install",
-                "-q", "--no-deps", "--no-index", str(built_wheel), cwd=root)  # fmt: skip
+    done = _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(bin_dir / "python"),
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-index",
+        str(built_wheel),
+        cwd=root,
+    )
     assert done.returncode == 0, done.stderr
-    where = _run(str(bin_dir / "python"), "-c", "import gtoguard; print(gtoguard.__file__)",
-                 cwd=root).stdout  # fmt: skip
+    where = _run(
+        str(bin_dir / "python"), "-c", "import gtoguard; print(gtoguard.__file__)", cwd=root
+    ).stdout
     assert where.startswith(str(bin_dir.parent)), where  # the wheel's, not the checkout's
     return bin_dir
 
@@ -187,8 +215,9 @@ class StartedAProcess(BaseException):
 
 
 @pytest.fixture(autouse=True)
-def no_process_unless_e2e(request: pytest.FixtureRequest,
-                          monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:  # fmt: skip
+def no_process_unless_e2e(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """A test not marked e2e may not start a process: git, gtoguard, a server, a pool."""
     if request.node.get_closest_marker("e2e") is not None:
         yield
@@ -201,8 +230,10 @@ def no_process_unless_e2e(request: pytest.FixtureRequest,
     def refuse(what: str) -> Any:
         def refused(*args: Any, **kwargs: Any) -> Any:
             started.append(what)
-            raise StartedAProcess(f"{request.node.nodeid} starts a process ({what}): "
-                                  "mark it e2e (tests/conftest.py, E2E_MODULES)")  # fmt: skip
+            raise StartedAProcess(
+                f"{request.node.nodeid} starts a process ({what}): "
+                "mark it e2e (tests/conftest.py, E2E_MODULES)"
+            )
 
         return refused
 
@@ -215,16 +246,30 @@ def no_process_unless_e2e(request: pytest.FixtureRequest,
             monkeypatch.setattr(os, name, refuse(f"os.{name}"))
     yield
     if started:
-        pytest.fail(f"{request.node.nodeid} started a process ({started[0]}) but is not "
-                    "marked e2e (tests/conftest.py, E2E_MODULES)", pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"{request.node.nodeid} started a process ({started[0]}) but is not "
+            "marked e2e (tests/conftest.py, E2E_MODULES)",
+            pytrace=False,
+        )
 
 
-def git(*args: str, cwd: Path | str, check: bool = True, env: dict[str, str] | None = None,
-        input: bytes | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def git(
+    *args: str,
+    cwd: Path | str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace", check=False,
-        env={**os.environ, **(env or {})}, input=input.decode() if input else None,
-    )  # fmt: skip
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+        env={**os.environ, **(env or {})},
+        input=input.decode() if input else None,
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done
@@ -287,8 +332,14 @@ class World:
     def head(self) -> str:
         return git("rev-parse", "HEAD", cwd=self.clone).stdout.strip()
 
-    def tag(self, name: str, target: str = "HEAD", when: int | None = None,
-            message: str | None = None, lightweight: bool = False) -> None:  # fmt: skip
+    def tag(
+        self,
+        name: str,
+        target: str = "HEAD",
+        when: int | None = None,
+        message: str | None = None,
+        lightweight: bool = False,
+    ) -> None:
         if lightweight:
             git("tag", name, target, cwd=self.clone)
             return
@@ -296,8 +347,13 @@ class World:
         git("tag", "-a", name, target, "-m", message or f"tag {name}", cwd=self.clone,
             env={"GIT_COMMITTER_DATE": date})  # fmt: skip
 
-    def push(self, *refs: str, no_verify: bool = True, remote: str = "origin",
-             env: dict[str, str] | None = None) -> Push:  # fmt: skip
+    def push(
+        self,
+        *refs: str,
+        no_verify: bool = True,
+        remote: str = "origin",
+        env: dict[str, str] | None = None,
+    ) -> Push:
         """``env`` reaches the server's hook too: a local push runs receive-pack as a
         child of the client, the way an SSH or HTTP server passes on its variables."""
         args = ["push", "--porcelain"] + (["--no-verify"] if no_verify else []) + [remote, *refs]
@@ -318,8 +374,9 @@ class World:
         git("config", "gtoguard.policy", str(path), cwd=self.server)
         return path
 
-    def push_tags(self, *names: str, no_verify: bool = True,
-                  env: dict[str, str] | None = None) -> Push:  # fmt: skip
+    def push_tags(
+        self, *names: str, no_verify: bool = True, env: dict[str, str] | None = None
+    ) -> Push:
         return self.push(*[f"refs/tags/{n}" for n in names], no_verify=no_verify, env=env)
 
     def server_snapshot(self) -> tuple[str, str]:
@@ -331,8 +388,12 @@ class World:
         return set(git("tag", "--list", cwd=self.server).stdout.split())
 
 
-def make_world(root: Path, gto: str | None = "stages: [dev, staging, prod]\n",
-               hook: bool = True, since: int | None = None) -> World:  # fmt: skip
+def make_world(
+    root: Path,
+    gto: str | None = "stages: [dev, staging, prod]\n",
+    hook: bool = True,
+    since: int | None = None,
+) -> World:
     """``since``: the world's clock starts then (its first commit carries that date), for
     a history older than the real clock allows a fresh one."""
     server, clone = root / "server.git", root / "clone"
@@ -383,8 +444,11 @@ def gto_cli() -> str:
 
     spec = importlib.util.find_spec("gto")
     home = Path(spec.origin).parents[4] / "bin" if spec and spec.origin else BIN
-    found = (shutil.which("gto", path=str(BIN)) or shutil.which("gto", path=str(home))
-             or shutil.which("gto"))  # fmt: skip
+    found = (
+        shutil.which("gto", path=str(BIN))
+        or shutil.which("gto", path=str(home))
+        or shutil.which("gto")
+    )
     if not found:
         pytest.fail("the gto CLI (test dependency) is not installed")
     return found
@@ -398,8 +462,9 @@ def run_gto(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def gtoguard(*args: str, cwd: Path, env: dict[str, str] | None = None
-             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def gtoguard(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The installed gtoguard command, as a user runs it."""
     return subprocess.run([str(BIN / "gtoguard"), *args], cwd=cwd, capture_output=True,
                           text=True, check=False, env={**os.environ, **(env or {})})  # fmt: skip
@@ -408,8 +473,11 @@ def gtoguard(*args: str, cwd: Path, env: dict[str, str] | None = None
 def ssh_key(path: Path, comment: str = "") -> Path:
     """A new ed25519 key pair without a passphrase at ``path`` (and ``path``.pub)."""
     need_program("ssh-keygen", "openssh-client")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        check=True,
+        capture_output=True,
+    )
     return path
 
 
@@ -484,8 +552,14 @@ class Page:
         """The address of ``path`` with the token: a browser opening it gets the cookie."""
         return f"{self.url}{path}{'&' if '?' in path else '?'}token={self.secret}"
 
-    def request(self, path: str, method: str = "GET", body: bytes | None = None,
-                headers: dict[str, str] | None = None, signed_in: bool = True) -> Reply:  # fmt: skip
+    def request(
+        self,
+        path: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        signed_in: bool = True,
+    ) -> Reply:
         import http.client
         from urllib.parse import urlsplit
 
@@ -507,13 +581,21 @@ class Page:
         assert found, "the page carries no CSRF token"
         return found.group(1)
 
-    def post(self, kind: str, fields: dict[str, str], token: str | None = None,
-             headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+    def post(
+        self,
+        kind: str,
+        fields: dict[str, str],
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         from urllib.parse import urlencode
 
         form = {**fields, "csrf": self.token() if token is None else token}
-        sent = {"Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json", **(headers or {})}  # fmt: skip
+        sent = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            **(headers or {}),
+        }
         return self.request(f"/actions/{kind}", "POST", urlencode(form).encode(), sent)
 
     def stop(self) -> str:
@@ -528,21 +610,31 @@ class Page:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_page(*args: str, cwd: Path, log: Path, env: dict[str, str] | None = None,
-               program: Path = BIN / "gtoguard") -> Page:  # fmt: skip
+def start_page(
+    *args: str,
+    cwd: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    program: Path = BIN / "gtoguard",
+) -> Page:
     """``gtoguard ui ARGS --port 0`` (any free port), once it says where it listens."""
     import queue
     import re
     import threading
 
     process = subprocess.Popen(
-        [str(program), "ui", "--port", "0", *args], cwd=cwd, text=True,
-        stdout=subprocess.PIPE, stderr=log.open("w"), env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        [str(program), "ui", "--port", "0", *args],
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        env={**os.environ, **(env or {})},
+    )
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
-    threading.Thread(target=lambda: lines.put(process.stdout.readline() if process.stdout else ""),
-                     daemon=True).start()  # fmt: skip
+    threading.Thread(
+        target=lambda: lines.put(process.stdout.readline() if process.stdout else ""), daemon=True
+    ).start()
     try:
         line = lines.get(timeout=60)
     except queue.Empty:
@@ -571,9 +663,17 @@ def page_of(tmp_path: Path) -> Iterator[Any]:
         page.stop()
 
 
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-dev-shm-usage", "--window-size=1280,900")  # fmt: skip
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+)
 
 
 @pytest.fixture(scope="module")

@@ -109,8 +109,9 @@ def expand(ops: tuple[Op, ...]) -> Iterator[Op]:
         yield replace(op, kind="register", target="new")
         path = STAGES[: STAGES.index(op.stage) + 1] if op.stage in STAGES else ("dev", op.stage)
         for stage in path:
-            yield replace(op, kind="assign", stage=stage, target="version", pick=0,
-                          time=("next", 1))  # fmt: skip
+            yield replace(
+                op, kind="assign", stage=stage, target="version", pick=0, time=("next", 1)
+            )
 
 
 # --- the server as the model sees it -----------------------------------------------------

@@ -10,8 +10,13 @@ import pytest
 
 from conftest import World, git, gtoguard, make_world
 
-GOOD_BEFORE = ["churn@v1.0.0#1", "churn#dev#2", "churn@v1.1.0#3", "churn#staging#4",
-               "cv=seg@v0.1.0"]  # fmt: skip
+GOOD_BEFORE = [
+    "churn@v1.0.0#1",
+    "churn#dev#2",
+    "churn@v1.1.0#3",
+    "churn#staging#4",
+    "cv=seg@v0.1.0",
+]
 PLANTED = {  # tag -> the one rule it breaks
     "churn@1.0.0": "tag-malformed",
     "churn@created": "tag-reserved",
@@ -74,8 +79,9 @@ def test_check_all_reports_exactly_the_planted_tags(audited: World) -> None:
         ("refs/tags/churn@created", {"tag-reserved"}),
     ],
 )
-def test_check_one_tag_against_the_history_before_it(audited: World, tag: str,
-                                                     expected: set[str]) -> None:  # fmt: skip
+def test_check_one_tag_against_the_history_before_it(
+    audited: World, tag: str, expected: set[str]
+) -> None:
     done = gtoguard("check", tag, "--json", cwd=audited.clone)
     report = json.loads(done.stdout)
     assert {v["rule"] for v in report["violations"]} == expected

@@ -37,8 +37,9 @@ def hosted(tmp_path: Path) -> World:
 def _install_step(host: str) -> str:
     if host == "github":
         workflow = yaml.safe_load((DOCS / "github-actions.yml").read_text())
-        return next(s["run"] for s in workflow["jobs"]["check"]["steps"]
-                    if s.get("id") == "install")  # fmt: skip
+        return next(
+            s["run"] for s in workflow["jobs"]["check"]["steps"] if s.get("id") == "install"
+        )
     return next(line for line in _gitlab_lines("gtoguard") if "pip install" in line)
 
 
@@ -47,10 +48,19 @@ def runner(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CI runner's Python (its ``bin``), into which the GitHub template's own install
     step puts gtoguard from a wheel spec; no package index is reached."""
     bin_dir = fresh_venv(tmp_path_factory.mktemp("runner"), pip=True)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-           "GTOGUARD_PIP_SPEC": str(built_wheel), "PIP_NO_INDEX": "1"}  # fmt: skip
-    done = subprocess.run(["bash", "-e", "-c", _install_step("github")], capture_output=True,
-                          text=True, check=False, env=env)  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GTOGUARD_PIP_SPEC": str(built_wheel),
+        "PIP_NO_INDEX": "1",
+    }
+    done = subprocess.run(
+        ["bash", "-e", "-c", _install_step("github")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (bin_dir / "gtoguard").exists()
     return bin_dir
@@ -90,8 +100,9 @@ def _expand(text: str, values: dict[str, str]) -> str:
 # --- GitHub Actions ----------------------------------------------------------------------
 
 
-def _github(world: World, tag: str, delete: bool, signers: str = "",
-            job_name: str = "check") -> tuple[bool, str]:  # fmt: skip
+def _github(
+    world: World, tag: str, delete: bool, signers: str = "", job_name: str = "check"
+) -> tuple[bool, str]:
     workflow: dict[Any, Any] = yaml.safe_load((DOCS / "github-actions.yml").read_text())
     patterns = workflow[True]["push"]["tags"]  # YAML 1.1 reads the key `on` as True
     assert any(_github_glob(p, tag) for p in patterns)
@@ -103,11 +114,17 @@ def _github(world: World, tag: str, delete: bool, signers: str = "",
     runner = job / "runner"
     runner.mkdir()
     github_env = runner / "github_env"
-    env.update(GITHUB_REF_NAME=tag, GTOGUARD_DELETE_BAD_TAGS="true" if delete else "false",
-               RUNNER_TEMP=str(runner), GITHUB_ENV=str(github_env))  # fmt: skip
-    values = {"github.event.repository.default_branch": "main",
-              "github.event.repository.pushed_at": str(int(time.time())),
-              "secrets.GTOGUARD_ALLOWED_SIGNERS": signers}  # fmt: skip
+    env.update(
+        GITHUB_REF_NAME=tag,
+        GTOGUARD_DELETE_BAD_TAGS="true" if delete else "false",
+        RUNNER_TEMP=str(runner),
+        GITHUB_ENV=str(github_env),
+    )
+    values = {
+        "github.event.repository.default_branch": "main",
+        "github.event.repository.pushed_at": str(int(time.time())),
+        "secrets.GTOGUARD_ALLOWED_SIGNERS": signers,
+    }
     failed, output = False, ""
     for step in workflow["jobs"][job_name]["steps"]:
         if "run" not in step or step.get("id") == "install":
@@ -170,9 +187,14 @@ def _gitlab_lines(name: str, install: bool = True) -> list[str]:
     return [line for line in lines if install or "pip install" not in line]
 
 
-def _gitlab_job(name: str, cwd: Path, predefined: dict[str, str],
-                project: dict[str, str] | None = None, install: bool = False,
-                doc: dict[str, Any] | None = None) -> tuple[bool, str, dict[str, str]]:  # fmt: skip
+def _gitlab_job(
+    name: str,
+    cwd: Path,
+    predefined: dict[str, str],
+    project: dict[str, str] | None = None,
+    install: bool = False,
+    doc: dict[str, Any] | None = None,
+) -> tuple[bool, str, dict[str, str]]:
     """Run one job of the template as a runner does: GitLab's predefined variables, then
     the file's global ``variables:``, then the job's own (which win over the global
     ones), then the project's CI/CD variables (which win over both); before_script and
@@ -183,8 +205,9 @@ def _gitlab_job(name: str, cwd: Path, predefined: dict[str, str],
     for scope in (doc.get("variables", {}), job.get("variables", {}), project or {}):
         env.update({k: str(v) for k, v in scope.items()})
     lines = _flatten(job.get("before_script", []) + job["script"])
-    done = _shell("\n".join(line for line in lines if install or "pip install" not in line),
-                  cwd, env)  # fmt: skip
+    done = _shell(
+        "\n".join(line for line in lines if install or "pip install" not in line), cwd, env
+    )
     output = done.stdout + done.stderr
     failed = done.returncode != 0
     env["CI_JOB_STATUS"] = "failed" if failed else "success"
@@ -207,10 +230,15 @@ def _gitlab(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bo
     git("fetch", "-q", "origin", f"+refs/tags/{tag}:refs/tags/{tag}", cwd=ci)
     git("checkout", "-q", "--detach", f"refs/tags/{tag}", cwd=ci)
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    predefined = {"CI_COMMIT_TAG": tag, "CI_DEFAULT_BRANCH": "main",
-                  "CI_PIPELINE_CREATED_AT": created}  # fmt: skip
-    project = {"GTOGUARD_PUSH_URL": str(world.server),
-               "GTOGUARD_DELETE_BAD_TAGS": "true" if delete else "false"}  # fmt: skip
+    predefined = {
+        "CI_COMMIT_TAG": tag,
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_PIPELINE_CREATED_AT": created,
+    }
+    project = {
+        "GTOGUARD_PUSH_URL": str(world.server),
+        "GTOGUARD_DELETE_BAD_TAGS": "true" if delete else "false",
+    }
     if signers:  # a File-type variable: GitLab writes it out and passes its path
         path = run_dir / "signers"
         path.write_text(signers, encoding="utf-8")
@@ -336,8 +364,12 @@ def test_the_audit_deletes_only_new_violations(tmp_path: Path, host: str) -> Non
     tag that passes, stay (the job still fails, naming what is left)."""
     now = int(time.time())
     world = make_world(tmp_path, hook=False, since=now - 2000)
-    for name, when in (("m@v1.0.0#1", now - 1000), ("m#prd#2", now - 900),
-                       ("m#prod#3", now - 800), ("m#prd#4", now - 10)):  # fmt: skip
+    for name, when in (
+        ("m@v1.0.0#1", now - 1000),
+        ("m#prd#2", now - 900),
+        ("m#prod#3", now - 800),
+        ("m#prd#4", now - 10),
+    ):
         world.tag(name, "HEAD", when=when)
     assert world.push("--tags").ok
     cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 500))
@@ -391,13 +423,17 @@ def test_every_gitlab_job_installs_with_gitlabs_variable_scoping(
     ci = Path(tempfile.mkdtemp(prefix="gl-scope-", dir=hosted.root)) / "checkout"
     git("clone", "-q", str(hosted.server), str(ci), cwd=hosted.root)
     git("checkout", "-q", "--detach", f"refs/tags/{GOOD}", cwd=ci)
-    predefined = {"CI_COMMIT_TAG": GOOD, "CI_DEFAULT_BRANCH": "main",
-                  "CI_PIPELINE_CREATED_AT": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+    predefined = {
+        "CI_COMMIT_TAG": GOOD,
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_PIPELINE_CREATED_AT": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     for name in JOBS:
         _, output, env = _gitlab_job(name, ci, predefined, project, install=True, doc=doc)
         assert env["GTOGUARD_PIP_SPEC"] == str(built_wheel), name
         assert "set GTOGUARD_PIP_SPEC" not in output and "Invalid requirement" not in output, (
-            f"{name}: {output}")  # fmt: skip
+            f"{name}: {output}"
+        )
     # unset everywhere, each job stops at its first step saying where to set it
     for name in JOBS:
         ok, output, _ = _gitlab_job(name, ci, predefined, {}, install=True)

@@ -13,10 +13,17 @@ import pytest
 from conftest import BIN, World
 
 
-def gtoguard(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "gtoguard.commands.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+def gtoguard(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gtoguard.commands.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_version_and_help() -> None:
@@ -30,9 +37,16 @@ def test_parse_json_contract() -> None:
     done = gtoguard("parse", "cv=seg#prod#7", "churn@v1.2.0!", "churn@1.0.0", "--json")
     assert done.returncode == 1
     rows = [json.loads(line) for line in done.stdout.splitlines()]
-    assert rows[0] == {"tag": "cv=seg#prod#7", "valid": True, "artifact": "cv:seg",
-                       "action": "assign", "version": None, "stage": "prod", "counter": 7,
-                       "error": None}  # fmt: skip
+    assert rows[0] == {
+        "tag": "cv=seg#prod#7",
+        "valid": True,
+        "artifact": "cv:seg",
+        "action": "assign",
+        "version": None,
+        "stage": "prod",
+        "counter": 7,
+        "error": None,
+    }
     assert rows[1]["action"] == "deregister" and rows[1]["version"] == "v1.2.0"
     assert rows[2]["valid"] is False and rows[2]["suggestion"] == "churn@v1.0.0"
     assert {"tag", "valid", "artifact", "action", "version", "stage", "counter", "error"} <= set(
@@ -118,9 +132,12 @@ def test_packaged_schemas_and_shims(tmp_path: Path) -> None:
     import zipfile
 
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                           "-q", "-w", str(tmp_path), str(root)], capture_output=True, text=True,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.fail(done.stderr[-2000:])
     (wheel,) = tmp_path.glob("gtoguard-*.whl")
@@ -135,8 +152,12 @@ def test_a_reader_that_goes_away_gets_no_error(world: World) -> None:
     """``gtoguard parse ... | head -1``: when the reader closes the pipe, gtoguard stops
     quietly with a SIGPIPE's status (as git does), never an 'internal error'."""
     names = [f"m{n}@v1.0.{n}" for n in range(20_000)]  # more than a pipe holds
-    proc = subprocess.Popen([str(BIN / "gtoguard"), "parse", *names], cwd=world.clone,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(BIN / "gtoguard"), "parse", *names],
+        cwd=world.clone,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
     proc.stdout.close()  # the reader is done after one line

@@ -26,12 +26,18 @@ print(clientstream.dropped(), len(text.encode("utf-8", "backslashreplace")) + 4,
 LINE = "gtoguard: changed: modèle\\udcff: v1.0.0 registered\n".encode()
 
 
-def _write(tmp_path: Path, mode: str, lines: int, stdout: int, stderr: int,
-           timeout: str = "10") -> tuple[int, int]:  # fmt: skip
+def _write(
+    tmp_path: Path, mode: str, lines: int, stdout: int, stderr: int, timeout: str = "10"
+) -> tuple[int, int]:
     """Run the writer; (bytes dropped, bytes written in all)."""
     counts = f"{tmp_path}/counts-{mode}"
-    subprocess.run([sys.executable, "-c", WRITER, mode, timeout, str(lines), counts],
-                   stdout=stdout, stderr=stderr, timeout=60, check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", WRITER, mode, timeout, str(lines), counts],
+        stdout=stdout,
+        stderr=stderr,
+        timeout=60,
+        check=True,
+    )
     dropped, total = Path(counts).read_text().split()
     return int(dropped), int(total)
 

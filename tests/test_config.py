@@ -71,11 +71,14 @@ def test_gto_config_accepted(text: str, stages: tuple[str, ...] | None) -> None:
         ("foo: 1\n", ".gto: /: unknown key 'foo'"),
         ("- dev\n", ".gto: /: expected object or null, got array (['dev'])"),
         ("stages: [dev\n", ".gto: /: YAML error at line 2, column 1: expected ',' or ']'"),
-        ("stages: [a]\nstages: [b]\n", ".gto: /: YAML error at line 2, column 1: found duplicate key 'stages'"),
+        (
+            "stages: [a]\nstages: [b]\n",
+            ".gto: /: YAML error at line 2, column 1: found duplicate key 'stages'",
+        ),
         ("autoload_enrichments: false\n", ".gto: /autoload_enrichments:"),
         ("enrichments: [{config: {}}]\n", ".gto: /enrichments/0: 'type' is a required property"),
     ],
-)  # fmt: skip
+)
 def test_gto_config_refused_with_path(text: str, expected: str) -> None:
     found = problems(text)
     assert found and found[0].startswith(expected), found
@@ -161,18 +164,75 @@ STRICTER_THAN_GTO = [
 
 
 def gto_documents() -> list[str]:
-    keys = ["stages", "STAGES", "Stages", "types", "TYPES", "enrichments", "autoload_enrichments",
-            "INDEX", "index", "LOG_LEVEL", "DEBUG", "debug", "EMOJIS", "CONFIG_FILE_NAME", "foo",
-            "stage"]  # fmt: skip
-    values = ["", "null", "[]", "[dev, prod]", "dev", "[1, 2]", "[yes, no]", "[1e3]", "[0o17]",
-              "[1_000]", "['bad name']", "[a/b, '1']", "[[a]]", "{a: 1}", "true", "false", "'yes'",
-              "'off'", "1", "2", "1.0", "0.5", "x.yaml", "[{type: x}]", "[{type: x, config: null}]",
-              "[{config: {}}]", "[x]", "2001-12-14", "'TRUE'", "''", "[\"dev\\n\"]", "[prød]",
-              "[null]", "~", "0"]  # fmt: skip
+    keys = [
+        "stages",
+        "STAGES",
+        "Stages",
+        "types",
+        "TYPES",
+        "enrichments",
+        "autoload_enrichments",
+        "INDEX",
+        "index",
+        "LOG_LEVEL",
+        "DEBUG",
+        "debug",
+        "EMOJIS",
+        "CONFIG_FILE_NAME",
+        "foo",
+        "stage",
+    ]
+    values = [
+        "",
+        "null",
+        "[]",
+        "[dev, prod]",
+        "dev",
+        "[1, 2]",
+        "[yes, no]",
+        "[1e3]",
+        "[0o17]",
+        "[1_000]",
+        "['bad name']",
+        "[a/b, '1']",
+        "[[a]]",
+        "{a: 1}",
+        "true",
+        "false",
+        "'yes'",
+        "'off'",
+        "1",
+        "2",
+        "1.0",
+        "0.5",
+        "x.yaml",
+        "[{type: x}]",
+        "[{type: x, config: null}]",
+        "[{config: {}}]",
+        "[x]",
+        "2001-12-14",
+        "'TRUE'",
+        "''",
+        '["dev\\n"]',
+        "[prød]",
+        "[null]",
+        "~",
+        "0",
+    ]
     docs = [f"{k}: {v}\n" for k, v in itertools.product(keys, values)]
-    docs += ["", "null\n", "- a\n", "hello\n", "true\n", "stages: [a]\n---\nstages: [b]\n",
-             "stages: [dev\n", "stages: [a]\nstages: [b]\n", "<<: {stages: [a]}\n",
-             "stages: &s [a]\ntypes: *s\n", "\tstages: [a]\n"]  # fmt: skip
+    docs += [
+        "",
+        "null\n",
+        "- a\n",
+        "hello\n",
+        "true\n",
+        "stages: [a]\n---\nstages: [b]\n",
+        "stages: [dev\n",
+        "stages: [a]\nstages: [b]\n",
+        "<<: {stages: [a]}\n",
+        "stages: &s [a]\ntypes: *s\n",
+        "\tstages: [a]\n",
+    ]
     return docs
 
 
@@ -208,19 +268,27 @@ def test_differential_against_gto_config_loader(tmp_path: Path) -> None:
     required=st.booleans(),
 )
 def test_the_tag_checker_memo_gives_what_a_fresh_validation_gives(
-    artifact: str, action: str, stage: str, counter: int | None, version: str,
-    stages: tuple[str, ...] | None, required: bool,
-) -> None:  # fmt: skip
+    artifact: str,
+    action: str,
+    stage: str,
+    counter: int | None,
+    version: str,
+    stages: tuple[str, ...] | None,
+    required: bool,
+) -> None:
     """tag_checker validates one event per (action, stage, version?, counter?) shape and
     reuses the verdict; a checker that has seen other events must agree with a new one."""
     from gtoguard.model.tagname import Action, TagName
     from gtoguard.policy.settings import TagRules
 
     kind = Action(action)
-    tag = TagName(artifact, kind,
-                  version=version if kind in (Action.REGISTER, Action.DEREGISTER) else None,
-                  stage=stage if kind in (Action.ASSIGN, Action.UNASSIGN) else None,
-                  counter=counter)  # fmt: skip
+    tag = TagName(
+        artifact,
+        kind,
+        version=version if kind in (Action.REGISTER, Action.DEREGISTER) else None,
+        stage=stage if kind in (Action.ASSIGN, Action.UNASSIGN) else None,
+        counter=counter,
+    )
     config = GtoConfig(stages=stages)
     policy = Policy(tags=TagRules(counter_required=required))
     warm = cfg.tag_checker(config, policy)
@@ -263,8 +331,11 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
     subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=repo_dir, check=True)
     calls: list[str] = []
     real = schema_problems
-    monkeypatch.setattr(cfg, "schema_problems",
-                        lambda doc, schema, file: calls.append(schema) or real(doc, schema, file))  # fmt: skip
+    monkeypatch.setattr(
+        cfg,
+        "schema_problems",
+        lambda doc, schema, file: calls.append(schema) or real(doc, schema, file),
+    )
 
     def settings() -> judge.Settings:
         repo = open_repo(str(repo_dir))

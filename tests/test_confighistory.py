@@ -57,8 +57,9 @@ def _audit(world: World, *args: str) -> dict:  # type: ignore[type-arg]
 
 
 def _flagged(report: dict) -> dict[str, tuple[str, str | None]]:  # type: ignore[type-arg]
-    return {v["ref"].removeprefix("refs/tags/"): (v["rule"], v["config"])
-            for v in report["violations"]}  # fmt: skip
+    return {
+        v["ref"].removeprefix("refs/tags/"): (v["rule"], v["config"]) for v in report["violations"]
+    }
 
 
 def test_stages_adopted_late_bind_only_the_tags_after_them(tmp_path: Path) -> None:
@@ -264,11 +265,10 @@ ORDER = [  # (each change's date, its first parent's, the earliest after it; now
     # dated after a later commit that changed no config file
     ([(30 * H, 5 * H, 15 * H), (40 * H, 35 * H, None)], 100 * H, [5 * H, 40 * H]),
     # a clock a few minutes ahead of the next commit's, or of now: as late as they allow
-    ([(10 * H + 200, 5 * H, 10 * H), (100 * H + 200, 15 * H, None)], 100 * H,
-     [10 * H, 100 * H]),
+    ([(10 * H + 200, 5 * H, 10 * H), (100 * H + 200, 15 * H, None)], 100 * H, [10 * H, 100 * H]),
     # the branch's first commit, ahead: no commit before it, so the earliest after it
     ([(500 * H, None, 15 * H)], 100 * H, [15 * H]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("changes", "now", "starts"), ORDER)
@@ -279,8 +279,10 @@ def test_the_eras_follow_the_order_of_the_branch(
         [timeline.Change(f"c{i}", d, b, a) for i, (d, b, a) in enumerate(changes)], now
     )
     assert [era.since for era in found[1:]] == starts
-    wrong = [d if b is not None and d - s > timeline.SKEW else None
-             for (d, b, _), s in zip(changes, starts, strict=True)]  # fmt: skip
+    wrong = [
+        d if b is not None and d - s > timeline.SKEW else None
+        for (d, b, _), s in zip(changes, starts, strict=True)
+    ]
     assert [era.dated for era in found[1:]] == wrong
 
 

@@ -36,16 +36,25 @@ def test_accepted_and_declined_pushes_are_logged(world: World) -> None:
     world.commit("no gto work")
     assert world.push("HEAD:main").ok  # not gtoguard's business: nothing decided, no line
     accepted, declined = _lines(log)
-    assert list(accepted) == ["time", "repository", "pusher", "pusher_from", "hook", "refs",
-                              "verdict", "violations"]  # fmt: skip
+    assert list(accepted) == [
+        "time",
+        "repository",
+        "pusher",
+        "pusher_from",
+        "hook",
+        "refs",
+        "verdict",
+        "violations",
+    ]
     assert accepted["verdict"] == "accepted" and accepted["violations"] == []
     assert accepted["pusher"] == "alice" and accepted["pusher_from"] == "REMOTE_USER"
     assert accepted["repository"] == str(world.server)
     tag = git("rev-parse", "churn@v1.0.0", cwd=world.clone).stdout.strip()
     assert accepted["refs"] == [{"ref": "refs/tags/churn@v1.0.0", "old": ZERO, "new": tag}]
     assert declined["verdict"] == "declined" and declined["pusher"] == "bob"
-    assert declined["violations"] == [{"ref": "refs/tags/churn#prd#1", "rule": "stage-unknown",
-                                       "severity": "error"}]  # fmt: skip
+    assert declined["violations"] == [
+        {"ref": "refs/tags/churn#prd#1", "rule": "stage-unknown", "severity": "error"}
+    ]
     assert str(accepted["time"]).endswith("+00:00")
 
 
@@ -113,8 +122,9 @@ def test_concurrent_pushes_into_one_log(tmp_path: Path) -> None:
 
 
 def _writer(path: str, worker: int) -> None:
-    updates = [RefUpdate(f"refs/tags/a{worker}x{i}@v1.0.0", ZERO, f"{worker:040x}")
-               for i in range(80)]  # fmt: skip
+    updates = [
+        RefUpdate(f"refs/tags/a{worker}x{i}@v1.0.0", ZERO, f"{worker:040x}") for i in range(80)
+    ]
     for number in range(100):
         line = entry(0, f"repo-{worker}", (f"user{number}", "REMOTE_USER"), "pre-receive",
                      updates, "declined", [Violation("stage-frozen", "r", "m")])  # fmt: skip
@@ -146,12 +156,24 @@ def logged(tmp_path: Path) -> Path:
     (tmp_path / "policy.yaml").write_text(f"log: {log}\n", encoding="utf-8")
     git("config", "gtoguard.policy", str(tmp_path / "policy.yaml"), cwd=server)
     frozen = [Violation("stage-frozen", "refs/tags/churn#prod#2", "m")]
-    for when, verdict, violations in ((1_700_000_000, "accepted", []),
-                                      (1_700_100_000, "declined", frozen),
-                                      (1_700_200_000, "accepted", [])):  # fmt: skip
+    for when, verdict, violations in (
+        (1_700_000_000, "accepted", []),
+        (1_700_100_000, "declined", frozen),
+        (1_700_200_000, "accepted", []),
+    ):
         update = RefUpdate(f"refs/tags/churn#prod#{when % 7}", ZERO, "1" * 40)
-        append(str(log), entry(when, "acme/models", ("alice", "GL_USERNAME"), "pre-receive",
-                               [update], verdict, violations))  # fmt: skip
+        append(
+            str(log),
+            entry(
+                when,
+                "acme/models",
+                ("alice", "GL_USERNAME"),
+                "pre-receive",
+                [update],
+                verdict,
+                violations,
+            ),
+        )
     return server
 
 
@@ -178,8 +200,7 @@ def test_log_reads_filters_and_prints_json(logged: Path) -> None:
         (["--file", "/nonexistent/decisions.jsonl"], 3, "cannot read the decision log"),
     ],
 )
-def test_log_refuses_bad_input_clearly(logged: Path, args: list[str], code: int,
-                                       said: str) -> None:  # fmt: skip
+def test_log_refuses_bad_input_clearly(logged: Path, args: list[str], code: int, said: str) -> None:
     done = gtoguard("log", *args, cwd=logged)
     assert done.returncode == code and said in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

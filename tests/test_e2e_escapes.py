@@ -71,8 +71,10 @@ def test_the_decision_log_shows_the_pusher_escaped(world: World) -> None:
     log = _pushed(world)
     decisions = _said(gtoguard("log", "--repo", str(world.server), cwd=world.clone))
     assert f"alice{SHOWN} (REMOTE_USER)" in decisions, decisions
-    (line,) = (json.loads(x) for x in gtoguard("log", "--json", "--file", str(log),
-                                                cwd=world.clone).stdout.splitlines())  # fmt: skip
+    (line,) = (
+        json.loads(x)
+        for x in gtoguard("log", "--json", "--file", str(log), cwd=world.clone).stdout.splitlines()
+    )
     assert line["pusher"] == PUSHER  # the JSON line as it is
 
 
@@ -84,8 +86,12 @@ def test_on_a_terminal_too(world: World) -> None:
         pytest.skip("script (util-linux) is missing")
     _pushed(world)
     command = shlex.join([str(BIN / "gtoguard"), "show", "churn", "--repo", str(world.clone)])
-    done = subprocess.run([script, "-qec", command, "/dev/null"], capture_output=True,
-                          stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [script, "-qec", command, "/dev/null"],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     text = done.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
     assert done.returncode == 0, text
     assert f"Eve{SHOWN}Mallory" in text, text
@@ -109,10 +115,20 @@ def test_the_hook_quotes_a_tag_object_name_escaped(world: World) -> None:
     """The one pushed text a hook line quotes: the name inside a tag object (gto reads it,
     not the ref), which git's own checks would refuse but a crafted object carries."""
     commit = world.head()
-    body = (f"object {commit}\ntype commit\ntag churn@v1.0.0{EVIL}\n"
-            f"tagger Eve <eve@example.com> {world.tick()} +0000\n\nregister\n")  # fmt: skip
-    oid = git("hash-object", "-t", "tag", "-w", "--stdin", "--literally", cwd=world.clone,
-              input=body.encode()).stdout.strip()  # fmt: skip
+    body = (
+        f"object {commit}\ntype commit\ntag churn@v1.0.0{EVIL}\n"
+        f"tagger Eve <eve@example.com> {world.tick()} +0000\n\nregister\n"
+    )
+    oid = git(
+        "hash-object",
+        "-t",
+        "tag",
+        "-w",
+        "--stdin",
+        "--literally",
+        cwd=world.clone,
+        input=body.encode(),
+    ).stdout.strip()
     git("update-ref", "refs/tags/churn@v1.0.0", oid, cwd=world.clone)
     pushed = world.push_tags("churn@v1.0.0")
     assert not pushed.ok and "[tag-name-mismatch]" in pushed.output, pushed.output

@@ -257,8 +257,7 @@ def test_warn_mode_accepts_and_prints(world: World) -> None:
 
 
 def test_policy_knobs_allow_delete_move_malformed_lightweight(world: World) -> None:
-    policy = ("tags:\n  delete: allow\n  move: allow\n  malformed: allow\n"
-              "  annotated: false\n")  # fmt: skip
+    policy = "tags:\n  delete: allow\n  move: allow\n  malformed: allow\n  annotated: false\n"
     world.commit("relaxed", {".gtoguard.yaml": policy})
     assert world.push("HEAD:main").ok
     assert deleted(world) and world.push(":refs/tags/churn@v1.0.0").ok
@@ -378,8 +377,14 @@ def _stage_object(world: World, name: str) -> str:
     """Put tag ``name``'s object on the server without the ref (a hook then judges it)."""
     world.tag(name)
     staging = f"refs/staging/{name.replace('#', '-')}"  # fetched by the server: no hook runs
-    git("fetch", "-q", "--no-tags", str(world.clone), f"refs/tags/{name}:{staging}",
-        cwd=world.server)  # fmt: skip
+    git(
+        "fetch",
+        "-q",
+        "--no-tags",
+        str(world.clone),
+        f"refs/tags/{name}:{staging}",
+        cwd=world.server,
+    )
     git("update-ref", "-d", staging, cwd=world.server)
     return git("rev-parse", f"refs/tags/{name}", cwd=world.clone).stdout.strip()
 

@@ -55,16 +55,23 @@ def test_branches_as_they_will_be_after_the_push(registered: World) -> None:
     assert not pushed.ok and pushed.rules() == {"branch-not-allowed"}, pushed.output
     assert "(branches checked: main)" in pushed.output
     # the same commit, pushed as a release branch in the same push: reachable after it
-    pushed = world.push("experiment:refs/heads/release/2.0", "refs/tags/churn@v2.0.0",
-                        "refs/tags/churn#prod#1")  # fmt: skip
+    pushed = world.push(
+        "experiment:refs/heads/release/2.0", "refs/tags/churn@v2.0.0", "refs/tags/churn#prod#1"
+    )
     assert pushed.ok, pushed.output
 
 
 # --- pushers, identity ---------------------------------------------------------------------
 
 PUSHERS = "stages:\n  prod: {pushers: [alice, '@leads']}\ngroups:\n  leads: [carol]\n"
-CONVENTIONS = ["GL_USERNAME", "GITHUB_USER_LOGIN", "GITEA_PUSHER_NAME", "GL_USER",
-               "BB_USER_NAME", "REMOTE_USER"]  # fmt: skip
+CONVENTIONS = [
+    "GL_USERNAME",
+    "GITHUB_USER_LOGIN",
+    "GITEA_PUSHER_NAME",
+    "GL_USER",
+    "BB_USER_NAME",
+    "REMOTE_USER",
+]
 
 
 @pytest.mark.parametrize("variable", CONVENTIONS)
@@ -121,8 +128,9 @@ def test_server_policy_names_the_identity_variable(registered: World) -> None:
     ("[]", "nobody may; the stage's pushers in the policy say who can"),
 ])  # fmt: skip
 def test_the_hint_says_whom_to_ask(registered: World, pushers: str, hint: str) -> None:
-    world = registered.set_policy(f"stages:\n  prod: {{pushers: {pushers}}}\n"
-                                  "groups:\n  leads: [carol]\n")  # fmt: skip
+    world = registered.set_policy(
+        f"stages:\n  prod: {{pushers: {pushers}}}\ngroups:\n  leads: [carol]\n"
+    )
     world.tag("churn#prod#1", V1)
     pushed = world.push_tags("churn#prod#1", env={"REMOTE_USER": "bob"})
     assert not pushed.ok and f"hint: {hint}" in pushed.output, pushed.output
@@ -158,8 +166,7 @@ def keys(tmp_path: Path) -> Iterator[dict[str, Path]]:
             found[f"ssh-{who}"] = key
             home = short / who
             home.mkdir(mode=0o700)
-            _gpg(home, "--quick-gen-key", f"{who} <{who}@example.com>", "ed25519", "sign",
-                 "never")  # fmt: skip
+            _gpg(home, "--quick-gen-key", f"{who} <{who}@example.com>", "ed25519", "sign", "never")
             found[f"gpg-{who}"] = home
         allowed = tmp_path / "allowed_signers"
         public = (tmp_path / "ssh-trusted.pub").read_text(encoding="utf-8")
@@ -182,8 +189,9 @@ def keys(tmp_path: Path) -> Iterator[dict[str, Path]]:
 def _owner_trust(home: Path, user: str, level: int) -> None:
     """Set a key's owner trust (3 never, 4 marginal, 5 full) in ``home``."""
     listing = _gpg(home, "--with-colons", "--fingerprint", user).decode()
-    fingerprint = next(line.split(":")[9] for line in listing.splitlines()
-                       if line.startswith("fpr:"))  # fmt: skip
+    fingerprint = next(
+        line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
+    )
     _gpg(home, "--import-ownertrust", input=f"{fingerprint}:{level}:\n".encode())
 
 
@@ -197,8 +205,19 @@ def _gpg(home: Path, *args: str, input: bytes | None = None) -> bytes:
 
 def _signed_tag(world: World, name: str, kind: str, key: Path) -> None:
     if kind == "ssh":
-        git("-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s", name, V1,
-            "-m", f"promote {name}", cwd=world.clone)  # fmt: skip
+        git(
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            f"user.signingKey={key}",
+            "tag",
+            "-s",
+            name,
+            V1,
+            "-m",
+            f"promote {name}",
+            cwd=world.clone,
+        )
     else:
         user = key.name  # the home's directory name is the key's user
         git("-c", f"user.signingKey={user}@example.com", "tag", "-s", name, V1, "-m",
@@ -239,10 +258,13 @@ def test_verifying_never_changes_the_trust_store(registered: World, keys: dict[s
     world = registered.set_policy("stages:\n  prod: {signed: true}\n")
     world.set_server_policy(f"signers:\n  ssh: {keys['allowed']}\n  gpg: {keys['server-gnupg']}\n")
     home = keys["server-gnupg"]
-    before = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir()
-                    if p.is_file())  # fmt: skip
-    fake = "promote\n-----BEGIN SIGNED MESSAGE-----\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n" \
-           "-----END SIGNED MESSAGE-----\n"  # fmt: skip
+    before = sorted(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir() if p.is_file()
+    )
+    fake = (
+        "promote\n-----BEGIN SIGNED MESSAGE-----\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n"
+        "-----END SIGNED MESSAGE-----\n"
+    )
     world.tag("churn#prod#1", V1, message=fake)
     pushed = world.push_tags("churn#prod#1")
     assert not pushed.ok and "X.509" in pushed.output, pushed.output
@@ -257,8 +279,9 @@ def test_verifying_never_changes_the_trust_store(registered: World, keys: dict[s
     assert not pushed.ok and "larger than" in pushed.output, pushed.output
     _signed_tag(world, "churn#prod#2", "gpg", keys["gpg-trusted"])
     assert world.push_tags("churn#prod#2").ok
-    after = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir()
-                   if p.is_file())  # fmt: skip
+    after = sorted(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir() if p.is_file()
+    )
     assert after == before
 
 
@@ -289,11 +312,29 @@ def test_an_expired_signer_cannot_sign_in_the_past(world: World, keys: dict[str,
     then = {"GIT_COMMITTER_DATE": "2019-06-01T12:00:00+0000"}
     world.tag("fraud@v1.0.0", when=1559390000)
     key = keys["ssh-trusted"]
-    git("-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s", "fraud#prod#1",
-        "fraud@v1.0.0^{commit}", "-m", "promote", cwd=world.clone, env=then)  # fmt: skip
+    git(
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        f"user.signingKey={key}",
+        "tag",
+        "-s",
+        "fraud#prod#1",
+        "fraud@v1.0.0^{commit}",
+        "-m",
+        "promote",
+        cwd=world.clone,
+        env=then,
+    )
     # git itself calls the signature good, at the date the signer chose
-    verified = git("-c", f"gpg.ssh.allowedSignersFile={expired}", "verify-tag", "fraud#prod#1",
-                   cwd=world.clone, check=False)  # fmt: skip
+    verified = git(
+        "-c",
+        f"gpg.ssh.allowedSignersFile={expired}",
+        "verify-tag",
+        "fraud#prod#1",
+        cwd=world.clone,
+        check=False,
+    )
     assert verified.returncode == 0, verified.stderr
     before = world.server_snapshot()
     pushed = world.push_tags("fraud@v1.0.0", "fraud#prod#1")
@@ -303,15 +344,27 @@ def test_an_expired_signer_cannot_sign_in_the_past(world: World, keys: dict[str,
     # signed now, the same key is expired: git verifies at the tagger date
     git("tag", "-d", "fraud#prod#1", "fraud@v1.0.0", cwd=world.clone)
     world.tag("fraud@v1.0.0")
-    git("-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s", "fraud#prod#1",
-        "fraud@v1.0.0^{commit}", "-m", "promote", cwd=world.clone)  # fmt: skip
+    git(
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        f"user.signingKey={key}",
+        "tag",
+        "-s",
+        "fraud#prod#1",
+        "fraud@v1.0.0^{commit}",
+        "-m",
+        "promote",
+        cwd=world.clone,
+    )
     pushed = world.push_tags("fraud@v1.0.0", "fraud#prod#1")
     assert not pushed.ok and pushed.rules() == {"signature-invalid"}, pushed.output
     assert world.server_snapshot() == before
 
 
-def test_a_signed_tag_replayed_into_another_repository(tmp_path: Path,
-                                                       keys: dict[str, Path]) -> None:  # fmt: skip
+def test_a_signed_tag_replayed_into_another_repository(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
     """alice's signed promotion in repository A, pushed by mallory into B: a signature
     binds the message, not the place. ``signed: repository`` binds it with a trailer."""
     worlds = {}
@@ -435,8 +488,7 @@ def test_the_repository_cannot_loosen_the_server(registered: World) -> None:
         ("versions: {increasing: true, strict: 1}\n", "unknown key 'strict'"),
     ],
 )
-def test_a_bad_policy_on_the_default_branch_is_declined(world: World, text: str,
-                                                        says: str) -> None:  # fmt: skip
+def test_a_bad_policy_on_the_default_branch_is_declined(world: World, text: str, says: str) -> None:
     world.commit("policy", {".gtoguard.yaml": text})
     pushed = world.push("HEAD:main")
     assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output

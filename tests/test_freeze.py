@@ -123,26 +123,38 @@ AUTUMN_CASES = [
     ("2026-10-25T01:29:59Z", NIGHTLY, "2026-10-25T01:30:00Z"),  # 02:29:59 CET
     ("2026-10-25T01:30:00Z", NIGHTLY, None),  # 02:30 CET: thawed, the last 02:30
     # a start the wall clock read in the first pass (02:40 CEST) has opened in the second
-    ("2026-10-25T01:10:00Z", Freeze("late", "40 2 * * *", "0 4 * * *", "Europe/Berlin"),
-     "2026-10-25T03:00:00Z"),
+    (
+        "2026-10-25T01:10:00Z",
+        Freeze("late", "40 2 * * *", "0 4 * * *", "Europe/Berlin"),
+        "2026-10-25T03:00:00Z",
+    ),
     ("2026-10-25T00:30:00Z", Freeze("late", "40 2 * * *", "0 4 * * *", "Europe/Berlin"), None),
     # not a fixed hour and minute (cronsim reads those in UTC steps): the same reading
-    ("2026-10-25T01:10:00Z", Freeze("quarter", "*/15 2 * * *", "50 2 * * *", "Europe/Berlin"),
-     "2026-10-25T01:50:00Z"),
-]  # fmt: skip
+    (
+        "2026-10-25T01:10:00Z",
+        Freeze("quarter", "*/15 2 * * *", "50 2 * * *", "Europe/Berlin"),
+        "2026-10-25T01:50:00Z",
+    ),
+]
 # The night of 2027-03-28: at 02:00 CET the clocks jump to 03:00 CEST (01:00 UTC); no wall
 # clock reads 02:00 to 02:59. A start or an end in the gap takes effect at the jump, so a
 # window wholly inside it is not held that night.
 SPRING_CASES = [
     ("2027-03-28T00:59:00Z", NIGHTLY, None),  # 01:59 CET
     ("2027-03-28T01:00:00Z", NIGHTLY, None),  # 03:00 CEST: 02:00-02:30 never happened
-    ("2027-03-28T00:59:00Z", Freeze("ends", "30 1 * * *", "30 2 * * *", "Europe/Berlin"),
-     "2027-03-28T01:00:00Z"),  # ends in the gap: at the jump
+    (
+        "2027-03-28T00:59:00Z",
+        Freeze("ends", "30 1 * * *", "30 2 * * *", "Europe/Berlin"),
+        "2027-03-28T01:00:00Z",
+    ),  # ends in the gap: at the jump
     ("2027-03-28T01:00:00Z", Freeze("ends", "30 1 * * *", "30 2 * * *", "Europe/Berlin"), None),
     ("2027-03-28T00:59:00Z", Freeze("starts", "30 2 * * *", "0 4 * * *", "Europe/Berlin"), None),
-    ("2027-03-28T01:00:00Z", Freeze("starts", "30 2 * * *", "0 4 * * *", "Europe/Berlin"),
-     "2027-03-28T02:00:00Z"),  # starts in the gap: at the jump, 03:00 CEST
-]  # fmt: skip
+    (
+        "2027-03-28T01:00:00Z",
+        Freeze("starts", "30 2 * * *", "0 4 * * *", "Europe/Berlin"),
+        "2027-03-28T02:00:00Z",
+    ),  # starts in the gap: at the jump, 03:00 CEST
+]
 
 
 def _epoch(moment: str) -> int:
@@ -163,8 +175,10 @@ def test_a_repeated_hour_is_frozen_twice_and_a_skipped_one_not_at_all(
 
 def test_the_repeated_0210_is_frozen_through_the_hook(world: World) -> None:
     """02:10 CET on 2026-10-25, the second 02:10 of the night, as the server's clock."""
-    world.set_policy("stages:\n  prod:\n    freeze:\n      - {start: '0 2 * * *', "
-                     "end: '30 2 * * *', timezone: Europe/Berlin, reason: backups}\n")  # fmt: skip
+    world.set_policy(
+        "stages:\n  prod:\n    freeze:\n      - {start: '0 2 * * *', "
+        "end: '30 2 * * *', timezone: Europe/Berlin, reason: backups}\n"
+    )
     _registered(world)
     world.tag("churn#prod#1")
     before = world.server_snapshot()
@@ -228,8 +242,10 @@ def test_the_tagger_date_never_counts(world: World, tmp_path: Path) -> None:
     real = int(time.time())
     start = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(real - 60))
     until = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(real + 3600))
-    world.set_policy(f"stages:\n  prod:\n    freeze:\n"
-                     f"      - {{from: '{start}', until: '{until}', reason: release}}\n")  # fmt: skip
+    world.set_policy(
+        f"stages:\n  prod:\n    freeze:\n"
+        f"      - {{from: '{start}', until: '{until}', reason: release}}\n"
+    )
     world.tag("churn@v1.0.0", when=real - 280)
     assert world.push_tags("churn@v1.0.0").ok
     world.tag("churn#prod#1", when=real - 200)  # back-dated to before the window
@@ -243,17 +259,44 @@ def test_the_helper_refuses_in_advance(world: World) -> None:
     _registered(world)
     git("fetch", "-q", "origin", cwd=world.clone)
     tags = git("tag", cwd=world.clone).stdout
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
-                    cwd=world.clone, env=at(CHRISTMAS))  # fmt: skip
+    done = gtoguard(
+        "assign",
+        "churn",
+        "--version",
+        "v1.0.0",
+        "--stage",
+        "prod",
+        "--push",
+        cwd=world.clone,
+        env=at(CHRISTMAS),
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "[stage-frozen]" in done.stderr and "until 2027-01-04 08:00 +01:00" in done.stderr
     assert "nothing was written" in done.stderr
     assert git("tag", cwd=world.clone).stdout == tags  # no tag made, none pushed
-    dry = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--dry-run",
-                   cwd=world.clone, env=at(CHRISTMAS))  # fmt: skip
+    dry = gtoguard(
+        "assign",
+        "churn",
+        "--version",
+        "v1.0.0",
+        "--stage",
+        "prod",
+        "--dry-run",
+        cwd=world.clone,
+        env=at(CHRISTMAS),
+    )
     assert dry.returncode == 1 and "verdict: declined" in dry.stdout
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
-                    cwd=world.clone, env=at(SPRING))  # fmt: skip
+    done = gtoguard(
+        "assign",
+        "churn",
+        "--version",
+        "v1.0.0",
+        "--stage",
+        "prod",
+        "--push",
+        cwd=world.clone,
+        env=at(SPRING),
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -263,8 +306,10 @@ def test_the_audit_judges_no_freeze_and_ci_judges_the_push_time(world: World) ->
     real = int(time.time())
     start = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(real + 60))
     until = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(real + 7200))
-    world.set_policy(f"stages:\n  prod:\n    freeze:\n"
-                     f"      - {{from: '{start}', until: '{until}', reason: release}}\n")  # fmt: skip
+    world.set_policy(
+        f"stages:\n  prod:\n    freeze:\n"
+        f"      - {{from: '{start}', until: '{until}', reason: release}}\n"
+    )
     _registered(world)
     world.tag("churn#prod#1")
     assert world.push_tags("churn#prod#1").ok  # before the window opens
@@ -274,29 +319,44 @@ def test_the_audit_judges_no_freeze_and_ci_judges_the_push_time(world: World) ->
     # (a push time 100 s on: inside the window, and the tag still young enough)
     ci = gtoguard("check", "churn#prod#1", "--pushed-at", str(real + 100), cwd=world.clone)
     assert ci.returncode == 1, ci.stdout
-    assert {line.split("[")[1].split("]")[0] for line in ci.stdout.splitlines()
-            if "[" in line} == {"stage-frozen"}, ci.stdout  # fmt: skip
+    assert {line.split("[")[1].split("]")[0] for line in ci.stdout.splitlines() if "[" in line} == {
+        "stage-frozen"
+    }, ci.stdout
     ci = gtoguard("check", "churn#prod#1", "--pushed-at", str(real), cwd=world.clone)
     assert ci.returncode == 0, ci.stdout
 
 
 BAD_WINDOWS = [
-    ("{start: '0 16 * * 5', end: '0 8 * * 8', timezone: Europe/Berlin, reason: r}",
-     "/stages/prod/freeze/0/end: '0 8 * * 8' is not a usable cron expression"),
-    ("{start: '0 16 * *', end: '0 8 * * 1', timezone: Europe/Berlin, reason: r}",
-     "is not a five-field cron expression"),
-    ("{start: '0 16 * * 5', end: '0 8 * * 1', timezone: Berlin, reason: r}",
-     "/stages/prod/freeze/0/timezone: 'Berlin' is not an IANA time zone"),
-    ("{from: '2027-01-04T08:00:00+01:00', until: '2026-12-20T00:00:00+01:00', reason: r}",
-     "/stages/prod/freeze/0/until: until (2026-12-20T00:00:00+01:00) is not after from"),
-    ("{from: '2026-12-20T00:00:00', until: '2027-01-04T08:00:00+01:00', reason: r}",
-     "has no time zone"),
-    ("{from: 2026-12-20T00:00:00+01:00, until: '2027-01-04T08:00:00+01:00', reason: r}",
-     "/stages/prod/freeze/0/from: expected string, got datetime"),
+    (
+        "{start: '0 16 * * 5', end: '0 8 * * 8', timezone: Europe/Berlin, reason: r}",
+        "/stages/prod/freeze/0/end: '0 8 * * 8' is not a usable cron expression",
+    ),
+    (
+        "{start: '0 16 * *', end: '0 8 * * 1', timezone: Europe/Berlin, reason: r}",
+        "is not a five-field cron expression",
+    ),
+    (
+        "{start: '0 16 * * 5', end: '0 8 * * 1', timezone: Berlin, reason: r}",
+        "/stages/prod/freeze/0/timezone: 'Berlin' is not an IANA time zone",
+    ),
+    (
+        "{from: '2027-01-04T08:00:00+01:00', until: '2026-12-20T00:00:00+01:00', reason: r}",
+        "/stages/prod/freeze/0/until: until (2026-12-20T00:00:00+01:00) is not after from",
+    ),
+    (
+        "{from: '2026-12-20T00:00:00', until: '2027-01-04T08:00:00+01:00', reason: r}",
+        "has no time zone",
+    ),
+    (
+        "{from: 2026-12-20T00:00:00+01:00, until: '2027-01-04T08:00:00+01:00', reason: r}",
+        "/stages/prod/freeze/0/from: expected string, got datetime",
+    ),
     ("{start: '0 16 * * 5', end: '0 8 * * 1', reason: r}", "'timezone' is a required property"),
-    ("{from: '2026-12-20T00:00:00Z', until: '2027-01-04T08:00:00Z'}",
-     "'reason' is a required property"),
-]  # fmt: skip
+    (
+        "{from: '2026-12-20T00:00:00Z', until: '2027-01-04T08:00:00Z'}",
+        "'reason' is a required property",
+    ),
+]
 
 
 @pytest.mark.parametrize(("window", "said"), BAD_WINDOWS)
@@ -309,8 +369,10 @@ def test_config_validate_checks_the_windows(tmp_path: Path, window: str, said: s
 
 
 def test_a_bad_window_on_the_server_declines_with_config_invalid(world: World) -> None:
-    world.set_server_policy("stages:\n  prod:\n    freeze:\n      - {start: '0 16 * * 5', "
-                            "end: '0 8 * * 1', timezone: Mars/Olympus, reason: r}\n")  # fmt: skip
+    world.set_server_policy(
+        "stages:\n  prod:\n    freeze:\n      - {start: '0 16 * * 5', "
+        "end: '0 8 * * 1', timezone: Mars/Olympus, reason: r}\n"
+    )
     world.tag("churn@v1.0.0")
     pushed = world.push_tags("churn@v1.0.0")
     assert not pushed.ok and "[config-invalid]" in pushed.output, pushed.output

@@ -70,8 +70,12 @@ def test_log_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     log = tmp_path / "decisions.jsonl"
     line = {"time": "2026-12-01T00:00:00Z", "verdict": "accepted", "refs": [], "violations": []}
     log.write_text((json.dumps(line) + "\n") * 5000)
-    with subprocess.Popen([str(BIN / "gtoguard"), "log", "--file", str(log)], cwd=tmp_path,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as reader:  # fmt: skip
+    with subprocess.Popen(
+        [str(BIN / "gtoguard"), "log", "--file", str(log)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as reader:
         assert reader.stdout is not None and reader.stderr is not None
         assert reader.stdout.readline().startswith(b"2026-12-01T00:00:00Z  accepted")
         reader.stdout.close()  # gtoguard log | head -1
@@ -102,8 +106,9 @@ def test_two_bumps_are_a_usage_error(led: World) -> None:
 
 def test_a_new_stage_is_told_to_go_into_gto(led: World) -> None:
     for stage, near in (("qa", None), ("prd", "prod")):
-        done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", stage,
-                        "--dry-run", cwd=led.clone)  # fmt: skip
+        done = gtoguard(
+            "assign", "churn", "--version", "v1.0.0", "--stage", stage, "--dry-run", cwd=led.clone
+        )
         assert done.returncode == 1 and "[stage-unknown]" in done.stderr
         assert "add it to 'stages' in .gto by a commit to the default branch" in done.stderr
         assert (f"did you mean '{near}'?" in done.stderr) == (near is not None)
@@ -116,8 +121,9 @@ def test_words_say_what_a_tag_does(led: World) -> None:
     done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev", "-m", "CHANGE-1",
                     "--push", cwd=led.clone, env={"REMOTE_USER": "bob"})  # fmt: skip
     assert done.returncode == 0, done.stderr
-    refused = gtoguard("unassign", "churn", "--version", "v1.0.0", "--stage", "dev", "--dry-run",
-                       cwd=led.clone)  # fmt: skip
+    refused = gtoguard(
+        "unassign", "churn", "--version", "v1.0.0", "--stage", "dev", "--dry-run", cwd=led.clone
+    )
     assert refused.returncode == 1 and "[message-mismatch]" in refused.stderr
     assert "requires to" not in refused.stderr
     assert "which every change to stage dev needs" in refused.stderr
@@ -175,16 +181,19 @@ def test_a_rollback_goes_through_the_helper_without_force(moved_on: World) -> No
     version gto show shows in the stage now is a no-op."""
     world = moved_on
     assert _shown(world)["prod"] == "v1.1.0"
-    back = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
-                    cwd=world.clone)  # fmt: skip
+    back = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push", cwd=world.clone
+    )
     assert back.returncode == 0, back.stderr
     assert _shown(world)["prod"] == "v1.0.0"
-    again = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--dry-run",
-                     cwd=world.clone)  # fmt: skip
+    again = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--dry-run", cwd=world.clone
+    )
     assert again.returncode == 2 and "holds stage 'prod' already" in again.stderr
     # v1.1.0 is in staging now (it left prod): its promotion is no no-op either
-    up = gtoguard("assign", "churn", "--version", "v1.1.0", "--stage", "prod", "--dry-run",
-                  cwd=world.clone)  # fmt: skip
+    up = gtoguard(
+        "assign", "churn", "--version", "v1.1.0", "--stage", "prod", "--dry-run", cwd=world.clone
+    )
     assert up.returncode == 0, up.stderr
 
 
@@ -203,21 +212,24 @@ def test_a_rollback_through_the_page_and_its_no_op_without_cli_hints(
 def test_rollback_false_names_itself_and_the_stage_order_hint_runs(moved_on: World) -> None:
     world = moved_on
     world.set_policy("stages:\n  prod: {from: [staging], rollback: false}\n")
-    refused = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--dry-run",
-                       cwd=world.clone)  # fmt: skip
+    refused = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--dry-run", cwd=world.clone
+    )
     assert refused.returncode == 1 and "[stage-order]" in refused.stderr
     assert "it held prod before, but rollback: false" in refused.stderr
     hint = refused.stderr.split("hint:", 1)[1].splitlines()[0].split("gtoguard", 1)[1]
     first = gtoguard(*hint.split(), "--push", cwd=world.clone)  # back to staging first
     assert first.returncode == 0, first.stderr
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push", cwd=world.clone
+    )
     assert done.returncode == 0, done.stderr
 
 
 def test_hints_for_an_artifact_that_does_not_exist_run(led: World) -> None:
-    done = gtoguard("assign", "nosuch", "--version", "v1.0.0", "--stage", "prod", "--dry-run",
-                    cwd=led.clone)  # fmt: skip
+    done = gtoguard(
+        "assign", "nosuch", "--version", "v1.0.0", "--stage", "prod", "--dry-run", cwd=led.clone
+    )
     assert done.returncode == 2 and "there is no artifact nosuch yet" in done.stderr
     assert "see the artifacts: gtoguard show;" in done.stderr
     assert gtoguard("show", cwd=led.clone).returncode == 0
@@ -230,10 +242,21 @@ def test_summaries_count_what_they_say(led: World) -> None:
     led.tag("churn#staging#6", "churn@v1.0.0^{commit}")
     pushed = led.push("refs/tags/churn#dev#5", "refs/tags/churn#staging#6", no_verify=False)
     assert pushed.ok and "2 GTO tags checked; sending them; the server checks them again" in (
-        pushed.output)  # fmt: skip
+        pushed.output
+    )
     led.set_policy(LEADS.replace("groups:", "  staging:\n    message: 'CHANGE-[0-9]+'\ngroups:"))
-    refused = gtoguard("unassign", "churn", "--version", "v1.0.0", "--stage", "staging",
-                       "--dry-run", "-m", "no ticket", cwd=led.clone)  # fmt: skip
+    refused = gtoguard(
+        "unassign",
+        "churn",
+        "--version",
+        "v1.0.0",
+        "--stage",
+        "staging",
+        "--dry-run",
+        "-m",
+        "no ticket",
+        cwd=led.clone,
+    )
     assert "give the tag a message matching 'CHANGE-[0-9]+'" in refused.stderr
     assert "... -m" not in refused.stderr
 

@@ -35,13 +35,14 @@ OTHERS = st.tuples(st.sampled_from(["commit", "blob", "tree"]), st.binary(max_si
 
 @settings(max_examples=300, deadline=None)
 @given(
-    items=st.lists(st.one_of(tag_objects().map(lambda d: ("tag", d)), OTHERS, st.none()),
-                   max_size=12),
+    items=st.lists(
+        st.one_of(tag_objects().map(lambda d: ("tag", d)), OTHERS, st.none()), max_size=12
+    ),
     cuts=st.lists(st.integers(1, 400), max_size=30),
-)  # fmt: skip
+)
 def test_the_stream_reads_each_object_as_the_single_reader(
     items: list[tuple[str, bytes] | None], cuts: list[int]
-) -> None:  # fmt: skip
+) -> None:
     """Whatever the chunks the pipe delivers, each object comes out once, in order: a
     tag as git writes it with exactly ``tagobject.canonical``'s fields, another tag
     with its bytes, anything else by its type and size alone."""
@@ -72,15 +73,30 @@ def test_past_the_cap_an_object_streams_by_unkept(monkeypatch) -> None:  # type:
     stream = _batch(("blob", b"y" * 1000)) + _batch(("tag", big_tag)) + _batch(("commit", b"c"))
     chunks = [stream[i : i + 64] for i in range(0, len(stream), 64)]
     got = list(bulk.read_stream(iter(chunks)))
-    assert got == [("blob", 1000, None, None), ("tag", len(big_tag), None, None),
-                   ("commit", 1, None, None)]  # fmt: skip
+    assert got == [
+        ("blob", 1000, None, None),
+        ("tag", len(big_tag), None, None),
+        ("commit", 1, None, None),
+    ]
 
 
 def _write(repo: Path, data: bytes, kind: str = "tag", literally: bool = True) -> str:
     """Store ``data`` as an object of ``kind`` as it is (git checks nothing)."""
-    done = subprocess.run(["git", "hash-object", "-t", kind, "-w", "--stdin",
-                           *(["--literally"] if literally else [])],
-                          cwd=repo, input=data, capture_output=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [
+            "git",
+            "hash-object",
+            "-t",
+            kind,
+            "-w",
+            "--stdin",
+            *(["--literally"] if literally else []),
+        ],
+        cwd=repo,
+        input=data,
+        capture_output=True,
+        check=True,
+    )
     return done.stdout.decode().strip()
 
 
@@ -223,8 +239,13 @@ def test_a_push_onto_thousands_of_tags_reads_them_in_bulk_as_one_at_a_time(
         )
         + f"tag churn@v1.0.0\nfrom {head}\ntagger B <b@example.com> 1690000000 +0000\ndata 2\nm\n"
     )
-    subprocess.run(["git", "fast-import", "--quiet"], input=stream.encode(), cwd=world.server,
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        input=stream.encode(),
+        cwd=world.server,
+        check=True,
+        capture_output=True,
+    )
     server = open_repo(str(world.server))
     names = tag_targets(server, ["churn"])
     assert len(names) == count

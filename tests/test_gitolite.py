@@ -41,8 +41,13 @@ def gitolite(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], Path]]:
     for user in ("admin", "alice", "bob"):
         keys[user] = ssh_key(tmp_path / user, user)
     env = {**os.environ, "HOME": str(home)}
-    setup = subprocess.run([gitolite_bin, "setup", "-pk", f"{keys['admin']}.pub"], env=env,
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    setup = subprocess.run(
+        [gitolite_bin, "setup", "-pk", f"{keys['admin']}.pub"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert setup.returncode == 0, setup.stderr
     for user in ("alice", "bob"):
         shutil.copy(f"{keys[user]}.pub", home / ".gitolite" / "keydir" / f"{user}.pub")
@@ -69,8 +74,9 @@ PidFile {tmp_path}/sshd.pid
 SetEnv HOME={home}
 """)
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
-    daemon = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)  # fmt: skip
+    daemon = subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -79,8 +85,10 @@ SetEnv HOME={home}
             if daemon.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"sshd did not start: {daemon.stderr.read().decode()}")  # type: ignore[union-attr]
             time.sleep(0.05)
-        ssh = (f"ssh -p {port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-               "-o IdentitiesOnly=yes -o LogLevel=ERROR -o BatchMode=yes")  # fmt: skip
+        ssh = (
+            f"ssh -p {port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+            "-o IdentitiesOnly=yes -o LogLevel=ERROR -o BatchMode=yes"
+        )
         commands = {user: f"{ssh} -i {key}" for user, key in keys.items()}
         commands["url"] = f"ssh://root@127.0.0.1:{port}/testing"
         yield tmp_path, commands, repo

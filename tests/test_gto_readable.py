@@ -61,17 +61,26 @@ CASES = [
     pytest.param({"artifacts.yaml": ""}, False, id="index-empty"),
     pytest.param({"artifacts.yaml": "churn: {labels: x}\n"}, False, id="index-labels-not-list"),
     pytest.param({"artifacts.yaml": "churn: {virtual: maybe}\n"}, False, id="index-virtual"),
-    pytest.param({"artifacts.yaml": "churn: {type: model, virtual: yes, custom: [1]}\n"}, True,
-                 id="index-valid"),
+    pytest.param(
+        {"artifacts.yaml": "churn: {type: model, virtual: yes, custom: [1]}\n"},
+        True,
+        id="index-valid",
+    ),
     pytest.param({".gto": STAGES + "INDEX: .gto\n"}, False, id="index-names-gto"),
     pytest.param({".gto": STAGES + "enrichments: [{type: foo}]\n"}, False, id="enrichment-plugin"),
-    pytest.param({".gto": STAGES + "enrichments: [{type: gto, config: {source: 5}}]\n"}, False,
-                 id="enrichment-bad-config"),
+    pytest.param(
+        {".gto": STAGES + "enrichments: [{type: gto, config: {source: 5}}]\n"},
+        False,
+        id="enrichment-bad-config",
+    ),
     pytest.param({".gto": STAGES + "enrichments: [{type: gto}]\n"}, True, id="enrichment-gto"),
-    pytest.param({".gto": "%YAML 1.1\n---\nstages: [dev, staging, prod, on]\n"}, False,
-                 id="yaml-1.1-directive"),
+    pytest.param(
+        {".gto": "%YAML 1.1\n---\nstages: [dev, staging, prod, on]\n"},
+        False,
+        id="yaml-1.1-directive",
+    ),
     pytest.param({".gto": "%YAML 1.2\n---\n" + STAGES}, True, id="yaml-1.2-directive"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("files", "gto_can_read"), CASES)
@@ -115,8 +124,16 @@ def far_commit(clone: Path, when: str) -> str:
     tree = git("rev-parse", "HEAD^{tree}", cwd=clone).stdout.strip()
     parent = git("rev-parse", "HEAD", cwd=clone).stdout.strip()
     body = f"tree {tree}\nparent {parent}\nauthor a <a@x> {when}\ncommitter a <a@x> {when}\n\nfar\n"
-    return git("hash-object", "-t", "commit", "-w", "--literally", "--stdin", cwd=clone,
-               input=body.encode()).stdout.strip()  # fmt: skip
+    return git(
+        "hash-object",
+        "-t",
+        "commit",
+        "-w",
+        "--literally",
+        "--stdin",
+        cwd=clone,
+        input=body.encode(),
+    ).stdout.strip()
 
 
 @pytest.mark.parametrize("when", ["99999999999999 +0000", "253402300799 +0100"])

@@ -52,8 +52,14 @@ def fast_tags(world: World, names: list[str]) -> None:
         f"data {len(name) + 4}\ntag {name}\n"
         for name in names
     )
-    subprocess.run(["git", "fast-import", "--quiet"], input=stream.encode(), cwd=world.clone,
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        input=stream.encode(),
+        cwd=world.clone,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def _proc(pid: str, name: str) -> str:
@@ -261,9 +267,13 @@ def test_a_long_push_keeps_its_lease_while_it_is_judged_and_lands(tmp_path: Path
     second = _second_pusher(world)
     second.tag("churn@v1.0.0")
     lock = world.server / "gtoguard-cache" / "lock"
-    first = subprocess.Popen(["git", "push", "origin", *[f"refs/tags/{n}" for n in names]],
-                             cwd=world.clone, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True)  # fmt: skip
+    first = subprocess.Popen(
+        ["git", "push", "origin", *[f"refs/tags/{n}" for n in names]],
+        cwd=world.clone,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert until(lock.exists, 60)  # the first push is being judged
         pushed = push(second, "refs/tags/churn@v1.0.0",

@@ -32,8 +32,9 @@ def rules(text: str) -> set[str]:
 @pytest.fixture
 def registered(world: World) -> World:
     """churn v1.0.0 registered (with a counter) and pushed."""
-    done = gtoguard("register", "churn", "--version", "v1.0.0", "--counter", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "register", "churn", "--version", "v1.0.0", "--counter", "--push", cwd=world.clone
+    )
     assert done.returncode == 0, done.stderr
     return world
 
@@ -45,24 +46,44 @@ Setup = Callable[[World], list[str]]
 REFUSALS: list[tuple[str, Setup, dict[str, str]]] = [
     ("stage-unknown", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "prd"], {}),
     ("tag-malformed", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "pro.d"], {}),
-    ("stage-not-active",
-     lambda w: ["unassign", "churn", "--version", "v1.0.0", "--stage", "dev"], {}),
-    ("version-exists",
-     lambda w: [w.commit("retrain") and "register", "churn", "--version", "v1.0.0"], {}),
+    (
+        "stage-not-active",
+        lambda w: ["unassign", "churn", "--version", "v1.0.0", "--stage", "dev"],
+        {},
+    ),
+    (
+        "version-exists",
+        lambda w: [w.commit("retrain") and "register", "churn", "--version", "v1.0.0"],
+        {},
+    ),
     ("commit-has-version", lambda w: ["register", "churn", "--version", "v2.0.0"], {}),
     ("version-not-registered", lambda w: ["deregister", "churn", "--version", "v9.9.9"], {}),
     ("tag-target", lambda w: ["register", "churn", "HEAD^{tree}", "--version", "v3.0.0"], {}),
-    ("counter-missing",
-     lambda w: [w.set_policy("tags: {counter: required}\n") and "assign", "churn",
-                "--version", "v1.0.0", "--stage", "dev", "--simple"], {}),
-    ("tagger-time", lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "dev"],
-     {"GIT_COMMITTER_DATE": f"@{int(time.time()) + 7200} +0000"}),
-]  # fmt: skip
+    (
+        "counter-missing",
+        lambda w: [
+            w.set_policy("tags: {counter: required}\n") and "assign",
+            "churn",
+            "--version",
+            "v1.0.0",
+            "--stage",
+            "dev",
+            "--simple",
+        ],
+        {},
+    ),
+    (
+        "tagger-time",
+        lambda w: ["assign", "churn", "--version", "v1.0.0", "--stage", "dev"],
+        {"GIT_COMMITTER_DATE": f"@{int(time.time()) + 7200} +0000"},
+    ),
+]
 
 
 @pytest.mark.parametrize(("rule", "setup", "env"), REFUSALS, ids=[r[0] for r in REFUSALS])
-def test_a_refusal_is_what_the_hook_declines(registered: World, rule: str, setup: Setup,
-                                             env: dict[str, str]) -> None:  # fmt: skip
+def test_a_refusal_is_what_the_hook_declines(
+    registered: World, rule: str, setup: Setup, env: dict[str, str]
+) -> None:
     world = registered
     args = setup(world)
     before = local_refs(world)
@@ -92,8 +113,17 @@ def test_config_invalid_stops_helper_and_hook_alike(registered: World) -> None:
     assert not pushed.ok and "config-invalid" in pushed.rules()
     git("push", "-q", "--no-verify", str(world.server), "HEAD:refs/heads/side", cwd=world.clone)
     # the helper reads the clone's branch; the broken file is there now
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev", "--branch", "main",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign",
+        "churn",
+        "--version",
+        "v1.0.0",
+        "--stage",
+        "dev",
+        "--branch",
+        "main",
+        cwd=world.clone,
+    )
     assert done.returncode == 3, done.stdout + done.stderr
     assert "[config-invalid]" in done.stderr and "Traceback" not in done.stderr
 
@@ -144,8 +174,9 @@ def test_push_reports_the_servers_decline_and_removes_the_tag(registered: World)
     assert local_refs(world) == before  # the refused tag does not linger in the clone
     assert "churn@v1.1.0" not in world.server_tags()
     # with a counter the same registration goes through
-    done = gtoguard("register", "churn", "--version", "v1.1.0", "--counter", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "register", "churn", "--version", "v1.1.0", "--counter", "--push", cwd=world.clone
+    )
     assert done.returncode == 0, done.stderr
     assert "churn@v1.1.0#2" in world.server_tags()
 
@@ -155,12 +186,14 @@ def test_counter_follows_the_remote_with_push(registered: World, tmp_path: Path)
     other = tmp_path / "other"
     git("clone", "-q", str(world.server), str(other), cwd=tmp_path)
     for stage in ("dev", "staging"):
-        done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", stage, "--push",
-                        cwd=other)  # fmt: skip
+        done = gtoguard(
+            "assign", "churn", "--version", "v1.0.0", "--stage", stage, "--push", cwd=other
+        )
         assert done.returncode == 0, done.stderr
     # the first clone has not fetched #2 and #3; --push asks the remote
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push", cwd=world.clone
+    )
     assert done.returncode == 0, done.stderr
     assert "churn#prod#4" in world.server_tags()
 
@@ -171,11 +204,23 @@ def test_sign_with_an_ssh_key_verifies(registered: World, tmp_path: Path) -> Non
     allowed = tmp_path / "allowed_signers"
     public = (tmp_path / "id_ed25519.pub").read_text(encoding="utf-8")
     allowed.write_text(f"test@example.com {public}", encoding="utf-8")
-    for key_name, value in (("gpg.format", "ssh"), ("user.signingKey", str(key)),
-                            ("gpg.ssh.allowedSignersFile", str(allowed))):  # fmt: skip
+    for key_name, value in (
+        ("gpg.format", "ssh"),
+        ("user.signingKey", str(key)),
+        ("gpg.ssh.allowedSignersFile", str(allowed)),
+    ):
         git("config", key_name, value, cwd=world.clone)
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--sign",
-                    "--push", cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign",
+        "churn",
+        "--version",
+        "v1.0.0",
+        "--stage",
+        "prod",
+        "--sign",
+        "--push",
+        cwd=world.clone,
+    )
     assert done.returncode == 0, done.stderr
     verified = git("verify-tag", "churn#prod#2", cwd=world.clone, check=False)
     assert verified.returncode == 0, verified.stderr
@@ -222,8 +267,7 @@ def test_a_failing_signature_writes_nothing(registered: World) -> None:
         (["assign", "churn"], 2, "Missing option '--stage'"),
     ],
 )
-def test_errors_say_what_to_do(registered: World, args: list[str], code: int,
-                               says: str) -> None:  # fmt: skip
+def test_errors_say_what_to_do(registered: World, args: list[str], code: int, says: str) -> None:
     done = gtoguard(*args, cwd=registered.clone)
     assert done.returncode == code, done.stdout + done.stderr
     assert says in done.stdout + done.stderr
@@ -231,11 +275,17 @@ def test_errors_say_what_to_do(registered: World, args: list[str], code: int,
 
 
 def test_no_identity_and_no_repository(registered: World, tmp_path: Path) -> None:
-    env = {"GIT_COMMITTER_NAME": "", "GIT_COMMITTER_EMAIL": "", "GIT_AUTHOR_NAME": "",
-           "GIT_AUTHOR_EMAIL": "", "EMAIL": ""}  # fmt: skip
+    env = {
+        "GIT_COMMITTER_NAME": "",
+        "GIT_COMMITTER_EMAIL": "",
+        "GIT_AUTHOR_NAME": "",
+        "GIT_AUTHOR_EMAIL": "",
+        "EMAIL": "",
+    }
     git("config", "user.useConfigOnly", "true", cwd=registered.clone)
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev",
-                    cwd=registered.clone, env=env)  # fmt: skip
+    done = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "dev", cwd=registered.clone, env=env
+    )
     assert done.returncode == 3, done.stderr
     assert "git cannot say who you are" in done.stderr and "user.email" in done.stderr
     lost = tmp_path / "not-a-repo"
@@ -280,21 +330,46 @@ def test_sign_with_a_gpg_key_verifies(registered: World) -> None:
     try:
         home.chmod(0o700)
         made = subprocess.run(
-            ["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
-             "Test User <test@example.com>", "ed25519", "sign", "never"],
-            capture_output=True, text=True, check=False, env={**os.environ, **env},
-        )  # fmt: skip
+            [
+                "gpg",
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "Test User <test@example.com>",
+                "ed25519",
+                "sign",
+                "never",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **env},
+        )
         assert made.returncode == 0, made.stderr
         git("config", "user.signingKey", "test@example.com", cwd=registered.clone)
-        done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--sign",
-                        cwd=registered.clone, env=env)  # fmt: skip
+        done = gtoguard(
+            "assign",
+            "churn",
+            "--version",
+            "v1.0.0",
+            "--stage",
+            "prod",
+            "--sign",
+            cwd=registered.clone,
+            env=env,
+        )
         assert done.returncode == 0, done.stderr
         verified = git("verify-tag", "churn#prod#2", cwd=registered.clone, env=env, check=False)
         assert verified.returncode == 0, verified.stderr
         assert "Good signature" in verified.stderr
     finally:
-        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, **env},
-                       capture_output=True, check=False)  # fmt: skip
+        subprocess.run(
+            ["gpgconf", "--kill", "gpg-agent"],
+            env={**os.environ, **env},
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -328,8 +403,9 @@ def test_check_in_ci_knows_the_pusher(registered: World) -> None:
     # ci.variable="GITLAB_USER_LOGIN="` empties it)
     pushed_at = str(int(time.time()) + 1)
     for env in ({}, {"GITHUB_ACTOR": ""}, {"GITLAB_USER_LOGIN": " "}):
-        nobody = gtoguard("check", "churn#prod#2", "--pushed-at", pushed_at, cwd=world.clone,
-                          env=env)  # fmt: skip
+        nobody = gtoguard(
+            "check", "churn#prod#2", "--pushed-at", pushed_at, cwd=world.clone, env=env
+        )
         assert nobody.returncode == 1, (env, nobody.stdout)
         assert "[identity-unknown]" in nobody.stdout and "not checkable" not in nobody.stdout
     # by hand, outside such a job, nobody is named: not checkable here
@@ -358,18 +434,21 @@ def test_the_rules_come_from_the_remote_not_an_unpushed_commit(registered: World
     world = registered
     assert "refs/remotes/origin/HEAD" not in local_refs(world)
     world.commit("local qa", {".gto": "stages: [dev, staging, prod, qa]\n"})  # not pushed
-    planned = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--dry-run",
-                       cwd=world.clone)  # fmt: skip
+    planned = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--dry-run", cwd=world.clone
+    )
     assert planned.returncode == 1, planned.stdout + planned.stderr
     assert "verdict: declined" in planned.stdout
     assert "not allowed by .gto on origin/main" in planned.stderr, planned.stderr
-    pushed = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--push",
-                      cwd=world.clone)  # fmt: skip
+    pushed = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--push", cwd=world.clone
+    )
     assert pushed.returncode == 1 and "qa" not in " ".join(world.server_tags())
     # once pushed, the server and the helper agree
     assert world.push("HEAD:main").ok
-    planned = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--dry-run",
-                       cwd=world.clone)  # fmt: skip
+    planned = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "qa", "--dry-run", cwd=world.clone
+    )
     assert planned.returncode == 0 and "verdict: accepted" in planned.stdout
 
 
@@ -388,8 +467,12 @@ def test_check_judges_a_tag_as_it_arrived(hosted: World, prod: str) -> None:
     was held passes a check that only looks at the tags before it. --pushed-at judges it
     as it arrived: the newest event, dated an hour before its push (issue 15)."""
     world, now = hosted, int(time.time())
-    for name, when in (("m@v1.0.0#1", now - 4000), ("m#staging#2", now - 3900),
-                       ("m#staging!#5", now - 3600), (prod, now - 3700)):  # fmt: skip
+    for name, when in (
+        ("m@v1.0.0#1", now - 4000),
+        ("m#staging#2", now - 3900),
+        ("m#staging!#5", now - 3600),
+        (prod, now - 3700),
+    ):
         world.tag(name, "HEAD", when=when)
     assert world.push("--tags").ok
     blind = gtoguard("check", prod, cwd=world.clone)
@@ -405,9 +488,13 @@ def test_check_as_it_arrived_passes_a_tag_checked_late(hosted: World) -> None:
     """A good tag checked by a CI job that ran late, after later tags were pushed, is
     judged on what was there when it arrived; a future date is declined."""
     world, now = hosted, int(time.time())
-    for name, when in (("m@v1.0.0#1", now - 100), ("m#staging#2", now - 90),
-                       ("m#prod#3", now - 80), ("m#staging!#4", now + 2000),
-                       ("m#dev#5", now + 9000)):  # fmt: skip
+    for name, when in (
+        ("m@v1.0.0#1", now - 100),
+        ("m#staging#2", now - 90),
+        ("m#prod#3", now - 80),
+        ("m#staging!#4", now + 2000),
+        ("m#dev#5", now + 9000),
+    ):
         world.tag(name, "HEAD", when=when)
     assert world.push("--tags").ok
     done = gtoguard("check", "m#prod#3", "--pushed-at", str(now - 78), cwd=world.clone)
@@ -426,8 +513,9 @@ def test_check_as_it_arrived_applies_counter_and_branches(hosted: World) -> None
     world.tag("m@v1.0.0#1", "HEAD", when=now - 60)
     world.tag("m#dev#5", "HEAD", when=now - 50)
     world.tag("m#dev#3", "HEAD", when=now - 45)
-    off = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "off main",
-              cwd=world.clone).stdout.strip()  # fmt: skip
+    off = git(
+        "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "off main", cwd=world.clone
+    ).stdout.strip()
     world.tag("m@v2.0.0#6", off, when=now - 40)
     world.tag("m#prod#7", off, when=now - 30)
     assert world.push("--tags").ok
@@ -466,8 +554,9 @@ def test_show_name_marks_a_deprecated_artifact_and_deregistered_versions(registe
     assert re.search(r"v1\.0\.0 .* deregistered +churn@v1\.0\.0#1", shown.stdout), shown.stdout
 
 
-def test_counters_and_versions_follow_the_remote_without_push(registered: World,
-                                                              tmp_path: Path) -> None:  # fmt: skip
+def test_counters_and_versions_follow_the_remote_without_push(
+    registered: World, tmp_path: Path
+) -> None:
     """Another clone pushed v1.0.1 (counter #2); this clone has not fetched it. The helper
     asks origin and plans past both, with or without --push."""
     world = registered
@@ -493,14 +582,25 @@ def test_a_remote_on_this_machine_lists_what_ls_remote_lists(tmp_path: Path, url
     from gtoguard.git.repo import open_repo
 
     world = make_world(tmp_path, hook=False)  # names the rules decline are listed too
-    names = ["churn@v1.0.0", "churn#prod#1", "churn#prod/eu#2", "churn@v1.0.0!#3",
-             "models/churn@v2.0.0", "models/churn#dev/x/y#4", "churnx@v1.0.0",
-             "chur@v1.0.0", "other#prod#1"]  # fmt: skip
+    names = [
+        "churn@v1.0.0",
+        "churn#prod#1",
+        "churn#prod/eu#2",
+        "churn@v1.0.0!#3",
+        "models/churn@v2.0.0",
+        "models/churn#dev/x/y#4",
+        "churnx@v1.0.0",
+        "chur@v1.0.0",
+        "other#prod#1",
+    ]
     for name in names:
         world.tag(name)
     assert world.push("--tags").ok
-    given = {"path": str(world.server), "file": f"file://{world.server}",
-             "relative": os.path.relpath(world.server, world.clone)}[url]  # fmt: skip
+    given = {
+        "path": str(world.server),
+        "file": f"file://{world.server}",
+        "relative": os.path.relpath(world.server, world.clone),
+    }[url]
     git("remote", "set-url", "origin", given, cwd=world.clone)
     assert is_local_read(ls_remote_command("origin", ["churn"], str(world.clone)))
     repo = open_repo(str(world.clone))

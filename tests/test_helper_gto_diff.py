@@ -22,64 +22,102 @@ CV = "models/cv:seg"
 # (gtoguard arguments, gto arguments); ("commit",) makes a new commit on both sides
 STEPS: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("register", "churn"), ("register", "churn")),
-    (("assign", "churn", "--version", "v0.0.1", "--stage", "dev"),
-     ("assign", "churn", "--version", "v0.0.1", "--stage", "dev")),
+    (
+        ("assign", "churn", "--version", "v0.0.1", "--stage", "dev"),
+        ("assign", "churn", "--version", "v0.0.1", "--stage", "dev"),
+    ),
     (("commit",), ("commit",)),
     (("register", "churn", "--bump-minor"), ("register", "churn", "--bump-minor")),
-    (("assign", "churn", "--version", "v0.1.0", "--stage", "dev"),
-     ("assign", "churn", "--version", "v0.1.0", "--stage", "dev")),
-    (("assign", "churn", "--version", "v0.1.0", "--stage", "staging"),
-     ("assign", "churn", "--version", "v0.1.0", "--stage", "staging")),
-    (("assign", "churn", "--version", "v0.1.0", "--stage", "prod", "--simple"),
-     ("assign", "churn", "--version", "v0.1.0", "--stage", "prod", "--simple", "true")),
+    (
+        ("assign", "churn", "--version", "v0.1.0", "--stage", "dev"),
+        ("assign", "churn", "--version", "v0.1.0", "--stage", "dev"),
+    ),
+    (
+        ("assign", "churn", "--version", "v0.1.0", "--stage", "staging"),
+        ("assign", "churn", "--version", "v0.1.0", "--stage", "staging"),
+    ),
+    (
+        ("assign", "churn", "--version", "v0.1.0", "--stage", "prod", "--simple"),
+        ("assign", "churn", "--version", "v0.1.0", "--stage", "prod", "--simple", "true"),
+    ),
     (("commit",), ("commit",)),
     (("assign", "churn", "HEAD", "--stage", "dev"), ("assign", "churn", "HEAD", "--stage", "dev")),
     (("register", CV, "--version", "v1.0.0-rc.1"), ("register", CV, "--version", "v1.0.0-rc.1")),
-    (("assign", CV, "--version", "v1.0.0-rc.1", "--stage", "dev"),
-     ("assign", CV, "--version", "v1.0.0-rc.1", "--stage", "dev")),
+    (
+        ("assign", CV, "--version", "v1.0.0-rc.1", "--stage", "dev"),
+        ("assign", CV, "--version", "v1.0.0-rc.1", "--stage", "dev"),
+    ),
     (("commit",), ("commit",)),
     (("register", CV, "--version", "v1.0.0"), ("register", CV, "--version", "v1.0.0")),
-    (("assign", CV, "--version", "v1.0.0", "--stage", "staging"),
-     ("assign", CV, "--version", "v1.0.0", "--stage", "staging")),
-    (("promote", CV, "--version", "v1.0.0", "--stage", "prod"),
-     ("promote", CV, "--version", "v1.0.0", "--stage", "prod")),
-    (("unassign", CV, "--version", "v1.0.0-rc.1", "--stage", "dev"),
-     ("deprecate", CV, "v1.0.0-rc.1", "dev")),
-    (("unassign", "churn", "--version", "v0.0.1", "--stage", "dev"),
-     ("deprecate", "churn", "v0.0.1", "dev")),
+    (
+        ("assign", CV, "--version", "v1.0.0", "--stage", "staging"),
+        ("assign", CV, "--version", "v1.0.0", "--stage", "staging"),
+    ),
+    (
+        ("promote", CV, "--version", "v1.0.0", "--stage", "prod"),
+        ("promote", CV, "--version", "v1.0.0", "--stage", "prod"),
+    ),
+    (
+        ("unassign", CV, "--version", "v1.0.0-rc.1", "--stage", "dev"),
+        ("deprecate", CV, "v1.0.0-rc.1", "dev"),
+    ),
+    (
+        ("unassign", "churn", "--version", "v0.0.1", "--stage", "dev"),
+        ("deprecate", "churn", "v0.0.1", "dev"),
+    ),
     (("commit",), ("commit",)),
     (("register", "churn", "--bump-major"), ("register", "churn", "--bump-major")),
-    (("assign", "churn", "--version", "v1.0.0", "--stage", "staging"),
-     ("assign", "churn", "--version", "v1.0.0", "--stage", "staging")),
-    (("unassign", "churn", "--version", "v0.1.0", "--stage", "staging"),
-     ("deprecate", "churn", "v0.1.0", "staging")),
-    (("assign", "churn", "--version", "v1.0.0", "--stage", "prod"),
-     ("assign", "churn", "--version", "v1.0.0", "--stage", "prod")),
+    (
+        ("assign", "churn", "--version", "v1.0.0", "--stage", "staging"),
+        ("assign", "churn", "--version", "v1.0.0", "--stage", "staging"),
+    ),
+    (
+        ("unassign", "churn", "--version", "v0.1.0", "--stage", "staging"),
+        ("deprecate", "churn", "v0.1.0", "staging"),
+    ),
+    (
+        ("assign", "churn", "--version", "v1.0.0", "--stage", "prod"),
+        ("assign", "churn", "--version", "v1.0.0", "--stage", "prod"),
+    ),
     (("deregister", "churn", "--version", "v0.0.1"), ("deprecate", "churn", "v0.0.1")),
     (("deprecate", "churn"), ("deprecate", "churn")),
     (("commit",), ("commit",)),
-    (("register", "churn", "--version", "v1.1.0+build.7"),
-     ("register", "churn", "--version", "v1.1.0+build.7")),
-    (("assign", "churn", "--version", "v1.1.0+build.7", "--stage", "dev"),
-     ("assign", "churn", "--version", "v1.1.0+build.7", "--stage", "dev")),
+    (
+        ("register", "churn", "--version", "v1.1.0+build.7"),
+        ("register", "churn", "--version", "v1.1.0+build.7"),
+    ),
+    (
+        ("assign", "churn", "--version", "v1.1.0+build.7", "--stage", "dev"),
+        ("assign", "churn", "--version", "v1.1.0+build.7", "--stage", "dev"),
+    ),
     (("deprecate", "churn", "--force"), ("deprecate", "churn", "--force")),
     (("commit",), ("commit",)),
     (("register", "churn"), ("register", "churn")),
     (("register", "nlp", "--counter"), ("register", "nlp", "--simple", "false")),
-    (("assign", "nlp", "--version", "v0.0.1", "--stage", "prod"),
-     ("assign", "nlp", "--version", "v0.0.1", "--stage", "prod")),
-    (("assign", "nlp", "--version", "v0.0.1", "--stage", "prod", "--force"),
-     ("assign", "nlp", "--version", "v0.0.1", "--stage", "prod", "--force")),
-    (("unassign", "nlp", "--version", "v0.0.1", "--stage", "prod", "--simple"),
-     ("deprecate", "nlp", "v0.0.1", "prod", "--simple", "true")),
-    (("deregister", CV, "--version", "v1.0.0-rc.1", "--counter"),
-     ("deprecate", CV, "v1.0.0-rc.1", "--simple", "false")),
-    (("assign", "churn", "--version", "v1.1.1", "--stage", "prod", "-m", "CHANGE-42 promote"),
-     ("assign", "churn", "--version", "v1.1.1", "--stage", "prod", "-m", "CHANGE-42 promote")),
+    (
+        ("assign", "nlp", "--version", "v0.0.1", "--stage", "prod"),
+        ("assign", "nlp", "--version", "v0.0.1", "--stage", "prod"),
+    ),
+    (
+        ("assign", "nlp", "--version", "v0.0.1", "--stage", "prod", "--force"),
+        ("assign", "nlp", "--version", "v0.0.1", "--stage", "prod", "--force"),
+    ),
+    (
+        ("unassign", "nlp", "--version", "v0.0.1", "--stage", "prod", "--simple"),
+        ("deprecate", "nlp", "v0.0.1", "prod", "--simple", "true"),
+    ),
+    (
+        ("deregister", CV, "--version", "v1.0.0-rc.1", "--counter"),
+        ("deprecate", CV, "v1.0.0-rc.1", "--simple", "false"),
+    ),
+    (
+        ("assign", "churn", "--version", "v1.1.1", "--stage", "prod", "-m", "CHANGE-42 promote"),
+        ("assign", "churn", "--version", "v1.1.1", "--stage", "prod", "-m", "CHANGE-42 promote"),
+    ),
     (("deprecate", CV), ("deprecate", CV)),
     (("commit",), ("commit",)),
     (("register", CV, "--bump-minor"), ("register", CV, "--bump-minor")),
-]  # fmt: skip
+]
 
 
 def _gto_side(root: Path) -> Path:
@@ -158,6 +196,9 @@ def test_helper_and_gto_make_the_same_registry(tmp_path: Path) -> None:
         audit = gtoguard("check", "--all", "--json", cwd=repo)
         assert audit.returncode == 0, audit.stdout + audit.stderr
         assert json.loads(audit.stdout)["checked"] == len(_tags(repo))
-    assert gto_show["churn"]["stage"] == {"dev": "v1.1.0+build.7", "staging": "v1.0.0",
-                                          "prod": "v1.1.1"}  # fmt: skip
+    assert gto_show["churn"]["stage"] == {
+        "dev": "v1.1.0+build.7",
+        "staging": "v1.0.0",
+        "prod": "v1.1.1",
+    }
     assert "nlp" in gto_show and gto_show["nlp"]["stage"]["prod"] is None

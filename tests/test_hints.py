@@ -45,8 +45,9 @@ def registered(tmp_path: Path) -> World:
 
 
 def test_stage_unknown_names_the_command_for_the_stage_meant(registered: World) -> None:
-    refused = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prd", "--push",
-                       cwd=registered.clone)  # fmt: skip
+    refused = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "prd", "--push", cwd=registered.clone
+    )
     assert refused.returncode == 1
     fix = _hint(refused.stderr, "stage-unknown")
     assert fix == "gtoguard assign churn --version v1.0.0 --stage prod"
@@ -99,8 +100,9 @@ def test_an_unassign_on_an_unregistered_commit_names_the_registration(tmp_path: 
     assert fix.startswith("gtoguard register churn ")
     git("tag", "-d", "churn#dev!#2", cwd=world.clone)
     assert _run(world, fix + " --push").returncode == 0
-    done = gtoguard("unassign", "churn", "--version", "v0.0.1", "--stage", "dev", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "unassign", "churn", "--version", "v0.0.1", "--stage", "dev", "--push", cwd=world.clone
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -142,8 +144,9 @@ def test_a_tag_under_another_name_is_pushed_under_its_own(registered: World) -> 
 
 def test_informational_hints_run(registered: World) -> None:
     """Hints that point at a command to look with (not a fix) run as given."""
-    refused = gtoguard("unassign", "churn", "--version", "v1.0.0", "--stage", "prod",
-                       cwd=registered.clone)  # fmt: skip
+    refused = gtoguard(
+        "unassign", "churn", "--version", "v1.0.0", "--stage", "prod", cwd=registered.clone
+    )
     assert refused.returncode == 1
     look = _run(registered, _hint(refused.stderr, "stage-not-active"))
     assert look.returncode == 0 and "v1.0.0" in look.stdout
@@ -169,8 +172,9 @@ def test_a_bump_on_a_commit_with_a_version_says_to_commit_first(registered: Worl
 def test_a_declined_stage_deletion_names_the_unassign_to_make(registered: World) -> None:
     """Deleting a stage tag is refused; the hint names the version, not a placeholder,
     and the unassignment it names goes through and takes the stage away."""
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push",
-                    cwd=registered.clone)  # fmt: skip
+    done = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "prod", "--push", cwd=registered.clone
+    )
     assert done.returncode == 0, done.stderr
     stage_tag = next(t for t in registered.server_tags() if t.startswith("churn#prod#"))
     refused = registered.push(f":refs/tags/{stage_tag}")

@@ -19,8 +19,9 @@ from conftest import git, gtoguard, run_gto
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=st.lists(op, min_size=1, max_size=14), name=st.sampled_from(ARTIFACTS))
-def test_history_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
-                                 ops: list[tuple[str, str, int, str, int]], name: str) -> None:  # fmt: skip
+def test_history_json_equals_gto(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, str, int, str, int]], name: str
+) -> None:
     """Every event of every artifact, and of one NAME: same events, fields, zones and
     order, same-second ties included (the tags' seconds are drawn from a handful)."""
     repo = _build(tmp_path_factory.mktemp("history"), ops, "stages: [dev, prod]\n", zones=True)
@@ -32,20 +33,38 @@ def test_history_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
 
 
 def test_history_command(tmp_path: Path) -> None:
-    ops = [("register", "churn", 0, "dev", 1), ("assign", "churn", 0, "prod", 2),
-           ("assign", "cv:seg", 1, "dev", 3), ("deprecate", "cv:seg", 1, "dev", 4)]  # fmt: skip
+    ops = [
+        ("register", "churn", 0, "dev", 1),
+        ("assign", "churn", 0, "prod", 2),
+        ("assign", "cv:seg", 1, "dev", 3),
+        ("deprecate", "cv:seg", 1, "dev", 4),
+    ]
     repo = _build(tmp_path, ops, "stages: [dev, prod]\n")
     done = gtoguard("history", "--json", cwd=repo)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(run_gto("history", "--json", cwd=repo).stdout)
     table = gtoguard("history", cwd=repo).stdout.splitlines()
-    assert table[0].split() == ["timestamp", "artifact", "event", "version", "stage", "commit",
-                                "ref"]  # fmt: skip
+    assert table[0].split() == [
+        "timestamp",
+        "artifact",
+        "event",
+        "version",
+        "stage",
+        "commit",
+        "ref",
+    ]
     # newest first; a stage on an unregistered commit shows the commit as its version
-    assert [line.split()[3] for line in table[1:]] == ["deprecation", "assignment",
-                                                       "assignment", "registration"]  # fmt: skip
-    assert "cv=seg#dev#3" in table[2] and table[2].split()[4] == git(
-        "rev-parse", "--short=7", "cv=seg#dev#3^{commit}", cwd=repo).stdout.strip()  # fmt: skip
+    assert [line.split()[3] for line in table[1:]] == [
+        "deprecation",
+        "assignment",
+        "assignment",
+        "registration",
+    ]
+    assert (
+        "cv=seg#dev#3" in table[2]
+        and table[2].split()[4]
+        == git("rev-parse", "--short=7", "cv=seg#dev#3^{commit}", cwd=repo).stdout.strip()
+    )
     churn = gtoguard("history", "churn", cwd=repo).stdout
     assert "churn#prod#2" in churn and "cv=seg" not in churn
     typo = gtoguard("history", "chrn", cwd=repo)

@@ -38,10 +38,13 @@ def test_non_utf8_ref_names(world: World) -> None:
 TAGGERS = st.one_of(
     st.none(),
     st.just("tagger A <a@b> 1700000000 +0000"),
-    st.builds(lambda t, z: f"tagger A <a@b> {t} {z}", st.integers(-10**12, 10**13),
-              st.sampled_from(["+0000", "-1200", "+9999", "0000", "+00", "garbage"])),
+    st.builds(
+        lambda t, z: f"tagger A <a@b> {t} {z}",
+        st.integers(-(10**12), 10**13),
+        st.sampled_from(["+0000", "-1200", "+9999", "0000", "+00", "garbage"]),
+    ),
     st.text(st.characters(blacklist_characters="\n\0"), max_size=40).map(lambda t: f"tagger {t}"),
-)  # fmt: skip
+)
 
 
 _SHARED: dict[str, World] = {}
@@ -62,8 +65,13 @@ def _shared_world(factory: pytest.TempPathFactory) -> World:
     message=st.binary(max_size=200).filter(lambda b: b"\0" not in b),
     shape=st.sampled_from(["churn@v{n}.0.0", "churn#prod#{n}", "churn@deprecated#{n}", "x{n}"]),
 )
-def test_malformed_tag_objects(tmp_path_factory: pytest.TempPathFactory, tagger: str | None,
-                               encoding: str | None, message: bytes, shape: str) -> None:  # fmt: skip
+def test_malformed_tag_objects(
+    tmp_path_factory: pytest.TempPathFactory,
+    tagger: str | None,
+    encoding: str | None,
+    message: bytes,
+    shape: str,
+) -> None:
     world = _shared_world(tmp_path_factory)
     _SHARED["n"] = n = int(_SHARED.get("n", 0)) + 1  # type: ignore[call-overload]
     name = shape.format(n=1000 + n)
@@ -74,9 +82,17 @@ def test_malformed_tag_objects(tmp_path_factory: pytest.TempPathFactory, tagger:
     if encoding is not None:
         body += f"encoding {encoding}\n".encode()
     body += b"\n" + message
-    oid = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
-                         input=body, capture_output=True, cwd=world.clone,
-                         check=True).stdout.decode().strip()  # fmt: skip
+    oid = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
+            input=body,
+            capture_output=True,
+            cwd=world.clone,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     git("update-ref", f"refs/tags/{name}", oid, cwd=world.clone)
     before = world.server_snapshot()
     pushed = world.push_tags(name)
@@ -91,9 +107,17 @@ def test_malformed_tag_objects(tmp_path_factory: pytest.TempPathFactory, tagger:
 def test_a_tag_object_libgit2_cannot_parse(world: World) -> None:
     """No tagger line but an encoding header: git stores it, libgit2 refuses to parse it."""
     body = f"object {world.head()}\ntype commit\ntag churn@v1.0.0\nencoding x\n\nhi".encode()
-    oid = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
-                         input=body, capture_output=True, cwd=world.clone,
-                         check=True).stdout.decode().strip()  # fmt: skip
+    oid = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
+            input=body,
+            capture_output=True,
+            cwd=world.clone,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     git("update-ref", "refs/tags/churn@v1.0.0", oid, cwd=world.clone)
     pushed = world.push_tags("churn@v1.0.0")
     assert not pushed.ok and pushed.rules() == {"tagger-time", "tag-unreadable"}, pushed.output
@@ -140,9 +164,11 @@ def test_missing_object_on_the_hook_input(world: World) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "gtoguard.hooks", "pre-receive"],
         input=f"{'0' * 40} {missing} refs/tags/churn@v1.0.0\n".encode(),
-        capture_output=True, cwd=world.server, check=False,
+        capture_output=True,
+        cwd=world.server,
+        check=False,
         env={**os.environ, "GIT_DIR": str(world.server)},
-    )  # fmt: skip
+    )
     err = done.stderr.decode()
     assert done.returncode == 3, err
     assert f"object {missing} of refs/tags/churn@v1.0.0 is missing" in err

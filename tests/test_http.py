@@ -37,11 +37,13 @@ def _server_block(site: Path, sock: Path, port: int, root: Path) -> str:
     block = re.search(r"```nginx\n(.*?)```", DOC.read_text(), re.S)
     assert block is not None, "docs/servers/http.md lost its nginx block"
     text = block[1]
-    for written, here in (("listen 443 ssl;", f"listen 127.0.0.1:{port};"),
-                          ("/etc/nginx/git.htpasswd", str(site / "htpasswd")),
-                          ("/run/fcgiwrap.socket", str(sock)),
-                          ("/usr/lib/git-core/git-http-backend", str(HTTP_BACKEND)),
-                          ("/srv/git", str(root))):  # fmt: skip
+    for written, here in (
+        ("listen 443 ssl;", f"listen 127.0.0.1:{port};"),
+        ("/etc/nginx/git.htpasswd", str(site / "htpasswd")),
+        ("/run/fcgiwrap.socket", str(sock)),
+        ("/usr/lib/git-core/git-http-backend", str(HTTP_BACKEND)),
+        ("/srv/git", str(root)),
+    ):
         assert written in text, f"the guide no longer says {written!r}"
         text = text.replace(written, here)
     return text
@@ -82,10 +84,16 @@ http {{
     {_server_block(site, sock, port, world.root)}
 }}
 """)
-    fcgi = subprocess.Popen([need_program("fcgiwrap", WEB), "-s", f"unix:{sock}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    nginx = subprocess.Popen([need_program("nginx", WEB), "-p", str(site), "-c", str(site / "nginx.conf")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    fcgi = subprocess.Popen(
+        [need_program("fcgiwrap", WEB), "-s", f"unix:{sock}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    nginx = subprocess.Popen(
+        [need_program("nginx", WEB), "-p", str(site), "-c", str(site / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_for(sock.exists, "fcgiwrap")
         _wait_for(lambda: listening(port) or nginx.poll() is not None, "nginx")
@@ -104,8 +112,9 @@ http {{
 
 def _push(world: World, address: str, login: str | None, *refs: str) -> tuple[bool, str]:
     credentials = f"{login}:{login}-secret@" if login else ""
-    done = git("push", "--porcelain", f"http://{credentials}{address}", *refs, cwd=world.clone,
-               check=False)  # fmt: skip
+    done = git(
+        "push", "--porcelain", f"http://{credentials}{address}", *refs, cwd=world.clone, check=False
+    )
     return done.returncode == 0, done.stdout + done.stderr
 
 

@@ -14,8 +14,13 @@ LEGACY = '#!/bin/sh\necho legacy-ran >&2\ncat > "$0.stdin"\nexit ${LEGACY_EXIT:-
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gtoguard.commands.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "gtoguard.commands.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_bare_gets_pre_receive_and_clone_gets_pre_push(tmp_path: Path) -> None:
@@ -156,8 +161,13 @@ def test_the_shim_answers_plain_pushes_without_python(tmp_path: Path) -> None:
     world.tag("churn@v1.0.0", "HEAD~1")
     pushed = world.push_tags("churn@v1.0.0")
     assert not pushed.ok and "is gone" in pushed.output
-    done = subprocess.run([str(world.server / "hooks" / "pre-receive")], input=b"garbage\n",
-                          capture_output=True, cwd=world.server, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(world.server / "hooks" / "pre-receive")],
+        input=b"garbage\n",
+        capture_output=True,
+        cwd=world.server,
+        check=False,
+    )
     assert done.returncode == 3 and b"is gone" in done.stderr  # odd input is not waved through
 
 
@@ -263,7 +273,9 @@ def test_the_shims_hand_gtoguard_their_input_as_cat_would(tmp_path: Path) -> Non
 
 
 def test_the_hook_flushes_what_it_wrote_before_it_skips_the_teardown() -> None:
-    code = ("import sys; from gtoguard.hooks import exit_now; "
-            "sys.stdout.write('out' * 5000); sys.stderr.write('err'); exit_now(4)")  # fmt: skip
+    code = (
+        "import sys; from gtoguard.hooks import exit_now; "
+        "sys.stdout.write('out' * 5000); sys.stderr.write('err'); exit_now(4)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (4, "out" * 5000, "err")

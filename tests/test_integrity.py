@@ -19,18 +19,36 @@ from conftest import World, git, gtoguard, make_world, run_gto
 
 def literal_tag(world: World, name: str, body: bytes) -> str:
     """A tag object written byte for byte (``hash-object --literally``) as ``refs/tags/name``."""
-    oid = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
-                         input=body, capture_output=True, cwd=world.clone,
-                         check=True).stdout.decode().strip()  # fmt: skip
+    oid = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
+            input=body,
+            capture_output=True,
+            cwd=world.clone,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     git("update-ref", f"refs/tags/{name}", oid, cwd=world.clone)
     return oid
 
 
-def tag_body(world: World, name: str, tagger: bytes = b"A <a@b.c> 1700000000 +0000",
-             message: bytes = b"hi\n", target: str | None = None) -> bytes:  # fmt: skip
+def tag_body(
+    world: World,
+    name: str,
+    tagger: bytes = b"A <a@b.c> 1700000000 +0000",
+    message: bytes = b"hi\n",
+    target: str | None = None,
+) -> bytes:
     head = target or world.head()
-    return (f"object {head}\ntype commit\ntag {name}\n".encode() + b"tagger " + tagger
-            + b"\n\n" + message)  # fmt: skip
+    return (
+        f"object {head}\ntype commit\ntag {name}\n".encode()
+        + b"tagger "
+        + tagger
+        + b"\n\n"
+        + message
+    )
 
 
 def declined(world: World, *refspecs: str, env: dict[str, str] | None = None) -> set[str]:
@@ -187,11 +205,19 @@ def test_delete_then_create_elsewhere_is_a_move(world: World) -> None:
 
 
 def test_deleting_a_stage_tag_is_a_stage_change(world: World) -> None:
-    world.set_policy("tags: {delete: allow}\nstages:\n  prod: {pushers: [alice]}\n"
-                     "  staging: {from: [dev], rollback: false}\n")  # fmt: skip
+    world.set_policy(
+        "tags: {delete: allow}\nstages:\n  prod: {pushers: [alice]}\n"
+        "  staging: {from: [dev], rollback: false}\n"
+    )
     alice, mallory = {"REMOTE_USER": "alice"}, {"REMOTE_USER": "mallory"}
-    for name in ("churn@v1.0.0", "churn#prod#1", "churn#dev#2", "churn#staging#3",
-                 "churn#dev!#4", "churn#staging!#5"):  # fmt: skip
+    for name in (
+        "churn@v1.0.0",
+        "churn#prod#1",
+        "churn#dev#2",
+        "churn#staging#3",
+        "churn#dev!#4",
+        "churn#staging!#5",
+    ):
         world.tag(name)
     assert world.push("--tags", env=alice).ok
     world.commit("v2")
@@ -362,8 +388,12 @@ def test_readable_by_gto_after_every_accepted_push(world: World, tmp_path: Path)
     world.tag("churn#prod#1")
     assert world.push_tags("churn@v1.0.0", "churn#prod#1").ok
     shown = gto_reads_server(world)
-    assert shown["churn"] == {"version": "v1.0.0", "stage": {"dev": None, "staging": None,
-                              "prod": "v1.0.0"}, "registered": True, "active": True}  # fmt: skip
+    assert shown["churn"] == {
+        "version": "v1.0.0",
+        "stage": {"dev": None, "staging": None, "prod": "v1.0.0"},
+        "registered": True,
+        "active": True,
+    }
 
 
 # --- differential: whatever the hook accepts, gto reads ---------------------------------
@@ -382,19 +412,34 @@ TIMES = st.one_of(
     st.integers(1_500_000_000, 1_700_000_000).map(lambda t: str(t).encode()),
     st.sampled_from([b"0", b"253402214400", b"253402300800", b"99999999999999999999", b"-5"]),
 )
-ZONES = _mostly(b"+0000", b"-2359", b"+2359", b"+2400", b"-2400", b"+0060", b"+00a0", b"0100",
-                b"+01", b"+01000", b"Z")  # fmt: skip
+ZONES = _mostly(
+    b"+0000",
+    b"-2359",
+    b"+2359",
+    b"+2400",
+    b"-2400",
+    b"+0060",
+    b"+00a0",
+    b"0100",
+    b"+01",
+    b"+01000",
+    b"Z",
+)
 MESSAGES = st.one_of(st.text(max_size=60).map(str.encode), st.binary(max_size=60))
 EXTRA = _mostly(b"", b"encoding latin1\n", b"x y\n")
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))  # fmt: skip
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(name=NAMES, email=EMAILS, when=TIMES, zone=ZONES, message=MESSAGES, extra=EXTRA)
 def test_every_object_the_hook_accepts_gto_can_read(
-    tmp_path_factory: pytest.TempPathFactory, name: bytes, email: bytes, when: bytes,
-    zone: bytes, message: bytes, extra: bytes,
-) -> None:  # fmt: skip
+    tmp_path_factory: pytest.TempPathFactory,
+    name: bytes,
+    email: bytes,
+    when: bytes,
+    zone: bytes,
+    message: bytes,
+    extra: bytes,
+) -> None:
     if "world" not in _FUZZ:  # one server for every example; each pushes its own artifact
         _FUZZ["world"] = make_world(tmp_path_factory.mktemp("fuzz"), gto=None)
         _FUZZ["n"] = 0

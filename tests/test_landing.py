@@ -88,10 +88,17 @@ def test_the_guard_rejudges_a_tag_after_a_refused_branch(tmp_path: Path) -> None
 def tag_object(world: World, name: str, target: str, when: int) -> str:
     """An annotated tag object named ``name`` on ``target``, with no local ref (the clone's
     file system may not take the name either); push it as ``OID:refs/tags/NAME``."""
-    body = (f"object {target}\ntype commit\ntag {name}\n"
-            f"tagger Test User <test@example.com> {when} +0000\n\ntag {name}\n")  # fmt: skip
-    done = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--stdin"], cwd=world.clone,
-                          input=body.encode(), capture_output=True, check=True)  # fmt: skip
+    body = (
+        f"object {target}\ntype commit\ntag {name}\n"
+        f"tagger Test User <test@example.com> {when} +0000\n\ntag {name}\n"
+    )
+    done = subprocess.run(
+        ["git", "hash-object", "-t", "tag", "-w", "--stdin"],
+        cwd=world.clone,
+        input=body.encode(),
+        capture_output=True,
+        check=True,
+    )
     return done.stdout.decode().strip()
 
 
@@ -269,8 +276,10 @@ def test_a_live_lock_without_progress_is_taken_over_after_its_lease(tmp_path: Pa
         world.tag("churn@v1.0.0")
         pushed = world.push_tags("churn@v1.0.0", env={**LEASE_1S, "GTOGUARD_LOCK_TIMEOUT": "20"})
         assert pushed.ok, pushed.output
-        assert (f"gtoguard: note: took over the repository's lock from pid {pid}, which "
-                "showed no progress for 1 s") in pushed.output  # fmt: skip
+        assert (
+            f"gtoguard: note: took over the repository's lock from pid {pid}, which "
+            "showed no progress for 1 s"
+        ) in pushed.output
     assert not (world.server / "gtoguard-cache" / "lock").exists()  # landed and released
 
 
@@ -317,9 +326,13 @@ def test_a_push_that_lost_its_lease_is_judged_again_when_it_lands(tmp_path: Path
     server_hook(world, "update", f'case "$1" in */churn@v1.0.0) read go < "{gate}" ;; esac\n')
     world.tag("churn@v1.0.0")
     other.tag("churn@v1.1.0")
-    first = subprocess.Popen(["git", "push", "origin", "refs/tags/churn@v1.0.0"],
-                             cwd=world.clone, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)  # fmt: skip
+    first = subprocess.Popen(
+        ["git", "push", "origin", "refs/tags/churn@v1.0.0"],
+        cwd=world.clone,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         stalled = time.monotonic() + 60
         while not _update_hook_waits(world) and time.monotonic() < stalled:
@@ -351,8 +364,11 @@ def _update_hook_waits(world: World) -> bool:
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if cwd == str(world.server) and b"refs/tags/churn@v1.0.0" in words \
-                and any(w.endswith(b"hooks/update") for w in words):  # fmt: skip
+        if (
+            cwd == str(world.server)
+            and b"refs/tags/churn@v1.0.0" in words
+            and any(w.endswith(b"hooks/update") for w in words)
+        ):
             return True
     return False
 
@@ -376,8 +392,9 @@ def test_the_guard_answers_plain_and_planned_updates_without_python(tmp_path: Pa
     world.tag("churn#prod#3", "churn@v1.0.0^{commit}")
     pushed = world.push_tags("churn#staging#2", "churn#prod#3")
     assert pushed.ok, pushed.output
-    made = git("tag", "-a", "churn#dev#2", "-m", "on the server", "HEAD", cwd=world.server,
-               check=False)  # fmt: skip
+    made = git(
+        "tag", "-a", "churn#dev#2", "-m", "on the server", "HEAD", cwd=world.server, check=False
+    )
     assert made.returncode != 0 and "is gone" in made.stderr, made.stderr
     assert "churn#dev#2" not in world.server_tags()
 
@@ -446,10 +463,20 @@ def test_the_guard_over_http(web: tuple[World, str]) -> None:
     server_hook(world, "update", f'case "$1" in *"#staging#"*) touch {refused}; exit 1 ;; esac\n')
     world.tag("churn#staging#3", world.commit("new model"))
     world.tag("churn#prod#4")
-    push = subprocess.Popen(["git", "push", f"http://alice:alice-secret@{address}", "HEAD:main",
-                             "refs/tags/churn#staging#3", "refs/tags/churn#prod#4"],
-                            cwd=world.clone, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    push = subprocess.Popen(
+        [
+            "git",
+            "push",
+            f"http://alice:alice-secret@{address}",
+            "HEAD:main",
+            "refs/tags/churn#staging#3",
+            "refs/tags/churn#prod#4",
+        ],
+        cwd=world.clone,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not refused.exists() or (cache / "lock").exists():  # until the server side is over
         if time.monotonic() > deadline:

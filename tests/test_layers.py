@@ -14,15 +14,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # import-linter's command through this interpreter: the installed suite's venv reaches the
 # test tools through a .pth file, and their scripts are not in its bin/
-LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
-        "sys.exit(lint_imports_command())"]  # fmt: skip
+LINT = [
+    sys.executable,
+    "-c",
+    "import sys; from importlinter.cli import lint_imports_command; "
+    "sys.exit(lint_imports_command())",
+]
 
 
 def _lint(src: Path) -> subprocess.CompletedProcess[str]:
     """lint-imports over the package found first on ``src``, with the project's contracts."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    return subprocess.run([*LINT, "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
-                          cwd=src, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    return subprocess.run(
+        [*LINT, "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_the_code_keeps_every_layer_contract() -> None:
@@ -45,8 +55,9 @@ BREAKS = {  # a line added to a module -> the contract it breaks
 @pytest.mark.parametrize("module", sorted(BREAKS))
 def test_a_deliberate_break_is_caught(tmp_path: Path, module: str) -> None:
     src = tmp_path / "src"
-    shutil.copytree(ROOT / "src" / "gtoguard", src / "gtoguard",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        ROOT / "src" / "gtoguard", src / "gtoguard", ignore=shutil.ignore_patterns("__pycache__")
+    )
     line, contract = BREAKS[module]
     path = src / "gtoguard" / module
     path.write_text(path.read_text(encoding="utf-8") + f"\n{line}  # noqa\n", encoding="utf-8")

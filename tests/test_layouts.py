@@ -93,8 +93,10 @@ def test_gitlab_custom_hooks(tmp_path: Path) -> None:
     pushed = world.push_tags("churn@v1.0.0", "churn#prod#1", env={"PUSHER": "bob"})
     assert not pushed.ok and pushed.rules() == {"pusher-not-allowed"}, pushed.output
     # GitLab shows only GL-HOOK-ERR: lines in its web UI
-    assert "GL-HOOK-ERR: gtoguard: refs/tags/churn#prod#1: [pusher-not-allowed] bob " \
-           "(from GL_USERNAME)" in pushed.output  # fmt: skip
+    assert (
+        "GL-HOOK-ERR: gtoguard: refs/tags/churn#prod#1: [pusher-not-allowed] bob "
+        "(from GL_USERNAME)" in pushed.output
+    )
     assert world.push_tags("churn@v1.0.0", "churn#prod#1", env={"PUSHER": "alice"}).ok
 
 
@@ -102,8 +104,9 @@ def test_hooks_dir_must_be_a_pre_receive_d(tmp_path: Path) -> None:
     done = gtoguard("install", "--hooks-dir", str(tmp_path / "hooks"), cwd=tmp_path)
     assert done.returncode == 3 and "not a pre-receive.d directory" in done.stderr
     assert not (tmp_path / "hooks").exists()  # nothing written
-    done = gtoguard("install", "--hooks-dir", str(tmp_path / "pre-receive.d"), "--pre-push",
-                    cwd=tmp_path)  # fmt: skip
+    done = gtoguard(
+        "install", "--hooks-dir", str(tmp_path / "pre-receive.d"), "--pre-push", cwd=tmp_path
+    )
     assert done.returncode == 2
 
 
@@ -117,10 +120,19 @@ def test_install_sh_server_many_repositories(tmp_path: Path, built_wheel: Path) 
     git("init", "-q", str(clone), cwd=tmp_path)
     (tmp_path / "server").mkdir()
     server = fresh_venv(tmp_path / "server", pip=True).parent  # sees the dependencies
-    env = {**os.environ, "GTOGUARD_SERVER_VENV": str(server), "GTOGUARD_WHEEL": str(built_wheel),
-           "PIP_NO_INDEX": "1"}  # fmt: skip
-    done = subprocess.run([str(ROOT / "install.sh"), "--server", *map(str, repos), str(clone)],
-                          capture_output=True, text=True, check=False, env=env)  # fmt: skip
+    env = {
+        **os.environ,
+        "GTOGUARD_SERVER_VENV": str(server),
+        "GTOGUARD_WHEEL": str(built_wheel),
+        "PIP_NO_INDEX": "1",
+    }
+    done = subprocess.run(
+        [str(ROOT / "install.sh"), "--server", *map(str, repos), str(clone)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     assert done.returncode == 1, done.stdout + done.stderr  # one path was not a bare repo
     assert "not-bare: not a bare repository; skipped" in done.stderr
     assert f"{server}/bin/gtoguard" in done.stdout and built_wheel.name in done.stdout
@@ -128,16 +140,30 @@ def test_install_sh_server_many_repositories(tmp_path: Path, built_wheel: Path) 
         shim = (repo / "hooks" / "pre-receive").read_text()
         assert "gtoguard-shim: pre-receive" in shim and f"{server}/bin/python" in shim
     assert not (clone / ".git" / "hooks" / "pre-receive").exists()
-    where = subprocess.run([str(server / "bin" / "python"), "-c", "import gtoguard; print(gtoguard.__file__)"],
-                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    where = subprocess.run(
+        [str(server / "bin" / "python"), "-c", "import gtoguard; print(gtoguard.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert where.startswith(str(server)) and not where.startswith(str(ROOT)), where
     assert not list(server.glob("lib/*/site-packages/__editable__*"))
     # again: the same install, gtoguard itself replaced
-    again = subprocess.run([str(ROOT / "install.sh"), "--server", str(repos[0])],
-                           capture_output=True, text=True, check=False, env=env)  # fmt: skip
+    again = subprocess.run(
+        [str(ROOT / "install.sh"), "--server", str(repos[0])],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     assert again.returncode == 0, again.stdout + again.stderr
-    mixed = subprocess.run([str(ROOT / "install.sh"), "--repo", str(clone), "--server"],
-                           capture_output=True, text=True, check=False, env=env)  # fmt: skip
+    mixed = subprocess.run(
+        [str(ROOT / "install.sh"), "--repo", str(clone), "--server"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     assert mixed.returncode == 2 and "an install of its own" in mixed.stderr
     # each one works
     world = World(tmp_path, repos[1], tmp_path / "work")

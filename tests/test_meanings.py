@@ -52,8 +52,18 @@ def test_the_servers_warn_mode_covers_its_own_rules(rollout: World) -> None:
 
 def test_the_helper_and_the_audit_agree_with_the_hook(rollout: World) -> None:
     world = rollout
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev", "-m", "x",
-                    "--push", cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign",
+        "churn",
+        "--version",
+        "v1.0.0",
+        "--stage",
+        "dev",
+        "-m",
+        "x",
+        "--push",
+        cwd=world.clone,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[message-mismatch] warning:" in done.stdout + done.stderr
     audit = gtoguard("check", "--all", "--repo", str(world.server), cwd=world.root)
@@ -68,23 +78,31 @@ def test_the_helper_and_the_audit_agree_with_the_hook(rollout: World) -> None:
         ("mode: warn\nstages: {dev: {message: X}}\n", "", ["warning"]),  # the server's
         ("mode: warn\nstages: {dev: {message: X}}\n", "mode: warn\n", ["warning"]),
         ("stages: {dev: {message: X}}\n", "mode: warn\n", ["error"]),
-        ("mode: warn\nstages: {dev: {message: X}}\n", "stages: {dev: {message: X}}\n",
-         ["error", "warning"]),  # both have the rule: the repository enforces its own
+        (
+            "mode: warn\nstages: {dev: {message: X}}\n",
+            "stages: {dev: {message: X}}\n",
+            ["error", "warning"],
+        ),  # both have the rule: the repository enforces its own
     ],
-)  # fmt: skip
+)
 def test_whose_mode_applies(server: str, repo: str, severity: list[str]) -> None:
     from gtoguard.model.refupdate import RefUpdate
     from gtoguard.model.state import Registry
     from gtoguard.policy.evaluate import Context, evaluate
     from gtoguard.policy.rules.violation import GitObject
 
-    parts = [parse_policy(repo.encode(), ".gtoguard.yaml") if repo else None,
-             parse_policy(server.encode(), "/etc/server.yaml", server=True)._replace(server=True)]  # fmt: skip
+    parts = [
+        parse_policy(repo.encode(), ".gtoguard.yaml") if repo else None,
+        parse_policy(server.encode(), "/etc/server.yaml", server=True)._replace(server=True),
+    ]
     policy = parts[1] if parts[0] is None else parts[0].strictest(parts[1])
     config = GtoConfig(stages=("dev",))
     commit = "c" * 40
-    objects = {"1" * 40: GitObject("1" * 40, "tag", commit, "commit", 1000, 0, "T", "t@e",
-                                   "no ticket", "m#dev#1")}  # fmt: skip
+    objects = {
+        "1" * 40: GitObject(
+            "1" * 40, "tag", commit, "commit", 1000, 0, "T", "t@e", "no ticket", "m#dev#1"
+        )
+    }
     update = RefUpdate("refs/tags/m#dev#1", "0" * 40, "1" * 40)
     ctx = Context(config, policy, tag_checker(config, policy), 1000)
     found = evaluate([update], objects, Registry(), ctx).violations
@@ -106,8 +124,9 @@ def test_from_asks_who_holds_the_stage_now(world: World) -> None:
     world.tag("m@v2.0.0#2")
     world.tag("m#staging#3")
     assert world.push_tags("m@v2.0.0#2", "m#staging#3").ok
-    done = gtoguard("assign", "m", "--version", "v1.0.0", "--stage", "prod", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign", "m", "--version", "v1.0.0", "--stage", "prod", "--push", cwd=world.clone
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "[stage-order]" in done.stdout + done.stderr
     assert "staging is v2.0.0 now" in done.stdout + done.stderr
@@ -115,8 +134,9 @@ def test_from_asks_who_holds_the_stage_now(world: World) -> None:
     pushed = world.push_tags("m#prod#4")
     assert not pushed.ok and pushed.rules() == {"stage-order"}, pushed.output
     git("tag", "-d", "m#prod#4", cwd=world.clone)
-    done = gtoguard("assign", "m", "--version", "v2.0.0", "--stage", "prod", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign", "m", "--version", "v2.0.0", "--stage", "prod", "--push", cwd=world.clone
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -220,8 +240,11 @@ def test_every_rule_id_is_in_the_readme_and_nowhere_else_invented() -> None:
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("## Rules") : readme.index("Where gtoguard is stricter")]
-    documented = {rid for row in re.findall(r"^\| (`[^|]*`) \|", table, re.M)
-                  for rid in re.findall(r"`([a-z-]+)`", row)}  # fmt: skip
+    documented = {
+        rid
+        for row in re.findall(r"^\| (`[^|]*`) \|", table, re.M)
+        for rid in re.findall(r"`([a-z-]+)`", row)
+    }
     assert documented == RULE_IDS
     rows = "\n".join(line for line in table.splitlines() if line.startswith("| `"))
     assert rows == readme_table(), "the README's Rules table is policy/catalog.py's RULES"
@@ -247,12 +270,15 @@ def test_a_clone_says_a_signature_is_not_checkable_there(world: World) -> None:
     assert "[signature-invalid] not checkable here" in before_server, pushed.output
     assert "known only to the server" in before_server
     assert not pushed.ok and "remote: gtoguard: refs/tags/churn#prod#1: [signature-invalid]" in (
-        pushed.output)  # fmt: skip
+        pushed.output
+    )
 
 
 def test_an_audit_says_freeze_windows_are_not_checkable_there(world: World) -> None:
-    world.set_policy("stages:\n  prod:\n    freeze:\n      - {start: '0 0 * * *', "
-                     "end: '0 1 * * *', timezone: UTC, reason: nightly}\n")  # fmt: skip
+    world.set_policy(
+        "stages:\n  prod:\n    freeze:\n      - {start: '0 0 * * *', "
+        "end: '0 1 * * *', timezone: UTC, reason: nightly}\n"
+    )
     done = gtoguard("check", "--all", cwd=world.clone)
     assert done.returncode == 0, done.stderr
     assert "freeze windows are not checkable here" in done.stdout + done.stderr
@@ -267,8 +293,9 @@ def test_every_reference_resolves_inside_the_repository() -> None:
     """Whoever clones the project finds every document the code cites: no path outside
     it, and every "docs/design.md §N" / "docs/gto-format.md §N.M" names a section there."""
     root = Path(__file__).resolve().parents[1]
-    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True,
-                             check=True).stdout.split()  # fmt: skip
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
     sections = {
         doc: set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", (root / doc).read_text(), re.M))
         for doc in ("docs/design.md", "docs/gto-format.md")
@@ -315,8 +342,9 @@ def test_the_schemas_defaults_are_the_codes_defaults() -> None:
 
     written = defaults(schema)
     stage = schema["properties"]["stages"]["additionalProperties"]
-    written["stages"] = {"prod": {k: v["default"] for k, v in stage["properties"].items()
-                                  if "default" in v}}  # fmt: skip
+    written["stages"] = {
+        "prod": {k: v["default"] for k, v in stage["properties"].items() if "default" in v}
+    }
     assert set(written) >= {"mode", "tags", "versions", "signers", "fail", "budget"}, written
     assert written["stages"]["prod"], "the stage defaults were not found"
     spelled = policy_from_data(written, "policy")

@@ -506,8 +506,11 @@ class Run(Oracle):
             )
         shutil.rmtree(reader, ignore_errors=True)
         self.verified = after
-        self.prod = {name: (row.get("stage") or {}).get("prod") for name, row in theirs.items()
-                     if (row.get("stage") or {}).get("prod") is not None}  # fmt: skip
+        self.prod = {
+            name: (row.get("stage") or {}).get("prod")
+            for name, row in theirs.items()
+            if (row.get("stage") or {}).get("prod") is not None
+        }
 
 
 def gtoguard_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -536,34 +539,81 @@ _examples = count()
 @example(  # always: a `git push --tags` the landing guard stops midway, a same-second batch
     setup=(POLICIES[0], GTO_FILES[0], False),
     steps=[
-        Step((Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1)),
-              Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1))),
-             "plain", 10, False, False),
-        Step((Op("assign", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),
-              Op("unassign", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),
-              Op("assign", 0, 1, "dev", "next-patch", "version", "simple", ("next", 1))),
-             "sorted", 10, False, False),
-        Step((Op("assign", 0, 1, "staging", "next-patch", "version", "next", ("same", 0)),
-              Op("unassign", 0, 1, "dev", "next-patch", "version", "next", ("same", 0)),
-              Op("deprecate", 0, 1, "dev", "next-patch", "version", "simple", ("back", 20))),
-             "refused-branch", 10, True, True),
+        Step(
+            (
+                Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1)),
+                Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1)),
+            ),
+            "plain",
+            10,
+            False,
+            False,
+        ),
+        Step(
+            (
+                Op("assign", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),
+                Op("unassign", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),
+                Op("assign", 0, 1, "dev", "next-patch", "version", "simple", ("next", 1)),
+            ),
+            "sorted",
+            10,
+            False,
+            False,
+        ),
+        Step(
+            (
+                Op("assign", 0, 1, "staging", "next-patch", "version", "next", ("same", 0)),
+                Op("unassign", 0, 1, "dev", "next-patch", "version", "next", ("same", 0)),
+                Op("deprecate", 0, 1, "dev", "next-patch", "version", "simple", ("back", 20)),
+            ),
+            "refused-branch",
+            10,
+            True,
+            True,
+        ),
     ],
-)  # fmt: skip
+)
 @example(  # always: bob, who may not change prod, after alice deprecated: a registration
     # (makes it active again), then deleting tags under delete: allow
     setup=(POLICIES[4], GTO_FILES[0], False),
     steps=[
-        Step((Op("release", 0, 0, "prod", "next-patch", "new", "next", ("next", 1)),),
-             "plain", 10, False, False, "alice"),
-        Step((Op("deprecate", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),),
-             "plain", 10, False, False, "alice"),
-        Step((Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1)),),
-             "plain", 10, False, False, "bob"),
-        Step((Op("delete", 0, 4, "dev", "next-patch", "version", "next", ("next", 1)),
-              Op("delete", 0, 3, "dev", "next-patch", "version", "next", ("next", 1))),
-             "plain", 10, False, False, "bob"),
+        Step(
+            (Op("release", 0, 0, "prod", "next-patch", "new", "next", ("next", 1)),),
+            "plain",
+            10,
+            False,
+            False,
+            "alice",
+        ),
+        Step(
+            (Op("deprecate", 0, 0, "dev", "next-patch", "version", "next", ("next", 1)),),
+            "plain",
+            10,
+            False,
+            False,
+            "alice",
+        ),
+        Step(
+            (Op("register", 0, 0, "dev", "next-patch", "new", "next", ("next", 1)),),
+            "plain",
+            10,
+            False,
+            False,
+            "bob",
+        ),
+        Step(
+            (
+                Op("delete", 0, 4, "dev", "next-patch", "version", "next", ("next", 1)),
+                Op("delete", 0, 3, "dev", "next-patch", "version", "next", ("next", 1)),
+            ),
+            "plain",
+            10,
+            False,
+            False,
+            "bob",
+        ),
     ],
-)  # fmt: skip
+)
 @given(setup=SETUPS, steps=st.lists(STEPS, min_size=1, max_size=MAX_PUSHES))
 def test_generated_push_sequences_keep_the_server_clean(
     tmp_path: Path, setup: tuple[tuple[str, str | None, int], str, bool], steps: list[Step]
@@ -603,8 +653,16 @@ def test_a_same_second_stage_tie_is_broken_as_gto_breaks_it(tmp_path: Path) -> N
         env={"GIT_COMMITTER_DATE": f"@{when + 3600} +0000"},
     ).stdout.strip()  # later
     assert world.push(f"{tip}:refs/heads/main").ok
-    older = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "older", cwd=world.clone,
-                env={"GIT_COMMITTER_DATE": f"@{when} +0000"}).stdout.strip()  # fmt: skip
+    older = git(
+        "commit-tree",
+        "HEAD^{tree}",
+        "-p",
+        "HEAD",
+        "-m",
+        "older",
+        cwd=world.clone,
+        env={"GIT_COMMITTER_DATE": f"@{when} +0000"},
+    ).stdout.strip()
     world.tag("churn#dev", tip, when=when)
     world.tag("churn#dev#1", older, when=when)
     assert world.push_tags("churn#dev", "churn#dev#1").ok

@@ -182,8 +182,11 @@ def test_bump_is_gtos_bump_of_the_highest_version(used: list[str], how: str, exp
     assert expected not in used  # a bump never reuses a name
     if used:  # the same as gto's own bump (python-semver) of the highest
         highest = max((SemVer(v) for v in used), key=lambda v: SemVer.parse(v.version))
-        gtos = {"next-patch": highest.bump_patch, "next-minor": highest.bump_minor,
-                "next-major": highest.bump_major}[how]()  # fmt: skip
+        gtos = {
+            "next-patch": highest.bump_patch,
+            "next-minor": highest.bump_minor,
+            "next-major": highest.bump_major,
+        }[how]()
         assert gtos.version == expected
 
 
@@ -216,9 +219,14 @@ def test_clashes_finds_file_directory_conflicts(name: str, names: set[str], expe
 
 @pytest.mark.parametrize(
     ("stage", "path"),
-    [("dev", ["dev"]), ("staging", ["dev", "staging"]), ("prod", ["dev", "staging", "prod"]),
-     ("prd", ["dev", "prd"]), ("prod/eu", ["dev", "prod/eu"])],
-)  # fmt: skip
+    [
+        ("dev", ["dev"]),
+        ("staging", ["dev", "staging"]),
+        ("prod", ["dev", "staging", "prod"]),
+        ("prd", ["dev", "prd"]),
+        ("prod/eu", ["dev", "prod/eu"]),
+    ],
+)
 def test_expand_turns_a_release_into_registration_and_promotions(
     stage: str, path: list[str]
 ) -> None:
@@ -227,8 +235,9 @@ def test_expand_turns_a_release_into_registration_and_promotions(
     got = list(expand((before, release, after)))
     assert got[0] == before and got[-1] == after  # the rest pass through, in order
     register, *promotions = got[1:-1]
-    assert register == op("register", artifact=1, pick=5, stage=stage, target="new",
-                          time=("back", 9))  # fmt: skip
+    assert register == op(
+        "register", artifact=1, pick=5, stage=stage, target="new", time=("back", 9)
+    )
     assert promotions == [
         op("assign", artifact=1, pick=0, stage=s, target="version", time=("next", 1)) for s in path
     ]
@@ -399,17 +408,24 @@ def test_a_release_promotes_the_version_it_registers() -> None:
     run = Memory()
     planned, expect = run.plan_ops(op("release", stage="prod"))
     assert [p.ref for p in planned] == [
-        "churn@v0.0.1#1", "churn#dev#2", "churn#staging#3", "churn#prod#4"
-    ]  # fmt: skip
+        "churn@v0.0.1#1",
+        "churn#dev#2",
+        "churn#staging#3",
+        "churn#prod#4",
+    ]
     assert {run.objects[p.source][0] for p in planned} == {run.tip}
     assert expect == Expect(invalid=[], valid=False)  # assignments: not "registrations"
 
 
 @pytest.mark.parametrize(
     ("policy", "seconds", "invalid"),
-    [("none", 40, False), ("none", 301, True), ("prod-from-main+skew60", 40, False),
-     ("prod-from-main+skew60", 61, True)],
-)  # fmt: skip
+    [
+        ("none", 40, False),
+        ("none", 301, True),
+        ("prod-from-main+skew60", 40, False),
+        ("prod-from-main+skew60", 61, True),
+    ],
+)
 def test_a_tag_behind_the_latest_event_beyond_the_skew_is_never_valid(
     policy: str, seconds: int, invalid: bool
 ) -> None:
@@ -488,8 +504,9 @@ def test_deleting_a_tag_is_not_called_never_valid_where_deleting_is_allowed() ->
 def test_names_taken_are_skipped_or_take_a_counter() -> None:
     run = Memory()
     assert run.push(op("register"), op("created")) == ["churn@v0.0.1#1", "churn@created"]
-    planned, _ = run.plan_ops(op("created", pick=2), op("assign", counter="simple"),
-                              op("assign", counter="simple"))  # fmt: skip
+    planned, _ = run.plan_ops(
+        op("created", pick=2), op("assign", counter="simple"), op("assign", counter="simple")
+    )
     assert [p.ref for p in planned] == ["churn@created#102", "churn#dev", "churn#dev#2"]
 
 
@@ -505,8 +522,9 @@ def test_artifacts_reads_the_server_as_the_oracle_needs() -> None:
         server_tag("churn", "tag", "c6", T0 + 40),  # plain
     ]
     found = Memory().artifacts(tags)
-    assert found["churn"] == Artifact(versions={"v0.0.1": "c1", "v1.0": "c3"}, max_counter=7,
-                                      latest=T0 + 9)  # fmt: skip
+    assert found["churn"] == Artifact(
+        versions={"v0.0.1": "c1", "v1.0": "c3"}, max_counter=7, latest=T0 + 9
+    )
     assert found["churn/x"] == Artifact(versions={"v0.0.3": "c4"}, max_counter=3, latest=T0 + 20)
     assert found["cv=seg"] == Artifact()
 
@@ -546,8 +564,12 @@ def test_bump_and_counters_agree_with_the_gto_cli(tmp_path: Path) -> None:
     that repository, names the same version and the same counter."""
     repo = gto_repo(tmp_path)
     oracle = Memory()
-    for how, flag in [("next-patch", []), ("next-minor", ["--bump-minor"]),
-                      ("next-patch", ["--bump-patch"]), ("next-major", ["--bump-major"])]:  # fmt: skip
+    for how, flag in [
+        ("next-patch", []),
+        ("next-minor", ["--bump-minor"]),
+        ("next-patch", ["--bump-patch"]),
+        ("next-major", ["--bump-major"]),
+    ]:
         git("commit", "-q", "--allow-empty", "-m", how, cwd=repo)
         art = oracle.artifacts(repo_tags(repo))["churn"]
         predicted = bump(list(art.versions), how)
@@ -561,8 +583,9 @@ def test_bump_and_counters_agree_with_the_gto_cli(tmp_path: Path) -> None:
         run_gto("assign", "churn", "--version", "v1.0.0", "--stage", stage, cwd=repo)
         assert predicted in {t.name for t in repo_tags(repo)}
     assert [t.name for t in repo_tags(repo) if re.search("#(dev|staging)#", t.name)] == [
-        "churn#dev#42", "churn#staging#43"
-    ]  # fmt: skip
+        "churn#dev#42",
+        "churn#staging#43",
+    ]
     shown = json.loads(run_gto("show", "--json", cwd=repo).stdout)
     art = oracle.artifacts(repo_tags(repo))["churn"]
     assert shown["churn"]["version"] == max(art.versions, key=semver_key) == "v1.0.0"

@@ -13,18 +13,25 @@ from conftest import git
 
 def _tag(repo: Path, name: str, message: bytes) -> str:
     head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
-    body = (f"object {head}\ntype commit\ntag {name}\n"
-            f"tagger B <b@example.com> 1700000000 +0000\n\n").encode() + message  # fmt: skip
-    done = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--stdin"], cwd=repo,
-                          input=body, capture_output=True, check=True)  # fmt: skip
+    body = (
+        f"object {head}\ntype commit\ntag {name}\ntagger B <b@example.com> 1700000000 +0000\n\n"
+    ).encode() + message
+    done = subprocess.run(
+        ["git", "hash-object", "-t", "tag", "-w", "--stdin"],
+        cwd=repo,
+        input=body,
+        capture_output=True,
+        check=True,
+    )
     oid = done.stdout.decode().strip()
     git("update-ref", f"refs/tags/{name}", oid, cwd=repo)
     return oid
 
 
 def _cat(repo: Path, oid: str) -> bytes:
-    return subprocess.run(["git", "cat-file", "tag", oid], cwd=repo, capture_output=True,
-                          check=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["git", "cat-file", "tag", oid], cwd=repo, capture_output=True, check=True
+    ).stdout
 
 
 def test_the_head_of_a_loose_and_a_packed_tag_is_what_git_reads(tmp_path: Path) -> None:
@@ -52,10 +59,14 @@ def test_a_tag_stored_as_a_delta_is_left_to_git(tmp_path: Path) -> None:
     oids = [_tag(repo, f"t{n}", message + b"%d\n" % n) for n in range(4)]
     git("repack", "-q", "-a", "-d", "-f", "--window=10", cwd=repo)
     git("prune-packed", cwd=repo)
-    verified = git("verify-pack", "-v", *map(str, (repo / ".git/objects/pack").glob("*.idx")),
-                   cwd=repo).stdout  # fmt: skip
-    deltas = [oid for oid in oids if any(line.startswith(oid) and len(line.split()) > 5
-                                         for line in verified.splitlines())]  # fmt: skip
+    verified = git(
+        "verify-pack", "-v", *map(str, (repo / ".git/objects/pack").glob("*.idx")), cwd=repo
+    ).stdout
+    deltas = [
+        oid
+        for oid in oids
+        if any(line.startswith(oid) and len(line.split()) > 5 for line in verified.splitlines())
+    ]
     assert deltas, verified  # git stored some of them as deltas of others
     for oid in oids:
         found = objectfiles.head(oid, [str(repo / ".git" / "objects")], 4096)

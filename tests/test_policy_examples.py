@@ -45,8 +45,7 @@ def test_small_team(tmp_path: Path) -> None:
     assert not pushed.ok and pushed.rules() == {"counter-missing"}, pushed.output
     for name in ("churn#dev#2", "churn#staging#3", "churn#prod#4"):
         world.tag(name)
-    assert world.push_tags("churn@v1.0.0#1", "churn#dev#2", "churn#staging#3",
-                           "churn#prod#4").ok  # fmt: skip
+    assert world.push_tags("churn@v1.0.0#1", "churn#dev#2", "churn#staging#3", "churn#prod#4").ok
     # a commit that is not on main goes up to staging, not to prod
     git("checkout", "-q", "-b", "try", cwd=world.clone)
     world.commit("experiment")
@@ -64,8 +63,9 @@ def test_regulated_production(tmp_path: Path) -> None:
     allowed = tmp_path / "allowed_signers"
     allowed.write_text("alice@example.com " + Path(f"{key}.pub").read_text(), encoding="utf-8")
     server = tmp_path / "policy.yaml"
-    server.write_text(EXAMPLES["regulated-server"].replace("/etc/gtoguard/allowed_signers",
-                                                           str(allowed)))  # fmt: skip
+    server.write_text(
+        EXAMPLES["regulated-server"].replace("/etc/gtoguard/allowed_signers", str(allowed))
+    )
     git("config", "gtoguard.policy", str(server), cwd=world.server)
     alice, bob = {"REMOTE_USER": "alice"}, {"REMOTE_USER": "bob"}
 

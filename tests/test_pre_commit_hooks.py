@@ -13,8 +13,12 @@ import yaml
 
 from conftest import World, git
 
-HOOKS = {h["id"]: h for h in yaml.safe_load(
-    (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text())}  # fmt: skip
+HOOKS = {
+    h["id"]: h
+    for h in yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text()
+    )
+}
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +31,15 @@ def _run(hook: dict[str, object], files: list[str], cwd: Path) -> subprocess.Com
     entry = str(hook["entry"])
     args = files if hook.get("pass_filenames", True) else []
     env = {**os.environ, "PRE_COMMIT_REMOTE_NAME": "origin"}
-    return subprocess.run(f"{entry} {' '.join(args)}", shell=True, cwd=cwd, capture_output=True,
-                          text=True, check=False, env=env)  # fmt: skip
+    return subprocess.run(
+        f"{entry} {' '.join(args)}",
+        shell=True,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
 
 
 def test_config_hook_checks_the_changed_files(world: World) -> None:

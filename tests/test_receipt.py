@@ -37,8 +37,10 @@ def test_register_and_promote_over_an_older_version(world: World) -> None:
     world.tag("churn#prod#2")
     pushed = world.push_tags("churn@v1.3.0", "churn#prod#2")
     assert pushed.ok, pushed.output
-    assert receipt(pushed.output) == ["churn: v1.3.0 registered",
-                                      "churn: v1.3.0 → prod (was v1.2.0)"]  # fmt: skip
+    assert receipt(pushed.output) == [
+        "churn: v1.3.0 registered",
+        "churn: v1.3.0 → prod (was v1.2.0)",
+    ]
     lines = [line for line in pushed.output.splitlines() if "gtoguard:" in line]
     assert "push accepted" in lines[0] and "changed:" in lines[-1]  # the receipt comes last
 
@@ -50,8 +52,11 @@ def test_unassign_deregister_and_a_stage_in_config_order(world: World) -> None:
     world.tag("churn#prod#2")
     world.tag("churn#dev#3")
     pushed = world.push_tags("churn@v1.3.0", "churn#prod#2", "churn#dev#3")
-    assert receipt(pushed.output) == ["churn: v1.3.0 registered", "churn: v1.3.0 → dev",
-                                      "churn: v1.3.0 → prod (was v1.2.0)"]  # fmt: skip
+    assert receipt(pushed.output) == [
+        "churn: v1.3.0 registered",
+        "churn: v1.3.0 → dev",
+        "churn: v1.3.0 → prod (was v1.2.0)",
+    ]
     world.tag("churn#prod!#4")
     pushed = world.push_tags("churn#prod!#4")
     assert pushed.ok, pushed.output
@@ -59,8 +64,10 @@ def test_unassign_deregister_and_a_stage_in_config_order(world: World) -> None:
     world.tag("churn@v1.2.0!#5", target="churn@v1.2.0^{}")
     pushed = world.push_tags("churn@v1.2.0!#5")
     assert pushed.ok, pushed.output
-    assert receipt(pushed.output) == ["churn: v1.2.0 deregistered",
-                                      "churn: prod no longer held by v1.2.0 (deregistered)"]  # fmt: skip
+    assert receipt(pushed.output) == [
+        "churn: v1.2.0 deregistered",
+        "churn: prod no longer held by v1.2.0 (deregistered)",
+    ]
 
 
 def test_deprecate_and_come_back(world: World) -> None:
@@ -74,8 +81,10 @@ def test_deprecate_and_come_back(world: World) -> None:
     world.tag("churn@v1.3.0", when=int(time.time()) + 4)
     pushed = world.push_tags("churn@v1.3.0")
     assert pushed.ok, pushed.output
-    assert receipt(pushed.output) == ["churn: active again (was deprecated)",
-                                      "churn: v1.3.0 registered"]  # fmt: skip
+    assert receipt(pushed.output) == [
+        "churn: active again (was deprecated)",
+        "churn: v1.3.0 registered",
+    ]
 
 
 def test_a_deletion_where_the_policy_allows_it(world: World) -> None:
@@ -152,8 +161,9 @@ def test_the_helper_push_shows_the_servers_receipt(world: World) -> None:
     done = gtoguard("register", "churn", "--version", "v1.3.0", "--push", cwd=world.clone)
     assert done.returncode == 0, done.stderr
     assert receipt(done.stderr) == ["churn: v1.3.0 registered"]
-    done = gtoguard("assign", "churn", "--version", "v1.3.0", "--stage", "prod", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign", "churn", "--version", "v1.3.0", "--stage", "prod", "--push", cwd=world.clone
+    )
     assert done.returncode == 0, done.stderr
     assert receipt(done.stderr) == ["churn: v1.3.0 → prod (was v1.2.0)"]
 
@@ -168,11 +178,16 @@ def test_gitlab_sees_the_receipt_prefixed_like_every_line(world: World) -> None:
     assert all("GL-HOOK-ERR: " in line for line in lines)
 
 
-def _shown(versions: tuple[str, ...] = (), stages: dict[str, tuple[str, ...]] | None = None,
-           active: bool = True) -> Shown:  # fmt: skip
+def _shown(
+    versions: tuple[str, ...] = (),
+    stages: dict[str, tuple[str, ...]] | None = None,
+    active: bool = True,
+) -> Shown:
     """An artifact's view; a holder ``v1@c1`` is version v1 on commit c1 (else its own)."""
-    holders = {stage: tuple((h.split("@")[-1], h.split("@")[0]) for h in names)
-               for stage, names in (stages or {}).items()}  # fmt: skip
+    holders = {
+        stage: tuple((h.split("@")[-1], h.split("@")[0]) for h in names)
+        for stage, names in (stages or {}).items()
+    }
     return Shown(True, active, versions, frozenset(), holders, frozenset())
 
 
@@ -183,13 +198,18 @@ def _shown(versions: tuple[str, ...] = (), stages: dict[str, tuple[str, ...]] | 
         (_shown(("v1",), {"prod": ("v1",)}), _shown(("v1",), {"prod": ("v1",)}), []),
         (_shown(("v1",), {"prod": ("v1",)}), _shown(("v1",), active=False), ["a: deprecated"]),
         # assigned again, ahead of the version that was shown
-        (_shown(("v2", "v1"), {"prod": ("v2", "v1")}), _shown(("v2", "v1"), {"prod": ("v1", "v2")}),
-         ["a: v1 → prod (was v2)"]),
+        (
+            _shown(("v2", "v1"), {"prod": ("v2", "v1")}),
+            _shown(("v2", "v1"), {"prod": ("v1", "v2")}),
+            ["a: v1 → prod (was v2)"],
+        ),
         # a stage on a commit that gets registered: readers show the version now
-        (_shown((), {"prod": ("0123456789abcdef",)}),
-         _shown(("v1",), {"prod": ("v1@0123456789abcdef",)}),
-         ["a: v1 registered", "a: v1 → prod (was 0123456)"]),
+        (
+            _shown((), {"prod": ("0123456789abcdef",)}),
+            _shown(("v1",), {"prod": ("v1@0123456789abcdef",)}),
+            ["a: v1 registered", "a: v1 → prod (was 0123456)"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_changes(was: Shown, now: Shown, lines: list[str]) -> None:
     assert changes("a", was, now) == lines

@@ -36,20 +36,37 @@ def set_head(world: World, target: str, namespace: str | None = None) -> None:
 @pytest.mark.parametrize("packed", [False, True])
 def test_tag_names_take_names_with_a_slash(tmp_path: Path, packed: bool) -> None:
     world = make_world(tmp_path, hook=False)
-    names = ["churn@v1.0.0", "churn#prod#3", "churn#prod/eu#10", "churn#a/b/c#2",
-             "churn/x#prod#1", "churn/x@v1.0.0", "churnx#dev#4", "team/churn@v1.0.0",
-             "team/churn#prod/eu#5", "sub/dir=churn#dev#6", "plain"]  # fmt: skip
+    names = [
+        "churn@v1.0.0",
+        "churn#prod#3",
+        "churn#prod/eu#10",
+        "churn#a/b/c#2",
+        "churn/x#prod#1",
+        "churn/x@v1.0.0",
+        "churnx#dev#4",
+        "team/churn@v1.0.0",
+        "team/churn#prod/eu#5",
+        "sub/dir=churn#dev#6",
+        "plain",
+    ]
     for name in names:
         world.tag(name)
     world.push_tags(*names)
     if packed:
         on_server(world, "pack-refs", "--all")
     repo = open_repo(str(world.server))
-    assert tag_names(repo, {"churn"}) == ["churn#a/b/c#2", "churn#prod#3", "churn#prod/eu#10",
-                                          "churn@v1.0.0"]  # fmt: skip
+    assert tag_names(repo, {"churn"}) == [
+        "churn#a/b/c#2",
+        "churn#prod#3",
+        "churn#prod/eu#10",
+        "churn@v1.0.0",
+    ]
     assert tag_names(repo, {"team/churn"}) == ["team/churn#prod/eu#5", "team/churn@v1.0.0"]
     assert tag_names(repo, {"churn/x", "sub/dir:churn"}) == [
-        "churn/x#prod#1", "churn/x@v1.0.0", "sub/dir=churn#dev#6"]  # fmt: skip
+        "churn/x#prod#1",
+        "churn/x@v1.0.0",
+        "sub/dir=churn#dev#6",
+    ]
     assert tag_names(repo, {"nothing*", "[a]"}) == []
     assert set(tag_names(repo)) == set(names)
     found = dict(tags_of(repo, {"churn"}, tag_names(repo, {"churn"})))
@@ -74,8 +91,9 @@ def test_an_artifact_with_a_slash_sees_its_own_tags_only(tmp_path: Path) -> None
     world.tag("team/churn#prod/eu#7")
     world.tag("churn/x@v1.0.0")  # same commit, another artifact: fine
     world.tag("churn/x#prod#30")
-    assert world.push_tags("team/churn@v1.0.0", "team/churn#prod/eu#7", "churn/x@v1.0.0",
-                           "churn/x#prod#30").ok  # fmt: skip
+    assert world.push_tags(
+        "team/churn@v1.0.0", "team/churn#prod/eu#7", "churn/x@v1.0.0", "churn/x#prod#30"
+    ).ok
     world.tag("team/churn#dev#3")
     pushed = world.push_tags("team/churn#dev#3")
     assert not pushed.ok and pushed.rules() == {"counter-not-increasing"}, pushed.output
@@ -94,8 +112,17 @@ def test_the_helper_counts_past_a_stage_with_a_slash(tmp_path: Path) -> None:
     world.tag("churn@v1.0.0")
     world.tag("churn#prod/eu#10")
     assert world.push_tags("churn@v1.0.0", "churn#prod/eu#10").ok
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "dev", "--counter",
-                    "--dry-run", cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign",
+        "churn",
+        "--version",
+        "v1.0.0",
+        "--stage",
+        "dev",
+        "--counter",
+        "--dry-run",
+        cwd=world.clone,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("churn#dev#11\n"), done.stdout
 
@@ -103,9 +130,13 @@ def test_the_helper_counts_past_a_stage_with_a_slash(tmp_path: Path) -> None:
 # --- GIT_NAMESPACE --------------------------------------------------------------------------
 
 
-def _namespaced(tmp_path: Path, root_gto: str = "stages: [dev, staging, prod, yolo]\n",
-                team_gto: str = "stages: [dev, staging, prod]\n", head: bool = True,
-                namespace: str = "team") -> World:  # fmt: skip
+def _namespaced(
+    tmp_path: Path,
+    root_gto: str = "stages: [dev, staging, prod, yolo]\n",
+    team_gto: str = "stages: [dev, staging, prod]\n",
+    head: bool = True,
+    namespace: str = "team",
+) -> World:
     """A server whose root main allows stage yolo; namespace ``team`` has its own main
     (and its own HEAD when ``head``) whose .gto does not."""
     world = make_world(tmp_path, gto=root_gto)
@@ -181,8 +212,7 @@ def test_an_invalid_gto_on_the_namespace_default_branch(tmp_path: Path) -> None:
 
 def test_a_nested_namespace(tmp_path: Path) -> None:
     world = _namespaced(tmp_path, namespace="a/b")
-    assert "refs/namespaces/a/refs/namespaces/b/refs/heads/main" in on_server(
-        world, "for-each-ref")  # fmt: skip
+    assert "refs/namespaces/a/refs/namespaces/b/refs/heads/main" in on_server(world, "for-each-ref")
     nested = {"GIT_NAMESPACE": "a/b"}
     world.tag("churn@v1.0.0")
     world.tag("churn#yolo#1")
@@ -195,8 +225,7 @@ def test_a_nested_namespace(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("outside", [None, "other"])
-def test_refs_of_a_namespace_written_from_outside_it(tmp_path: Path,
-                                                    outside: str | None) -> None:  # fmt: skip
+def test_refs_of_a_namespace_written_from_outside_it(tmp_path: Path, outside: str | None) -> None:
     """A push from the root (or from inside another namespace, which nests) can name a
     namespace's refs in full. Judged there they would escape that namespace's .gto and
     policy: a stage it does not allow, a deleted tag, a broken .gto on its main, all
@@ -304,7 +333,7 @@ def test_a_missing_default_branch_is_not_claimed_by_a_push(tmp_path: Path) -> No
 
 def test_a_namespace_without_head_does_not_let_its_default_branch_be_claimed(
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     """The same inside a namespace with no HEAD of its own: its default branch is the
     name the repository's HEAD names (main). Tags came with another branch first."""
     world = make_world(tmp_path)
@@ -424,8 +453,10 @@ def test_a_namespace_head_naming_a_missing_branch(tmp_path: Path) -> None:
     world.tag("churn@v1.0.0")
     pushed = world.push_tags("churn@v1.0.0", env=team)
     assert not pushed.ok and pushed.rules() == {"config-invalid"}, pushed.output
-    assert ("git symbolic-ref refs/namespaces/team/HEAD refs/namespaces/team/refs/heads/main"
-            in pushed.output)  # fmt: skip
+    assert (
+        "git symbolic-ref refs/namespaces/team/HEAD refs/namespaces/team/refs/heads/main"
+        in pushed.output
+    )
 
 
 def test_a_repository_without_branches_keeps_the_default_rules(tmp_path: Path) -> None:

@@ -21,9 +21,17 @@ PARTS = st.sampled_from(["churn", "churn/x", "team/churn", "ch", "churnx", "a.b"
 TAILS = st.sampled_from(["@v1.0.0", "@v1.2.0", "#prod#3", "#prod/eu#10", "#a/b#2", "@deprecated",
                          "#dev#1", "@v1.0.0!#4", "/z@v1.0.0"])  # fmt: skip
 NAMES = st.builds(lambda a, t: a + t, PARTS, TAILS)
-PREFIXES = [b"refs/tags/churn@", b"refs/tags/churn#", b"refs/tags/team/churn@",
-            b"refs/tags/churn/x#", b"refs/tags/ch", "refs/tags/ü@".encode(), b"refs/tags/a.b#",
-            b"refs/tags/", b"refs/namespaces/team/refs/tags/churn@"]  # fmt: skip
+PREFIXES = [
+    b"refs/tags/churn@",
+    b"refs/tags/churn#",
+    b"refs/tags/team/churn@",
+    b"refs/tags/churn/x#",
+    b"refs/tags/ch",
+    "refs/tags/ü@".encode(),
+    b"refs/tags/a.b#",
+    b"refs/tags/",
+    b"refs/namespaces/team/refs/tags/churn@",
+]
 
 
 def objects(repo: Path) -> tuple[str, str]:
@@ -40,11 +48,21 @@ def update_refs(repo: Path, refs: dict[str, str]) -> None:
 
 def listed_by_git(repo: Path, prefix: bytes) -> dict[bytes, bytes]:
     pattern = prefix.decode()
-    done = subprocess.run(["git", "for-each-ref", "--format=%(objectname) %(refname)",
-                           f"{pattern}*", f"{pattern}*/**"], cwd=repo, capture_output=True,
-                          check=True)  # fmt: skip
-    return {name: oid for oid, _, name in (line.partition(b" ")
-                                          for line in done.stdout.splitlines())}  # fmt: skip
+    done = subprocess.run(
+        [
+            "git",
+            "for-each-ref",
+            "--format=%(objectname) %(refname)",
+            f"{pattern}*",
+            f"{pattern}*/**",
+        ],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+    )
+    return {
+        name: oid for oid, _, name in (line.partition(b" ") for line in done.stdout.splitlines())
+    }
 
 
 def fresh(repo: Path) -> None:
@@ -57,8 +75,11 @@ def fresh(repo: Path) -> None:
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(packed=st.sets(NAMES, max_size=8), loose=st.sets(NAMES, max_size=8),
-       namespaced=st.sets(NAMES, max_size=3))  # fmt: skip
+@given(
+    packed=st.sets(NAMES, max_size=8),
+    loose=st.sets(NAMES, max_size=8),
+    namespaced=st.sets(NAMES, max_size=3),
+)
 def test_the_ref_files_list_what_for_each_ref_lists(
     tmp_path: Path, packed: set[str], loose: set[str], namespaced: set[str]
 ) -> None:

@@ -100,12 +100,15 @@ def test_hook_stdin_fuzz(world: World, data: bytes) -> None:
         st.tuples(
             st.sampled_from([Z, A, B]),
             st.sampled_from([Z, A, B]),
-            st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Zs"]), min_size=1,
-                    max_size=20).map(lambda s: "refs/tags/" + s),
+            st.text(
+                st.characters(codec="utf-8", exclude_categories=["Cc", "Zs"]),
+                min_size=1,
+                max_size=20,
+            ).map(lambda s: "refs/tags/" + s),
         ),
         max_size=5,
     )
-)  # fmt: skip
+)
 def test_well_formed_lines_always_parse(rows: list[tuple[str, str, str]]) -> None:
     data = "".join(f"{old} {new} {ref}\n" for old, new, ref in rows).encode()
     assert [(u.old, u.new, u.ref) for u in parse_pre_receive(data)] == rows
@@ -129,6 +132,7 @@ def test_hook_usage_errors() -> None:
 
 
 def test_module_entry_point_usage() -> None:
-    done = subprocess.run([sys.executable, "-m", "gtoguard.hooks"], capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "gtoguard.hooks"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 2 and "usage" in done.stderr

@@ -90,8 +90,13 @@ def obj(oid: str, time: int, commit: str = C1) -> GitObject:
     return GitObject(oid, "tag", commit, "commit", time)
 
 
-def run(pushed: list[tuple[str, int]], existing: list[TagEvent] = (), now: int = 1000,  # type: ignore[assignment]
-        stages: tuple[str, ...] | None = ("dev", "prod"), audit: bool = False) -> list[str]:  # fmt: skip
+def run(
+    pushed: list[tuple[str, int]],
+    existing: list[TagEvent] = (),
+    now: int = 1000,  # type: ignore[assignment]
+    stages: tuple[str, ...] | None = ("dev", "prod"),
+    audit: bool = False,
+) -> list[str]:
     """The rules ``pushed`` breaks, arriving at ``now`` onto ``existing`` as a hook judges
     them (``audit``: as ``check --all`` replays them, knowing no arrival)."""
     from gtoguard.config.files import tag_checker
@@ -104,8 +109,9 @@ def run(pushed: list[tuple[str, int]], existing: list[TagEvent] = (), now: int =
     objects = {u.new: obj(u.new, t) for u, (_, t) in zip(updates, pushed, strict=True)}
     config = GtoConfig(stages=stages)
     policy = Policy(tags=TagRules(max_age=MAX_AGE_OFF))  # the times here are old
-    ctx = Context(config, policy, tag_checker(config, policy), now, arrived=not audit,
-                  fresh=not audit)  # fmt: skip
+    ctx = Context(
+        config, policy, tag_checker(config, policy), now, arrived=not audit, fresh=not audit
+    )
     return [v.rule for v in evaluate(updates, objects, registry, ctx).violations]
 
 
@@ -130,18 +136,26 @@ def severities(pushed: list[tuple[str, int]], now: int = 1000) -> list[tuple[str
         ([("m@v1.0.0#1", 10), ("m#dev#2", 20)], []),
         # #3 dated 5 s before #2: one of the two arrived out of order, and counters and
         # dates are both the pusher's to write: a warning, naming both, never an error
-        ([("m@v1.0.0#1", 10), ("m#prod#2", 500), ("m#dev#3", 495)],
-         [("m#prod#2", "counter-not-increasing", "warning")]),
-        ([("m@v1.0.0#1", 10), ("m#prod#2", 900), ("m#dev#3", 250)],
-         [("m#prod#2", "counter-not-increasing", "warning")]),
+        (
+            [("m@v1.0.0#1", 10), ("m#prod#2", 500), ("m#dev#3", 495)],
+            [("m#prod#2", "counter-not-increasing", "warning")],
+        ),
+        (
+            [("m@v1.0.0#1", 10), ("m#prod#2", 900), ("m#dev#3", 250)],
+            [("m#prod#2", "counter-not-increasing", "warning")],
+        ),
         # one low counter dated late condemns nothing before it
-        ([("m@v1.0.0#1", 10), ("m#dev#2", 20), ("m#prod#3", 30), ("m#dev#0", 900)],
-         [("m#dev#0", "counter-not-increasing", "warning")]),
+        (
+            [("m@v1.0.0#1", 10), ("m#dev#2", 20), ("m#prod#3", 30), ("m#dev#0", 900)],
+            [("m#dev#0", "counter-not-increasing", "warning")],
+        ),
         # the same counter twice: the later one repeats it (its own fault)
-        ([("m@v1.0.0#1", 10), ("m#dev#2", 20), ("m#prod#2", 30)],
-         [("m#prod#2", "counter-not-increasing", "error")]),
+        (
+            [("m@v1.0.0#1", 10), ("m#dev#2", 20), ("m#prod#2", 30)],
+            [("m#prod#2", "counter-not-increasing", "error")],
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_audit_reads_counters_as_evidence_of_order(
     tags: list[tuple[str, int]], flagged: list[tuple[str, str, str]]
 ) -> None:

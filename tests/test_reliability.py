@@ -21,8 +21,13 @@ def _fast_import_tags(world: World, names: list[str], start: int) -> None:
         f"data {len(name) + 4}\ntag {name}\n"
         for i, name in enumerate(names)
     )
-    subprocess.run(["git", "fast-import", "--quiet"], input=stream.encode(), cwd=world.clone,
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        input=stream.encode(),
+        cwd=world.clone,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _mirror_names(count: int) -> list[str]:
@@ -69,8 +74,7 @@ def test_twenty_clients_promote_at_once(tmp_path: Path) -> None:
         stage = "prd" if i % 5 == 4 else "dev"
         name = f"churn#{stage}#{counter}"
         date = {"GIT_COMMITTER_DATE": f"@{start + counter} +0000"}  # time order = counter order
-        git("tag", "-a", name, "churn@v1.0.0^{commit}", "-m", f"client {i}", cwd=clone,
-            env=date)  # fmt: skip
+        git("tag", "-a", name, "churn@v1.0.0^{commit}", "-m", f"client {i}", cwd=clone, env=date)
         clients.append((clone, name))
 
     def push(client: tuple[Path, str]) -> tuple[str, int, str]:

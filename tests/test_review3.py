@@ -50,8 +50,9 @@ def test_chained_groups_are_config_invalid_even_with_fail_open(registered: World
     assert world.server_snapshot() == before
 
 
-def test_a_crash_on_the_repositorys_files_never_fails_open(registered: World,
-                                                           tmp_path: Path) -> None:  # fmt: skip
+def test_a_crash_on_the_repositorys_files_never_fails_open(
+    registered: World, tmp_path: Path
+) -> None:
     """Whatever gtoguard raises while reading the repository's files is config-invalid,
     and whatever it raises judging a push declines it: fail: open is for the server's
     own failures (tests/test_e2e_policy.py: a library that cannot load)."""
@@ -100,8 +101,12 @@ def test_wide_groups_expand_once(registered: World) -> None:
     """Many groups naming one big group: each is expanded once, not once per use."""
     world = registered
     users = ", ".join(f"u{i}" for i in range(2000))
-    lines = ["stages:", "  prod: {pushers: [" + ", ".join(f"'@g{i}'" for i in range(300)) + "]}",
-             "groups:", f"  big: [{users}, alice]"]  # fmt: skip
+    lines = [
+        "stages:",
+        "  prod: {pushers: [" + ", ".join(f"'@g{i}'" for i in range(300)) + "]}",
+        "groups:",
+        f"  big: [{users}, alice]",
+    ]
     lines += [f"  g{i}: ['@big', v{i}]" for i in range(300)]
     world.set_policy("\n".join(lines) + "\n")
     world.tag("churn#prod#1", V1)
@@ -120,8 +125,12 @@ def raw_push(server: Path, old: str, new: str, ref: str) -> tuple[int, str]:
     import struct
     import subprocess
 
-    proc = subprocess.Popen(["git", "receive-pack", str(server)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        ["git", "receive-pack", str(server)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stdin is not None
     while True:  # the advertisement, up to its flush packet
         size = int(proc.stdout.read(4), 16)
@@ -155,10 +164,13 @@ def test_a_counter_of_4301_digits_is_malformed_not_an_internal_error(registered:
     assert world.server_snapshot() == before
     # the same name carried by the tag object under a plain ref name
     commit = git("rev-parse", V1, cwd=world.clone).stdout.strip()
-    body = (f"object {commit}\ntype commit\ntag {name}\n"
-            f"tagger Bob <bob@example.com> {world.tick()} +0000\n\npromote\n")  # fmt: skip
-    oid = git("hash-object", "-t", "tag", "-w", "--stdin", cwd=world.clone,
-              input=body.encode()).stdout.strip()  # fmt: skip
+    body = (
+        f"object {commit}\ntype commit\ntag {name}\n"
+        f"tagger Bob <bob@example.com> {world.tick()} +0000\n\npromote\n"
+    )
+    oid = git(
+        "hash-object", "-t", "tag", "-w", "--stdin", cwd=world.clone, input=body.encode()
+    ).stdout.strip()
     pushed = world.push(f"{oid}:refs/tags/release")
     assert not pushed.ok and pushed.rules() == {"tag-name-mismatch"}, pushed.output
 
@@ -252,18 +264,22 @@ def _big_plain_tags(world: World, count: int, megabytes: int) -> list[str]:
     commit = world.head()
     names = []
     for n in range(count):
-        body = (f"object {commit}\ntype commit\ntag release-{n}\n"
-                f"tagger Bob <bob@example.com> {world.tick()} +0000\n\n").encode()  # fmt: skip
+        body = (
+            f"object {commit}\ntype commit\ntag release-{n}\n"
+            f"tagger Bob <bob@example.com> {world.tick()} +0000\n\n"
+        ).encode()
         body += b"y" * (megabytes << 20) + f"{n}\n".encode()
-        oid = git("hash-object", "-t", "tag", "-w", "--stdin", cwd=world.clone,
-                  input=body).stdout.strip()  # fmt: skip
+        oid = git(
+            "hash-object", "-t", "tag", "-w", "--stdin", cwd=world.clone, input=body
+        ).stdout.strip()
         git("update-ref", f"refs/tags/release-{n}", oid, cwd=world.clone)
         names.append(f"release-{n}")
     return names
 
 
-def test_plain_tags_with_huge_messages_are_read_by_their_heads(world: World,
-                                                               tmp_path: Path) -> None:  # fmt: skip
+def test_plain_tags_with_huge_messages_are_read_by_their_heads(
+    world: World, tmp_path: Path
+) -> None:
     """Finding 10: 60 plain-named tag objects with 16 MiB messages cost the hook 1 GB and
     seconds, every message read whole and kept. The hook reads a plain tag's head (its
     name is all gto reads of it): here its address space is capped at 600 MB, which
@@ -280,8 +296,9 @@ def test_plain_tags_with_huge_messages_are_read_by_their_heads(world: World,
     assert len(world.server_tags()) == 40
 
 
-def test_a_declined_push_of_many_refs_logs_one_bounded_line(registered: World,
-                                                            tmp_path: Path) -> None:  # fmt: skip
+def test_a_declined_push_of_many_refs_logs_one_bounded_line(
+    registered: World, tmp_path: Path
+) -> None:
     """Finding 12: one bad tag plus 20,000 long branch names appended 6.6 MB to the
     decision log, and the push could be repeated without end. A decision's line lists
     the first 100 refs and violations, and counts them all; the pusher sees the first
@@ -312,14 +329,20 @@ def test_a_declined_push_of_many_refs_logs_one_bounded_line(registered: World,
 # --- the fresh review of the fixes above (2026-12-07): what it landed ---------------------------
 
 
-def _raw_commit(world: World, author: str, extra: str = "", message: bytes = b"x\n",
-                parent: bool = True) -> str:  # fmt: skip
+def _raw_commit(
+    world: World, author: str, extra: str = "", message: bytes = b"x\n", parent: bool = True
+) -> str:
     tree = git("rev-parse", "HEAD^{tree}", cwd=world.clone).stdout.strip()
     head = f"tree {tree}\n" + (f"parent {world.head()}\n" if parent else "")
     extra = f"{extra}\n" if extra else ""
     body = (f"{head}{author}\ncommitter A <a@b> {world.tick()} +0000\n{extra}\n").encode() + message
-    done = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
-                          cwd=world.clone, input=body, capture_output=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+        cwd=world.clone,
+        input=body,
+        capture_output=True,
+        check=True,
+    )
     return done.stdout.decode().strip()
 
 
@@ -349,7 +372,7 @@ def test_content_never_fails_open_through_a_commit_gto_cannot_read(registered: W
         ("author garbage", "", b"x\n"),
         ("author A <a@b> 1", "", b"x\n"),
     ],
-)  # fmt: skip
+)
 def test_a_commit_gto_cannot_read_never_becomes_the_tip_or_a_version(
     registered: World, author: str, extra: str, message: bytes
 ) -> None:
@@ -383,8 +406,10 @@ def test_gitattributes_cannot_rewrite_the_config_on_checkout(registered: World) 
     """R4: `.gto working-tree-encoding=UTF-16` on main: every clone checked .gto out as
     UTF-16, and gto failed ('Wrong config file'); the shim had answered the push itself."""
     world = registered
-    for attributes in (".gto working-tree-encoding=UTF-16\n",
-                       "[attr]evil filter=lfs\nartifacts.yaml evil\n"):  # fmt: skip
+    for attributes in (
+        ".gto working-tree-encoding=UTF-16\n",
+        "[attr]evil filter=lfs\nartifacts.yaml evil\n",
+    ):
         (world.clone / ".gitattributes").write_text(attributes)
         git("add", ".gitattributes", cwd=world.clone)
         git("commit", "-qm", "attributes", cwd=world.clone)
@@ -408,8 +433,13 @@ def test_the_decision_log_is_written_only_to_a_file(registered: World, tmp_path:
     world.set_server_policy(f"log: {logs / 'decisions.jsonl'}\n")
     os.mkfifo(logs / "decisions.jsonl")
     world.tag("churn#dev#1", V1)
-    done = subprocess.run(["git", "push", "origin", "refs/tags/churn#dev#1"], cwd=world.clone,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        ["git", "push", "origin", "refs/tags/churn#dev#1"],
+        cwd=world.clone,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "the decision log was not written" in done.stderr
     (logs / "decisions.jsonl").unlink()

@@ -70,9 +70,14 @@ SIG = "\n-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"
 V1 = [event("m@v1.0.0", NOW - 100, C1)]
 V1_PROD = [*V1, event("m#prod", NOW - 90, C1)]
 # v1.0.0 held prod, then v2.0.0 took staging and prod: putting v1.0.0 back is a rollback
-ROLLED = [event("m@v1.0.0", NOW - 200, C1), event("m#staging", NOW - 190, C1),
-          event("m#prod", NOW - 180, C1), event("m@v2.0.0", NOW - 170, C2),
-          event("m#staging#1", NOW - 160, C2), event("m#prod#2", NOW - 150, C2)]  # fmt: skip
+ROLLED = [
+    event("m@v1.0.0", NOW - 200, C1),
+    event("m#staging", NOW - 190, C1),
+    event("m#prod", NOW - 180, C1),
+    event("m@v2.0.0", NOW - 170, C2),
+    event("m#staging#1", NOW - 160, C2),
+    event("m#prod#2", NOW - 150, C2),
+]
 BOB, ALICE = Pusher("bob", "GL_USERNAME"), Pusher("alice", "GL_USERNAME")
 SIGNED = "stages:\n  prod: {signed: true}\n"
 BOUND = "stages:\n  prod: {signed: repository}\n"
@@ -379,6 +384,7 @@ def test_the_git_facing_rules_fire_exactly_where_they_should(
 
 def test_the_fast_layer_covers_every_rule_id() -> None:
     """A new rule id without a row here fails this test."""
-    covered = set().union(*(row.errors | row.warnings for row in ROWS),
-                          *(case[2] | case[3] for case in GIT_FACING))  # fmt: skip
+    covered = set().union(
+        *(row.errors | row.warnings for row in ROWS), *(case[2] | case[3] for case in GIT_FACING)
+    )
     assert covered == RULE_IDS, (sorted(RULE_IDS - covered), sorted(covered - RULE_IDS))

@@ -127,8 +127,13 @@ def _commit(work: Path, name: str, files: dict[str, str]) -> str:
 
 
 def _literal(work: Path, kind: str, text: str) -> str:
-    done = subprocess.run(["git", "hash-object", "--literally", "-w", "-t", kind, "--stdin"],
-                          cwd=work, input=text.encode(), capture_output=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["git", "hash-object", "--literally", "-w", "-t", kind, "--stdin"],
+        cwd=work,
+        input=text.encode(),
+        capture_output=True,
+        check=True,
+    )
     return done.stdout.decode().strip()
 
 
@@ -152,10 +157,15 @@ def build_scene(root: Path) -> Scene:
     oids["index"] = _commit(work, "index", {"artifacts.yaml": "churn: {}\n"})
     oids["attributes"] = _commit(work, "attributes", {".gitattributes": "* text\n"})
     head = f"tree {tree}\nparent {c0}\n"
-    oids["odd_author"] = _literal(work, "commit", f"{head}author a <a@x> soon\n"
-                                  "committer a <a@x> 1700000000 +0000\n\nodd\n")  # fmt: skip
-    oids["encoding"] = _literal(work, "commit", f"{head}author a <a@x> 1700000000 +0000\n"
-                                "committer a <a@x> 1700000000 +0000\nencoding ISO-8859-1\n\nenc\n")  # fmt: skip
+    oids["odd_author"] = _literal(
+        work, "commit", f"{head}author a <a@x> soon\ncommitter a <a@x> 1700000000 +0000\n\nodd\n"
+    )
+    oids["encoding"] = _literal(
+        work,
+        "commit",
+        f"{head}author a <a@x> 1700000000 +0000\n"
+        "committer a <a@x> 1700000000 +0000\nencoding ISO-8859-1\n\nenc\n",
+    )
     for name, tag in (("tag_plain", "v1"), ("tag_gto", "churn@v1.0.0")):
         git("tag", "-a", tag, c0, "-m", tag, cwd=work, env=WHEN)
         oids[name] = git("rev-parse", f"refs/tags/{tag}", cwd=work).stdout.strip()
@@ -177,15 +187,47 @@ def build_scene(root: Path) -> Scene:
     return Scene(server, clone, recorder, oids)
 
 
-OIDS = ["c0", "plain", "gto", "policy", "index", "attributes", "odd_author", "encoding",
-        "tag_plain", "tag_gto", "blob", "tree"]  # fmt: skip
-ODD_OIDS = {"zero": ZERO, "missing": "1" * 40, "short": "abc", "upper": "A" * 40,
-            "long_zero": "0" * 64, "long": "f" * 64, "nonhex": "g" * 40}  # fmt: skip
-REFS = ["refs/heads/main", "refs/heads/master", "refs/heads/dev", "refs/heads/feature/x",
-        "refs/tags/v1", "refs/tags/release-2", "refs/tags/churn@v1.0.0", "refs/tags/churn#prod#1",
-        "refs/tags/churn#prod", "refs/replace/" + "1" * 40, "refs/notes/commits",
-        "refs/namespaces/team/refs/heads/main", "refs/remotes/origin/main", "refs/pull/1/head",
-        "HEAD", "main"]  # fmt: skip
+OIDS = [
+    "c0",
+    "plain",
+    "gto",
+    "policy",
+    "index",
+    "attributes",
+    "odd_author",
+    "encoding",
+    "tag_plain",
+    "tag_gto",
+    "blob",
+    "tree",
+]
+ODD_OIDS = {
+    "zero": ZERO,
+    "missing": "1" * 40,
+    "short": "abc",
+    "upper": "A" * 40,
+    "long_zero": "0" * 64,
+    "long": "f" * 64,
+    "nonhex": "g" * 40,
+}
+REFS = [
+    "refs/heads/main",
+    "refs/heads/master",
+    "refs/heads/dev",
+    "refs/heads/feature/x",
+    "refs/tags/v1",
+    "refs/tags/release-2",
+    "refs/tags/churn@v1.0.0",
+    "refs/tags/churn#prod#1",
+    "refs/tags/churn#prod",
+    "refs/replace/" + "1" * 40,
+    "refs/notes/commits",
+    "refs/namespaces/team/refs/heads/main",
+    "refs/remotes/origin/main",
+    "refs/pull/1/head",
+    "HEAD",
+    "main",
+]
 SEPARATORS = [" "] * 12 + ["  ", "\t", " \t"]
 EDGES = [""] * 12 + [" ", "\t"]
 
@@ -225,11 +267,17 @@ TARGET = st.sampled_from(["tag_plain", "tag_gto", "c0", "zero"])  # gto reads a 
 # any ids and refs; a plain tag name given an object; a branch moved to a commit that may
 # change what gto reads (these two as often as the first)
 FIELDS = {
-    "pre-receive": st.one_of(st.tuples(OID, OID, REF), st.tuples(st.just("zero"), TARGET, PLAIN_TAG),
-                             *[st.tuples(TIP, NEW, BRANCH)] * 2),
-    "pre-push": st.one_of(st.tuples(LOCAL, OID, REF, OID), st.tuples(LOCAL, TARGET, PLAIN_TAG, st.just("zero")),
-                          *[st.tuples(LOCAL, NEW, BRANCH, TIP)] * 2),
-}  # fmt: skip
+    "pre-receive": st.one_of(
+        st.tuples(OID, OID, REF),
+        st.tuples(st.just("zero"), TARGET, PLAIN_TAG),
+        *[st.tuples(TIP, NEW, BRANCH)] * 2,
+    ),
+    "pre-push": st.one_of(
+        st.tuples(LOCAL, OID, REF, OID),
+        st.tuples(LOCAL, TARGET, PLAIN_TAG, st.just("zero")),
+        *[st.tuples(LOCAL, NEW, BRANCH, TIP)] * 2,
+    ),
+}
 ENDS = ["\n"] * 6 + ["", "\n\n"]
 
 
@@ -251,8 +299,12 @@ def hook_input(hook: str) -> st.SearchStrategy[tuple[bool, str]]:
     line = _line(fields.map(lambda f: [*f[:-1], f[-1] + "\r"]) | fields)
     odd_lines = st.lists(st.one_of(line, line, line, GARBAGE, st.just("")), min_size=1, max_size=5)
     odd = st.builds(lambda ls, end: "\n".join(ls) + end, odd_lines, st.sampled_from(ENDS))
-    return st.one_of(shaped.map(lambda t: (True, t)), shaped.map(lambda t: (True, t)),
-                     shaped.map(lambda t: (True, t)), odd.map(lambda t: (False, t)))  # fmt: skip
+    return st.one_of(
+        shaped.map(lambda t: (True, t)),
+        shaped.map(lambda t: (True, t)),
+        shaped.map(lambda t: (True, t)),
+        odd.map(lambda t: (False, t)),
+    )
 
 
 def sh_reading(data: bytes) -> bytes:
@@ -298,8 +350,9 @@ def run_shim(scene: Scene, hook: str, data: bytes, remote: str) -> bytes | None:
     return given.read_bytes()
 
 
-def python_needs(scene: Scene, hook: str, data: bytes, remote: str,
-                 monkeypatch: pytest.MonkeyPatch) -> str | None:  # fmt: skip
+def python_needs(
+    scene: Scene, hook: str, data: bytes, remote: str, monkeypatch: pytest.MonkeyPatch
+) -> str | None:
     """Why Python would not let this push through at its early return (it would judge
     it, or decline the input), or None when it returns 0 there."""
     read = parse_pre_receive if hook == "pre-receive" else parse_pre_push
@@ -311,8 +364,13 @@ def python_needs(scene: Scene, hook: str, data: bytes, remote: str,
             patch.delenv("GIT_DIR", raising=False)
             patch.chdir(scene.clone)
         try:
-            code = run_hook(hook, read(data), remote if hook == "pre-push" else None,
-                            io.StringIO(), dict(os.environ))  # fmt: skip
+            code = run_hook(
+                hook,
+                read(data),
+                remote if hook == "pre-push" else None,
+                io.StringIO(),
+                dict(os.environ),
+            )
         except Handed:
             return "judged"
         except Exception as exc:  # the hook declines what it cannot read or check
@@ -333,8 +391,9 @@ def _stop_at_judging(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("hook", ["pre-receive", "pre-push"])
-def test_the_shim_hands_python_all_it_needs(hook: str, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_the_shim_hands_python_all_it_needs(
+    hook: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scene = build_scene(tmp_path)
     _stop_at_judging(monkeypatch)
     seen: collections.Counter[str] = collections.Counter()
@@ -374,10 +433,14 @@ def test_the_shim_hands_python_all_it_needs(hook: str, tmp_path: Path,
 
 @pytest.mark.parametrize(
     "shape",
-    ["{old}  {new} refs/heads/dev\n", "{old}\t{new}\trefs/heads/dev\n",
-     " {old} {new} refs/heads/dev\n", "{old} {new} refs/heads/dev\n\n{old} {new} refs/heads/dev\n"],
+    [
+        "{old}  {new} refs/heads/dev\n",
+        "{old}\t{new}\trefs/heads/dev\n",
+        " {old} {new} refs/heads/dev\n",
+        "{old} {new} refs/heads/dev\n\n{old} {new} refs/heads/dev\n",
+    ],
     ids=["two spaces", "tabs", "leading space", "empty line between"],
-)  # fmt: skip
+)
 def test_odd_spacing_goes_to_gtoguard_as_the_shim_says(shape: str, tmp_path: Path) -> None:
     scene = build_scene(tmp_path)
     data = shape.format(old=scene.oids["c0"], new=scene.oids["plain"]).encode()

@@ -101,8 +101,10 @@ BLIND: dict[str, frozenset[str]] = {
 # identity-unknown as "not checkable here" wherever a stage's pushers apply, never as a
 # violation; one blind to ARRIVAL may miss a tagger-time the server finds, never add one.
 # SERVER_POLICY: the surface gives the twin's verdict.
-FACT_RULES = {PUSHER: frozenset({"pusher-not-allowed", "identity-unknown"}),
-              ARRIVAL: frozenset({"tagger-time"})}  # fmt: skip
+FACT_RULES = {
+    PUSHER: frozenset({"pusher-not-allowed", "identity-unknown"}),
+    ARRIVAL: frozenset({"tagger-time"}),
+}
 PAGE_FORMS = {"register": "register", "assign": "promote", "unassign": "unassign"}
 
 ARTIFACTS = ("churn", "cv:seg")  # plain, and the dir:name form users type
@@ -177,9 +179,11 @@ class Step:
     counter: bool = False  # --counter (a user whom tags.counter: required sent back)
 
     def __repr__(self) -> str:
-        return (f"Step({self.kind} a{self.artifact} {self.which}/{self.pick} stage={self.stage} "
-                f"ver={self.version} commit={self.commit} msg={self.message} by={self.pusher}"
-                f"{' --counter' if self.counter else ''})")  # fmt: skip
+        return (
+            f"Step({self.kind} a{self.artifact} {self.which}/{self.pick} stage={self.stage} "
+            f"ver={self.version} commit={self.commit} msg={self.message} by={self.pusher}"
+            f"{' --counter' if self.counter else ''})"
+        )
 
 
 POLICIES = st.builds(
@@ -232,8 +236,11 @@ class Verdict:
 
     def __str__(self) -> str:
         parts = ["accepted" if self.accepted else "declined"]
-        for label, rules in (("errors", self.errors), ("warnings", self.warnings),
-                             ("not checkable", self.unchecked)):  # fmt: skip
+        for label, rules in (
+            ("errors", self.errors),
+            ("warnings", self.warnings),
+            ("not checkable", self.unchecked),
+        ):
             if rules:
                 parts.append(f"{label}: {', '.join(sorted(rules))}")
         return "; ".join(parts)
@@ -241,12 +248,18 @@ class Verdict:
     def without(self, rules: frozenset[str]) -> Verdict:
         """This verdict with ``rules`` left out: accepted unless another error remains."""
         errors = self.errors - rules
-        return Verdict(not errors if self.errors & rules else self.accepted, errors,
-                       self.warnings - rules, self.unchecked - rules)  # fmt: skip
+        return Verdict(
+            not errors if self.errors & rules else self.accepted,
+            errors,
+            self.warnings - rules,
+            self.unchecked - rules,
+        )
 
 
-LINE = re.compile(r"gtoguard: (?P<ref>\S+): \[(?P<rule>[a-z0-9-]+)\]"
-                  r"(?P<label> warning:| not checkable here:)?")  # fmt: skip
+LINE = re.compile(
+    r"gtoguard: (?P<ref>\S+): \[(?P<rule>[a-z0-9-]+)\]"
+    r"(?P<label> warning:| not checkable here:)?"
+)
 
 
 def from_text(text: str, ref: str, accepted: bool) -> tuple[Verdict, set[str]]:
@@ -258,8 +271,12 @@ def from_text(text: str, ref: str, accepted: bool) -> tuple[Verdict, set[str]]:
             others.add(match.group("ref"))
             continue
         found[match.group("label") or ""].add(match.group("rule"))
-    return Verdict(accepted, frozenset(found[""]), frozenset(found[" warning:"]),
-                   frozenset(found[" not checkable here:"])), others  # fmt: skip
+    return Verdict(
+        accepted,
+        frozenset(found[""]),
+        frozenset(found[" warning:"]),
+        frozenset(found[" not checkable here:"]),
+    ), others
 
 
 def from_page(answer: dict[str, Any], ref: str) -> tuple[Verdict, set[str]]:
@@ -270,8 +287,12 @@ def from_page(answer: dict[str, Any], ref: str) -> tuple[Verdict, set[str]]:
             others.add(violation["ref"])
             continue
         by[violation["severity"]].add(violation["rule"])
-    return Verdict(answer["verdict"] == "accepted", frozenset(by["error"]),
-                   frozenset(by["warning"]), frozenset(by["unchecked"])), others  # fmt: skip
+    return Verdict(
+        answer["verdict"] == "accepted",
+        frozenset(by["error"]),
+        frozenset(by["warning"]),
+        frozenset(by["unchecked"]),
+    ), others
 
 
 def disagreements(surface: str, got: Verdict, reference: Verdict) -> list[str]:
@@ -281,35 +302,46 @@ def disagreements(surface: str, got: Verdict, reference: Verdict) -> list[str]:
     blind = BLIND[surface]
     problems = []
     if got.accepted != (not got.errors):
-        problems.append(f"{surface} says {'accepted' if got.accepted else 'declined'} "
-                        f"with errors {sorted(got.errors)}")  # fmt: skip
+        problems.append(
+            f"{surface} says {'accepted' if got.accepted else 'declined'} "
+            f"with errors {sorted(got.errors)}"
+        )
     hidden: frozenset[str] = frozenset().union(*(FACT_RULES[f] for f in blind if f in FACT_RULES))
     if PUSHER in blind:
         rules = FACT_RULES[PUSHER]
         if (got.errors | got.warnings) & rules:
-            problems.append(f"{surface} cannot know who pushes, yet it says "
-                            f"{sorted((got.errors | got.warnings) & rules)} as a violation")  # fmt: skip
+            problems.append(
+                f"{surface} cannot know who pushes, yet it says "
+                f"{sorted((got.errors | got.warnings) & rules)} as a violation"
+            )
         if not got.unchecked <= {"identity-unknown"}:
             problems.append(f"{surface}: not checkable here: {sorted(got.unchecked)}")
         judged = (reference.errors | reference.warnings) & rules
         if judged and "identity-unknown" not in got.unchecked:
-            problems.append(f"{surface} does not say that who pushes is not checkable here, "
-                            "where the server judged the pusher")  # fmt: skip
+            problems.append(
+                f"{surface} does not say that who pushes is not checkable here, "
+                "where the server judged the pusher"
+            )
     elif got.unchecked != reference.unchecked:
-        problems.append(f"{surface}: not checkable here: {sorted(got.unchecked)}, "
-                        f"the reference: {sorted(reference.unchecked)}")  # fmt: skip
+        problems.append(
+            f"{surface}: not checkable here: {sorted(got.unchecked)}, "
+            f"the reference: {sorted(reference.unchecked)}"
+        )
     arrival = "tagger-time" in got.errors | got.warnings
     if ARRIVAL in blind and arrival and "tagger-time" not in reference.errors | reference.warnings:
         problems.append(f"{surface} finds a tagger-time the server does not")
     want, have = reference.without(hidden), got.without(hidden)
     if (have.accepted, have.errors, have.warnings) != (want.accepted, want.errors, want.warnings):
-        problems.append(f"{surface}: {have}; expected {want}"
-                        + (f" (leaving out {', '.join(sorted(hidden))})" if hidden else ""))  # fmt: skip
+        problems.append(
+            f"{surface}: {have}; expected {want}"
+            + (f" (leaving out {', '.join(sorted(hidden))})" if hidden else "")
+        )
     return problems
 
 
-def _twin_vs_server(twin: Verdict, server: Verdict, policy: Policy,
-                    repo: Policy | None) -> list[str]:  # fmt: skip
+def _twin_vs_server(
+    twin: Verdict, server: Verdict, policy: Policy, repo: Policy | None
+) -> list[str]:
     """The server and a twin without its policy differ only by that policy: its own rules
     (``policy.rules()``) and its mode, which also covers the built-in rules."""
     own = policy.rules()
@@ -320,17 +352,23 @@ def _twin_vs_server(twin: Verdict, server: Verdict, policy: Policy,
     if not found_t <= found_s:
         problems.append(f"the server misses {sorted(found_t - found_s)}, which the twin finds")
     if not found_s - found_t <= own:
-        problems.append(f"the server finds {sorted(found_s - found_t)}, which neither the "
-                        "twin nor the server policy's own rules explain")  # fmt: skip
+        problems.append(
+            f"the server finds {sorted(found_s - found_t)}, which neither the "
+            "twin nor the server policy's own rules explain"
+        )
     for rule in twin.errors - server.errors:  # an error the server only warns about
         if not policy.warn or rule in enforced:
-            problems.append(f"{rule}: an error on the twin, only a warning on the server, "
-                            "whose mode does not say so")  # fmt: skip
+            problems.append(
+                f"{rule}: an error on the twin, only a warning on the server, "
+                "whose mode does not say so"
+            )
     for rule in server.errors - twin.errors:  # the server enforces what the twin did not:
         # a rule of its own, or a built-in one the repository's mode: warn made a warning
         if policy.warn or not (rule in own or (rule in twin.warnings and rule not in mine)):
-            problems.append(f"{rule}: an error on the server, not on the twin, and the "
-                            "server policy does not explain it")  # fmt: skip
+            problems.append(
+                f"{rule}: an error on the server, not on the twin, and the "
+                "server policy does not explain it"
+            )
     for rule in server.warnings - found_t:
         if not policy.warn:
             problems.append(f"{rule}: a warning of the server's own, yet it enforces")
@@ -426,8 +464,9 @@ class Run:
     def known(self, artifact: str) -> Known:
         found = Known()
         fmt = "%(refname:strip=2) %(*objectname)"
-        for line in git("for-each-ref", f"--format={fmt}", "refs/tags",
-                        cwd=self.world.server).stdout.splitlines():  # fmt: skip
+        for line in git(
+            "for-each-ref", f"--format={fmt}", "refs/tags", cwd=self.world.server
+        ).stdout.splitlines():
             name, commit = line.split(" ", 1)
             try:
                 tag = parse_tag(name)
@@ -439,8 +478,9 @@ class Run:
             if tag.action is Action.REGISTER and tag.version:
                 found.versions[tag.version] = commit
                 found.active[tag.version] = commit
-        for line in git("for-each-ref", f"--format={fmt}", "refs/tags",
-                        cwd=self.world.server).stdout.splitlines():  # fmt: skip
+        for line in git(
+            "for-each-ref", f"--format={fmt}", "refs/tags", cwd=self.world.server
+        ).stdout.splitlines():
             name = line.split(" ", 1)[0]
             try:
                 tag = parse_tag(name)
@@ -462,9 +502,16 @@ class Run:
     def new_commit(self) -> str:
         """A commit of its own for a new version (off main, on no branch)."""
         when = f"@{self.world.tick()} +0000"
-        made = git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", f"model {len(self.commits)}",
-                   cwd=self.world.clone,
-                   env={"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}).stdout.strip()  # fmt: skip
+        made = git(
+            "commit-tree",
+            "HEAD^{tree}",
+            "-p",
+            "HEAD",
+            "-m",
+            f"model {len(self.commits)}",
+            cwd=self.world.clone,
+            env={"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when},
+        ).stdout.strip()
         self.label(made)
         return made
 
@@ -478,8 +525,11 @@ class Run:
             kind = "register"
         if kind == "deprecate" and not (known.tags and known.shown):
             kind = "register"  # nothing to deprecate, or deprecated: make it active again
-        message = {"default": None, "ticket": f"CHANGE-{next(self.tickets)} {kind}",
-                   "none": "no ticket"}[step.message]  # fmt: skip
+        message = {
+            "default": None,
+            "ticket": f"CHANGE-{next(self.tickets)} {kind}",
+            "none": "no ticket",
+        }[step.message]
         said = (["-m", message] if message else []) + (["--counter"] if step.counter else [])
         fields = {"message": message} if message else {}
         if kind == "register":
@@ -511,18 +561,26 @@ class Run:
             return Planned(kind, artifact, ["deprecate", artifact, *said], None)
         active = sorted(known.active, key=semver_key)
         staged = known.stages.get("staging")
-        version = {"latest": active[-1], "other": active[step.pick % len(active)],
-                   "staged": staged if staged in known.active else active[-1]}[step.which]  # fmt: skip
+        version = {
+            "latest": active[-1],
+            "other": active[step.pick % len(active)],
+            "staged": staged if staged in known.active else active[-1],
+        }[step.which]
         if kind == "deregister":
-            return Planned(kind, artifact, ["deregister", artifact, "--version", version, *said],
-                           None)  # fmt: skip
+            return Planned(
+                kind, artifact, ["deregister", artifact, "--version", version, *said], None
+            )
         stage = step.stage
         if kind == "unassign":
             held = sorted(s for s, v in known.stages.items() if v == version)
             stage = held[step.pick % len(held)] if held and step.pick % 3 else stage
         fields.update({"artifact": artifact, "version": version, "stage": stage})
-        return Planned(kind, artifact, [kind, artifact, "--version", version, "--stage", stage,
-                                        *said], (PAGE_FORMS[kind], fields))  # fmt: skip
+        return Planned(
+            kind,
+            artifact,
+            [kind, artifact, "--version", version, "--stage", stage, *said],
+            (PAGE_FORMS[kind], fields),
+        )
 
     def step(self, number: int, step: Step) -> None:
         world = self.world
@@ -535,10 +593,13 @@ class Run:
         self.log.append(f"step {number}, by {who}: {shown_cli}")
         # the helper's dry run (at the tagger time the tag will carry) and the page's check
         helper = subprocess.Popen(
-            [str(BIN / "gtoguard"), *planned.cli, "--dry-run"], cwd=world.clone, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [str(BIN / "gtoguard"), *planned.cli, "--dry-run"],
+            cwd=world.clone,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env={**os.environ, "GIT_COMMITTER_DATE": f"@{when} +0000"},
-        )  # fmt: skip
+        )
         answer = None
         if planned.form is not None:
             kind, fields = planned.form
@@ -605,20 +666,38 @@ class Run:
         arrived = str(int(time.time()))  # the push comes now (the world's clock lags behind)
         jobs: dict[str, subprocess.Popen[str]] = {}
 
-        def start(surface: str, args: list[str], env: dict[str, str],
-                  stdin: str | None = None) -> None:  # fmt: skip
+        def start(
+            surface: str, args: list[str], env: dict[str, str], stdin: str | None = None
+        ) -> None:
             jobs[surface] = subprocess.Popen(
-                args, cwd=world.clone, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, env={**os.environ, **env},
-            )  # fmt: skip
+                args,
+                cwd=world.clone,
+                text=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, **env},
+            )
             assert jobs[surface].stdin is not None
             jobs[surface].stdin.write(stdin or "")
             jobs[surface].stdin.close()
 
-        start("pre-push", [str(self.pre_push), "origin", str(world.server)],
-              {"REMOTE_USER": who}, f"{ref} {oid} {ref} {ZERO}\n")  # fmt: skip
-        ci = [str(BIN / "gtoguard"), "check", "--branch", "origin/main", "--pushed-at", arrived,
-              "--", name]  # fmt: skip
+        start(
+            "pre-push",
+            [str(self.pre_push), "origin", str(world.server)],
+            {"REMOTE_USER": who},
+            f"{ref} {oid} {ref} {ZERO}\n",
+        )
+        ci = [
+            str(BIN / "gtoguard"),
+            "check",
+            "--branch",
+            "origin/main",
+            "--pushed-at",
+            arrived,
+            "--",
+            name,
+        ]
         start("ci", ci, CI_ENV[self.ci](who))
         if self.server_file is not None:
             start(
@@ -638,14 +717,16 @@ class Run:
                 said = re.search(r"twin: exit (\d+)", err)
                 if said is None:
                     self.fail(f"the twin's hook did not run:\n{out}{err}")
-                verdicts[surface] = self._only(ref, surface,
-                                               *from_text(err, ref, said.group(1) == "0"))  # fmt: skip
+                verdicts[surface] = self._only(
+                    ref, surface, *from_text(err, ref, said.group(1) == "0")
+                )
             elif surface == "audit":
                 if code not in (0, 1):
                     self.fail(f"check --all exits {code}:\n{out}{err}")
                 verdict, _ = from_text(out, ref, True)  # other tags: their own verdicts
-                verdicts[surface] = Verdict(not verdict.errors, verdict.errors,
-                                            verdict.warnings, verdict.unchecked)  # fmt: skip
+                verdicts[surface] = Verdict(
+                    not verdict.errors, verdict.errors, verdict.warnings, verdict.unchecked
+                )
             else:
                 if code not in (0, 1):
                     self.fail(f"{surface} exits {code}:\n{out}{err}")
@@ -679,8 +760,10 @@ class Run:
             problems += disagreements(surface, verdict, reference)
         blind = {s: v.unchecked for s, v in verdicts.items() if PUSHER in BLIND.get(s, set())}
         if len(set(blind.values())) > 1:
-            problems.append(f"the surfaces that cannot know who pushes disagree on what is "
-                            f"not checkable: {blind}")  # fmt: skip
+            problems.append(
+                f"the surfaces that cannot know who pushes disagree on what is "
+                f"not checkable: {blind}"
+            )
         if problems:
             self.fail("surfaces disagree:\n  " + "\n  ".join(problems))
 
@@ -703,19 +786,29 @@ class Run:
         reader = self.root / f"reader-{next(self.readers)}"
         git("clone", "-q", str(world.server), str(reader), cwd=self.root)
         env = {**os.environ, "GTO_EMOJIS": "false"}
-        theirs_job = subprocess.Popen([gto_cli(), "show", "--json"], cwd=reader, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # fmt: skip
+        theirs_job = subprocess.Popen(
+            [gto_cli(), "show", "--json"],
+            cwd=reader,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
         ours = gtoguard("show", "--json", "--repo", str(reader), cwd=self.root)
         out, err = theirs_job.communicate()
         shutil.rmtree(reader, ignore_errors=True)
         if theirs_job.returncode != 0 or ours.returncode != 0:
-            return {}, (f"show fails on a fresh clone:\ngto: {out}{err}\ngtoguard: "
-                        f"{ours.stdout}{ours.stderr}")  # fmt: skip
+            return {}, (
+                f"show fails on a fresh clone:\ngto: {out}{err}\ngtoguard: "
+                f"{ours.stdout}{ours.stderr}"
+            )
         theirs: dict[str, Any] = json.loads(out)
         if json.loads(ours.stdout) != theirs:
-            return theirs, (f"gtoguard show --json differs from gto show --json\ngto:      "
-                            f"{json.dumps(theirs, sort_keys=True)}\ngtoguard: "
-                            f"{json.dumps(json.loads(ours.stdout), sort_keys=True)}")  # fmt: skip
+            return theirs, (
+                f"gtoguard show --json differs from gto show --json\ngto:      "
+                f"{json.dumps(theirs, sort_keys=True)}\ngtoguard: "
+                f"{json.dumps(json.loads(ours.stdout), sort_keys=True)}"
+            )
         return theirs, None
 
     def fail(self, message: str) -> None:
@@ -755,8 +848,11 @@ _examples = count()
     ],
 )
 @example(  # always: a server policy in warn mode over a repository's pushers, bob and alice
-    setup=(Policy(pushers="@leads", message=True), Policy(warn=True, counter=True,
-                                                           prod_from=False), "gitlab"),
+    setup=(
+        Policy(pushers="@leads", message=True),
+        Policy(warn=True, counter=True, prod_from=False),
+        "gitlab",
+    ),
     steps=[
         Step("register", 0, "latest", 0, "prod", "bump-patch", "new", "default", "bob"),
         Step("assign", 0, "latest", 0, "staging", "bump-patch", "new", "none", "bob"),
@@ -764,7 +860,7 @@ _examples = count()
         Step("assign", 0, "latest", 0, "prd", "bump-patch", "new", "default", "alice"),
         Step("assign", 0, "latest", 0, "prod", "bump-patch", "new", "ticket", "alice"),
     ],
-)  # fmt: skip
+)
 @given(setup=SETUPS, steps=st.lists(STEPS, min_size=3, max_size=8))
 def test_every_surface_gives_the_servers_verdict(
     tmp_path: Path, setup: tuple[Policy | None, Policy | None, str], steps: list[Step]
@@ -823,8 +919,9 @@ def test_a_warn_mode_rollout_never_lets_in_what_gto_cannot_read(tmp_path: Path, 
     assert audited.returncode == 0, audited.stdout + audited.stderr
     reader = tmp_path / "reader"
     git("clone", "-q", str(world.server), str(reader), cwd=tmp_path)
-    shown = subprocess.run([gto_cli(), "show", "--json"], cwd=reader, capture_output=True,
-                           text=True, check=False)  # fmt: skip
+    shown = subprocess.run(
+        [gto_cli(), "show", "--json"], cwd=reader, capture_output=True, text=True, check=False
+    )
     assert shown.returncode == 0, shown.stderr
 
 

@@ -28,8 +28,9 @@ def test_a_tag_dated_ahead_cannot_hold_back_other_promotions(world: World) -> No
     world.tag("churn#prod#6", V1, when=now())
     pushed = world.push_tags("churn#prod#6")
     assert pushed.ok, pushed.output
-    done = gtoguard("assign", "churn", "--version", "v1.0.0", "--stage", "staging", "--push",
-                    cwd=world.clone)  # fmt: skip
+    done = gtoguard(
+        "assign", "churn", "--version", "v1.0.0", "--stage", "staging", "--push", cwd=world.clone
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "churn#staging#7" in world.server_tags()
     # the audit cannot tell which of the two was off the clock: a warning, not a fault
@@ -120,7 +121,8 @@ def test_prune_keeps_a_tag_that_fails_only_by_a_back_dated_config(tmp_path: Path
     assert world.push("HEAD:main").ok
     audit = gtoguard("check", "--all", "--repo", str(world.server), cwd=tmp_path)
     assert "churn#prod#2: [stage-unknown]" in audit.stdout, audit.stdout  # by the dates
-    pruned = gtoguard("prune", "--made-after", str(now() - 86400), "--branch", "origin/main",
-                      cwd=world.clone)  # fmt: skip
+    pruned = gtoguard(
+        "prune", "--made-after", str(now() - 86400), "--branch", "origin/main", cwd=world.clone
+    )
     assert "kept churn#prod#2: it fails only by the rules of" in pruned.stdout, pruned.stdout
     assert "deleting" not in pruned.stdout and "churn#prod#2" in world.server_tags()

@@ -183,17 +183,51 @@ def _is_documented(name: str) -> bool:
 def candidate_names(count: int) -> list[str]:
     rng = random.Random(20261126)
     artifacts = ["m", "model", "churn-2", "a_b", "x/y", "dir=m", "a.b/c=m", "d/e=f_g", "M0"]
-    bodies = ["@v1.2.3", "@v0.0.1-rc.1", "@v1.0.0+b.5", "@v10.20.30-alpha.beta+001", "@v1.0.0!",
-              "#prod", "#dev!", "#1", "#Prod/eu", "@deprecated", "@created"]  # fmt: skip
+    bodies = [
+        "@v1.2.3",
+        "@v0.0.1-rc.1",
+        "@v1.0.0+b.5",
+        "@v10.20.30-alpha.beta+001",
+        "@v1.0.0!",
+        "#prod",
+        "#dev!",
+        "#1",
+        "#Prod/eu",
+        "@deprecated",
+        "@created",
+    ]
     counters = ["", "#1", "#42", "#007", "#0"]
     valid = [a + b + c for a, b, c in itertools.product(artifacts, bodies, counters)]
     specials = [
         *STRICTER_THAN_GTO.values(),
-        "m@latest", "m@greatest", "m@v1.0", "m@V1.0.0", "m@v01.0.0", "m@v1.0.0-01", "m#prod!!",
-        "m#prod#-1", "m#prod#", "m#prod#1#2", "m#prod #1", "m\r#dev", "m\0@v1.0.0", "m@deprecated!",
-        "refs/tags/m@v1.0.0", "-m#dev", "m-#dev", "m#-dev", "m@v1.0.0#1!", "=m#dev", "a=b=c#dev",
-        "m@v1\u0660.0.0", "m@v1.0.0-\u0661", "m#pr\u00f8d", "\u0130#dev", "m:n#dev", "m#d:v",
-    ]  # fmt: skip
+        "m@latest",
+        "m@greatest",
+        "m@v1.0",
+        "m@V1.0.0",
+        "m@v01.0.0",
+        "m@v1.0.0-01",
+        "m#prod!!",
+        "m#prod#-1",
+        "m#prod#",
+        "m#prod#1#2",
+        "m#prod #1",
+        "m\r#dev",
+        "m\0@v1.0.0",
+        "m@deprecated!",
+        "refs/tags/m@v1.0.0",
+        "-m#dev",
+        "m-#dev",
+        "m#-dev",
+        "m@v1.0.0#1!",
+        "=m#dev",
+        "a=b=c#dev",
+        "m@v1\u0660.0.0",
+        "m@v1.0.0-\u0661",
+        "m#pr\u00f8d",
+        "\u0130#dev",
+        "m:n#dev",
+        "m#d:v",
+    ]
     alphabet = "am1v.@#!=/-_:+ 0\n\u0660"
     mutated = []
     for name in valid * 10:
@@ -237,16 +271,46 @@ def test_created_parses_in_gto_without_an_action() -> None:
 
 def test_ref_format_matches_git() -> None:
     samples = [
-        "a", "a/b", "a//b", "/a", "a/", ".a", "a/.b", "a..b", "a.lock", "a.lock/b", "a/b.lock",
-        "a.", "a@{b", "@", "a b", "a~b", "a^b", "a:b", "a?b", "a*b", "a[b", "a\\b", "a\x7fb",
-        "a@b", "a#b!", "x=y@v1.0.0", "a.b.c", "a.lockx", "-a", "a-", "a..", "a/./b",
-    ]  # fmt: skip
+        "a",
+        "a/b",
+        "a//b",
+        "/a",
+        "a/",
+        ".a",
+        "a/.b",
+        "a..b",
+        "a.lock",
+        "a.lock/b",
+        "a/b.lock",
+        "a.",
+        "a@{b",
+        "@",
+        "a b",
+        "a~b",
+        "a^b",
+        "a:b",
+        "a?b",
+        "a*b",
+        "a[b",
+        "a\\b",
+        "a\x7fb",
+        "a@b",
+        "a#b!",
+        "x=y@v1.0.0",
+        "a.b.c",
+        "a.lockx",
+        "-a",
+        "a-",
+        "a..",
+        "a/./b",
+    ]
     names = "\n".join(samples)
     script = (
         'while IFS= read -r n; do git check-ref-format "refs/tags/$n" && echo ok || echo no; done'
     )
-    done = subprocess.run(["sh", "-c", script], input=names + "\n", capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["sh", "-c", script], input=names + "\n", capture_output=True, text=True, check=True
+    )
     verdicts = done.stdout.split()
     assert len(verdicts) == len(samples)
     for name, verdict in zip(samples, verdicts, strict=True):

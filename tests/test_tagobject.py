@@ -23,8 +23,18 @@ TIMES = st.one_of(
     st.integers(0, 1 << 41).map(lambda t: str(t).encode()),
     st.sampled_from([b"253402214400", b"253402214401", b"999999999999", b"1" * 13, b"-5", b""]),
 )
-ZONES = _mostly(b"+0100", b"-2359", b"+2359", b"+2400", b"-0060", b"+00a0", b"0100", b"+01",
-                b"+01000", b"+\xd9\xa1000")  # fmt: skip
+ZONES = _mostly(
+    b"+0100",
+    b"-2359",
+    b"+2359",
+    b"+2400",
+    b"-0060",
+    b"+00a0",
+    b"0100",
+    b"+01",
+    b"+01000",
+    b"+\xd9\xa1000",
+)
 TAGS = _mostly(b"churn@v1.0.0", b"churn#prod#1", b"", b"caf\xc3\xa9@v1.0.0", b"\xffx")
 KINDS = _mostly(b"commit", b"tree", b"Commit", b"")
 MESSAGES = st.one_of(st.text(max_size=40).map(str.encode), st.binary(max_size=40))
@@ -52,8 +62,10 @@ def test_the_fast_reading_agrees_with_the_careful_one(data: bytes) -> None:
 
 
 def test_what_git_writes_takes_the_fast_path() -> None:
-    data = (b"object " + OID + b"\ntype commit\ntag churn#prod#3\n"
-            b"tagger J\xc3\xa9r\xc3\xb4me <j@x.io> 1700000000 -0130\n\nPromote.\n")  # fmt: skip
+    data = (
+        b"object " + OID + b"\ntype commit\ntag churn#prod#3\n"
+        b"tagger J\xc3\xa9r\xc3\xb4me <j@x.io> 1700000000 -0130\n\nPromote.\n"
+    )
     fast = _fast(data)
     assert fast is not None and fast == _careful(data)
     assert fast.tagger is not None and fast.tagger.offset == -90

@@ -109,8 +109,9 @@ def test_promote_from_a_dashboard_row(world: World, page_of: Any, browser: Any) 
     page: Page = page_of(world.clone)
     browser.get(page.link())
     row = browser.find_element(By.CSS_SELECTOR, 'tr[data-name="churn"]')
-    dialog = _open(browser, row.find_element(By.XPATH, ".//button[normalize-space()='Promote']"),
-                   "promote")  # fmt: skip
+    dialog = _open(
+        browser, row.find_element(By.XPATH, ".//button[normalize-space()='Promote']"), "promote"
+    )
     assert dialog.find_element(By.CLASS_NAME, "artifact-name").text == "churn"
     assert (
         Select(dialog.find_element(By.ID, "promote-version")).first_selected_option.text == "v1.0.0"
@@ -131,8 +132,9 @@ def test_a_refusal_is_shown_inline_and_nothing_is_written(
     page: Page = page_of(world.clone)
     before = _state(world)
     browser.get(page.link("models/churn"))
-    dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
-                   "promote")  # fmt: skip
+    dialog = _open(
+        browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"), "promote"
+    )
     Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")
     answer = _submit(browser, dialog, "Promote version")
     text = answer.text
@@ -161,8 +163,12 @@ return {
 
 
 def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
-    return (inner["left"] >= outer["left"] - 1 and inner["right"] <= outer["right"] + 1
-            and inner["top"] >= outer["top"] - 1 and inner["bottom"] <= outer["bottom"] + 1)  # fmt: skip
+    return (
+        inner["left"] >= outer["left"] - 1
+        and inner["right"] <= outer["right"] + 1
+        and inner["top"] >= outer["top"] - 1
+        and inner["bottom"] <= outer["bottom"] + 1
+    )
 
 
 def test_a_long_refusal_and_the_identity_note_stay_inside_the_dialog(
@@ -177,13 +183,16 @@ def test_a_long_refusal_and_the_identity_note_stay_inside_the_dialog(
     assert world.push_tags(f"{name}@v1.0.0").ok
     page: Page = page_of(world.clone)
     browser.get(page.link(f"models/{name}"))
-    dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
-                   "promote")  # fmt: skip
+    dialog = _open(
+        browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"), "promote"
+    )
     Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")
     answer = _submit(browser, dialog, "Promote version")
     items = answer.find_elements(By.CSS_SELECTOR, "ul.violations li")
     assert [i.find_element(By.CLASS_NAME, "rule").text for i in items] == [
-        "stage-order", "identity-unknown"]  # fmt: skip
+        "stage-order",
+        "identity-unknown",
+    ]
     assert "prod#1: not checkable here: stage prod may only be changed by alice" in items[1].text
     shown = browser.execute_script(GEOMETRY, dialog, answer)
     assert _inside(shown["dialog"], shown["view"]), shown
@@ -194,7 +203,7 @@ def test_a_long_refusal_and_the_identity_note_stay_inside_the_dialog(
         for part in shown["parts"]
         if part["left"] < shown["answer"]["left"] or part["right"] > shown["answer"]["right"]
     ]
-    assert not wide and shown["wide"] == {"dialog": 0, "answer": 0}, shown  # fmt: skip
+    assert not wide and shown["wide"] == {"dialog": 0, "answer": 0}, shown
     assert shown["scrolls"] in ("auto", "scroll")  # a longer answer scrolls in its box
     # the page without its script says the same
     form = {"artifact": name, "version": "v1.0.0", "stage": "prod"}
@@ -216,8 +225,9 @@ def test_a_server_decline_is_shown_with_its_remote_lines(
     world.set_server_policy("stages:\n  prod:\n    pushers: [alice]\n")  # unknown to the clone
     page: Page = page_of(world.clone)
     browser.get(page.link("models/churn"))
-    dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
-                   "promote")  # fmt: skip
+    dialog = _open(
+        browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"), "promote"
+    )
     Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")
     answer = _submit(browser, dialog, "Promote version")
     assert "origin declined the push" in answer.text, answer.text
@@ -234,8 +244,9 @@ def test_register_and_unassign_in_the_browser(world: World, page_of: Any, browse
     git("push", "-q", "--no-verify", "origin", "HEAD:main", cwd=world.clone)
     page: Page = page_of(world.clone)
     browser.get(page.link("models/churn"))
-    dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=register]"),
-                   "register")  # fmt: skip
+    dialog = _open(
+        browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=register]"), "register"
+    )
     assert dialog.find_element(By.ID, "register-artifact").get_attribute("value") == "churn"
     Select(dialog.find_element(By.ID, "register-commit")).select_by_value(new)
     Select(dialog.find_element(By.ID, "register-bump")).select_by_value("minor")
@@ -266,8 +277,9 @@ def test_free_text_stage_when_gto_defines_none(tmp_path: Path, page_of: Any, bro
     _seed(world)
     page: Page = page_of(world.clone)
     browser.get(page.link("models/churn"))
-    dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
-                   "promote")  # fmt: skip
+    dialog = _open(
+        browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"), "promote"
+    )
     stage = dialog.find_element(By.ID, "promote-stage")
     assert stage.tag_name == "input"
     stage.send_keys("canary")
@@ -366,8 +378,9 @@ def test_a_forged_token_is_refused_in_the_page(world: World, page_of: Any, brows
         "document.querySelector('meta[name=csrf-token]').content = 'forged';"
         "for (const f of document.querySelectorAll('input[name=csrf]')) f.value = 'forged';"
     )
-    dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
-                   "promote")  # fmt: skip
+    dialog = _open(
+        browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"), "promote"
+    )
     answer = _submit(browser, dialog, "Promote version")
     assert "missing or wrong CSRF token: nothing was written" in answer.text, answer.text
     assert _state(world) == before
@@ -405,8 +418,9 @@ def test_the_readme_screenshot(world: World, page_of: Any, browser: Any, tmp_pat
     assert world.push_tags("churn#staging#2").ok
     page: Page = page_of(world.clone)
     browser.get(page.link("models/churn"))
-    dialog = _open(browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"),
-                   "promote")  # fmt: skip
+    dialog = _open(
+        browser, browser.find_element(By.CSS_SELECTOR, ".actions [data-open=promote]"), "promote"
+    )
     Select(dialog.find_element(By.ID, "promote-stage")).select_by_visible_text("prod")
     dialog.find_element(By.ID, "promote-message").send_keys("CHANGE-7: ship the retrained model")
     _submit(browser, dialog, "Promote version")

@@ -48,8 +48,19 @@ def _python_for(uid: int) -> str:
     """An interpreter ``uid`` may run (the test's own may live in root's home)."""
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"):
         if os.path.exists(candidate):
-            done = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                                   candidate, "-c", "pass"], cwd="/", capture_output=True)  # fmt: skip
+            done = subprocess.run(
+                [
+                    "setpriv",
+                    f"--reuid={uid}",
+                    f"--regid={uid}",
+                    "--clear-groups",
+                    candidate,
+                    "-c",
+                    "pass",
+                ],
+                cwd="/",
+                capture_output=True,
+            )
             if done.returncode == 0:
                 return candidate
     pytest.skip(f"no python3 that uid {uid} may run")
@@ -106,10 +117,23 @@ def test_another_user_of_the_machine_can_neither_read_nor_promote(
     before = _state(world)
     port = page.url.rsplit(":", 1)[1].rstrip("/")
     done = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-         _python_for(NOBODY), "-c", INTRUDER, port, str(secret_file)],
-        cwd="/", capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+        [
+            "setpriv",
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            _python_for(NOBODY),
+            "-c",
+            INTRUDER,
+            port,
+            str(secret_file),
+        ],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     said = json.loads(done.stdout)
     assert said["page"] == 403 and not said["csrf"], said
@@ -152,8 +176,9 @@ def test_the_printed_address_signs_a_browser_in_and_nothing_else_does(
     assert shown.status == 200 and "churn@v1.0.0" in shown.body
     other = page.request("/", headers={"Cookie": f"{name}=forged"}, signed_in=False)
     assert other.status == 403
-    as_json = page.request("/api/models/churn", headers={"Accept": "application/json"},
-                           signed_in=False)  # fmt: skip
+    as_json = page.request(
+        "/api/models/churn", headers={"Accept": "application/json"}, signed_in=False
+    )
     assert as_json.status == 403 and as_json.json()["outcome"] == "forbidden"
 
 

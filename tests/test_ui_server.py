@@ -207,11 +207,15 @@ def test_two_clicks_at_once_never_share_a_counter(world: World, page_of: Any) ->
 
     def click(stage: str, key: str) -> None:
         barrier.wait()
-        replies[key] = page.post("promote", {"artifact": "churn", "version": "v1.0.0",
-                                             "stage": stage}, token=token)  # fmt: skip
+        replies[key] = page.post(
+            "promote", {"artifact": "churn", "version": "v1.0.0", "stage": stage}, token=token
+        )
 
-    threads = [threading.Thread(target=click, args=(stage, f"{stage}{n}"))
-               for stage in ("dev", "staging") for n in (1, 2)]  # fmt: skip
+    threads = [
+        threading.Thread(target=click, args=(stage, f"{stage}{n}"))
+        for stage in ("dev", "staging")
+        for n in (1, 2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -241,8 +245,10 @@ def test_register_and_unassign_then_gto_reads_the_tags_as_gtoguard_does(
     assert registered.status == 201, registered.body
     assert registered.json()["tags"] == ["churn@v1.1.0"]
     for stage in ("dev", "prod"):
-        assert page.post("promote", {"artifact": "churn", "version": "v1.1.0",
-                                     "stage": stage}).status == 201  # fmt: skip
+        assert (
+            page.post("promote", {"artifact": "churn", "version": "v1.1.0", "stage": stage}).status
+            == 201
+        )
     gone = page.post("unassign", {"artifact": "churn", "version": "v1.1.0", "stage": "dev"})
     assert gone.status == 201 and gone.json()["tags"] == ["churn#dev!#3"], gone.body
     again = page.post("unassign", {"artifact": "churn", "version": "v1.1.0", "stage": "dev"})
@@ -254,8 +260,10 @@ def test_register_and_unassign_then_gto_reads_the_tags_as_gtoguard_does(
         assert json.loads(run_gto(*args, cwd=world.clone).stdout) == json.loads(ours.stdout)
     shown = json.loads(page.request("/api/models/churn").body)
     assert shown["versions"] == ["v1.1.0", "v1.0.0"] and shown["allowed"] == [
-        "dev", "staging", "prod"
-    ]  # fmt: skip
+        "dev",
+        "staging",
+        "prod",
+    ]
 
 
 def test_a_server_decline_shows_the_remote_lines_and_leaves_no_tag(
@@ -333,8 +341,9 @@ def test_a_broken_gto_is_said_once_with_its_hint(tmp_path: Path, page_of: Any) -
     said += [f"{v['message']} hint: {v['hint']}" for v in answer["violations"]]
     assert " ".join(said).count(problem) == 1 and " ".join(said).count(hint) == 1, answer
     assert "nothing was written" in answer["summary"]
-    plain = page.post("register", {"artifact": "churn", "commit": "HEAD"},
-                      headers={"Accept": "text/html"}).body  # fmt: skip
+    plain = page.post(
+        "register", {"artifact": "churn", "commit": "HEAD"}, headers={"Accept": "text/html"}
+    ).body
     assert plain.count(problem) == 1 and plain.count(hint) == 1, plain
     assert git("tag", cwd=repo).stdout == ""
 
@@ -413,27 +422,40 @@ def test_the_versions_table_says_what_the_stages_table_and_gto_show_say(
     assert world.push("HEAD:main").ok
     world.tag("churn@v0.2.0")
     world.tag("churn#staging#4", "churn@v0.2.0^{commit}")
-    pushed = world.push_tags("churn@v0.1.0", "churn#dev#1", "churn#staging#2", "churn#prod#3",
-                             "churn@v0.2.0", "churn#staging#4")  # fmt: skip
+    pushed = world.push_tags(
+        "churn@v0.1.0",
+        "churn#dev#1",
+        "churn#staging#2",
+        "churn#prod#3",
+        "churn@v0.2.0",
+        "churn#staging#4",
+    )
     assert pushed.ok, pushed.output
     page: Page = page_of(world.clone)
     tables = _tables(page.request("/models/churn").body)
-    in_stage = {attrs["data-stage"]: cells[1] for attrs, cells in tables["stages"]
-                if "data-stage" in attrs}  # fmt: skip
+    in_stage = {
+        attrs["data-stage"]: cells[1] for attrs, cells in tables["stages"] if "data-stage" in attrs
+    }
     assert in_stage == {"dev": "v0.1.0", "staging": "v0.2.0", "prod": "v0.1.0"}
-    cells = {attrs["data-version"]: cells[4] for attrs, cells in tables["versions"]
-             if "data-version" in attrs}  # fmt: skip
+    cells = {
+        attrs["data-version"]: cells[4]
+        for attrs, cells in tables["versions"]
+        if "data-version" in attrs
+    }
     assert cells == {"v0.1.0": "prod, dev was: staging", "v0.2.0": "staging"}  # gto's order
     holds = {version: set(cell.split(" was: ")[0].split(", ")) for version, cell in cells.items()}
-    assert holds == {version: {stage for stage, shown in in_stage.items() if shown == version}
-                     for version in cells}  # the two tables agree  # fmt: skip
+    assert holds == {
+        version: {stage for stage, shown in in_stage.items() if shown == version}
+        for version in cells
+    }  # the two tables agree
     # and both say what the real gto says of the same repository
     registry = json.loads(run_gto("show", "--json", cwd=world.clone).stdout)
     assert registry["churn"]["stage"] == in_stage
     versions = json.loads(run_gto("show", "churn", "--json", cwd=world.clone).stdout)
     assert {v["version"]: {s["stage"] for s in v["stages"]} for v in versions} == holds
-    listed = {v["version"]: ", ".join(dict.fromkeys(s["stage"] for s in v["stages"]))
-              for v in versions}  # fmt: skip
+    listed = {
+        v["version"]: ", ".join(dict.fromkeys(s["stage"] for s in v["stages"])) for v in versions
+    }
     assert {version: cell.split(" was: ")[0] for version, cell in cells.items()} == listed
 
 
@@ -515,13 +537,31 @@ def test_the_install_the_hint_names_works(world: World, tmp_path: Path, built_wh
     run as printed, installs the extra (here from a local wheelhouse: no index)."""
     (tmp_path / "venv").mkdir()
     bin_dir = fresh_venv(tmp_path / "venv", pip=True, hide=UI)
-    done = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps",
-                           "--no-index", str(built_wheel)], capture_output=True, text=True,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(built_wheel),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    refused = subprocess.run([str(bin_dir / "gtoguard"), "ui", "--repo", str(world.clone)],
-                             capture_output=True, text=True, env=env, timeout=60, check=False)  # fmt: skip
+    refused = subprocess.run(
+        [str(bin_dir / "gtoguard"), "ui", "--repo", str(world.clone)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode == 3 and "starlette, uvicorn, jinja2 not installed" in refused.stderr
     hint = next(line for line in refused.stderr.splitlines() if "-m pip install" in line)
     command = hint[hint.index(str(bin_dir / "python")) :]
@@ -533,16 +573,27 @@ def test_the_install_the_hint_names_works(world: World, tmp_path: Path, built_wh
     installed = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False,
                                env={**env, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)})  # fmt: skip
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    where = subprocess.run([str(bin_dir / "python"), "-c", "import starlette; print(starlette.__file__)"],
-                           capture_output=True, text=True, check=False).stdout  # fmt: skip
+    where = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import starlette; print(starlette.__file__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     assert where.startswith(str(bin_dir.parent)), where
 
 
 def test_hooks_and_other_commands_never_import_the_ui_extra(world: World) -> None:
     """A real pre-receive run judging a GTO tag (the engine, jsonschema and yaml all
     loaded), and the CLI running a command: neither loads the page's stack."""
-    git("tag", "-a", "churn@v1.0.0", "-m", "Registering artifact churn version v1.0.0", "main",
-        cwd=world.server)  # fmt: skip
+    git(
+        "tag",
+        "-a",
+        "churn@v1.0.0",
+        "-m",
+        "Registering artifact churn version v1.0.0",
+        "main",
+        cwd=world.server,
+    )
     oid = git("rev-parse", "churn@v1.0.0", cwd=world.server).stdout.strip()
     git("update-ref", "-d", "refs/tags/churn@v1.0.0", cwd=world.server)  # as if in quarantine
     heavy = ("starlette", "uvicorn", "jinja2", "gtoguard.ui")
@@ -563,8 +614,9 @@ def test_hooks_and_other_commands_never_import_the_ui_extra(world: World) -> Non
         "try:\n    main(['show', '--json'])\nexcept SystemExit:\n    pass\n"
         f"print('loaded:', *sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
     )
-    shown = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True,
-                           cwd=world.clone)  # fmt: skip
+    shown = subprocess.run(
+        [sys.executable, "-c", cli], capture_output=True, text=True, cwd=world.clone
+    )
     assert shown.stderr.strip() == "loaded:", shown.stderr
 
 
@@ -572,8 +624,12 @@ def test_a_name_no_artifact_can_have_is_not_found(world: World, page_of: Any) ->
     _registered(world)
     page: Page = page_of(world.clone)
     assert page.request("/models/churn").status == 200
-    for path in ("/models/churn%00", "/models/churn%0a", "/api/models/churn%00",
-                 "/models/churn%0A/x"):  # fmt: skip
+    for path in (
+        "/models/churn%00",
+        "/models/churn%0a",
+        "/api/models/churn%00",
+        "/models/churn%0A/x",
+    ):
         reply = page.request(path)
         assert reply.status == 404, (path, reply.status, reply.body[:300])
         assert "internal error" not in reply.body

@@ -76,8 +76,9 @@ def test_a_message_that_is_not_utf8_is_refused_and_a_c_locale_keeps_utf8(world: 
     assert git("for-each-ref", cwd=world.clone).stdout == before
     done = _run_bytes(world.clone, "grün".encode(), [], locale_c=True)
     assert done.returncode == 0, done.stderr_bytes
-    tag = git("for-each-ref", "--format=%(refname:short)", "refs/tags/churn#dev*",
-              cwd=world.clone).stdout.split()[0]  # fmt: skip
+    tag = git(
+        "for-each-ref", "--format=%(refname:short)", "refs/tags/churn#dev*", cwd=world.clone
+    ).stdout.split()[0]
     body = git("cat-file", "tag", tag, cwd=world.clone).stdout
     assert body.rstrip("\n").endswith("grün")
 
@@ -98,9 +99,22 @@ def _run_bytes(clone: Path, message: bytes, extra: list[str], locale_c: bool = F
     env = dict(os.environ)
     if locale_c:
         env.update(LC_ALL="C", LANG="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0")
-    done = subprocess.run([program, b"assign", b"churn", b"--stage", b"dev", b"-m", message,
-                           *(e.encode() for e in extra)], cwd=clone, capture_output=True,
-                          env=env, check=False)  # fmt: skip
+    done = subprocess.run(
+        [
+            program,
+            b"assign",
+            b"churn",
+            b"--stage",
+            b"dev",
+            b"-m",
+            message,
+            *(e.encode() for e in extra),
+        ],
+        cwd=clone,
+        capture_output=True,
+        env=env,
+        check=False,
+    )
     return _Bytes(done.returncode, done.stdout, done.stderr)
 
 
@@ -121,11 +135,22 @@ def test_a_deprecation_made_in_the_second_of_a_registration_takes_effect(
 
 def test_log_lines_of_the_wrong_shape_are_not_decisions(tmp_path: Path) -> None:
     log = tmp_path / "decisions.jsonl"
-    good = {"time": "2026-12-01T10:00:00+00:00", "repository": "r", "pusher": "alice",
-            "pusher_from": "REMOTE_USER", "hook": "pre-receive", "refs": [],
-            "verdict": "accepted", "violations": []}  # fmt: skip
-    lines = ['{"time":"x","refs":5}', '{"time": 5}', json.dumps({**good, "refs": 5}),
-             json.dumps(good)]  # fmt: skip
+    good = {
+        "time": "2026-12-01T10:00:00+00:00",
+        "repository": "r",
+        "pusher": "alice",
+        "pusher_from": "REMOTE_USER",
+        "hook": "pre-receive",
+        "refs": [],
+        "verdict": "accepted",
+        "violations": [],
+    }
+    lines = [
+        '{"time":"x","refs":5}',
+        '{"time": 5}',
+        json.dumps({**good, "refs": 5}),
+        json.dumps(good),
+    ]
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     done = gtoguard("log", "--file", str(log), cwd=tmp_path)
     no_crash(done)

@@ -35,8 +35,13 @@ op = st.tuples(
 )
 
 
-def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | None,
-           index: list[str] | None = None, zones: bool = False) -> Path:  # fmt: skip
+def _build(
+    root: Path,
+    ops: list[tuple[str, str, int, str, int]],
+    stages: str | None,
+    index: list[str] | None = None,
+    zones: bool = False,
+) -> Path:
     """``index``: the artifacts an ``artifacts.yaml`` in the last commit (HEAD) declares."""
     repo = root / "repo"
     git("init", "-q", str(repo), cwd=root)
@@ -73,9 +78,11 @@ def _build(root: Path, ops: list[tuple[str, str, int, str, int]], stages: str | 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=st.lists(op, min_size=1, max_size=14), configured=st.booleans())
-def test_show_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
-                              ops: list[tuple[str, str, int, str, int]],
-                              configured: bool) -> None:  # fmt: skip
+def test_show_json_equals_gto(
+    tmp_path_factory: pytest.TempPathFactory,
+    ops: list[tuple[str, str, int, str, int]],
+    configured: bool,
+) -> None:
     root = tmp_path_factory.mktemp("views")
     repo = _build(root, ops, "stages: [dev, staging, prod]\n" if configured else None)
     expected = json.loads(run_gto("show", "--json", cwd=repo).stdout)
@@ -94,9 +101,11 @@ INDEXED = st.lists(st.sampled_from(("churn", "fraud", "zeta")), unique=True, max
 
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=st.lists(op, max_size=10), index=INDEXED)
-def test_show_json_with_artifacts_yaml_equals_gto(tmp_path_factory: pytest.TempPathFactory,
-                                                  ops: list[tuple[str, str, int, str, int]],
-                                                  index: list[str]) -> None:  # fmt: skip
+def test_show_json_with_artifacts_yaml_equals_gto(
+    tmp_path_factory: pytest.TempPathFactory,
+    ops: list[tuple[str, str, int, str, int]],
+    index: list[str],
+) -> None:
     repo = _build(tmp_path_factory.mktemp("index"), ops, "stages: [dev, prod]\n", index)
     handle = open_repo(str(repo))
     for flags, deprecated in (((), False), (("-d",), True)):
@@ -130,9 +139,13 @@ def test_show_table_lists_the_artifacts_in_gtos_order(tmp_path: Path) -> None:
     """The text table of ``show`` (and ``show -d``) has gto's rows in gto's order: gto
     sorts its table by name, while its --json keeps the order the registry met them in.
     Rows only: the cells are gtoguard's own (full commit ids, plain columns)."""
-    ops = [("register", "cv:seg", 0, "dev", 1), ("assign", "cv:seg", 0, "prod", 2),
-           ("register", "churn", 1, "dev", 3), ("assign", "Alpha", 2, "dev", 4),
-           ("deprecate", "cv:seg", 0, "dev", 6)]  # fmt: skip
+    ops = [
+        ("register", "cv:seg", 0, "dev", 1),
+        ("assign", "cv:seg", 0, "prod", 2),
+        ("register", "churn", 1, "dev", 3),
+        ("assign", "Alpha", 2, "dev", 4),
+        ("deprecate", "cv:seg", 0, "dev", 6),
+    ]
     repo = _build(tmp_path, ops, "stages: [dev, prod]\n", ["zeta", "fraud"])
     for flags in ((), ("-d",)):
         theirs = _first_column(run_gto("show", "--plain", *flags, cwd=repo).stdout)
@@ -182,9 +195,11 @@ def test_semver_precedence(lower: str, higher: str) -> None:
 
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=st.lists(op, min_size=1, max_size=12), index=INDEXED)
-def test_show_name_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
-                                   ops: list[tuple[str, str, int, str, int]],
-                                   index: list[str]) -> None:  # fmt: skip
+def test_show_name_json_equals_gto(
+    tmp_path_factory: pytest.TempPathFactory,
+    ops: list[tuple[str, str, int, str, int]],
+    index: list[str],
+) -> None:
     """``gto show NAME --json`` (and ``-d``): gto's own objects, events in their zones."""
     repo = _build(tmp_path_factory.mktemp("name"), ops, "stages: [dev, prod]\n", index, True)
     handle = open_repo(str(repo))
@@ -198,15 +213,26 @@ def test_show_name_json_equals_gto(tmp_path_factory: pytest.TempPathFactory,
 def test_show_name_text_has_dates_authors_and_the_stage_table(tmp_path: Path) -> None:
     """As ``gto show NAME``: each version with its stages, date and ref, plus its author
     and commit; then each stage with the version gto shows in it, when and by whom."""
-    ops = [("register", "churn", 0, "dev", 1), ("register", "churn", 1, "dev", 2),
-           ("assign", "churn", 0, "prod", 3), ("assign", "churn", 1, "prod", 4),
-           ("assign", "churn", 0, "dev", 5)]  # fmt: skip
+    ops = [
+        ("register", "churn", 0, "dev", 1),
+        ("register", "churn", 1, "dev", 2),
+        ("assign", "churn", 0, "prod", 3),
+        ("assign", "churn", 1, "prod", 4),
+        ("assign", "churn", 0, "dev", 5),
+    ]
     repo = _build(tmp_path, ops, "stages: [dev, prod]\n")
     done = gtoguard("show", "churn", cwd=repo)
     assert done.returncode == 0, done.stderr
     versions, stages = (part.splitlines() for part in done.stdout.split("\n\n"))
-    assert versions[0].split() == ["version", "stage", "created_at", "author", "commit",
-                                   "active", "ref"]  # fmt: skip
+    assert versions[0].split() == [
+        "version",
+        "stage",
+        "created_at",
+        "author",
+        "commit",
+        "active",
+        "ref",
+    ]
     theirs = run_gto("show", "churn", cwd=repo).stdout
     for row in versions[1:]:  # gto's version, stage, created_at and ref, in gto's order
         version, rest = row.split(None, 1)

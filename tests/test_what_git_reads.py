@@ -20,13 +20,17 @@ def on_server(world: World, *args: str, input: bytes | None = None) -> str:
     return git(*args, cwd=world.server, input=input).stdout.strip()
 
 
-def tag_object(world: World, name: str, target: str, message: str, where: Path | None = None
-               ) -> str:  # fmt: skip
+def tag_object(
+    world: World, name: str, target: str, message: str, where: Path | None = None
+) -> str:
     """A tag object written by hand (any message, no signature made): its id."""
-    body = (f"object {target}\ntype commit\ntag {name}\n"
-            f"tagger Bob <bob@example.com> {world.tick()} +0000\n\n{message}")  # fmt: skip
-    return git("hash-object", "-t", "tag", "-w", "--stdin", cwd=where or world.clone,
-               input=body.encode()).stdout.strip()  # fmt: skip
+    body = (
+        f"object {target}\ntype commit\ntag {name}\n"
+        f"tagger Bob <bob@example.com> {world.tick()} +0000\n\n{message}"
+    )
+    return git(
+        "hash-object", "-t", "tag", "-w", "--stdin", cwd=where or world.clone, input=body.encode()
+    ).stdout.strip()
 
 
 def replace_refs(world: World) -> str:
@@ -137,8 +141,9 @@ def test_a_replace_ref_cannot_put_a_commit_on_main(registered: World) -> None:
     world = registered
     tip, side = _v2_off_main(world)
     tree = git("rev-parse", f"{tip}^{{tree}}", cwd=world.clone).stdout.strip()
-    fake = git("commit-tree", tree, "-p", side, "-m", "main, as bob tells it",
-               cwd=world.clone).stdout.strip()  # fmt: skip
+    fake = git(
+        "commit-tree", tree, "-p", side, "-m", "main, as bob tells it", cwd=world.clone
+    ).stdout.strip()
     world.tag("churn#prod#1", side)
     pushed = world.push(f"{fake}:refs/replace/{tip}", "refs/tags/churn#prod#1")
     assert not pushed.ok and pushed.rules() == {"ref-not-allowed", "branch-not-allowed"}, (

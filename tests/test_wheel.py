@@ -40,8 +40,12 @@ def test_the_wheels_hook_declines_and_accepts(tmp_path: Path, installed: Path) -
 def test_the_wheels_commands_find_their_schemas(world: World, installed: Path) -> None:
     world.tag("churn@v1.0.0")
     assert world.push_tags("churn@v1.0.0").ok
-    for args in (["config", "validate"], ["show", "--json"], ["check", "--all"],
-                 ["check", "churn@v1.0.0"]):  # fmt: skip
+    for args in (
+        ["config", "validate"],
+        ["show", "--json"],
+        ["check", "--all"],
+        ["check", "churn@v1.0.0"],
+    ):
         done = _run(installed, *args, cwd=world.clone)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         assert "schema" not in done.stderr, done.stderr
@@ -80,12 +84,22 @@ def test_the_wheel_ships_the_registry_page(
     import zipfile
 
     names = set(zipfile.ZipFile(built_wheel).namelist())
-    for name in ("ui/static/ui.css", "ui/static/ui.js", "ui/templates/model.html",
-                 "commands/ui.py"):  # fmt: skip
+    for name in (
+        "ui/static/ui.css",
+        "ui/static/ui.js",
+        "ui/templates/model.html",
+        "commands/ui.py",
+    ):
         assert f"gtoguard/{name}" in names, name
     env = {"PATH": f"{installed}:{os.environ['PATH']}"}
-    page = start_page("--repo", str(world.clone), cwd=tmp_path, log=tmp_path / "ui.log", env=env,
-                      program=installed / "gtoguard")  # fmt: skip
+    page = start_page(
+        "--repo",
+        str(world.clone),
+        cwd=tmp_path,
+        log=tmp_path / "ui.log",
+        env=env,
+        program=installed / "gtoguard",
+    )
     try:
         css = page.request("/static/ui.css")
         shipped = (Path(__file__).parent.parent / "src/gtoguard/ui/static/ui.css").read_text()

@@ -49,8 +49,10 @@ def config_validate(files: tuple[str, ...], repo: str) -> int:
         return 0
     invalid = 0
     checked = [(str(p.file), [p]) for p in problems_first]
-    checked += [(name, cfg.validate_file(data, name) or _against_gto(name, data, targets))
-                for name, data in targets]  # fmt: skip
+    checked += [
+        (name, cfg.validate_file(data, name) or _against_gto(name, data, targets))
+        for name, data in targets
+    ]
     for name, problems in checked:
         if not problems:
             say(f"{printable(name)}: valid")
@@ -129,24 +131,45 @@ def _stage_notes(repo: str, targets: list[tuple[str, bytes]]) -> list[tuple[str,
         path = f"/stages/{rules.stage}"
         twins = [s for s in known if s.lower() == rules.stage.lower() and s != rules.stage]
         if twins and rules.stage not in known:
-            notes.append(("error", Problem(
-                where, path, f"stage {rules.stage!r} differs only in case from {twins[0]!r}; "
-                "gto stages are case-sensitive, so these rules would guard nothing",
-                f"rename it to {twins[0]!r}",
-            )))  # fmt: skip
+            notes.append(
+                (
+                    "error",
+                    Problem(
+                        where,
+                        path,
+                        f"stage {rules.stage!r} differs only in case from {twins[0]!r}; "
+                        "gto stages are case-sensitive, so these rules would guard nothing",
+                        f"rename it to {twins[0]!r}",
+                    ),
+                )
+            )
         elif gto.stages is None and rules.stage not in used:
-            notes.append(("warning", Problem(
-                where, path, f"no tag uses stage {rules.stage!r} yet (tags use: "
-                f"{', '.join(sorted(used)) or 'no stage'}); its rules apply once one does",
-                "list the stages in .gto (stages: [...]) so that a misspelt one is refused",
-            )))  # fmt: skip
+            notes.append(
+                (
+                    "warning",
+                    Problem(
+                        where,
+                        path,
+                        f"no tag uses stage {rules.stage!r} yet (tags use: "
+                        f"{', '.join(sorted(used)) or 'no stage'}); its rules apply once one does",
+                        "list the stages in .gto (stages: [...]) so that a misspelt one is refused",
+                    ),
+                )
+            )
         for pattern in rules.branches or ():
             if not any(fnmatchcase(name, pattern) for name in branches):
-                notes.append(("warning", Problem(
-                    where, f"{path}/branches", f"no branch matches {pattern!r} here "
-                    f"(branches: {', '.join(sorted(branches)) or 'none'})",
-                    "fetch the branches, or fix the name",
-                )))  # fmt: skip
+                notes.append(
+                    (
+                        "warning",
+                        Problem(
+                            where,
+                            f"{path}/branches",
+                            f"no branch matches {pattern!r} here "
+                            f"(branches: {', '.join(sorted(branches)) or 'none'})",
+                            "fetch the branches, or fix the name",
+                        ),
+                    )
+                )
     return notes
 
 

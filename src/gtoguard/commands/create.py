@@ -19,21 +19,39 @@ def _creating(func: Callable[..., int]) -> Callable[..., None]:
     """The options every creating command shares (docs/design.md §5)."""
     options = [
         click.option("-m", "--message", help="Tag message (default: gto's message)."),
-        click.option("--simple/--counter", "simple", default=None,
-                     help="Leave out / add the #N counter (default: as gto does for this "
-                          "command; a counter everywhere when the policy requires one)."),
-        click.option("--sign", is_flag=True,
-                     help="Sign the tag with your GPG or SSH key, as git tag -s does."),
-        click.option("--push", "push", is_flag=False, flag_value="origin", default=None,
-                     metavar="[REMOTE]", help="Push the new tag(s) to REMOTE (origin) and "
-                     "report the server's verdict."),
-        click.option("--dry-run", is_flag=True,
-                     help="Print the tag(s) and the policy verdict; write nothing."),
-        click.option("--branch", metavar="BRANCH",
-                     help="Read .gto and the policy from BRANCH (default: the remote's "
-                          "default branch)."),
+        click.option(
+            "--simple/--counter",
+            "simple",
+            default=None,
+            help="Leave out / add the #N counter (default: as gto does for this "
+            "command; a counter everywhere when the policy requires one).",
+        ),
+        click.option(
+            "--sign",
+            is_flag=True,
+            help="Sign the tag with your GPG or SSH key, as git tag -s does.",
+        ),
+        click.option(
+            "--push",
+            "push",
+            is_flag=False,
+            flag_value="origin",
+            default=None,
+            metavar="[REMOTE]",
+            help="Push the new tag(s) to REMOTE (origin) and report the server's verdict.",
+        ),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help="Print the tag(s) and the policy verdict; write nothing.",
+        ),
+        click.option(
+            "--branch",
+            metavar="BRANCH",
+            help="Read .gto and the policy from BRANCH (default: the remote's default branch).",
+        ),
         click.option("--repo", default=".", show_default=True, help="Repository to tag."),
-    ]  # fmt: skip
+    ]
 
     @wraps(func)
     def early(*args: Any, **kwargs: Any) -> int:
@@ -57,8 +75,9 @@ def _bumps(**helps: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
     def add(func: Callable[..., Any]) -> Callable[..., Any]:
         for part in ("patch", "minor", "major"):
-            func = click.option(f"--bump-{part}", f"bump_{part}", is_flag=True,
-                                help=helps[part])(func)  # fmt: skip
+            func = click.option(f"--bump-{part}", f"bump_{part}", is_flag=True, help=helps[part])(
+                func
+            )
         return func
 
     return add
@@ -87,12 +106,21 @@ def _utf8(message: str) -> str:
     try:
         return message.encode("utf-8", "surrogateescape").decode("utf-8")
     except UnicodeError:
-        raise UsageError("--message is not UTF-8 text, and gto cannot read such a tag",
-                         "write the message in UTF-8 (check your terminal's encoding)") from None  # fmt: skip
+        raise UsageError(
+            "--message is not UTF-8 text, and gto cannot read such a tag",
+            "write the message in UTF-8 (check your terminal's encoding)",
+        ) from None
 
 
-def _create(request: Any, repo: str, branch: str | None, push: str | None, sign: bool,
-            dry_run: bool, early: Any = None) -> int:  # fmt: skip
+def _create(
+    request: Any,
+    repo: str,
+    branch: str | None,
+    push: str | None,
+    sign: bool,
+    dry_run: bool,
+    early: Any = None,
+) -> int:
     import shlex
 
     from gtoguard.git.repo import open_repo
@@ -102,22 +130,26 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
     if request.message is not None:
         request = replace(request, message=_utf8(request.message))
     handle = open_repo(repo)
-    found = planning.plan(handle, request, planning.config_branch(handle, branch, push), push, sign,
-                          early)  # fmt: skip
+    found = planning.plan(
+        handle, request, planning.config_branch(handle, branch, push), push, sign, early
+    )
     outcome = found.outcome
     refused = sorted(outcome.rejected_refs)
     summary = None
     if refused:
         noun = "tag" if len(found.tags) == 1 else "tags"
-        summary = (f"{len(refused)} of {len(found.tags)} new {noun} would be declined; "
-                   "nothing was written")  # fmt: skip
+        summary = (
+            f"{len(refused)} of {len(found.tags)} new {noun} would be declined; nothing was written"
+        )
     write_text(sys.stderr, outcome.violations, summary, found.notes)
     if dry_run:
         for new in found.tags:
             ref = f"refs/tags/{new.name}"
             verdict = "declined" if ref in outcome.rejected_refs else "accepted"
-            say(f"{printable(new.name)}\n  target:  {new.commit}\n  message: {new.message}\n"
-                f"  verdict: {verdict}")  # fmt: skip
+            say(
+                f"{printable(new.name)}\n  target:  {new.commit}\n  message: {new.message}\n"
+                f"  verdict: {verdict}"
+            )
         return 1 if refused else 0
     if refused:
         return 1
@@ -135,15 +167,23 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
     if result.accepted:
         say(printable(f"Pushed to {push}: the server accepted {names}"))
         if carried:
-            say(printable(f"  with {', '.join(carried)}, which {push} did not have and "
-                          f"{'it relies' if len(written) == 1 else 'they rely'} on"))  # fmt: skip
+            say(
+                printable(
+                    f"  with {', '.join(carried)}, which {push} did not have and "
+                    f"{'it relies' if len(written) == 1 else 'they rely'} on"
+                )
+            )
         return 0
     if result.declined:
-        error(f"{push} declined the push ({result.reason}); the new tags were removed "
-               "locally too", "fix what the lines above say and run the command again")  # fmt: skip
+        error(
+            f"{push} declined the push ({result.reason}); the new tags were removed locally too",
+            "fix what the lines above say and run the command again",
+        )
         return 1
-    error(f"could not push to {push}: {result.reason}",
-           f"the tags stay local; push them later with: git push {push} {names}")  # fmt: skip
+    error(
+        f"could not push to {push}: {result.reason}",
+        f"the tags stay local; push them later with: git push {push} {names}",
+    )
     return 3
 
 
@@ -151,8 +191,9 @@ def _create(request: Any, repo: str, branch: str | None, push: str | None, sign:
 @click.argument("name")
 @click.argument("ref", required=False)
 @click.option("--version", "version", metavar="V", help="Version to register (vX.Y.Z...).")
-@_bumps(major="Next major version.", minor="Next minor version.",
-        patch="Next patch version (default).")  # fmt: skip
+@_bumps(
+    major="Next major version.", minor="Next minor version.", patch="Next patch version (default)."
+)
 @_creating
 def register(name: str, ref: str | None, version: str | None, **common: Any) -> int:
     """Register a version of artifact NAME at REF (default HEAD): NAME@vX.Y.Z.
@@ -168,8 +209,15 @@ def register(name: str, ref: str | None, version: str | None, **common: Any) -> 
     from gtoguard.registry.planning import Request
 
     bump = _the_bump(version, common)
-    request = Request(Action.REGISTER, name, ref, version=version, bump=bump,
-                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    request = Request(
+        Action.REGISTER,
+        name,
+        ref,
+        version=version,
+        bump=bump,
+        message=common.pop("message"),
+        simple=common.pop("simple"),
+    )
     return _create(request, **common)
 
 
@@ -177,15 +225,23 @@ def register(name: str, ref: str | None, version: str | None, **common: Any) -> 
 @click.argument("name")
 @click.argument("ref", required=False)
 @click.option("--stage", required=True, help="Stage to assign (must be allowed by .gto).")
-@click.option("--version", "version", metavar="V",
-              help="Without REF: the registered version to promote. With REF: the name of "
-                   "the version registered there first, if the commit has none.")  # fmt: skip
-@_bumps(major="Name a new version: next major.", minor="Name a new version: next minor.",
-        patch="Name a new version: next patch.")  # fmt: skip
+@click.option(
+    "--version",
+    "version",
+    metavar="V",
+    help="Without REF: the registered version to promote. With REF: the name of "
+    "the version registered there first, if the commit has none.",
+)
+@_bumps(
+    major="Name a new version: next major.",
+    minor="Name a new version: next minor.",
+    patch="Name a new version: next patch.",
+)
 @click.option("--force", is_flag=True, help="Assign even if the version holds the stage.")
 @_creating
-def assign(name: str, ref: str | None, stage: str, version: str | None, force: bool,
-           **common: Any) -> int:  # fmt: skip
+def assign(
+    name: str, ref: str | None, stage: str, version: str | None, force: bool, **common: Any
+) -> int:
     """Assign (promote) a version of NAME to a stage: NAME#STAGE#N.
 
     Give the version (--version v1.2.3) or the commit (REF, default HEAD). A commit with no
@@ -200,9 +256,17 @@ def assign(name: str, ref: str | None, stage: str, version: str | None, force: b
     from gtoguard.registry.planning import Request
 
     bump = _the_bump(version, common)
-    request = Request(Action.ASSIGN, name, ref, version=version, stage=stage, bump=bump,
-                      message=common.pop("message"), simple=common.pop("simple"),
-                      force=force)  # fmt: skip
+    request = Request(
+        Action.ASSIGN,
+        name,
+        ref,
+        version=version,
+        stage=stage,
+        bump=bump,
+        message=common.pop("message"),
+        simple=common.pop("simple"),
+        force=force,
+    )
     return _create(request, **common)
 
 
@@ -215,8 +279,7 @@ main.add_command(assign, "promote")
 @click.option("--stage", required=True, help="Stage to take away.")
 @click.option("--version", "version", metavar="V", help="The version that holds the stage.")
 @_creating
-def unassign(name: str, ref: str | None, stage: str, version: str | None,
-             **common: Any) -> int:  # fmt: skip
+def unassign(name: str, ref: str | None, stage: str, version: str | None, **common: Any) -> int:
     """Take a stage away from a version of NAME: NAME#STAGE!#N.
 
     Name the version with --version or its commit with REF.
@@ -228,8 +291,15 @@ def unassign(name: str, ref: str | None, stage: str, version: str | None,
     from gtoguard.model.tagname import Action
     from gtoguard.registry.planning import Request
 
-    request = Request(Action.UNASSIGN, name, ref, version=version, stage=stage,
-                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    request = Request(
+        Action.UNASSIGN,
+        name,
+        ref,
+        version=version,
+        stage=stage,
+        message=common.pop("message"),
+        simple=common.pop("simple"),
+    )
     return _create(request, **common)
 
 
@@ -246,8 +316,14 @@ def deregister(name: str, version: str, **common: Any) -> int:
     from gtoguard.model.tagname import Action
     from gtoguard.registry.planning import Request
 
-    request = Request(Action.DEREGISTER, name, None, version=version,
-                      message=common.pop("message"), simple=common.pop("simple"))  # fmt: skip
+    request = Request(
+        Action.DEREGISTER,
+        name,
+        None,
+        version=version,
+        message=common.pop("message"),
+        simple=common.pop("simple"),
+    )
     return _create(request, **common)
 
 
@@ -263,6 +339,12 @@ def deprecate(name: str, force: bool, **common: Any) -> int:
     from gtoguard.model.tagname import Action
     from gtoguard.registry.planning import Request
 
-    request = Request(Action.DEPRECATE, name, None, message=common.pop("message"),
-                      simple=common.pop("simple"), force=force)  # fmt: skip
+    request = Request(
+        Action.DEPRECATE,
+        name,
+        None,
+        message=common.pop("message"),
+        simple=common.pop("simple"),
+        force=force,
+    )
     return _create(request, **common)

@@ -10,10 +10,14 @@ from gtoguard.model.printable import printable
 
 @main.command()
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True,
-              help="The document gto history [NAME] --json prints.")  # fmt: skip
-@click.option("--branch", metavar="BRANCH",
-              help="Read .gto from BRANCH (gto refuses an invalid one; so does this).")  # fmt: skip
+@click.option(
+    "--json", "as_json", is_flag=True, help="The document gto history [NAME] --json prints."
+)
+@click.option(
+    "--branch",
+    metavar="BRANCH",
+    help="Read .gto from BRANCH (gto refuses an invalid one; so does this).",
+)
 @click.option("--repo", default=".", show_default=True, help="Repository to read.")
 @exits
 def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> int:
@@ -42,7 +46,17 @@ def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> i
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
         say(printable(f"no GTO events of {name!r} here{hint}"))
         return 0
-    rows = [[e["timestamp"].replace("T", " ", 1), e["artifact"], e["event"], _short(e["version"] or "-"),
-             e["stage"] or "-", e["commit"][:7], e["ref"]] for e in events]  # fmt: skip
+    rows = [
+        [
+            e["timestamp"].replace("T", " ", 1),
+            e["artifact"],
+            e["event"],
+            _short(e["version"] or "-"),
+            e["stage"] or "-",
+            e["commit"][:7],
+            e["ref"],
+        ]
+        for e in events
+    ]
     _table(["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], rows)
     return 0

@@ -44,12 +44,19 @@ def hook_pre_push(remote: str, url: str) -> None:
 @main.command()
 @click.option("--repo", default=".", show_default=True, help="Repository to install into.")
 @click.option("--pre-push", "kind", flag_value="pre-push", help="Client hook (default in a clone).")
-@click.option("--pre-receive", "kind", flag_value="pre-receive",
-              help="Server hook (default in a bare repository).")  # fmt: skip
-@click.option("--hooks-dir", metavar="DIR",
-              help="Install into a pre-receive.d directory the server runs hooks from "
-                   "(GitLab custom_hooks/pre-receive.d, Gitea hooks/pre-receive.d) "
-                   "instead of one repository.")  # fmt: skip
+@click.option(
+    "--pre-receive",
+    "kind",
+    flag_value="pre-receive",
+    help="Server hook (default in a bare repository).",
+)
+@click.option(
+    "--hooks-dir",
+    metavar="DIR",
+    help="Install into a pre-receive.d directory the server runs hooks from "
+    "(GitLab custom_hooks/pre-receive.d, Gitea hooks/pre-receive.d) "
+    "instead of one repository.",
+)
 @click.option("--force", is_flag=True, help="Rewrite the shim even if it is up to date.")
 @exits
 def install(repo: str, kind: str | None, hooks_dir: str | None, force: bool) -> int:

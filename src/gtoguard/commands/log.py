@@ -18,14 +18,25 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 @main.command("log")
 @click.option("--json", "as_json", is_flag=True, help="The matching lines as they are (JSON).")
-@click.option("--since", metavar="T",
-              help="Only decisions from T on: a span back from now (90m, 12h, 7d), ISO "
-                   "8601 with a zone, or epoch seconds.")  # fmt: skip
+@click.option(
+    "--since",
+    metavar="T",
+    help="Only decisions from T on: a span back from now (90m, 12h, 7d), ISO "
+    "8601 with a zone, or epoch seconds.",
+)
 @click.option("--rule", metavar="R", help="Only decisions with a violation of rule R.")
-@click.option("--file", "path", metavar="PATH",
-              help="Read PATH (say, a rotated log) instead of the server policy's log.")  # fmt: skip
-@click.option("--repo", default=".", show_default=True,
-              help="The server repository whose server policy names the log.")  # fmt: skip
+@click.option(
+    "--file",
+    "path",
+    metavar="PATH",
+    help="Read PATH (say, a rotated log) instead of the server policy's log.",
+)
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    help="The server repository whose server policy names the log.",
+)
 @exits
 def log(as_json: bool, since: str | None, rule: str | None, path: str | None, repo: str) -> int:
     """Show the decisions the pre-receive hook logged, oldest first.
@@ -44,8 +55,10 @@ def log(as_json: bool, since: str | None, rule: str | None, path: str | None, re
     try:
         for number, line in decisionlog.read(path):
             if line is None:
-                say(f"gtoguard: warning: {printable(path)}:{number} is not a decision line",
-                    err=True)  # fmt: skip
+                say(
+                    f"gtoguard: warning: {printable(path)}:{number} is not a decision line",
+                    err=True,
+                )
                 continue
             if not _wanted(line, start, rule):
                 continue
@@ -57,8 +70,10 @@ def log(as_json: bool, since: str | None, rule: str | None, path: str | None, re
     except BrokenPipeError:  # the reader went away (gtoguard log | head): not the log's fault
         raise
     except OSError as exc:
-        raise CannotRun(f"cannot read the decision log {path}: {exc.strerror or exc}",
-                        "run it where the log is, as a user who may read it") from None  # fmt: skip
+        raise CannotRun(
+            f"cannot read the decision log {path}: {exc.strerror or exc}",
+            "run it where the log is, as a user who may read it",
+        ) from None
     if not shown and not as_json:
         say("no decisions match" if start or rule else "no decisions logged yet")
     return 0
@@ -72,9 +87,12 @@ def _known_rule(rule: str) -> None:
     if rule in RULE_IDS:
         return
     near = difflib.get_close_matches(rule, sorted(RULE_IDS), n=1)
-    raise UsageError(f"--rule {printable(rule)!r} is not a rule id",
-                     f"did you mean --rule {near[0]}? (the README's Rules table lists every id)"
-                     if near else "the README's Rules table lists every id, e.g. stage-frozen")  # fmt: skip
+    raise UsageError(
+        f"--rule {printable(rule)!r} is not a rule id",
+        f"did you mean --rule {near[0]}? (the README's Rules table lists every id)"
+        if near
+        else "the README's Rules table lists every id, e.g. stage-frozen",
+    )
 
 
 def _log_path(repo: str) -> str:
@@ -83,9 +101,11 @@ def _log_path(repo: str) -> str:
 
     policy = server_policy(open_repo(repo))
     if policy is None or policy.log is None:
-        raise UsageError("no decision log is configured here",
-                         "set 'log: PATH' in the server policy (git config gtoguard.policy), "
-                         "or read one with --file PATH")  # fmt: skip
+        raise UsageError(
+            "no decision log is configured here",
+            "set 'log: PATH' in the server policy (git config gtoguard.policy), "
+            "or read one with --file PATH",
+        )
     return policy.log
 
 
@@ -98,8 +118,11 @@ def _since(text: str) -> int:
     try:
         return _epoch(text, "--since")
     except UsageError as exc:
-        raise UsageError(exc.message, "give a span back from now (90m, 12h, 7d), ISO 8601 with "
-                         "a zone (2026-12-01T06:00:00Z) or epoch seconds") from None  # fmt: skip
+        raise UsageError(
+            exc.message,
+            "give a span back from now (90m, 12h, 7d), ISO 8601 with "
+            "a zone (2026-12-01T06:00:00Z) or epoch seconds",
+        ) from None
 
 
 def _wanted(line: dict[str, Any], start: int | None, rule: str | None) -> bool:
@@ -110,8 +133,9 @@ def _wanted(line: dict[str, Any], start: int | None, rule: str | None) -> bool:
         if when is None or when.timestamp() < start:
             return False
     if rule is not None:
-        return any(isinstance(v, dict) and v.get("rule") == rule
-                   for v in line.get("violations") or ())  # fmt: skip
+        return any(
+            isinstance(v, dict) and v.get("rule") == rule for v in line.get("violations") or ()
+        )
     return True
 
 
@@ -143,9 +167,12 @@ def _text(line: dict[str, Any]) -> str:
         lines.append(f"  {printable(ref)} {' '.join(f'[{printable(r)}]' for r in found)}")
     shown = len(line.get("refs") or ())
     if isinstance(line.get("refs_total"), int) and line["refs_total"] > shown:
-        lines.append(f"  (and {line['refs_total'] - shown} more refs; the log lists the first "
-                     f"{shown})")  # fmt: skip
+        lines.append(
+            f"  (and {line['refs_total'] - shown} more refs; the log lists the first {shown})"
+        )
     if line.get("output_dropped"):
-        lines.append(f"  (the pusher stopped reading: {printable(str(line['output_dropped']))} bytes of the "
-                     "report were not delivered)")  # fmt: skip
+        lines.append(
+            f"  (the pusher stopped reading: {printable(str(line['output_dropped']))} bytes of the "
+            "report were not delivered)"
+        )
     return "\n".join(lines)

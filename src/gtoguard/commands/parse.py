@@ -31,10 +31,22 @@ def parse(tags: tuple[str, ...], as_json: bool) -> int:
         except TagNameError as err:
             invalid += 1
             if as_json:
-                click.echo(dumps({"tag": name, "valid": False, "artifact": None, "action": None,
-                                  "version": None, "stage": None, "counter": None,
-                                  "error": err.reason, "rule": err.rule,
-                                  "suggestion": err.suggestion}))  # fmt: skip
+                click.echo(
+                    dumps(
+                        {
+                            "tag": name,
+                            "valid": False,
+                            "artifact": None,
+                            "action": None,
+                            "version": None,
+                            "stage": None,
+                            "counter": None,
+                            "error": err.reason,
+                            "rule": err.rule,
+                            "suggestion": err.suggestion,
+                        }
+                    )
+                )
             else:
                 hint = f" (did you mean '{err.suggestion}'?)" if err.suggestion else ""
                 say(printable(f"{name}: invalid [{err.rule}]: {err.reason}{hint}"))

@@ -14,11 +14,14 @@ from gtoguard.model.printable import printable
 
 @main.command()
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True,
-              help="The document gto show [NAME] --json prints.")  # fmt: skip
-@click.option("--rows", "as_rows", is_flag=True,
-              help="With NAME and --json: gtoguard's one row per version (version, "
-                   "stages, commit, ref) instead of gto's document.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="The document gto show [NAME] --json prints.")
+@click.option(
+    "--rows",
+    "as_rows",
+    is_flag=True,
+    help="With NAME and --json: gtoguard's one row per version (version, "
+    "stages, commit, ref) instead of gto's document.",
+)
 @click.option(
     "-d",
     "--deprecated",
@@ -28,8 +31,9 @@ from gtoguard.model.printable import printable
 @click.option("--branch", metavar="BRANCH", help="Read .gto from BRANCH.")
 @click.option("--repo", default=".", show_default=True, help="Repository to read.")
 @exits
-def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branch: str | None,
-         repo: str) -> int:  # fmt: skip
+def show(
+    name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branch: str | None, repo: str
+) -> int:
     """Show the registry, or the versions of artifact NAME.
 
     The registry lists each artifact's latest version and the version in each stage,
@@ -52,12 +56,19 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
             return 0
         stages = list(next(iter(document.values()))["stage"]) if document else []
         # gto's table lists the artifacts by name (its --json, in the order met)
-        rows = [[artifact if entry["registered"] else f"*{artifact}", entry["version"] or "-",
-                 *(entry["stage"][s] or "-" for s in stages)]
-                for artifact, entry in sorted(document.items(), key=lambda item: item[0])]  # fmt: skip
+        rows = [
+            [
+                artifact if entry["registered"] else f"*{artifact}",
+                entry["version"] or "-",
+                *(entry["stage"][s] or "-" for s in stages),
+            ]
+            for artifact, entry in sorted(document.items(), key=lambda item: item[0])
+        ]
         if not rows and every:
-            say("no active artifacts here (gto hides deprecated ones)\n"
-                "  hint: list them too: gtoguard show -d")  # fmt: skip
+            say(
+                "no active artifacts here (gto hides deprecated ones)\n"
+                "  hint: list them too: gtoguard show -d"
+            )
             return 0
         _table(["artifact", "latest", *(f"#{s}" for s in stages)], rows)
         return 0
@@ -75,15 +86,18 @@ def show(name: str | None, as_json: bool, as_rows: bool, deprecated: bool, branc
         import time
 
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.time))
-        say(f"{printable(name)} is deprecated ({printable(gone.tag)}, {when}): gto lists it "
-            "only with -d")  # fmt: skip
+        say(
+            f"{printable(name)} is deprecated ({printable(gone.tag)}, {when}): gto lists it "
+            "only with -d"
+        )
     config = reading.reader_gto_config(handle, planning.config_branch(handle, branch))
     _versions_view(shown, deprecated, config.stages)
     return 0
 
 
-def _versions_view(document: list[dict[str, Any]], deregistered: bool,
-                   configured: tuple[str, ...] | None) -> None:  # fmt: skip
+def _versions_view(
+    document: list[dict[str, Any]], deregistered: bool, configured: tuple[str, ...] | None
+) -> None:
     """``gto show NAME`` as a reader wants it: each version with its stages, when and by
     whom it was made, then each stage with the version in it, when and by whom it was
     assigned (gto's choice: the most recent assignment). A stage-only commit is one row
@@ -94,8 +108,11 @@ def _versions_view(document: list[dict[str, Any]], deregistered: bool,
         if key in seen or not (version["is_active"] or deregistered):
             continue
         seen.add(key)
-        state = "yes" if version["is_active"] else (
-            "deregistered" if version["registrations"] else "no")  # fmt: skip
+        state = (
+            "yes"
+            if version["is_active"]
+            else ("deregistered" if version["registrations"] else "no")
+        )
         rows.append([_short(version["version"]),
                      ", ".join(s["stage"] for s in version["stages"]) or "-",
                      _gto_table_time(version["created_at"]), version["author"],
@@ -105,8 +122,9 @@ def _versions_view(document: list[dict[str, Any]], deregistered: bool,
     if not stages:
         return
     order = list(configured or ())
-    stages.sort(key=lambda s: (order.index(s["stage"]) if s["stage"] in order else len(order),
-                               s["stage"]))  # fmt: skip
+    stages.sort(
+        key=lambda s: (order.index(s["stage"]) if s["stage"] in order else len(order), s["stage"])
+    )
     say("")
     _table(["stage", "version", "assigned_at", "author", "ref"],
            [[s["stage"], _short(s["version"]), _gto_table_time(s["created_at"]), s["author"], s["ref"]]
@@ -149,14 +167,23 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
     "--branch", metavar="BRANCH", help="Read .gto and the policy from BRANCH (in CI: origin/main)."
 )
 @click.option(
-    "--pushed-at", "pushed_at", metavar="TIME",
+    "--pushed-at",
+    "pushed_at",
+    metavar="TIME",
     help="When TAG was pushed (ISO 8601 or seconds since the epoch; in CI from the push "
     "event): judge it as it arrived, against every other tag, with tagger-time against TIME.",
-)  # fmt: skip
+)
 @click.option("--repo", default=".", show_default=True, help="Repository to check.")
 @exits
-def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json: bool,
-          branch: str | None, pushed_at: str | None, repo: str) -> int:  # fmt: skip
+def check(
+    tags: tuple[str, ...],
+    everything: bool,
+    unpushed: str | None,
+    as_json: bool,
+    branch: str | None,
+    pushed_at: str | None,
+    repo: str,
+) -> int:
     """Check existing tags by the rules; exit 1 when a violation is an error.
 
     TAG...: each tag at its tagger date, against the tags before it (gto's order) and by
@@ -180,15 +207,27 @@ def check(tags: tuple[str, ...], everything: bool, unpushed: str | None, as_json
     handle = open_repo(repo)
     if unpushed is not None:
         tags = tuple(auditing.unpushed_tags(handle, unpushed))
-    result = auditing.audit(handle, planning.config_branch(handle, branch, unpushed),
-                            None if everything else list(tags), arrival)  # fmt: skip
+    result = auditing.audit(
+        handle,
+        planning.config_branch(handle, branch, unpushed),
+        None if everything else list(tags),
+        arrival,
+    )
     outcome = result.outcome
     if as_json:
-        click.echo(dumps({"ok": outcome.ok, "checked": outcome.checked,
-                          "violations": [violation_json(v) for v in outcome.violations]}))  # fmt: skip
+        click.echo(
+            dumps(
+                {
+                    "ok": outcome.ok,
+                    "checked": outcome.checked,
+                    "violations": [violation_json(v) for v in outcome.violations],
+                }
+            )
+        )
     else:
-        summary = summary_line(outcome.violations, outcome.checked,
-                               sorted(outcome.rejected_refs), "check")  # fmt: skip
+        summary = summary_line(
+            outcome.violations, outcome.checked, sorted(outcome.rejected_refs), "check"
+        )
         write_text(sys.stdout, outcome.violations, summary, result.notes)
     return 0 if outcome.ok else 1
 
@@ -231,9 +270,17 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
     for name, why in kept:
         say(f"kept {printable(name)}: {printable(why)}")
     if not doomed:
-        write_text(sys.stdout, result.outcome.violations,
-                   summary_line(result.outcome.violations, result.outcome.checked,
-                                sorted(result.outcome.rejected_refs), "check"), result.notes)  # fmt: skip
+        write_text(
+            sys.stdout,
+            result.outcome.violations,
+            summary_line(
+                result.outcome.violations,
+                result.outcome.checked,
+                sorted(result.outcome.rejected_refs),
+                "check",
+            ),
+            result.notes,
+        )
         return 0 if result.outcome.ok else 1
     for name in doomed:
         say(f"{'would delete' if dry_run else 'deleting'} {printable(name)}")
@@ -247,9 +294,11 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
         reason, said = publishing.push_failure(done)
         for line in said:  # the server's hooks, in their own words
             say(printable(line), err=True)
-        access = ("check the job's push access (contents: write / a project token)"
-                  if os.environ.get("CI") else
-                  f"check that you may delete tags there: git push --dry-run {remote} :refs/tags/NAME")  # fmt: skip
+        access = (
+            "check the job's push access (contents: write / a project token)"
+            if os.environ.get("CI")
+            else f"check that you may delete tags there: git push --dry-run {remote} :refs/tags/NAME"
+        )
         error(f"could not delete them from {remote}: {reason}", access)
         return 3
     for name in doomed:
@@ -268,8 +317,11 @@ def _epoch(text: str, option: str = "--pushed-at") -> int:
     try:
         return parse_time(text)
     except NoZone:
-        raise UsageError(f"{option} {text!r} has no time zone",
-                         "add one: 2026-12-01T06:00:00Z") from None  # fmt: skip
+        raise UsageError(
+            f"{option} {text!r} has no time zone", "add one: 2026-12-01T06:00:00Z"
+        ) from None
     except ValueError:
-        raise UsageError(f"{option} {text!r} is not a time",
-                         "give ISO 8601 with a zone (2026-12-01T06:00:00Z) or epoch seconds") from None  # fmt: skip
+        raise UsageError(
+            f"{option} {text!r} is not a time",
+            "give ISO 8601 with a zone (2026-12-01T06:00:00Z) or epoch seconds",
+        ) from None

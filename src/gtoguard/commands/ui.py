@@ -39,26 +39,57 @@ def install_hint() -> str:
 
 
 @main.command()
-@click.option("--repo", default=".", show_default=True,
-              help="The repository to serve: a clone (a bare repository is served read-only).")  # fmt: skip
-@click.option("--remote", metavar="NAME",
-              help="Where new tags are pushed (default: origin, when the clone has it; "
-                   "without a remote the tags stay local).")  # fmt: skip
-@click.option("--host", default=None, metavar="HOST",
-              help="Address to listen on (default 127.0.0.1). Whoever holds the page's "
-                   "token creates and pushes tags with your git credentials, and plain HTTP "
-                   "shows the token to anyone on the way.")  # fmt: skip
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on (0: any free port).")  # fmt: skip
-@click.option("--allow-host", "allow_host", multiple=True, metavar="NAME",
-              help="Also answer requests for this host name (the name others reach it by, "
-                   "with --host); repeatable. Other names are refused, against DNS rebinding.")  # fmt: skip
-@click.option("--open", "open_browser", is_flag=True,
-              help="Open the page in a web browser (through a file only you can read: a "
-                   "browser's command line is visible to every user).")  # fmt: skip
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    help="The repository to serve: a clone (a bare repository is served read-only).",
+)
+@click.option(
+    "--remote",
+    metavar="NAME",
+    help="Where new tags are pushed (default: origin, when the clone has it; "
+    "without a remote the tags stay local).",
+)
+@click.option(
+    "--host",
+    default=None,
+    metavar="HOST",
+    help="Address to listen on (default 127.0.0.1). Whoever holds the page's "
+    "token creates and pushes tags with your git credentials, and plain HTTP "
+    "shows the token to anyone on the way.",
+)
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--allow-host",
+    "allow_host",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests for this host name (the name others reach it by, "
+    "with --host); repeatable. Other names are refused, against DNS rebinding.",
+)
+@click.option(
+    "--open",
+    "open_browser",
+    is_flag=True,
+    help="Open the page in a web browser (through a file only you can read: a "
+    "browser's command line is visible to every user).",
+)
 @exits
-def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: tuple[str, ...],
-       open_browser: bool) -> int:  # fmt: skip
+def ui(
+    repo: str,
+    remote: str | None,
+    host: str | None,
+    port: int,
+    allow_host: tuple[str, ...],
+    open_browser: bool,
+) -> int:
     """Serve the registry page: models, stages, history, the audit, and Promote.
 
     A local web page over the repository at --repo: the models dashboard (each
@@ -80,8 +111,10 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
     """
     missing = [name for name in EXTRA if not _importable(name)]
     if missing:
-        raise CannotRun(f"the registry page needs the ui extra ({', '.join(missing)} "
-                        "not installed)", install_hint())  # fmt: skip
+        raise CannotRun(
+            f"the registry page needs the ui extra ({', '.join(missing)} not installed)",
+            install_hint(),
+        )
     from gtoguard.git.repo import open_repo
     from gtoguard.registry import pagedata
     from gtoguard.ui.access import remove_private
@@ -91,14 +124,19 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
     read_only = handle.bare
     remotes = pagedata.remote_names(handle)
     if remote is not None and remote not in remotes:
-        raise UsageError(f"no remote {remote!r} in {handle.path}",
-                         f"remotes here: {', '.join(remotes) or 'none'}")  # fmt: skip
+        raise UsageError(
+            f"no remote {remote!r} in {handle.path}",
+            f"remotes here: {', '.join(remotes) or 'none'}",
+        )
     chosen = None if read_only else remote or ("origin" if "origin" in remotes else None)
     listen = host or "127.0.0.1"
     if host is not None and not is_loopback(host):
-        say(f"gtoguard: warning: listening on {host}, not loopback: the token travels "
-                   "in clear over HTTP, and whoever holds it can create and push tags with "
-                   "your git credentials", err=True)  # fmt: skip
+        say(
+            f"gtoguard: warning: listening on {host}, not loopback: the token travels "
+            "in clear over HTTP, and whoever holds it can create and push tags with "
+            "your git credentials",
+            err=True,
+        )
     where = (handle.workdir or handle.path).rstrip("/") or "/"
 
     opener: list[tuple[Path, str]] = []
@@ -110,10 +148,17 @@ def ui(repo: str, remote: str | None, host: str | None, port: int, allow_host: t
             mode = "new tags stay in this clone (no remote)"
         else:
             mode = f"new tags are pushed to {chosen}"
-        say(printable(f"gtoguard: the registry page of {where} is at {url} ({mode}); "
-                      "Ctrl-C stops it"))  # fmt: skip
-        say(printable(f"gtoguard: only this address opens it (its token is also in "
-                      f"{access.file}, readable by you alone)"))  # fmt: skip
+        say(
+            printable(
+                f"gtoguard: the registry page of {where} is at {url} ({mode}); Ctrl-C stops it"
+            )
+        )
+        say(
+            printable(
+                f"gtoguard: only this address opens it (its token is also in "
+                f"{access.file}, readable by you alone)"
+            )
+        )
         sys.stdout.flush()
         if open_browser:
             opener.append(_open(url, access))
@@ -135,9 +180,11 @@ def _open(url: str, access: Access) -> tuple[Path, str]:
     from gtoguard.ui.access import write_private
 
     address = html.escape(url)
-    text = (f'<!doctype html>\n<meta charset="utf-8"><meta http-equiv="refresh" content="0;url='
-            f'{address}">\n<title>gtoguard registry</title><p><a href="{address}">Open the '
-            "registry page</a></p>\n")  # fmt: skip
+    text = (
+        f'<!doctype html>\n<meta charset="utf-8"><meta http-equiv="refresh" content="0;url='
+        f'{address}">\n<title>gtoguard registry</title><p><a href="{address}">Open the '
+        "registry page</a></p>\n"
+    )
     path = write_private(access.file.parent, access.file.stem + "-open.html", text)
     webbrowser.open(path.as_uri())
     return path, text

@@ -94,25 +94,35 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
     if not server:
         for key in SERVER_ONLY_KEYS:
             if doc.get(key) is not None:
-                problems.append(Problem(
-                    file, f"/{key}",
-                    f"'{key}' is a server-only key: a repository cannot set it",
-                    "move it to the server policy (git config gtoguard.policy, or GTOGUARD_POLICY)",
-                ))  # fmt: skip
+                problems.append(
+                    Problem(
+                        file,
+                        f"/{key}",
+                        f"'{key}' is a server-only key: a repository cannot set it",
+                        "move it to the server policy (git config gtoguard.policy, or GTOGUARD_POLICY)",
+                    )
+                )
         if (doc.get("tags") or {}).get("max_age") == "off":
-            problems.append(Problem(
-                file, "/tags/max_age",
-                "'max_age: off' accepts tags dated any time before the push; only the "
-                "server policy may switch the bound off (to mirror old history)",
-                "give a number of seconds, or set it in the server policy",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    file,
+                    "/tags/max_age",
+                    "'max_age: off' accepts tags dated any time before the push; only the "
+                    "server policy may switch the bound off (to mirror old history)",
+                    "give a number of seconds, or set it in the server policy",
+                )
+            )
     log = doc.get("log")
     if server and isinstance(log, str) and not log.startswith("/"):
-        problems.append(Problem(
-            file, "/log", f"{log!r} is not an absolute path: hooks run in the repository, "
-            "so a relative one would name a file in each repository",
-            "give the whole path, such as /var/log/gtoguard/decisions.jsonl",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file,
+                "/log",
+                f"{log!r} is not an absolute path: hooks run in the repository, "
+                "so a relative one would name a file in each repository",
+                "give the whole path, such as /var/log/gtoguard/decisions.jsonl",
+            )
+        )
     from gtoguard.policy.patterns import (  # RE2: only to check a policy
         PatternError,
         compile_pattern,
@@ -124,19 +134,27 @@ def _policy_problems(doc: Mapping[str, Any], file: str, server: bool) -> list[Pr
             try:
                 compile_pattern(pattern)
             except PatternError as exc:
-                problems.append(Problem(
-                    file, f"/stages/{stage}/message", f"not a usable pattern: {exc}",
-                    "message patterns are RE2 (linear time): no backreferences or lookaround",
-                ))  # fmt: skip
+                problems.append(
+                    Problem(
+                        file,
+                        f"/stages/{stage}/message",
+                        f"not a usable pattern: {exc}",
+                        "message patterns are RE2 (linear time): no backreferences or lookaround",
+                    )
+                )
     for stage, entry in (doc.get("stages") or {}).items():
         for number, window in enumerate((entry or {}).get("freeze") or ()):
             problems += _window_problems(window, f"/stages/{stage}/freeze/{number}", file)
     for path, what in group_problems(doc):
-        problems.append(Problem(
-            file, path, what,
-            "define each group under groups: {name: [user, '@other-group', ...]}, "
-            "with no group inside itself",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file,
+                path,
+                what,
+                "define each group under groups: {name: [user, '@other-group', ...]}, "
+                "with no group inside itself",
+            )
+        )
     return problems
 
 
@@ -151,8 +169,9 @@ def _window_problems(window: Mapping[str, Any], path: str, file: str) -> list[Pr
         "until": "until must come after from; both ISO 8601 with a zone",
     }
     hints["end"], hints["from"] = hints["start"], hints["until"]
-    return [Problem(file, f"{path}/{key}", message, hints[key])
-            for key, message in problems(window)]  # fmt: skip
+    return [
+        Problem(file, f"{path}/{key}", message, hints[key]) for key, message in problems(window)
+    ]
 
 
 def stage_problems(gto: GtoConfig, policy: Policy, file: str) -> list[Problem]:
@@ -163,11 +182,14 @@ def stage_problems(gto: GtoConfig, policy: Policy, file: str) -> list[Problem]:
     for rules in policy.stages:
         other = seen.setdefault(rules.stage.lower(), rules.stage)
         if other != rules.stage and rules.source == file:
-            problems.append(Problem(
-                file, f"/stages/{rules.stage}",
-                f"stages {other!r} and {rules.stage!r} differ only in case; a tag matches one",
-                "use the stage name exactly as the tags spell it",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    file,
+                    f"/stages/{rules.stage}",
+                    f"stages {other!r} and {rules.stage!r} differ only in case; a tag matches one",
+                    "use the stage name exactly as the tags spell it",
+                )
+            )
     if gto.stages is None:
         return problems
     for rules in policy.stages:
@@ -175,11 +197,14 @@ def stage_problems(gto: GtoConfig, policy: Policy, file: str) -> list[Problem]:
         named += [(f"/stages/{rules.stage}/from", s) for s in rules.from_stages or ()]
         for path, stage in named:
             if stage not in gto.stages:
-                problems.append(Problem(
-                    file, path,
-                    f"stage {stage!r} is not allowed by .gto (allowed: {gto.describe_stages()})",
-                    "fix the stage name, or add the stage to .gto first",
-                ))  # fmt: skip
+                problems.append(
+                    Problem(
+                        file,
+                        path,
+                        f"stage {stage!r} is not allowed by .gto (allowed: {gto.describe_stages()})",
+                        "fix the stage name, or add the stage to .gto first",
+                    )
+                )
     return problems
 
 
@@ -274,11 +299,19 @@ def tag_checker(
 
     def errors(event: TagName | dict[str, object]) -> Iterator[tuple[str, str, str]]:
         if isinstance(event, TagName):
-            key: tuple[object, ...] = (event.action._value_, event.stage,
-                                       event.version is None, event.counter is None)  # fmt: skip
+            key: tuple[object, ...] = (
+                event.action._value_,
+                event.stage,
+                event.version is None,
+                event.counter is None,
+            )
         else:
-            key = (event.get("action"), event.get("stage"), event.get("version") is None,
-                   event.get("counter") is None)  # fmt: skip
+            key = (
+                event.get("action"),
+                event.get("stage"),
+                event.get("version") is None,
+                event.get("counter") is None,
+            )
         found = verdicts.get(key)
         if found is None:
             kept = cache.tag_verdict(digest, key) if cache is not None else None

@@ -21,9 +21,16 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 _GTO_KEYS = (
-    "stages", "types", "enrichments", "autoload_enrichments", "INDEX", "LOG_LEVEL", "DEBUG",
-    "EMOJIS", "CONFIG_FILE_NAME",
-)  # fmt: skip
+    "stages",
+    "types",
+    "enrichments",
+    "autoload_enrichments",
+    "INDEX",
+    "LOG_LEVEL",
+    "DEBUG",
+    "EMOJIS",
+    "CONFIG_FILE_NAME",
+)
 
 
 def schema_dir() -> Path:
@@ -111,8 +118,15 @@ def _key_allowed(schema: Mapping[str, Any], key: Any) -> bool:
 
 
 def _json_type(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string",
-             list: "array", dict: "object", type(None): "null"}  # fmt: skip
+    names = {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 

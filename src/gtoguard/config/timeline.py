@@ -148,9 +148,13 @@ def _chain(repo: Repo, tip: str, known: _Walked | None) -> tuple[list[str], list
     # started as every git gtoguard runs (invoke): the history as stored, no replace refs
     with tempfile.TemporaryFile() as listing:
         try:
-            done = invoke.run(["rev-list", "--first-parent", "--timestamp", *spec],
-                              repo.workdir or repo.path, capture_output=False, stdout=listing,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+            done = invoke.run(
+                ["rev-list", "--first-parent", "--timestamp", *spec],
+                repo.workdir or repo.path,
+                capture_output=False,
+                stdout=listing,
+                stderr=subprocess.DEVNULL,
+            )
         except CannotRun:
             return None
         if done.returncode != 0:
@@ -202,8 +206,11 @@ class _Cache:
             return None  # an older layout, or damage: walk again
 
     def put(self, ref: str, walked: _Walked) -> None:
-        entry = {"tip": walked.tip, "date": walked.date,
-                 "changes": [[c.commit, c.date, c.before, c.after] for c in walked.changes]}  # fmt: skip
+        entry = {
+            "tip": walked.tip,
+            "date": walked.date,
+            "changes": [[c.commit, c.date, c.before, c.after] for c in walked.changes],
+        }
         if self.entries.get(ref) == entry:
             return
         self.entries[ref] = entry

@@ -62,8 +62,9 @@ class VerdictCache:
                     pass
         return self._entries
 
-    def document(self, kind: str, blob: str, data: Callable[[], bytes],
-                 parse: Callable[[bytes], Any]) -> Any:  # fmt: skip
+    def document(
+        self, kind: str, blob: str, data: Callable[[], bytes], parse: Callable[[bytes], Any]
+    ) -> Any:
         """The validated document of blob ``blob``: cached, or ``parse(data())``."""
         key = f"{kind}:{blob}:{self._salt()}"
         entries = self._load()
@@ -78,8 +79,9 @@ class VerdictCache:
         self._dirty = True
         return doc
 
-    def tag_verdict(self, schema: str, shape: tuple[object, ...]
-                    ) -> list[tuple[str, str, str]] | None:  # fmt: skip
+    def tag_verdict(
+        self, schema: str, shape: tuple[object, ...]
+    ) -> list[tuple[str, str, str]] | None:
         """jsonschema's verdict on a decoded tag of ``shape`` under the schema of digest
         ``schema``, if one was reached before (see ``tag_checker``)."""
         key = self._tag_key(schema, shape)
@@ -91,8 +93,9 @@ class VerdictCache:
         except (TypeError, ValueError):
             return None  # a damaged entry: validate again
 
-    def keep_tag_verdict(self, schema: str, shape: tuple[object, ...],
-                         verdict: list[tuple[str, str, str]]) -> None:  # fmt: skip
+    def keep_tag_verdict(
+        self, schema: str, shape: tuple[object, ...], verdict: list[tuple[str, str, str]]
+    ) -> None:
         key = self._tag_key(schema, shape)
         self._load()[key] = self._sealed(key, [list(v) for v in verdict])
         self._dirty = True

@@ -131,9 +131,15 @@ def load(data: bytes, file: str) -> Any:
         )])  # fmt: skip
     if _node_count(doc, MAX_YAML_NODES) > MAX_YAML_NODES:
         raise ConfigInvalid(
-            [Problem(file, "/", f"document expands to more than {MAX_YAML_NODES} values",
-                     "remove the anchors and aliases (&a / *a) that repeat large parts")]
-        )  # fmt: skip
+            [
+                Problem(
+                    file,
+                    "/",
+                    f"document expands to more than {MAX_YAML_NODES} values",
+                    "remove the anchors and aliases (&a / *a) that repeat large parts",
+                )
+            ]
+        )
     try:
         bad_key = _non_string_key(doc, ())
     except RecursionError:

@@ -99,15 +99,22 @@ def _missing_head(repo: Repo, ref: str) -> Branch:
     own = repo.stored_symbolic(head) is not None
     where = f" in namespace {repo.namespace}" if repo.namespace else ""
     names = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-    said = (f"{head} names {ref}" if own or not repo.namespace else
-            f"namespace {repo.namespace} has no HEAD of its own and the "
-            f"repository's HEAD names {ref}")  # fmt: skip
-    missing = (f"{said}, which does not exist{where} (branches: {names}); .gto and "
-               ".gtoguard.yaml are read from the default branch, so GTO tags cannot "
-               "be checked")  # fmt: skip
+    said = (
+        f"{head} names {ref}"
+        if own or not repo.namespace
+        else f"namespace {repo.namespace} has no HEAD of its own and the "
+        f"repository's HEAD names {ref}"
+    )
+    missing = (
+        f"{said}, which does not exist{where} (branches: {names}); .gto and "
+        ".gtoguard.yaml are read from the default branch, so GTO tags cannot "
+        "be checked"
+    )
     best = next((n for n in ("main", "master") if n in others), others[0])
-    fix = (f"on the server, point HEAD at the default branch: git symbolic-ref {head} "
-           f"{repo.full(BRANCH_PREFIX + best)}")  # fmt: skip
+    fix = (
+        f"on the server, point HEAD at the default branch: git symbolic-ref {head} "
+        f"{repo.full(BRANCH_PREFIX + best)}"
+    )
     return Branch(ref, None, missing, fix)
 
 
@@ -155,8 +162,11 @@ def config_changes(
         if update.ref != branch.ref:
             continue
         if update.deleted:  # the branch goes, and the files it holds with it
-            changes += [(update, name) for name in CONFIG_FILES
-                        if repo.blob_id_at(update.old, name) is not None]  # fmt: skip
+            changes += [
+                (update, name)
+                for name in CONFIG_FILES
+                if repo.blob_id_at(update.old, name) is not None
+            ]
             continue
         old = None if update.created else update.old
         for name in CONFIG_FILES:

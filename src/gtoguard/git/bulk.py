@@ -43,11 +43,13 @@ _CANONICAL_TAG = re.compile(
 Read = tuple[str, int, "Canonical | None", "bytes | None"]
 
 
-def _git(cwd: str, args: list[str], stdin: int | IO[bytes] = subprocess.DEVNULL
-         ) -> subprocess.Popen[bytes]:  # fmt: skip
+def _git(
+    cwd: str, args: list[str], stdin: int | IO[bytes] = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
     try:
-        return invoke.popen(args, cwd, stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        return invoke.popen(
+            args, cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
     except OSError as exc:
         raise CannotRun(f"cannot run git: {exc.strerror}", "install git") from None
 
@@ -60,8 +62,9 @@ def refs_under(cwd: str, prefix: str) -> bytes:
                       prefix.rstrip("/")])  # fmt: skip
     out, _ = proc.communicate()
     if proc.returncode != 0:
-        raise CannotRun("git for-each-ref could not list the tags",
-                        "run git fsck in the repository")  # fmt: skip
+        raise CannotRun(
+            "git for-each-ref could not list the tags", "run git fsck in the repository"
+        )
     return out
 
 
@@ -144,8 +147,9 @@ def objects(cwd: str, oids: list[str]) -> Generator[Read, None, None]:
             fd = proc.stdout.fileno()
             yield from read_stream(iter(lambda: os.read(fd, CHUNK), b""))
     if proc.returncode not in (0, None):
-        raise CannotRun("git cat-file could not read the tag objects",
-                        "run git fsck in the repository")  # fmt: skip
+        raise CannotRun(
+            "git cat-file could not read the tag objects", "run git fsck in the repository"
+        )
 
 
 def read_stream(chunks: Iterator[bytes]) -> Iterator[Read]:
@@ -217,7 +221,19 @@ def _canonical(buffer: bytes, found: re.Match[bytes], start: int, stop: int) -> 
         else:
             if tagger.strip() and email.strip():
                 offset = int(hours) * 60 + int(minutes)
-                return ("tag", size, (target.decode("ascii"), kind.decode("ascii"), name,
-                                      tagger, email, seconds,
-                                      -offset if sign == b"-" else offset, message), None)  # fmt: skip
+                return (
+                    "tag",
+                    size,
+                    (
+                        target.decode("ascii"),
+                        kind.decode("ascii"),
+                        name,
+                        tagger,
+                        email,
+                        seconds,
+                        -offset if sign == b"-" else offset,
+                        message,
+                    ),
+                    None,
+                )
     return ("tag", size, None, buffer[start:stop])

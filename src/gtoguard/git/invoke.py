@@ -43,9 +43,13 @@ def environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 HELPER_PUSH = "GTOGUARD_HELPER_PUSH"
 
 
-def run(args: Sequence[str], cwd: str | os.PathLike[str] | None = None, *,
-        env: Mapping[str, str] | None = None, **options: Any
-        ) -> subprocess.CompletedProcess[Any]:  # fmt: skip
+def run(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    **options: Any,
+) -> subprocess.CompletedProcess[Any]:
     """``subprocess.run`` of ``git ARGS`` (output captured, no check); ``CannotRun`` when
     git cannot be started. ``env``: the whole environment to start from (default: ours)."""
     import subprocess
@@ -58,9 +62,13 @@ def run(args: Sequence[str], cwd: str | os.PathLike[str] | None = None, *,
         raise CannotRun(f"cannot run git: {exc.strerror or exc}", "install git") from None
 
 
-def popen(args: Sequence[str], cwd: str | os.PathLike[str] | None = None, *,
-          env: Mapping[str, str] | None = None, **options: Any
-          ) -> subprocess.Popen[bytes]:  # fmt: skip
+def popen(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    **options: Any,
+) -> subprocess.Popen[bytes]:
     """``subprocess.Popen`` of ``git ARGS``; ``OSError`` when git cannot be started."""
     import subprocess
 

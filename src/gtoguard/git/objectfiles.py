@@ -89,14 +89,19 @@ def _packed(pack_dir: str, oid: bytes, limit: int) -> bytes | None:
 def _offset(idx_path: str, oid: bytes) -> int | None:
     """The offset of ``oid`` in the pack of version-2 index ``idx_path``, or None."""
     try:
-        with open(idx_path, "rb") as handle, mmap.mmap(handle.fileno(), 0,
-                                                       access=mmap.ACCESS_READ) as idx:  # fmt: skip
+        with (
+            open(idx_path, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as idx,
+        ):
             if idx[:4] != _IDX_MAGIC or struct.unpack(">I", idx[4:8])[0] != 2:
                 return None
             size = len(oid)
             fanout = 8
-            low = struct.unpack(">I", idx[fanout + 4 * (oid[0] - 1): fanout + 4 * oid[0]])[0] \
-                if oid[0] else 0  # fmt: skip
+            low = (
+                struct.unpack(">I", idx[fanout + 4 * (oid[0] - 1) : fanout + 4 * oid[0]])[0]
+                if oid[0]
+                else 0
+            )
             high = struct.unpack(">I", idx[fanout + 4 * oid[0] : fanout + 4 * oid[0] + 4])[0]
             count = struct.unpack(">I", idx[fanout + 1020 : fanout + 1024])[0]
             names = fanout + 1024

@@ -70,10 +70,14 @@ def tag_from_fields(repo: Repo, oid: str, size: int, fields: Canonical) -> GitOb
     """``tag_info`` of a tag object as git writes it, from its fields."""
     target, kind, name, tagger, email, when, offset, message = fields
     target_kind = repo.kind_of(target)
-    odd = (None if target_kind == kind or target_kind not in KIND_NAMES
-           else f"its type header says {kind!r} but it tags a {target_kind}")  # fmt: skip
-    return GitObject(oid, "tag", target, target_kind, when, offset, tagger, email,
-                     message, name, odd, size)  # fmt: skip
+    odd = (
+        None
+        if target_kind == kind or target_kind not in KIND_NAMES
+        else f"its type header says {kind!r} but it tags a {target_kind}"
+    )
+    return GitObject(
+        oid, "tag", target, target_kind, when, offset, tagger, email, message, name, odd, size
+    )
 
 
 def _tag_head(repo: Repo, oid: str) -> bytes:
@@ -83,9 +87,11 @@ def _tag_head(repo: Repo, oid: str) -> bytes:
     it has sent them, and at most READ_CAP bytes of object: git holds the object
     whole meanwhile, so a larger one stored as a delta is not read at all (empty:
     the caller sees no headers, and the tag is too large anyway)."""
-    directories = [os.environ.get("GIT_OBJECT_DIRECTORY") or "",
-                   *os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep),
-                   os.path.join(repo.path, "objects")]  # fmt: skip
+    directories = [
+        os.environ.get("GIT_OBJECT_DIRECTORY") or "",
+        *os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep),
+        os.path.join(repo.path, "objects"),
+    ]
     head = objectfiles.head(oid, filter(None, directories), HEAD_CAP)
     if head is not None:
         return head
@@ -98,8 +104,9 @@ def _tag_head(repo: Repo, oid: str) -> bytes:
     import subprocess  # here, not above: the hook's usual path starts no process
 
     try:
-        with invoke.popen(["cat-file", "tag", oid], repo.path, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL) as proc:  # fmt: skip
+        with invoke.popen(
+            ["cat-file", "tag", oid], repo.path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        ) as proc:
             head = proc.stdout.read(HEAD_CAP) if proc.stdout else b""
             proc.kill()
     except OSError as exc:
@@ -107,8 +114,9 @@ def _tag_head(repo: Repo, oid: str) -> bytes:
     return head
 
 
-def objects_of(repo: Repo, updates: Iterable[RefUpdate], keep: int = READ_CAP
-               ) -> dict[str, GitObject]:  # fmt: skip
+def objects_of(
+    repo: Repo, updates: Iterable[RefUpdate], keep: int = READ_CAP
+) -> dict[str, GitObject]:
     """The new side of every created or moved tag of ``updates`` that is here, by
     object id (a missing one is for the caller to report); tag objects past ``keep``
     bytes by their heads only."""

@@ -26,8 +26,12 @@ def ls_remote_command(remote: str, artifacts: Iterable[str], cwd: str | None = N
     names = [artifact_to_tag(a) for a in artifacts]
     local = _local_repository(remote, cwd) if cwd is not None else None
     if local is not None:
-        patterns = [f"refs/tags/{a}{sep}{tail}" for a in names
-                    for sep in ("@", "#") for tail in ("*", "*/**")] or ["refs/tags"]  # fmt: skip
+        patterns = [
+            f"refs/tags/{a}{sep}{tail}"
+            for a in names
+            for sep in ("@", "#")
+            for tail in ("*", "*/**")
+        ] or ["refs/tags"]
         return invoke.argv([f"--git-dir={local}", "for-each-ref",
                                 "--format=%(objectname)%09%(refname)", "--", *patterns])  # fmt: skip
     return network_command(remote, names)
@@ -79,8 +83,14 @@ def start(command: list[str], cwd: str) -> subprocess.Popen[bytes] | None:
     """The command, running; None if it cannot start (the caller asks again, and says
     why, when it needs the answer)."""
     try:
-        return subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, env=invoke.environ(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            env=invoke.environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     except OSError:
         return None
 

@@ -112,8 +112,9 @@ class RefStore:
             try:
                 with open(os.path.join(self._path, b"packed-refs"), "rb") as packed:
                     size = os.fstat(packed.fileno()).st_size
-                    self._packed = (mmap.mmap(packed.fileno(), 0, access=mmap.ACCESS_READ)
-                                    if size else b"")  # fmt: skip
+                    self._packed = (
+                        mmap.mmap(packed.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+                    )
             except FileNotFoundError:
                 self._packed = b""
             header = self._packed[: self._packed.find(b"\n") + 1]

@@ -264,8 +264,7 @@ class Repo:
         blob = self._get(entry)
         return bytes(blob.data) if isinstance(blob, pygit2.Blob) else None
 
-    def checkout_attributes(self, commit: str, paths: Iterable[str]
-                            ) -> list[tuple[str, str, str]]:  # fmt: skip
+    def checkout_attributes(self, commit: str, paths: Iterable[str]) -> list[tuple[str, str, str]]:
         """(path, attribute, value) of every attribute a checkout of ``commit`` gives
         ``paths``, as git reads that commit's .gitattributes (its tree put in a throwaway
         index: a bare repository has no working tree to ask)."""
@@ -276,12 +275,16 @@ class Repo:
             cwd = self.workdir or self.path
             if invoke.run(["read-tree", commit], cwd, env=env).returncode != 0:
                 return []
-            done = invoke.run(["check-attr", "--cached", "-a", "-z", "--", *paths], cwd,
-                                  env=env)  # fmt: skip
+            done = invoke.run(["check-attr", "--cached", "-a", "-z", "--", *paths], cwd, env=env)
         fields = done.stdout.split(b"\0")
-        return [(fields[i].decode("utf-8", "replace"), fields[i + 1].decode("utf-8", "replace"),
-                 fields[i + 2].decode("utf-8", "replace"))
-                for i in range(0, len(fields) - 2, 3)]  # fmt: skip
+        return [
+            (
+                fields[i].decode("utf-8", "replace"),
+                fields[i + 1].decode("utf-8", "replace"),
+                fields[i + 2].decode("utf-8", "replace"),
+            )
+            for i in range(0, len(fields) - 2, 3)
+        ]
 
     def resolve(self, rev: str) -> tuple[str, str]:
         """(object id, kind) of a revision, annotated tags peeled (``REV^{}``); a
@@ -310,8 +313,15 @@ class Repo:
         if not isinstance(obj, pygit2.Commit):
             return None
         author, committer = obj.author, obj.committer
-        return (int(committer.time), int(committer.offset), author.name, author.email,
-                committer.name, committer.email, obj.message)  # fmt: skip
+        return (
+            int(committer.time),
+            int(committer.offset),
+            author.name,
+            author.email,
+            committer.name,
+            committer.email,
+            obj.message,
+        )
 
     def config_value(self, key: str) -> str | None:
         try:
@@ -338,8 +348,10 @@ def open_repo(path: str | None = None, namespace: str | None = None) -> Repo:
             repo = _open_from_env()
         else:
             if os.path.exists(path) and not os.path.isdir(path):
-                raise NotARepository(f"not a git repository: {path} is a file",
-                                     "pass the repository's directory with --repo")  # fmt: skip
+                raise NotARepository(
+                    f"not a git repository: {path} is a file",
+                    "pass the repository's directory with --repo",
+                )
             found = pygit2.discover_repository(path)
             if found is None:
                 raise NotARepository(

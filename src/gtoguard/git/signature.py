@@ -27,12 +27,14 @@ from gtoguard.policy.settings import Signers
 def precheck(block: str, signers: Signers) -> Verdict | None:
     """A verdict reached without running any verifier, or None when one must run."""
     if len(block.encode("utf-8", "surrogateescape")) > MAX_BLOCK:
-        return Verdict(False, f"the signature block is larger than {MAX_BLOCK} bytes; "
-                              "no verifier is run on it")  # fmt: skip
+        return Verdict(
+            False, f"the signature block is larger than {MAX_BLOCK} bytes; no verifier is run on it"
+        )
     if block.startswith("-----BEGIN SIGNED MESSAGE-----"):
         return Verdict(False, "X.509 (gpgsm) signatures are not accepted; sign with SSH or GPG")
-    kind, configured = (("SSH", signers.ssh) if block.startswith("-----BEGIN SSH")
-                        else ("GPG", signers.gpg))  # fmt: skip
+    kind, configured = (
+        ("SSH", signers.ssh) if block.startswith("-----BEGIN SSH") else ("GPG", signers.gpg)
+    )
     if not configured:
         return Verdict(False, f"signed with {kind}, and the server trusts no {kind} keys")
     return None
@@ -42,8 +44,9 @@ def verify(git_dir: str, oid: str, signers: Signers, block: str | None = None) -
     """Verify the signature of tag object ``oid`` with git, trusting only ``signers``;
     ``block`` is the signature block when the caller has it (it is checked first)."""
     if not signers.any:
-        return Verdict(False, "no signers are configured on the server (signers in the server "
-                              "policy)")  # fmt: skip
+        return Verdict(
+            False, "no signers are configured on the server (signers in the server policy)"
+        )
     if block is not None:
         early = precheck(block, signers)
         if early is not None:
@@ -77,15 +80,28 @@ def _copy_home(home: str | None, scratch: str) -> str:
 
 
 def _run(git_dir: str, oid: str, signers: Signers, home: str) -> Verdict:
-    args = ["-c", f"gpg.ssh.allowedSignersFile={signers.ssh or os.devnull}",
-            "-c", f"gpg.minTrustLevel={signers.gpg_min_trust}",
-            "-c", "gpg.x509.program=false", "verify-tag", "--raw", oid]  # fmt: skip
+    args = [
+        "-c",
+        f"gpg.ssh.allowedSignersFile={signers.ssh or os.devnull}",
+        "-c",
+        f"gpg.minTrustLevel={signers.gpg_min_trust}",
+        "-c",
+        "gpg.x509.program=false",
+        "verify-tag",
+        "--raw",
+        oid,
+    ]
     env = invoke.environ({"GIT_DIR": git_dir, "GNUPGHOME": home})
     timebudget.spend("verifying signatures")
     left = timebudget.left()
     try:
-        done = invoke.run(args, env=env, text=True, errors="replace",
-                              timeout=30 if left is None else min(30.0, left))  # fmt: skip
+        done = invoke.run(
+            args,
+            env=env,
+            text=True,
+            errors="replace",
+            timeout=30 if left is None else min(30.0, left),
+        )
     except subprocess.TimeoutExpired as exc:
         if left is not None and left < 30:
             raise timebudget.OverBudget(timebudget.seconds() or 0, "verifying signatures") from exc

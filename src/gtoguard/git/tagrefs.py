@@ -125,8 +125,9 @@ def tags_of(
     if isinstance(names, Mapping):
         pairs = [(n, oid) for n, oid in names.items() if _artifact_part(n) in wanted]
     else:
-        pairs = [(n, repo.ref_target(TAG_PREFIX + n) or "") for n in names
-                 if _artifact_part(n) in wanted]  # fmt: skip
+        pairs = [
+            (n, repo.ref_target(TAG_PREFIX + n) or "") for n in names if _artifact_part(n) in wanted
+        ]
     pairs = [(name, oid) for name, oid in pairs if oid]
     if len(pairs) >= BULK_READ:
         read = bulk_objects(repo, [oid for _, oid in pairs])

@@ -34,9 +34,17 @@ def create_tag(repo: Repo, name: str, commit: str, message: str, sign: bool) -> 
     Refuses to overwrite an existing tag."""
     body = message if not sign else message.rstrip("\n") + "\n"
     done = repo.git(
-        "tag", "-a", "-s" if sign else "--no-sign", "--cleanup=verbatim", "-F", "-",
-        "--", name, commit, stdin=body.encode("utf-8"),
-    )  # fmt: skip
+        "tag",
+        "-a",
+        "-s" if sign else "--no-sign",
+        "--cleanup=verbatim",
+        "-F",
+        "-",
+        "--",
+        name,
+        commit,
+        stdin=body.encode("utf-8"),
+    )
     if done.returncode != 0:
         hint = "check user.signingKey and gpg.format (git tag -s must work)" if sign else None
         raise CannotRun(f"git could not create tag {name!r}: {first_line(done.stderr)}", hint)

@@ -129,8 +129,9 @@ class VersionView:
 class ArtifactView:
     __slots__ = ("deprecations", "name", "versions")
 
-    def __init__(self, name: str, versions: list[VersionView],
-                 deprecations: list[TagEvent]) -> None:  # fmt: skip
+    def __init__(
+        self, name: str, versions: list[VersionView], deprecations: list[TagEvent]
+    ) -> None:
         self.name, self.versions, self.deprecations = name, versions, deprecations
 
     def __repr__(self) -> str:
@@ -219,8 +220,11 @@ def sort_by_time(versions: Iterable[VersionView]) -> list[VersionView]:
     return _stable_desc(list(versions), key=attrgetter("created_at"))
 
 
-def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
-                  declared_at: tuple[str, int] | None = None) -> ArtifactView:  # fmt: skip
+def artifact_view(
+    state: ArtifactState,
+    commit_times: Mapping[str, int],
+    declared_at: tuple[str, int] | None = None,
+) -> ArtifactView:
     """The artifact as gto builds it: versions from register/deregister tags (in time
     order), then stage tags bound to the version registered at their commit, else each to
     an "unregistered version" of its own, named by the commit. ``declared_at``: (commit,
@@ -253,8 +257,9 @@ def artifact_view(state: ArtifactState, commit_times: Mapping[str, int],
     if declared_at is not None and declared_at[0] not in by_commit:
         # gto looks for a version with a registration or deregistration there; a commit
         # with stage tags only gets one more "unregistered version"
-        versions.append(VersionView(declared_at[0], declared_at[0],
-                                    {declared_at[0]: declared_at[1]}))  # fmt: skip
+        versions.append(
+            VersionView(declared_at[0], declared_at[0], {declared_at[0]: declared_at[1]})
+        )
     deprecations = [e for e in ordered if e.name.action is DEPRECATE]
     return ArtifactView(state.name, versions, deprecations)
 
@@ -285,8 +290,9 @@ class Declared(NamedTuple):
 NOTHING_DECLARED = Declared()
 
 
-def summarize(registry: Registry, commit_times: Mapping[str, int],
-              declared: Declared = NOTHING_DECLARED) -> list[Summary]:  # fmt: skip
+def summarize(
+    registry: Registry, commit_times: Mapping[str, int], declared: Declared = NOTHING_DECLARED
+) -> list[Summary]:
     summaries = []
     for state in registry.artifacts.values():
         if not state.events:
@@ -294,9 +300,16 @@ def summarize(registry: Registry, commit_times: Mapping[str, int],
         view = artifact_view(state, commit_times, declared.at(state.name))
         latest = view.latest()
         every = view.stage_holders(-1)  # gto's default shows the first of each: one pass
-        summaries.append(Summary(view.name, view.active, latest.name if latest else None,
-                                 {stage: names[:1] for stage, names in every.items()},
-                                 frozenset(every), first_seen(state)))  # fmt: skip
+        summaries.append(
+            Summary(
+                view.name,
+                view.active,
+                latest.name if latest else None,
+                {stage: names[:1] for stage, names in every.items()},
+                frozenset(every),
+                first_seen(state),
+            )
+        )
     return summaries
 
 
@@ -304,22 +317,25 @@ def declared_only(summaries: Iterable[Summary], declared: Declared) -> list[Summ
     """Rows for the artifacts ``artifacts.yaml`` declares that no tag names: gto lists
     them last, in the file's order, active, with no version and no stage."""
     seen = {row.name for row in summaries}
-    return [Summary(name, True, None, {}, frozenset(), (3, number, name), registered=False)
-            for number, name in enumerate(declared.names) if name not in seen]  # fmt: skip
+    return [
+        Summary(name, True, None, {}, frozenset(), (3, number, name), registered=False)
+        for number, name in enumerate(declared.names)
+        if name not in seen
+    ]
 
 
 # gto builds its registry in three passes (artifact tags, then version tags, then stage
 # tags), each over the tags in time order, ties in name order; an artifact is listed
 # where it first appears
-_PASS = {DEPRECATE: 0, REGISTER: 1, DEREGISTER: 1, ASSIGN: 2,
-         UNASSIGN: 2}  # fmt: skip
+_PASS = {DEPRECATE: 0, REGISTER: 1, DEREGISTER: 1, ASSIGN: 2, UNASSIGN: 2}
 
 
 def first_seen(state: ArtifactState) -> tuple[int, int, str]:
     """(pass, tagger time, tag name) of the tag by which gto's registry first lists the
     artifact: ``gto show --json`` keeps that order, so ours does too."""
-    return min(((_PASS[e.name.action], e.time, e.tag) for e in state.events),
-               default=(3, 0, state.name))  # fmt: skip
+    return min(
+        ((_PASS[e.name.action], e.time, e.tag) for e in state.events), default=(3, 0, state.name)
+    )
 
 
 def registry_document(
@@ -398,12 +414,28 @@ EVENTS = {
 class CommitInfo:
     """What gto's enrichment event says of a version's commit."""
 
-    __slots__ = ("author", "author_email", "committer", "committer_email", "index",
-                 "message", "offset", "time")  # fmt: skip
+    __slots__ = (
+        "author",
+        "author_email",
+        "committer",
+        "committer_email",
+        "index",
+        "message",
+        "offset",
+        "time",
+    )
 
-    def __init__(self, time: int, offset: int, author: str, author_email: str,
-                 committer: str, committer_email: str, message: str,
-                 index: dict[str, Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        time: int,
+        offset: int,
+        author: str,
+        author_email: str,
+        committer: str,
+        committer_email: str,
+        message: str,
+        index: dict[str, Any] | None = None,
+    ) -> None:
         self.time = time
         self.offset = offset  # the committer's, minutes east of UTC
         self.author, self.author_email = author, author_email
@@ -440,13 +472,19 @@ def _tag_event(artifact: str, version: str, event: TagEvent) -> dict[str, Any]:
 
 def _enrichment(artifact: str, version: VersionView, info: CommitInfo) -> dict[str, Any]:
     return {
-        "priority": 0, "addition": True, "artifact": artifact,
-        "created_at": iso_at(info.time, info.offset), "author": info.author,
-        "author_email": info.author_email, "message": info.message,
-        "commit_hexsha": version.commit, "version": version.name,
+        "priority": 0,
+        "addition": True,
+        "artifact": artifact,
+        "created_at": iso_at(info.time, info.offset),
+        "author": info.author,
+        "author_email": info.author_email,
+        "message": info.message,
+        "commit_hexsha": version.commit,
+        "version": version.name,
         "enrichments": [] if info.index is None else [{"source": "gto", "artifact": info.index}],
-        "committer": info.committer, "committer_email": info.committer_email,
-    }  # fmt: skip
+        "committer": info.committer,
+        "committer_email": info.committer_email,
+    }
 
 
 def _latest_first(events: list[tuple[int, Any]]) -> list[Any]:
@@ -488,8 +526,9 @@ def _stage_document(artifact: str, version: VersionView, stage: StageView) -> di
     }
 
 
-def gto_versions_document(view: ArtifactView, commits: Mapping[str, CommitInfo],
-                          include_inactive: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+def gto_versions_document(
+    view: ArtifactView, commits: Mapping[str, CommitInfo], include_inactive: bool = False
+) -> list[dict[str, Any]]:
     """The document ``gto show NAME --json`` prints (``-d``: ``include_inactive``)."""
     if not (view.active or include_inactive):
         return []
@@ -538,8 +577,13 @@ def gto_versions_document(view: ArtifactView, commits: Mapping[str, CommitInfo],
     # version per stage), over the active versions
     shown: dict[str, list[tuple[VersionView, StageView]]] = {}
     for version, stage in _stable_desc(
-        [(v, s) for v in sort_by_time(view.candidates(include_unregistered=True))
-         for s in v.active_stages()], key=lambda pair: pair[1].created_at):  # fmt: skip
+        [
+            (v, s)
+            for v in sort_by_time(view.candidates(include_unregistered=True))
+            for s in v.active_stages()
+        ],
+        key=lambda pair: pair[1].created_at,
+    ):
         holders = shown.setdefault(stage.stage, [])
         if not holders:  # one version per stage
             holders.append((version, stage))
@@ -547,8 +591,9 @@ def gto_versions_document(view: ArtifactView, commits: Mapping[str, CommitInfo],
     result = []
     for version in sort_by_semver(v for v in view.versions if v.active or include_inactive):
         document = documents[id(version)]
-        document["stages"] = [_stage_document(view.name, v, s) for v, s in chosen
-                              if v.name == version.name]  # fmt: skip
+        document["stages"] = [
+            _stage_document(view.name, v, s) for v, s in chosen if v.name == version.name
+        ]
         result.append(document)
         if version.discovered and version.stages:
             # gto files the commit's enrichment of a stage-only version once more, as a

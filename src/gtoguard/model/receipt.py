@@ -31,11 +31,18 @@ class Shown(NamedTuple):
 def shown(view: ArtifactView) -> Shown:
     versions = sort_by_semver(v for v in view.versions if v.registered and v.active)
     gone = frozenset(v.name for v in view.versions if v.registered and not v.active)
-    unassigned = frozenset((s.stage, v.commit) for v in view.versions if v.active
-                           for s in v.stages.values() if not s.active)  # fmt: skip
+    unassigned = frozenset(
+        (s.stage, v.commit)
+        for v in view.versions
+        if v.active
+        for s in v.stages.values()
+        if not s.active
+    )
     commits = {v.name: v.commit for v in view.versions}
-    holders = {stage: tuple((commits[name], name) for name in names)
-               for stage, names in view.stage_holders(-1).items()}  # fmt: skip
+    holders = {
+        stage: tuple((commits[name], name) for name in names)
+        for stage, names in view.stage_holders(-1).items()
+    }
     return Shown(
         bool(view.versions or view.deprecations),
         view.active,
@@ -46,22 +53,25 @@ def shown(view: ArtifactView) -> Shown:
     )
 
 
-def receipt(before: Mapping[str, Sequence[TagEvent]], after: Registry,
-            commit_times: Mapping[str, int],
-            stage_order: Sequence[str] | None = None) -> list[str]:  # fmt: skip
+def receipt(
+    before: Mapping[str, Sequence[TagEvent]],
+    after: Registry,
+    commit_times: Mapping[str, int],
+    stage_order: Sequence[str] | None = None,
+) -> list[str]:
     """The lines for every artifact in ``before`` (its events before the push) whose view
     changed in ``after``; ``stage_order``: .gto's stages, the order stages are listed."""
     lines = []
     for name in sorted(before):
         old = artifact_view(ArtifactState(name, list(before[name])), commit_times)
         state = after.artifacts.get(name, ArtifactState(name))
-        lines += changes(name, shown(old), shown(artifact_view(state, commit_times)),
-                         stage_order)  # fmt: skip
+        lines += changes(name, shown(old), shown(artifact_view(state, commit_times)), stage_order)
     return lines
 
 
-def changes(name: str, was: Shown, now: Shown, stage_order: Sequence[str] | None = None
-            ) -> list[str]:  # fmt: skip
+def changes(
+    name: str, was: Shown, now: Shown, stage_order: Sequence[str] | None = None
+) -> list[str]:
     """What ``was`` → ``now`` changes for readers of artifact ``name``."""
     if was.active and not now.active:
         return [f"{name}: deprecated"]  # readers hide the whole artifact now
@@ -73,22 +83,33 @@ def changes(name: str, was: Shown, now: Shown, stage_order: Sequence[str] | None
             lines.append(f"{name}: {_label(version)} registered")
     for version in was.versions:
         if version not in now.versions:
-            how = "deregistered" if version in now.deregistered else (
-                "no longer registered (its registration tag was deleted)")  # fmt: skip
+            how = (
+                "deregistered"
+                if version in now.deregistered
+                else ("no longer registered (its registration tag was deleted)")
+            )
             lines.append(f"{name}: {_label(version)} {how}")
     if not now.active:
         return lines
     order = list(stage_order or ())
-    stages = sorted(set(was.stages) | set(now.stages),
-                    key=lambda s: (order.index(s) if s in order else len(order), s))  # fmt: skip
+    stages = sorted(
+        set(was.stages) | set(now.stages),
+        key=lambda s: (order.index(s) if s in order else len(order), s),
+    )
     for stage in stages:
-        lines += _stage_changes(name, stage, was.stages.get(stage, ()),
-                                now.stages.get(stage, ()), now)  # fmt: skip
+        lines += _stage_changes(
+            name, stage, was.stages.get(stage, ()), now.stages.get(stage, ()), now
+        )
     return lines
 
 
-def _stage_changes(name: str, stage: str, was: tuple[tuple[str, str], ...],
-                   now: tuple[tuple[str, str], ...], after: Shown) -> list[str]:  # fmt: skip
+def _stage_changes(
+    name: str,
+    stage: str,
+    was: tuple[tuple[str, str], ...],
+    now: tuple[tuple[str, str], ...],
+    after: Shown,
+) -> list[str]:
     """A stage's holders are commits: registering a commit that holds a stage renames
     what readers show there (from the commit to the version), and says so."""
     if was == now:

@@ -34,14 +34,17 @@ class VersionRecord:
 
     __slots__ = ("commit", "deregistered", "name", "registered")
 
-    def __init__(self, name: str, commit: str, registered: int | None = None,
-                 deregistered: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, name: str, commit: str, registered: int | None = None, deregistered: int | None = None
+    ) -> None:
         self.name, self.commit = name, commit
         self.registered, self.deregistered = registered, deregistered
 
     def __repr__(self) -> str:
-        return (f"VersionRecord({self.name!r}, {self.commit!r}, registered={self.registered}, "
-                f"deregistered={self.deregistered})")  # fmt: skip
+        return (
+            f"VersionRecord({self.name!r}, {self.commit!r}, registered={self.registered}, "
+            f"deregistered={self.deregistered})"
+        )
 
     @property
     def active(self) -> bool:
@@ -56,8 +59,9 @@ class ArtifactState:
     every question a rule asks costs O(1) or O(versions on one commit), not O(events):
     replaying a long history (``check --all``, a mirror push) stays linear."""
 
-    def __init__(self, name: str, events: list[TagEvent] | None = None,
-                 max_counter: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self, name: str, events: list[TagEvent] | None = None, max_counter: int = 0
+    ) -> None:
         self.name = name
         self.events: list[TagEvent] = [] if events is None else events
         self.max_counter = max_counter  # over every tag name of the artifact, lightweight too
@@ -258,8 +262,9 @@ class ArtifactState:
         self._sync()
         if self._latest_deprecation is None:
             return False
-        others = max([t for t in (self._latest_other,) if t is not None] + list(commit_times),
-                     default=None)  # fmt: skip
+        others = max(
+            [t for t in (self._latest_other,) if t is not None] + list(commit_times), default=None
+        )
         return others is None or self._latest_deprecation > others
 
 

@@ -62,25 +62,40 @@ class Planner:
 
     # --- the five commands -------------------------------------------------------------
 
-    def register(self, commit: str, version: str | None, bump: str | None,
-                 message: str | None) -> list[NewTag]:  # fmt: skip
+    def register(
+        self, commit: str, version: str | None, bump: str | None, message: str | None
+    ) -> list[NewTag]:
         self._register(commit, version, bump, message)
         return list(self.planned)
 
-    def _register(self, commit: str, version: str | None, bump: str | None,
-                  message: str | None, implicit: bool = False) -> NewTag:  # fmt: skip
+    def _register(
+        self,
+        commit: str,
+        version: str | None,
+        bump: str | None,
+        message: str | None,
+        implicit: bool = False,
+    ) -> NewTag:
         if version is None:
             version = self._next_version(bump)
         else:
             _check_version(version, "--version")
-        tag = self._name(Action.REGISTER, default_simple=True, version=version,
-                         force_simple=implicit)  # fmt: skip
+        tag = self._name(
+            Action.REGISTER, default_simple=True, version=version, force_simple=implicit
+        )
         text = message or f"Registering artifact {self.state.name} version {version}"
         return self._add(tag, commit, text)
 
-    def assign(self, stage: str, commit: str | None, version: str | None,
-               new_version: str | None, bump: str | None, message: str | None,
-               force: bool) -> list[NewTag]:  # fmt: skip
+    def assign(
+        self,
+        stage: str,
+        commit: str | None,
+        version: str | None,
+        new_version: str | None,
+        bump: str | None,
+        message: str | None,
+        force: bool,
+    ) -> list[NewTag]:
         if version is not None:
             commit = self._commit_of(version)
             label = version
@@ -111,8 +126,9 @@ class Planner:
         text = message or (f"Assigning stage {stage} to artifact {self.state.name} version {label}")
         return self._plan_add(tag, commit, text)
 
-    def unassign(self, stage: str, commit: str | None, version: str | None,
-                 message: str | None) -> list[NewTag]:  # fmt: skip
+    def unassign(
+        self, stage: str, commit: str | None, version: str | None, message: str | None
+    ) -> list[NewTag]:
         if version is not None:
             commit = self._commit_of(version)
         assert commit is not None
@@ -126,19 +142,22 @@ class Planner:
     def deregister(self, version: str, fallback_commit: str, message: str | None) -> list[NewTag]:
         _check_version(version, "--version")
         commits = self.state.commits_of(version)
-        active = [v.commit for v in self.state.versions().values()
-                  if v.name == version and v.active]  # fmt: skip
+        active = [
+            v.commit for v in self.state.versions().values() if v.name == version and v.active
+        ]
         # an unknown version still gets a tag on HEAD: the engine refuses it as the hook would
         commit = (active or commits or [fallback_commit])[0]
         tag = self._name(Action.DEREGISTER, default_simple=True, version=version)
         text = message or f"Deregistering artifact {self.state.name} version {version}"
         return self._plan_add(tag, commit, text)
 
-    def deprecate(self, commit_times: dict[str, int], fallback_commit: str,
-                  message: str | None, force: bool) -> list[NewTag]:  # fmt: skip
+    def deprecate(
+        self, commit_times: dict[str, int], fallback_commit: str, message: str | None, force: bool
+    ) -> list[NewTag]:
         if force and self.simple:
-            raise UsageError("--force creates a new deprecation tag, which needs a counter",
-                             "drop --simple")  # fmt: skip
+            raise UsageError(
+                "--force creates a new deprecation tag, which needs a counter", "drop --simple"
+            )
         if not force:
             if not self.state.events:
                 raise UsageError(
@@ -168,8 +187,14 @@ class Planner:
         self.planned.append(new)
         return new
 
-    def _name(self, action: Action, default_simple: bool, version: str | None = None,
-              stage: str | None = None, force_simple: bool = False) -> TagName:  # fmt: skip
+    def _name(
+        self,
+        action: Action,
+        default_simple: bool,
+        version: str | None = None,
+        stage: str | None = None,
+        force_simple: bool = False,
+    ) -> TagName:
         if force_simple and not self.counter_required:
             simple = True  # gto: the registration inside assign is always simple
         elif self.simple is not None:
@@ -199,9 +224,11 @@ class Planner:
         records = [v for v in self.state.versions().values() if v.name == version]
         if not records:
             if not self.state.events:  # gtoguard show NAME would say there is no such artifact
-                raise UsageError(f"there is no artifact {self.state.name} yet",
-                                 f"see the artifacts: gtoguard show; or register its first "
-                                 f"version: gtoguard register {self.state.name}")  # fmt: skip
+                raise UsageError(
+                    f"there is no artifact {self.state.name} yet",
+                    f"see the artifacts: gtoguard show; or register its first "
+                    f"version: gtoguard register {self.state.name}",
+                )
             raise UsageError(
                 f"version {version} of {self.state.name} is not registered",
                 f"see its versions: gtoguard show {self.state.name}",
@@ -236,8 +263,9 @@ def bump_version(version: str, part: str) -> str:
     """python-semver's bump, as gto uses it: prerelease and build are dropped."""
     key = semver_key(version)
     if key is None:
-        raise UsageError(f"{version!r} is not a semver version and cannot be bumped",
-                         "give --version vX.Y.Z")  # fmt: skip
+        raise UsageError(
+            f"{version!r} is not a semver version and cannot be bumped", "give --version vX.Y.Z"
+        )
     major, minor, patch = key[0]
     if part == "major":
         return f"v{major + 1}.0.0"

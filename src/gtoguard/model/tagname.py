@@ -122,8 +122,14 @@ class TagName(NamedTuple):
 class TagNameError(ValueError):
     """A name that is not a usable GTO tag; ``rule`` is the violation id it maps to."""
 
-    def __init__(self, name: str, reason: str, suggestion: str | None, rule: str,
-                 decoded: TagName | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        reason: str,
+        suggestion: str | None,
+        rule: str,
+        decoded: TagName | None = None,
+    ) -> None:
         super().__init__(f"{name!r}: {reason}")
         self.name = name
         self.reason = reason
@@ -232,8 +238,14 @@ def _may_break_ref(name: str) -> bool:
     ``ref_format_problem`` could find anything. What git refuses among those characters
     is a few sequences, each a substring test; ``parse_tag`` runs on every tag of a
     registry, and this costs a quarter of the full search."""
-    return ("//" in name or ".." in name or "/." in name or ".lock" in name
-            or name[0] in "./" or name[-1] in "./")  # fmt: skip
+    return (
+        "//" in name
+        or ".." in name
+        or "/." in name
+        or ".lock" in name
+        or name[0] in "./"
+        or name[-1] in "./"
+    )
 
 
 def ref_format_problem(name: str) -> str | None:  # noqa: PLR0911 (one return per way a name breaks gto's grammar)

@@ -207,8 +207,9 @@ def commit_problem(raw: bytes) -> str | None:
             codecs.lookup(name)
             message.decode(name)
         except (LookupError, UnicodeError, ValueError):
-            return (f"its message does not decode as its encoding header says "
-                    f"({_show(encoding[:40])})")  # fmt: skip
+            return (
+                f"its message does not decode as its encoding header says ({_show(encoding[:40])})"
+            )
     match = _COMMIT_IDENT.fullmatch(found[b"committer"])
     assert match is not None
     seconds, sign, hours, minutes = match.groups()

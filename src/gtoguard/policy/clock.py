@@ -62,9 +62,11 @@ def freeze_now(env: Mapping[str, str]) -> int:
     try:
         return parse_time(value)
     except ValueError:
-        raise CannotRun(f"{TEST_CLOCK}={value!r} is not a time",
-                        "it is for tests only: unset it, or give epoch seconds or ISO 8601 "
-                        "with a zone (2026-12-24T12:00:00+01:00)") from None  # fmt: skip
+        raise CannotRun(
+            f"{TEST_CLOCK}={value!r} is not a time",
+            "it is for tests only: unset it, or give epoch seconds or ISO 8601 "
+            "with a zone (2026-12-24T12:00:00+01:00)",
+        ) from None
 
 
 def clock_note(env: Mapping[str, str]) -> str | None:

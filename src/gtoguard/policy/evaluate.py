@@ -125,16 +125,22 @@ class Context(NamedTuple):
 
 
 class Outcome:
-    def __init__(self, violations: list[Violation] | None = None, checked: int = 0,
-                 rejected_refs: set[str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        violations: list[Violation] | None = None,
+        checked: int = 0,
+        rejected_refs: set[str] | None = None,
+    ) -> None:
         self.violations: list[Violation] = [] if violations is None else violations
         self.checked = checked  # GTO-shaped tag updates looked at
         self.rejected_refs: set[str] = set() if rejected_refs is None else rejected_refs
         self.stamp: str | None = None  # the config commit to name on violations added now
 
     def __repr__(self) -> str:
-        return (f"Outcome(checked={self.checked}, violations={self.violations!r}, "
-                f"rejected_refs={sorted(self.rejected_refs)!r})")  # fmt: skip
+        return (
+            f"Outcome(checked={self.checked}, violations={self.violations!r}, "
+            f"rejected_refs={sorted(self.rejected_refs)!r})"
+        )
 
     def add(self, violation: Violation | None, origin: str | None = None) -> None:
         """``origin``: whose rule it is (``Violation.origin``), where the rule does not say."""
@@ -250,8 +256,11 @@ def _apply_modes(outcome: Outcome, policy_of: Callable[[str], Policy]) -> None:
     (``KEEPS_READERS_WORKING``); what is left an error declines its ref."""
     found = []
     for violation in outcome.violations:
-        if (violation.severity == "error" and violation.rule not in KEEPS_READERS_WORKING
-                and policy_of(violation.ref).warns(violation.origin)):  # fmt: skip
+        if (
+            violation.severity == "error"
+            and violation.rule not in KEEPS_READERS_WORKING
+            and policy_of(violation.ref).warns(violation.origin)
+        ):
             violation = _as_warning(violation)
         found.append(violation)
     outcome.violations = found
@@ -272,8 +281,13 @@ def _set_aside(registry: Registry, now: int) -> dict[str, list[TagEvent]]:
     return found
 
 
-def _after_ahead(state: ArtifactState, new: Sequence[Item], later: Sequence[TagEvent],
-                 ctx: Context, outcome: Outcome) -> None:  # fmt: skip
+def _after_ahead(
+    state: ArtifactState,
+    new: Sequence[Item],
+    later: Sequence[TagEvent],
+    ctx: Context,
+    outcome: Outcome,
+) -> None:
     """Put back the events dated ahead of the clock, and hold the batch to them: gto
     places them after the batch's tags, and there each must still pass as it did when it
     arrived. One that fails only with the batch before it declines the batch's first tag
@@ -285,11 +299,13 @@ def _after_ahead(state: ArtifactState, new: Sequence[Item], later: Sequence[TagE
     if new:
         mine = {update.ref for update, _, _ in new}
         history = [item for item in _history(state) if item[0].ref not in mine]
-        ahead: list[Item] = [(RefUpdate(TAG_PREFIX + e.tag, e.commit, e.commit), e.name, e)
-                             for e in later]  # fmt: skip
+        ahead: list[Item] = [
+            (RefUpdate(TAG_PREFIX + e.tag, e.commit, e.commit), e.name, e) for e in later
+        ]
         refs = {update.ref for update, _, _ in ahead}
-        unknown = ctx._replace(facts=ctx.facts._replace(pusher=None, pusher_of=None,
-                                                        identity_required=True))  # fmt: skip
+        unknown = ctx._replace(
+            facts=ctx.facts._replace(pusher=None, pusher_of=None, identity_required=True)
+        )
         before, after = Outcome(), Outcome()
         _replay(state.name, history + ahead, unknown, before, refs)
         _replay(state.name, history + list(new) + ahead, unknown, after, refs)
@@ -303,18 +319,22 @@ def _after_ahead(state: ArtifactState, new: Sequence[Item], later: Sequence[TagE
             other = violation.ref.removeprefix(TAG_PREFIX)
             when = next(e.time for e in later if e.tag == other)
             if violation.rule in ("identity-unknown", "pusher-not-allowed"):
-                what = ("there it changes a stage it did not change when it arrived, a change "
-                        f"its pusher was never judged for ({violation.message.split(', and')[0]})")  # fmt: skip
+                what = (
+                    "there it changes a stage it did not change when it arrived, a change "
+                    f"its pusher was never judged for ({violation.message.split(', and')[0]})"
+                )
             else:
                 what = f"there it fails: {violation.message}"
-            outcome.add(Violation(
-                violation.rule,
-                first[0].ref,
-                f"'{other}' is dated after this push arrived, so gto places it after this "
-                f"tag, and {what}",
-                f"date this tag after it (GIT_COMMITTER_DATE=@{when + 1} git tag ..., within "
-                f"tags.clock_skew), or push once {iso_time(when)} has passed",
-            ))  # fmt: skip
+            outcome.add(
+                Violation(
+                    violation.rule,
+                    first[0].ref,
+                    f"'{other}' is dated after this push arrived, so gto places it after this "
+                    f"tag, and {what}",
+                    f"date this tag after it (GIT_COMMITTER_DATE=@{when + 1} git tag ..., within "
+                    f"tags.clock_skew), or push once {iso_time(when)} has passed",
+                )
+            )
     for event in later:
         state.add(event)
 
@@ -362,8 +382,9 @@ def _back_dated(items: Sequence[Item], registry: Registry) -> set[str]:
     return found
 
 
-def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
-           outcome: Outcome) -> ArtifactState:  # fmt: skip
+def _place(
+    state: ArtifactState, new: Sequence[Item], ctx: Context, outcome: Outcome
+) -> ArtifactState:
     """Judge back-dated tags where gto puts them: replay the artifact's history with and
     without them. A new tag fails on its own rules at its place, and also for any existing
     tag that its place makes fail (which ``check --all`` would then report)."""
@@ -371,8 +392,9 @@ def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
     for update, _tag, event in new:
         if event is None:
             continue
-        behind = check_tagger_time(update.ref, event, state, ctx.now,
-                                   ctx.policy.tags.clock_skew, ctx.age_limit)  # fmt: skip
+        behind = check_tagger_time(
+            update.ref, event, state, ctx.now, ctx.policy.tags.clock_skew, ctx.age_limit
+        )
         if behind is not None:  # declined for its date alone: not placed anywhere
             outcome.add(behind, SKEW)
             late.add(update.ref)
@@ -404,17 +426,21 @@ def _place(state: ArtifactState, new: Sequence[Item], ctx: Context,
             outcome.add(violation)
         elif (violation.ref, violation.rule) not in seen:
             other = violation.ref.removeprefix(TAG_PREFIX)
-            outcome.add(Violation(
-                violation.rule, first,
-                f"its tagger date places it before '{other}' in gto's history, and there "
-                f"'{other}' fails: {violation.message}",
-                "create the tag again with the current date (gto orders events by tagger date)",
-            ))  # fmt: skip
+            outcome.add(
+                Violation(
+                    violation.rule,
+                    first,
+                    f"its tagger date places it before '{other}' in gto's history, and there "
+                    f"'{other}' fails: {violation.message}",
+                    "create the tag again with the current date (gto orders events by tagger date)",
+                )
+            )
     return merged
 
 
-def _replay(name: str, items: Sequence[Item], ctx: Context, outcome: Outcome,
-            judged: set[str]) -> ArtifactState:  # fmt: skip
+def _replay(
+    name: str, items: Sequence[Item], ctx: Context, outcome: Outcome, judged: set[str]
+) -> ArtifactState:
     state = ArtifactState(name)
     for update, tag, event in sorted(items, key=_item_key):
         _evaluate_tag(update, tag, event, state, ctx, outcome, update.ref in judged)
@@ -436,8 +462,9 @@ def _evaluate_tag(
     add = outcome.add
     ref = update.ref
     for path, keyword, message in ctx.validate(tag):
-        found = schema_violation(ref, tag, path, keyword, message, ctx.config,
-                                 ctx.origin, state, commit)  # fmt: skip
+        found = schema_violation(
+            ref, tag, path, keyword, message, ctx.config, ctx.origin, state, commit
+        )
         add(found, COUNTER if found.rule == "counter-missing" else None)
     if tag.counter is not None:
         if ctx.arrived or event is None or tag.counter > state.max_counter:
@@ -522,8 +549,7 @@ def _holders_now(state: ArtifactState, stage_rules: StageRules, facts: Facts) ->
     return found
 
 
-def restored_stages(tag: TagName, event: TagEvent, state: ArtifactState,
-                    facts: Facts) -> list[str]:  # fmt: skip
+def restored_stages(tag: TagName, event: TagEvent, state: ArtifactState, facts: Facts) -> list[str]:
     """The stages an event brings back by making a deprecated artifact active again: any
     event dated from the deprecation on (a registration, an assignment, an unassignment;
     its commit's date counts too) restores every stage the artifact's versions held."""
@@ -537,8 +563,9 @@ def restored_stages(tag: TagName, event: TagEvent, state: ArtifactState,
     return sorted(state.stages_held())
 
 
-def _counter_evidence(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
-                      ctx: Context, outcome: Outcome) -> None:  # fmt: skip
+def _counter_evidence(
+    ref: str, tag: TagName, event: TagEvent, state: ArtifactState, ctx: Context, outcome: Outcome
+) -> None:
     """An audit, where no tag's arrival is known: this tag's counter is not above the
     counters of tags dated before it. Counters and dates are both written by the pusher,
     so the audit cannot tell which tag arrived out of order: a warning on this tag that
@@ -574,13 +601,19 @@ def _stages_changed(tag: TagName, event: TagEvent, state: ArtifactState) -> list
     return []
 
 
-def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: ArtifactState,
-                 ctx: Context, outcome: Outcome, pushed: bool = True) -> None:  # fmt: skip
+def _team_policy(
+    update: RefUpdate,
+    tag: TagName,
+    event: TagEvent,
+    state: ArtifactState,
+    ctx: Context,
+    outcome: Outcome,
+    pushed: bool = True,
+) -> None:
     """The rules of ``versions`` and ``stages`` in the policies (docs/design.md §2)."""
     policy, facts, ref = ctx.policy, ctx.facts, update.ref
     if policy.versions_increasing:
-        outcome.add(check_version_increasing(ref, tag, state, policy, event.commit),
-                    INCREASING)  # fmt: skip
+        outcome.add(check_version_increasing(ref, tag, state, policy, event.commit), INCREASING)
     if tag.action is ASSIGN:
         found = check_version_for_stage(ref, tag, event, state, policy)
         outcome.add(
@@ -596,30 +629,70 @@ def _team_policy(update: RefUpdate, tag: TagName, event: TagEvent, state: Artifa
             own = stage_rules.source  # each stage rule is its policy's, in that one's mode
             if restoring:
                 for commit in sorted(state.stages_held().get(stage, ())):
-                    outcome.add(check_restored_order(
-                        ref, tag, commit, state, stage_rules,
-                        _holders_now(state, stage_rules, facts), reactivating=True), own)  # fmt: skip
+                    outcome.add(
+                        check_restored_order(
+                            ref,
+                            tag,
+                            commit,
+                            state,
+                            stage_rules,
+                            _holders_now(state, stage_rules, facts),
+                            reactivating=True,
+                        ),
+                        own,
+                    )
             else:
-                outcome.add(check_stage_order(ref, tag, event, state, stage_rules,
-                                              _holders_now(state, stage_rules, facts)),
-                            own)  # fmt: skip
+                outcome.add(
+                    check_stage_order(
+                        ref, tag, event, state, stage_rules, _holders_now(state, stage_rules, facts)
+                    ),
+                    own,
+                )
             outcome.add(check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue
             outcome.add(check_branches(ref, tag, event, stage_rules, facts.reachable), own)
-            outcome.add(check_pusher(ref, tag, stage_rules, _who(facts, update),
-                                     facts.identity_required, restoring=restoring,
-                                     sources=facts.identity_from, fix=facts.identity_fix), own)  # fmt: skip
-            outcome.add(check_signed(ref, tag, update.new, event.message, stage_rules,
-                                     facts.verify, facts.will_sign, restoring), own)  # fmt: skip
-            outcome.add(check_bound(ref, tag, event.message, stage_rules,
-                                    facts.repository, facts.verify is not None), own)  # fmt: skip
+            outcome.add(
+                check_pusher(
+                    ref,
+                    tag,
+                    stage_rules,
+                    _who(facts, update),
+                    facts.identity_required,
+                    restoring=restoring,
+                    sources=facts.identity_from,
+                    fix=facts.identity_fix,
+                ),
+                own,
+            )
+            outcome.add(
+                check_signed(
+                    ref,
+                    tag,
+                    update.new,
+                    event.message,
+                    stage_rules,
+                    facts.verify,
+                    facts.will_sign,
+                    restoring,
+                ),
+                own,
+            )
+            outcome.add(
+                check_bound(
+                    ref, tag, event.message, stage_rules, facts.repository, facts.verify is not None
+                ),
+                own,
+            )
             if ctx.age_limit is not None:
-                outcome.add(check_signed_now(ref, tag, event, stage_rules, ctx.now,
-                                             policy.tags.clock_skew), own)  # fmt: skip
+                outcome.add(
+                    check_signed_now(ref, tag, event, stage_rules, ctx.now, policy.tags.clock_skew),
+                    own,
+                )
             if ctx.freeze_at is not None:
-                outcome.add(check_frozen(ref, tag, stage_rules, ctx.freeze_at,
-                                         restoring=restoring), own)  # fmt: skip
+                outcome.add(
+                    check_frozen(ref, tag, stage_rules, ctx.freeze_at, restoring=restoring), own
+                )
 
 
 def _who(facts: Facts, update: RefUpdate) -> Pusher | None:
@@ -633,8 +706,16 @@ def event_of(name: str, tag: TagName, obj: GitObject) -> TagEvent | None:
     """The registry event of an annotated tag on a commit; None for anything else."""
     if obj.kind != "tag" or obj.target_kind != "commit" or obj.target is None:
         return None
-    return TagEvent(name, tag, obj.time if obj.time is not None else 0, obj.target,
-                    obj.offset, obj.tagger, obj.email, obj.message)  # fmt: skip
+    return TagEvent(
+        name,
+        tag,
+        obj.time if obj.time is not None else 0,
+        obj.target,
+        obj.offset,
+        obj.tagger,
+        obj.email,
+        obj.message,
+    )
 
 
 def _held_by(registry: Registry, tag_name: str, tag: TagName) -> str | None:
@@ -645,8 +726,9 @@ def _held_by(registry: Registry, tag_name: str, tag: TagName) -> str | None:
     return state.version_label(event.commit) if state and event else None
 
 
-def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
-            outcome: Outcome) -> None:  # fmt: skip
+def _remove(
+    update: RefUpdate, tag: TagName, registry: Registry, ctx: Context, outcome: Outcome
+) -> None:
     """Forget a deleted or moved tag. Where the knobs allow that, it is still a stage
     change like any other: each stage whose holders it changes applies its ``pushers``,
     and a stage it gives back applies its ``from``. (``signed`` cannot apply: a deletion
@@ -668,17 +750,35 @@ def _remove(update: RefUpdate, tag: TagName, registry: Registry, ctx: Context,
             continue
         for stage_rules in ctx.policy.rules_for(stage):
             own = stage_rules.source
-            outcome.add(check_pusher(update.ref, tag, stage_rules, facts.pusher,
-                                     facts.identity_required, removing=True,
-                                     sources=facts.identity_from, fix=facts.identity_fix), own)  # fmt: skip
+            outcome.add(
+                check_pusher(
+                    update.ref,
+                    tag,
+                    stage_rules,
+                    facts.pusher,
+                    facts.identity_required,
+                    removing=True,
+                    sources=facts.identity_from,
+                    fix=facts.identity_fix,
+                ),
+                own,
+            )
             if ctx.freeze_at is not None:
-                outcome.add(check_frozen(update.ref, tag, stage_rules, ctx.freeze_at,
-                                         removing=True), own)  # fmt: skip
+                outcome.add(
+                    check_frozen(update.ref, tag, stage_rules, ctx.freeze_at, removing=True), own
+                )
             for commit in sorted({c for c, _ in now} - {c for c, _ in was}):
-                outcome.add(check_restored_order(update.ref, tag, commit, state,
-                                                 stage_rules,
-                                                 _holders_now(state, stage_rules, facts)),
-                            own)  # fmt: skip
+                outcome.add(
+                    check_restored_order(
+                        update.ref,
+                        tag,
+                        commit,
+                        state,
+                        stage_rules,
+                        _holders_now(state, stage_rules, facts),
+                    ),
+                    own,
+                )
 
 
 def _holders(state: ArtifactState, facts: Facts) -> dict[str, set[tuple[str, str]]]:
@@ -688,8 +788,10 @@ def _holders(state: ArtifactState, facts: Facts) -> dict[str, set[tuple[str, str
     commit's hexsha)."""
     if deprecated(state, facts):
         return {}
-    return {stage: {(c, state.version_label(c)) for c in commits}
-            for stage, commits in state.stages_held().items()}  # fmt: skip
+    return {
+        stage: {(c, state.version_label(c)) for c in commits}
+        for stage, commits in state.stages_held().items()
+    }
 
 
 def _history(state: ArtifactState) -> list[Item]:
@@ -697,8 +799,9 @@ def _history(state: ArtifactState) -> list[Item]:
     return [(RefUpdate(TAG_PREFIX + e.tag, e.commit, e.commit), e.name, e) for e in state.events]
 
 
-def _judge_what_remains(update: RefUpdate, history: list[Item], state: ArtifactState,
-                        ctx: Context, outcome: Outcome) -> None:  # fmt: skip
+def _judge_what_remains(
+    update: RefUpdate, history: list[Item], state: ArtifactState, ctx: Context, outcome: Outcome
+) -> None:
     """A deletion must not leave the history failing: with ``churn#staging#1`` gone, the
     ``churn#prod#2`` that relied on it breaks ``from`` in gto's history (and ``check
     --all`` reports it). Replay the artifact with and without the tag; what fails only
@@ -713,11 +816,14 @@ def _judge_what_remains(update: RefUpdate, history: list[Item], state: ArtifactS
         if (violation.ref, violation.rule) in seen or violation.severity != "error":
             continue
         other = violation.ref.removeprefix(TAG_PREFIX)
-        outcome.add(Violation(
-            violation.rule, update.ref,
-            f"without this tag, '{other}' fails in gto's history: {violation.message}",
-            f"keep the tag; if '{other}' must go too, delete it first, in a push of its own",
-        ))  # fmt: skip
+        outcome.add(
+            Violation(
+                violation.rule,
+                update.ref,
+                f"without this tag, '{other}' fails in gto's history: {violation.message}",
+                f"keep the tag; if '{other}' must go too, delete it first, in a push of its own",
+            )
+        )
 
 
 def _as_warning(violation: Violation) -> Violation:

@@ -131,8 +131,9 @@ def parse_zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise WindowError("timezone", f"{name!r} is not an IANA time zone "
-                          "(such as Europe/Berlin or UTC)") from None  # fmt: skip
+        raise WindowError(
+            "timezone", f"{name!r} is not an IANA time zone (such as Europe/Berlin or UTC)"
+        ) from None
 
 
 def _cron(expression: str, key: str, moment: datetime, reverse: bool) -> datetime | None:
@@ -147,8 +148,11 @@ def _matches(expression: str, key: str, moment: datetime, reverse: bool) -> Iter
     from cronsim import CronSim, CronSimError
 
     if len(expression.split()) != 5:
-        raise WindowError(key, f"{expression!r} is not a five-field cron expression "
-                          "(minute hour day month weekday, such as '0 16 * * 5')")  # fmt: skip
+        raise WindowError(
+            key,
+            f"{expression!r} is not a five-field cron expression "
+            "(minute hour day month weekday, such as '0 16 * * 5')",
+        )
     try:
         found = CronSim(expression, moment, reverse=reverse)
     except CronSimError as exc:

@@ -30,8 +30,7 @@ class Pusher(NamedTuple):
     source: str  # the variable it came from, for messages
 
 
-def pusher(env: Mapping[str, str], variable: str | None = None,
-           ci: bool = False) -> Pusher | None:  # fmt: skip
+def pusher(env: Mapping[str, str], variable: str | None = None, ci: bool = False) -> Pusher | None:
     """The pusher from ``variable`` (the server policy's ``identity``) if given, else from
     the first server convention that is set; with ``ci``, from the CI system's own
     variables only. A server's variables mean nothing in a CI job: anyone who can start

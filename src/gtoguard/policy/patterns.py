@@ -70,11 +70,14 @@ def literal_braces(pattern: str) -> str | None:
             if found is not None:
                 low, comma, high = found.group(1), found.group(2), found.group(3)
                 if not low and comma:
-                    return (f"RE2 reads {found.group()!r} as text, not a repetition; write "
-                            f"{{0,{high}}}")  # fmt: skip
+                    return (
+                        f"RE2 reads {found.group()!r} as text, not a repetition; write {{0,{high}}}"
+                    )
                 if any(n and (len(n) > 4 or int(n) > MAX_REPEAT) for n in (low, high)):
-                    return (f"the repetition {found.group()!r} is over {MAX_REPEAT}, the most "
-                            "RE2 allows (it would read the braces as text)")  # fmt: skip
+                    return (
+                        f"the repetition {found.group()!r} is over {MAX_REPEAT}, the most "
+                        "RE2 allows (it would read the braces as text)"
+                    )
         i += 1
     return None
 

@@ -82,8 +82,9 @@ def write_receipt(out: TextIO, changes: Sequence[str], label: str, gitlab: bool 
         out.flush()
 
 
-def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequence[str],
-                 what: str) -> str:  # fmt: skip
+def summary_line(
+    violations: Sequence[Violation], checked: int, rejected: Sequence[str], what: str
+) -> str:
     """``checked`` updates looked at, ``rejected`` refs; ``what``: "push" (pre-receive),
     "pre-push" or "check" (the CLI)."""
     warnings = sum(1 for v in violations if v.severity == "warning")
@@ -92,17 +93,24 @@ def summary_line(violations: Sequence[Violation], checked: int, rejected: Sequen
     noun = kind if checked == 1 else f"{kind}s"
     aside = f" ({unchecked} not checkable here)" if unchecked else ""
     if rejected:
-        verdict = {"push": "push declined", "pre-push": "push stopped before sending: the "
-                   "rules this clone can read decline it (the server's own policy, which a "
-                   "clone cannot read, may differ; git push --no-verify lets the server judge "
-                   "it)"}.get(what, "check failed")  # fmt: skip
+        verdict = {
+            "push": "push declined",
+            "pre-push": "push stopped before sending: the "
+            "rules this clone can read decline it (the server's own policy, which a "
+            "clone cannot read, may differ; git push --no-verify lets the server judge "
+            "it)",
+        }.get(what, "check failed")
         return f"{len(rejected)} of {checked} {noun} rejected; {verdict}{aside}"
     them = "it" if checked == 1 else "them"
-    accepted = {"check": "check passed", "pre-push": f"sending {them}; the server checks "
-                f"{them} again"}.get(what, "push accepted")  # fmt: skip
+    accepted = {
+        "check": "check passed",
+        "pre-push": f"sending {them}; the server checks {them} again",
+    }.get(what, "push accepted")
     if warnings:
-        return (f"{warnings} warning{'s' if warnings != 1 else ''} in {checked} {noun}; "
-                f"{accepted}{aside}")  # fmt: skip
+        return (
+            f"{warnings} warning{'s' if warnings != 1 else ''} in {checked} {noun}; "
+            f"{accepted}{aside}"
+        )
     return f"{checked} GTO {noun} checked; {accepted}{aside}"
 
 
@@ -110,8 +118,10 @@ def failure_violations(exc: CannotRun, where: str) -> list[Violation]:
     """Why gtoguard cannot run, as violation records: one per config problem (the file as
     the ref, the JSON path in the message), else one for ``where``."""
     problems = getattr(exc, "problems", None) or []
-    found = [Violation(exc.rule, p.file, f"{p.path}: {p.message}", p.hint or _fix(p.file))
-             for p in problems]  # fmt: skip
+    found = [
+        Violation(exc.rule, p.file, f"{p.path}: {p.message}", p.hint or _fix(p.file))
+        for p in problems
+    ]
     return found or [Violation(exc.rule, where, exc.message, exc.hint)]
 
 
@@ -121,8 +131,10 @@ def _fix(file: str) -> str:
     against the fixed file; any other is the server's, which its admin fixes."""
     branch, colon, path = file.partition(":")
     if colon and not branch.startswith("/"):
-        return (f"commit a fixed {path} to {branch} and push that first (the push that fixes "
-                "it is checked against the fixed file), then push the rest again")  # fmt: skip
+        return (
+            f"commit a fixed {path} to {branch} and push that first (the push that fixes "
+            "it is checked against the fixed file), then push the rest again"
+        )
     return f"ask the server admin to fix {file}; until then nothing can be checked"
 
 

@@ -24,8 +24,10 @@ def gto_updates(
             found.append(update)
         elif objects is not None and not update.deleted:
             obj = objects.get(update.new)
-            if obj is not None and ((obj.name is not None and is_gto_shaped(obj.name))
-                                    or (obj.kind == "tag" and obj.partial and obj.name is None)):  # fmt: skip
+            if obj is not None and (
+                (obj.name is not None and is_gto_shaped(obj.name))
+                or (obj.kind == "tag" and obj.partial and obj.name is None)
+            ):
                 found.append(update)  # (a tag whose name could not be read may be GTO's)
     return found
 

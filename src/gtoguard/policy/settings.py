@@ -170,7 +170,8 @@ def _stricter(policy: Policy, knob: str) -> bool:
     if knob == "tags.clock_skew":  # the skew and the age bound both judge tagger dates
         age = tags.age_limit
         return tags.clock_skew < _BUILT_IN.clock_skew or (
-            age is not None and age < _BUILT_IN.clock_skew)  # fmt: skip
+            age is not None and age < _BUILT_IN.clock_skew
+        )
     if knob == "versions.increasing":
         return policy.versions_increasing
     if knob == "versions.registration":
@@ -285,8 +286,10 @@ def group_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     pushers or inside another group, each cycle of groups, and each group nested deeper
     than MAX_GROUP_DEPTH. One walk over the groups: time linear in the policy."""
     groups = data.get("groups") or {}
-    problems = [(f"/stages/{stage}/pushers", f"group {item!r} is not defined")
-                for stage, item in undefined_groups(data)]  # fmt: skip
+    problems = [
+        (f"/stages/{stage}/pushers", f"group {item!r} is not defined")
+        for stage, item in undefined_groups(data)
+    ]
     for name, items in groups.items():
         for item in _items(items):
             if item.startswith("@") and item[1:] not in groups:
@@ -306,15 +309,26 @@ def group_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
                 stack.pop()
                 current = path.pop()
                 on_path.discard(current)
-                depth[current] = 1 + max((depth.get(g, 0) for g in _inner(groups, current)
-                                          if g not in on_path), default=0)  # fmt: skip
+                depth[current] = 1 + max(
+                    (depth.get(g, 0) for g in _inner(groups, current) if g not in on_path),
+                    default=0,
+                )
                 if depth[current] == MAX_GROUP_DEPTH + 1:
-                    problems.append((f"/groups/{current}", f"groups are nested more than "
-                                     f"{MAX_GROUP_DEPTH} deep below '@{current}'"))  # fmt: skip
+                    problems.append(
+                        (
+                            f"/groups/{current}",
+                            f"groups are nested more than "
+                            f"{MAX_GROUP_DEPTH} deep below '@{current}'",
+                        )
+                    )
                 continue
             if inner in on_path:
-                problems.append((f"/groups/{inner}", f"group '@{inner}' contains itself "
-                                 f"(through '@{path[-1]}')"))  # fmt: skip
+                problems.append(
+                    (
+                        f"/groups/{inner}",
+                        f"group '@{inner}' contains itself (through '@{path[-1]}')",
+                    )
+                )
                 continue
             if inner in depth:
                 continue
@@ -326,12 +340,12 @@ def group_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _inner(groups: Mapping[str, Any], name: str) -> list[str]:
     """The defined groups that group ``name`` names."""
-    return [item[1:] for item in _items(groups.get(name)) if item.startswith("@")
-            and item[1:] in groups]  # fmt: skip
+    return [
+        item[1:] for item in _items(groups.get(name)) if item.startswith("@") and item[1:] in groups
+    ]
 
 
-def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Groups,
-                 source: str) -> StageRules:  # fmt: skip
+def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Groups, source: str) -> StageRules:
     pushers = entry.get("pushers")
     expanded = None
     if pushers is not None:

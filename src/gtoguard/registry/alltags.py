@@ -52,8 +52,9 @@ def list_tags(repo: Repo) -> Listing:
     return Listing(files.packed, raw, files.loose, files.overridden)
 
 
-def share(listing: Listing, part: int = 0, parts: int = 1,
-          chunk: int = 1 << 22) -> dict[bytes, Tags]:  # fmt: skip
+def share(
+    listing: Listing, part: int = 0, parts: int = 1, chunk: int = 1 << 22
+) -> dict[bytes, Tags]:
     """The GTO-shaped tags (a name holding '@' or '#') of the artifacts in share ``part``
     of ``parts``, by artifact as tag names spell it. An artifact's share is fixed by its
     name, so all of its tags land in one share.
@@ -64,8 +65,7 @@ def share(listing: Listing, part: int = 0, parts: int = 1,
     in this share is decided once per artifact, not once per line. The listing is
     matched ``chunk`` bytes of lines at a time: all of a million tags' matches at once
     held 200 MiB in each worker."""
-    body = (rb"([0-9a-f]{40,64}) " + re.escape(listing.prefix)
-            + rb"([^@#\n]*)([@#][^\n]*)$")  # fmt: skip
+    body = rb"([0-9a-f]{40,64}) " + re.escape(listing.prefix) + rb"([^@#\n]*)([@#][^\n]*)$"
     line, first = re.compile(rb"\n" + body, re.MULTILINE), re.compile(body, re.MULTILINE)
     groups: dict[bytes, Tags] = {}
     elsewhere: set[bytes] = set()  # artifacts of the other shares
@@ -88,8 +88,9 @@ def share(listing: Listing, part: int = 0, parts: int = 1,
     return groups
 
 
-def _matches(data: bytes, line: re.Pattern[bytes], first: re.Pattern[bytes],
-             chunk: int) -> Iterator[list[tuple[bytes, ...]]]:  # fmt: skip
+def _matches(
+    data: bytes, line: re.Pattern[bytes], first: re.Pattern[bytes], chunk: int
+) -> Iterator[list[tuple[bytes, ...]]]:
     """The groups of every match in ``data``, a list for each ``chunk`` bytes or so.
     ``line`` matches from the newline before a line, ``first`` the first line. A chunk
     ends just before a newline, where ``$`` holds and the next chunk's first match opens."""
@@ -105,8 +106,9 @@ def _matches(data: bytes, line: re.Pattern[bytes], first: re.Pattern[bytes],
         start = end
 
 
-def objects_by_artifact(repo: Repo, groups: dict[bytes, Tags]
-                        ) -> Iterator[list[tuple[str, GitObject]]]:  # fmt: skip
+def objects_by_artifact(
+    repo: Repo, groups: dict[bytes, Tags]
+) -> Iterator[list[tuple[str, GitObject]]]:
     """Each artifact's tags with their objects, as ``Repo.object_info`` reads them, read
     in bulk by one ``git cat-file --batch`` streaming while they are judged."""
     read = bulk_objects(repo, [oid for group in groups.values() for _, oid in group])

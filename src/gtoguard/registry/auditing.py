@@ -46,9 +46,16 @@ class Audit:
     notes: list[str] = field(default_factory=list)
 
 
-def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = False,
-             eras: Sequence[Era] = (), now: int | None = None, arrived: bool = False,
-             at: int | None = None) -> Context:  # fmt: skip
+def _context(
+    repo: Repo,
+    branch: Branch,
+    env: Mapping[str, str],
+    audit: bool = False,
+    eras: Sequence[Era] = (),
+    now: int | None = None,
+    arrived: bool = False,
+    at: int | None = None,
+) -> Context:
     """The audit's context. ``audit``: replaying history, whose pushers no CI job knows
     (a note, not a fault). ``eras`` (the usable ones, oldest first): each tag is judged
     by the files of its time (``confighistory``), or of the time ``at`` when given."""
@@ -74,15 +81,22 @@ def _context(repo: Repo, branch: Branch, env: Mapping[str, str], audit: bool = F
         if found is None:
             era = eras[index]
             found = contexts[index] = made((era.commit, era.since))._replace(
-                                              config_commit=era.commit)  # fmt: skip
+                config_commit=era.commit
+            )
         return found
 
     return latest._replace(at=in_force)
 
 
-def era_context(repo: Repo, branch: Branch, env: Mapping[str, str],
-                as_of: tuple[str | None, int] | None, audit: bool = True,
-                now: int | None = None, arrived: bool = False) -> Context:  # fmt: skip
+def era_context(
+    repo: Repo,
+    branch: Branch,
+    env: Mapping[str, str],
+    as_of: tuple[str | None, int] | None,
+    audit: bool = True,
+    now: int | None = None,
+    arrived: bool = False,
+) -> Context:
     """The context of the rules of one era (``as_of``: its commit and date; None: the
     tip's), on the CI side."""
     settings = load_settings(repo, branch, as_of)
@@ -91,11 +105,19 @@ def era_context(repo: Repo, branch: Branch, env: Mapping[str, str],
     # pusher; a check by hand, or an audit, cannot
     facts = facts._replace(identity_required=arrived and not audit)
     if audit:
-        facts = facts._replace(identity_required=False, identity_from=AUDIT_IDENTITY,
-                               pusher_of=log_pushers(repo))  # fmt: skip
-    return Context(settings.config, settings.policy, settings.tag_checker(),
-                   int(time.time()) if now is None else now, settings.origin, facts,
-                   arrived=arrived, freeze_at=now if arrived else None)  # fmt: skip
+        facts = facts._replace(
+            identity_required=False, identity_from=AUDIT_IDENTITY, pusher_of=log_pushers(repo)
+        )
+    return Context(
+        settings.config,
+        settings.policy,
+        settings.tag_checker(),
+        int(time.time()) if now is None else now,
+        settings.origin,
+        facts,
+        arrived=arrived,
+        freeze_at=now if arrived else None,
+    )
 
 
 def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
@@ -105,26 +127,36 @@ def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
     found = timeline.eras(repo, branch)
     for era in found:
         if era.dated is not None:
-            notes.append(f"commit {short(era.commit or '')} (a config change on {branch.label}) "
-                         f"is dated {_day(era.dated)}, after a commit that follows it or after "
-                         f"now: its files are taken to apply from {_day(era.since)}, when the "
-                         "commit before it was made")  # fmt: skip
+            notes.append(
+                f"commit {short(era.commit or '')} (a config change on {branch.label}) "
+                f"is dated {_day(era.dated)}, after a commit that follows it or after "
+                f"now: its files are taken to apply from {_day(era.since)}, when the "
+                "commit before it was made"
+            )
     usable = []
     for era in found[:-1]:
         try:
             load_settings(repo, branch, (era.commit, era.since))
         except ConfigInvalid as exc:
-            notes.append(f"the config files of {branch.label} as of {short(era.commit or '')} "
-                         f"({_day(era.since)}) are invalid ({exc.problems[0]}); tags of that "
-                         "time are judged by the files before them")  # fmt: skip
+            notes.append(
+                f"the config files of {branch.label} as of {short(era.commit or '')} "
+                f"({_day(era.since)}) are invalid ({exc.problems[0]}); tags of that "
+                "time are judged by the files before them"
+            )
             continue
         usable.append(era)
     usable.append(found[-1])
     return usable
 
 
-def _replay(listing: alltags.Listing, part: int, parts: int, path: str,
-            branch: Branch, later: parallel.Later) -> Outcome:  # fmt: skip
+def _replay(
+    listing: alltags.Listing,
+    part: int,
+    parts: int,
+    path: str,
+    branch: Branch,
+    later: parallel.Later,
+) -> Outcome:
     """One process's share of ``check --all``: its artifacts, one at a time, each in
     gto's order. The CI job's user did not push the history, so no pusher is known.
     ``later`` brings the config's eras, walked meanwhile."""
@@ -140,8 +172,9 @@ def _replay(listing: alltags.Listing, part: int, parts: int, path: str,
     return outcome
 
 
-def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
-          pushed_at: int | None = None) -> Audit:  # fmt: skip
+def audit(
+    repo: Repo, branch: Branch, names: Sequence[str] | None, pushed_at: int | None = None
+) -> Audit:
     """``names``: evaluate each tag at its tagger date onto the tags that come before it
     in gto's order, by the rules of that time; None: replay the whole history so.
 
@@ -168,15 +201,23 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
         later = parallel.Later(
             lambda: [[era.since, era.commit] for era in usable_eras(repo, branch, result.notes)]
         )
-        for part in parallel.by_share(_replay, listing, listing.size, repo.path, branch,
-                                      later=later):  # fmt: skip
+        for part in parallel.by_share(
+            _replay, listing, listing.size, repo.path, branch, later=later
+        ):
             _merge(result.outcome, part)
         return result
     eras = usable_eras(repo, branch, result.notes)
     # the CI job's user pushed these tags; as they arrived, by the rules of that moment
     # (freeze windows too: at the moment of the push)
-    ctx = _context(repo, branch, os.environ, eras=eras, now=pushed_at,
-                   arrived=pushed_at is not None, at=pushed_at)  # fmt: skip
+    ctx = _context(
+        repo,
+        branch,
+        os.environ,
+        eras=eras,
+        now=pushed_at,
+        arrived=pushed_at is not None,
+        at=pushed_at,
+    )
     if pushed_at is None:
         result.notes.append(
             "the time of the push is unknown, so each tag is judged at its own tagger date "
@@ -187,8 +228,10 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
     oids = {name: repo.ref_target(TAG_PREFIX + name) for name in wanted}
     missing = [name for name, oid in oids.items() if oid is None]
     if missing:
-        raise UsageError(f"no tag {missing[0]!r} in this repository",
-                         "fetch the tags first (git fetch --tags; in CI: fetch-depth: 0)")  # fmt: skip
+        raise UsageError(
+            f"no tag {missing[0]!r} in this repository",
+            "fetch the tags first (git fetch --tags; in CI: fetch-depth: 0)",
+        )
     for name, oid in oids.items():
         if not is_gto_shaped(name):
             result.notes.append(f"{name} is not a GTO tag (no '@' or '#'); nothing to check")
@@ -197,8 +240,9 @@ def audit(repo: Repo, branch: Branch, names: Sequence[str] | None,
     return result
 
 
-def prunable(repo: Repo, outcome: Outcome, cutoff: int, branch: Branch | None = None
-             ) -> tuple[list[str], list[tuple[str, str]]]:  # fmt: skip
+def prunable(
+    repo: Repo, outcome: Outcome, cutoff: int, branch: Branch | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
     """(tags to delete, [(tag kept, why)]) among the tags ``outcome`` declines: annotated
     ones whose tagger date is after ``cutoff``. A tag that passes is never listed, and
     (with ``branch``) neither is one that fails only by the rules of a config change it
@@ -222,17 +266,23 @@ def prunable(repo: Repo, outcome: Outcome, cutoff: int, branch: Branch | None = 
                 eras = usable_eras(repo, branch, [])
             era = _only_by_a_later_era(repo, branch, eras, outcome, ref, name, oid)
             if era is not None:
-                kept.append((name, f"it fails only by the rules of {branch.label} as of "
-                                   f"{short(era.commit or '')} ({_day(era.since)}), and a "
-                                   "commit date is written by whoever commits: the tag may be "
-                                   "older than those rules; delete it by hand if it is not"))  # fmt: skip
+                kept.append(
+                    (
+                        name,
+                        f"it fails only by the rules of {branch.label} as of "
+                        f"{short(era.commit or '')} ({_day(era.since)}), and a "
+                        "commit date is written by whoever commits: the tag may be "
+                        "older than those rules; delete it by hand if it is not",
+                    )
+                )
                 continue
         doomed.append(name)
     return doomed, kept
 
 
-def _only_by_a_later_era(repo: Repo, branch: Branch, eras: Sequence[Era], outcome: Outcome,
-                         ref: str, name: str, oid: str) -> Era | None:  # fmt: skip
+def _only_by_a_later_era(
+    repo: Repo, branch: Branch, eras: Sequence[Era], outcome: Outcome, ref: str, name: str, oid: str
+) -> Era | None:
     """The era whose rules alone make ``ref`` fail, if it passes by the rules just before
     that era's: a config change back-dated onto the default branch would otherwise let
     prune delete tags made before it (the fresh review: a commit dated two hours back that
@@ -280,8 +330,11 @@ def _audit_one(repo: Repo, name: str, oid: str, ctx: Context, arrived: bool = Fa
         event = event_of(other, other_tag, other_obj)
         if other_tag.artifact != tag.artifact or event is None:
             continue
-        there = (event.time <= ctx.now + ctx.policy.tags.clock_skew if arrived
-                 else order_key(other, other_tag, event) < key)  # fmt: skip
+        there = (
+            event.time <= ctx.now + ctx.policy.tags.clock_skew
+            if arrived
+            else order_key(other, other_tag, event) < key
+        )
         if there:
             before.append((other, other_obj))
     return evaluate([update], {oid: obj}, registry_of(before, artifact), ctx)

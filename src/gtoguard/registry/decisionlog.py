@@ -56,8 +56,16 @@ def record(
         return
     who = pusher(env, policy.identity_variable)
     name = repository_name(repo, Where("server", env)) or repo.path.rstrip("/")
-    line = entry(time.time(), name, (who.name, who.source) if who else None, "pre-receive",
-                 updates, verdict, violations, env.get(TEST_CLOCK) or None)  # fmt: skip
+    line = entry(
+        time.time(),
+        name,
+        (who.name, who.source) if who else None,
+        "pre-receive",
+        updates,
+        verdict,
+        violations,
+        env.get(TEST_CLOCK) or None,
+    )
     if dropped:  # the pusher stopped reading (or hung up): it did not see the whole report
         line["output_dropped"] = dropped
     try:
@@ -66,9 +74,16 @@ def record(
         raise OSError(f"{policy.log}: {exc.strerror or exc}") from None
 
 
-def entry(when: float, repository: str, pusher: tuple[str, str] | None, hook: str,
-          updates: Sequence[RefUpdate], verdict: str, violations: Sequence[Violation],
-          clock: str | None = None) -> dict[str, Any]:  # fmt: skip
+def entry(
+    when: float,
+    repository: str,
+    pusher: tuple[str, str] | None,
+    hook: str,
+    updates: Sequence[RefUpdate],
+    verdict: str,
+    violations: Sequence[Violation],
+    clock: str | None = None,
+) -> dict[str, Any]:
     """One decision. ``pusher``: (name, the variable it came from), None when unknown;
     ``clock``: the test clock (GTOGUARD_NOW), when one was in force."""
     line: dict[str, Any] = {

@@ -81,13 +81,15 @@ class Where(NamedTuple):
     will_sign: bool = False
 
 
-def facts_for(repo: Repo, where: Where, policy: Policy,
-              updates: Sequence[RefUpdate] = ()) -> Facts:  # fmt: skip
+def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpdate] = ()) -> Facts:
     """Identity, branch reachability (branches as they will be after the push) and
     signature verification, as far as they can be known on this side."""
     # a clone's environment names nobody: only a server (or a CI system) authenticates
-    who = None if where.side == "client" else pusher(where.env, policy.identity_variable,
-                                                     ci=where.side == "ci")  # fmt: skip
+    who = (
+        None
+        if where.side == "client"
+        else pusher(where.env, policy.identity_variable, ci=where.side == "ci")
+    )
     tips: dict[str, str] | None = None
 
     def reachable(commit: str, patterns: tuple[str, ...]) -> tuple[bool, list[str]]:
@@ -134,10 +136,17 @@ def facts_for(repo: Repo, where: Where, policy: Policy,
             )
 
     # the server knows who pushes (none named declines); elsewhere it is not checkable
-    return Facts(who, where.side == "server", reachable, verify, where.will_sign,
-                 repository_name(repo, where),
-                 identity_note(where.side, policy.identity_variable, where.env),
-                 CI_IDENTITY_HINT if where.side == "ci" else "", repo.commit_time)  # fmt: skip
+    return Facts(
+        who,
+        where.side == "server",
+        reachable,
+        verify,
+        where.will_sign,
+        repository_name(repo, where),
+        identity_note(where.side, policy.identity_variable, where.env),
+        CI_IDENTITY_HINT if where.side == "ci" else "",
+        repo.commit_time,
+    )
 
 
 def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> str:
@@ -147,14 +156,17 @@ def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> st
         return f"{identity_sources(variable)}: none is set"
     if side == "ci":
         if variable:
-            return (f"{identity_sources(variable)}: none is set in this job (the policy "
-                    "GTOGUARD_POLICY gives names the variable)")  # fmt: skip
-        return (f"{identity_sources(ci=True)} name who started a CI job, and neither is set: "
-                "run it in the job the push started (a server's variables are not read in "
-                "CI unless the job's policy names one with identity: anyone who starts a "
-                "pipeline can set them)")  # fmt: skip
-    return ("who pushes is known only to the server, which checks it "
-            "against the account you push as")  # fmt: skip
+            return (
+                f"{identity_sources(variable)}: none is set in this job (the policy "
+                "GTOGUARD_POLICY gives names the variable)"
+            )
+        return (
+            f"{identity_sources(ci=True)} name who started a CI job, and neither is set: "
+            "run it in the job the push started (a server's variables are not read in "
+            "CI unless the job's policy names one with identity: anyone who starts a "
+            "pipeline can set them)"
+        )
+    return "who pushes is known only to the server, which checks it against the account you push as"
 
 
 def log_pushers(repo: Repo) -> Callable[[str, str], Pusher | None] | None:
@@ -208,8 +220,9 @@ def repository_name(repo: Repo, where: Where) -> str | None:
     return next((env[n] for n in names if env.get(n)), None)
 
 
-def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | None = None
-                  ) -> Settings:  # fmt: skip
+def load_settings(
+    repo: Repo, branch: Branch, as_of: tuple[str | None, int] | None = None
+) -> Settings:
     """``.gto`` and ``.gtoguard.yaml`` from the default branch, plus the server policy;
     ``artifacts.yaml`` there is only checked (gto cannot read a registry without it).
     Blobs validated before come from the verdict cache. A default branch that a bare
@@ -226,8 +239,11 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
     if as_of is not None:
         commit = as_of[0]
         where = f"{short(commit)}:" if commit else where
-        origin = (f"{branch.label} as of {short(commit)} ({_day(as_of[1])})" if commit
-                  else f"{branch.label} before it had one")  # fmt: skip
+        origin = (
+            f"{branch.label} as of {short(commit)} ({_day(as_of[1])})"
+            if commit
+            else f"{branch.label} before it had one"
+        )
     verdicts = VerdictCache(Path(repo.path) / "gtoguard-cache")
 
     def document(path: str, parse: Callable[[bytes, str], Any]) -> tuple[bool, Any]:
@@ -242,8 +258,9 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
         if data is None:
             return False, None
         with as_content(where + path):
-            return True, verdicts.document(path, blob, lambda: data,
-                                           lambda raw: parse(raw, where + path))  # fmt: skip
+            return True, verdicts.document(
+                path, blob, lambda: data, lambda raw: parse(raw, where + path)
+            )
 
     has_gto, gto_doc = document(GTO_FILE, cfg.gto_document)
     # gto reads the tip's artifacts.yaml for every registry; an era's is history
@@ -255,10 +272,10 @@ def load_settings(repo: Repo, branch: Branch, as_of: tuple[str | None, int] | No
         config = cfg.gto_config_from(gto_doc) if has_gto else GtoConfig()
     has_policy, policy_doc = document(POLICY_FILE, cfg.policy_document)
     with as_content(where + POLICY_FILE):
-        policy = (policy_from_data(policy_doc or {}, source=where + POLICY_FILE)
-                  if has_policy else None)  # fmt: skip
-        problems = [] if policy is None else cfg.stage_problems(config, policy,
-                                                                 where + POLICY_FILE)  # fmt: skip
+        policy = (
+            policy_from_data(policy_doc or {}, source=where + POLICY_FILE) if has_policy else None
+        )
+        problems = [] if policy is None else cfg.stage_problems(config, policy, where + POLICY_FILE)
     if problems:
         raise ConfigInvalid(problems)
     server = server_policy(repo, verdicts=verdicts)
@@ -284,10 +301,16 @@ def as_content(file: str) -> Iterator[None]:
         if environmental_failure(exc):
             raise  # the server's own failure (a library that cannot load): not the file's
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-        raise ConfigInvalid([Problem(
-            file, "/", f"gtoguard cannot read what the file holds ({reason})",
-            "simplify the file (gtoguard config validate FILE says more)",
-        )]) from None  # fmt: skip
+        raise ConfigInvalid(
+            [
+                Problem(
+                    file,
+                    "/",
+                    f"gtoguard cannot read what the file holds ({reason})",
+                    "simplify the file (gtoguard config validate FILE says more)",
+                )
+            ]
+        ) from None
 
 
 def _day(seconds: int) -> str:
@@ -306,12 +329,17 @@ def not_a_file(mode: int, where: str) -> Problem | None:
     if mode in (0o100644, 0o100755):
         return None
     kind = _KINDS_OF_MODE.get(mode, f"an entry of mode {mode:o}")
-    return Problem(where, "/", f"{kind}, not a regular file",
-                   "commit the file itself (git rm --cached, copy it in, git add)")  # fmt: skip
+    return Problem(
+        where,
+        "/",
+        f"{kind}, not a regular file",
+        "commit the file itself (git rm --cached, copy it in, git add)",
+    )
 
 
-def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
-                  verdicts: VerdictCache | None = None) -> Policy | None:  # fmt: skip
+def server_policy(
+    repo: Repo, env: Mapping[str, str] | None = None, verdicts: VerdictCache | None = None
+) -> Policy | None:
     """The server admin's policy; with ``verdicts``, a file validated before (by its
     content's digest) is not parsed again."""
     path = (os.environ if env is None else env).get("GTOGUARD_POLICY") or repo.config_value(
@@ -323,15 +351,25 @@ def server_policy(repo: Repo, env: Mapping[str, str] | None = None,
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigInvalid(
-            [Problem(path, "/", f"cannot read the server policy: {exc.strerror}",
-                     "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY")]
-        ) from None  # fmt: skip
+            [
+                Problem(
+                    path,
+                    "/",
+                    f"cannot read the server policy: {exc.strerror}",
+                    "fix the path in 'git config gtoguard.policy' or GTOGUARD_POLICY",
+                )
+            ]
+        ) from None
     try:
         if verdicts is None:
             return cfg.parse_policy(data, path, server=True)._replace(server=True)
         digest = content_digest(data)
-        doc = verdicts.document("server-policy", digest, lambda: data,
-                                lambda raw: cfg.policy_document(raw, path, server=True))  # fmt: skip
+        doc = verdicts.document(
+            "server-policy",
+            digest,
+            lambda: data,
+            lambda raw: cfg.policy_document(raw, path, server=True),
+        )
         return policy_from_data(doc or {}, source=path)._replace(server=True)
     except ConfigInvalid as exc:
         exc.environmental = True  # the admin's file: fail: open may apply
@@ -368,14 +406,17 @@ def check_config_changes(repo: Repo, changes: Iterable[tuple[RefUpdate, str]]) -
             violations.append(_config_violation(update, problem))
     for ref, names in gone.items():
         branch = ref.removeprefix(BRANCH_PREFIX)
-        violations.append(Violation(
-            "branch-deleted", ref,
-            f"{branch} is the default branch: deleting it takes away {', '.join(names)} and "
-            "the history that audits read the rules from (and the next push would see none)",
-            "to change the rules, push a commit that changes the files; to retire the "
-            "branch, have the server's HEAD name another one first (git symbolic-ref HEAD "
-            "refs/heads/NEW)",
-        ))  # fmt: skip
+        violations.append(
+            Violation(
+                "branch-deleted",
+                ref,
+                f"{branch} is the default branch: deleting it takes away {', '.join(names)} and "
+                "the history that audits read the rules from (and the next push would see none)",
+                "to change the rules, push a commit that changes the files; to retire the "
+                "branch, have the server's HEAD name another one first (git symbolic-ref HEAD "
+                "refs/heads/NEW)",
+            )
+        )
     if violations:
         return violations
     for update in updates.values():
@@ -408,30 +449,40 @@ def tip_problems(repo: Repo, updates: Iterable[RefUpdate], branch: Branch) -> li
             continue
         why = repo.undatable(update.new)
         if why is not None:
-            found.append(Violation(
-                "config-invalid", update.ref,
-                f"every gto reader reads the default branch's tip commit, and gto cannot "
-                f"read this one ({why})",
-                "commit again with git itself (a well-formed author and committer, no "
-                "encoding header the message does not match), and push that",
-            ))  # fmt: skip
+            found.append(
+                Violation(
+                    "config-invalid",
+                    update.ref,
+                    f"every gto reader reads the default branch's tip commit, and gto cannot "
+                    f"read this one ({why})",
+                    "commit again with git itself (a well-formed author and committer, no "
+                    "encoding header the message does not match), and push that",
+                )
+            )
         before = None if update.created else repo.blob_id_at(update.old, ATTRIBUTES)
         after = repo.blob_id_at(update.new, ATTRIBUTES)
         if after is not None and after != before:
             for path, attribute, value in repo.checkout_attributes(update.new, CONFIG_FILES):
                 if attribute in _REWRITING and value not in ("unset", "unspecified"):
-                    found.append(Violation(
-                        "config-invalid", update.ref,
-                        f"{ATTRIBUTES} gives {path} '{attribute}: {value}': a checkout then "
-                        f"holds another file than the one committed, and gto reads {path} "
-                        "from the checkout (every reader would fail or read other rules)",
-                        f"leave {path} out of {ATTRIBUTES} (or give it -{attribute})",
-                    ))  # fmt: skip
+                    found.append(
+                        Violation(
+                            "config-invalid",
+                            update.ref,
+                            f"{ATTRIBUTES} gives {path} '{attribute}: {value}': a checkout then "
+                            f"holds another file than the one committed, and gto reads {path} "
+                            "from the checkout (every reader would fail or read other rules)",
+                            f"leave {path} out of {ATTRIBUTES} (or give it -{attribute})",
+                        )
+                    )
     return found
 
 
-def index_problems(repo: Repo, gto: Iterable[RefUpdate], objects: Mapping[str, GitObject],
-                   verdicts: VerdictCache | None) -> list[Violation]:  # fmt: skip
+def index_problems(
+    repo: Repo,
+    gto: Iterable[RefUpdate],
+    objects: Mapping[str, GitObject],
+    verdicts: VerdictCache | None,
+) -> list[Violation]:
     """gto reads ``artifacts.yaml`` at the commit of every version it shows: a tag on a
     commit whose index it cannot load fails every reader, for as long as the tag stays."""
     found = []
@@ -445,13 +496,16 @@ def index_problems(repo: Repo, gto: Iterable[RefUpdate], objects: Mapping[str, G
         if commit not in checked:
             checked[commit] = _index_at(repo, commit, verdicts)
         for problem in checked[commit]:
-            found.append(Violation(
-                "tag-unreadable", update.ref,
-                f"gto reads artifacts.yaml at every version's commit, and cannot load the "
-                f"one at {short(commit)} ({problem.path}: {problem.message})",
-                "tag a commit whose artifacts.yaml gto can load (gtoguard config validate "
-                "artifacts.yaml), or one without it",
-            ))  # fmt: skip
+            found.append(
+                Violation(
+                    "tag-unreadable",
+                    update.ref,
+                    f"gto reads artifacts.yaml at every version's commit, and cannot load the "
+                    f"one at {short(commit)} ({problem.path}: {problem.message})",
+                    "tag a commit whose artifacts.yaml gto can load (gtoguard config validate "
+                    "artifacts.yaml), or one without it",
+                )
+            )
     return found
 
 
@@ -468,8 +522,12 @@ def _index_at(repo: Repo, commit: str, verdicts: VerdictCache | None) -> list[Pr
             if verdicts is None:
                 cfg.index_document(data, INDEX_FILE)
             else:
-                verdicts.document(INDEX_FILE, entry[0], lambda: data,
-                                  lambda raw: cfg.index_document(raw, INDEX_FILE))  # fmt: skip
+                verdicts.document(
+                    INDEX_FILE,
+                    entry[0],
+                    lambda: data,
+                    lambda raw: cfg.index_document(raw, INDEX_FILE),
+                )
     except ConfigInvalid as exc:
         return exc.problems
     return []
@@ -480,8 +538,14 @@ def _undated_index(repo: Repo, commit: str | None, where: str) -> list[Problem]:
     why = repo.undatable(commit) if commit else None
     if why is None:
         return []
-    return [Problem(where, "/", f"its commit {why}; gto dates the file's artifacts by it",
-                    "commit again with a real date (git commit --amend --reset-author)")]  # fmt: skip
+    return [
+        Problem(
+            where,
+            "/",
+            f"its commit {why}; gto dates the file's artifacts by it",
+            "commit again with a real date (git commit --amend --reset-author)",
+        )
+    ]
 
 
 def claimed_default(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) -> list[Violation]:
@@ -495,12 +559,15 @@ def claimed_default(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) ->
     claimed = [u for u in updates if u.ref == branch.ref and u.created]
     if not claimed or not any(is_gto_shaped(name) for name in tag_names(repo)):
         return []
-    return [Violation(
-        "config-invalid", claimed[0].ref,
-        f"{branch.missing}; this push would create it, and so choose the rules of a "
-        "registry that has GTO tags already",
-        branch.fix,
-    )]  # fmt: skip
+    return [
+        Violation(
+            "config-invalid",
+            claimed[0].ref,
+            f"{branch.missing}; this push would create it, and so choose the rules of a "
+            "registry that has GTO tags already",
+            branch.fix,
+        )
+    ]
 
 
 def namespaced_refs(updates: Iterable[RefUpdate], namespace: str) -> list[Violation]:
@@ -518,12 +585,15 @@ def namespaced_refs(updates: Iterable[RefUpdate], namespace: str) -> list[Violat
             name, _, rest = rest[len(NAMESPACE_PREFIX) :].partition("/")
             parts.append(name)
         space = "/".join(parts)
-        violations.append(Violation(
-            "ref-namespaced", update.ref,
-            f"this ref belongs to the namespace '{space}'; gtoguard judges a namespace's tags "
-            "and config only in a push through that namespace",
-            f"push through it (GIT_NAMESPACE={space}, or the URL your host gives it)",
-        ))  # fmt: skip
+        violations.append(
+            Violation(
+                "ref-namespaced",
+                update.ref,
+                f"this ref belongs to the namespace '{space}'; gtoguard judges a namespace's tags "
+                "and config only in a push through that namespace",
+                f"push through it (GIT_NAMESPACE={space}, or the URL your host gives it)",
+            )
+        )
     return violations
 
 
@@ -536,8 +606,9 @@ def is_other_ref(ref: str) -> bool:
     return not ref.startswith(WRITABLE) and not ref.startswith(NAMESPACE_PREFIX)
 
 
-def refs_not_allowed(updates: Iterable[RefUpdate], allow: Sequence[str],
-                     server: bool = True) -> list[Violation]:  # fmt: skip
+def refs_not_allowed(
+    updates: Iterable[RefUpdate], allow: Sequence[str], server: bool = True
+) -> list[Violation]:
     """A push writes branches and tags, and the refs the server policy's ``refs.allow``
     names. ``refs/replace/`` is never allowed: a replace ref makes every later git
     command read another object in place of the one it names (a forged signature, a
@@ -551,25 +622,31 @@ def refs_not_allowed(updates: Iterable[RefUpdate], allow: Sequence[str],
         if ref.startswith(REPLACE_PREFIX):
             if update.deleted:
                 continue  # git reads the real object again
-            violations.append(Violation(
-                "ref-not-allowed", ref,
-                "a replace ref makes git read another object in place of the one it names, "
-                "for every later command on the server; gtoguard never accepts one",
-                "push the objects themselves (branches and tags); to drop replace refs "
-                "from the push, leave refs/replace/* out of its refspecs",
-            ))  # fmt: skip
+            violations.append(
+                Violation(
+                    "ref-not-allowed",
+                    ref,
+                    "a replace ref makes git read another object in place of the one it names, "
+                    "for every later command on the server; gtoguard never accepts one",
+                    "push the objects themselves (branches and tags); to drop replace refs "
+                    "from the push, leave refs/replace/* out of its refspecs",
+                )
+            )
             continue
         if any(fnmatchcase(ref, pattern) for pattern in allow):
             continue
         listed = ", ".join(allow) if allow else "nothing else"
-        violations.append(Violation(
-            "ref-not-allowed", ref,
-            "a push may write branches (refs/heads/) and tags (refs/tags/), and what the "
-            f"server policy's refs.allow lists ({listed})",
-            "push a branch or a tag instead; if the server should take such refs, its "
-            "admin adds a pattern to refs.allow in the server policy",
-            "error" if server else "warning",
-        ))  # fmt: skip
+        violations.append(
+            Violation(
+                "ref-not-allowed",
+                ref,
+                "a push may write branches (refs/heads/) and tags (refs/tags/), and what the "
+                f"server policy's refs.allow lists ({listed})",
+                "push a branch or a tag instead; if the server should take such refs, its "
+                "admin adds a pattern to refs.allow in the server policy",
+                "error" if server else "warning",
+            )
+        )
     return violations
 
 
@@ -672,8 +749,9 @@ def pushed_objects(repo: Repo, updates: Iterable[RefUpdate]) -> dict[str, GitObj
 MAX_MESSAGES = 64 << 20  # bytes of pushed tag messages one push may make the hook hold
 
 
-def whole_messages(repo: Repo, objects: dict[str, GitObject], gto: Iterable[RefUpdate],
-                   max_message: int) -> None:  # fmt: skip
+def whole_messages(
+    repo: Repo, objects: dict[str, GitObject], gto: Iterable[RefUpdate], max_message: int
+) -> None:
     """Read whole the GTO tags' objects read by their heads, where the policy allows
     their size (past it, ``tag-too-large`` needs no message). At most MAX_MESSAGES bytes
     in all: a push past that is too large to judge (``push-too-large``)."""
@@ -684,8 +762,9 @@ def whole_messages(repo: Repo, objects: dict[str, GitObject], gto: Iterable[RefU
             continue
         held += obj.size
         if held > MAX_MESSAGES:
-            raise timebudget.TooMuch(f"its tag objects hold more than {MAX_MESSAGES >> 20} MiB "
-                                 "of messages to read")  # fmt: skip
+            raise timebudget.TooMuch(
+                f"its tag objects hold more than {MAX_MESSAGES >> 20} MiB of messages to read"
+            )
         timebudget.spend("reading the pushed tag messages")
         objects[update.new] = pushed_object(repo, update.new, max_message)
 
@@ -710,8 +789,9 @@ def _freeze_at(policy: Policy, where: Where | None, now: int | None, notes: list
     return clock.freeze_now(env)
 
 
-def _add_removed(repo: Repo, updates: Sequence[RefUpdate],
-                 before: dict[str, list[TagEvent]]) -> None:  # fmt: skip
+def _add_removed(
+    repo: Repo, updates: Sequence[RefUpdate], before: dict[str, list[TagEvent]]
+) -> None:
     """The receipt's "before" holds what a deleted or moved tag was, where the registry
     did not (pre-push: the clone's registry leaves the pushed names out, and a deleted
     tag is gone from the clone already); its old object, if this repository has it."""
@@ -732,8 +812,13 @@ def _add_removed(repo: Repo, updates: Sequence[RefUpdate],
 RECEIPT_RESERVE = 0.5  # seconds of the budget the receipt leaves to git and the landing
 
 
-def _receipt(repo: Repo, before: Mapping[str, list[TagEvent]], registry: Registry,
-             config: GtoConfig, notes: list[str]) -> list[str]:  # fmt: skip
+def _receipt(
+    repo: Repo,
+    before: Mapping[str, list[TagEvent]],
+    registry: Registry,
+    config: GtoConfig,
+    notes: list[str],
+) -> list[str]:
     """The push's receipt, from the state the check judged it against (``before``) and the
     state the check left (``registry``). Never worth declining a push for: with the time
     budget nearly spent it is left out, and said so."""
@@ -798,8 +883,10 @@ def run(
             {u.tag_name for u in gto if u.created} if existing_exclude is None else existing_exclude
         )
         registry = registry_for(repo, touched, names, exclude)
-        before = {name: list(registry.artifacts[name].events) if name in registry.artifacts
-                  else [] for name in touched}  # fmt: skip
+        before = {
+            name: list(registry.artifacts[name].events) if name in registry.artifacts else []
+            for name in touched
+        }
         if receipt:
             _add_removed(repo, gto, before)
         ctx = Context(

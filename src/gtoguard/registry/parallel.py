@@ -72,8 +72,9 @@ class Later:
                 view = view[os.write(write, view) :]
 
 
-def by_share(work: Callable[..., T], shared: Any, size: int, *args: Any,
-             later: Later | None = None) -> list[T]:  # fmt: skip
+def by_share(
+    work: Callable[..., T], shared: Any, size: int, *args: Any, later: Later | None = None
+) -> list[T]:
     """``work(shared, part, parts, *args)`` for each part, in parallel where it pays
     (``size``: how many tags ``shared`` holds). ``later``: computed in the parent once
     the workers run (``work`` gets it as its last argument and calls ``get(part)``)."""

@@ -75,8 +75,14 @@ def config_branch(repo: Repo, branch: str | None, remote: str | None = None) -> 
     return remote_default_branch(repo, remote or "origin", ask=True)
 
 
-def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None,
-         sign: bool = False, early: Early | None = None) -> Plan:  # fmt: skip
+def plan(
+    repo: Repo,
+    request: Request,
+    branch: Branch,
+    remote: str | None = None,
+    sign: bool = False,
+    early: Early | None = None,
+) -> Plan:
     """``early``: the remote's tags of the artifact, asked for when the command began."""
     asking = _ask_remote(repo, remote, request.artifact, early)
     settings = load_settings(repo, branch)
@@ -92,8 +98,10 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     if not state.events and not floor:
         close = similar_artifacts(repo, request.artifact)
         if close:  # a new artifact is fine; a typo of an existing one is likelier
-            notes.append(f"'{request.artifact}' is a new artifact here; did you mean "
-                         f"{' or '.join(repr(c) for c in close)}?")  # fmt: skip
+            notes.append(
+                f"'{request.artifact}' is a new artifact here; did you mean "
+                f"{' or '.join(repr(c) for c in close)}?"
+            )
     planner = Planner(
         state,
         artifact_view(state, times),
@@ -113,8 +121,10 @@ def plan(repo: Repo, request: Request, branch: Branch, remote: str | None = None
     outcome = _evaluate(repo, tags, registry, settings, where)
     taken = [new.name for new in tags if new.name in planner.existing]
     if taken and outcome.ok:  # the engine's reason, when it has one, says more
-        raise UsageError(f"tag {taken[0]!r} exists already",
-                         "leave out --simple: a counter makes the name unique")  # fmt: skip
+        raise UsageError(
+            f"tag {taken[0]!r} exists already",
+            "leave out --simple: a counter makes the name unique",
+        )
     if not outcome.ok and there is not None:
         notes += _local_only(names, set(there), remote or "origin")
     return Plan(tags, outcome, settings, notes)
@@ -141,8 +151,9 @@ def _after_the_latest(state: ArtifactState, longest: float = 2.0) -> None:
         time.sleep(wait)
 
 
-def _ask_remote(repo: Repo, remote: str | None, artifact: str,
-                early: Early | None) -> Callable[[], list[str]] | None:  # fmt: skip
+def _ask_remote(
+    repo: Repo, remote: str | None, artifact: str, early: Early | None
+) -> Callable[[], list[str]] | None:
     """Ask the remote for the artifact's tag names, or take the question ``early``
     asked (``_remote_names`` collects the answer); None without a remote."""
     asked = remote or "origin"
@@ -154,8 +165,9 @@ def _ask_remote(repo: Repo, remote: str | None, artifact: str,
     return ask_remote_tag_names(repo, asked, {artifact}, running)
 
 
-def _remote_names(asking: Callable[[], list[str]] | None, remote: str | None,
-                  notes: list[str]) -> list[str] | None:  # fmt: skip
+def _remote_names(
+    asking: Callable[[], list[str]] | None, remote: str | None, notes: list[str]
+) -> list[str] | None:
     """The remote's tag names, so that counters and versions never collide with tags this
     clone has not fetched; None without a remote, or when it cannot be reached (said in
     ``notes``, unless ``--push`` needs it: then that is an error)."""
@@ -188,8 +200,9 @@ def _local_only(names: Sequence[str], there: set[str], remote: str) -> list[str]
     ]
 
 
-def _plan_tags(repo: Repo, planner: Planner, request: Request, head: str | None,
-               times: dict[str, int]) -> list[NewTag]:  # fmt: skip
+def _plan_tags(
+    repo: Repo, planner: Planner, request: Request, head: str | None, times: dict[str, int]
+) -> list[NewTag]:
     commit = repo.resolve(request.rev)[0] if request.rev is not None else head
     action, stage = request.action, request.stage or ""
     if action is Action.REGISTER:
@@ -197,17 +210,21 @@ def _plan_tags(repo: Repo, planner: Planner, request: Request, head: str | None,
         return planner.register(commit, request.version, request.bump, request.message)
     if action is Action.ASSIGN:
         if request.rev is None and request.version is not None:
-            return planner.assign(stage, None, request.version, None, None, request.message,
-                                  request.force)  # fmt: skip
-        return planner.assign(stage, commit, None, request.version, request.bump,
-                              request.message, request.force)  # fmt: skip
+            return planner.assign(
+                stage, None, request.version, None, None, request.message, request.force
+            )
+        return planner.assign(
+            stage, commit, None, request.version, request.bump, request.message, request.force
+        )
     if action is Action.UNASSIGN:
         if (request.rev is None) == (request.version is None):
-            raise UsageError("give either --version V or a REF, not both and not neither",
-                             f"gtoguard unassign {request.artifact} --stage {stage} "
-                             "--version v1.2.3")  # fmt: skip
-        return planner.unassign(stage, commit if request.rev else None, request.version,
-                                request.message)  # fmt: skip
+            raise UsageError(
+                "give either --version V or a REF, not both and not neither",
+                f"gtoguard unassign {request.artifact} --stage {stage} --version v1.2.3",
+            )
+        return planner.unassign(
+            stage, commit if request.rev else None, request.version, request.message
+        )
     if action is Action.DEREGISTER:
         assert request.version is not None and head is not None
         return planner.deregister(request.version, head, request.message)
@@ -215,8 +232,9 @@ def _plan_tags(repo: Repo, planner: Planner, request: Request, head: str | None,
     return planner.deprecate(times, head, request.message, request.force)
 
 
-def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: Settings,
-              where: Where) -> Outcome:  # fmt: skip
+def _evaluate(
+    repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: Settings, where: Where
+) -> Outcome:
     """The engine's verdict on the planned tags, as if they were pushed now."""
     misread = [v for v in map(_reads_back, tags) if v is not None]
     if misread:  # the engine would judge a different tag than the one asked for
@@ -230,8 +248,9 @@ def _evaluate(repo: Repo, tags: Sequence[NewTag], registry: Registry, settings: 
         oid = f"{number:040x}"  # stands in for the tag object git will write
         _, kind = repo.resolve(new.commit)
         updates.append(RefUpdate(TAG_PREFIX + new.name, ZERO, oid))
-        objects[oid] = GitObject(oid, "tag", new.commit, kind, who.time, who.offset,
-                                 who.name, who.email, new.message)  # fmt: skip
+        objects[oid] = GitObject(
+            oid, "tag", new.commit, kind, who.time, who.offset, who.name, who.email, new.message
+        )
     ctx = Context(
         settings.config,
         settings.policy,
@@ -264,8 +283,9 @@ def _reads_back(new: NewTag) -> Violation | None:
 
 
 def _max_counter(names: Sequence[str], artifact: str) -> int:
-    return max((tag.counter for tag in _tags_of(names, artifact) if tag.counter is not None),
-               default=0)  # fmt: skip
+    return max(
+        (tag.counter for tag in _tags_of(names, artifact) if tag.counter is not None), default=0
+    )
 
 
 def _tags_of(names: Sequence[str], artifact: str) -> Iterator[TagName]:

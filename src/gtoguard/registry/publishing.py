@@ -47,8 +47,11 @@ def relied_on(repo: Repo, tags: Sequence[NewTag], remote: str) -> list[str]:
     """The local registration tags the new tags build on (a stage or a deregistration on
     a commit registered here) that ``remote`` lacks: pushed with them, so that the server
     never holds a stage on a version it has not seen registered."""
-    wanted = {new.commit for new in tags
-              if parse_tag(new.name).action not in (Action.REGISTER, Action.DEPRECATE)}  # fmt: skip
+    wanted = {
+        new.commit
+        for new in tags
+        if parse_tag(new.name).action not in (Action.REGISTER, Action.DEPRECATE)
+    }
     if not wanted:
         return []
     artifacts = {parse_tag(new.name).artifact for new in tags}
@@ -57,14 +60,18 @@ def relied_on(repo: Repo, tags: Sequence[NewTag], remote: str) -> list[str]:
     found = []
     for state in registry.artifacts.values():
         for event in state.events:
-            if (event.name.action is Action.REGISTER and event.commit in wanted
-                    and event.tag not in there):  # fmt: skip
+            if (
+                event.name.action is Action.REGISTER
+                and event.commit in wanted
+                and event.tag not in there
+            ):
                 found.append(event.tag)
     return found
 
 
-def push(repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]],
-         carried: Sequence[str] = ()) -> PushResult:  # fmt: skip
+def push(
+    repo: Repo, remote: str, written: Sequence[tuple[NewTag, str]], carried: Sequence[str] = ()
+) -> PushResult:
     """Push these tags (and the ``carried`` ones they rely on) atomically. If a hook
     declines them, the new local tags are removed too: a promotion the server refused
     must not linger in the clone. Carried tags stay: they were there before."""

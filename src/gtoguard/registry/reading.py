@@ -32,8 +32,9 @@ from gtoguard.registry.judge import (
 )
 
 
-def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = False
-                      ) -> dict[str, dict[str, Any]]:  # fmt: skip
+def registry_document(
+    repo: Repo, branch: Branch, include_deprecated: bool = False
+) -> dict[str, dict[str, Any]]:
     """The document of ``gto show --json``."""
     config = reader_gto_config(repo, branch)
     declared = declared_artifacts(repo)
@@ -44,8 +45,9 @@ def registry_document(repo: Repo, branch: Branch, include_deprecated: bool = Fal
     return gtoshow.registry_document(rows, config.stages, include_deprecated)
 
 
-def _summarize(listing: alltags.Listing, part: int, parts: int, path: str,
-               declared: gtoshow.Declared) -> list[gtoshow.Summary]:  # fmt: skip
+def _summarize(
+    listing: alltags.Listing, part: int, parts: int, path: str, declared: gtoshow.Declared
+) -> list[gtoshow.Summary]:
     """One process's share of ``show``: its artifacts, one at a time."""
     repo = open_repo(path)
     rows = []
@@ -69,14 +71,17 @@ def declared_artifacts(repo: Repo) -> gtoshow.Declared:
     try:
         loaded = cfg.index_document(data, f"HEAD:{INDEX_FILE}")
     except ConfigInvalid as exc:
-        sys.stderr.write(f"gtoguard: warning: {printable(str(exc.problems[0]))}; gto fails on "
-                         "every registry command with it, gtoguard leaves the file out\n")  # fmt: skip
+        sys.stderr.write(
+            f"gtoguard: warning: {printable(str(exc.problems[0]))}; gto fails on "
+            "every registry command with it, gtoguard leaves the file out\n"
+        )
         return gtoshow.Declared()
     return gtoshow.Declared(tuple(loaded), (head, repo.commit_time(head)))
 
 
-def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
-                      ) -> list[dict[str, Any]]:  # fmt: skip
+def artifact_document(
+    repo: Repo, name: str, include_deregistered: bool = False
+) -> list[dict[str, Any]]:
     registry = _registry_of_one(repo, name)
     state = registry.artifacts.get(name)
     if state is None or not state.events:
@@ -85,8 +90,9 @@ def artifact_document(repo: Repo, name: str, include_deregistered: bool = False
     return version_rows(view, include_deregistered)
 
 
-def gto_artifact_document(repo: Repo, name: str, include_inactive: bool = False
-                          ) -> list[dict[str, Any]]:  # fmt: skip
+def gto_artifact_document(
+    repo: Repo, name: str, include_inactive: bool = False
+) -> list[dict[str, Any]]:
     """The document ``gto show NAME --json`` prints (``-d``: ``include_inactive``)."""
     registry = _registry_of_one(repo, name)
     state = registry.artifact(name)
@@ -120,8 +126,9 @@ def history_document(repo: Repo, name: str | None) -> list[dict[str, Any]]:
     return history.history_document(entries for _, entries in ordered)
 
 
-def _journal(listing: alltags.Listing, part: int, parts: int,
-             path: str) -> list[tuple[tuple[int, int, str], list[history.Entry]]]:  # fmt: skip
+def _journal(
+    listing: alltags.Listing, part: int, parts: int, path: str
+) -> list[tuple[tuple[int, int, str], list[history.Entry]]]:
     """One process's share of ``history``: (where gto lists the artifact, its events)."""
     repo = open_repo(path)
     found = []
@@ -133,8 +140,14 @@ def _journal(listing: alltags.Listing, part: int, parts: int,
     return found
 
 
-_INDEX_FIELDS: tuple[tuple[str, Any], ...] = (("type", None), ("path", None), ("virtual", True), ("labels", []),
-                 ("description", ""), ("custom", None))  # fmt: skip
+_INDEX_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("type", None),
+    ("path", None),
+    ("virtual", True),
+    ("labels", []),
+    ("description", ""),
+    ("custom", None),
+)
 
 
 def _index_entry(repo: Repo, commit: str, name: str) -> dict[str, Any] | None:
@@ -185,8 +198,10 @@ def _no_such_artifact(repo: Repo, name: str) -> UsageError:
     if close:
         hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
     elif tag_names(repo, {name}):
-        hint = ("its tags here are lightweight, and gto ignores them; register it with an "
-                f"annotated tag: gtoguard register {shlex.quote(name)}")  # fmt: skip
+        hint = (
+            "its tags here are lightweight, and gto ignores them; register it with an "
+            f"annotated tag: gtoguard register {shlex.quote(name)}"
+        )
     else:
         hint = "see the artifacts: gtoguard show"
     return UsageError(f"no artifact named {name!r} has GTO tags here", hint)
@@ -196,9 +211,11 @@ def _registry_of_one(repo: Repo, name: str) -> Registry:
     """The registry of the one artifact a user named to read; a name no artifact can have
     is refused (it could match other artifacts' tags, or none, by accident)."""
     if not is_valid_artifact(name):
-        raise UsageError(f"{name!r} is not an artifact name",
-                         "artifact names are letters, digits and '_-/.', with an optional "
-                         "dir: prefix; see them: gtoguard show")  # fmt: skip
+        raise UsageError(
+            f"{name!r} is not an artifact name",
+            "artifact names are letters, digits and '_-/.', with an optional "
+            "dir: prefix; see them: gtoguard show",
+        )
     return registry_of(tags_of(repo, {name}, tag_names(repo, {name})), {name})
 
 
@@ -215,8 +232,9 @@ def reader_gto_config(repo: Repo, branch: Branch) -> GtoConfig:
     except (FileNotFoundError, NotADirectoryError):
         data = None
     except OSError as exc:
-        raise CannotRun(f"cannot read {path}: {exc.strerror}",
-                        "check the file's permissions") from None  # fmt: skip
+        raise CannotRun(
+            f"cannot read {path}: {exc.strerror}", "check the file's permissions"
+        ) from None
     return cfg.parse_gto_config(data, f"{GTO_FILE} (working tree)")
 
 

@@ -57,8 +57,9 @@ def read(git_dir: str, namespace: str = "") -> dict[str, str]:
     return found
 
 
-def record(git_dir: str, updates: Iterable[RefUpdate], old: Mapping[str, GitObject],
-           namespace: str = "") -> None:  # fmt: skip
+def record(
+    git_dir: str, updates: Iterable[RefUpdate], old: Mapping[str, GitObject], namespace: str = ""
+) -> None:
     """Remember the accepted deletions of ``updates``, synced to disk; raises ``OSError``
     when they cannot be (the caller declines the push)."""
     lines = []

@@ -107,8 +107,12 @@ def stream(base: TextIO, env: Mapping[str, str]) -> TextIO:
     (the same bytes), every write bounded by the process's deadline."""
     raw = _Deadline(base.fileno(), timeout_from_env(env))
     # a raw stream that takes every write whole: no buffer of its own to flush
-    return io.TextIOWrapper(raw, encoding=base.encoding, errors=base.errors,  # type: ignore[type-var]
-                            write_through=True)  # fmt: skip
+    return io.TextIOWrapper(
+        raw,
+        encoding=base.encoding,
+        errors=base.errors,  # type: ignore[type-var]
+        write_through=True,
+    )
 
 
 def take_std_streams(env: Mapping[str, str]) -> TextIO:

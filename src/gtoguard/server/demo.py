@@ -85,14 +85,26 @@ def _demo(base: Path, echo: Callable[[str], None]) -> int:
     git("tag", "-a", "churn@v1.0.0", "-m", "Registering artifact churn version v1.0.0", cwd=clone)
     echo("")
     echo("3. A promotion to the misspelt stage 'prd' is declined by the server:")
-    git("tag", "-a", "churn#prd#1", "-m",
-        "Assigning stage prd to artifact churn version v1.0.0", cwd=clone)  # fmt: skip
+    git(
+        "tag",
+        "-a",
+        "churn#prd#1",
+        "-m",
+        "Assigning stage prd to artifact churn version v1.0.0",
+        cwd=clone,
+    )
     declined = git("push", "origin", "churn@v1.0.0", "churn#prd#1", cwd=clone, show=True)
     git("tag", "-d", "churn#prd#1", cwd=clone)
     echo("")
     echo("4. The same promotion to 'prod' is accepted:")
-    git("tag", "-a", "churn#prod#1", "-m",
-        "Assigning stage prod to artifact churn version v1.0.0", cwd=clone)  # fmt: skip
+    git(
+        "tag",
+        "-a",
+        "churn#prod#1",
+        "-m",
+        "Assigning stage prod to artifact churn version v1.0.0",
+        cwd=clone,
+    )
     accepted = git("push", "origin", "churn@v1.0.0", "churn#prod#1", cwd=clone, show=True)
     tags = invoke.run(["tag", "--list"], server, env=env, text=True).stdout.split()
     echo("")

@@ -40,8 +40,9 @@ class Forecast:
         ]
 
 
-def forecast(repo: Repo, updates: Sequence[RefUpdate],
-             pushed: Sequence[str] | None = None) -> Forecast:  # fmt: skip
+def forecast(
+    repo: Repo, updates: Sequence[RefUpdate], pushed: Sequence[str] | None = None
+) -> Forecast:
     """``updates`` as they land (an alias followed to the ref it names); ``pushed``: the
     names as pushed, which receive-pack's own rules look at (default: the same)."""
     found = Forecast()
@@ -55,12 +56,15 @@ def forecast(repo: Repo, updates: Sequence[RefUpdate],
         why = _refused_branch(repo, update._replace(ref=name))
         problem = _unstorable(update, created, store) if update.created else None
         if problem is not None and update.is_tag and is_gto_shaped(update.tag_name):
-            found.violations.append(Violation(
-                "tag-malformed", update.ref,
-                f"the server cannot store this name: {problem}; git would drop this tag "
-                "after the check while the rest of the push lands",
-                "choose a shorter name without a clash, and push the tags again",
-            ))  # fmt: skip
+            found.violations.append(
+                Violation(
+                    "tag-malformed",
+                    update.ref,
+                    f"the server cannot store this name: {problem}; git would drop this tag "
+                    "after the check while the rest of the push lands",
+                    "choose a shorter name without a clash, and push the tags again",
+                )
+            )
         elif problem is not None and update.ref.startswith(BRANCH_PREFIX):
             why = why or f"the server cannot store this name: {problem}"
         if why is not None:

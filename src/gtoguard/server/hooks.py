@@ -110,8 +110,15 @@ def run_hook(
         # the pushed tags already exist locally; the remote does not have them yet
         exclude = {u.tag_name for u in updates if u.is_tag}
         where = judge.Where("client", env, remote)
-        result = judge.run(repo, updates, branch, changes=changes, existing_exclude=exclude,
-                               where=where, receipt=True)  # fmt: skip
+        result = judge.run(
+            repo,
+            updates,
+            branch,
+            changes=changes,
+            existing_exclude=exclude,
+            where=where,
+            receipt=True,
+        )
     outcome = result.outcome
     decision.set("accepted" if outcome.ok else "declined", outcome.violations)
     if not outcome.violations and not outcome.checked:
@@ -130,8 +137,9 @@ def run_hook(
             return EXIT_OK
     write_text(err, shown, summary, result.notes, gitlab)
     if outcome.ok:
-        write_receipt(err, result.receipt, "changed" if hook == "pre-receive" else "will change",
-                      gitlab)  # fmt: skip
+        write_receipt(
+            err, result.receipt, "changed" if hook == "pre-receive" else "will change", gitlab
+        )
     return EXIT_OK if outcome.ok else EXIT_VIOLATIONS
 
 
@@ -152,9 +160,13 @@ def _landing(repo: Repo, update: RefUpdate, number: int = 0) -> RefUpdate:
     return update if ref == update.ref else RefUpdate(ref, update.old, update.new)
 
 
-def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], pushed: Sequence[str],
-                       branch: Branch, env: Mapping[str, str]
-                       ) -> tuple[Result, list[RefUpdate]]:  # fmt: skip
+def _judge_as_it_lands(
+    repo: Repo,
+    updates: Sequence[RefUpdate],
+    pushed: Sequence[str],
+    branch: Branch,
+    env: Mapping[str, str],
+) -> tuple[Result, list[RefUpdate]]:
     """Judge the push as git will land it: without the branch updates git will refuse
     (by the names as ``pushed``), declined whole if git cannot store one of its GTO tags."""
     from gtoguard.git.branches import config_changes
@@ -164,16 +176,23 @@ def _judge_as_it_lands(repo: Repo, updates: Sequence[RefUpdate], pushed: Sequenc
     found = forecast(repo, updates, pushed)
     lands = found.lands
     where = judge.Where("server", env)
-    result = judge.run(repo, lands, branch, changes=config_changes(repo, lands, branch),
-                           where=where, receipt=True)  # fmt: skip
+    result = judge.run(
+        repo, lands, branch, changes=config_changes(repo, lands, branch), where=where, receipt=True
+    )
     for violation in found.violations:
         result.outcome.add(violation)
     result.notes[:0] = found.notes()
     return result, lands
 
 
-def _guarded(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | None,
-             stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:  # fmt: skip
+def _guarded(
+    hook: str,
+    read: Callable[[bytes], list[RefUpdate]],
+    remote: str | None,
+    stdin: bytes,
+    err: TextIO,
+    env: Mapping[str, str],
+) -> int:
     if hook == "pre-receive":
         timebudget.start(DEFAULT_BUDGET)  # the server policy may change the seconds, not the start
     decision = Decision()
@@ -192,31 +211,54 @@ def _record(decision: Decision, err: TextIO, env: Mapping[str, str]) -> None:
         from gtoguard.registry import decisionlog
         from gtoguard.server import clientstream
 
-        decisionlog.record(decision.updates, decision.verdict or "", decision.violations, env,
-                           clientstream.dropped())  # fmt: skip
+        decisionlog.record(
+            decision.updates,
+            decision.verdict or "",
+            decision.violations,
+            env,
+            clientstream.dropped(),
+        )
     except Exception as exc:
         reason = failure_reason(exc)
         mark = "GL-HOOK-ERR: " if _gitlab(env) else ""
-        err.write(f"{mark}gtoguard: warning: the decision log was not written ({printable(reason)}); "
-                  "the verdict above stands\n")  # fmt: skip
+        err.write(
+            f"{mark}gtoguard: warning: the decision log was not written ({printable(reason)}); "
+            "the verdict above stands\n"
+        )
         err.flush()
 
 
-def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | None,
-            stdin: bytes, err: TextIO, env: Mapping[str, str],
-            decision: Decision | None = None) -> int:  # fmt: skip
+def _judged(
+    hook: str,
+    read: Callable[[bytes], list[RefUpdate]],
+    remote: str | None,
+    stdin: bytes,
+    err: TextIO,
+    env: Mapping[str, str],
+    decision: Decision | None = None,
+) -> int:
     decision = decision or Decision()
     try:
         return run_hook(hook, read(stdin), remote, err, env, decision)
     except timebudget.OverBudget as over:  # the push itself is too much: never fail: open
         decision.set("declined", [over_budget_violation(over)])
-        write_text(err, [over_budget_violation(over)], "push declined; nothing was changed", (),
-                   _gitlab(env))  # fmt: skip
+        write_text(
+            err,
+            [over_budget_violation(over)],
+            "push declined; nothing was changed",
+            (),
+            _gitlab(env),
+        )
         return EXIT_VIOLATIONS
     except Busy as busy:  # never fail: open: the push was not judged, nor can it wait longer
         decision.set("declined", [busy_violation(busy, hook)])
-        write_text(err, [busy_violation(busy, hook)], "push declined; nothing was changed", (),
-                   _gitlab(env))  # fmt: skip
+        write_text(
+            err,
+            [busy_violation(busy, hook)],
+            "push declined; nothing was changed",
+            (),
+            _gitlab(env),
+        )
         return EXIT_CANNOT_RUN
     except CannotRun as exc:
         violations = failure_violations(exc, hook)
@@ -231,22 +273,35 @@ def _judged(hook: str, read: Callable[[bytes], list[RefUpdate]], remote: str | N
         if environmental:
             warnings = [v._replace(severity="warning") for v in violations]
             decision.set("accepted-unchecked", warnings)
-            write_text(err, warnings, "cannot check this push; accepted unchecked (the server "
-                       "policy says fail: open)", (), _gitlab(env))  # fmt: skip
+            write_text(
+                err,
+                warnings,
+                "cannot check this push; accepted unchecked (the server policy says fail: open)",
+                (),
+                _gitlab(env),
+            )
             return EXIT_OK
-        notes.append("fail: open does not apply: what failed is what the push or the "
-                     "repository's files hold, not the server")  # fmt: skip
+        notes.append(
+            "fail: open does not apply: what failed is what the push or the "
+            "repository's files hold, not the server"
+        )
     decision.set("declined", violations)
     verdict = "push declined" if hook == "pre-receive" else "push stopped"
-    why = ("cannot check this push until the configuration above is fixed" if all(
-        v.rule == "config-invalid" for v in violations) else "cannot check this push")  # fmt: skip
+    why = (
+        "cannot check this push until the configuration above is fixed"
+        if all(v.rule == "config-invalid" for v in violations)
+        else "cannot check this push"
+    )
     write_text(err, violations, f"{why}; {verdict}", notes, _gitlab(env))
     return EXIT_CANNOT_RUN
 
 
 def over_budget_violation(over: timebudget.OverBudget) -> Violation:
-    said = ("this push holds more than the server reads for one push" if isinstance(
-        over, timebudget.TooMuch) else "checking this push would take longer than the server allows")  # fmt: skip
+    said = (
+        "this push holds more than the server reads for one push"
+        if isinstance(over, timebudget.TooMuch)
+        else "checking this push would take longer than the server allows"
+    )
     return Violation(
         "push-too-large",
         "pre-receive",
@@ -287,26 +342,40 @@ def _fails_open(env: Mapping[str, str]) -> bool:
         return False
 
 
-def pre_receive(argv: Sequence[str], stdin: bytes, err: TextIO = sys.stderr,
-                env: Mapping[str, str] | None = None) -> int:  # fmt: skip
+def pre_receive(
+    argv: Sequence[str],
+    stdin: bytes,
+    err: TextIO = sys.stderr,
+    env: Mapping[str, str] | None = None,
+) -> int:
     if argv:
         err.write("usage: gtoguard hook pre-receive  (reads git's ref updates on stdin)\n")
         return EXIT_USAGE
-    return _guarded("pre-receive", parse_pre_receive, None, stdin, err,
-                    os.environ if env is None else env)  # fmt: skip
+    return _guarded(
+        "pre-receive", parse_pre_receive, None, stdin, err, os.environ if env is None else env
+    )
 
 
-def pre_push(argv: Sequence[str], stdin: bytes, err: TextIO = sys.stderr,
-             env: Mapping[str, str] | None = None) -> int:  # fmt: skip
+def pre_push(
+    argv: Sequence[str],
+    stdin: bytes,
+    err: TextIO = sys.stderr,
+    env: Mapping[str, str] | None = None,
+) -> int:
     if len(argv) != 2:
         err.write("usage: gtoguard hook pre-push REMOTE URL  (reads git's ref updates on stdin)\n")
         return EXIT_USAGE
-    return _guarded("pre-push", parse_pre_push, argv[0], stdin, err,
-                    os.environ if env is None else env)  # fmt: skip
+    return _guarded(
+        "pre-push", parse_pre_push, argv[0], stdin, err, os.environ if env is None else env
+    )
 
 
-def reference_transaction(argv: Sequence[str], stdin: bytes, err: TextIO = sys.stderr,
-                          env: Mapping[str, str] | None = None) -> int:  # fmt: skip
+def reference_transaction(
+    argv: Sequence[str],
+    stdin: bytes,
+    err: TextIO = sys.stderr,
+    env: Mapping[str, str] | None = None,
+) -> int:
     """The landing guard's Python side (``transaction.py``); the shim calls it only for
     what it cannot answer in sh. A non-zero exit at ``prepared`` aborts the transaction."""
     if len(argv) != 1:
@@ -326,21 +395,36 @@ def reference_transaction(argv: Sequence[str], stdin: bytes, err: TextIO = sys.s
         violations, environmental = failure_violations(exc, hook), exc.environmental
     except Exception as exc:
         reason = failure_reason(exc)
-        violations = [Violation("internal-error", hook, f"gtoguard failed: {reason}",
-                                "report this with the line above")]  # fmt: skip
+        violations = [
+            Violation(
+                "internal-error",
+                hook,
+                f"gtoguard failed: {reason}",
+                "report this with the line above",
+            )
+        ]
         environmental = environmental_failure(exc)
     if environmental and _fails_open(env):
         warnings = [Violation(v.rule, v.ref, v.message, v.hint, "warning") for v in violations]
-        write_text(err, warnings, "cannot check this ref update; written unchecked (the server "
-                   "policy says fail: open)", (), _gitlab(env))  # fmt: skip
+        write_text(
+            err,
+            warnings,
+            "cannot check this ref update; written unchecked (the server policy says fail: open)",
+            (),
+            _gitlab(env),
+        )
         return EXIT_OK
-    write_text(err, violations, "cannot check this ref update; it was not written", (),
-               _gitlab(env))  # fmt: skip
+    write_text(
+        err, violations, "cannot check this ref update; it was not written", (), _gitlab(env)
+    )
     return EXIT_CANNOT_RUN
 
 
-HOOKS = {"pre-receive": pre_receive, "pre-push": pre_push,
-         "reference-transaction": reference_transaction}  # fmt: skip
+HOOKS = {
+    "pre-receive": pre_receive,
+    "pre-push": pre_push,
+    "reference-transaction": reference_transaction,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -366,12 +450,14 @@ def unreadable_input(hook: str, exc: BaseException) -> int:
     """git's input could not be read: the updates are unknown, so nothing was judged and
     nothing may pass (never "no updates", which would accept the push)."""
     reason = failure_reason(exc)
-    violation = Violation("internal-error", hook, f"cannot read the hook's input ({reason})",
-                          "push again; if it persists, the server admin can run the hook "
-                          "by hand to see why")  # fmt: skip
+    violation = Violation(
+        "internal-error",
+        hook,
+        f"cannot read the hook's input ({reason})",
+        "push again; if it persists, the server admin can run the hook by hand to see why",
+    )
     what = {"pre-receive": "push declined", "pre-push": "push stopped"}.get(hook, "refused")
-    write_text(sys.stderr, [violation], f"cannot check this push; {what}", (),
-               _gitlab(os.environ))  # fmt: skip
+    write_text(sys.stderr, [violation], f"cannot check this push; {what}", (), _gitlab(os.environ))
     return EXIT_CANNOT_RUN
 
 

@@ -98,8 +98,7 @@ def install(
 HOOKS_DIR_NAME = "gtoguard"  # the file name inside a pre-receive.d/ directory
 
 
-def install_hooks_dir(directory: str, python: str | None = None,
-                      force: bool = False) -> Installed:  # fmt: skip
+def install_hooks_dir(directory: str, python: str | None = None, force: bool = False) -> Installed:
     """The pre-receive shim as ``DIRECTORY/gtoguard``, for servers that run every
     executable of a directory as a pre-receive hook: GitLab ``custom_hooks/pre-receive.d``
     (per project, or the global ``custom_hooks_dir``), Gitea/Forgejo

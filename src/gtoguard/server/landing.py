@@ -100,8 +100,7 @@ class Landing:
         timebudget.heartbeat(lock.renew)
         return cls(repo, lock, [took_over(b) for b in taken.broken])
 
-    def keep(self, lands: Sequence[RefUpdate], base: Branch,
-             env: Mapping[str, str]) -> list[str]:  # fmt: skip
+    def keep(self, lands: Sequence[RefUpdate], base: Branch, env: Mapping[str, str]) -> list[str]:
         """The push is accepted: keep the lock until it landed, and write its plan if the
         reference-transaction shim will read it. Returns notes for the pusher."""
         if not self.lock.held():  # its lease ran out while judging: judged against old refs
@@ -132,8 +131,14 @@ class Landing:
             self.lock.release()
 
 
-def write_plan(lock: RepoLock, lines: Sequence[str], base: Branch, progress: int = 0,
-               pending: int | None = None, free: bool = False) -> Path:  # fmt: skip
+def write_plan(
+    lock: RepoLock,
+    lines: Sequence[str],
+    base: Branch,
+    progress: int = 0,
+    pending: int | None = None,
+    free: bool = False,
+) -> Path:
     """Write the plan; ``progress`` last: the shim takes a plan with one as whole. A
     ``free`` plan has no update files: nothing in it needs another update of the push,
     so a skipped one harms none (10,000 files cost seconds on some file systems)."""

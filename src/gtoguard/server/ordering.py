@@ -57,8 +57,9 @@ class _Push:
         return push
 
 
-def reliance(repo: Repo, lands: Sequence[RefUpdate], branch: Branch,
-             env: Mapping[str, str]) -> Reliance:  # fmt: skip
+def reliance(
+    repo: Repo, lands: Sequence[RefUpdate], branch: Branch, env: Mapping[str, str]
+) -> Reliance:
     """Which updates of ``lands`` (in push order) need a later one, and whether any may
     need an earlier one. The policy is read only when the push has the shape for it."""
     push = _Push.of_updates(lands)
@@ -76,8 +77,11 @@ def reliance(repo: Repo, lands: Sequence[RefUpdate], branch: Branch,
         if count >= MAX_CHECKS:
             found.append(update)
             continue
-        before = [u for u, t in push.parsed[:index]
-                  if u.ref.startswith(BRANCH_PREFIX) or (t and t.artifact == tag.artifact)]  # fmt: skip
+        before = [
+            u
+            for u, t in push.parsed[:index]
+            if u.ref.startswith(BRANCH_PREFIX) or (t and t.artifact == tag.artifact)
+        ]
         outcome = judge.run(repo, [*before, update], branch, where=where).outcome
         if update.ref in outcome.rejected_refs:
             found.append(update)

@@ -50,8 +50,11 @@ def run(state: str, stdin: bytes, err: TextIO, env: Mapping[str, str]) -> int:
     if plan.free:  # a large transaction the shim handed over: only counted
         plan.set_pending(plan.progress + len(lines))
         return 0
-    planned = [plan.line(i) for i in range(plan.progress + 1, plan.progress + len(lines) + 1)
-               if i <= plan.count]  # fmt: skip
+    planned = [
+        plan.line(i)
+        for i in range(plan.progress + 1, plan.progress + len(lines) + 1)
+        if i <= plan.count
+    ]
     if planned == lines:  # the next part of the plan (a large one the shim handed over)
         plan.set_pending(plan.progress + len(lines))
         return 0
@@ -78,8 +81,9 @@ def _lines(stdin: bytes) -> list[str]:
     return found
 
 
-def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
-                     env: Mapping[str, str]) -> int:  # fmt: skip
+def _judge_unplanned(
+    repo: Repo, lock: RepoLock, lines: list[str], err: TextIO, env: Mapping[str, str]
+) -> int:
     taken = lock.acquire(timeout_from_env(env), lease_from_env(env))
     took = taken.took
     if took:
@@ -90,10 +94,14 @@ def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
     if not outcome.ok:
         if took:
             lock.release()
-        notes += [] if serves_a_push(lock.owner) else [
-            "this ref update was made on the server itself and judged like a push; an "
-            "admin who means it runs the command as git -c core.hooksPath=/dev/null ..."
-        ]  # fmt: skip
+        notes += (
+            []
+            if serves_a_push(lock.owner)
+            else [
+                "this ref update was made on the server itself and judged like a push; an "
+                "admin who means it runs the command as git -c core.hooksPath=/dev/null ..."
+            ]
+        )
         _report(
             err, env, outcome, updates, notes, "the ref update was refused; nothing was written"
         )
@@ -105,8 +113,9 @@ def _judge_unplanned(repo: Repo, lock: RepoLock, lines: list[str], err: TextIO,
     return 0
 
 
-def _judge_again(repo: Repo, plan: landing.Plan, lines: list[str], err: TextIO,
-                 env: Mapping[str, str]) -> int:  # fmt: skip
+def _judge_again(
+    repo: Repo, plan: landing.Plan, lines: list[str], err: TextIO, env: Mapping[str, str]
+) -> int:
     first = plan.find(lines[0])
     if first is None:  # not part of the plan: judge it as it is
         outcome = _judge(repo, landing.updates_of(repo, lines), plan.base(repo), env)
@@ -151,14 +160,21 @@ def _did_not_land(update: RefUpdate) -> str:
     )
 
 
-def _judge(repo: Repo, updates: Sequence[RefUpdate], branch: Branch,
-           env: Mapping[str, str]) -> Outcome:  # fmt: skip
+def _judge(
+    repo: Repo, updates: Sequence[RefUpdate], branch: Branch, env: Mapping[str, str]
+) -> Outcome:
     where = judge.Where("server", env)
     return judge.run(repo, updates, branch, where=where).outcome
 
 
-def _report(err: TextIO, env: Mapping[str, str], outcome: Outcome,
-            mine: Sequence[RefUpdate], notes: list[str], verdict: str) -> None:  # fmt: skip
+def _report(
+    err: TextIO,
+    env: Mapping[str, str],
+    outcome: Outcome,
+    mine: Sequence[RefUpdate],
+    notes: list[str],
+    verdict: str,
+) -> None:
     """The violations of this transaction's updates (of later ones only when none of
     its own fails, which cannot happen here)."""
     refs = {u.ref for u in mine}

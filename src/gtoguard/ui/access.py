@@ -62,8 +62,9 @@ def _private(folder: Path) -> bool:
         found = folder.lstat()
     except OSError:
         return False
-    return (stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid()
-            and not found.st_mode & 0o077)  # fmt: skip
+    return (
+        stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid() and not found.st_mode & 0o077
+    )
 
 
 def write_private(folder: Path, name: str, text: str) -> Path:
@@ -73,16 +74,19 @@ def write_private(folder: Path, name: str, text: str) -> Path:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if folder.lstat().st_uid != os.geteuid() or not folder.is_dir() or folder.is_symlink():
-            raise CannotRun(f"{folder} is not a directory of yours: the page's secret "
-                            "cannot be kept there", hint)  # fmt: skip
+            raise CannotRun(
+                f"{folder} is not a directory of yours: the page's secret cannot be kept there",
+                hint,
+            )
         os.chmod(folder, 0o700)
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.")  # mode 0600
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(temporary, folder / name)
     except OSError as exc:
-        raise CannotRun(f"cannot write the page's secret to {folder}: "
-                        f"{exc.strerror or exc}", hint) from None  # fmt: skip
+        raise CannotRun(
+            f"cannot write the page's secret to {folder}: {exc.strerror or exc}", hint
+        ) from None
     return folder / name
 
 
@@ -153,17 +157,25 @@ async def _enter(scope: Scope, send: Send, access: Access, query: list[tuple[str
         where += "?" + urlencode(query)
     cookie = f"{access.cookie}={access.secret}; Path=/; HttpOnly; SameSite=Strict"
     shown = html.escape(where)
-    body = (f'<!doctype html>\n<meta charset="utf-8"><meta http-equiv="refresh" content="0;url='
-            f'{shown}">\n<title>gtoguard registry</title><p><a href="{shown}">Go on to the '
-            "registry page</a></p>\n")  # fmt: skip
-    headers = [(b"set-cookie", cookie.encode("ascii")),
-               (b"content-type", b"text/html; charset=utf-8")]  # fmt: skip
+    body = (
+        f'<!doctype html>\n<meta charset="utf-8"><meta http-equiv="refresh" content="0;url='
+        f'{shown}">\n<title>gtoguard registry</title><p><a href="{shown}">Go on to the '
+        "registry page</a></p>\n"
+    )
+    headers = [
+        (b"set-cookie", cookie.encode("ascii")),
+        (b"content-type", b"text/html; charset=utf-8"),
+    ]
     await _answer(send, 200, headers, body.encode("ascii"))
 
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    common = [(b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer"),
-              (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"),
-              (b"x-content-type-options", b"nosniff"), (b"content-length", str(len(body)).encode())]  # fmt: skip
+    common = [
+        (b"cache-control", b"no-store"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers + common})
     await send({"type": "http.response.body", "body": body})

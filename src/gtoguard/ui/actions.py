@@ -63,10 +63,13 @@ class Answer:
             shown[key] = printable(shown[key]) if shown[key] is not None else None
         for key in ("tags", "remote_lines", "notes"):
             shown[key] = [printable(text) for text in shown[key]]
-        shown["violations"] = [{**{k: printable(v) if isinstance(v, str) else v
-                                   for k, v in each.items()},
-                                "label": severity_label(each["severity"])}
-                               for each in shown["violations"]]  # fmt: skip
+        shown["violations"] = [
+            {
+                **{k: printable(v) if isinstance(v, str) else v for k, v in each.items()},
+                "label": severity_label(each["severity"]),
+            }
+            for each in shown["violations"]
+        ]
         return {**shown, "ok": self.good}
 
 
@@ -80,8 +83,12 @@ def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
     """Carry out one form (``kind``: promote, register or unassign), or with ``check=1``
     only say what carrying it out would meet; never raises."""
     if site.read_only:
-        return Answer(403, "read-only", f"{site.path} is a bare repository: the page only "
-                      "reads it", "run gtoguard ui in a clone to create tags")  # fmt: skip
+        return Answer(
+            403,
+            "read-only",
+            f"{site.path} is a bare repository: the page only reads it",
+            "run gtoguard ui in a clone to create tags",
+        )
     try:
         request = request_from(kind, form)
         checking = _checking(form)
@@ -127,9 +134,14 @@ def request_from(kind: str, form: Mapping[str, str]) -> Request:
             raise Invalid(f"Bump {bump!r} is none of {', '.join(BUMPS)}")
         if version and bump:
             raise Invalid("give a Version or a Bump, not both", "leave Version empty to bump")
-        return Request(action, artifact, _text(form, "commit", "Commit"),
-                       version=_version(version) if version else None, bump=bump or None,
-                       message=message)  # fmt: skip
+        return Request(
+            action,
+            artifact,
+            _text(form, "commit", "Commit"),
+            version=_version(version) if version else None,
+            bump=bump or None,
+            message=message,
+        )
     version = _version(_text(form, "version", "Version"))
     stage = _stage(_text(form, "stage", "Stage"))
     return Request(action, artifact, None, version=version, stage=stage, message=message)
@@ -139,8 +151,10 @@ def _checking(form: Mapping[str, str]) -> bool:
     """``check=1``: say the plan's verdict and write nothing."""
     value = form.get("check", "").strip()
     if value not in ("", "0", "1"):
-        raise Invalid(f"check {value[:20]!r} is neither 1 nor 0",
-                      "send check=1 to ask for the verdict only, or leave check out")  # fmt: skip
+        raise Invalid(
+            f"check {value[:20]!r} is neither 1 nor 0",
+            "send check=1 to ask for the verdict only, or leave check out",
+        )
     return value == "1"
 
 
@@ -149,31 +163,40 @@ def _text(form: Mapping[str, str], key: str, label: str, required: bool = True) 
     if not value and required:
         raise Invalid(f"{label} is required", f"fill in {label}")
     if len(value.encode("utf-8")) > MAX_FIELD or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise Invalid(f"{label} {value[:60]!r} is not a name git can store",
-                      f"{label}: at most {MAX_FIELD} bytes, no control characters")  # fmt: skip
+        raise Invalid(
+            f"{label} {value[:60]!r} is not a name git can store",
+            f"{label}: at most {MAX_FIELD} bytes, no control characters",
+        )
     return value
 
 
 def _artifact(value: str) -> str:
     if not is_valid_artifact(value):
-        raise Invalid(f"invalid artifact name {value!r}: letters, digits, '_', '-' and '/' "
-                      "only, starting and ending with a letter or digit (optionally 'dir:' "
-                      "first)", "for example: churn or models/cv:segmenter")  # fmt: skip
+        raise Invalid(
+            f"invalid artifact name {value!r}: letters, digits, '_', '-' and '/' "
+            "only, starting and ending with a letter or digit (optionally 'dir:' "
+            "first)",
+            "for example: churn or models/cv:segmenter",
+        )
     return value
 
 
 def _version(value: str) -> str:
     if not is_valid_version(value):
-        raise Invalid(f"Version {value!r} is not a version GTO accepts",
-                      "versions are semver with a lower-case v: v1.2.3, v2.0.0-rc.1")  # fmt: skip
+        raise Invalid(
+            f"Version {value!r} is not a version GTO accepts",
+            "versions are semver with a lower-case v: v1.2.3, v2.0.0-rc.1",
+        )
     return value
 
 
 def _stage(value: str) -> str:
     if not is_valid_name(value):
-        raise Invalid(f"Stage {value!r} is not a stage name GTO accepts: letters, digits, '_', "
-                      "'-' and '/' only, starting and ending with a letter or digit",
-                      "for example: prod or eu/staging")  # fmt: skip
+        raise Invalid(
+            f"Stage {value!r} is not a stage name GTO accepts: letters, digits, '_', "
+            "'-' and '/' only, starting and ending with a letter or digit",
+            "for example: prod or eu/staging",
+        )
     return value
 
 
@@ -207,34 +230,81 @@ def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
     refused = len(found.outcome.rejected_refs)
     noun = "tag" if len(names) == 1 else "tags"
     if checking:  # the plan is all a check asks for: the verdict, with nothing written
-        said = (f"{', '.join(names)} would be accepted" if found.outcome.ok
-                else f"{refused} of {len(names)} new {noun} would be declined")  # fmt: skip
-        return Answer(200, "checked", f"{said}; nothing was written (a check)", None,
-                      violations, names, [], found.notes,
-                      "accepted" if found.outcome.ok else "declined")  # fmt: skip
+        said = (
+            f"{', '.join(names)} would be accepted"
+            if found.outcome.ok
+            else f"{refused} of {len(names)} new {noun} would be declined"
+        )
+        return Answer(
+            200,
+            "checked",
+            f"{said}; nothing was written (a check)",
+            None,
+            violations,
+            names,
+            [],
+            found.notes,
+            "accepted" if found.outcome.ok else "declined",
+        )
     if not found.outcome.ok:
-        return Answer(422, "refused", f"{refused} of {len(names)} new {noun} would be "
-                      "declined; nothing was written", None, violations, names, [],
-                      found.notes)  # fmt: skip
+        return Answer(
+            422,
+            "refused",
+            f"{refused} of {len(names)} new {noun} would be declined; nothing was written",
+            None,
+            violations,
+            names,
+            [],
+            found.notes,
+        )
     written = publishing.write(repo, found.tags, sign=False)
     made = ", ".join(names)
     if site.remote is None:
-        return Answer(201, "written", f"created {made}; this repository has no remote, so "
-                      "nothing was pushed", None, violations, names, [], found.notes)  # fmt: skip
+        return Answer(
+            201,
+            "written",
+            f"created {made}; this repository has no remote, so nothing was pushed",
+            None,
+            violations,
+            names,
+            [],
+            found.notes,
+        )
     carried = publishing.relied_on(repo, [new for new, _ in written], site.remote)
     result = publishing.push(repo, site.remote, written, carried)
     notes = found.notes + ([f"pushed with {', '.join(carried)}, which {site.remote} did not "
                             "have and the new tags rely on"] if carried else [])  # fmt: skip
     if result.accepted:
-        return Answer(201, "accepted", f"created {made} and pushed to {site.remote}", None,
-                      violations, names, result.remote_lines, notes)  # fmt: skip
+        return Answer(
+            201,
+            "accepted",
+            f"created {made} and pushed to {site.remote}",
+            None,
+            violations,
+            names,
+            result.remote_lines,
+            notes,
+        )
     if result.declined:
-        return Answer(409, "declined", f"{site.remote} declined the push ({result.reason}); "
-                      "the new tags were removed here too",
-                      "fix what the server says below and try again", violations, names,
-                      result.remote_lines, notes)  # fmt: skip
+        return Answer(
+            409,
+            "declined",
+            f"{site.remote} declined the push ({result.reason}); "
+            "the new tags were removed here too",
+            "fix what the server says below and try again",
+            violations,
+            names,
+            result.remote_lines,
+            notes,
+        )
     quoted = " ".join(shlex.quote(name) for name in names)
-    return Answer(502, "unpushed", f"created {made}, but could not push to {site.remote}: "
-                  f"{result.reason}", f"the tags stay here; push them later with: git push "
-                  f"{site.remote} {quoted}", violations, names, result.remote_lines,
-                  notes)  # fmt: skip
+    return Answer(
+        502,
+        "unpushed",
+        f"created {made}, but could not push to {site.remote}: {result.reason}",
+        f"the tags stay here; push them later with: git push {site.remote} {quoted}",
+        violations,
+        names,
+        result.remote_lines,
+        notes,
+    )

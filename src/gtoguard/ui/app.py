@@ -111,10 +111,14 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
     env = templates()
 
     def forbidden(wants_json: bool) -> tuple[int, str, str]:
-        summary = ("this page belongs to the user who started gtoguard ui: open the address "
-                   "it printed (with ?token=...)")  # fmt: skip
-        hint = (f"that user finds the address in {access.file}; scripts send "
-                "'Authorization: Bearer TOKEN'")  # fmt: skip
+        summary = (
+            "this page belongs to the user who started gtoguard ui: open the address "
+            "it printed (with ?token=...)"
+        )
+        hint = (
+            f"that user finds the address in {access.file}; scripts send "
+            "'Authorization: Bearer TOKEN'"
+        )
         if wants_json:
             document = Answer(403, "forbidden", summary, hint).document()
             return 403, "application/json", json.dumps(document)
@@ -122,8 +126,7 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
         return 403, "text/html; charset=utf-8", html
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
-        html = env.get_template(name).render(site=site, token=site.token, status=status,
-                                             **context)  # fmt: skip
+        html = env.get_template(name).render(site=site, token=site.token, status=status, **context)
         return HTMLResponse(html, status, headers=HEADERS)
 
     def failure(request: Request, exc: CannotRun) -> Response:
@@ -147,8 +150,16 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
         query = request.query_params.get("q", "").strip()
         deprecated = request.query_params.get("deprecated") == "1"
         board = site.dashboard()
-        return page(request, "dashboard.html", board=board, q=query, show_deprecated=deprecated,
-                    commits=site.commits(), allowed=board.allowed, known=board.stages)  # fmt: skip
+        return page(
+            request,
+            "dashboard.html",
+            board=board,
+            q=query,
+            show_deprecated=deprecated,
+            commits=site.commits(),
+            allowed=board.allowed,
+            known=board.stages,
+        )
 
     def named(request: Request) -> str:
         """The artifact a path names. Starlette's route pattern ends in ``$``, which also
@@ -169,8 +180,12 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
 
     def versions(request: Request) -> Response:
         found = site.model(named(request))
-        document = {"name": found.name, "versions": found.promotable,
-                    "allowed": found.allowed, "stages": [h.stage for h in found.stages]}  # fmt: skip
+        document = {
+            "name": found.name,
+            "versions": found.promotable,
+            "allowed": found.allowed,
+            "stages": [h.stage for h in found.stages],
+        }
         return JSONResponse(document, headers=HEADERS)
 
     def static(request: Request) -> Response:
@@ -229,8 +244,12 @@ def _cross_site(request: Request) -> Answer | None:
     """A browser names the page that sends a request: it must be this one."""
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
-        return Answer(403, "invalid", f"refused a request from another site ({origin}): "
-                      "nothing was written", "use the page itself")  # fmt: skip
+        return Answer(
+            403,
+            "invalid",
+            f"refused a request from another site ({origin}): nothing was written",
+            "use the page itself",
+        )
     return None
 
 
@@ -240,16 +259,24 @@ def _token(request: Request, form: dict[str, str], token: str) -> Answer | None:
     sent = request.headers.get("x-csrf-token", form.get("csrf", ""))
     if hmac.compare_digest(sent.encode("utf-8", "replace"), token.encode()):
         return None
-    return Answer(403, "invalid", "missing or wrong CSRF token: nothing was written",
-                  "reload the page (a restarted gtoguard ui has a new token) and try again")  # fmt: skip
+    return Answer(
+        403,
+        "invalid",
+        "missing or wrong CSRF token: nothing was written",
+        "reload the page (a restarted gtoguard ui has a new token) and try again",
+    )
 
 
 async def _form(request: Request) -> tuple[dict[str, str], Answer | None]:
     """The urlencoded form of a POST (as a browser sends it), one value per field."""
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     if kind != "application/x-www-form-urlencoded":
-        return {}, Answer(415, "invalid", "a form is sent as application/x-www-form-urlencoded, "
-                          f"not {kind or 'nothing'}", None)  # fmt: skip
+        return {}, Answer(
+            415,
+            "invalid",
+            f"a form is sent as application/x-www-form-urlencoded, not {kind or 'nothing'}",
+            None,
+        )
     body = b""
     async for chunk in request.stream():
         body += chunk

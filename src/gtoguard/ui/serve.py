@@ -65,8 +65,10 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise UsageError(f"--host {host!r} is not an address here ({exc.strerror})",
-                         "give an address of this machine, such as 127.0.0.1") from None  # fmt: skip
+        raise UsageError(
+            f"--host {host!r} is not an address here ({exc.strerror})",
+            "give an address of this machine, such as 127.0.0.1",
+        ) from None
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -76,13 +78,18 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise CannotRun(f"port {port} on {host} is in use",
-                            "pass another --port (--port 0 picks a free one)") from None  # fmt: skip
+            raise CannotRun(
+                f"port {port} on {host} is in use",
+                "pass another --port (--port 0 picks a free one)",
+            ) from None
         if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-            raise UsageError(f"--host {host!r} is not an address of this machine",
-                             "give an address of this machine, such as 127.0.0.1") from None  # fmt: skip
-        raise CannotRun(f"cannot listen on {host}:{port}: {exc.strerror}",
-                        "pass another --port or --host") from None  # fmt: skip
+            raise UsageError(
+                f"--host {host!r} is not an address of this machine",
+                "give an address of this machine, such as 127.0.0.1",
+            ) from None
+        raise CannotRun(
+            f"cannot listen on {host}:{port}: {exc.strerror}", "pass another --port or --host"
+        ) from None
     return sock
 
 
@@ -92,8 +99,15 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/"
 
 
-def serve(path: str, remote: str | None, read_only: bool, host: str, port: int,
-          ready: Callable[[str, Access], None], extra_hosts: tuple[str, ...] = ()) -> None:  # fmt: skip
+def serve(
+    path: str,
+    remote: str | None,
+    read_only: bool,
+    host: str,
+    port: int,
+    ready: Callable[[str, Access], None],
+    extra_hosts: tuple[str, ...] = (),
+) -> None:
     """Serve the page until interrupted; ``ready(url, access)`` once the socket listens
     and the URL with this run's secret (``url?token=SECRET``) is in ``access.file``."""
     # SIGTERM as an exception (uvicorn, once stopped gracefully, raises it again), so
@@ -104,13 +118,17 @@ def serve(path: str, remote: str | None, read_only: bool, host: str, port: int,
     bound = sock.getsockname()[1]
     secret = secrets.token_urlsafe(32)
     entry = f"{url}?token={secret}"
-    access = Access(secret, f"gtoguard-ui-{bound}",
-                    write_private(secret_dir(os.environ), f"ui-{bound}.url", entry + "\n"))  # fmt: skip
+    access = Access(
+        secret,
+        f"gtoguard-ui-{bound}",
+        write_private(secret_dir(os.environ), f"ui-{bound}.url", entry + "\n"),
+    )
     try:
         site = Site(path, remote, read_only, secrets.token_urlsafe(32))
         app = create_app(site, allowed_hosts(host, extra_hosts), access)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                server_header=False)  # fmt: skip
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", server_header=False
+        )
         ready(entry, access)
         uvicorn.Server(config).run(sockets=[sock])
     finally:

@@ -141,19 +141,22 @@ class Site:
 
     def dashboard(self) -> Dashboard:
         findings, notes = self.audit()
-        return self._cached("dashboard", lambda repo, branch: _dashboard(repo, branch, findings,
-                                                                          notes))  # fmt: skip
+        return self._cached(
+            "dashboard", lambda repo, branch: _dashboard(repo, branch, findings, notes)
+        )
 
     def model(self, name: str) -> Model:
         findings = [f for f in self.audit()[0] if f.artifact == name]
-        return self._cached(("model", name), lambda repo, branch: _model(repo, branch, name,
-                                                                          findings))  # fmt: skip
+        return self._cached(
+            ("model", name), lambda repo, branch: _model(repo, branch, name, findings)
+        )
 
 
 def _audit(repo: Repo, branch: Branch) -> tuple[list[Finding], list[str]]:
     result = auditing.audit(repo, branch, None)
-    return [_finding(v.rule, v.ref, v.message, v.hint, v.severity)
-            for v in result.outcome.violations], result.notes  # fmt: skip
+    return [
+        _finding(v.rule, v.ref, v.message, v.hint, v.severity) for v in result.outcome.violations
+    ], result.notes
 
 
 def _finding(rule: str, ref: str, message: str, hint: str | None, severity: str) -> Finding:
@@ -165,13 +168,14 @@ def _finding(rule: str, ref: str, message: str, hint: str | None, severity: str)
     return Finding(rule, tag, message, hint, severity, artifact)
 
 
-def _dashboard(repo: Repo, branch: Branch, findings: list[Finding],
-               notes: list[str]) -> Dashboard:  # fmt: skip
+def _dashboard(repo: Repo, branch: Branch, findings: list[Finding], notes: list[str]) -> Dashboard:
     document = reading.registry_document(repo, branch, include_deprecated=True)
     allowed = pagedata.configured_stages(repo, branch)
     stages = list(next(iter(document.values()))["stage"]) if document else list(allowed or ())
-    rows = [Row(name, entry["version"], dict(entry["stage"]), entry["active"], entry["registered"])
-            for name, entry in document.items()]  # fmt: skip
+    rows = [
+        Row(name, entry["version"], dict(entry["stage"]), entry["active"], entry["registered"])
+        for name, entry in document.items()
+    ]
     return Dashboard(stages, allowed, rows, findings, notes)
 
 
@@ -182,17 +186,35 @@ def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Mo
     holders: dict[str, Holder] = {}
     for doc in documents:
         for stage in doc["stages"]:
-            holders.setdefault(stage["stage"], Holder(stage["stage"], stage["version"],
-                               stage["activated_at"], stage["author"], stage["ref"]))  # fmt: skip
+            holders.setdefault(
+                stage["stage"],
+                Holder(
+                    stage["stage"],
+                    stage["version"],
+                    stage["activated_at"],
+                    stage["author"],
+                    stage["ref"],
+                ),
+            )
     order = list(allowed) if allowed is not None else sorted(holders)
     order += sorted(set(holders) - set(order))  # held, though .gto no longer lists it
     versions = _version_rows(documents, journal, order)
     by_tag: dict[str, list[Finding]] = {}
     for finding in findings:
         by_tag.setdefault(finding.tag, []).append(finding)
-    history = [Event(e["ref"], e["event"], e.get("version"), e.get("stage"), e["author"],
-                     e["message"], e["timestamp"], by_tag.get(e["ref"], []))
-               for e in journal]  # fmt: skip
+    history = [
+        Event(
+            e["ref"],
+            e["event"],
+            e.get("version"),
+            e.get("stage"),
+            e["author"],
+            e["message"],
+            e["timestamp"],
+            by_tag.get(e["ref"], []),
+        )
+        for e in journal
+    ]
     gone = reading.deprecation(repo, name)
     return Model(
         name,
@@ -207,8 +229,9 @@ def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Mo
     )
 
 
-def _version_rows(documents: list[dict[str, Any]], journal: list[dict[str, Any]],
-                  order: list[str]) -> list[VersionRow]:  # fmt: skip
+def _version_rows(
+    documents: list[dict[str, Any]], journal: list[dict[str, Any]], order: list[str]
+) -> list[VersionRow]:
     """One row per version of ``gto show NAME -d``'s document. A version's stages are
     the ones gto's document gives it, the view ``gto show`` and the Stages table show
     (one version per stage: the most recently assigned), which is what ``from`` reads;
@@ -236,7 +259,14 @@ def _version_rows(documents: list[dict[str, Any]], journal: list[dict[str, Any]]
         registration = doc["registrations"][-1]["tag"] if doc["registrations"] else None
         now = list(dict.fromkeys(stage["stage"] for stage in doc["stages"]))  # gto's order
         before = assigned.get((doc["version"], doc["commit_hexsha"]), set()) - set(now)
-        rows[doc["version"]] = VersionRow(doc["version"], doc["commit_hexsha"], doc["author"],
-                                          doc["created_at"], now, status,
-                                          registration, ordered(before))  # fmt: skip
+        rows[doc["version"]] = VersionRow(
+            doc["version"],
+            doc["commit_hexsha"],
+            doc["author"],
+            doc["created_at"],
+            now,
+            status,
+            registration,
+            ordered(before),
+        )
     return list(rows.values())

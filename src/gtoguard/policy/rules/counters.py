@@ -13,9 +13,12 @@ def check_counter(ref: str, tag: TagName, state: ArtifactState) -> Violation | N
     if tag.counter is None or tag.counter > state.max_counter:
         return None
     following = state.max_counter + 1
-    hint = (f"use '{_with_counter(tag, following)}'" if len(str(following)) <= 18 else
-            "this artifact's counters are used up (18 digits): push tags without one "
-            "(gtoguard ... --simple)")  # fmt: skip
+    hint = (
+        f"use '{_with_counter(tag, following)}'"
+        if len(str(following)) <= 18
+        else "this artifact's counters are used up (18 digits): push tags without one "
+        "(gtoguard ... --simple)"
+    )
     return Violation(
         "counter-not-increasing",
         ref,
@@ -25,8 +28,9 @@ def check_counter(ref: str, tag: TagName, state: ArtifactState) -> Violation | N
     )
 
 
-def check_counter_order(ref: str, tag: TagName, event: TagEvent,
-                        earlier: list[TagEvent]) -> Violation:  # fmt: skip
+def check_counter_order(
+    ref: str, tag: TagName, event: TagEvent, earlier: list[TagEvent]
+) -> Violation:
     """An audit found ``tag`` (``ref``) with a counter below those of ``earlier`` tags,
     dated before it. Either one of those was back-dated, or this one came after them with
     a counter it should not have taken: a hook, knowing the arrival, declined whichever

@@ -13,8 +13,9 @@ from gtoguard.policy.rules.violation import Violation
 from gtoguard.policy.settings import Policy
 
 
-def check_delete(ref: str, tag: TagName, policy: Policy,
-                 held: str | None = None) -> Violation | None:  # fmt: skip
+def check_delete(
+    ref: str, tag: TagName, policy: Policy, held: str | None = None
+) -> Violation | None:
     """``held``: the version (or commit) the tag is on, as the registry had it."""
     if policy.tags.allow_delete:
         return None
@@ -26,16 +27,21 @@ def check_delete(ref: str, tag: TagName, policy: Policy,
     )
 
 
-def check_move(ref: str, tag: TagName, policy: Policy, recreated: str | None = None,
-               held: str | None = None) -> Violation | None:  # fmt: skip
+def check_move(
+    ref: str, tag: TagName, policy: Policy, recreated: str | None = None, held: str | None = None
+) -> Violation | None:
     """``recreated``: the commit a deleted tag of this name pointed at (a deletion, then a
     new tag elsewhere, is a move by two pushes); ``held`` as for ``check_delete``."""
     if policy.tags.allow_move:
         return None
-    how = (f"this tag was deleted from {short(recreated)} and is made again elsewhere, which "
-           "moves it" if recreated else "re-pointing an existing GTO tag")  # fmt: skip
-    return Violation("tag-moved", ref, f"{how}: it rewrites registry history",
-                     _undo_hint(tag, held or recreated))  # fmt: skip
+    how = (
+        f"this tag was deleted from {short(recreated)} and is made again elsewhere, which moves it"
+        if recreated
+        else "re-pointing an existing GTO tag"
+    )
+    return Violation(
+        "tag-moved", ref, f"{how}: it rewrites registry history", _undo_hint(tag, held or recreated)
+    )
 
 
 def _undo_hint(tag: TagName, held: str | None) -> str:

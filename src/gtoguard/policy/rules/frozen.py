@@ -10,8 +10,14 @@ from gtoguard.policy.rules.violation import Violation
 from gtoguard.policy.settings import StageRules
 
 
-def check_frozen(ref: str, tag: TagName, rules: StageRules, now: int,
-                 removing: bool = False, restoring: bool = False) -> Violation | None:  # fmt: skip
+def check_frozen(
+    ref: str,
+    tag: TagName,
+    rules: StageRules,
+    now: int,
+    removing: bool = False,
+    restoring: bool = False,
+) -> Violation | None:
     """``now``: the moment the change arrives (the server's clock at the push, never a
     tagger date). Of the windows open then, the one that ends last is named; a window
     that cannot be read counts as open (config validation refuses such windows)."""
@@ -24,10 +30,14 @@ def check_frozen(ref: str, tag: TagName, rules: StageRules, now: int,
         try:
             span = open_window(window, now)
         except WindowError as exc:
-            return Violation("stage-frozen", ref, f"stage {rules.stage} has a freeze window "
-                             f"gtoguard cannot read ({window.reason}: {exc.message}; "
-                             f"{rules.source}), so it stays frozen",
-                             "fix the window (gtoguard config validate says how)")  # fmt: skip
+            return Violation(
+                "stage-frozen",
+                ref,
+                f"stage {rules.stage} has a freeze window "
+                f"gtoguard cannot read ({window.reason}: {exc.message}; "
+                f"{rules.source}), so it stays frozen",
+                "fix the window (gtoguard config validate says how)",
+            )
         if span is not None:
             found.append((span[1], window))
     if not found:

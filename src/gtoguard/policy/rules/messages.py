@@ -11,8 +11,9 @@ from gtoguard.policy.rules.violation import Violation
 from gtoguard.policy.settings import StageRules
 
 
-def check_message(ref: str, tag: TagName, message: str, rules: StageRules,
-                  restoring: bool = False) -> Violation | None:  # fmt: skip
+def check_message(
+    ref: str, tag: TagName, message: str, rules: StageRules, restoring: bool = False
+) -> Violation | None:
     if rules.message is None:
         return None
     from gtoguard.policy.patterns import (  # RE2: only where a stage has a pattern

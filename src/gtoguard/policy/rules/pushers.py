@@ -12,17 +12,26 @@ from gtoguard.policy.rules.stages import describe_change
 from gtoguard.policy.rules.violation import UNCHECKED, Violation
 from gtoguard.policy.settings import StageRules
 
-SERVER_IDENTITY_HINT = ("the server admin sets the variable that names the pusher (identity: "
-                        "in the server policy) for the way pushes arrive (docs/servers/)")  # fmt: skip
+SERVER_IDENTITY_HINT = (
+    "the server admin sets the variable that names the pusher (identity: "
+    "in the server policy) for the way pushes arrive (docs/servers/)"
+)
 
 
-CI_IDENTITY_HINT = ("run the check in the job the push started, as the CI templates in "
-                    "docs/ci/ do")  # fmt: skip
+CI_IDENTITY_HINT = "run the check in the job the push started, as the CI templates in docs/ci/ do"
 
 
-def check_pusher(ref: str, tag: TagName, rules: StageRules, who: Pusher | None,  # noqa: PLR0913, PLR0917 (the facts of one stage change, as the rule reads them)
-                 required: bool, removing: bool = False, sources: str = "",
-                 restoring: bool = False, fix: str = "") -> Violation | None:  # fmt: skip
+def check_pusher(  # noqa: PLR0913, PLR0917 (the facts of one stage change, as the rule reads them)
+    ref: str,
+    tag: TagName,
+    rules: StageRules,
+    who: Pusher | None,
+    required: bool,
+    removing: bool = False,
+    sources: str = "",
+    restoring: bool = False,
+    fix: str = "",
+) -> Violation | None:
     """``rules`` are the rules of a stage the tag changes (assigns, unassigns, or takes
     away by deregistering or deprecating what holds it; ``removing``: by deleting or
     moving the tag itself). ``sources``: where the pusher was looked for; ``fix``: what

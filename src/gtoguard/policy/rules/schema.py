@@ -30,11 +30,15 @@ def schema_violation(  # noqa: PLR0913, PLR0917 (the facts one tag is checked ag
         add = "add it to 'stages' in .gto by a commit to the default branch first"
         holders = state.holders_of(close) if close and state is not None else []
         if close and state is not None and holders and max(holders)[1] == commit:
-            hint = (f"did you mean '{close}'? {short(state.version_label(commit))} holds it "
-                    f"already (if '{tag.stage}' is a new stage: {add})")  # fmt: skip
+            hint = (
+                f"did you mean '{close}'? {short(state.version_label(commit))} holds it "
+                f"already (if '{tag.stage}' is a new stage: {add})"
+            )
         elif close:
-            hint = (f"did you mean '{close}'?  {assign_command(tag, close, state, commit)} "
-                    f"(if '{tag.stage}' is a new stage: {add})")  # fmt: skip
+            hint = (
+                f"did you mean '{close}'?  {assign_command(tag, close, state, commit)} "
+                f"(if '{tag.stage}' is a new stage: {add})"
+            )
         else:
             hint = f"if '{tag.stage}' is a new stage, {add}"
         return Violation(

@@ -15,9 +15,16 @@ from gtoguard.policy.rules.violation import UNCHECKED, Verifier, Violation
 from gtoguard.policy.settings import StageRules
 
 
-def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRules,
-                 verify: Verifier | None, will_sign: bool,
-                 restoring: bool = False) -> Violation | None:  # fmt: skip
+def check_signed(
+    ref: str,
+    tag: TagName,
+    oid: str,
+    message: str,
+    rules: StageRules,
+    verify: Verifier | None,
+    will_sign: bool,
+    restoring: bool = False,
+) -> Violation | None:
     if not rules.signed:
         return None
     _, block = split_signature(message)
@@ -51,8 +58,9 @@ def check_signed(ref: str, tag: TagName, oid: str, message: str, rules: StageRul
     )
 
 
-def check_bound(ref: str, tag: TagName, message: str, rules: StageRules,
-                repository: str | None, judge: bool) -> Violation | None:  # fmt: skip
+def check_bound(
+    ref: str, tag: TagName, message: str, rules: StageRules, repository: str | None, judge: bool
+) -> Violation | None:
     """signed: repository. A signature binds the message, not the place: without the
     trailer alice's signed promotion from one repository is good in any other.
     ``judge``: this side verifies signatures (a server or CI), so it must know its name."""
@@ -98,8 +106,9 @@ def repository_trailers(text: str) -> list[str]:
     return found
 
 
-def check_signed_now(ref: str, tag: TagName, event: TagEvent, rules: StageRules, now: int,
-                     skew: int) -> Violation | None:  # fmt: skip
+def check_signed_now(
+    ref: str, tag: TagName, event: TagEvent, rules: StageRules, now: int, skew: int
+) -> Violation | None:
     """git verifies a signature as of the tagger date, which the signer writes: an old date
     revives an expired key. A signed stage takes only tags dated at the push."""
     if not rules.signed or event.time >= now - skew:

@@ -48,8 +48,14 @@ def check_unassign(
     )
 
 
-def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
-                      rules: StageRules, holders: Mapping[str, str]) -> Violation | None:  # fmt: skip
+def check_stage_order(
+    ref: str,
+    tag: TagName,
+    event: TagEvent,
+    state: ArtifactState,
+    rules: StageRules,
+    holders: Mapping[str, str],
+) -> Violation | None:
     """``from``: the version must hold one of the listed stages now, in the view ``gto
     show`` gives by default (``holders``: stage -> the commit shown in it; the page's
     Stages table). A version that held the stage it is given before may go back to it (a
@@ -64,8 +70,11 @@ def check_stage_order(ref: str, tag: TagName, event: TagEvent, state: ArtifactSt
     version = state.version_label(event.commit)
     label = version if version != event.commit else f"commit {short(event.commit)}"
     needed = " or ".join(rules.from_stages)
-    held = (f"; it held {tag.stage} before, but rollback: false"
-            if not rules.rollback and state.ever_held(event.commit, tag.stage) else "")  # fmt: skip
+    held = (
+        f"; it held {tag.stage} before, but rollback: false"
+        if not rules.rollback and state.ever_held(event.commit, tag.stage)
+        else ""
+    )
     return Violation(
         "stage-order",
         ref,
@@ -81,14 +90,23 @@ def _shown_now(state: ArtifactState, stages: tuple[str, ...], holders: Mapping[s
     said = []
     for stage in stages:
         commit = holders.get(stage)
-        said.append(f"{stage} is {state.version_label(commit)}" if commit is not None
-                    else f"no version is in {stage}")  # fmt: skip
+        said.append(
+            f"{stage} is {state.version_label(commit)}"
+            if commit is not None
+            else f"no version is in {stage}"
+        )
     return ", ".join(said) + " now"
 
 
-def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactState,
-                         rules: StageRules, holders: Mapping[str, str],
-                         reactivating: bool = False) -> Violation | None:  # fmt: skip
+def check_restored_order(
+    ref: str,
+    tag: TagName,
+    commit: str,
+    state: ArtifactState,
+    rules: StageRules,
+    holders: Mapping[str, str],
+    reactivating: bool = False,
+) -> Violation | None:
     """Deleting an unassignment (or a deregistration) gives a stage back to a version, and
     so does making a deprecated artifact active again (``reactivating``): an assignment by
     other means. Giving a version back a stage it held is a rollback, which ``from`` lets
@@ -100,9 +118,12 @@ def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactSta
         return None
     version = state.version_label(commit)
     label = version if version != commit else f"commit {short(commit)}"
-    how = (f"'{tag.tag}' makes '{tag.artifact}' active again, which gives stage "
-           f"{rules.stage} back to {label}" if reactivating else
-           f"removing '{tag.tag}' gives stage {rules.stage} back to '{tag.artifact}' {label}")  # fmt: skip
+    how = (
+        f"'{tag.tag}' makes '{tag.artifact}' active again, which gives stage "
+        f"{rules.stage} back to {label}"
+        if reactivating
+        else f"removing '{tag.tag}' gives stage {rules.stage} back to '{tag.artifact}' {label}"
+    )
     return Violation(
         "stage-order",
         ref,
@@ -113,8 +134,9 @@ def check_restored_order(ref: str, tag: TagName, commit: str, state: ArtifactSta
     )
 
 
-def check_branches(ref: str, tag: TagName, event: TagEvent, rules: StageRules,
-                   reachable: Reachability | None) -> Violation | None:  # fmt: skip
+def check_branches(
+    ref: str, tag: TagName, event: TagEvent, rules: StageRules, reachable: Reachability | None
+) -> Violation | None:
     if tag.action is not ASSIGN or not rules.branches or reachable is None:
         return None
     ok, branches = reachable(event.commit, rules.branches)
@@ -138,13 +160,17 @@ def describe_change(
     if removing:
         return f"delete or move tag '{tag.tag}', which changes stage {stage}"
     if restoring:
-        return (f"make deprecated '{tag.artifact}' active again ({tag.tag}), which gives "
-                f"stage {stage} back to its versions")  # fmt: skip
+        return (
+            f"make deprecated '{tag.artifact}' active again ({tag.tag}), which gives "
+            f"stage {stage} back to its versions"
+        )
     if tag.action is DEREGISTER:
         return f"deregister {tag.version}, which holds stage {stage}"
     if tag.action is DEPRECATE:
         return f"deprecate '{tag.artifact}', whose versions hold stage {stage}"
     if tag.action is REGISTER:
-        return (f"register {tag.version} on a commit in stage {stage}, which renames the "
-                "version gto shows there")  # fmt: skip
+        return (
+            f"register {tag.version} on a commit in stage {stage}, which renames the "
+            "version gto shows there"
+        )
     return f"{tag.action.value} stage {stage}"

@@ -64,13 +64,17 @@ def check_deregister(
         hint = f"gtoguard deregister {tag.artifact} --version {tag.version}"
     else:
         message = f"version {tag.version} of '{tag.artifact}' was never registered"
-        hint = (f"see its versions: gtoguard show {tag.artifact}" if state.events
-                else "see the artifacts: gtoguard show")  # fmt: skip
+        hint = (
+            f"see its versions: gtoguard show {tag.artifact}"
+            if state.events
+            else "see the artifacts: gtoguard show"
+        )
     return Violation("version-not-registered", ref, message, hint)
 
 
-def check_version_increasing(ref: str, tag: TagName, state: ArtifactState, policy: Policy,
-                             commit: str | None = None) -> Violation | None:  # fmt: skip
+def check_version_increasing(
+    ref: str, tag: TagName, state: ArtifactState, policy: Policy, commit: str | None = None
+) -> Violation | None:
     """``commit``: the commit the version is registered on (a bump there cannot help
     when it carries a version already)."""
     if not policy.versions_increasing or tag.action is not REGISTER or not tag.version:
@@ -86,8 +90,10 @@ def check_version_increasing(ref: str, tag: TagName, state: ArtifactState, polic
     hint = f"register a higher version: gtoguard register {tag.artifact} --bump-patch"
     carried = state.version_label(commit) if commit else None
     if carried is not None and carried != commit:  # this tag's version too (warn mode)
-        hint = (f"this commit is {carried} already: commit your change, then register the "
-                f"next version on it: gtoguard register {tag.artifact} --bump-patch")  # fmt: skip
+        hint = (
+            f"this commit is {carried} already: commit your change, then register the "
+            f"next version on it: gtoguard register {tag.artifact} --bump-patch"
+        )
     return Violation(
         "version-not-increasing",
         ref,
@@ -97,8 +103,9 @@ def check_version_increasing(ref: str, tag: TagName, state: ArtifactState, polic
     )
 
 
-def check_version_for_stage(ref: str, tag: TagName, event: TagEvent, state: ArtifactState,
-                            policy: Policy) -> Violation | None:  # fmt: skip
+def check_version_for_stage(
+    ref: str, tag: TagName, event: TagEvent, state: ArtifactState, policy: Policy
+) -> Violation | None:
     """A stage on a deregistered version (GTO readers hide it), or, when the policy
     requires registration, on a commit with no registered version."""
     if tag.action is not ASSIGN:
