@@ -16,6 +16,9 @@ import pytest
 
 from gtoguard.server.install import install_into
 
+# real servers (nginx + git http-backend, gitolite over SSH) as fixtures: web, gitolite
+pytest_plugins = ["servers"]
+
 BIN = Path(sys.executable).parent
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test User",

@@ -15,7 +15,7 @@ from gtoguard.git.repo import open_repo
 from gtoguard.git.tagrefs import tag_targets, tags_of
 from gtoguard.model.tagobject import canonical, parse_tag_object
 from gtoguard.registry import alltags
-from test_tagobject import objects as tag_objects
+from tagobjects import objects as tag_objects
 
 from conftest import git, gtoguard, make_world
 

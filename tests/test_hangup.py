@@ -27,7 +27,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from test_landing import guarded
+from servers import guarded
 
 from conftest import World, git, gtoguard
 

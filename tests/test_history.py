@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gtoguard.git.repo import open_repo
 from gtoguard.registry.reading import history_document
-from test_views import ARTIFACTS, _build, op
+from histories import ARTIFACTS, build_history, op
 
 from conftest import git, gtoguard, run_gto
 
@@ -24,7 +24,9 @@ def test_history_json_equals_gto(
 ) -> None:
     """Every event of every artifact, and of one NAME: same events, fields, zones and
     order, same-second ties included (the tags' seconds are drawn from a handful)."""
-    repo = _build(tmp_path_factory.mktemp("history"), ops, "stages: [dev, prod]\n", zones=True)
+    repo = build_history(
+        tmp_path_factory.mktemp("history"), ops, "stages: [dev, prod]\n", zones=True
+    )
     handle = open_repo(str(repo))
     expected = json.loads(run_gto("history", "--json", cwd=repo).stdout)
     assert json.dumps(history_document(handle, None)) == json.dumps(expected), ops
@@ -39,7 +41,7 @@ def test_history_command(tmp_path: Path) -> None:
         ("assign", "cv:seg", 1, "dev", 3),
         ("deprecate", "cv:seg", 1, "dev", 4),
     ]
-    repo = _build(tmp_path, ops, "stages: [dev, prod]\n")
+    repo = build_history(tmp_path, ops, "stages: [dev, prod]\n")
     done = gtoguard("history", "--json", cwd=repo)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(run_gto("history", "--json", cwd=repo).stdout)
@@ -73,7 +75,7 @@ def test_history_command(tmp_path: Path) -> None:
 
 
 def test_history_refuses_an_invalid_gto_as_gto_does(tmp_path: Path) -> None:
-    repo = _build(tmp_path, [("register", "churn", 0, "dev", 1)], "stages: dev\n")
+    repo = build_history(tmp_path, [("register", "churn", 0, "dev", 1)], "stages: dev\n")
     done = gtoguard("history", cwd=repo)
     assert done.returncode == 3 and "config-invalid" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

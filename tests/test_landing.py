@@ -22,26 +22,13 @@ from pathlib import Path
 
 import pytest
 
-import test_gitolite
-import test_http
 from gtoguard.server.install import GUARD, install_into
+from servers import as_user, guarded, http_push
 
 from conftest import Push, World, git, make_world
 
-web = test_http.web  # the fixtures of a real web server and a real gitolite
-gitolite = test_gitolite.gitolite
-http_push = test_http._push
-as_user = test_gitolite._as
-
 PROD_ON_MAIN = "stages:\n  prod:\n    branches: [main]\n"
 PROD_FROM_STAGING = "stages:\n  prod:\n    from: [staging]\n"
-
-
-def guarded(root: Path, python: str = sys.executable) -> World:
-    """A world whose server also runs the landing guard."""
-    world = make_world(root)
-    install_into(world.server / "hooks" / GUARD, GUARD, python)
-    return world
 
 
 def server_hook(world: World, name: str, body: str) -> None:

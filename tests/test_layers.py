@@ -64,3 +64,16 @@ def test_a_deliberate_break_is_caught(tmp_path: Path, module: str) -> None:
     done = _lint(src)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"{contract}" in done.stdout and "BROKEN" in done.stdout, done.stdout
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared builders live in support modules (builders, histories, model_oracle,
+    servers, tagobjects) and conftest; a test module importing another runs that one's
+    module-level code and ties the two together."""
+    found = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith(("from test_", "import test_"))
+    ]
+    assert not found, found

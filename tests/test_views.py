@@ -18,62 +18,9 @@ from gtoguard.git.branches import default_branch
 from gtoguard.git.repo import open_repo
 from gtoguard.model.gtoshow import semver_key
 from gtoguard.registry.reading import gto_artifact_document, registry_document
+from histories import build_history, op
 
 from conftest import git, gtoguard, run_gto
-
-ARTIFACTS = ("churn", "cv:seg")
-COMMITS = 3
-# one version name per commit (gto itself breaks on two names on one commit)
-VERSIONS = ("v0.1.0", "v1.0.0-rc.1", "v1.0.0")
-
-op = st.tuples(
-    st.sampled_from(("register", "deregister", "assign", "unassign", "deprecate")),
-    st.sampled_from(ARTIFACTS),
-    st.integers(0, COMMITS - 1),
-    st.sampled_from(("dev", "prod")),
-    st.integers(0, 6),  # seconds: small on purpose, for ties
-)
-
-
-def _build(
-    root: Path,
-    ops: list[tuple[str, str, int, str, int]],
-    stages: str | None,
-    index: list[str] | None = None,
-    zones: bool = False,
-) -> Path:
-    """``index``: the artifacts an ``artifacts.yaml`` in the last commit (HEAD) declares."""
-    repo = root / "repo"
-    git("init", "-q", str(repo), cwd=root)
-    commits = []
-    base = 1_700_000_000
-    for number in range(COMMITS):
-        if number == 0 and stages is not None:
-            (repo / ".gto").write_text(stages, encoding="utf-8")
-        if number == COMMITS - 1 and index is not None:
-            text = "".join(f"{name}:\n  type: model\n" for name in index)
-            (repo / "artifacts.yaml").write_text(text or "{}\n", encoding="utf-8")
-        (repo / "f").write_text(str(number), encoding="utf-8")
-        git("add", "-A", cwd=repo)
-        when = {"GIT_COMMITTER_DATE": f"@{base + number * 2} +0000"}
-        git("commit", "-q", "-m", f"c{number}", cwd=repo, env=when)
-        commits.append(git("rev-parse", "HEAD", cwd=repo).stdout.strip())
-    for counter, (action, artifact, commit, stage, second) in enumerate(ops, start=1):
-        name = (
-            artifact.replace(":", "=")
-            + {
-                "register": f"@{VERSIONS[commit]}",
-                "deregister": f"@{VERSIONS[commit]}!",
-                "assign": f"#{stage}",
-                "unassign": f"#{stage}!",
-                "deprecate": "@deprecated",
-            }[action]
-            + f"#{counter}"
-        )
-        zone = "-0230" if zones and second % 2 else "+0000"
-        when = {"GIT_COMMITTER_DATE": f"@{base + second} {zone}"}
-        git("tag", "-a", name, commits[commit], "-m", action, cwd=repo, env=when)
-    return repo
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
@@ -84,7 +31,7 @@ def test_show_json_equals_gto(
     configured: bool,
 ) -> None:
     root = tmp_path_factory.mktemp("views")
-    repo = _build(root, ops, "stages: [dev, staging, prod]\n" if configured else None)
+    repo = build_history(root, ops, "stages: [dev, staging, prod]\n" if configured else None)
     expected = json.loads(run_gto("show", "--json", cwd=repo).stdout)
     handle = open_repo(str(repo))
     ours = registry_document(handle, default_branch(handle))
@@ -106,7 +53,7 @@ def test_show_json_with_artifacts_yaml_equals_gto(
     ops: list[tuple[str, str, int, str, int]],
     index: list[str],
 ) -> None:
-    repo = _build(tmp_path_factory.mktemp("index"), ops, "stages: [dev, prod]\n", index)
+    repo = build_history(tmp_path_factory.mktemp("index"), ops, "stages: [dev, prod]\n", index)
     handle = open_repo(str(repo))
     for flags, deprecated in (((), False), (("-d",), True)):
         expected = json.loads(run_gto("show", "--json", *flags, cwd=repo).stdout)
@@ -115,7 +62,7 @@ def test_show_json_with_artifacts_yaml_equals_gto(
 
 
 def test_an_index_only_artifact_is_listed_as_gto_lists_it(tmp_path: Path) -> None:
-    repo = _build(tmp_path, [("register", "churn", 0, "dev", 1)], None, ["fraud", "churn"])
+    repo = build_history(tmp_path, [("register", "churn", 0, "dev", 1)], None, ["fraud", "churn"])
     expected = json.loads(run_gto("show", "--json", cwd=repo).stdout)
     handle = open_repo(str(repo))
     ours = registry_document(handle, default_branch(handle))
@@ -146,7 +93,7 @@ def test_show_table_lists_the_artifacts_in_gtos_order(tmp_path: Path) -> None:
         ("assign", "Alpha", 2, "dev", 4),
         ("deprecate", "cv:seg", 0, "dev", 6),
     ]
-    repo = _build(tmp_path, ops, "stages: [dev, prod]\n", ["zeta", "fraud"])
+    repo = build_history(tmp_path, ops, "stages: [dev, prod]\n", ["zeta", "fraud"])
     for flags in ((), ("-d",)):
         theirs = _first_column(run_gto("show", "--plain", *flags, cwd=repo).stdout)
         shown = gtoguard("show", *flags, cwd=repo)
@@ -164,7 +111,7 @@ def test_show_table_lists_the_artifacts_in_gtos_order(tmp_path: Path) -> None:
 def test_an_artifacts_yaml_gto_cannot_read_is_left_out_with_a_warning(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    repo = _build(tmp_path, [("register", "churn", 0, "dev", 1)], None)
+    repo = build_history(tmp_path, [("register", "churn", 0, "dev", 1)], None)
     (repo / "artifacts.yaml").write_text("- not\n- a mapping\n", encoding="utf-8")
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "index", cwd=repo)
@@ -201,7 +148,7 @@ def test_show_name_json_equals_gto(
     index: list[str],
 ) -> None:
     """``gto show NAME --json`` (and ``-d``): gto's own objects, events in their zones."""
-    repo = _build(tmp_path_factory.mktemp("name"), ops, "stages: [dev, prod]\n", index, True)
+    repo = build_history(tmp_path_factory.mktemp("name"), ops, "stages: [dev, prod]\n", index, True)
     handle = open_repo(str(repo))
     for name in sorted({artifact for _, artifact, *_ in ops} | set(index)):
         for flags, inactive in (((), False), (("-d",), True)):
@@ -220,7 +167,7 @@ def test_show_name_text_has_dates_authors_and_the_stage_table(tmp_path: Path) ->
         ("assign", "churn", 1, "prod", 4),
         ("assign", "churn", 0, "dev", 5),
     ]
-    repo = _build(tmp_path, ops, "stages: [dev, prod]\n")
+    repo = build_history(tmp_path, ops, "stages: [dev, prod]\n")
     done = gtoguard("show", "churn", cwd=repo)
     assert done.returncode == 0, done.stderr
     versions, stages = (part.splitlines() for part in done.stdout.split("\n\n"))
