@@ -11,6 +11,10 @@ from pathlib import Path
 
 from conftest import World, git, make_world, start_page
 
+# read when the module is imported: each test's environment is cleaned of GTOGUARD_*
+# variables (conftest's autouse fixture), so a test reading it would never see it
+SUITE = os.environ.get("GTOGUARD_SUITE", "")
+
 
 def _run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(bin_dir / "gtoguard"), *args], cwd=cwd, capture_output=True,
@@ -64,7 +68,7 @@ def test_the_suite_runs_against_the_installed_wheel() -> None:
 
     source = Path(__file__).resolve().parents[1] / "src"
     imported = Path(gtoguard.__file__).resolve()
-    if os.environ.get("GTOGUARD_SUITE") != "installed":
+    if SUITE != "installed":
         # a developer's run (.venv, pip install -e) tests the code being edited, never a
         # stale non-editable gtoguard installed there
         assert source in imported.parents, (
