@@ -59,6 +59,8 @@ class Result:
         self.outcome = outcome
         self.notes: list[str] = []
         self.receipt: list[str] = []  # what an accepted push changes
+        # the deletions a server must remember before it accepts them (tombstones.keep)
+        self.deleted: list[RefUpdate] = []
 
 
 class Settings(NamedTuple):
@@ -769,14 +771,6 @@ def whole_messages(
         objects[update.new] = pushed_object(repo, update.new, max_message)
 
 
-def _exists(repo: Repo, oid: str) -> bool:
-    try:
-        object_info(repo, oid)
-    except KeyError:
-        return False
-    return True
-
-
 def _freeze_at(policy: Policy, where: Where | None, now: int | None, notes: list[str]) -> int:
     """The moment the freeze windows are judged at: the push's (``now``, else this
     machine's clock, else the test clock). Said in a note when the test clock is set."""
@@ -914,19 +908,8 @@ def run(
             result.outcome.ok
             and settings.policy.tags.allow_delete
             and (where is None or where.side == "server")
-        ):
-            deleted = [u for u in gto if u.deleted]
-            old = {u.old: object_info(repo, u.old) for u in deleted if _exists(repo, u.old)}
-            try:
-                tombstones.record(repo.path, deleted, old, repo.namespace)
-            except OSError as exc:
-                raise CannotRun(
-                    f"cannot remember the deleted tags ({exc.strerror or exc}); a deletion is "
-                    "accepted only once it is recorded, or the tag could come back elsewhere "
-                    "unseen",
-                    "the server admin makes gtoguard-cache/ in the repository writable for the "
-                    "hooks' account",
-                ) from None
+        ):  # the server's caller records them (tombstones.keep) before it accepts the push
+            result.deleted = [u for u in gto if u.deleted]
     for violation in config_violations:
         result.outcome.add(violation)
     return result

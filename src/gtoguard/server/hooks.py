@@ -170,7 +170,7 @@ def _judge_as_it_lands(
     """Judge the push as git will land it: without the branch updates git will refuse
     (by the names as ``pushed``), declined whole if git cannot store one of its GTO tags."""
     from gtoguard.git.branches import config_changes
-    from gtoguard.registry import judge
+    from gtoguard.registry import judge, tombstones
     from gtoguard.server.gitrefusals import forecast
 
     found = forecast(repo, updates, pushed)
@@ -179,6 +179,7 @@ def _judge_as_it_lands(
     result = judge.run(
         repo, lands, branch, changes=config_changes(repo, lands, branch), where=where, receipt=True
     )
+    tombstones.keep(repo, result.deleted)  # before git may land them
     for violation in found.violations:
         result.outcome.add(violation)
     result.notes[:0] = found.notes()

@@ -24,7 +24,7 @@ from gtoguard.git.repo import Repo
 from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate
 from gtoguard.model.tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
 from gtoguard.policy.settings import Policy
-from gtoguard.registry import judge
+from gtoguard.registry import judge, tombstones
 
 MAX_CHECKS = 20  # candidates judged one by one; beyond, they are marked unjudged
 
@@ -82,7 +82,9 @@ def reliance(
             for u, t in push.parsed[:index]
             if u.ref.startswith(BRANCH_PREFIX) or (t and t.artifact == tag.artifact)
         ]
-        outcome = judge.run(repo, [*before, update], branch, where=where).outcome
+        result = judge.run(repo, [*before, update], branch, where=where)
+        tombstones.keep(repo, result.deleted)  # as every server-side check does
+        outcome = result.outcome
         if update.ref in outcome.rejected_refs:
             found.append(update)
     return Reliance(found, earlier)

@@ -28,7 +28,7 @@ from gtoguard.policy import timebudget
 from gtoguard.policy.evaluate import Outcome
 from gtoguard.policy.report import summary_line, write_text
 from gtoguard.policy.scope import gto_updates
-from gtoguard.registry import judge
+from gtoguard.registry import judge, tombstones
 from gtoguard.server import landing
 from gtoguard.server.lock import RepoLock, lease_from_env, serves_a_push, timeout_from_env
 
@@ -164,7 +164,9 @@ def _judge(
     repo: Repo, updates: Sequence[RefUpdate], branch: Branch, env: Mapping[str, str]
 ) -> Outcome:
     where = judge.Where("server", env)
-    return judge.run(repo, updates, branch, where=where).outcome
+    result = judge.run(repo, updates, branch, where=where)
+    tombstones.keep(repo, result.deleted)
+    return result.outcome
 
 
 def _report(
