@@ -25,11 +25,7 @@ from gtoguard.model.tagname import (
 )
 from gtoguard.policy.settings import GTO_FILE, INDEX_FILE, GtoConfig
 from gtoguard.registry import alltags, parallel
-from gtoguard.registry.judge import (
-    CommitTimes,
-    commit_times,
-    registry_of,
-)
+from gtoguard.registry.tagstate import CommitTimes, commit_times, registry_of
 
 
 def registry_document(

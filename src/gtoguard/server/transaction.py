@@ -29,6 +29,7 @@ from gtoguard.policy.evaluate import Outcome
 from gtoguard.policy.report import summary_line, write_text
 from gtoguard.policy.scope import gto_updates
 from gtoguard.registry import judge, tombstones
+from gtoguard.registry.facts import Where
 from gtoguard.server import landing
 from gtoguard.server.lock import RepoLock, lease_from_env, serves_a_push, timeout_from_env
 
@@ -163,7 +164,7 @@ def _did_not_land(update: RefUpdate) -> str:
 def _judge(
     repo: Repo, updates: Sequence[RefUpdate], branch: Branch, env: Mapping[str, str]
 ) -> Outcome:
-    where = judge.Where("server", env)
+    where = Where("server", env)
     result = judge.run(repo, updates, branch, where=where)
     tombstones.keep(repo, result.deleted)
     return result.outcome
