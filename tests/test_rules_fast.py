@@ -50,7 +50,7 @@ from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.signatureblock import Verdict
 from gtoguard.model.state import TagEvent
 from gtoguard.policy.catalog import KEEPS_READERS_WORKING, RULE_IDS
-from gtoguard.policy.evaluate import Facts
+from gtoguard.policy.context import Facts
 from gtoguard.policy.identity import Pusher
 from gtoguard.policy.rules.violation import GitObject, Violation
 

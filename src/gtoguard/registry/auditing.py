@@ -26,7 +26,8 @@ from gtoguard.model.tagname import (
     is_gto_shaped,
     parse_tag,
 )
-from gtoguard.policy.evaluate import Context, Outcome, evaluate, event_of, order_key
+from gtoguard.policy.context import Context, Outcome, event_of, order_key
+from gtoguard.policy.evaluate import evaluate
 from gtoguard.registry import alltags, parallel
 from gtoguard.registry.facts import AUDIT_IDENTITY, Where, facts_for, log_pushers
 from gtoguard.registry.planning import ZERO

@@ -15,7 +15,7 @@ from gtoguard.git.repo import Repo
 from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate
 from gtoguard.model.signatureblock import Verdict
 from gtoguard.policy import timebudget
-from gtoguard.policy.evaluate import NOTHING, Facts
+from gtoguard.policy.context import NOTHING, Facts
 from gtoguard.policy.identity import Pusher, identity_sources, pusher
 from gtoguard.policy.rules.pushers import CI_IDENTITY_HINT
 from gtoguard.policy.settings import Policy

@@ -24,7 +24,8 @@ from gtoguard.model.state import Registry, TagEvent
 from gtoguard.model.tagname import TagNameError, parse_tag
 from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import clock, timebudget
-from gtoguard.policy.evaluate import Context, Outcome, evaluate, event_of
+from gtoguard.policy.context import Context, Outcome, event_of
+from gtoguard.policy.evaluate import evaluate
 from gtoguard.policy.rules.violation import GitObject
 from gtoguard.policy.scope import gto_updates, touched_artifacts
 from gtoguard.policy.settings import GtoConfig, Policy

@@ -28,7 +28,8 @@ from gtoguard.model.tagname import (
     parse_tag,
 )
 from gtoguard.policy import clock
-from gtoguard.policy.evaluate import Context, Outcome, evaluate
+from gtoguard.policy.context import Context, Outcome
+from gtoguard.policy.evaluate import evaluate
 from gtoguard.policy.rules.violation import GitObject, Violation
 from gtoguard.registry.facts import Where, facts_for
 from gtoguard.registry.reading import similar_artifacts

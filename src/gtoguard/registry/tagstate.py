@@ -10,7 +10,7 @@ from gtoguard.git.repo import Repo
 from gtoguard.git.tagrefs import tags_of
 from gtoguard.model.state import Registry, TagEvent, build_registry
 from gtoguard.model.tagname import DEPRECATE, TagNameError, parse_tag
-from gtoguard.policy.evaluate import event_of
+from gtoguard.policy.context import event_of
 from gtoguard.policy.rules.violation import GitObject
 
 

@@ -25,7 +25,7 @@ from gtoguard.git.repo import Repo, open_repo
 from gtoguard.model.refupdate import RefUpdate, printable_ref
 from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import timebudget
-from gtoguard.policy.evaluate import Outcome
+from gtoguard.policy.context import Outcome
 from gtoguard.policy.report import summary_line, write_text
 from gtoguard.policy.scope import gto_updates
 from gtoguard.registry import judge, tombstones
