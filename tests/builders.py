@@ -16,7 +16,8 @@ from gtoguard.config.files import parse_gto_config, parse_policy, tag_checker
 from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.state import Registry, TagEvent, build_registry
 from gtoguard.model.tagname import parse_tag
-from gtoguard.policy.evaluate import Context, Facts, Outcome, evaluate
+from gtoguard.policy.context import Context, Facts, Outcome
+from gtoguard.policy.evaluate import evaluate
 from gtoguard.policy.rules.violation import GitObject
 from gtoguard.policy.settings import Policy
 

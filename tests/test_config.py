@@ -321,7 +321,7 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
 
     from gtoguard.git.branches import default_branch
     from gtoguard.git.repo import open_repo
-    from gtoguard.registry import judge
+    from gtoguard.registry import rulefiles
 
     repo_dir = tmp_path / "r"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo_dir)], check=True)
@@ -337,9 +337,9 @@ def test_config_blobs_are_validated_once(tmp_path: Path, monkeypatch: pytest.Mon
         lambda doc, schema, file: calls.append(schema) or real(doc, schema, file),
     )
 
-    def settings() -> judge.Settings:
+    def settings() -> rulefiles.Settings:
         repo = open_repo(str(repo_dir))
-        return judge.load_settings(repo, default_branch(repo))
+        return rulefiles.load_settings(repo, default_branch(repo))
 
     first = settings()
     assert sorted(calls) == ["gto-config", "policy"]

@@ -88,7 +88,8 @@ def test_the_helper_and_the_audit_agree_with_the_hook(rollout: World) -> None:
 def test_whose_mode_applies(server: str, repo: str, severity: list[str]) -> None:
     from gtoguard.model.refupdate import RefUpdate
     from gtoguard.model.state import Registry
-    from gtoguard.policy.evaluate import Context, evaluate
+    from gtoguard.policy.context import Context
+    from gtoguard.policy.evaluate import evaluate
     from gtoguard.policy.rules.violation import GitObject
 
     parts = [

@@ -7,7 +7,8 @@ import pytest
 from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.state import ArtifactState, Registry, TagEvent, build_registry
 from gtoguard.model.tagname import parse_tag
-from gtoguard.policy.evaluate import Context, evaluate
+from gtoguard.policy.context import Context
+from gtoguard.policy.evaluate import evaluate
 from gtoguard.policy.rules.violation import GitObject
 from gtoguard.policy.settings import GtoConfig, Policy
 

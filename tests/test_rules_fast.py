@@ -7,11 +7,11 @@ where it must not fire stands beside it. No git, no process: milliseconds a row.
 The ids ``evaluate`` cannot produce come from the hook's git-facing layer; each is
 produced here by the cheapest in-process call that makes it, and end to end by:
 
-- ref-not-allowed: ``judge.refs_not_allowed``; end to end
+- ref-not-allowed: ``refchecks.refs_not_allowed``; end to end
   test_what_git_reads.py::test_a_push_writes_branches_and_tags_only
-- ref-namespaced: ``judge.namespaced_refs``; end to end
+- ref-namespaced: ``refchecks.namespaced_refs``; end to end
   test_refs.py::test_refs_of_a_namespace_written_from_outside_it
-- branch-deleted: ``judge.check_config_changes`` (a deletion needs no object); end to
+- branch-deleted: ``configchecks.check_config_changes`` (a deletion needs no object); end to
   end test_refs.py::test_deleting_the_default_branch_is_declined
 - push-too-large: ``hooks.over_budget_violation`` of the budget's ``OverBudget``; end to
   end test_e2e_hooks.py::test_a_push_past_the_budget_is_declined_with_a_hint
@@ -50,7 +50,7 @@ from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.signatureblock import Verdict
 from gtoguard.model.state import TagEvent
 from gtoguard.policy.catalog import KEEPS_READERS_WORKING, RULE_IDS
-from gtoguard.policy.evaluate import Facts
+from gtoguard.policy.context import Facts
 from gtoguard.policy.identity import Pusher
 from gtoguard.policy.rules.violation import GitObject, Violation
 
@@ -289,19 +289,19 @@ class NoGit:
 def _refs_not_allowed(
     ref: str, allow: tuple[str, ...] = (), server: bool = True
 ) -> list[Violation]:
-    from gtoguard.registry.judge import refs_not_allowed
+    from gtoguard.registry.refchecks import refs_not_allowed
 
     return refs_not_allowed([RefUpdate(ref, ZERO, oid(ref))], allow, server)
 
 
 def _namespaced(ref: str) -> list[Violation]:
-    from gtoguard.registry.judge import namespaced_refs
+    from gtoguard.registry.refchecks import namespaced_refs
 
     return namespaced_refs([RefUpdate(ref, ZERO, oid(ref))], "")
 
 
 def _branch_deleted(deleting: bool) -> list[Violation]:
-    from gtoguard.registry.judge import check_config_changes
+    from gtoguard.registry.configchecks import check_config_changes
 
     update = RefUpdate("refs/heads/main", oid("main"), ZERO if deleting else oid("main2"))
     return check_config_changes(NoGit(), [(update, ".gto")] if deleting else [])  # type: ignore[arg-type]

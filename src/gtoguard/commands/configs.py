@@ -179,7 +179,7 @@ def _repo_config_files(repo: str) -> tuple[list[tuple[str, bytes]], list[Any]]:
     from gtoguard.git.branches import default_branch
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.settings import CONFIG_FILES
-    from gtoguard.registry.judge import not_a_file
+    from gtoguard.registry.rulefiles import not_a_file
 
     found: list[tuple[str, bytes]] = []
     problems = []

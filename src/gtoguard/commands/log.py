@@ -97,7 +97,7 @@ def _known_rule(rule: str) -> None:
 
 def _log_path(repo: str) -> str:
     from gtoguard.git.repo import open_repo
-    from gtoguard.registry.judge import server_policy
+    from gtoguard.registry.rulefiles import server_policy
 
     policy = server_policy(open_repo(repo))
     if policy is None or policy.log is None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gtoguard.model.gtoshow import EVENTS, ArtifactView, _latest_first, _stage_lists, iso_at
+from gtoguard.model.gtojson import EVENTS, _latest_first, _stage_lists, iso_at
+from gtoguard.model.gtoshow import ArtifactView
 from gtoguard.model.state import TagEvent
 
 Entry = tuple[int, int, dict[str, Any]]  # (time, priority, the event as gto prints it)

@@ -26,18 +26,13 @@ from gtoguard.model.tagname import (
     is_gto_shaped,
     parse_tag,
 )
-from gtoguard.policy.evaluate import Context, Outcome, evaluate, event_of, order_key
+from gtoguard.policy.context import Context, Outcome, event_of, order_key
+from gtoguard.policy.evaluate import evaluate
 from gtoguard.registry import alltags, parallel
-from gtoguard.registry.judge import (
-    AUDIT_IDENTITY,
-    Where,
-    _day,
-    facts_for,
-    load_settings,
-    log_pushers,
-    registry_of,
-)
+from gtoguard.registry.facts import AUDIT_IDENTITY, Where, facts_for, log_pushers
 from gtoguard.registry.planning import ZERO
+from gtoguard.registry.rulefiles import _day, load_settings
+from gtoguard.registry.tagstate import registry_of
 
 
 @dataclass

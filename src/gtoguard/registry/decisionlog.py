@@ -45,7 +45,8 @@ def record(
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.clock import TEST_CLOCK
     from gtoguard.policy.identity import pusher
-    from gtoguard.registry.judge import Where, repository_name, server_policy
+    from gtoguard.registry.facts import Where, repository_name
+    from gtoguard.registry.rulefiles import server_policy
 
     repo = open_repo(None)
     try:  # read as the check read it: a file validated before is not parsed again

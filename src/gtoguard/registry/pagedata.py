@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from gtoguard.git.branches import Branch
 from gtoguard.git.repo import Repo
 from gtoguard.registry import alltags
-from gtoguard.registry.judge import (
-    load_settings,
-)
+from gtoguard.registry.rulefiles import load_settings
 
 
 def remote_names(repo: Repo) -> list[str]:

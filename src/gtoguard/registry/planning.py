@@ -28,17 +28,13 @@ from gtoguard.model.tagname import (
     parse_tag,
 )
 from gtoguard.policy import clock
-from gtoguard.policy.evaluate import Context, Outcome, evaluate
+from gtoguard.policy.context import Context, Outcome
+from gtoguard.policy.evaluate import evaluate
 from gtoguard.policy.rules.violation import GitObject, Violation
-from gtoguard.registry.judge import (
-    Settings,
-    Where,
-    commit_times,
-    facts_for,
-    load_settings,
-    registry_of,
-)
+from gtoguard.registry.facts import Where, facts_for
 from gtoguard.registry.reading import similar_artifacts
+from gtoguard.registry.rulefiles import Settings, load_settings
+from gtoguard.registry.tagstate import commit_times, registry_of
 
 ZERO = "0" * 40
 

@@ -17,9 +17,7 @@ from gtoguard.model.tagname import (
     Action,
     parse_tag,
 )
-from gtoguard.registry.judge import (
-    registry_of,
-)
+from gtoguard.registry.tagstate import registry_of
 
 
 def write(repo: Repo, tags: Sequence[NewTag], sign: bool) -> list[tuple[NewTag, str]]:

@@ -14,8 +14,9 @@ from gtoguard.errors import CannotRun, UsageError
 from gtoguard.git.branches import Branch
 from gtoguard.git.repo import Repo, open_repo
 from gtoguard.git.tagrefs import tag_names, tags_of
-from gtoguard.model import gtoshow, history
-from gtoguard.model.gtoshow import artifact_view, version_rows
+from gtoguard.model import gtojson, gtoshow, history
+from gtoguard.model.gtojson import version_rows
+from gtoguard.model.gtoshow import artifact_view
 from gtoguard.model.printable import printable
 from gtoguard.model.state import Registry, TagEvent
 from gtoguard.model.tagname import (
@@ -25,11 +26,7 @@ from gtoguard.model.tagname import (
 )
 from gtoguard.policy.settings import GTO_FILE, INDEX_FILE, GtoConfig
 from gtoguard.registry import alltags, parallel
-from gtoguard.registry.judge import (
-    CommitTimes,
-    commit_times,
-    registry_of,
-)
+from gtoguard.registry.tagstate import CommitTimes, commit_times, registry_of
 
 
 def registry_document(
@@ -42,7 +39,7 @@ def registry_document(
     parts = parallel.by_share(_summarize, listing, listing.size, repo.path, declared)
     rows = [s for part in parts for s in part]
     rows += gtoshow.declared_only(rows, declared)
-    return gtoshow.registry_document(rows, config.stages, include_deprecated)
+    return gtojson.registry_document(rows, config.stages, include_deprecated)
 
 
 def _summarize(
@@ -105,8 +102,8 @@ def gto_artifact_document(
         facts = repo.commit_facts(version.commit)
         if facts is not None:
             entry = _index_entry(repo, version.commit, name)
-            commits[version.commit] = gtoshow.CommitInfo(*facts, index=entry)
-    return gtoshow.gto_versions_document(view, commits, include_inactive)
+            commits[version.commit] = gtojson.CommitInfo(*facts, index=entry)
+    return gtojson.gto_versions_document(view, commits, include_inactive)
 
 
 def history_document(repo: Repo, name: str | None) -> list[dict[str, Any]]:

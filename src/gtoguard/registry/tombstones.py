@@ -12,11 +12,16 @@ be written is not accepted: a lost tombstone would let the tag come back elsewhe
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from gtoguard.errors import CannotRun
 from gtoguard.model.refupdate import RefUpdate
 from gtoguard.policy.rules.violation import GitObject
+
+if TYPE_CHECKING:
+    from gtoguard.git.repo import Repo
 
 CACHE = "gtoguard-cache"
 NAME = "deleted-tags"
@@ -55,6 +60,29 @@ def read(git_dir: str, namespace: str = "") -> dict[str, str]:
             if tab:
                 found[name.decode("utf-8", "surrogateescape")] = commit.decode("ascii", "replace")
     return found
+
+
+def keep(repo: Repo, deleted: Sequence[RefUpdate]) -> None:
+    """Record the deletions a server's check accepted (``Result.deleted``), before the push
+    is accepted; raises ``CannotRun`` when they cannot be."""
+    from gtoguard.git.objects import object_info
+
+    old = {}
+    for update in deleted:
+        try:
+            old[update.old] = object_info(repo, update.old)
+        except KeyError:
+            continue  # not in this repository: the tombstone names the oid itself
+    try:
+        record(repo.path, deleted, old, repo.namespace)
+    except OSError as exc:
+        raise CannotRun(
+            f"cannot remember the deleted tags ({exc.strerror or exc}); a deletion is "
+            "accepted only once it is recorded, or the tag could come back elsewhere "
+            "unseen",
+            "the server admin makes gtoguard-cache/ in the repository writable for the "
+            "hooks' account",
+        ) from None
 
 
 def record(

@@ -94,6 +94,7 @@ def run_hook(
         if not plain or not gto_updates(plain, objects_of(repo, plain, HEAD_CAP)):
             return EXIT_OK
     from gtoguard.registry import judge  # yaml and jsonschema come with it
+    from gtoguard.registry.facts import Where
 
     if hook == "pre-receive":
         from gtoguard.server.landing import Landing
@@ -109,7 +110,7 @@ def run_hook(
     else:
         # the pushed tags already exist locally; the remote does not have them yet
         exclude = {u.tag_name for u in updates if u.is_tag}
-        where = judge.Where("client", env, remote)
+        where = Where("client", env, remote)
         result = judge.run(
             repo,
             updates,
@@ -145,10 +146,10 @@ def run_hook(
 
 def _tip_trouble(repo: Repo, updates: Sequence[RefUpdate], branch: Branch) -> bool:
     """Whether a default-branch update brings a tip or a .gitattributes gto cannot read
-    (``judge.tip_problems``, which the full check then reports)."""
+    (``configchecks.tip_problems``, which the full check then reports)."""
     if not any(u.ref == branch.ref and not u.deleted for u in updates):
         return False
-    from gtoguard.registry.judge import tip_problems
+    from gtoguard.registry.configchecks import tip_problems
 
     return bool(tip_problems(repo, updates, branch))
 
@@ -170,15 +171,17 @@ def _judge_as_it_lands(
     """Judge the push as git will land it: without the branch updates git will refuse
     (by the names as ``pushed``), declined whole if git cannot store one of its GTO tags."""
     from gtoguard.git.branches import config_changes
-    from gtoguard.registry import judge
+    from gtoguard.registry import judge, tombstones
+    from gtoguard.registry.facts import Where
     from gtoguard.server.gitrefusals import forecast
 
     found = forecast(repo, updates, pushed)
     lands = found.lands
-    where = judge.Where("server", env)
+    where = Where("server", env)
     result = judge.run(
         repo, lands, branch, changes=config_changes(repo, lands, branch), where=where, receipt=True
     )
+    tombstones.keep(repo, result.deleted)  # before git may land them
     for violation in found.violations:
         result.outcome.add(violation)
     result.notes[:0] = found.notes()

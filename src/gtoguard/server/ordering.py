@@ -24,7 +24,9 @@ from gtoguard.git.repo import Repo
 from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate
 from gtoguard.model.tagname import Action, TagName, TagNameError, is_gto_shaped, parse_tag
 from gtoguard.policy.settings import Policy
-from gtoguard.registry import judge
+from gtoguard.registry import judge, tombstones
+from gtoguard.registry.facts import Where
+from gtoguard.registry.rulefiles import load_settings
 
 MAX_CHECKS = 20  # candidates judged one by one; beyond, they are marked unjudged
 
@@ -66,11 +68,11 @@ def reliance(
     shaped = [i for i, (u, t) in enumerate(push.parsed) if t is not None and not u.deleted]
     if not any(_before(push, i, later) for i in shaped for later in (True, False)):
         return Reliance([], False)
-    policy = judge.load_settings(repo, branch).policy
+    policy = load_settings(repo, branch).policy
     earlier = any(_candidate(push, i, policy, later=False) for i in shaped)
     candidates = [i for i in shaped if _candidate(push, i, policy, later=True)]
     found = []
-    where = judge.Where("server", env)
+    where = Where("server", env)
     for count, index in enumerate(candidates):
         update, tag = push.parsed[index]
         assert tag is not None
@@ -82,7 +84,9 @@ def reliance(
             for u, t in push.parsed[:index]
             if u.ref.startswith(BRANCH_PREFIX) or (t and t.artifact == tag.artifact)
         ]
-        outcome = judge.run(repo, [*before, update], branch, where=where).outcome
+        result = judge.run(repo, [*before, update], branch, where=where)
+        tombstones.keep(repo, result.deleted)  # as every server-side check does
+        outcome = result.outcome
         if update.ref in outcome.rejected_refs:
             found.append(update)
     return Reliance(found, earlier)

@@ -25,10 +25,11 @@ from gtoguard.git.repo import Repo, open_repo
 from gtoguard.model.refupdate import RefUpdate, printable_ref
 from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import timebudget
-from gtoguard.policy.evaluate import Outcome
+from gtoguard.policy.context import Outcome
 from gtoguard.policy.report import summary_line, write_text
 from gtoguard.policy.scope import gto_updates
-from gtoguard.registry import judge
+from gtoguard.registry import judge, tombstones
+from gtoguard.registry.facts import Where
 from gtoguard.server import landing
 from gtoguard.server.lock import RepoLock, lease_from_env, serves_a_push, timeout_from_env
 
@@ -163,8 +164,10 @@ def _did_not_land(update: RefUpdate) -> str:
 def _judge(
     repo: Repo, updates: Sequence[RefUpdate], branch: Branch, env: Mapping[str, str]
 ) -> Outcome:
-    where = judge.Where("server", env)
-    return judge.run(repo, updates, branch, where=where).outcome
+    where = Where("server", env)
+    result = judge.run(repo, updates, branch, where=where)
+    tombstones.keep(repo, result.deleted)
+    return result.outcome
 
 
 def _report(

@@ -1,0 +1,170 @@
+"""What a check can know on the side it runs on (``Where``): who pushes, which branches
+reach a commit, whether a signature verifies, the repository's name (docs/design.md §4).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from fnmatch import fnmatchcase
+from typing import NamedTuple
+
+from gtoguard.errors import CannotRun
+from gtoguard.git.branches import branch_tips
+from gtoguard.git.repo import Repo
+from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate
+from gtoguard.model.signatureblock import Verdict
+from gtoguard.policy import timebudget
+from gtoguard.policy.context import NOTHING, Facts
+from gtoguard.policy.identity import Pusher, identity_sources, pusher
+from gtoguard.policy.rules.pushers import CI_IDENTITY_HINT
+from gtoguard.policy.settings import Policy
+from gtoguard.registry.rulefiles import server_policy
+
+
+class Where(NamedTuple):
+    """Where a check runs, which decides what it can know (docs/design.md §4)."""
+
+    side: str  # "server" (pre-receive), "client" (pre-push, helper) or "ci" (check)
+    env: Mapping[str, str] = NOTHING
+    remote: str | None = None  # the remote whose branches count (client side)
+    will_sign: bool = False
+
+
+def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpdate] = ()) -> Facts:
+    """Identity, branch reachability (branches as they will be after the push) and
+    signature verification, as far as they can be known on this side."""
+    # a clone's environment names nobody: only a server (or a CI system) authenticates
+    who = (
+        None
+        if where.side == "client"
+        else pusher(where.env, policy.identity_variable, ci=where.side == "ci")
+    )
+    tips: dict[str, str] | None = None
+
+    def reachable(commit: str, patterns: tuple[str, ...]) -> tuple[bool, list[str]]:
+        nonlocal tips
+        if tips is None:
+            tips = branch_tips(repo, where.remote if where.side != "server" else None)
+            for update in updates:
+                if update.ref.startswith(BRANCH_PREFIX):
+                    name = update.ref[len(BRANCH_PREFIX) :]
+                    if update.deleted:
+                        tips.pop(name, None)
+                    else:
+                        tips[name] = update.new
+        names = sorted(n for n in tips if any(fnmatchcase(n, p) for p in patterns))
+        return any(reaches(tips[n], commit) for n in names), names
+
+    walked: dict[tuple[str, str], bool] = {}
+
+    def reaches(tip: str, commit: str) -> bool:
+        """One history walk per (tip, commit): a hundred tags on one commit cost one."""
+        key = (tip, commit)
+        if key not in walked:
+            timebudget.spend("walking branch history for the stages' branches rule")
+            walked[key] = repo.reaches(tip, commit)
+        return walked[key]
+
+    verify = None
+    if where.side == "server" or policy.signers.any:
+
+        def verify(oid: str, block: str) -> Verdict:
+            from gtoguard.git.signature import (
+                verify as verify_signature,  # git runs: only when asked
+            )
+
+            return verify_signature(repo.path, oid, policy.signers, block)
+
+    elif where.side == "ci":  # CI is the last check there is: text shaped like a signature
+
+        def verify(oid: str, block: str) -> Verdict:  # is no signature
+            return Verdict(
+                False,
+                "there are no signers to verify it against in this CI job "
+                "(give gtoguard check a policy with signers: GTOGUARD_POLICY)",
+            )
+
+    # the server knows who pushes (none named declines); elsewhere it is not checkable
+    return Facts(
+        who,
+        where.side == "server",
+        reachable,
+        verify,
+        where.will_sign,
+        repository_name(repo, where),
+        identity_note(where.side, policy.identity_variable, where.env),
+        CI_IDENTITY_HINT if where.side == "ci" else "",
+        repo.commit_time,
+    )
+
+
+def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> str:
+    """Where the pusher is read from (the server), or why this side cannot know it: the
+    variables looked at, and why each was or was not used (a message's own words)."""
+    if side == "server":
+        return f"{identity_sources(variable)}: none is set"
+    if side == "ci":
+        if variable:
+            return (
+                f"{identity_sources(variable)}: none is set in this job (the policy "
+                "GTOGUARD_POLICY gives names the variable)"
+            )
+        return (
+            f"{identity_sources(ci=True)} name who started a CI job, and neither is set: "
+            "run it in the job the push started (a server's variables are not read in "
+            "CI unless the job's policy names one with identity: anyone who starts a "
+            "pipeline can set them)"
+        )
+    return "who pushes is known only to the server, which checks it against the account you push as"
+
+
+def log_pushers(repo: Repo) -> Callable[[str, str], Pusher | None] | None:
+    """Who pushed each tag, as the server's decision log says (an audit on the server,
+    whose policy names a log it can read); None where there is none."""
+    try:
+        policy = server_policy(repo)
+    except CannotRun:
+        return None
+    if policy is None or policy.log is None or not os.path.isfile(policy.log):
+        return None
+    from gtoguard.model.refupdate import printable_ref
+    from gtoguard.registry.decisionlog import pushers
+
+    found = pushers(policy.log)
+
+    def pusher_of(ref: str, oid: str) -> Pusher | None:
+        entry = found.get((printable_ref(ref), oid))
+        return Pusher(entry[0], f"{entry[1]}, in the decision log") if entry else None
+
+    return pusher_of
+
+
+AUDIT_IDENTITY = (
+    "an audit does not know who pushed each tag (GITHUB_ACTOR and "
+    "GITLAB_USER_LOGIN name who started this job, not who pushed the history); the "
+    "server's decision log does, where the server policy keeps one (log:)"
+)
+
+
+# where each host names the repository a hook or job runs for (signed: repository)
+SERVER_NAMES = ("GL_PROJECT_PATH", "GL_REPO")  # GitLab, gitolite
+CI_NAMES = ("GITHUB_REPOSITORY", "CI_PROJECT_PATH")  # GitHub Actions, GitLab CI
+
+
+def repository_name(repo: Repo, where: Where) -> str | None:
+    """The name a signed tag must carry in its ``Repository:`` trailer: the admin's
+    ``git config gtoguard.repository``, else the host's own name for the repository."""
+    configured = repo.config_value("gtoguard.repository")
+    if configured:
+        return configured.strip()
+    env = where.env
+    if where.side == "server":
+        if env.get("GITEA_REPO_USER") and env.get("GITEA_REPO_NAME"):
+            return f"{env['GITEA_REPO_USER']}/{env['GITEA_REPO_NAME']}"
+        names = SERVER_NAMES
+    elif where.side == "ci":
+        names = CI_NAMES
+    else:
+        return None
+    return next((env[n] for n in names if env.get(n)), None)
