@@ -40,7 +40,7 @@ def object_info(repo: Repo, oid: str, keep: int = READ_CAP) -> GitObject:
 
 def tag_info(repo: Repo, oid: str, size: int, data: bytes) -> GitObject:
     """What ``object_info`` says of tag object ``oid`` of ``size`` bytes, from its
-    ``data`` (read here, or in bulk by ``gitbatch``)."""
+    ``data`` (read here, or in bulk by ``git/bulk``)."""
     fast = canonical(data)
     if fast is not None:  # as git writes it: straight to the record, no detour
         return tag_from_fields(repo, oid, size, fast)
@@ -149,7 +149,7 @@ def _undatable_target(repo: Repo, obj: GitObject) -> str | None:
 
 def bulk_objects(repo: Repo, oids: list[str]) -> Generator[GitObject, None, None]:
     """``object_info`` of each of ``oids``, in order, read by one ``git cat-file
-    --batch`` that streams while they are used (``gitbatch``). An object the
+    --batch`` that streams while they are used (``git/bulk``). An object the
     repository lacks is a ``missing`` one here, where ``object_info`` raises: a
     whole-registry read judges it, the hook's reading raises (``tags_of``)."""
     from gtoguard.git import bulk

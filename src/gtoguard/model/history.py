@@ -47,7 +47,7 @@ def _time(event: TagEvent) -> int:
 
 def history_document(artifacts: Iterable[list[Entry]]) -> list[dict[str, Any]]:
     """The document ``gto history --json`` prints, from each artifact's entries in gto's
-    registry order (``views.first_seen``): every event, newest first."""
+    registry order (``gtoshow.first_seen``): every event, newest first."""
     joined = [entry for entries in artifacts for entry in entries]
     keyed = sorted(joined, key=lambda entry: (entry[0], entry[1]))  # stable, as gto's
     return [document for _, _, document in reversed(keyed)]

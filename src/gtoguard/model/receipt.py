@@ -1,7 +1,7 @@
 """What an accepted push changes in the registry, one line per change. Pure.
 
 Computed from the state the check used: each touched artifact's events before the push
-and after it (``check.evaluate`` adds the pushed tags to the registry and forgets the
+and after it (``policy/evaluate.evaluate`` adds the pushed tags to the registry and forgets the
 deleted ones), both read as gto readers show them (``views``): the versions registered,
 and per stage the versions that hold it, the most recently assigned first (the one
 ``gto show`` and ``NAME#stage`` give).

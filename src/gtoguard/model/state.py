@@ -209,7 +209,7 @@ class ArtifactState:
     def holders_of(self, stage: str) -> list[tuple[int, str]]:
         """(latest assignment, commit) of each commit whose version holds ``stage`` now,
         as every gto reader counts it (a deregistered version's stages are hidden); the
-        one ``gto show`` shows is the most recently assigned (``check.shown_holder``)."""
+        one ``gto show`` shows is the most recently assigned (``policy/teampolicy.shown_holder``)."""
         self._sync()
         found = []
         for commit in self._commits_with.get(stage, ()):

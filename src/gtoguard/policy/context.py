@@ -127,7 +127,7 @@ def order_key(name: str, tag: TagName, event: TagEvent | None) -> tuple[bool, in
     not in name order (``#10`` before ``#9``). Tags that make no registry event
     (lightweight, not on a commit) come last, so that their counters do not count
     against the real events. (gto's own views order same-second events by name; the
-    views in ``views.py`` keep gto's order.)"""
+    views in ``model/gtoshow.py`` keep gto's order.)"""
     counter = tag.counter if tag.counter is not None else -1
     return (event is None, event.time if event else 0, counter, _PRIORITY[tag.action], name)
 

@@ -71,7 +71,7 @@ def left() -> float | None:
 
 def heartbeat(beat: Callable[[], None] | None) -> None:
     """Have ``spend()`` call ``beat`` (at most once a second) while work goes on: the
-    repository lock's lease is renewed while a push is judged (``repolock``)."""
+    repository lock's lease is renewed while a push is judged (``server/lock``)."""
     global _beat, _beaten
     _beat, _beaten = beat, 0.0
 

@@ -3,7 +3,7 @@ replay.
 
 git's ref files (or ``git for-each-ref``) list the tags into a single buffer. Each share of the work
 (``parallel``) picks its artifacts out of that buffer, asks git for their objects in
-bulk (``gitbatch``) and gets them back one artifact at a time: an artifact's state
+bulk (``git/bulk``) and gets them back one artifact at a time: an artifact's state
 depends only on its own tags, so no more than one artifact's objects are held at once.
 """
 

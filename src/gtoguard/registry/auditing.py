@@ -53,7 +53,7 @@ def _context(
 ) -> Context:
     """The audit's context. ``audit``: replaying history, whose pushers no CI job knows
     (a note, not a fault). ``eras`` (the usable ones, oldest first): each tag is judged
-    by the files of its time (``confighistory``), or of the time ``at`` when given."""
+    by the files of its time (``config/timeline``), or of the time ``at`` when given."""
 
     def made(as_of: tuple[str | None, int] | None) -> Context:
         return era_context(repo, branch, env, as_of, audit, now, arrived)

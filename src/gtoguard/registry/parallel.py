@@ -4,7 +4,7 @@ Everything gto computes about an artifact comes from that artifact's own tags (v
 stages, counters, dates), so the tags of different artifacts can be replayed apart and
 the results joined. The processes are forked: each starts with gtoguard imported and
 the tag listing in memory (shared, not copied or sent), picks its own artifacts out
-of it (``wholeregistry.share``) and opens the repository itself. Small registries stay
+of it (``alltags.share``) and opens the repository itself. Small registries stay
 in one process.
 """
 

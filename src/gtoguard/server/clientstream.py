@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 TIMEOUT = 10.0  # seconds a hook waits, in all, for a client to read; GTOGUARD_WRITE_TIMEOUT
 CHUNK = select.PIPE_BUF
 
-_waited = 0.0  # one push per process: module state is that push's (as in budget.py)
+_waited = 0.0  # one push per process: module state is that push's (as in policy/timebudget.py)
 _dropped = 0
 _gone = False  # the deadline passed or the reader went away: nothing more is tried
 

@@ -138,7 +138,7 @@ def is_stale(holder: Owner | None) -> bool:
 
 
 def plan_dir(cache: Path, owner: Owner) -> Path:
-    """Where ``owner`` keeps the plan of its landing (``landing.py``)."""
+    """Where ``owner`` keeps the plan of its landing (``server/landing.py``)."""
     return cache / f"plan.{owner.pid}.{owner.start}"
 
 
