@@ -17,7 +17,7 @@ from histories import ARTIFACTS, build_history, op
 from conftest import git, gtoguard, run_gto
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(op, min_size=1, max_size=14), name=st.sampled_from(ARTIFACTS))
 def test_history_json_equals_gto(
     tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, str, int, str, int]], name: str

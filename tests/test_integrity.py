@@ -463,7 +463,7 @@ EXTRA = _mostly(b"", b"encoding latin1\n", b"x y\n")
 
 
 @settings(
-    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(name=NAMES, email=EMAILS, when=TIMES, zone=ZONES, message=MESSAGES, extra=EXTRA)
 def test_every_object_the_hook_accepts_gto_can_read(

@@ -525,7 +525,7 @@ _examples = count()
 
 
 @settings(
-    max_examples=EXAMPLES or 5,
+    max_examples=EXAMPLES or 3,
     derandomize=not LONG_RUN,  # the suite: the same sample every run
     deadline=None,
     database=None,

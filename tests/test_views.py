@@ -23,7 +23,7 @@ from histories import build_history, op
 from conftest import git, gtoguard, run_gto
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(op, min_size=1, max_size=14), configured=st.booleans())
 def test_show_json_equals_gto(
     tmp_path_factory: pytest.TempPathFactory,
@@ -46,7 +46,7 @@ def test_show_json_equals_gto(
 INDEXED = st.lists(st.sampled_from(("churn", "fraud", "zeta")), unique=True, max_size=3)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(op, max_size=10), index=INDEXED)
 def test_show_json_with_artifacts_yaml_equals_gto(
     tmp_path_factory: pytest.TempPathFactory,
@@ -140,7 +140,7 @@ def test_semver_precedence(lower: str, higher: str) -> None:
     assert semver_key("0f1e2d3c") is None
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(op, min_size=1, max_size=12), index=INDEXED)
 def test_show_name_json_equals_gto(
     tmp_path_factory: pytest.TempPathFactory,
