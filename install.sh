@@ -145,5 +145,5 @@ case "$mode" in
     demo) exec "$venv/bin/gtoguard" demo ;;
     test) test_tools; test_env
           cd "$here" && GTOGUARD_SUITE=installed "$testenv/bin/python" -m pytest -q \
-              -p no:cacheprovider -n "${GTOGUARD_TEST_WORKERS:-2}" ;;
+              -p no:cacheprovider -n "${GTOGUARD_TEST_WORKERS:-2}" --dist worksteal ;;
 esac
