@@ -8,13 +8,14 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from itertools import count
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from fuzzing import Fuzzed, shared
 
 from conftest import World, faulty_python, git, make_world
 
@@ -49,31 +50,9 @@ TAGGERS = st.one_of(
 )
 
 
-class Fuzzed:
-    """One server shared by every example of a property (a world per example would take
-    minutes), a fresh tag name for each, and the verdicts counted: a property whose
-    examples were all declined, or all accepted, proved less than it says."""
-
-    def __init__(self, make: Callable[[], World]) -> None:
-        self.make = make
-        self.made: World | None = None
-        self.numbers = count(1)
-        self.verdicts: dict[bool, int] = {True: 0, False: 0}
-
-    @property
-    def world(self) -> World:
-        """Made by the first example, inside a test: the suite's git settings (an
-        autouse fixture's HOME) are in force then, not while a module fixture runs."""
-        if self.made is None:
-            self.made = self.make()
-        return self.made
-
-
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
-    shared = Fuzzed(lambda: make_world(tmp_path_factory.mktemp("objects")))
-    yield shared
-    assert all(shared.verdicts.values()), f"accepted/declined: {shared.verdicts}"
+    yield from shared(lambda: make_world(tmp_path_factory.mktemp("objects")))
 
 
 @settings(

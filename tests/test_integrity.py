@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from itertools import count
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from fuzzing import Fuzzed, shared
 
 from conftest import World, git, gtoguard, make_world, run_gto
 
@@ -401,25 +402,6 @@ def test_readable_by_gto_after_every_accepted_push(world: World, tmp_path: Path)
 # --- differential: whatever the hook accepts, gto reads ---------------------------------
 
 
-class Fuzzed:
-    """One server shared by every example (each pushes its own artifact), and the
-    verdicts counted: all declined, or all accepted, would prove less than it says."""
-
-    def __init__(self, make: Callable[[], World]) -> None:
-        self.make = make
-        self.made: World | None = None
-        self.numbers = count(1)
-        self.verdicts: dict[bool, int] = {True: 0, False: 0}
-
-    @property
-    def world(self) -> World:
-        """Made by the first example, inside a test: the suite's git settings (an
-        autouse fixture's HOME) are in force then, not while a module fixture runs."""
-        if self.made is None:
-            self.made = self.make()
-        return self.made
-
-
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     def make() -> World:
@@ -429,9 +411,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
         world.set_server_policy("tags:\n  max_age: off\n")
         return world
 
-    shared = Fuzzed(make)
-    yield shared
-    assert all(shared.verdicts.values()), f"accepted/declined: {shared.verdicts}"
+    yield from shared(make)
 
 
 # mostly what git writes, each field sometimes odd: most objects reach gto, one quirk at a time
