@@ -99,7 +99,7 @@ def test_check_all_split_equals_one_process(
     single, split = _both(monkeypatch, lambda: auditing.audit(repo, branch, None).outcome)
     assert single.violations  # the planted tags are found
     assert sorted(map(repr, split.violations)) == sorted(map(repr, single.violations))
-    assert split.checked == single.checked and split.rejected_refs == single.rejected_refs
+    assert split.checked == single.checked and split.declined_refs == single.declined_refs
 
 
 def test_show_split_equals_one_process(registry: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -134,24 +134,22 @@ def _create(
         handle, request, planning.config_branch(handle, branch, push), push, sign, early
     )
     outcome = found.outcome
-    refused = sorted(outcome.rejected_refs)
+    declined = sorted(outcome.declined_refs)
     summary = None
-    if refused:
+    if declined:
         noun = "tag" if len(found.tags) == 1 else "tags"
-        summary = (
-            f"{len(refused)} of {len(found.tags)} new {noun} would be declined; nothing was written"
-        )
+        summary = f"{len(declined)} of {len(found.tags)} new {noun} would be declined; nothing was written"
     write_text(sys.stderr, outcome.violations, summary, found.notes)
     if dry_run:
         for new in found.tags:
             ref = f"refs/tags/{new.name}"
-            verdict = "declined" if ref in outcome.rejected_refs else "accepted"
+            verdict = "declined" if ref in outcome.declined_refs else "accepted"
             say(
                 f"{printable(new.name)}\n  target:  {new.commit}\n  message: {new.message}\n"
                 f"  verdict: {verdict}"
             )
-        return 1 if refused else 0
-    if refused:
+        return 1 if declined else 0
+    if declined:
         return 1
     written = publishing.write(handle, found.tags, sign)
     for new, _ in written:

@@ -226,7 +226,7 @@ def check(
         )
     else:
         summary = summary_line(
-            outcome.violations, outcome.checked, sorted(outcome.rejected_refs), "check"
+            outcome.violations, outcome.checked, sorted(outcome.declined_refs), "check"
         )
         write_text(sys.stdout, outcome.violations, summary, result.notes)
     return 0 if outcome.ok else 1
@@ -276,7 +276,7 @@ def prune(made_after: str, remote: str, branch: str | None, dry_run: bool, repo:
             summary_line(
                 result.outcome.violations,
                 result.outcome.checked,
-                sorted(result.outcome.rejected_refs),
+                sorted(result.outcome.declined_refs),
                 "check",
             ),
             result.notes,

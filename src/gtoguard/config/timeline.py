@@ -45,7 +45,7 @@ SKEW = 300  # seconds two honest clocks may differ by (the default of tags.clock
 @dataclass(frozen=True)
 class Era:
     since: int  # when these files became current, in the branch's order
-    commit: str | None  # the commit whose files apply; None: before either file existed
+    config_commit: str | None  # the commit whose files apply; None: before either file existed
     dated: int | None = None  # the commit's own date, when it was taken as wrong
 
 

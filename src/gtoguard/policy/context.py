@@ -88,17 +88,17 @@ class Outcome:
         self,
         violations: list[Violation] | None = None,
         checked: int = 0,
-        rejected_refs: set[str] | None = None,
+        declined_refs: set[str] | None = None,
     ) -> None:
         self.violations: list[Violation] = [] if violations is None else violations
         self.checked = checked  # GTO-shaped tag updates looked at
-        self.rejected_refs: set[str] = set() if rejected_refs is None else rejected_refs
-        self.stamp: str | None = None  # the config commit to name on violations added now
+        self.declined_refs: set[str] = set() if declined_refs is None else declined_refs
+        self.config_commit: str | None = None  # named on the violations added now
 
     def __repr__(self) -> str:
         return (
             f"Outcome(checked={self.checked}, violations={self.violations!r}, "
-            f"rejected_refs={sorted(self.rejected_refs)!r})"
+            f"declined_refs={sorted(self.declined_refs)!r})"
         )
 
     def add(self, violation: Violation | None, origin: str | None = None) -> None:
@@ -106,15 +106,15 @@ class Outcome:
         if violation is not None:
             if origin is not None and violation.origin is None:
                 violation = violation._replace(origin=origin)
-            if self.stamp is not None and violation.config is None:
-                violation = violation._replace(config=self.stamp)
+            if self.config_commit is not None and violation.config_commit is None:
+                violation = violation._replace(config_commit=self.config_commit)
             self.violations.append(violation)
             if violation.severity == "error":
-                self.rejected_refs.add(violation.ref)
+                self.declined_refs.add(violation.ref)
 
     @property
     def ok(self) -> bool:
-        return not self.rejected_refs
+        return not self.declined_refs
 
 
 Item = tuple[RefUpdate, TagName, "TagEvent | None"]

@@ -113,7 +113,7 @@ def _named(
 ) -> _Candidate:
     """Judge a created or moved tag's name, and a tag made again where one was deleted."""
     here = ctx if ctx.at is None else _in_force(ctx, objects.get(update.new))
-    outcome.stamp = here.config_commit
+    outcome.config_commit = here.config_commit
     tag, violation = check_name(update.ref, name, here.policy)
     if violation is not None:
         outcome.add(violation)
@@ -135,7 +135,7 @@ def _in_order(
     keyed: list[_Keyed] = []
     for update, name, tag, here in candidates:
         obj = objects[update.new]
-        outcome.stamp = here.config_commit
+        outcome.config_commit = here.config_commit
         for violation in check_object(update.ref, obj, here.policy, tag is not None):
             outcome.add(violation, MAX_MESSAGE if violation.rule == "tag-too-large" else None)
         if tag is not None:
@@ -157,9 +157,9 @@ def _judge_in_order(
         if number % BUDGET_STRIDE == BUDGET_STRIDE - 1:
             timebudget.spend("checking the pushed tags")
         if tag.artifact not in placed:
-            outcome.stamp = here.config_commit
+            outcome.config_commit = here.config_commit
             evaluate_tag(update, tag, event, registry.artifact(tag.artifact), here, outcome)
-    outcome.stamp = None
+    outcome.config_commit = None
     for artifact in sorted(placed):
         mine = [item for item in items if item[1].artifact == artifact]
         registry.artifacts[artifact] = place(registry.artifact(artifact), mine, ctx, outcome)
@@ -182,7 +182,7 @@ def _apply_modes(outcome: Outcome, policy_of: Callable[[str], Policy]) -> None:
             violation = _as_warning(violation)
         found.append(violation)
     outcome.violations = found
-    outcome.rejected_refs = {v.ref for v in found if v.severity == "error"}
+    outcome.declined_refs = {v.ref for v in found if v.severity == "error"}
 
 
 def _in_force(ctx: Context, obj: GitObject | None) -> Context:

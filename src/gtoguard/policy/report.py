@@ -83,16 +83,16 @@ def write_receipt(out: TextIO, changes: Sequence[str], label: str, gitlab: bool 
 
 
 def summary_line(
-    violations: Sequence[Violation], checked: int, rejected: Sequence[str], what: str
+    violations: Sequence[Violation], checked: int, declined: Sequence[str], what: str
 ) -> str:
-    """``checked`` updates looked at, ``rejected`` refs; ``what``: "push" (pre-receive),
+    """``checked`` updates looked at, ``declined`` refs; ``what``: "push" (pre-receive),
     "pre-push" or "check" (the CLI)."""
     warnings = sum(1 for v in violations if v.severity == "warning")
     unchecked = sum(1 for v in violations if v.severity == UNCHECKED)
-    kind = "tag" if all(r.startswith("refs/tags/") for r in rejected) else "ref"
+    kind = "tag" if all(r.startswith("refs/tags/") for r in declined) else "ref"
     noun = kind if checked == 1 else f"{kind}s"
     aside = f" ({unchecked} not checkable here)" if unchecked else ""
-    if rejected:
+    if declined:
         verdict = {
             "push": "push declined",
             "pre-push": "push stopped before sending: the "
@@ -100,7 +100,7 @@ def summary_line(
             "clone cannot read, may differ; git push --no-verify lets the server judge "
             "it)",
         }.get(what, "check failed")
-        return f"{len(rejected)} of {checked} {noun} rejected; {verdict}{aside}"
+        return f"{len(declined)} of {checked} {noun} rejected; {verdict}{aside}"
     them = "it" if checked == 1 else "them"
     accepted = {
         "check": "check passed",
@@ -145,7 +145,7 @@ def violation_json(violation: Violation) -> dict[str, Any]:
         "message": violation.message,
         "hint": violation.hint,
         "severity": violation.severity,
-        "config": violation.config,
+        "config": violation.config_commit,
     }
 
 

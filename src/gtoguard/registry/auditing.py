@@ -59,9 +59,9 @@ def _context(
         return era_context(repo, branch, env, as_of, audit, now, arrived)
 
     latest = made(None)
-    if not eras or (len(eras) == 1 and eras[0].commit is None):
+    if not eras or (len(eras) == 1 and eras[0].config_commit is None):
         return latest  # no config history: judged as today
-    latest = latest._replace(config_commit=eras[-1].commit)
+    latest = latest._replace(config_commit=eras[-1].config_commit)
     contexts: dict[int, Context] = {len(eras) - 1: latest}
     starts = [era.since for era in eras]
 
@@ -75,8 +75,8 @@ def _context(
         found = contexts.get(index)
         if found is None:
             era = eras[index]
-            found = contexts[index] = made((era.commit, era.since))._replace(
-                config_commit=era.commit
+            found = contexts[index] = made((era.config_commit, era.since))._replace(
+                config_commit=era.config_commit
             )
         return found
 
@@ -123,7 +123,7 @@ def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
     for era in found:
         if era.dated is not None:
             notes.append(
-                f"commit {short(era.commit or '')} (a config change on {branch.label}) "
+                f"commit {short(era.config_commit or '')} (a config change on {branch.label}) "
                 f"is dated {_day(era.dated)}, after a commit that follows it or after "
                 f"now: its files are taken to apply from {_day(era.since)}, when the "
                 "commit before it was made"
@@ -131,10 +131,10 @@ def usable_eras(repo: Repo, branch: Branch, notes: list[str]) -> list[Era]:
     usable = []
     for era in found[:-1]:
         try:
-            load_settings(repo, branch, (era.commit, era.since))
+            load_settings(repo, branch, (era.config_commit, era.since))
         except ConfigInvalid as exc:
             notes.append(
-                f"the config files of {branch.label} as of {short(era.commit or '')} "
+                f"the config files of {branch.label} as of {short(era.config_commit or '')} "
                 f"({_day(era.since)}) are invalid ({exc.problems[0]}); tags of that "
                 "time are judged by the files before them"
             )
@@ -194,7 +194,9 @@ def audit(
         listing = alltags.list_tags(repo)
         # the config history is walked while the workers pick out their artifacts
         later = parallel.Later(
-            lambda: [[era.since, era.commit] for era in usable_eras(repo, branch, result.notes)]
+            lambda: [
+                [era.since, era.config_commit] for era in usable_eras(repo, branch, result.notes)
+            ]
         )
         for part in parallel.by_share(
             _replay, listing, listing.size, repo.path, branch, later=later
@@ -244,7 +246,7 @@ def prunable(
     may be older than (``_only_by_a_later_era``)."""
     doomed, kept = [], []
     eras: list[Era] | None = None
-    for ref in sorted(outcome.rejected_refs):
+    for ref in sorted(outcome.declined_refs):
         if not ref.startswith(TAG_PREFIX):
             continue
         name = ref[len(TAG_PREFIX) :]
@@ -265,7 +267,7 @@ def prunable(
                     (
                         name,
                         f"it fails only by the rules of {branch.label} as of "
-                        f"{short(era.commit or '')} ({_day(era.since)}), and a "
+                        f"{short(era.config_commit or '')} ({_day(era.since)}), and a "
                         "commit date is written by whoever commits: the tag may be "
                         "older than those rules; delete it by hand if it is not",
                     )
@@ -282,15 +284,19 @@ def _only_by_a_later_era(
     that era's: a config change back-dated onto the default branch would otherwise let
     prune delete tags made before it (the fresh review: a commit dated two hours back that
     took prod out of .gto condemned a prod tag of an hour ago)."""
-    judged = {v.config for v in outcome.violations if v.ref == ref and v.severity == "error"}
+    judged = {v.config_commit for v in outcome.violations if v.ref == ref and v.severity == "error"}
     target = object_info(repo, oid).target
     for index, era in enumerate(eras):
-        if index == 0 or era.commit not in judged:
+        if index == 0 or era.config_commit not in judged:
             continue
-        if era.commit is not None and target is not None and repo.reaches(target, era.commit):
+        if (
+            era.config_commit is not None
+            and target is not None
+            and repo.reaches(target, era.config_commit)
+        ):
             continue  # the tagged commit holds the change: the tag came after the rules
         before = eras[index - 1]
-        ctx = era_context(repo, branch, {}, (before.commit, before.since))
+        ctx = era_context(repo, branch, {}, (before.config_commit, before.since))
         if _audit_one(repo, name, oid, ctx).ok:
             return era
     return None
@@ -338,4 +344,4 @@ def _audit_one(repo: Repo, name: str, oid: str, ctx: Context, arrived: bool = Fa
 def _merge(into: Outcome, outcome: Outcome) -> None:
     into.checked += outcome.checked
     into.violations.extend(outcome.violations)
-    into.rejected_refs |= outcome.rejected_refs
+    into.declined_refs |= outcome.declined_refs

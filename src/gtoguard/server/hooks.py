@@ -124,10 +124,10 @@ def run_hook(
     decision.set("accepted" if outcome.ok else "declined", outcome.violations)
     if not outcome.violations and not outcome.checked:
         return EXIT_OK
-    rejected = sorted(outcome.rejected_refs)
-    checked = outcome.checked + sum(1 for r in rejected if not r.startswith("refs/tags/"))
+    declined = sorted(outcome.declined_refs)
+    checked = outcome.checked + sum(1 for r in declined if not r.startswith("refs/tags/"))
     summary = summary_line(
-        outcome.violations, checked, rejected, "push" if hook == "pre-receive" else "pre-push"
+        outcome.violations, checked, declined, "push" if hook == "pre-receive" else "pre-push"
     )
     shown = outcome.violations
     if hook == "pre-push" and env.get(HELPER_PUSH) == "1":

@@ -87,7 +87,7 @@ def reliance(
         result = judge.run(repo, [*before, update], branch, where=where)
         tombstones.keep(repo, result.deleted)  # as every server-side check does
         outcome = result.outcome
-        if update.ref in outcome.rejected_refs:
+        if update.ref in outcome.declined_refs:
             found.append(update)
     return Reliance(found, earlier)
 

@@ -133,7 +133,7 @@ def _judge_again(
     updates = mine + landing.updates_of(repo, rest)
     outcome = _judge(repo, updates, plan.base(repo), env)
     refs = {u.ref for u in mine}
-    if outcome.rejected_refs & refs:
+    if outcome.declined_refs & refs:
         notes = [_did_not_land(u) for u in landing.updates_of(repo, skipped)]
         if not skipped and any(line.startswith(landing.FLAG) for line in own):
             notes.append(
@@ -144,7 +144,7 @@ def _judge_again(
         _report(err, env, outcome, mine, notes, _STOPPED)
         return 1
     for index, line in enumerate(rest, last + 1):
-        if any(u.ref in outcome.rejected_refs for u in landing.updates_of(repo, [line])):
+        if any(u.ref in outcome.declined_refs for u in landing.updates_of(repo, [line])):
             plan.flag(index)  # it relied on what did not land: judged when it comes
     plan.set_pending(last)
     return 0
@@ -182,6 +182,6 @@ def _report(
     its own fails, which cannot happen here)."""
     refs = {u.ref for u in mine}
     shown = [v for v in outcome.violations if v.ref in refs] or outcome.violations
-    rejected = sorted(outcome.rejected_refs & refs) or sorted(outcome.rejected_refs)
-    summary = summary_line(shown, len(mine), rejected, "push").rsplit("; ", 1)[0]
+    declined = sorted(outcome.declined_refs & refs) or sorted(outcome.declined_refs)
+    summary = summary_line(shown, len(mine), declined, "push").rsplit("; ", 1)[0]
     write_text(err, shown, f"{summary}; {verdict}", notes, bool(env.get("GL_ID")))

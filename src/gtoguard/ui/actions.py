@@ -227,13 +227,13 @@ def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
     found = planning.plan(repo, request, branch, site.remote)
     names = [new.name for new in found.tags]
     violations = [violation_json(v) for v in found.outcome.violations]
-    refused = len(found.outcome.rejected_refs)
+    declined = len(found.outcome.declined_refs)
     noun = "tag" if len(names) == 1 else "tags"
     if checking:  # the plan is all a check asks for: the verdict, with nothing written
         said = (
             f"{', '.join(names)} would be accepted"
             if found.outcome.ok
-            else f"{refused} of {len(names)} new {noun} would be declined"
+            else f"{declined} of {len(names)} new {noun} would be declined"
         )
         return Answer(
             200,
@@ -250,7 +250,7 @@ def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
         return Answer(
             422,
             "refused",
-            f"{refused} of {len(names)} new {noun} would be declined; nothing was written",
+            f"{declined} of {len(names)} new {noun} would be declined; nothing was written",
             None,
             violations,
             names,

@@ -25,7 +25,7 @@ class Violation(NamedTuple):
     message: str
     hint: str | None = None
     severity: str = "error"  # "error" declines; "warning" is printed and accepted
-    config: str | None = None  # an audit: the commit whose .gto and policy judged it
+    config_commit: str | None = None  # the commit whose .gto and policies judged it
     # whose rule it is, for the mode that applies (``Policy.warns``): a policy file (a
     # stage's rules), "knob:<key>" (a setting one policy made stricter), None: the built-in
     origin: str | None = None
