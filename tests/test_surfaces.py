@@ -785,29 +785,27 @@ class Run:
         world = self.world
         reader = self.root / f"reader-{next(self.readers)}"
         git("clone", "-q", str(world.server), str(reader), cwd=self.root)
-        env = {**os.environ, "GTO_EMOJIS": "false"}
-        theirs_job = subprocess.Popen(
-            [gto_cli(), "show", "--json"],
-            cwd=reader,
+        ours_job = subprocess.Popen(
+            [str(BIN / "gtoguard"), "show", "--json", "--repo", str(reader)],
+            cwd=self.root,
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
         )
-        ours = gtoguard("show", "--json", "--repo", str(reader), cwd=self.root)
-        out, err = theirs_job.communicate()
+        code, out, err = _gto_show(reader)
+        ours_out, ours_err = ours_job.communicate()
         shutil.rmtree(reader, ignore_errors=True)
-        if theirs_job.returncode != 0 or ours.returncode != 0:
-            return {}, (
-                f"show fails on a fresh clone:\ngto: {out}{err}\ngtoguard: "
-                f"{ours.stdout}{ours.stderr}"
+        if code != 0 or ours_job.returncode != 0:
+            return (
+                {},
+                f"show fails on a fresh clone:\ngto: {out}{err}\ngtoguard: {ours_out}{ours_err}",
             )
         theirs: dict[str, Any] = json.loads(out)
-        if json.loads(ours.stdout) != theirs:
+        if json.loads(ours_out) != theirs:
             return theirs, (
                 f"gtoguard show --json differs from gto show --json\ngto:      "
                 f"{json.dumps(theirs, sort_keys=True)}\ngtoguard: "
-                f"{json.dumps(json.loads(ours.stdout), sort_keys=True)}"
+                f"{json.dumps(json.loads(ours_out), sort_keys=True)}"
             )
         return theirs, None
 
@@ -819,6 +817,19 @@ def _event(value: str) -> None:
     """Counted for --hypothesis-show-statistics; a sequence run by hand counts nothing."""
     with contextlib.suppress(InvalidArgument):
         event(value)
+
+
+def _gto_show(reader: Path) -> tuple[int, str, str]:
+    """``gto show --json`` on READER: gto's own command line, run in this process (importing
+    gto costs a second; a sequence reads the registry after every push it accepts)."""
+    from click.testing import CliRunner
+    from gto.cli import app
+
+    said = CliRunner().invoke(
+        app, ["show", "--json", "-r", str(reader)], env={"GTO_EMOJIS": "false"}
+    )
+    crashed = said.exception is not None and not isinstance(said.exception, SystemExit)
+    return said.exit_code, said.stdout, said.stderr + (f"\n{said.exception!r}" if crashed else "")
 
 
 def _dry_run(out: str) -> tuple[str, str, str]:
