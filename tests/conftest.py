@@ -278,6 +278,50 @@ def git(
     return done
 
 
+def local_repo(path: Path, files: dict[str, str] | None = None) -> Path:
+    """A new repository at ``path`` (no remote, no hook) with one commit holding ``files``
+    (none: an empty commit)."""
+    git("init", "-q", str(path), cwd=path.parent)
+    for name, text in (files or {}).items():
+        (path / name).write_text(text, encoding="utf-8")
+        git("add", name, cwd=path)
+    git("commit", "-q", "--allow-empty", "-m", "init", cwd=path)
+    return path
+
+
+def tag_body(
+    name: str,
+    target: str,
+    when: int,
+    message: str = "",
+    tagger: str = "Test User <test@example.com>",
+) -> bytes:
+    """The bytes of an annotated tag object on the commit ``target``, as git writes one."""
+    head = f"object {target}\ntype commit\ntag {name}\ntagger {tagger} {when} +0000\n\n"
+    return (head + message).encode()
+
+
+def store_tag_object(cwd: Path, body: bytes, literally: bool = False) -> str:
+    """Write ``body`` as a tag object, byte for byte, with no ref: its id. ``literally``:
+    git stores it without checking it (``hash-object --literally``)."""
+    done = subprocess.run(
+        [
+            "git",
+            "hash-object",
+            "-t",
+            "tag",
+            "-w",
+            *(["--literally"] if literally else []),
+            "--stdin",
+        ],
+        cwd=cwd,
+        input=body,
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.decode().strip()
+
+
 @dataclass
 class Push:
     code: int
@@ -382,6 +426,13 @@ class World:
     ) -> Push:
         return self.push(*[f"refs/tags/{n}" for n in names], no_verify=no_verify, env=env)
 
+    def landed(self, name: str = "churn@v1.0.0") -> World:
+        """``name`` tagged on the clone's HEAD and pushed; the server's hook accepted it."""
+        self.tag(name)
+        pushed = self.push_tags(name)
+        assert pushed.ok, pushed.output
+        return self
+
     def server_snapshot(self) -> tuple[str, str]:
         refs = git("for-each-ref", "--format=%(refname) %(objectname)", cwd=self.server).stdout
         objects = git("cat-file", "--batch-all-objects", "--batch-check", cwd=self.server).stdout
@@ -389,6 +440,12 @@ class World:
 
     def server_tags(self) -> set[str]:
         return set(git("tag", "--list", cwd=self.server).stdout.split())
+
+    def snapshot(self) -> tuple[str, str, tuple[str, str]]:
+        """The clone's refs and objects and the server's: what a refused write leaves alone."""
+        local = git("for-each-ref", "--format=%(refname) %(objectname)", cwd=self.clone).stdout
+        objects = git("cat-file", "--batch-all-objects", "--batch-check", cwd=self.clone).stdout
+        return local, objects, self.server_snapshot()
 
 
 def make_world(
@@ -466,9 +523,10 @@ def run_gto(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def gtoguard(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The installed gtoguard command, as a user runs it."""
+    """The installed gtoguard command, as a user runs it (``env``: added to the test's
+    environment; ``cwd`` None: the test's directory)."""
     return subprocess.run([str(BIN / "gtoguard"), *args], cwd=cwd, capture_output=True,
                           text=True, check=False, env={**os.environ, **(env or {})})  # fmt: skip
 

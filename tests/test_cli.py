@@ -10,20 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, World
-
-
-def gtoguard(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gtoguard.commands.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from conftest import BIN, World, gtoguard
 
 
 def test_version_and_help() -> None:
@@ -100,7 +87,9 @@ def test_demo_without_any_git_identity(tmp_path: Path, directory: str | None) ->
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     env["TMPDIR"] = str(tmp_path)
     args = ["demo", str(tmp_path / "demo")] if directory else ["demo"]
-    done = gtoguard(*args, env=env)
+    done = subprocess.run(  # this environment only: no git identity, no GIT_* at all
+        [str(BIN / "gtoguard"), *args], env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[stage-unknown] stage 'prd' is not allowed" in done.stdout
     assert "did you mean 'prod'?" in done.stdout

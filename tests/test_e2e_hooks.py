@@ -22,11 +22,6 @@ from conftest import World, faulty_python, git, make_world
 Case = Callable[[World], list[str]]  # prepares the clone, returns the refspecs to push
 
 
-def _registered(world: World) -> None:
-    world.tag("churn@v1.0.0")
-    assert world.push_tags("churn@v1.0.0").ok
-
-
 def stage_unknown(world: World) -> list[str]:
     world.tag("churn@v1.0.0")
     world.tag("churn#prd#1")
@@ -55,12 +50,12 @@ def on_a_tree(world: World) -> list[str]:
 
 
 def deleted(world: World) -> list[str]:
-    _registered(world)
+    world.landed()
     return [":refs/tags/churn@v1.0.0"]
 
 
 def moved(world: World) -> list[str]:
-    _registered(world)
+    world.landed()
     world.commit("second")
     git("tag", "-d", "churn@v1.0.0", cwd=world.clone)
     world.tag("churn@v1.0.0")
@@ -75,20 +70,20 @@ def counter_not_increasing(world: World) -> list[str]:
 
 
 def stage_not_active(world: World) -> list[str]:
-    _registered(world)
+    world.landed()
     world.tag("churn#prod!#1")
     return ["refs/tags/churn#prod!#1"]
 
 
 def version_exists(world: World) -> list[str]:
-    _registered(world)
+    world.landed()
     world.commit("retrained")
     world.tag("churn@v1.0.0#2")
     return ["refs/tags/churn@v1.0.0#2"]
 
 
 def commit_has_version(world: World) -> list[str]:
-    _registered(world)
+    world.landed()
     world.tag("churn@v1.1.0")
     return ["refs/tags/churn@v1.1.0"]
 
@@ -99,7 +94,7 @@ def tagger_in_future(world: World) -> list[str]:
 
 
 def tagger_back_dated(world: World) -> list[str]:
-    _registered(world)
+    world.landed()
     world.tag("churn#prod#1", when=world.clock - 3600)
     return ["refs/tags/churn#prod#1"]
 
@@ -282,7 +277,7 @@ def test_server_policy_cannot_be_loosened(world: World, tmp_path: Path) -> None:
     git("config", "gtoguard.policy", str(server_policy), cwd=world.server)
     world.commit("loosen", {".gtoguard.yaml": "tags:\n  delete: allow\n"})
     assert world.push("HEAD:main").ok
-    _registered(world)
+    world.landed()
     result = world.push(":refs/tags/churn@v1.0.0")
     assert not result.ok and "[tag-deleted]" in result.output
 
@@ -363,7 +358,7 @@ def test_a_push_past_the_budget_is_declined_with_a_hint(world: World) -> None:
 def test_clock_skew_knob_tunes_tagger_time(world: World) -> None:
     world.commit("tight clock", {".gtoguard.yaml": "tags:\n  clock_skew: 3600\n"})
     assert world.push("HEAD:main").ok
-    _registered(world)
+    world.landed()
     world.tag("churn#dev#1", when=world.clock - 1800)  # 30 min behind: inside 3600 s
     assert world.push_tags("churn#dev#1").ok
     world.commit("tighter", {".gtoguard.yaml": "tags:\n  clock_skew: 60\n"})
@@ -394,7 +389,7 @@ def test_a_tag_push_in_the_steady_state_loads_no_yaml_or_jsonschema(world: World
     that shape takes the verdicts from the cache: neither yaml nor jsonschema loads."""
     world.set_policy("stages:\n  prod: {from: [staging]}\n")
     world.set_server_policy("tags: {clock_skew: 600}\n")
-    _registered(world)
+    world.landed()
     world.tag("churn#dev#2", "churn@v1.0.0^{commit}")
     assert world.push_tags("churn#dev#2").ok  # the first of its shape: jsonschema decides
     zero = "0" * 40
@@ -406,7 +401,7 @@ def test_a_tag_push_in_the_steady_state_loads_no_yaml_or_jsonschema(world: World
 
 
 def test_a_damaged_verdict_cache_only_costs_the_imports(world: World) -> None:
-    _registered(world)
+    world.landed()
     cache = world.server / "gtoguard-cache" / "verdicts.json"
     assert cache.is_file()
     for number, damage in enumerate(("{not json", '{"tag:x": 5, "gto:y": [1, 2]}', "")):

@@ -19,9 +19,7 @@ V1 = "churn@v1.0.0^{commit}"  # the commit of the registered version
 
 @pytest.fixture
 def registered(world: World) -> World:
-    world.tag("churn@v1.0.0")
-    assert world.push_tags("churn@v1.0.0").ok
-    return world
+    return world.landed()
 
 
 # --- stage-order ---------------------------------------------------------------------------

@@ -33,15 +33,9 @@ def at(moment: str) -> dict[str, str]:
     return {"GTOGUARD_NOW": moment}
 
 
-def _registered(world: World, name: str = "churn@v1.0.0") -> None:
-    world.tag(name)
-    pushed = world.push_tags(name)
-    assert pushed.ok, pushed.output
-
-
 def test_an_absolute_window_declines_a_promotion_and_says_until_when(world: World) -> None:
     world.set_policy(HOLIDAYS)
-    _registered(world)
+    world.landed()
     world.tag("churn#prod#1")
     before = world.server_snapshot()
     pushed = world.push_tags("churn#prod#1", env=at(CHRISTMAS))
@@ -80,7 +74,7 @@ DST_CASES = [
 
 def test_a_weekly_cron_window_across_daylight_saving_time(world: World) -> None:
     world.set_policy(WEEKEND)
-    _registered(world)
+    world.landed()
     said = {}
     for counter, (moment, frozen) in enumerate(DST_CASES, start=1):
         name = f"churn#prod#{counter}"
@@ -179,7 +173,7 @@ def test_the_repeated_0210_is_frozen_through_the_hook(world: World) -> None:
         "stages:\n  prod:\n    freeze:\n      - {start: '0 2 * * *', "
         "end: '30 2 * * *', timezone: Europe/Berlin, reason: backups}\n"
     )
-    _registered(world)
+    world.landed()
     world.tag("churn#prod#1")
     before = world.server_snapshot()
     second = str(_epoch("2026-10-25T01:10:00Z"))  # fold=1
@@ -198,7 +192,7 @@ def test_a_server_freeze_the_repository_cannot_lift(world: World) -> None:
     world.set_server_policy(HOLIDAYS)
     # the repository's own rules for prod, and warn mode: the server's freeze still holds
     world.set_policy("mode: warn\nstages:\n  prod: {}\n")
-    _registered(world)
+    world.landed()
     world.tag("churn#prod#1")
     pushed = world.push_tags("churn#prod#1", env=at(CHRISTMAS))
     assert not pushed.ok and pushed.rules() == {"stage-frozen"}, pushed.output
@@ -212,7 +206,7 @@ def test_a_server_freeze_the_repository_cannot_lift(world: World) -> None:
 
 def test_every_way_of_changing_a_frozen_stage_is_declined(world: World) -> None:
     world.set_policy(HOLIDAYS.replace("stages:", "tags:\n  delete: allow\n  move: allow\nstages:"))
-    _registered(world)
+    world.landed()
     world.tag("churn#prod#1")
     assert world.push_tags("churn#prod#1", env=at(SPRING)).ok
     world.tag("churn#prod!#2")  # unassign
@@ -256,7 +250,7 @@ def test_the_tagger_date_never_counts(world: World, tmp_path: Path) -> None:
 
 def test_the_helper_refuses_in_advance(world: World) -> None:
     world.set_policy(HOLIDAYS)
-    _registered(world)
+    world.landed()
     git("fetch", "-q", "origin", cwd=world.clone)
     tags = git("tag", cwd=world.clone).stdout
     done = gtoguard(
@@ -310,7 +304,7 @@ def test_the_audit_judges_no_freeze_and_ci_judges_the_push_time(world: World) ->
         f"stages:\n  prod:\n    freeze:\n"
         f"      - {{from: '{start}', until: '{until}', reason: release}}\n"
     )
-    _registered(world)
+    world.landed()
     world.tag("churn#prod#1")
     assert world.push_tags("churn#prod#1").ok  # before the window opens
     inside = {"GTOGUARD_NOW": str(real + 100)}

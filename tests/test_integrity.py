@@ -6,7 +6,6 @@ the server consistent: `gto` can read it and `gtoguard check --all` agrees."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,22 +16,12 @@ from hypothesis import strategies as st
 
 from fuzzing import Fuzzed, shared
 
-from conftest import World, git, gtoguard, make_world, run_gto
+from conftest import World, git, gtoguard, make_world, run_gto, store_tag_object
 
 
 def literal_tag(world: World, name: str, body: bytes) -> str:
     """A tag object written byte for byte (``hash-object --literally``) as ``refs/tags/name``."""
-    oid = (
-        subprocess.run(
-            ["git", "hash-object", "-t", "tag", "-w", "--literally", "--stdin"],
-            input=body,
-            capture_output=True,
-            cwd=world.clone,
-            check=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
+    oid = store_tag_object(world.clone, body, literally=True)
     git("update-ref", f"refs/tags/{name}", oid, cwd=world.clone)
     return oid
 

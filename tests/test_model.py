@@ -231,7 +231,7 @@ class Run(Oracle):
         if deny_deletes:
             git("config", "receive.denyDeletes", "true", cwd=server)
         # make_world installs pre-receive; `install --force` adds the landing guard
-        installed = gtoguard_cli("install", "--repo", str(server), "--force")
+        installed = gtoguard("install", "--repo", str(server), "--force")
         assert installed.returncode == 0, installed.stdout + installed.stderr
         self.hooks = sorted(
             p.name for p in (server / "hooks").iterdir() if not p.name.endswith(".sample")
@@ -485,7 +485,7 @@ class Run(Oracle):
         for name, job in jobs.items():
             out, err = job.communicate()
             results[name] = (job.returncode, out, err)
-        ours = gtoguard_cli("show", "--json", "--repo", str(reader))
+        ours = gtoguard("show", "--json", "--repo", str(reader))
         code, out, err = results["gtoguard check --all"]
         if code != 0:
             self.fail(
@@ -511,12 +511,6 @@ class Run(Oracle):
             for name, row in theirs.items()
             if (row.get("stage") or {}).get("prod") is not None
         }
-
-
-def gtoguard_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "gtoguard"), *args], capture_output=True, text=True, check=False
-    )
 
 
 # --- the test -------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from model_oracle import (
     server_tag,
 )
 
-from conftest import git, run_gto
+from conftest import git, local_repo, run_gto
 
 T0 = 1_800_000_000
 POLICY = {policy[0]: policy for policy in POLICIES}
@@ -541,12 +541,7 @@ def test_draft_counter_simple_and_stale() -> None:
 
 
 def gto_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    git("init", "-q", str(repo), cwd=tmp_path)
-    (repo / ".gto").write_text(GTO_FILES[0], encoding="utf-8")
-    git("add", ".gto", cwd=repo)
-    git("commit", "-q", "-m", "gto", cwd=repo)
-    return repo
+    return local_repo(tmp_path / "repo", {".gto": GTO_FILES[0]})
 
 
 def repo_tags(repo: Path) -> list[ServerTag]:

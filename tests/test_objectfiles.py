@@ -8,22 +8,13 @@ from pathlib import Path
 
 from gtoguard.git import objectfiles
 
-from conftest import git
+from conftest import git, local_repo, store_tag_object, tag_body
 
 
 def _tag(repo: Path, name: str, message: bytes) -> str:
     head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
-    body = (
-        f"object {head}\ntype commit\ntag {name}\ntagger B <b@example.com> 1700000000 +0000\n\n"
-    ).encode() + message
-    done = subprocess.run(
-        ["git", "hash-object", "-t", "tag", "-w", "--stdin"],
-        cwd=repo,
-        input=body,
-        capture_output=True,
-        check=True,
-    )
-    oid = done.stdout.decode().strip()
+    body = tag_body(name, head, 1700000000, tagger="B <b@example.com>") + message
+    oid = store_tag_object(repo, body)
     git("update-ref", f"refs/tags/{name}", oid, cwd=repo)
     return oid
 
@@ -35,9 +26,7 @@ def _cat(repo: Path, oid: str) -> bytes:
 
 
 def test_the_head_of_a_loose_and_a_packed_tag_is_what_git_reads(tmp_path: Path) -> None:
-    repo = tmp_path / "r"
-    git("init", "-q", str(repo), cwd=tmp_path)
-    git("commit", "-q", "--allow-empty", "-m", "x", cwd=repo)
+    repo = local_repo(tmp_path / "r")
     objects = str(repo / ".git" / "objects")
     small = _tag(repo, "a", b"short\n")
     large = _tag(repo, "b", b"y" * 3_000_000 + b"\n")
@@ -52,9 +41,7 @@ def test_the_head_of_a_loose_and_a_packed_tag_is_what_git_reads(tmp_path: Path) 
 
 
 def test_a_tag_stored_as_a_delta_is_left_to_git(tmp_path: Path) -> None:
-    repo = tmp_path / "r"
-    git("init", "-q", str(repo), cwd=tmp_path)
-    git("commit", "-q", "--allow-empty", "-m", "x", cwd=repo)
+    repo = local_repo(tmp_path / "r")
     message = b"".join(b"line %d of a long message\n" % n for n in range(20_000))
     oids = [_tag(repo, f"t{n}", message + b"%d\n" % n) for n in range(4)]
     git("repack", "-q", "-a", "-d", "-f", "--window=10", cwd=repo)

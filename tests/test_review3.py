@@ -15,16 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, faulty_python, git, gtoguard, run_gto
+from conftest import World, faulty_python, git, gtoguard, run_gto, store_tag_object, tag_body
 
 V1 = "churn@v1.0.0^{commit}"
 
 
 @pytest.fixture
 def registered(world: World) -> World:
-    world.tag("churn@v1.0.0")
-    assert world.push_tags("churn@v1.0.0").ok
-    return world
+    return world.landed()
 
 
 def chained_groups(count: int) -> str:
@@ -164,13 +162,8 @@ def test_a_counter_of_4301_digits_is_malformed_not_an_internal_error(registered:
     assert world.server_snapshot() == before
     # the same name carried by the tag object under a plain ref name
     commit = git("rev-parse", V1, cwd=world.clone).stdout.strip()
-    body = (
-        f"object {commit}\ntype commit\ntag {name}\n"
-        f"tagger Bob <bob@example.com> {world.tick()} +0000\n\npromote\n"
-    )
-    oid = git(
-        "hash-object", "-t", "tag", "-w", "--stdin", cwd=world.clone, input=body.encode()
-    ).stdout.strip()
+    body = tag_body(name, commit, world.tick(), "promote\n", tagger="Bob <bob@example.com>")
+    oid = store_tag_object(world.clone, body)
     pushed = world.push(f"{oid}:refs/tags/release")
     assert not pushed.ok and pushed.rules() == {"tag-name-mismatch"}, pushed.output
 
@@ -264,14 +257,8 @@ def _big_plain_tags(world: World, count: int, megabytes: int) -> list[str]:
     commit = world.head()
     names = []
     for n in range(count):
-        body = (
-            f"object {commit}\ntype commit\ntag release-{n}\n"
-            f"tagger Bob <bob@example.com> {world.tick()} +0000\n\n"
-        ).encode()
-        body += b"y" * (megabytes << 20) + f"{n}\n".encode()
-        oid = git(
-            "hash-object", "-t", "tag", "-w", "--stdin", cwd=world.clone, input=body
-        ).stdout.strip()
+        body = tag_body(f"release-{n}", commit, world.tick(), tagger="Bob <bob@example.com>")
+        oid = store_tag_object(world.clone, body + b"y" * (megabytes << 20) + f"{n}\n".encode())
         git("update-ref", f"refs/tags/release-{n}", oid, cwd=world.clone)
         names.append(f"release-{n}")
     return names

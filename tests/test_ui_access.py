@@ -16,21 +16,9 @@ from typing import Any
 
 import pytest
 
-from conftest import Page, World, git
+from conftest import Page, World
 
 NOBODY = 65534
-
-
-def _registered(world: World) -> None:
-    world.tag("churn@v1.0.0")
-    pushed = world.push_tags("churn@v1.0.0")
-    assert pushed.ok, pushed.output
-
-
-def _state(world: World) -> tuple[str, str, tuple[str, str]]:
-    local = git("for-each-ref", "--format=%(refname) %(objectname)", cwd=world.clone).stdout
-    objects = git("cat-file", "--batch-all-objects", "--batch-check", cwd=world.clone).stdout
-    return local, objects, world.server_snapshot()
 
 
 def _runtime(tmp_path: Path) -> Path:
@@ -106,7 +94,7 @@ def test_another_user_of_the_machine_can_neither_read_nor_promote(
         pytest.skip("needs root, to run a client as another user (setpriv --reuid 65534)")
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is missing")
-    _registered(world)
+    world.landed()
     runtime = Path(tempfile.mkdtemp(prefix="gtoguard-run-"))  # pytest's own is root's alone
     request.addfinalizer(lambda: shutil.rmtree(runtime, ignore_errors=True))
     page: Page = page_of(world.clone, env={"XDG_RUNTIME_DIR": str(runtime)})
@@ -114,7 +102,7 @@ def test_another_user_of_the_machine_can_neither_read_nor_promote(
     secret_file.parent.mkdir(exist_ok=True)
     for folder in (runtime, secret_file.parent):  # nobody may reach the file: only its
         os.chmod(folder, 0o755)  # own mode keeps them out
-    before = _state(world)
+    before = world.snapshot()
     port = page.url.rsplit(":", 1)[1].rstrip("/")
     done = subprocess.run(
         [
@@ -139,7 +127,7 @@ def test_another_user_of_the_machine_can_neither_read_nor_promote(
     assert said["page"] == 403 and not said["csrf"], said
     assert said["promote"] == 403 and json.loads(said["answer"])["outcome"] == "forbidden", said
     assert said["guessed"] == 403 and said["api"] == 403, said
-    assert _state(world) == before
+    assert world.snapshot() == before
     assert "churn#prod#1" not in world.server_tags()
     found = secret_file.stat()
     assert stat.S_IMODE(found.st_mode) == 0o600 and found.st_uid == os.geteuid()
@@ -149,7 +137,7 @@ def test_another_user_of_the_machine_can_neither_read_nor_promote(
 def test_the_printed_address_signs_a_browser_in_and_nothing_else_does(
     world: World, page_of: Any, tmp_path: Path
 ) -> None:
-    _registered(world)
+    world.landed()
     runtime = _runtime(tmp_path)
     page: Page = page_of(world.clone, env={"XDG_RUNTIME_DIR": str(runtime)})
     secret_file = _file_of(page, runtime)
@@ -186,7 +174,7 @@ def test_scripts_send_the_token_as_a_bearer_header(
     world: World, page_of: Any, tmp_path: Path
 ) -> None:
     """No browser sends an Authorization header on its own: with it, no CSRF token."""
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.clone, env={"XDG_RUNTIME_DIR": str(_runtime(tmp_path))})
     bearer = {"Authorization": f"Bearer {page.secret}", "Accept": "application/json"}
     versions = page.request("/api/models/churn", headers=bearer, signed_in=False)

@@ -16,19 +16,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from conftest import BIN, Page, World, fresh_venv, git, gtoguard, run_gto, wheel_of_installed
-
-
-def _registered(world: World, version: str = "v1.0.0") -> None:
-    world.tag(f"churn@{version}")
-    pushed = world.push_tags(f"churn@{version}")
-    assert pushed.ok, pushed.output
-
-
-def _state(world: World) -> tuple[str, str, tuple[str, str]]:
-    local = git("for-each-ref", "--format=%(refname) %(objectname)", cwd=world.clone).stdout
-    objects = git("cat-file", "--batch-all-objects", "--batch-check", cwd=world.clone).stdout
-    return local, objects, world.server_snapshot()
+from conftest import (
+    BIN,
+    Page,
+    World,
+    fresh_venv,
+    git,
+    gtoguard,
+    local_repo,
+    run_gto,
+    wheel_of_installed,
+)
 
 
 def _remote_tags(world: World) -> set[str]:
@@ -40,7 +38,7 @@ def _remote_tags(world: World) -> set[str]:
 
 
 def test_promote_creates_and_pushes_the_tag_the_cli_would(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.clone)
     reply = page.post("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "prod",
                                   "message": "ship it\r\nCHANGE-1"})  # fmt: skip
@@ -55,16 +53,16 @@ def test_promote_creates_and_pushes_the_tag_the_cli_would(world: World, page_of:
 
 
 def test_a_refusal_writes_nothing_and_says_the_rule(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.clone)
-    before = _state(world)
+    before = world.snapshot()
     reply = page.post("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "prd"})
     answer = reply.json()
     assert reply.status == 422 and answer["outcome"] == "refused", answer
     assert [v["rule"] for v in answer["violations"]] == ["stage-unknown"]
     assert "did you mean 'prod'?" in answer["violations"][0]["hint"]
     assert "nothing was written" in answer["summary"]
-    assert _state(world) == before
+    assert world.snapshot() == before
 
 
 BAD_VALUES = [
@@ -96,10 +94,10 @@ def test_a_check_says_the_verdict_of_a_submission_and_writes_nothing(
 ) -> None:
     """check=1 (issue 30: the page's pre-check, which the cross-surface test asks): the
     same plan and verdict as a submission of the same form, and nothing written."""
-    _registered(world)
+    world.landed()
     world.set_policy("stages:\n  staging: {message: 'CHANGE-[0-9]+'}\n")
     page: Page = page_of(world.clone)
-    before = _state(world)
+    before = world.snapshot()
     forms = [
         ("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "prd"}, "declined"),
         ("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "staging"}, "declined"),
@@ -117,7 +115,7 @@ def test_a_check_says_the_verdict_of_a_submission_and_writes_nothing(
         assert all(v["severity"] in ("error", "warning", "unchecked")
                    for v in answer["violations"])  # fmt: skip
         checked.append(answer)
-        assert _state(world) == before, fields  # no tag here, nothing pushed
+        assert world.snapshot() == before, fields  # no tag here, nothing pushed
     assert [v["rule"] for v in checked[0]["violations"]] == ["stage-unknown"]
     assert [v["rule"] for v in checked[1]["violations"]] == ["message-mismatch"]
     assert checked[3]["tags"] == ["churn#dev#1"] and checked[3]["violations"] == []
@@ -129,30 +127,30 @@ def test_a_check_says_the_verdict_of_a_submission_and_writes_nothing(
         assert answer["tags"] == check["tags"], (answer, check)
         assert answer["violations"] == check["violations"], (answer, check)
         if verdict == "accepted":  # the next check plans on what this one wrote
-            before = _state(world)
+            before = world.snapshot()
     bad = page.post("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "dev",
                                 "check": "yes"})  # fmt: skip
     assert bad.status == 400 and "check 'yes'" in bad.json()["summary"], bad.body
-    assert _state(world) == before
+    assert world.snapshot() == before
 
 
 def test_bad_form_values_are_a_400_and_change_nothing(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.clone)
-    before = _state(world)
+    before = world.snapshot()
     for kind, fields, said in BAD_VALUES:
         reply = page.post(kind, fields)
         answer = reply.json()
         assert reply.status == 400 and answer["outcome"] == "invalid", (fields, answer)
         assert said in answer["summary"] + (answer["hint"] or ""), (fields, answer)
         assert "Traceback" not in reply.body
-    assert _state(world) == before
+    assert world.snapshot() == before
 
 
 def test_malformed_requests_are_refused_plainly(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.clone)
-    before = _state(world)
+    before = world.snapshot()
     token = page.token()
     form = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
     cases = [
@@ -165,13 +163,13 @@ def test_malformed_requests_are_refused_plainly(world: World, page_of: Any) -> N
         reply = page.request("/actions/promote", "POST", body, headers)
         assert reply.status == status and said in reply.json()["summary"], (status, reply.body)
     assert page.request("/actions/deploy", "POST", b"csrf=" + token.encode(), form).status == 404
-    assert _state(world) == before
+    assert world.snapshot() == before
 
 
 def test_state_changes_need_the_csrf_token_and_a_post(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.clone)
-    before = _state(world)
+    before = world.snapshot()
     fields = {"artifact": "churn", "version": "v1.0.0", "stage": "prod"}
     for token in ("", "forged-token"):
         reply = page.post("promote", fields, token=token)
@@ -183,7 +181,7 @@ def test_state_changes_need_the_csrf_token_and_a_post(world: World, page_of: Any
     query = "/actions/promote?artifact=churn&version=v1.0.0&stage=prod&csrf=" + page.token()
     assert page.request(query).status == 405  # a GET never writes
     assert page.request("/", "POST", b"").status == 405
-    assert _state(world) == before
+    assert world.snapshot() == before
     html = page.post("promote", fields, token="", headers={"Accept": "text/html"})
     assert html.status == 403 and "CSRF token" in html.body and "<html" in html.body
 
@@ -199,7 +197,7 @@ def test_the_page_answers_only_to_its_own_host_name(world: World, page_of: Any) 
 
 
 def test_two_clicks_at_once_never_share_a_counter(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.clone)
     token = page.token()
     replies: dict[str, Any] = {}
@@ -237,7 +235,7 @@ def test_two_clicks_at_once_never_share_a_counter(world: World, page_of: Any) ->
 def test_register_and_unassign_then_gto_reads_the_tags_as_gtoguard_does(
     world: World, page_of: Any
 ) -> None:
-    _registered(world)
+    world.landed()
     new = world.commit("retrained")
     git("push", "-q", "--no-verify", "origin", "HEAD:main", cwd=world.clone)
     page: Page = page_of(world.clone)
@@ -269,7 +267,7 @@ def test_register_and_unassign_then_gto_reads_the_tags_as_gtoguard_does(
 def test_a_server_decline_shows_the_remote_lines_and_leaves_no_tag(
     world: World, page_of: Any
 ) -> None:
-    _registered(world)
+    world.landed()
     world.set_server_policy("stages:\n  prod:\n    pushers: [alice]\n")  # the clone cannot know
     page: Page = page_of(world.clone)
     reply = page.post("promote", {"artifact": "churn", "version": "v1.0.0", "stage": "prod"})
@@ -284,11 +282,7 @@ def test_a_server_decline_shows_the_remote_lines_and_leaves_no_tag(
 
 
 def test_without_a_remote_the_tags_stay_local(tmp_path: Path, page_of: Any) -> None:
-    repo = tmp_path / "local"
-    git("init", "-q", str(repo), cwd=tmp_path)
-    (repo / ".gto").write_text("stages: [dev, prod]\n")
-    git("add", ".gto", cwd=repo)
-    git("commit", "-qm", "init", cwd=repo)
+    repo = local_repo(tmp_path / "local", {".gto": "stages: [dev, prod]\n"})
     page: Page = page_of(repo)
     assert "no remote" in page.request("/").body
     reply = page.post("register", {"artifact": "churn", "commit": "HEAD"})
@@ -306,11 +300,9 @@ def test_without_a_remote_the_tags_stay_local(tmp_path: Path, page_of: Any) -> N
 def test_an_invalid_gto_is_said_on_every_page_and_blocks_writes(
     tmp_path: Path, page_of: Any
 ) -> None:
-    repo = tmp_path / "local"
-    git("init", "-q", str(repo), cwd=tmp_path)
-    (repo / ".gto").write_text("stages: dev\n")  # not a list: gto fails on it too
-    git("add", ".gto", cwd=repo)
-    git("commit", "-qm", "init", cwd=repo)
+    repo = local_repo(
+        tmp_path / "local", {".gto": "stages: dev\n"}
+    )  # not a list: gto fails on it too
     page: Page = page_of(repo)
     for path in ("/", "/models/churn", "/violations"):
         shown = page.request(path)
@@ -325,11 +317,7 @@ def test_an_invalid_gto_is_said_on_every_page_and_blocks_writes(
 def test_a_broken_gto_is_said_once_with_its_hint(tmp_path: Path, page_of: Any) -> None:
     """Each page, the dialog's answer and the answer to a plain form say the problem
     once, with its hint once: not as a headline and again as a list."""
-    repo = tmp_path / "local"
-    git("init", "-q", str(repo), cwd=tmp_path)
-    (repo / ".gto").write_text("stages: dev\n")
-    git("add", ".gto", cwd=repo)
-    git("commit", "-qm", "init", cwd=repo)
+    repo = local_repo(tmp_path / "local", {".gto": "stages: dev\n"})
     page: Page = page_of(repo)
     problem, hint = "/stages: expected array or null", "hint: write a list: [dev]"
     for path in ("/", "/models/churn", "/violations"):
@@ -352,7 +340,7 @@ def test_a_broken_gto_is_said_once_with_its_hint(tmp_path: Path, page_of: Any) -
 
 
 def test_pages_of_a_seeded_registry(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     world.tag("churn#prod#1", "churn@v1.0.0^{commit}")
     world.tag("fraud@v0.1.0", world.head())
     # after the commit's own date (gto counts it as an event): deprecated now
@@ -460,7 +448,7 @@ def test_the_versions_table_says_what_the_stages_table_and_gto_show_say(
 
 
 def test_a_bare_repository_is_read_only(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.server)
     before = world.server_snapshot()
     board = page.request("/").body
@@ -481,7 +469,7 @@ def _ui(
 
 
 def test_bad_arguments_are_clear_errors(world: World, tmp_path: Path) -> None:
-    before = _state(world)
+    before = world.snapshot()
     nowhere = _ui("--repo", str(tmp_path / "nothing"), cwd=tmp_path)
     assert nowhere.returncode == 3 and "not a git repository" in nowhere.stderr
     remote = _ui("--repo", str(world.clone), "--remote", "upstream", cwd=tmp_path)
@@ -498,7 +486,7 @@ def test_bad_arguments_are_clear_errors(world: World, tmp_path: Path) -> None:
     assert busy.returncode == 3 and "is in use" in busy.stderr and "--port 0" in busy.stderr
     for done in (nowhere, remote, port, host, busy):
         assert "Traceback" not in done.stderr, done.stderr
-    assert _state(world) == before
+    assert world.snapshot() == before
 
 
 def test_another_host_must_be_asked_for_and_warns(world: World, page_of: Any) -> None:
@@ -523,7 +511,7 @@ def test_without_the_ui_extra_it_exits_3_and_says_how_to_install(
     assert done.returncode == 3, done.stderr
     assert "-m pip install 'starlette>=" in done.stderr and "starlette, uvicorn" in done.stderr
     assert "Traceback" not in done.stderr
-    _registered(world)
+    world.landed()
     assert gtoguard("show", "--json", cwd=world.clone, env=env).returncode == 0
     assert gtoguard("check", "--all", cwd=world.clone, env=env).returncode == 0
 
@@ -621,7 +609,7 @@ def test_hooks_and_other_commands_never_import_the_ui_extra(world: World) -> Non
 
 
 def test_a_name_no_artifact_can_have_is_not_found(world: World, page_of: Any) -> None:
-    _registered(world)
+    world.landed()
     page: Page = page_of(world.clone)
     assert page.request("/models/churn").status == 200
     for path in (

@@ -13,7 +13,7 @@ import pytest
 
 from gtoguard.server.install import install_into
 
-from conftest import World, git, ssh_key
+from conftest import World, git, ssh_key, store_tag_object, tag_body
 
 
 def on_server(world: World, *args: str, input: bytes | None = None) -> str:
@@ -24,13 +24,8 @@ def tag_object(
     world: World, name: str, target: str, message: str, where: Path | None = None
 ) -> str:
     """A tag object written by hand (any message, no signature made): its id."""
-    body = (
-        f"object {target}\ntype commit\ntag {name}\n"
-        f"tagger Bob <bob@example.com> {world.tick()} +0000\n\n{message}"
-    )
-    return git(
-        "hash-object", "-t", "tag", "-w", "--stdin", cwd=where or world.clone, input=body.encode()
-    ).stdout.strip()
+    body = tag_body(name, target, world.tick(), message, tagger="Bob <bob@example.com>")
+    return store_tag_object(where or world.clone, body)
 
 
 def replace_refs(world: World) -> str:
