@@ -45,6 +45,13 @@ The suite runs a short sample with a fixed seed (1 drawn example and 1 written o
 
     GTOGUARD_SURFACE_EXAMPLES=1000 .venv/bin/python -m pytest -q -p no:cacheprovider \\
         tests/test_surfaces.py --hypothesis-show-statistics
+
+In the long run gtoguard's commands (the helper, CI, the audit, ``show``) run in a fork of
+the test's process, which has gtoguard imported (``Job``; ``GTOGUARD_SURFACE_FORK=0`` starts
+them as processes of their own, as the suite's sample does): the same ``main``, arguments,
+directory and environment, a third of a second less each. The hooks always run as git
+runs them, and ``test_a_forked_command_says_what_the_installed_one_says`` holds the two
+ways equal. ``gto show --json`` runs in process too, through gto's own command line.
 """
 
 from __future__ import annotations
@@ -57,7 +64,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -82,6 +91,8 @@ LONG_RUN = EXAMPLES > 0
 VERBOSE = bool(os.environ.get("GTOGUARD_SURFACE_VERBOSE"))
 # shrinking a failing sequence takes minutes (every try is real pushes): by request only
 SHRINK = bool(os.environ.get("GTOGUARD_SURFACE_SHRINK"))
+# gtoguard's commands (not the hooks) in a fork of this process: the long run's default
+FORK = os.environ.get("GTOGUARD_SURFACE_FORK", "1" if LONG_RUN else "0") == "1"
 
 # --- the table: what each surface cannot know --------------------------------------------
 
@@ -592,13 +603,10 @@ class Run:
             shown_cli = shown_cli.replace(commit, label)
         self.log.append(f"step {number}, by {who}: {shown_cli}")
         # the helper's dry run (at the tagger time the tag will carry) and the page's check
-        helper = subprocess.Popen(
+        helper = Job(
             [str(BIN / "gtoguard"), *planned.cli, "--dry-run"],
-            cwd=world.clone,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "GIT_COMMITTER_DATE": f"@{when} +0000"},
+            world.clone,
+            {"GIT_COMMITTER_DATE": f"@{when} +0000"},
         )
         answer = None
         if planned.form is not None:
@@ -664,23 +672,10 @@ class Run:
         by side: each only reads it."""
         world = self.world
         arrived = str(int(time.time()))  # the push comes now (the world's clock lags behind)
-        jobs: dict[str, subprocess.Popen[str]] = {}
+        jobs: dict[str, Job] = {}
 
-        def start(
-            surface: str, args: list[str], env: dict[str, str], stdin: str | None = None
-        ) -> None:
-            jobs[surface] = subprocess.Popen(
-                args,
-                cwd=world.clone,
-                text=True,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env={**os.environ, **env},
-            )
-            assert jobs[surface].stdin is not None
-            jobs[surface].stdin.write(stdin or "")
-            jobs[surface].stdin.close()
+        def start(surface: str, args: list[str], env: dict[str, str], stdin: str = "") -> None:
+            jobs[surface] = Job(args, world.clone, env, stdin)
 
         start(
             "pre-push",
@@ -709,9 +704,8 @@ class Run:
                   {"REMOTE_USER": who})  # fmt: skip
         verdicts = {}
         for surface, job in jobs.items():
-            assert job.stdout is not None and job.stderr is not None
-            out, err = job.stdout.read(), job.stderr.read()
-            code = job.wait()
+            out, err = job.communicate()
+            code = job.returncode
             self._no_trace(surface, out + err)
             if surface == "twin":
                 said = re.search(r"twin: exit (\d+)", err)
@@ -785,13 +779,7 @@ class Run:
         world = self.world
         reader = self.root / f"reader-{next(self.readers)}"
         git("clone", "-q", str(world.server), str(reader), cwd=self.root)
-        ours_job = subprocess.Popen(
-            [str(BIN / "gtoguard"), "show", "--json", "--repo", str(reader)],
-            cwd=self.root,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        ours_job = Job([str(BIN / "gtoguard"), "show", "--json", "--repo", str(reader)], self.root)
         code, out, err = _gto_show(reader)
         ours_out, ours_err = ours_job.communicate()
         shutil.rmtree(reader, ignore_errors=True)
@@ -811,6 +799,84 @@ class Run:
 
     def fail(self, message: str) -> None:
         raise AssertionError(message + "\n\nthe sequence:\n" + "\n".join(self.log))
+
+
+class Job:
+    """A command started in the background, its output in files (no pipe fills up).
+
+    With FORK, a gtoguard command runs in a fork of this process, which has gtoguard
+    imported: the console script's own ``main`` with the same arguments, directory and
+    environment, without starting Python and importing gtoguard again (a third of a
+    second each; the long run starts tens of thousands). The hooks always run as git runs
+    them."""
+
+    def __init__(
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        stdin: str = "",
+        fork: bool = FORK,
+    ) -> None:
+        self.returncode: int | None = None
+        self.files = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 (closed by communicate)
+        full = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        if fork and args[0] == str(BIN / "gtoguard") and not stdin:
+            self.pid = _forked(args[1:], cwd, full, *self.files)
+            return
+        with tempfile.TemporaryFile() as feed:
+            feed.write(stdin.encode())
+            feed.seek(0)
+            self.process = subprocess.Popen(
+                args, cwd=cwd, env=full, stdin=feed, stdout=self.files[0], stderr=self.files[1]
+            )
+
+    def communicate(self) -> tuple[str, str]:
+        if self.process is not None:
+            self.returncode = self.process.wait()
+        else:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        said = []
+        for file in self.files:
+            file.seek(0)
+            said.append(file.read().decode("utf-8", "replace"))
+            file.close()
+        return said[0], said[1]
+
+
+def _forked(args: list[str], cwd: Path, env: dict[str, str], out: Any, err: Any) -> int:
+    """``gtoguard ARGS`` in a child of this process (its id); its exit status is the
+    command's exit code (70: the child itself failed, with the traceback on ``err``)."""
+    from gtoguard.commands.cli import main
+
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 70
+    try:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(out.fileno(), 1)
+        os.dup2(err.fileno(), 2)
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+        try:
+            main.main(args=args, prog_name="gtoguard")
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        code = 70
+    finally:
+        os._exit(code)
 
 
 def _event(value: str) -> None:
@@ -906,6 +972,33 @@ READER_BREAKERS = {  # rule: the tags that break gto's readers (the last one is 
     "version-exists": ["churn@v0.0.1", "churn@v0.0.1#5"],  # on a new commit
     "tag-reserved": ["churn@created"],
 }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--all", "--branch", "origin/main"],
+        ["check", "--branch", "origin/main", "--", "churn#prd#1"],
+        ["show", "--json"],
+        ["assign", "churn", "--version", "v0.0.1", "--stage", "prod", "--dry-run"],
+        ["parse", "churn@created"],
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_a_forked_command_says_what_the_installed_one_says(tmp_path: Path, args: list[str]) -> None:
+    """The long run forks gtoguard's commands (FORK): each says, byte for byte and with the
+    same exit code, what the installed command says in a process of its own."""
+    world = make_world(tmp_path)
+    world.set_policy("stages:\n  staging: {message: 'CHANGE-[0-9]+'}\n")
+    for name in ("churn@v0.0.1", "churn#prd#1", "churn#staging#1"):
+        world.tag(name)
+    world.push_tags("churn@v0.0.1", "churn#prd#1", no_verify=True)
+    said = []
+    for fork in (False, True):
+        job = Job([str(BIN / "gtoguard"), *args], world.clone, {"GITHUB_ACTOR": "bob"}, fork=fork)
+        said.append((*job.communicate(), job.returncode))
+    assert said[0] == said[1]
+    assert said[0][2] in (0, 1, 2) and (said[0][0] or said[0][1])
 
 
 @pytest.mark.parametrize("rule", sorted(READER_BREAKERS))
