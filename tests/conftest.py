@@ -515,11 +515,33 @@ def gto_cli() -> str:
 
 
 def run_gto(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([gto_cli(), *args], cwd=cwd, capture_output=True, text=True,
-                          check=False, env={**os.environ, "GTO_EMOJIS": "false"})  # fmt: skip
+    """``gto ARGS`` in ``cwd``: gto's own command line, run in this process (starting gto
+    costs a second, and the suite asks it hundreds of times); it must succeed."""
+    done = gto_in_process(list(args), cwd)
     if done.returncode != 0:
         raise AssertionError(f"gto {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done
+
+
+def gto_in_process(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``gto ARGS`` in ``cwd`` through gto's click command line in this process, with
+    ``GTO_EMOJIS=false`` (gto reads it when it is first imported, and on every call)."""
+    from click.testing import CliRunner
+
+    if "gto.cli" not in sys.modules:
+        os.environ["GTO_EMOJIS"] = "false"
+    from gto.cli import app
+
+    home = os.getcwd()
+    os.chdir(cwd)
+    try:
+        said = CliRunner().invoke(app, args, env={"GTO_EMOJIS": "false"})
+    finally:
+        os.chdir(home)
+    err = said.stderr
+    if said.exception is not None and not isinstance(said.exception, SystemExit):
+        err += f"\n{said.exception!r}"
+    return subprocess.CompletedProcess(["gto", *args], said.exit_code, said.stdout, err)
 
 
 def gtoguard(

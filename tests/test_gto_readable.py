@@ -9,8 +9,6 @@ accepted, gto reads."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 
 from gtoguard.server.install import install_into
 
-from conftest import World, git, gto_cli, gtoguard, make_world
+from conftest import World, git, gto_in_process, gtoguard, make_world
 
 STAGES = "stages: [dev, staging, prod]\n"
 
@@ -29,9 +27,7 @@ def world_in(root: Path, hook: bool = True) -> World:
 
 
 def gto_reads(repo: Path) -> bool:
-    done = subprocess.run([gto_cli(), "show", "--json"], cwd=repo, capture_output=True,
-                          text=True, check=False, env={**os.environ, "GTO_EMOJIS": "false"})  # fmt: skip
-    return done.returncode == 0
+    return gto_in_process(["show", "--json"], repo).returncode == 0
 
 
 def fresh_clone(world: World, name: str) -> Path:

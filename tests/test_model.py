@@ -86,7 +86,7 @@ from model_oracle import (
     weighted,
 )
 
-from conftest import BIN, World, git, gto_cli, gtoguard, make_world, run_gto
+from conftest import BIN, World, git, gto_in_process, gtoguard, make_world, run_gto
 
 # read at import: the autouse git_env fixture clears GTOGUARD_* before each test
 EXAMPLES = int(os.environ.get("GTOGUARD_MODEL_EXAMPLES", "0") or 0)
@@ -478,10 +478,11 @@ class Run(Oracle):
             "gtoguard check --all": start(
                 [str(BIN / "gtoguard"), "check", "--all", "--repo", str(world.server)], world.root
             ),
-            "gto show --json": start([gto_cli(), "show", "--json"], reader),
-            "gto history --json": start([gto_cli(), "history", "--json"], reader),
         }
         results = {}
+        for args in (["show", "--json"], ["history", "--json"]):  # gto, in this process
+            done = gto_in_process(args, reader)
+            results[f"gto {' '.join(args)}"] = (done.returncode, done.stdout, done.stderr)
         for name, job in jobs.items():
             out, err = job.communicate()
             results[name] = (job.returncode, out, err)

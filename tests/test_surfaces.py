@@ -83,7 +83,7 @@ from gtoguard.policy.catalog import KEEPS_READERS_WORKING
 from gtoguard.server.install import install_into
 from model_oracle import semver_key, weighted
 
-from conftest import BIN, Page, git, gto_cli, gtoguard, make_world, start_page
+from conftest import BIN, Page, git, gto_cli, gto_in_process, gtoguard, make_world, start_page
 
 # read at import: the autouse git_env fixture clears GTOGUARD_* before each test
 EXAMPLES = int(os.environ.get("GTOGUARD_SURFACE_EXAMPLES", "0") or 0)
@@ -780,7 +780,8 @@ class Run:
         reader = self.root / f"reader-{next(self.readers)}"
         git("clone", "-q", str(world.server), str(reader), cwd=self.root)
         ours_job = Job([str(BIN / "gtoguard"), "show", "--json", "--repo", str(reader)], self.root)
-        code, out, err = _gto_show(reader)
+        theirs_done = gto_in_process(["show", "--json"], reader)
+        code, out, err = theirs_done.returncode, theirs_done.stdout, theirs_done.stderr
         ours_out, ours_err = ours_job.communicate()
         shutil.rmtree(reader, ignore_errors=True)
         if code != 0 or ours_job.returncode != 0:
@@ -883,19 +884,6 @@ def _event(value: str) -> None:
     """Counted for --hypothesis-show-statistics; a sequence run by hand counts nothing."""
     with contextlib.suppress(InvalidArgument):
         event(value)
-
-
-def _gto_show(reader: Path) -> tuple[int, str, str]:
-    """``gto show --json`` on READER: gto's own command line, run in this process (importing
-    gto costs a second; a sequence reads the registry after every push it accepts)."""
-    from click.testing import CliRunner
-    from gto.cli import app
-
-    said = CliRunner().invoke(
-        app, ["show", "--json", "-r", str(reader)], env={"GTO_EMOJIS": "false"}
-    )
-    crashed = said.exception is not None and not isinstance(said.exception, SystemExit)
-    return said.exit_code, said.stdout, said.stderr + (f"\n{said.exception!r}" if crashed else "")
 
 
 def _dry_run(out: str) -> tuple[str, str, str]:
