@@ -13,10 +13,10 @@ produced here by the cheapest in-process call that makes it, and end to end by:
   test_refs.py::test_refs_of_a_namespace_written_from_outside_it
 - branch-deleted: ``configchecks.check_config_changes`` (a deletion needs no object); end to
   end test_refs.py::test_deleting_the_default_branch_is_declined
-- push-too-large: ``hooks.over_budget_violation`` of the budget's ``OverBudget``; end to
+- push-too-large: ``failsafe.over_budget_violation`` of the budget's ``OverBudget``; end to
   end test_e2e_hooks.py::test_a_push_past_the_budget_is_declined_with_a_hint
 - internal-error: ``report.failure_violations`` of a ``CannotRun``, and
-  ``hooks.busy_violation``; end to end test_e2e_hooks.py::test_internal_error_fails_closed
+  ``failsafe.busy_violation``; end to end test_e2e_hooks.py::test_internal_error_fails_closed
 - config-invalid: ``files.validate_file`` and ``failure_violations`` of its
   ``ConfigInvalid``; end to end test_e2e_hooks.py::test_pre_receive_declines[config-invalid]
 
@@ -309,7 +309,7 @@ def _branch_deleted(deleting: bool) -> list[Violation]:
 
 def _over_budget(over: bool) -> list[Violation]:
     from gtoguard.policy import timebudget
-    from gtoguard.server.hooks import over_budget_violation
+    from gtoguard.server.failsafe import over_budget_violation
 
     timebudget.start(0.0 if over else 3600.0)
     try:
@@ -331,7 +331,7 @@ def _cannot_run() -> list[Violation]:
 
 
 def _busy() -> list[Violation]:
-    from gtoguard.server.hooks import busy_violation
+    from gtoguard.server.failsafe import busy_violation
     from gtoguard.server.lock import Busy
 
     return [busy_violation(Busy(None, 30.0), "pre-receive")]

@@ -18,12 +18,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from gtoguard.errors import EXIT_OK
 from gtoguard.model.refupdate import BadHookInput, parse_pre_push, parse_pre_receive
 from gtoguard.registry import judge
 from gtoguard.server import shimtemplate
-from gtoguard.server.hooks import EXIT_OK, run_hook
 from gtoguard.server.install import install, shim_text
 from gtoguard.server.landing import Landing
+from gtoguard.server.pushcheck import run_hook
 from gtoguard.server.shimtemplate import HOOKS, TemplateError, render
 
 from conftest import REPO, git

@@ -5,6 +5,9 @@ Everything else a check finds is a ``Violation`` record, never an exception.
 
 from __future__ import annotations
 
+# The exit codes of every command and hook (docs/design.md §5)
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+
 
 class CannotRun(Exception):
     """gtoguard cannot do its job: bad configuration, not a repository, internal failure.
