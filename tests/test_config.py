@@ -123,6 +123,21 @@ def test_policy_schema() -> None:
     assert "unknown key 'delet'" in problems("tags: {delet: allow}\n", ".gtoguard.yaml")[0]
 
 
+@pytest.mark.parametrize(
+    ("span", "seconds"),
+    [("90", 90), ("90s", 90), ("30m", 1800), ("24h", 86400), ("7d", 604800), ("2w", 1209600)],
+)
+def test_a_soak_span_is_seconds_or_digits_and_a_unit(span: str, seconds: int) -> None:
+    rules = cfg.parse_policy(f"stages:\n  prod: {{soak: {{staging: {span}}}}}\n".encode()).stages
+    assert rules[0].soak == (("staging", seconds),)
+
+
+@pytest.mark.parametrize("span", ["24 h", "1.5h", "24H", "-1", "1y", "''"])
+def test_a_soak_span_in_other_words_is_config_invalid(span: str) -> None:
+    said = problems(f"stages:\n  prod: {{soak: {{staging: {span}}}}}\n", ".gtoguard.yaml")
+    assert said and said[0].startswith(".gtoguard.yaml: /stages/prod/soak/staging:"), said
+
+
 def test_stage_check_runs_through_jsonschema() -> None:
     schema = cfg.tag_schema(GtoConfig(stages=("dev", "prod")), Policy())
     jsonschema.Draft202012Validator.check_schema(schema)

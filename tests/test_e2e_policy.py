@@ -3,16 +3,18 @@ and accepting, through the installed pre-receive hook of a bare repository."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import World, faulty_python, git, make_world, need_program, ssh_key
+from conftest import World, faulty_python, git, gtoguard, make_world, need_program, run_gto, ssh_key
 
 V1 = "churn@v1.0.0^{commit}"  # the commit of the registered version
 
@@ -38,6 +40,43 @@ def test_stage_order(world: World) -> None:
     world.tag("churn#prod#2")
     pushed = world.push_tags("churn@v1.0.0", "churn#staging#1", "churn#prod#2")
     assert pushed.ok, pushed.output
+
+
+# --- soak-too-short --------------------------------------------------------------------------
+
+
+def test_a_soak_of_24_hours_declines_at_23_and_accepts_at_25(world: World) -> None:
+    """Real tagger dates, on a server that mirrors old history (``tags.max_age: off``, so
+    that tags dated a day back land): churn went to staging 23 h ago, fraud 25 h ago. The
+    server, pre-push, CI and the audit give the same verdict; gto reads the result."""
+    world.set_policy("stages:\n  prod: {soak: {staging: 24h}}\n")
+    world.set_server_policy("tags: {max_age: off}\n")
+    assert gtoguard("install", "--repo", str(world.clone), cwd=world.root).returncode == 0
+    now = int(time.time())
+    for name, held in (("churn", 23), ("fraud", 25)):
+        world.tag(f"{name}@v1.0.0", when=now - 30 * 3600)
+        world.tag(f"{name}#staging#1", when=now - held * 3600)
+    early = ["churn@v1.0.0", "churn#staging#1", "fraud@v1.0.0", "fraud#staging#1"]
+    assert world.push_tags(*early).ok
+    world.tag("churn#prod#2", when=now)
+    world.tag("fraud#prod#2", when=now)
+    ci = gtoguard("check", "--pushed-at", str(now), "--", "churn#prod#2", "fraud#prod#2",
+                  cwd=world.clone)  # fmt: skip
+    assert ci.returncode == 1 and "churn#prod#2" in ci.stdout and "fraud#prod#2" not in ci.stdout
+    stopped = world.push_tags("churn#prod#2", no_verify=False)  # pre-push, then the server
+    assert not stopped.ok and "push stopped before sending" in stopped.output, stopped.output
+    declined = world.push_tags("churn#prod#2")
+    assert not declined.ok and declined.rules() == {"soak-too-short"}, declined.output
+    assert "'churn' v1.0.0 has held staging for 23 h of the 1 d prod asks" in declined.output
+    assert "wait until " in declined.output
+    accepted = world.push_tags("fraud#prod#2", no_verify=False)
+    assert accepted.ok, accepted.output
+    git("tag", "-d", "churn#prod#2", cwd=world.clone)
+    audit = gtoguard("check", "--all", cwd=world.clone)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    shown = json.loads(run_gto("show", "--json", cwd=world.clone).stdout)
+    stages = {name: row["stage"] for name, row in shown.items()}
+    assert stages["fraud"].get("prod") == "v1.0.0" and not stages["churn"].get("prod"), shown
 
 
 # --- branch-not-allowed --------------------------------------------------------------------

@@ -217,18 +217,27 @@ def test_the_pages_badge_counts_only_violations(world: World, page_of: Any) -> N
 # --- config validate says what the hook says --------------------------------------------------
 
 
-def test_config_validate_says_what_the_hook_says(world: World) -> None:
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("stages:\n  prdo: {pushers: [alice]}\n", "/stages/prdo: stage 'prdo'"),
+        ("stages:\n  prod: {soak: {stagign: 24h}}\n", "/stages/prod/soak/stagign: stage 'stagign'"),
+    ],
+    ids=["stage", "soak"],
+)
+def test_config_validate_says_what_the_hook_says(world: World, text: str, said: str) -> None:
     """The review: a policy with stages: prdo beside a .gto of dev/staging/prod was
     '.gtoguard.yaml: valid' to config validate (and to the gtoguard-config pre-commit
-    hook that runs it), while the hook said config-invalid."""
-    (world.clone / ".gtoguard.yaml").write_text("stages:\n  prdo: {pushers: [alice]}\n")
+    hook that runs it), while the hook said config-invalid. A misspelt stage under
+    ``soak`` would protect nothing as well."""
+    (world.clone / ".gtoguard.yaml").write_text(text)
     for args in ((), (".gtoguard.yaml",)):
         done = gtoguard("config", "validate", *args, cwd=world.clone)
         assert done.returncode == 1, done.stdout + done.stderr
-        assert "/stages/prdo: stage 'prdo' is not allowed by .gto" in done.stdout, done.stdout
-    world.commit("policy", {".gtoguard.yaml": "stages:\n  prdo: {pushers: [alice]}\n"})
+        assert f"{said} is not allowed by .gto" in done.stdout, done.stdout
+    world.commit("policy", {".gtoguard.yaml": text})
     pushed = world.push("HEAD:main")
-    assert not pushed.ok and "/stages/prdo: stage 'prdo' is not allowed by .gto" in pushed.output
+    assert not pushed.ok and f"{said} is not allowed by .gto" in pushed.output
 
 
 def test_every_rule_id_is_in_the_readme_and_nowhere_else_invented() -> None:

@@ -195,6 +195,7 @@ def stage_problems(gto: GtoConfig, policy: Policy, file: str) -> list[Problem]:
     for rules in policy.stages:
         named = [(f"/stages/{rules.stage}", rules.stage)]
         named += [(f"/stages/{rules.stage}/from", s) for s in rules.from_stages or ()]
+        named += [(f"/stages/{rules.stage}/soak/{s}", s) for s, _ in rules.soak]
         for path, stage in named:
             if stage not in gto.stages:
                 problems.append(

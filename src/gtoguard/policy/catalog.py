@@ -90,6 +90,11 @@ RULES = (
         "assigning a stage to a version that is not the one `gto show` shows in one of its `from` stages now (a rollback to a stage the version held is allowed unless `rollback: false`, which also covers giving a stage back by deleting its unassignment)",
     ),
     Rule(
+        ("soak-too-short",),
+        "stages",
+        "assigning a stage to a version that has not held each of its `soak` stages for the span given, or does not hold it now, as `gto show` shows it (counted from the latest assignment of that stage, by its tag's date, to the push; a rollback is exempt unless `rollback: false`)",
+    ),
+    Rule(
         ("branch-not-allowed",),
         "stages",
         "a tagged commit not reachable from the stage's `branches`",

@@ -77,6 +77,8 @@ class StageRules(NamedTuple):
     bound: bool = False  # signed: repository (a "Repository: <id>" trailer)
     message: str | None = None
     freeze: tuple[Freeze, ...] = ()
+    # (stage, seconds): the version must have held that stage so long, and hold it now
+    soak: tuple[tuple[str, int], ...] = ()
 
 
 class Signers(NamedTuple):
@@ -366,7 +368,30 @@ def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Groups, source: s
         bound=entry.get("signed") == "repository",
         message=entry.get("message"),
         freeze=tuple(_freeze(window) for window in entry.get("freeze") or ()),
+        soak=tuple((held, seconds(span)) for held, span in (entry.get("soak") or {}).items()),
     )
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def seconds(span: int | str) -> int:
+    """A span of time as a policy writes one (its schema's ``duration``): a number of
+    seconds, or digits and a unit: ``90s``, ``30m``, ``24h``, ``7d``, ``2w``."""
+    if isinstance(span, int):
+        return span
+    return int(span[:-1]) * _UNITS[span[-1]]
+
+
+def span_text(total: int) -> str:
+    """A span of seconds in words, to the minute: ``23 h 5 min``, ``3 d 2 h``, ``40 s``."""
+    if total < 60:
+        return f"{max(total, 0)} s"
+    days, rest = divmod(total // 60, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours)
+    parts += [f"{minutes} min"] * bool(minutes and not days)
+    return " ".join(parts) or "0 s"
 
 
 def _freeze(window: Mapping[str, Any]) -> Freeze:

@@ -15,7 +15,12 @@ from gtoguard.policy.rules.frozen import check_frozen
 from gtoguard.policy.rules.messages import check_message
 from gtoguard.policy.rules.pushers import check_pusher
 from gtoguard.policy.rules.signatures import check_bound, check_signed, check_signed_now
-from gtoguard.policy.rules.stages import check_branches, check_restored_order, check_stage_order
+from gtoguard.policy.rules.stages import (
+    check_branches,
+    check_restored_order,
+    check_soak,
+    check_stage_order,
+)
 from gtoguard.policy.rules.versions import check_version_for_stage, check_version_increasing
 from gtoguard.policy.settings import StageRules
 
@@ -75,6 +80,20 @@ def holders_now(state: ArtifactState, stage_rules: StageRules, facts: Facts) -> 
         holder = shown_holder(state, stage, facts)
         if holder is not None:
             found[stage] = holder
+    return found
+
+
+def soak_holders(
+    state: ArtifactState, stage_rules: StageRules, facts: Facts
+) -> dict[str, tuple[str, int]]:
+    """Stage -> (the commit gto shows in it, when that commit was last assigned it), for
+    the stages ``soak`` lists."""
+    found = {}
+    for stage, _ in stage_rules.soak:
+        holder = shown_holder(state, stage, facts)
+        times = [t for t, c in state.holders_of(stage) if c == holder]
+        if times:  # else: not held as gto counts it, and so not soaked at all
+            found[stage] = (holder, max(times))
     return found
 
 
@@ -156,6 +175,10 @@ def team_policy(
                     ),
                     own,
                 )
+            if stage_rules.soak and not restoring:
+                moment = ctx.now if ctx.arrived else event.time
+                held = soak_holders(state, stage_rules, facts)
+                outcome.add(check_soak(ref, tag, event, state, stage_rules, held, moment), own)
             outcome.add(check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue

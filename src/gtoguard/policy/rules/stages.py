@@ -16,8 +16,9 @@ from gtoguard.model.tagname import (
     UNASSIGN,
     TagName,
 )
+from gtoguard.policy.rules.dates import iso_time
 from gtoguard.policy.rules.violation import Reachability, Violation
-from gtoguard.policy.settings import StageRules
+from gtoguard.policy.settings import StageRules, span_text
 
 
 def check_unassign(
@@ -83,6 +84,51 @@ def check_stage_order(
         f"promote it first: gtoguard assign {tag.artifact} --version {version} "
         f"--stage {rules.from_stages[0]}",
     )
+
+
+def check_soak(
+    ref: str,
+    tag: TagName,
+    event: TagEvent,
+    state: ArtifactState,
+    rules: StageRules,
+    held: Mapping[str, tuple[str, int]],
+    moment: int,
+) -> Violation | None:
+    """``soak``: the version must hold each listed stage now, in the view ``gto show``
+    gives by default, and have held it for the span listed, counted from the latest
+    assignment of that stage to it (``held``: stage -> (the commit shown in it, when it
+    was assigned)) to ``moment`` (the push's arrival; an audit: the tag's date). A
+    rollback is exempt, as it is from ``from``, unless the stage says ``rollback: false``."""
+    if tag.action is not ASSIGN or not rules.soak or tag.stage is None:
+        return None
+    if rules.rollback and state.ever_held(event.commit, tag.stage):
+        return None
+    version = state.version_label(event.commit)
+    label = version if version != event.commit else f"commit {short(event.commit)}"
+    for stage, needed in rules.soak:
+        commit, since = held.get(stage, (None, 0))
+        if commit != event.commit:
+            shown = _shown_now(state, (stage,), {s: c for s, (c, _) in held.items()})
+            return Violation(
+                "soak-too-short",
+                ref,
+                f"'{tag.artifact}' {label} must hold {stage} for {span_text(needed)} before "
+                f"{tag.stage}, and is not in {stage} ({shown}; {rules.source})",
+                f"promote it first: gtoguard assign {tag.artifact} --version {version} "
+                f"--stage {stage}; then {tag.stage} after {span_text(needed)}",
+            )
+        if moment - since < needed:
+            return Violation(
+                "soak-too-short",
+                ref,
+                f"'{tag.artifact}' {label} has held {stage} for {span_text(moment - since)} "
+                f"of the {span_text(needed)} {tag.stage} asks (since {iso_time(since)}; "
+                f"{rules.source})",
+                f"wait until {iso_time(since + needed)}, then: gtoguard assign {tag.artifact} "
+                f"--version {version} --stage {tag.stage}",
+            )
+    return None
 
 
 def _shown_now(state: ArtifactState, stages: tuple[str, ...], holders: Mapping[str, str]) -> str:
