@@ -88,11 +88,11 @@ def soak_holders(
 ) -> dict[str, tuple[str, int]]:
     """Stage -> (the commit gto shows in it, when that commit was last assigned it), for
     the stages ``soak`` lists."""
-    found = {}
+    found: dict[str, tuple[str, int]] = {}
     for stage, _ in stage_rules.soak:
         holder = shown_holder(state, stage, facts)
         times = [t for t, c in state.holders_of(stage) if c == holder]
-        if times:  # else: not held as gto counts it, and so not soaked at all
+        if holder is not None and times:  # else: not held as gto counts it: not soaked
             found[stage] = (holder, max(times))
     return found
 
