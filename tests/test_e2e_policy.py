@@ -79,6 +79,59 @@ def test_a_soak_of_24_hours_declines_at_23_and_accepts_at_25(world: World) -> No
     assert stages["fraud"].get("prod") == "v1.0.0" and not stages["churn"].get("prod"), shown
 
 
+# --- evidence-missing, metric-failed ------------------------------------------------------------
+
+EVIDENCE = """\
+stages:
+  prod:
+    requires:
+      files: [model_card.md]
+      metrics:
+        - file: "models/{artifact}/metrics.json"
+          checks: {accuracy: ">= 0.92", eval.latency_ms: "<= 50"}
+"""
+
+
+def test_prod_needs_the_model_card_and_metrics_that_clear_the_bar(world: World) -> None:
+    """Read from the promoted commit's own tree: each commit below is registered and
+    promoted; only the one with the card and passing metrics gets into prod. The hook, CI
+    and the helper's dry run agree; gto reads the result."""
+    world.set_policy(EVIDENCE)
+    card = {"model_card.md": "# churn\n"}
+    cases = [  # (files of the commit, the rule its promotion breaks, words of the message)
+        ({}, "evidence-missing", "has no file model_card.md"),
+        (card, "evidence-missing", "has no file models/churn/metrics.json"),
+        ({**card, "models/churn/metrics.json": "{accuracy: 0.95,"}, "evidence-missing",
+         "models/churn/metrics.json in commit"),
+        ({**card, "models/churn/metrics.json": '{"accuracy": 0.95}'}, "evidence-missing",
+         "there is no eval.latency_ms"),
+        ({**card, "models/churn/metrics.json": '{"accuracy": 0.91, "eval": {"latency_ms": 20}}'},
+         "metric-failed", "accuracy is 0.91, which is not >= 0.92"),
+        ({**card, "models/churn/metrics.json": "accuracy: 0.95\neval: {latency_ms: 50}\n"},
+         None, ""),
+    ]  # fmt: skip
+    for number, (files, rule, said) in enumerate(cases, start=1):
+        world.commit(f"model {number}", files)
+        version = f"v{number}.0.0"
+        world.tag(f"churn@{version}")
+        assert world.push("HEAD:main", f"refs/tags/churn@{version}").ok
+        dry = gtoguard("assign", "churn", "--version", version, "--stage", "prod", "--dry-run",
+                       cwd=world.clone)  # fmt: skip
+        world.tag(f"churn#prod#{number}")
+        ci = gtoguard("check", "--", f"churn#prod#{number}", cwd=world.clone)
+        pushed = world.push_tags(f"churn#prod#{number}")
+        if rule is None:
+            assert pushed.ok and dry.returncode == 0 and ci.returncode == 0, pushed.output
+            continue
+        assert not pushed.ok and pushed.rules() == {rule}, pushed.output
+        assert said in pushed.output, pushed.output
+        assert dry.returncode == 1 and f"[{rule}]" in dry.stderr, dry.stderr
+        assert ci.returncode == 1 and f"[{rule}]" in ci.stdout, ci.stdout
+        git("tag", "-d", f"churn#prod#{number}", cwd=world.clone)
+    shown = json.loads(run_gto("show", "--json", cwd=world.clone).stdout)
+    assert shown["churn"]["stage"]["prod"] == "v6.0.0", shown
+
+
 # --- branch-not-allowed --------------------------------------------------------------------
 
 

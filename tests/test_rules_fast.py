@@ -50,7 +50,7 @@ from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.signatureblock import Verdict
 from gtoguard.model.state import TagEvent
 from gtoguard.policy.catalog import KEEPS_READERS_WORKING, RULE_IDS
-from gtoguard.policy.context import Facts
+from gtoguard.policy.context import Evidence, Facts
 from gtoguard.policy.identity import Pusher
 from gtoguard.policy.rules.violation import GitObject, Violation
 
@@ -90,6 +90,25 @@ def verdict(ok: bool) -> Callable[[str, str], Verdict]:
 
 def reachable(ok: bool) -> Callable[[str, tuple[str, ...]], tuple[bool, list[str]]]:
     return lambda _commit, branches: (ok, list(branches))
+
+
+def tree(files: Mapping[str, object]) -> Facts:
+    """Facts whose promoted commit (any) holds ``files``: path -> its parsed document, or
+    a str that is why it cannot be read (as the repository's reader says)."""
+
+    def read(_commit: str, path: str, parse: bool) -> Evidence:
+        if path not in files:
+            return Evidence(False)
+        held = files[path]
+        if isinstance(held, str):
+            return Evidence(True, None, held) if parse else Evidence(True)
+        return Evidence(True, held if parse else None)
+
+    return Facts(evidence=read)
+
+
+CARD = "stages:\n  prod: {requires: {files: ['cards/{artifact}.md']}}\n"
+BAR = "stages:\n  prod:\n    requires:\n      metrics:\n        - file: m.json\n          checks: {eval.acc: '>= 0.9', ms: '< 50'}\n"
 
 
 # fmt: off
@@ -198,6 +217,26 @@ ROWS = [
     Row("soak-audit-by-tag-date", [new("m#prod", at=NOW - 60)], {"soak-too-short"},
         before=[*V1, event("m#staging", NOW - 90, C1)], text="stages:\n  prod: {soak: {staging: 80}}\n",
         context={"arrived": False}),
+    # --- stages.<s>.requires ---
+    Row("evidence-file", [new("m#prod")], {"evidence-missing"}, before=V1, text=CARD,
+        context={"facts": tree({})}),
+    Row("evidence-file-there", [new("m#prod")], set(), before=V1, text=CARD,
+        context={"facts": tree({"cards/m.md": {}})}),
+    Row("evidence-other-stage", [new("m#dev")], set(), before=V1, text=CARD, context={"facts": tree({})}),
+    Row("metrics-missing", [new("m#prod")], {"evidence-missing"}, before=V1, text=BAR,
+        context={"facts": tree({})}),
+    Row("metrics-unreadable", [new("m#prod")], {"evidence-missing"}, before=V1, text=BAR,
+        context={"facts": tree({"m.json": "YAML error at line 1"})}),
+    Row("metric-key-missing", [new("m#prod")], {"evidence-missing"}, before=V1, text=BAR,
+        context={"facts": tree({"m.json": {"eval": {}, "ms": 10}})}),
+    Row("metric-failed", [new("m#prod")], {"metric-failed"}, before=V1, text=BAR,
+        context={"facts": tree({"m.json": {"eval": {"acc": 0.89}, "ms": 10}})}),
+    Row("metric-not-a-number", [new("m#prod")], {"metric-failed"}, before=V1, text=BAR,
+        context={"facts": tree({"m.json": {"eval": {"acc": True}, "ms": 10}})}),
+    Row("metric-strict-bound", [new("m#prod")], {"metric-failed"}, before=V1, text=BAR,
+        context={"facts": tree({"m.json": {"eval": {"acc": 0.9}, "ms": 50}})}),
+    Row("metrics-clear", [new("m#prod")], set(), before=V1, text=BAR,
+        context={"facts": tree({"m.json": {"eval": {"acc": 0.9}, "ms": 49.5}})}),
     # --- stages.<s>.branches ---
     Row("branches", [new("m#prod")], {"branch-not-allowed"}, before=V1,
         text="stages:\n  prod: {branches: [main]}\n", context={"facts": Facts(reachable=reachable(False))}),

@@ -95,6 +95,11 @@ RULES = (
         "assigning a stage to a version that has not held each of its `soak` stages for the span given, or does not hold it now, as `gto show` shows it (counted from the latest assignment of that stage, by its tag's date, to the push; a rollback is exempt unless `rollback: false`)",
     ),
     Rule(
+        ("evidence-missing", "metric-failed"),
+        "evidence",
+        'assigning a stage to a commit without the evidence its `requires` names: a file, a metrics file that is missing or not JSON/YAML, a metric key that is not there; or a metric that misses its bar (`accuracy: ">= 0.92"`) or is not a number',
+    ),
+    Rule(
         ("branch-not-allowed",),
         "stages",
         "a tagged commit not reachable from the stage's `branches`",

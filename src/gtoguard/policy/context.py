@@ -40,6 +40,19 @@ _PRIORITY = {
 TagValidator = Callable[[TagName], Iterable[tuple[str, str, str]]]
 
 
+class Evidence(NamedTuple):
+    """A file of the promoted commit, as ``requires`` reads it: whether it is there, and
+    (when asked to parse it) its document, or why it cannot be read."""
+
+    found: bool
+    document: object = None
+    problem: str | None = None
+
+
+# (commit, path, parse) -> what the commit's tree holds there
+EvidenceReader = Callable[[str, str, bool], Evidence]
+
+
 class Facts(NamedTuple):
     """What the team-policy rules need from outside the tags: who pushes, which branches
     a commit is on, and who signed a tag. None where it cannot be known here."""
@@ -58,6 +71,7 @@ class Facts(NamedTuple):
     commit_time: Callable[[str], int] | None = None
     # an audit with the server's decision log: who pushed the tag (ref, object id)
     pusher_of: Callable[[str, str], Pusher | None] | None = None
+    evidence: EvidenceReader | None = None  # None: no repository to read commits from
 
 
 class Context(NamedTuple):

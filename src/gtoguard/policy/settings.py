@@ -63,6 +63,22 @@ class Freeze(NamedTuple):
     timezone: str | None = None
 
 
+class MetricCheck(NamedTuple):
+    """One bar a metric must clear: ``accuracy: ">= 0.92"``."""
+
+    key: str  # dotted: "eval.accuracy" reaches {"eval": {"accuracy": ...}}
+    op: str  # >=, <=, >, <, ==, !=
+    bound: float
+    written: str  # ">= 0.92", as the policy says it
+
+
+class Metrics(NamedTuple):
+    """A metrics file in the promoted commit and the bars its values must clear."""
+
+    file: str  # a path in the commit's tree; "{artifact}" is the artifact's name
+    checks: tuple[MetricCheck, ...]
+
+
 class StageRules(NamedTuple):
     """The rules one policy file sets for one stage. ``pushers`` has groups expanded."""
 
@@ -79,6 +95,9 @@ class StageRules(NamedTuple):
     freeze: tuple[Freeze, ...] = ()
     # (stage, seconds): the version must have held that stage so long, and hold it now
     soak: tuple[tuple[str, int], ...] = ()
+    # evidence in the promoted commit: files that must exist, metrics that must clear bars
+    files: tuple[str, ...] = ()
+    metrics: tuple[Metrics, ...] = ()
 
 
 class Signers(NamedTuple):
@@ -369,7 +388,19 @@ def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Groups, source: s
         message=entry.get("message"),
         freeze=tuple(_freeze(window) for window in entry.get("freeze") or ()),
         soak=tuple((held, seconds(span)) for held, span in (entry.get("soak") or {}).items()),
+        files=tuple((entry.get("requires") or {}).get("files") or ()),
+        metrics=tuple(
+            Metrics(item["file"], tuple(_bar(k, v) for k, v in item["checks"].items()))
+            for item in (entry.get("requires") or {}).get("metrics") or ()
+        ),
     )
+
+
+def _bar(key: str, written: str) -> MetricCheck:
+    """``">= 0.92"`` (the schema's form: an operator, then a number) as a check."""
+    text = written.strip()
+    op = text[:2] if text[:2] in (">=", "<=", "==", "!=") else text[:1]
+    return MetricCheck(key, op, float(text[len(op) :]), text)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

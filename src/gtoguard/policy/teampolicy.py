@@ -11,6 +11,7 @@ from gtoguard.model.state import ArtifactState, TagEvent
 from gtoguard.model.tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, TagName
 from gtoguard.policy.context import INCREASING, REGISTRATION, Context, Facts, Outcome
 from gtoguard.policy.identity import Pusher
+from gtoguard.policy.rules.evidence import check_evidence
 from gtoguard.policy.rules.frozen import check_frozen
 from gtoguard.policy.rules.messages import check_message
 from gtoguard.policy.rules.pushers import check_pusher
@@ -179,6 +180,8 @@ def team_policy(
                 moment = ctx.now if ctx.arrived else event.time
                 held = soak_holders(state, stage_rules, facts)
                 outcome.add(check_soak(ref, tag, event, state, stage_rules, held, moment), own)
+            if not restoring:
+                outcome.add(check_evidence(ref, tag, event, stage_rules, facts.evidence), own)
             outcome.add(check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue

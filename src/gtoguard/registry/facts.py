@@ -15,7 +15,7 @@ from gtoguard.git.repo import Repo
 from gtoguard.model.refupdate import BRANCH_PREFIX, RefUpdate
 from gtoguard.model.signatureblock import Verdict
 from gtoguard.policy import timebudget
-from gtoguard.policy.context import NOTHING, Facts
+from gtoguard.policy.context import NOTHING, Evidence, Facts
 from gtoguard.policy.identity import Pusher, identity_sources, pusher
 from gtoguard.policy.rules.pushers import CI_IDENTITY_HINT
 from gtoguard.policy.settings import Policy
@@ -96,7 +96,36 @@ def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpd
         identity_note(where.side, policy.identity_variable, where.env),
         CI_IDENTITY_HINT if where.side == "ci" else "",
         repo.commit_time,
+        evidence=evidence_reader(repo),  # read only where a stage's requires asks
     )
+
+
+def evidence_reader(repo: Repo) -> Callable[[str, str, bool], Evidence]:
+    """What a commit's tree holds at a path, for ``requires``: a file or not, and parsed
+    as gto parses YAML and JSON (at most MAX_CONFIG_BYTES; a larger file is not read)."""
+    from gtoguard.config.problems import MAX_CONFIG_BYTES, ConfigInvalid
+
+    def read(commit: str, path: str, parse: bool) -> Evidence:
+        timebudget.spend("reading the evidence stages require")
+        entry = repo.entry_at(commit, path)
+        if entry is None or entry[1] not in (0o100644, 0o100755):
+            return Evidence(False)  # absent, a directory, a symlink or a submodule
+        if not parse:
+            return Evidence(True)
+        try:
+            size = repo.header(entry[0])[1]
+        except KeyError:
+            return Evidence(True, None, "its blob is not in the repository")
+        if size > MAX_CONFIG_BYTES:
+            return Evidence(True, None, f"{size} bytes, more than the {MAX_CONFIG_BYTES} read")
+        from gtoguard.config.yamlfile import load
+
+        try:
+            return Evidence(True, load(repo.raw(entry[0]), path))
+        except ConfigInvalid as exc:
+            return Evidence(True, None, "; ".join(p.message for p in exc.problems))
+
+    return read
 
 
 def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> str:
