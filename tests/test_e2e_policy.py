@@ -136,6 +136,45 @@ def test_prod_needs_the_model_card_and_metrics_that_clear_the_bar(world: World) 
     assert shown["churn"]["stage"]["prod"] == "v6.0.0", shown
 
 
+def _blob(world: World, data: bytes) -> str:
+    return git("hash-object", "-w", "--stdin", cwd=world.clone, input=data).stdout.strip()
+
+
+def _tree(cwd: Path, entries: list[tuple[str, str, str]]) -> str:
+    """A tree object written byte for byte, its entries in the order given (mode, name,
+    object id): git itself never writes one name twice; git fsck calls it duplicateEntries."""
+    body = b"".join(
+        f"{mode} {name}".encode() + b"\0" + bytes.fromhex(oid) for mode, name, oid in entries
+    )
+    done = subprocess.run(["git", "hash-object", "-t", "tree", "-w", "--literally", "--stdin"],
+                          cwd=cwd, input=body, capture_output=True, check=True)  # fmt: skip
+    return done.stdout.decode().strip()
+
+
+def test_metrics_listed_twice_in_a_tree_are_no_evidence(world: World) -> None:
+    """The review: a tree listing metrics.json twice, failing values first, passing ones
+    second. gtoguard read the second and accepted; git show and git fsck read the first."""
+    world.set_policy(EVIDENCE.replace("      files: [model_card.md]\n", ""))
+    failing = _blob(world, b'{"accuracy": 0.1, "eval": {"latency_ms": 999}}')
+    passing = _blob(world, b'{"accuracy": 0.99, "eval": {"latency_ms": 9}}')
+    twice = [("100644", "metrics.json", failing), ("100644", "metrics.json", passing)]
+    models = _tree(world.clone, [("40000", "churn", _tree(world.clone, twice))])
+    fields = "--format=%(objectmode) %(path) %(objectname)"
+    listed = git("ls-tree", fields, "HEAD", cwd=world.clone).stdout.split()
+    kept = [(listed[n].lstrip("0"), listed[n + 1], listed[n + 2]) for n in range(0, len(listed), 3)]
+    root = _tree(world.clone, [*kept, ("40000", "models", models)])
+    commit = git(
+        "commit-tree", root, "-p", "HEAD", "-m", "metrics twice", cwd=world.clone
+    ).stdout.strip()
+    world.tag("churn@v1.0.0", commit)
+    world.tag("churn#prod#1", commit)
+    pushed = world.push(
+        f"{commit}:refs/heads/main", "refs/tags/churn@v1.0.0", "refs/tags/churn#prod#1"
+    )
+    assert not pushed.ok and pushed.rules() == {"evidence-missing"}, pushed.output
+    assert "lists models/churn/metrics.json twice" in pushed.output, pushed.output
+
+
 # --- branch-not-allowed --------------------------------------------------------------------
 
 

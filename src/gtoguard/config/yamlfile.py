@@ -6,6 +6,7 @@ imports yaml."""
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -122,7 +123,11 @@ def load(data: bytes, file: str) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigInvalid([Problem(file, "/", f"YAML error{where}: {problem}")]) from None
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
-        raise ConfigInvalid([Problem(file, "/", f"YAML error: {exc}")]) from None
+        said = str(exc)
+        if "integer string conversion" in said:  # Python's words name its own setting
+            limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+            said = f"a number of more than {limit} digits"
+        raise ConfigInvalid([Problem(file, "/", f"YAML error: {said}")]) from None
     if version is not None and version != (1, 2):
         raise ConfigInvalid([Problem(
             file, "/", f"a %YAML {version[0]}.{version[1]} directive: gto then reads the file "

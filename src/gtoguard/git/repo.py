@@ -258,6 +258,26 @@ class Repo:
             return None
         return str(entry.id), int(entry.filemode)
 
+    def listed_twice(self, commit: str, path: str) -> str | None:
+        """The first part of ``path`` that a tree on the way lists more than once (what
+        ``git fsck`` calls duplicateEntries: git's readers then disagree on which entry
+        they read), or None."""
+        obj = self._get(commit)
+        if not isinstance(obj, pygit2.Commit):
+            return None
+        tree: object = obj.tree
+        parts = path.split("/")
+        for depth, part in enumerate(parts):
+            if not isinstance(tree, pygit2.Tree):
+                return None
+            named = [entry for entry in tree if entry.name == part]
+            if len(named) > 1:
+                return "/".join(parts[: depth + 1])
+            if not named:
+                return None
+            tree = self._get(str(named[0].id))
+        return None
+
     def file_at(self, commit: str | None, path: str) -> bytes | None:
         """The blob at ``path`` in ``commit``'s tree; None when absent (or not a file)."""
         entry = self.blob_id_at(commit, path)

@@ -92,7 +92,7 @@ RULES = (
     Rule(
         ("soak-too-short",),
         "stages",
-        "assigning a stage to a version that has not held each of its `soak` stages for the span given, or does not hold it now, as `gto show` shows it (counted from the latest assignment of that stage, by its tag's date, to the push; a rollback is exempt unless `rollback: false`)",
+        "assigning a stage to a version that has not held each of its `soak` stages for the span given, or does not hold it now, as `gto show` shows it (counted by tagger dates from when gto began to show it there without a break, to the push; a rollback is exempt unless `rollback: false`)",
     ),
     Rule(
         ("evidence-missing", "metric-failed"),

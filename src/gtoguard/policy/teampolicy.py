@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.state import ArtifactState, TagEvent
 from gtoguard.model.tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, TagName
-from gtoguard.policy.context import INCREASING, REGISTRATION, Context, Facts, Outcome
+from gtoguard.policy.context import INCREASING, REGISTRATION, Context, Facts, Outcome, order_key
 from gtoguard.policy.identity import Pusher
 from gtoguard.policy.rules.evidence import check_evidence
 from gtoguard.policy.rules.frozen import check_frozen
@@ -87,15 +87,34 @@ def holders_now(state: ArtifactState, stage_rules: StageRules, facts: Facts) -> 
 def soak_holders(
     state: ArtifactState, stage_rules: StageRules, facts: Facts
 ) -> dict[str, tuple[str, int]]:
-    """Stage -> (the commit gto shows in it, when that commit was last assigned it), for
-    the stages ``soak`` lists."""
+    """Stage -> (the commit gto shows in it now, since when gto has shown it there
+    without a break), for the stages ``soak`` lists. A break is any moment gto showed
+    another version there, or none, or the artifact as deprecated: a version pushed out
+    of staging and given it back by an unassignment starts counting again then."""
     found: dict[str, tuple[str, int]] = {}
     for stage, _ in stage_rules.soak:
-        holder = shown_holder(state, stage, facts)
-        times = [t for t, c in state.holders_of(stage) if c == holder]
-        if holder is not None and times:  # else: not held as gto counts it: not soaked
-            found[stage] = (holder, max(times))
+        holder = None if deprecated(state, facts) else shown_holder(state, stage, facts)
+        if holder is not None:
+            since = _shown_since(state, stage, holder, facts)
+            if since is not None:
+                found[stage] = (holder, since)
     return found
+
+
+def _shown_since(state: ArtifactState, stage: str, commit: str, facts: Facts) -> int | None:
+    """When ``commit`` last became the version gto shows in ``stage`` (the artifact not
+    deprecated) and stayed it through every later event: the artifact's events replayed
+    in the one order (``order_key``), the view read after each."""
+    replay = ArtifactState(state.name)
+    since = None
+    for event in sorted(state.events, key=lambda e: order_key(e.tag, e.name, e)):
+        replay.add(event)
+        shown = None if deprecated(replay, facts) else shown_holder(replay, stage, facts)
+        if shown != commit:
+            since = None
+        elif since is None:
+            since = event.time
+    return since
 
 
 def restored_stages(tag: TagName, event: TagEvent, state: ArtifactState, facts: Facts) -> list[str]:
@@ -181,7 +200,8 @@ def team_policy(
                 held = soak_holders(state, stage_rules, facts)
                 outcome.add(check_soak(ref, tag, event, state, stage_rules, held, moment), own)
             if not restoring:
-                outcome.add(check_evidence(ref, tag, event, stage_rules, facts.evidence), own)
+                for missing in check_evidence(ref, tag, event, stage_rules, facts.evidence):
+                    outcome.add(missing, own)
             outcome.add(check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue

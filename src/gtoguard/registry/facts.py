@@ -107,6 +107,14 @@ def evidence_reader(repo: Repo) -> Callable[[str, str, bool], Evidence]:
 
     def read(commit: str, path: str, parse: bool) -> Evidence:
         timebudget.spend("reading the evidence stages require")
+        twice = repo.listed_twice(commit, path)
+        if twice is not None:
+            return Evidence(
+                True,
+                None,
+                f"the commit's tree lists {twice} twice (git fsck: duplicateEntries), and "
+                "git's readers disagree on which one they read",
+            )
         entry = repo.entry_at(commit, path)
         if entry is None or entry[1] not in (0o100644, 0o100755):
             return Evidence(False)  # absent, a directory, a symlink or a submodule

@@ -18,49 +18,59 @@ _MISSING = object()
 
 def check_evidence(
     ref: str, tag: TagName, event: TagEvent, rules: StageRules, read: EvidenceReader | None
-) -> Violation | None:
-    """The first piece of evidence the promoted commit lacks, or the first bar a metric
-    misses; None when everything ``requires`` asks for is there."""
+) -> list[Violation]:
+    """Every piece of evidence the promoted commit lacks, and every bar a metric misses:
+    one violation each (nothing when everything ``requires`` asks for is there)."""
     if tag.action is not ASSIGN or tag.stage is None or read is None:
-        return None
-    if not rules.files and not rules.metrics:
-        return None
+        return []
     commit, where = event.commit, f"commit {short(event.commit)}"
     wants = f"stage {tag.stage} requires it ({rules.source})"
     fix = (
         f"commit it, then promote the version of a commit that holds it "
         f"(gtoguard register {tag.artifact} HEAD --bump-patch)"
     )
+    found: list[Violation] = []
+
+    def missing(path: str, problem: str | None) -> None:
+        said = (
+            f"{where} has no file {path}"
+            if problem is None
+            else (f"{path} in {where} cannot be read: {problem}")
+        )
+        hint = fix if problem is None else f"fix {path} in a new commit and promote that one"
+        found.append(Violation("evidence-missing", ref, f"{said}; {wants}", hint))
+
     for pattern in rules.files:
         path = pattern.replace("{artifact}", tag.artifact)
-        if not read(commit, path, False).found:
-            return Violation("evidence-missing", ref, f"{where} has no file {path}; {wants}", fix)
+        got = read(commit, path, False)
+        if not got.found or got.problem is not None:
+            missing(path, got.problem)
     for metrics in rules.metrics:
         path = metrics.file.replace("{artifact}", tag.artifact)
         got = read(commit, path, True)
-        if not got.found:
-            return Violation("evidence-missing", ref, f"{where} has no file {path}; {wants}", fix)
-        if got.problem is not None:
-            return Violation(
-                "evidence-missing",
-                ref,
-                f"{path} in {where} cannot be read: {got.problem}; {wants}",
-                f"fix {path} (JSON or YAML) in a new commit and promote that one",
-            )
+        if not got.found or got.problem is not None:
+            missing(path, got.problem)
+            continue
         for check in metrics.checks:
             failed = _judge(check, got.document)
-            if failed is not None:
-                rule, said = failed
-                return Violation(
+            if failed is None:
+                continue
+            rule, said = failed
+            hint = (
+                f"promote a version whose {path} clears the bar, or change the bar in the "
+                f"policy ({rules.source}) by a reviewed commit"
+                if rule == "metric-failed"
+                else f"write {check.key} into {path} in a new commit and promote that one"
+            )
+            found.append(
+                Violation(
                     rule,
                     ref,
-                    f"{path} in {where}: {said}; {wants}",
-                    f"promote a version whose {path} clears the bar, or change the bar in "
-                    f"the policy ({rules.source}) by a reviewed commit"
-                    if rule == "metric-failed"
-                    else f"write {check.key} into {path} in a new commit and promote that one",
+                    f"{path} in {where}: {said}, for stage {tag.stage} ({rules.source})",
+                    hint,
                 )
-    return None
+            )
+    return found
 
 
 def _judge(check: MetricCheck, document: object) -> tuple[str, str] | None:
@@ -69,16 +79,30 @@ def _judge(check: MetricCheck, document: object) -> tuple[str, str] | None:
     for part in check.key.split("."):
         value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
         if value is _MISSING:
-            return "evidence-missing", f"there is no {check.key}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        shown = printable(repr(value)[:60])
-        return "metric-failed", f"{check.key} is {shown}, not a number to hold to {check.written}"
-    if not _holds(float(value), check.op, check.bound):
+            nested = " (a dotted key is read as nested keys)" if "." in check.key else ""
+            return "evidence-missing", f"there is no {check.key}{nested}"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
+        return (
+            "metric-failed",
+            f"{check.key} is {_shown(value)}, not a finite number to hold to {check.written}",
+        )
+    if not _holds(value, check.op, check.bound):  # an int of any size compares exactly
         return "metric-failed", f"{check.key} is {value}, which is not {check.written}"
     return None
 
 
-def _holds(value: float, op: str, bound: float) -> bool:
+def _shown(value: object) -> str:
+    """A value found where a number was wanted, for a message: text quoted, anything else
+    as YAML writes it (a date as 2001-12-14, not its Python form)."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return printable(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _holds(value: float, op: str, bound: float) -> bool:  # (an int is a float here)
     return {
         ">=": value >= bound,
         "<=": value <= bound,
