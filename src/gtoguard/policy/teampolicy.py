@@ -198,7 +198,10 @@ def team_policy(
             if stage_rules.soak and not restoring:
                 moment = ctx.now if ctx.arrived else event.time
                 held = soak_holders(state, stage_rules, facts)
-                outcome.add(check_soak(ref, tag, event, state, stage_rules, held, moment), own)
+                hidden = deprecated(state, facts)
+                outcome.add(
+                    check_soak(ref, tag, event, state, stage_rules, held, moment, hidden), own
+                )
             if not restoring:
                 for missing in check_evidence(ref, tag, event, stage_rules, facts.evidence):
                     outcome.add(missing, own)

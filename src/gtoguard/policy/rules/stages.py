@@ -94,12 +94,14 @@ def check_soak(
     rules: StageRules,
     held: Mapping[str, tuple[str, int]],
     moment: int,
+    hidden: bool = False,
 ) -> Violation | None:
     """``soak``: the version must hold each listed stage now, in the view ``gto show``
     gives by default, and have held it for the span listed, counted from the latest
     assignment of that stage to it (``held``: stage -> (the commit shown in it, when it
     was assigned)) to ``moment`` (the push's arrival; an audit: the tag's date). A
-    rollback is exempt, as it is from ``from``, unless the stage says ``rollback: false``."""
+    rollback is exempt, as it is from ``from``, unless the stage says ``rollback: false``.
+    ``hidden``: the artifact is deprecated, and gto shows none of its stages."""
     if tag.action is not ASSIGN or not rules.soak or tag.stage is None:
         return None
     if rules.rollback and state.ever_held(event.commit, tag.stage):
@@ -109,7 +111,11 @@ def check_soak(
     for stage, needed in rules.soak:
         commit, since = held.get(stage, (None, 0))
         if commit != event.commit:
-            shown = _shown_now(state, (stage,), {s: c for s, (c, _) in held.items()})
+            shown = (
+                f"'{tag.artifact}' is deprecated: gto shows none of its stages now"
+                if hidden
+                else _shown_now(state, (stage,), {s: c for s, (c, _) in held.items()})
+            )
             return Violation(
                 "soak-too-short",
                 ref,
