@@ -209,6 +209,18 @@ def _shown(
             _shown(("v1",), {"prod": ("v1@0123456789abcdef",)}),
             ["a: v1 registered", "a: v1 → prod (was 0123456)"],
         ),
+        # the review: two versions given staging in one push; the last line is gto's
+        (
+            _shown(("v2", "v1")),
+            _shown(("v2", "v1"), {"staging": ("v2", "v1")}),
+            ["a: v1 → staging", "a: v2 → staging"],
+        ),
+        # the review: registered and deprecated in one push said only "registered"
+        (
+            Shown(False, False, (), frozenset(), {}, frozenset()),
+            _shown(("v1",), active=False),
+            ["a: v1 registered", "a: deprecated"],
+        ),
     ],
 )
 def test_changes(was: Shown, now: Shown, lines: list[str]) -> None:

@@ -90,6 +90,8 @@ def changes(
             )
             lines.append(f"{name}: {_label(version)} {how}")
     if not now.active:
+        if now.known and not was.known:  # made and deprecated in one push
+            lines.append(f"{name}: deprecated")
         return lines
     order = list(stage_order or ())
     stages = sorted(
@@ -117,7 +119,8 @@ def _stage_changes(
     lines = []
     before = {commit for commit, _ in was}
     still = {commit for commit, _ in now}
-    added = [(c, v) for c, v in now if c not in before]
+    # the one readers show last: several versions given a stage in one push end with it
+    added = [(c, v) for c, v in reversed(now) if c not in before]
     removed = [(c, v) for c, v in was if c not in still]
     for commit, version in added:
         previous = f" (was {_label(was[0][1])})" if was and commit == now[0][0] else ""
