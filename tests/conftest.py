@@ -301,15 +301,16 @@ def tag_body(
     return (head + message).encode()
 
 
-def store_tag_object(cwd: Path, body: bytes, literally: bool = False) -> str:
-    """Write ``body`` as a tag object, byte for byte, with no ref: its id. ``literally``:
-    git stores it without checking it (``hash-object --literally``)."""
+def store_object(cwd: Path, body: bytes, literally: bool = False, kind: str = "tag") -> str:
+    """Write ``body`` as an object (a tag object unless ``kind`` says otherwise), byte for
+    byte, with no ref: its id. ``literally``: git stores it without checking it
+    (``hash-object --literally``)."""
     done = subprocess.run(
         [
             "git",
             "hash-object",
             "-t",
-            "tag",
+            kind,
             "-w",
             *(["--literally"] if literally else []),
             "--stdin",

@@ -17,7 +17,7 @@ from gtoguard.model.tagobject import canonical, parse_tag_object
 from gtoguard.registry import alltags
 from tagobjects import objects as tag_objects
 
-from conftest import git, gtoguard, make_world
+from conftest import git, gtoguard, make_world, store_object
 
 OID = "0123456789abcdef0123456789abcdef01234567"
 
@@ -80,26 +80,6 @@ def test_past_the_cap_an_object_streams_by_unkept(monkeypatch) -> None:  # type:
     ]
 
 
-def _write(repo: Path, data: bytes, kind: str = "tag", literally: bool = True) -> str:
-    """Store ``data`` as an object of ``kind`` as it is (git checks nothing)."""
-    done = subprocess.run(
-        [
-            "git",
-            "hash-object",
-            "-t",
-            kind,
-            "-w",
-            "--stdin",
-            *(["--literally"] if literally else []),
-        ],
-        cwd=repo,
-        input=data,
-        capture_output=True,
-        check=True,
-    )
-    return done.stdout.decode().strip()
-
-
 def test_a_repository_read_in_bulk_reads_as_object_info(tmp_path: Path) -> None:
     """Tags as git writes them, objects gto cannot read, lightweight tags on a commit, a
     blob and a tree, a tag of a blob, a huge message and a ref to a missing object: the
@@ -110,7 +90,7 @@ def test_a_repository_read_in_bulk_reads_as_object_info(tmp_path: Path) -> None:
     world.tag("m@v1.0.0")
     world.tag("m#dev#1")
     git("tag", "m#prod#2", head, cwd=clone)  # lightweight, on a commit
-    blob = _write(clone, b"weights\n", "blob", literally=False)
+    blob = store_object(clone, b"weights\n", kind="blob")
     git("tag", "m#staging#3", blob, cwd=clone)  # lightweight, on a blob
     tree = git("rev-parse", "HEAD^{tree}", cwd=clone).stdout.strip()
     git("update-ref", "refs/tags/m#qa#4", tree, cwd=clone)
@@ -122,9 +102,19 @@ def test_a_repository_read_in_bulk_reads_as_object_info(tmp_path: Path) -> None:
     }
     for name, tail in odd.items():
         data = f"object {head}\ntype commit\ntag {name}\n".encode() + tail
-        git("update-ref", f"refs/tags/{name}", _write(clone, data), cwd=clone)
+        git(
+            "update-ref",
+            f"refs/tags/{name}",
+            store_object(clone, data, literally=True),
+            cwd=clone,
+        )
     of_blob = f"object {blob}\ntype commit\ntag m#dev#9\ntagger T <t@x> 1 +0000\n\nx\n"
-    git("update-ref", "refs/tags/m#dev#9", _write(clone, of_blob.encode()), cwd=clone)
+    git(
+        "update-ref",
+        "refs/tags/m#dev#9",
+        store_object(clone, of_blob.encode(), literally=True),
+        cwd=clone,
+    )
     (clone / ".git" / "refs" / "tags" / "m#dev#10").write_text("e" * 40 + "\n")  # missing
 
     repo = open_repo(str(clone))

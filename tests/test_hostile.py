@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from fuzzing import Fuzzed, shared
 
-from conftest import World, faulty_python, git, make_world, store_tag_object
+from conftest import World, faulty_python, git, make_world, store_object
 
 
 def _check_output(output: str) -> None:
@@ -80,7 +80,7 @@ def test_malformed_tag_objects(
     if encoding is not None:
         body += f"encoding {encoding}\n".encode()
     body += b"\n" + message
-    oid = store_tag_object(world.clone, body, literally=True)
+    oid = store_object(world.clone, body, literally=True)
     git("update-ref", f"refs/tags/{name}", oid, cwd=world.clone)
     before = world.server_snapshot()
     pushed = world.push_tags(name)
@@ -96,7 +96,7 @@ def test_malformed_tag_objects(
 def test_a_tag_object_libgit2_cannot_parse(world: World) -> None:
     """No tagger line but an encoding header: git stores it, libgit2 refuses to parse it."""
     body = f"object {world.head()}\ntype commit\ntag churn@v1.0.0\nencoding x\n\nhi".encode()
-    oid = store_tag_object(world.clone, body, literally=True)
+    oid = store_object(world.clone, body, literally=True)
     git("update-ref", "refs/tags/churn@v1.0.0", oid, cwd=world.clone)
     pushed = world.push_tags("churn@v1.0.0")
     assert not pushed.ok and pushed.rules() == {"tagger-time", "tag-unreadable"}, pushed.output

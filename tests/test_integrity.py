@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from fuzzing import Fuzzed, shared
 
-from conftest import World, git, gtoguard, make_world, run_gto, store_tag_object
+from conftest import World, git, gtoguard, make_world, run_gto, store_object
 
 
 def literal_tag(world: World, name: str, body: bytes) -> str:
     """A tag object written byte for byte (``hash-object --literally``) as ``refs/tags/name``."""
-    oid = store_tag_object(world.clone, body, literally=True)
+    oid = store_object(world.clone, body, literally=True)
     git("update-ref", f"refs/tags/{name}", oid, cwd=world.clone)
     return oid
 

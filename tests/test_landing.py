@@ -25,7 +25,7 @@ import pytest
 from gtoguard.server.install import GUARD, install_into
 from servers import as_user, guarded, http_push
 
-from conftest import Push, World, git, make_world, store_tag_object, tag_body
+from conftest import Push, World, git, make_world, store_object, tag_body
 
 PROD_ON_MAIN = "stages:\n  prod:\n    branches: [main]\n"
 PROD_FROM_STAGING = "stages:\n  prod:\n    from: [staging]\n"
@@ -75,7 +75,7 @@ def test_the_guard_rejudges_a_tag_after_a_refused_branch(tmp_path: Path) -> None
 def tag_object(world: World, name: str, target: str, when: int) -> str:
     """An annotated tag object named ``name`` on ``target``, with no local ref (the clone's
     file system may not take the name either); push it as ``OID:refs/tags/NAME``."""
-    return store_tag_object(world.clone, tag_body(name, target, when, f"tag {name}\n"))
+    return store_object(world.clone, tag_body(name, target, when, f"tag {name}\n"))
 
 
 def test_a_tag_the_server_cannot_store_declines_the_push(tmp_path: Path) -> None:

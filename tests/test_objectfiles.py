@@ -8,13 +8,13 @@ from pathlib import Path
 
 from gtoguard.git import objectfiles
 
-from conftest import git, local_repo, store_tag_object, tag_body
+from conftest import git, local_repo, store_object, tag_body
 
 
 def _tag(repo: Path, name: str, message: bytes) -> str:
     head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
     body = tag_body(name, head, 1700000000, tagger="B <b@example.com>") + message
-    oid = store_tag_object(repo, body)
+    oid = store_object(repo, body)
     git("update-ref", f"refs/tags/{name}", oid, cwd=repo)
     return oid
 

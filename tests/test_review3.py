@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, faulty_python, git, gtoguard, run_gto, store_tag_object, tag_body
+from conftest import World, faulty_python, git, gtoguard, run_gto, store_object, tag_body
 
 V1 = "churn@v1.0.0^{commit}"
 
@@ -163,7 +163,7 @@ def test_a_counter_of_4301_digits_is_malformed_not_an_internal_error(registered:
     # the same name carried by the tag object under a plain ref name
     commit = git("rev-parse", V1, cwd=world.clone).stdout.strip()
     body = tag_body(name, commit, world.tick(), "promote\n", tagger="Bob <bob@example.com>")
-    oid = store_tag_object(world.clone, body)
+    oid = store_object(world.clone, body)
     pushed = world.push(f"{oid}:refs/tags/release")
     assert not pushed.ok and pushed.rules() == {"tag-name-mismatch"}, pushed.output
 
@@ -258,7 +258,7 @@ def _big_plain_tags(world: World, count: int, megabytes: int) -> list[str]:
     names = []
     for n in range(count):
         body = tag_body(f"release-{n}", commit, world.tick(), tagger="Bob <bob@example.com>")
-        oid = store_tag_object(world.clone, body + b"y" * (megabytes << 20) + f"{n}\n".encode())
+        oid = store_object(world.clone, body + b"y" * (megabytes << 20) + f"{n}\n".encode())
         git("update-ref", f"refs/tags/release-{n}", oid, cwd=world.clone)
         names.append(f"release-{n}")
     return names

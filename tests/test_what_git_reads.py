@@ -13,7 +13,7 @@ import pytest
 
 from gtoguard.server.install import install_into
 
-from conftest import World, git, ssh_key, store_tag_object, tag_body
+from conftest import World, git, ssh_key, store_object, tag_body
 
 
 def on_server(world: World, *args: str, input: bytes | None = None) -> str:
@@ -25,7 +25,7 @@ def tag_object(
 ) -> str:
     """A tag object written by hand (any message, no signature made): its id."""
     body = tag_body(name, target, world.tick(), message, tagger="Bob <bob@example.com>")
-    return store_tag_object(where or world.clone, body)
+    return store_object(where or world.clone, body)
 
 
 def replace_refs(world: World) -> str:
