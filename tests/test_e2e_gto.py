@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -33,6 +34,43 @@ SEQUENCE: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+def _next_second() -> None:
+    start = int(time.time())
+    while int(time.time()) == start:
+        time.sleep(0.02)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found when gto ran in process (4f5e282): within one second the hook judges a "
+    "tag without a counter before one with a counter, so gto's unassignment made in the "
+    "same second as the version's registration (#1) is declined as on an unregistered "
+    "commit, while gto applies it (prod: null). Left open for the next session.",
+)
+def test_gto_tags_made_in_one_second_are_accepted(world: World) -> None:
+    """gto driven by a script: register (#1), assign, a new commit and its registration,
+    then unassign the first version's stage, all inside one second."""
+    _next_second()
+    for args in (
+        ("register", "cv:seg", "--simple", "false"),
+        ("assign", "cv:seg", "--version", "v0.0.1", "--stage", "prod"),
+        ("commit",),
+        ("register", "cv:seg", "--version", "v1.0.0"),
+        ("deprecate", "cv:seg", "v0.0.1", "prod", "--simple", "true"),
+    ):
+        if args == ("commit",):
+            world.commit("retrain")
+            assert world.push("HEAD:main").ok
+            continue
+        run_gto(*args, cwd=world.clone)
+    tags = sorted(git("tag", "--list", cwd=world.clone).stdout.split())
+    dates = git("for-each-ref", "--format=%(taggerdate:unix)", "refs/tags", cwd=world.clone)
+    if len(set(dates.stdout.split())) != 1:
+        pytest.skip("the tags did not fall in one second on this machine")
+    pushed = world.push_tags(*tags)
+    assert pushed.ok, pushed.output
+
+
 @pytest.mark.parametrize("through", ["pre-receive", "pre-push"])
 def test_gto_made_tags_are_accepted(world: World, through: str) -> None:
     if through == "pre-push":
@@ -42,6 +80,7 @@ def test_gto_made_tags_are_accepted(world: World, through: str) -> None:
             world.commit(f"retrain {len(git('log', '--oneline', cwd=world.clone).stdout)}")
             assert world.push("HEAD:main", no_verify=through == "pre-receive").ok
             continue
+        _next_second()  # as a user runs gto: one tag a second (same-second: see below)
         run_gto(*args, cwd=world.clone)
         assert git("tag", "--list", expected, cwd=world.clone).stdout.strip() == expected, args
         result = world.push_tags(expected, no_verify=through == "pre-receive")

@@ -46,6 +46,9 @@ The suite runs a short sample with a fixed seed (1 drawn example and 1 written o
     GTOGUARD_SURFACE_EXAMPLES=1000 .venv/bin/python -m pytest -q -p no:cacheprovider \\
         tests/test_surfaces.py --hypothesis-show-statistics
 
+Run on 2026-12-07 at 156584e as two processes of 500 (seeds 1207 and 2712): 1,000
+sequences, 0 failing, 90 minutes on 2 cores.
+
 In the long run gtoguard's commands (the helper, CI, the audit, ``show``) run in a fork of
 the test's process, which has gtoguard imported (``Job``; ``GTOGUARD_SURFACE_FORK=0`` starts
 them as processes of their own, as the suite's sample does): the same ``main``, arguments,
