@@ -58,6 +58,12 @@ def test_a_soak_of_24_hours_declines_at_23_and_accepts_at_25(world: World) -> No
         world.tag(f"{name}#staging#1", when=now - held * 3600)
     early = ["churn@v1.0.0", "churn#staging#1", "fraud@v1.0.0", "fraud#staging#1"]
     assert world.push_tags(*early).ok
+    for name, code in (("churn", 1), ("fraud", 0)):  # the helper's dry run
+        dry = gtoguard("assign", name, "--version", "v1.0.0", "--stage", "prod", "--dry-run",
+                       cwd=world.clone)  # fmt: skip
+        assert dry.returncode == code and ("[soak-too-short]" in dry.stderr) == bool(code), (
+            dry.stderr
+        )
     world.tag("churn#prod#2", when=now)
     world.tag("fraud#prod#2", when=now)
     ci = gtoguard("check", "--pushed-at", str(now), "--", "churn#prod#2", "fraud#prod#2",

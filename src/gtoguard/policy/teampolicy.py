@@ -85,15 +85,18 @@ def holders_now(state: ArtifactState, stage_rules: StageRules, facts: Facts) -> 
 
 
 def soak_holders(
-    state: ArtifactState, stage_rules: StageRules, facts: Facts
+    state: ArtifactState, stage_rules: StageRules, facts: Facts, hidden: bool
 ) -> dict[str, tuple[str, int]]:
     """Stage -> (the commit gto shows in it now, since when gto has shown it there
     without a break), for the stages ``soak`` lists. A break is any moment gto showed
     another version there, or none, or the artifact as deprecated: a version pushed out
-    of staging and given it back by an unassignment starts counting again then."""
+    of staging and given it back by an unassignment starts counting again then.
+    ``hidden``: the artifact is deprecated now, and gto shows none of its stages."""
     found: dict[str, tuple[str, int]] = {}
+    if hidden:
+        return found
     for stage, _ in stage_rules.soak:
-        holder = None if deprecated(state, facts) else shown_holder(state, stage, facts)
+        holder = shown_holder(state, stage, facts)
         if holder is not None:
             since = _shown_since(state, stage, holder, facts)
             if since is not None:
@@ -197,8 +200,8 @@ def team_policy(
                 )
             if stage_rules.soak and not restoring:
                 moment = ctx.now if ctx.arrived else event.time
-                held = soak_holders(state, stage_rules, facts)
                 hidden = deprecated(state, facts)
+                held = soak_holders(state, stage_rules, facts, hidden)
                 outcome.add(
                     check_soak(ref, tag, event, state, stage_rules, held, moment, hidden), own
                 )
