@@ -100,6 +100,11 @@ RULES = (
         'assigning a stage to a commit without the evidence its `requires` names: a file, a metrics file that is missing or not JSON/YAML, a metric key that is not there; or a metric that misses its bar (`accuracy: ">= 0.92"`) or is not a number',
     ),
     Rule(
+        ("approvals-missing", "approver-not-allowed"),
+        "approvals",
+        "assigning a stage whose `approvals` asks for more approvals of that exact tag object than it has (an approval counts if its approver may approve, is neither the promoter, the requester nor, with `not_by: [registrar]`, the registrar, and is younger than `max_age`); pushing an approval or request under `refs/gtoguard/` that names someone else than the pusher, comes from someone who may not approve, approves one's own request, or deletes or moves one",
+    ),
+    Rule(
         ("branch-not-allowed",),
         "stages",
         "a tagged commit not reachable from the stage's `branches`",

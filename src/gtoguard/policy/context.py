@@ -13,6 +13,7 @@ from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.state import TagEvent
 from gtoguard.model.tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, UNASSIGN, TagName
 from gtoguard.policy.identity import Pusher
+from gtoguard.policy.rules.approvals import BallotReader
 from gtoguard.policy.rules.violation import GitObject, Reachability, Verifier, Violation
 from gtoguard.policy.settings import GtoConfig, Policy
 
@@ -72,6 +73,10 @@ class Facts(NamedTuple):
     # an audit with the server's decision log: who pushed the tag (ref, object id)
     pusher_of: Callable[[str, str], Pusher | None] | None = None
     evidence: EvidenceReader | None = None  # None: no repository to read commits from
+    # a promotion's requests and approvals (stages' approvals); None: not readable here
+    ballots: BallotReader | None = None
+    # who pushed a tag (its name), from the server's decision log; None: no log here
+    registrar: Callable[[str], str | None] | None = None
 
 
 class Context(NamedTuple):
@@ -108,6 +113,7 @@ class Outcome:
         self.checked = checked  # GTO-shaped tag updates looked at
         self.declined_refs: set[str] = set() if declined_refs is None else declined_refs
         self.config_commit: str | None = None  # named on the violations added now
+        self.approved: dict[str, list[str]] = {}  # ref -> who approved it (the receipt says)
 
     def __repr__(self) -> str:
         return (

@@ -79,6 +79,16 @@ class Metrics(NamedTuple):
     checks: tuple[MetricCheck, ...]
 
 
+class Approvals(NamedTuple):
+    """Who must approve a promotion to a stage before it lands (four eyes)."""
+
+    needed: int  # distinct approvers besides the promoter and the requester
+    approvers: frozenset[str]  # who may approve: ``from`` with its groups expanded
+    approvers_as_written: tuple[str, ...]
+    not_registrar: bool = False  # not_by: [registrar]: nor whoever pushed the registration
+    max_age: int | None = None  # seconds an approval counts for; None: no bound
+
+
 class StageRules(NamedTuple):
     """The rules one policy file sets for one stage. ``pushers`` has groups expanded."""
 
@@ -98,6 +108,7 @@ class StageRules(NamedTuple):
     # evidence in the promoted commit: files that must exist, metrics that must clear bars
     files: tuple[str, ...] = ()
     metrics: tuple[Metrics, ...] = ()
+    approvals: Approvals | None = None
 
 
 class Signers(NamedTuple):
@@ -273,6 +284,14 @@ class Groups:
         self._groups = groups
         self._done: dict[str, frozenset[str]] = {}
 
+    def expand(self, written: Any) -> frozenset[str]:
+        """The users a list as a policy writes one names ('@group' entries expanded)."""
+        return frozenset(
+            user
+            for item in written
+            for user in (self.members(item[1:]) if item.startswith("@") else (item,))
+        )
+
     def members(self, name: str) -> frozenset[str]:
         found = self._done.get(name)
         if found is not None:
@@ -307,10 +326,7 @@ def group_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     pushers or inside another group, each cycle of groups, and each group nested deeper
     than MAX_GROUP_DEPTH. One walk over the groups: time linear in the policy."""
     groups = data.get("groups") or {}
-    problems = [
-        (f"/stages/{stage}/pushers", f"group {item!r} is not defined")
-        for stage, item in undefined_groups(data)
-    ]
+    problems = [(path, f"group {item!r} is not defined") for path, item in undefined_groups(data)]
     for name, items in groups.items():
         for item in _items(items):
             if item.startswith("@") and item[1:] not in groups:
@@ -368,13 +384,7 @@ def _inner(groups: Mapping[str, Any], name: str) -> list[str]:
 
 def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Groups, source: str) -> StageRules:
     pushers = entry.get("pushers")
-    expanded = None
-    if pushers is not None:
-        expanded = frozenset(
-            user
-            for item in pushers
-            for user in (groups.members(item[1:]) if item.startswith("@") else (item,))
-        )
+    expanded = None if pushers is None else groups.expand(pushers)
     return StageRules(
         stage=stage,
         source=source,
@@ -393,6 +403,21 @@ def _stage_rules(stage: str, entry: Mapping[str, Any], groups: Groups, source: s
             Metrics(item["file"], tuple(_bar(k, v) for k, v in item["checks"].items()))
             for item in (entry.get("requires") or {}).get("metrics") or ()
         ),
+        approvals=_approvals(entry.get("approvals"), groups),
+    )
+
+
+def _approvals(entry: Mapping[str, Any] | None, groups: Groups) -> Approvals | None:
+    if not entry:
+        return None
+    written = tuple(entry.get("from") or ())
+    age = entry.get("max_age")
+    return Approvals(
+        needed=int(entry.get("count") or 1),
+        approvers=groups.expand(written),
+        approvers_as_written=written,
+        not_registrar="registrar" in (entry.get("not_by") or ()),
+        max_age=None if age is None else seconds(age),
     )
 
 
@@ -432,14 +457,18 @@ def _freeze(window: Mapping[str, Any]) -> Freeze:
 
 
 def undefined_groups(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(stage, '@group') for every group a policy uses but does not define."""
+    """(JSON path, '@group') for every group a policy uses in a stage's ``pushers`` or
+    ``approvals.from`` but does not define."""
     groups = data.get("groups") or {}
-    return [
-        (stage, item)
-        for stage, entry in (data.get("stages") or {}).items()
-        for item in (entry or {}).get("pushers") or ()
-        if item.startswith("@") and item[1:] not in groups
-    ]
+    found = []
+    for stage, entry in (data.get("stages") or {}).items():
+        lists = {
+            f"/stages/{stage}/pushers": (entry or {}).get("pushers"),
+            f"/stages/{stage}/approvals/from": ((entry or {}).get("approvals") or {}).get("from"),
+        }
+        for path, items in lists.items():
+            found += [(path, i) for i in items or () if i.startswith("@") and i[1:] not in groups]
+    return found
 
 
 def _tuple(value: Any) -> tuple[str, ...] | None:

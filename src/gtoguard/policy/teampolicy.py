@@ -11,6 +11,7 @@ from gtoguard.model.state import ArtifactState, TagEvent
 from gtoguard.model.tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, TagName
 from gtoguard.policy.context import INCREASING, REGISTRATION, Context, Facts, Outcome, order_key
 from gtoguard.policy.identity import Pusher
+from gtoguard.policy.rules.approvals import check_approvals
 from gtoguard.policy.rules.evidence import check_evidence
 from gtoguard.policy.rules.frozen import check_frozen
 from gtoguard.policy.rules.messages import check_message
@@ -212,6 +213,8 @@ def team_policy(
             if not pushed:
                 continue
             outcome.add(check_branches(ref, tag, event, stage_rules, facts.reachable), own)
+            if stage_rules.approvals is not None and tag.action is ASSIGN and not restoring:
+                _approvals(update, tag, event, state, stage_rules, ctx, outcome)
             outcome.add(
                 check_pusher(
                     ref,
@@ -253,6 +256,43 @@ def team_policy(
                 outcome.add(
                     check_frozen(ref, tag, stage_rules, ctx.freeze_at, restoring=restoring), own
                 )
+
+
+def _approvals(
+    update: RefUpdate,
+    tag: TagName,
+    event: TagEvent,
+    state: ArtifactState,
+    stage_rules: StageRules,
+    ctx: Context,
+    outcome: Outcome,
+) -> None:
+    """Four eyes, where the promotion arrives (a hook, the helper, CI's ``--pushed-at``);
+    an audit of history cannot know them (the server's cleanup drops them once they
+    are used): the decision log holds who approved."""
+    facts = ctx.facts
+    ballot = facts.ballots(update.new, event.tag) if facts.ballots and ctx.arrived else None
+    who = _who(facts, update) if ballot is not None and ballot.complete else None
+    registrars = None
+    if stage_rules.approvals and stage_rules.approvals.not_registrar and facts.registrar:
+        names = [
+            e.tag for e in state.events if e.name.action is REGISTER and e.commit == event.commit
+        ]
+        found = [facts.registrar(n) for n in names]
+        registrars = None if None in found else {n for n in found if n is not None}
+    violation, counted = check_approvals(
+        update.ref,
+        tag,
+        update.new,
+        stage_rules,
+        ballot,
+        who.name if who else None,
+        registrars,
+        ctx.freeze_at if ctx.freeze_at is not None else ctx.now,  # the server's clock
+    )
+    outcome.add(violation, stage_rules.source)
+    if violation is None and counted:
+        outcome.approved[update.ref] = counted
 
 
 def _who(facts: Facts, update: RefUpdate) -> Pusher | None:

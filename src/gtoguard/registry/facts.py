@@ -17,6 +17,7 @@ from gtoguard.model.signatureblock import Verdict
 from gtoguard.policy import timebudget
 from gtoguard.policy.context import NOTHING, Evidence, Facts
 from gtoguard.policy.identity import Pusher, identity_sources, pusher
+from gtoguard.policy.rules.approvals import BallotReader
 from gtoguard.policy.rules.pushers import CI_IDENTITY_HINT
 from gtoguard.policy.settings import Policy
 from gtoguard.registry.rulefiles import server_policy
@@ -97,7 +98,44 @@ def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpd
         CI_IDENTITY_HINT if where.side == "ci" else "",
         repo.commit_time,
         evidence=evidence_reader(repo),  # read only where a stage's requires asks
+        ballots=_ballots(repo, where),
+        registrar=log_registrars(repo) if where.side == "server" else None,
     )
+
+
+def _ballots(repo: Repo, where: Where) -> BallotReader | None:
+    """Where a promotion's requests and approvals are read: the repository's own refs
+    on the server (and in CI, which fetches them), the remote's on a clone."""
+    from gtoguard.registry.approvals import local_ballots, remote_ballots
+
+    if where.side == "client":
+        return remote_ballots(repo, where.remote) if where.remote else None
+    return local_ballots(repo)
+
+
+def log_registrars(repo: Repo) -> Callable[[str], str | None] | None:
+    """Who last pushed each tag name, from the server's decision log (read when first
+    asked); None where the server keeps no log."""
+    try:
+        policy = server_policy(repo)
+    except CannotRun:
+        return None
+    if policy is None or policy.log is None:
+        return None
+    log = policy.log
+    by_ref: dict[str, str] | None = None
+
+    def registrar(name: str) -> str | None:
+        nonlocal by_ref
+        if by_ref is None:
+            from gtoguard.registry.decisionlog import pushers
+
+            by_ref = {}
+            for (ref, _), (who, _) in pushers(log).items():
+                by_ref[ref] = who
+        return by_ref.get(f"refs/tags/{name}")
+
+    return registrar
 
 
 def evidence_reader(repo: Repo) -> Callable[[str, str, bool], Evidence]:

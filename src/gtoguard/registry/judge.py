@@ -19,6 +19,7 @@ from gtoguard.git.branches import Branch, config_changes
 from gtoguard.git.objects import object_info, pushed_object
 from gtoguard.git.repo import Repo
 from gtoguard.git.tagrefs import tag_targets
+from gtoguard.model.approvalrefs import OWN_PREFIX
 from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.state import Registry, TagEvent
 from gtoguard.model.tagname import TagNameError, parse_tag
@@ -26,7 +27,8 @@ from gtoguard.model.tagobject import HEAD_CAP
 from gtoguard.policy import clock, timebudget
 from gtoguard.policy.context import Context, Outcome, event_of
 from gtoguard.policy.evaluate import evaluate
-from gtoguard.policy.rules.violation import GitObject
+from gtoguard.policy.rules.pushers import SERVER_IDENTITY_HINT
+from gtoguard.policy.rules.violation import GitObject, Violation
 from gtoguard.policy.scope import gto_updates, touched_artifacts
 from gtoguard.policy.settings import GtoConfig, Policy
 from gtoguard.registry import tombstones
@@ -168,7 +170,10 @@ def run(
     config_violations += namespaced_refs(updates, repo.namespace)
     config_violations += claimed_default(repo, updates, branch)
     config_violations += tip_problems(repo, updates, branch)
-    other = [u for u in updates if is_other_ref(u.ref)]
+    other = [u for u in updates if is_other_ref(u.ref) and not u.ref.startswith(OWN_PREFIX)]
+    own = [u for u in updates if u.ref.startswith(OWN_PREFIX)]
+    if own:  # gtoguard's own namespace is judged by gtoguard, whatever refs.allow says
+        config_violations += _own_refs(repo, own, branch, where, now, result.notes)
     if other:
         server = where is None or where.side == "server"
         config_violations += refs_not_allowed(other, _allowed_refs(repo, where), server)
@@ -232,6 +237,43 @@ def run(
     for violation in config_violations:
         result.outcome.add(violation)
     return result
+
+
+def _own_refs(
+    repo: Repo,
+    own: Sequence[RefUpdate],
+    branch: Branch,
+    where: Where | None,
+    now: int | None,
+    notes: list[str],
+) -> list[Violation]:
+    """Requests and approvals pushed (``registry/approvals.py``): on the server, each
+    names its pusher; a server that cannot tell who pushes declines them."""
+    from gtoguard.policy.identity import pusher
+    from gtoguard.registry.approvals import own_ref_violations
+
+    where = where or Where("server")
+    settings = load_settings(repo, branch)
+    policy = settings.policy
+    who = None
+    if where.side == "server":
+        who = pusher(where.env, policy.identity_variable)
+        if who is None:
+            facts = facts_for(repo, where, policy)
+            return [
+                Violation(
+                    "identity-unknown",
+                    u.ref,
+                    "a request or an approval names the person who pushes it, and no pusher "
+                    f"identity is available here ({facts.identity_from})",
+                    SERVER_IDENTITY_HINT,
+                )
+                for u in own
+            ]
+    # the server's clock at the push (freeze windows' too: GTOGUARD_NOW in tests)
+    moment = _freeze_at(policy, where, now, notes)
+    freeze_at = moment if where.side == "server" else None
+    return own_ref_violations(repo, own, policy, who.name if who else None, moment, freeze_at)
 
 
 def _allowed_refs(repo: Repo, where: Where | None) -> tuple[str, ...]:

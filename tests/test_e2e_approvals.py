@@ -1,0 +1,177 @@
+"""Four eyes (``stages.<name>.approvals``), through real pushes into a bare server with the
+installed hook and the pusher's identity in REMOTE_USER: requests and approvals under
+``refs/gtoguard/``, and the promotion that counts them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import World, git, make_world, run_gto, store_object
+
+POLICY = """\
+groups:
+  ml-leads: [bob, carol, dave, alice]
+stages:
+  prod:
+    approvals:
+      count: 2
+      from: ["@ml-leads"]
+      not_by: [registrar]
+      max_age: 7d
+"""
+
+
+def as_user(name: str) -> dict[str, str]:
+    return {"REMOTE_USER": name}
+
+
+def oid(world: World, rev: str) -> str:
+    return git("rev-parse", rev, cwd=world.clone).stdout.strip()
+
+
+def approval_object(world: World, target: str, approver: str, when: int) -> str:
+    body = (
+        f"object {target}\ntype tag\ntag approval\n"
+        f"tagger {approver} <{approver}@example.com> {when} +0000\n\napprove\n"
+    ).encode()
+    return store_object(world.clone, body)
+
+
+def push_ref(world: World, value: str, ref: str, user: str) -> tuple[bool, str]:
+    pushed = world.push(f"{value}:{ref}", env=as_user(user))
+    return pushed.ok, pushed.output
+
+
+@pytest.fixture
+def approvals_world(tmp_path: Path) -> World:
+    world = make_world(tmp_path)
+    log = tmp_path / "decisions.jsonl"
+    world.set_server_policy(f"identity: REMOTE_USER\nlog: {log}\n")
+    world.commit("policy", {".gtoguard.yaml": POLICY})
+    assert world.push("HEAD:main", env=as_user("alice")).ok
+    world.tag("churn@v1.3.0")
+    assert world.push_tags("churn@v1.3.0", env=as_user("dave")).ok  # dave registers
+    return world
+
+
+def request(world: World, name: str = "churn#prod#1", user: str = "alice") -> str:
+    world.tag(name)
+    tag = oid(world, name)
+    ok, said = push_ref(world, tag, f"refs/gtoguard/requests/{tag}/{user}", user)
+    assert ok, said
+    return tag
+
+
+def approve(world: World, tag: str, user: str, when: int | None = None) -> tuple[bool, str]:
+    value = approval_object(world, tag, user, world.tick() if when is None else when)
+    return push_ref(world, value, f"refs/gtoguard/approvals/{tag}/{user}", user)
+
+
+def test_two_approvals_from_the_group_let_the_promotion_land(approvals_world: World) -> None:
+    world = approvals_world
+    tag = request(world)
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert not pushed.ok and pushed.rules() == {"approvals-missing"}, pushed.output
+    assert "it has none" in pushed.output
+    assert approve(world, tag, "bob")[0]
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert not pushed.ok and "it has 1: bob" in pushed.output, pushed.output
+    assert approve(world, tag, "carol")[0]
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert pushed.ok, pushed.output
+    assert "churn#prod#1" in world.server_tags()
+
+
+def test_what_does_not_count_is_declined_with_its_rule(approvals_world: World) -> None:
+    world = approvals_world
+    tag = request(world)
+    # a self-approval: the requester approving their own request
+    ok, said = approve(world, tag, "alice")
+    assert not ok and "[approver-not-allowed]" in said and "their own request" in said
+    # an approver outside the group
+    ok, said = approve(world, tag, "mallory")
+    assert not ok and "[approver-not-allowed]" in said and "may not approve" in said
+    # a forged approver: bob's name pushed by carol
+    value = approval_object(world, tag, "bob", world.tick())
+    ok, said = push_ref(world, value, f"refs/gtoguard/approvals/{tag}/bob", "carol")
+    assert not ok and "you push as carol" in said
+    # the registrar (not_by: registrar): dave pushed churn@v1.3.0; his approval lands
+    # (a promotion may be of another version), and does not count for this one
+    assert approve(world, tag, "dave")[0]
+    assert approve(world, tag, "bob")[0]
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert not pushed.ok and "dave registered the version" in pushed.output, pushed.output
+    # the promoter's own approval does not count: carol approves, then promotes herself
+    assert approve(world, tag, "carol")[0]
+    pushed = world.push_tags("churn#prod#1", env=as_user("carol"))
+    assert not pushed.ok and "carol is the one promoting" in pushed.output, pushed.output
+    assert world.push_tags("churn#prod#1", env=as_user("alice")).ok
+
+
+def test_approvals_of_another_object_never_count(approvals_world: World) -> None:
+    world = approvals_world
+    first = request(world)
+    assert approve(world, first, "bob")[0] and approve(world, first, "carol")[0]
+    # the same tag name, made again: another object, with another message
+    git("tag", "-d", "churn#prod#1", cwd=world.clone)
+    world.tag("churn#prod#1", message="something else")
+    assert oid(world, "churn#prod#1") != first
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert not pushed.ok and pushed.rules() == {"approvals-missing"}, pushed.output
+    assert "another tag object named churn#prod#1" in pushed.output
+
+
+def test_an_expired_approval_does_not_count(approvals_world: World) -> None:
+    world = approvals_world
+    tag = request(world)
+    assert approve(world, tag, "bob")[0] and approve(world, tag, "carol")[0]
+    later = {"GTOGUARD_NOW": str(world.clock + 8 * 86400), **as_user("alice")}
+    pushed = world.push_tags("churn#prod#1", env=later)
+    assert not pushed.ok and "past max_age 7 d" in pushed.output, pushed.output
+
+
+def test_approvals_are_never_deleted_or_moved_and_requests_only_by_their_requester(
+    approvals_world: World,
+) -> None:
+    world = approvals_world
+    tag = request(world)
+    assert approve(world, tag, "bob")[0]
+    ref = f"refs/gtoguard/approvals/{tag}/bob"
+    pushed = world.push(f":{ref}", env=as_user("bob"))
+    assert not pushed.ok and "never deleted" in pushed.output
+    ok, said = push_ref(world, approval_object(world, tag, "bob", world.tick()), ref, "bob")
+    assert not ok and "never moved" in said, said
+    pushed = world.push(f":refs/gtoguard/requests/{tag}/alice", env=as_user("bob"))
+    assert not pushed.ok and "you push as bob" in pushed.output
+    # the requester withdraws: the approvals given count no more
+    assert world.push(f":refs/gtoguard/requests/{tag}/alice", env=as_user("alice")).ok
+    assert approve(world, tag, "carol")[0] is False
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert not pushed.ok and "nobody requested it" in pushed.output, pushed.output
+    # anything else under refs/gtoguard/ is declined, whatever refs.allow says
+    pushed = world.push(f"HEAD:refs/gtoguard/other", env=as_user("alice"))
+    assert not pushed.ok and "[approver-not-allowed]" in pushed.output
+
+
+def test_gto_reads_the_server_the_same_with_and_without_the_approval_refs(
+    approvals_world: World, tmp_path: Path
+) -> None:
+    world = approvals_world
+    tag = request(world)
+    assert approve(world, tag, "bob")[0] and approve(world, tag, "carol")[0]
+    assert world.push_tags("churn#prod#1", env=as_user("alice")).ok
+    reader = tmp_path / "reader"
+    git("clone", "-q", str(world.server), str(reader), cwd=tmp_path)
+    seen = []
+    for _ in ("without the refs", "with them"):
+        shown = run_gto("show", "--json", cwd=reader)
+        history = run_gto("history", "churn", "--json", cwd=reader)
+        assert shown.returncode == 0 and history.returncode == 0, shown.stderr
+        seen.append((json.loads(shown.stdout), json.loads(history.stdout)))
+        git("fetch", "-q", "origin", "+refs/gtoguard/*:refs/gtoguard/*", cwd=reader)
+        assert git("for-each-ref", "refs/gtoguard/", cwd=reader).stdout.count("\n") == 3
+    assert seen[0] == seen[1]
+    assert seen[0][0]["churn"]["stage"]["prod"] == "v1.3.0"
