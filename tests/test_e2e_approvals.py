@@ -82,7 +82,12 @@ def test_two_approvals_from_the_group_let_the_promotion_land(approvals_world: Wo
     assert approve(world, tag, "carol")[0]
     pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
     assert pushed.ok, pushed.output
+    assert "churn: v1.3.0 → prod (approved by bob, carol)" in pushed.output
     assert "churn#prod#1" in world.server_tags()
+    log = world.root / "decisions.jsonl"
+    last = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    assert last["pusher"] == "alice" and last["verdict"] == "accepted"
+    assert last["approvals"] == {"refs/tags/churn#prod#1": ["bob", "carol"]}
 
 
 def test_what_does_not_count_is_declined_with_its_rule(approvals_world: World) -> None:

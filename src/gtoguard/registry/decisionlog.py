@@ -34,6 +34,7 @@ def record(
     violations: Sequence[Violation],
     env: Mapping[str, str],
     dropped: int = 0,
+    approved: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """pre-receive's decision, appended to the server policy's ``log`` if it names one.
     A server policy that cannot be read names no log (the push was declined for it).
@@ -69,6 +70,8 @@ def record(
     )
     if dropped:  # the pusher stopped reading (or hung up): it did not see the whole report
         line["output_dropped"] = dropped
+    if approved and verdict == ACCEPTED:  # who approved each promotion that needed it
+        line["approvals"] = {printable_ref(ref): list(names) for ref, names in approved.items()}
     try:
         append(policy.log, line)
     except OSError as exc:

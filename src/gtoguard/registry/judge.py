@@ -20,7 +20,7 @@ from gtoguard.git.objects import object_info, pushed_object
 from gtoguard.git.repo import Repo
 from gtoguard.git.tagrefs import tag_targets
 from gtoguard.model.approvalrefs import OWN_PREFIX
-from gtoguard.model.refupdate import RefUpdate
+from gtoguard.model.refupdate import TAG_PREFIX, RefUpdate
 from gtoguard.model.state import Registry, TagEvent
 from gtoguard.model.tagname import TagNameError, parse_tag
 from gtoguard.model.tagobject import HEAD_CAP
@@ -228,6 +228,7 @@ def run(
             settings.cache.save()  # the verdicts jsonschema reached, for the next push
         if receipt and result.outcome.ok:
             result.receipt = _receipt(repo, before, registry, settings.config, result.notes)
+            result.receipt = _with_approvers(result.receipt, result.outcome.approved)
         if (
             result.outcome.ok
             and settings.policy.tags.allow_delete
@@ -237,6 +238,21 @@ def run(
     for violation in config_violations:
         result.outcome.add(violation)
     return result
+
+
+def _with_approvers(lines: list[str], approved: Mapping[str, list[str]]) -> list[str]:
+    """Each promotion that needed approvals says whose: ``churn: v1.3.0 → prod (approved
+    by bob, carol)``."""
+    for ref, names in approved.items():
+        try:
+            tag = parse_tag(ref[len(TAG_PREFIX) :])
+        except TagNameError:
+            continue
+        for number, line in enumerate(lines):
+            if line.startswith(f"{tag.artifact}: ") and f" → {tag.stage}" in line:
+                lines[number] = f"{line} (approved by {', '.join(names)})"
+                break
+    return lines
 
 
 def _own_refs(

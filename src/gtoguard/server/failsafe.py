@@ -63,6 +63,7 @@ def _record(decision: Decision, err: TextIO, env: Mapping[str, str]) -> None:
             decision.violations,
             env,
             clientstream.dropped(),
+            decision.approved,
         )
     except Exception as exc:
         reason = failure_reason(exc)

@@ -37,6 +37,7 @@ class Decision:
         self.updates: Sequence[RefUpdate] = ()
         self.verdict: str | None = None  # "accepted", "declined", "accepted-unchecked"
         self.violations: Sequence[Violation] = ()
+        self.approved: Mapping[str, Sequence[str]] = {}  # ref -> who approved it
 
     def set(self, verdict: str, violations: Sequence[Violation]) -> None:
         self.verdict, self.violations = verdict, violations
@@ -108,6 +109,7 @@ def run_hook(
         )
     outcome = result.outcome
     decision.set("accepted" if outcome.ok else "declined", outcome.violations)
+    decision.approved = outcome.approved
     if not outcome.violations and not outcome.checked:
         return EXIT_OK
     declined = sorted(outcome.declined_refs)
