@@ -161,7 +161,7 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 # layer stays fast.
 E2E_MODULES = frozenset({
     "test_check.py", "test_ci_templates.py", "test_cli.py", "test_clientstream.py",
-    "test_confighistory.py", "test_decisionlog.py", "test_e2e_approvals.py",
+    "test_confighistory.py", "test_decisionlog.py", "test_e2e_approvals.py", "test_helper_approvals.py",
     "test_e2e_escapes.py", "test_e2e_gto.py",
     "test_e2e_hooks.py", "test_e2e_policy.py", "test_frictions.py", "test_gitbatch.py",
     "test_gitolite.py", "test_gto_readable.py", "test_hangup.py", "test_helper.py",

@@ -5,6 +5,7 @@ per family of verbs. Commands return exit codes (docs/design.md §5): 0 accepted
 from __future__ import annotations
 
 from gtoguard.commands import (  # noqa: F401 (they register)
+    approving,
     configs,
     create,
     demo,

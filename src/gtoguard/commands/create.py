@@ -134,6 +134,14 @@ def _create(
         handle, request, planning.config_branch(handle, branch, push), push, sign, early
     )
     outcome = found.outcome
+    if request.action.value == "assign" and any(
+        v.rule == "approvals-missing" and v.severity == "error" for v in outcome.violations
+    ):  # a stage with approvals: the requested object goes, once approved, never a new one
+        from gtoguard.commands.approving import promote_requested
+
+        code = promote_requested(handle, found, push or "origin", dry_run)
+        if code is not None:
+            return code
     declined = sorted(outcome.declined_refs)
     summary = None
     if declined:

@@ -45,7 +45,7 @@ def remote_refs_under(repo: Repo, remote: str, prefixes: Sequence[str]) -> dict[
     for line in done.stdout.splitlines():
         oid, _, name = line.partition(b"\t")
         ref = decode_ref(name)
-        if any(ref.startswith(p) for p in prefixes):
+        if not ref.endswith("^{}") and any(ref.startswith(p) for p in prefixes):
             found[ref] = oid.decode()
     return found
 

@@ -46,7 +46,13 @@ def promotion_of(repo: Repo, oid: str) -> TagName | None:
 
 
 def _people(refs: dict[str, str], prefix: str) -> dict[str, str]:
-    return {ref[len(prefix) :]: oid for ref, oid in refs.items() if "/" not in ref[len(prefix) :]}
+    """Person -> object id of the refs directly under ``prefix``."""
+    cut = len(prefix)
+    return {
+        ref[cut:]: oid
+        for ref, oid in refs.items()
+        if ref.startswith(prefix) and ref[cut:] and "/" not in ref[cut:]
+    }
 
 
 def local_ballots(repo: Repo) -> BallotReader:

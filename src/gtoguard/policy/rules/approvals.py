@@ -123,30 +123,47 @@ def check_approvals(
     counted, why = count_approvals(oid, want, ballot, promoter, registrars, now)
     if len(counted) >= want.needed:
         return None, counted
+    allowed = ", ".join(want.approvers_as_written)
+    hint = (
+        f"each approver runs gtoguard approve {tag.artifact} --stage {rules.stage} --push; "
+        f"gtoguard approvals {tag.artifact} shows what is missing"
+    )
+    if not ballot.requesters:
+        return (
+            Violation(
+                MISSING,
+                ref,
+                f"stage {rules.stage} needs {want.needed} approval(s) from {allowed} "
+                f"({rules.source}), given to a request of the very tag object promoted; "
+                f"nobody requested this one{_elsewhere(tag, ballot)}",
+                f"ask for them: gtoguard request {tag.artifact} --version VERSION --stage "
+                f"{rules.stage} --push; then {hint}",
+            ),
+            [],
+        )
     if want.not_registrar and registrars is None:
         why.append("who registered the version is not known (the server's decision log, log:)")
-    if not ballot.requesters:
-        why.insert(0, "nobody requested it (approvals count only for a request)")
     has = f"{len(counted)}: {', '.join(counted)}" if counted else "none"
-    elsewhere = ""
-    if ballot.elsewhere:
-        elsewhere = (
-            f"; approvals of another tag object named {tag.tag} never count for this one "
-            f"({', '.join(ballot.elsewhere)})"
-        )
     detail = f" ({'; '.join(why)})" if why else ""
     return (
         Violation(
             MISSING,
             ref,
             f"stage {rules.stage} needs {want.needed} approval(s) of this tag object "
-            f"({short(oid)}) from {', '.join(want.approvers_as_written)}, besides whoever "
-            f"requests and promotes it ({rules.source}); it has {has}{detail}{elsewhere}",
-            f"gtoguard request {tag.artifact} --version VERSION --stage {rules.stage} --push, "
-            f"then each approver runs gtoguard approve {tag.artifact} --stage {rules.stage} "
-            f"--push; gtoguard approvals {tag.artifact} shows what is missing",
+            f"({short(oid)}) from {allowed}, besides whoever requests and promotes it "
+            f"({rules.source}); it has {has}{detail}{_elsewhere(tag, ballot)}",
+            hint,
         ),
         counted,
+    )
+
+
+def _elsewhere(tag: TagName, ballot: Ballot) -> str:
+    if not ballot.elsewhere:
+        return ""
+    return (
+        f"; approvals of another tag object named {tag.tag} never count for this one "
+        f"({', '.join(ballot.elsewhere)})"
     )
 
 

@@ -1,0 +1,325 @@
+"""Four eyes: request, approve, approvals, withdraw (docs/policy.md, "Approvals")."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from gtoguard.commands.base import error, exits, main, say
+from gtoguard.errors import UsageError
+from gtoguard.model.printable import short
+
+_AS = click.option(
+    "--as",
+    "user",
+    metavar="NAME",
+    help="Your name on the server (REMOTE_USER, GL_USERNAME …); default: git config gtoguard.user.",
+)
+_REMOTE = click.option("--remote", default="origin", show_default=True, help="The server's remote.")
+_REPO = click.option("--repo", default=".", show_default=True, help="The clone to work in.")
+
+
+def _push(handle: Any, remote: str, refs: list[str], what: str) -> bool:
+    from gtoguard.registry.asking import push_own
+
+    ok, lines = push_own(handle, remote, refs)
+    for line in lines:
+        say(line, err=True)
+    if not ok:
+        error(f"{remote} declined the {what}", "fix what the lines above say and try again")
+    return ok
+
+
+@main.command()
+@click.argument("name")
+@click.argument("ref", required=False)
+@click.option("--stage", required=True, help="The stage the promotion is to.")
+@click.option("--version", "version", metavar="V", help="The registered version to promote.")
+@click.option("-m", "--message", help="The promotion tag's message (default: gto's).")
+@click.option("--sign", is_flag=True, help="Sign the promotion tag (git tag -s).")
+@click.option(
+    "--push",
+    "push",
+    is_flag=False,
+    flag_value="origin",
+    default=None,
+    metavar="[REMOTE]",
+    help="Push the request to REMOTE (origin) at once.",
+)
+@_AS
+@_REPO
+@exits
+def request(name: str, ref: str | None, stage: str, **opts: Any) -> int:
+    """Ask for the approvals a promotion of NAME to a stage needs.
+
+    Makes the promotion tag object now (NAME#STAGE#N, as gtoguard assign would) and
+    keeps it under refs/gtoguard/requests/, out of every gto reader's sight. Approvers
+    approve that very object; gtoguard assign --push then pushes it, never a new one.
+
+    \b
+    Example:
+      gtoguard request churn --version v1.3.0 --stage prod --push
+    """
+    from gtoguard.git.repo import open_repo
+    from gtoguard.model.approvalrefs import request_ref
+    from gtoguard.model.tagname import Action
+    from gtoguard.policy.report import write_text
+    from gtoguard.policy.rules.approvals import MISSING
+    from gtoguard.registry import asking, planning
+
+    version, message, sign = opts["version"], opts["message"], opts["sign"]
+    push, user, repo = opts["push"], opts["user"], opts["repo"]
+    handle = open_repo(repo)
+    me = asking.whoami(handle, user)
+    remote = push or "origin"
+    wanted = planning.Request(
+        Action.ASSIGN, name, ref, version=version, stage=stage, message=message
+    )
+    found = planning.plan(
+        handle, wanted, planning.config_branch(handle, None, remote), remote, sign
+    )
+    if len(found.tags) != 1:
+        raise UsageError(
+            f"a request is for one promotion of a registered version; this would also "
+            f"register {found.tags[0].name}",
+            f"register it first: gtoguard register {name} {ref or ''} --push".replace("  ", " "),
+        )
+    new = found.tags[0]
+    rules = [r for r in found.settings.policy.rules_for(stage) if r.approvals is not None]
+    if not rules:
+        raise UsageError(
+            f"stage {stage} asks for no approvals",
+            f"promote it: gtoguard assign {name} --stage {stage} --version V --push",
+        )
+    others = [v for v in found.outcome.violations if v.rule != MISSING]
+    write_text(sys.stderr, others, None, found.notes)
+    if any(v.severity == "error" for v in others):
+        error("the promotion itself would be declined; nothing was written", None)
+        return 1
+    oid = asking.write_request(handle, new.name, new.commit, new.message, me, sign)
+    say(f"Requested {new.name} (object {short(oid)}): {name} → {stage}")
+    if push is None:
+        say(f"To send it, run:\n    git push origin {request_ref(oid, me)}")
+        return 0
+    if not _push(handle, push, [request_ref(oid, me)], "request"):
+        handle.git("update-ref", "-d", handle.full(request_ref(oid, me)), oid)
+        return 1
+    say(f"Pushed to {push}; approvers run:\n    gtoguard approve {name} --stage {stage} --push")
+    return 0
+
+
+@main.command()
+@click.argument("name")
+@click.argument("request_name", metavar="[REQUEST]", required=False)
+@click.option("--stage", required=True, help="The stage of the promotion to approve.")
+@click.option(
+    "--version", "version", metavar="V", help="The version it promotes (to choose among several)."
+)
+@click.option("-m", "--message", help="The approval's message.")
+@click.option(
+    "--sign", is_flag=True, help="Sign the approval (git tag -s): needed where CI verifies it."
+)
+@click.option(
+    "--push",
+    "push",
+    is_flag=False,
+    flag_value="origin",
+    default=None,
+    metavar="[REMOTE]",
+    help="Push the approval to REMOTE (origin) at once.",
+)
+@_AS
+@_REPO
+@exits
+def approve(name: str, request_name: str | None, stage: str, **opts: Any) -> int:
+    """Approve a pending request to promote NAME to a stage.
+
+    The approval is a tag object of the requested object itself, kept under
+    refs/gtoguard/approvals/: it counts for that object only. REQUEST is the
+    promotion tag's name or its object id, when several are pending.
+
+    \b
+    Example:
+      gtoguard approve churn --stage prod --push
+    """
+    from gtoguard.git.repo import open_repo
+    from gtoguard.model.approvalrefs import approval_ref
+    from gtoguard.registry import asking
+
+    version, message, sign = opts["version"], opts["message"], opts["sign"]
+    push, user, repo = opts["push"], opts["user"], opts["repo"]
+    handle = open_repo(repo)
+    me = asking.whoami(handle, user)
+    remote = push or "origin"
+    items = asking.pending(handle, asking.fetch_own(handle, remote), name)
+    commit = _version_commit(handle, name, version) if version else None
+    item = asking.find_request(items, stage, request_name, commit)
+    asking.write_approval(handle, item, me, sign, message)
+    ref = approval_ref(item.oid, me)
+    say(f"Approved {item.name} (object {short(item.oid)}) as {me}")
+    if push is None:
+        say(f"To send it, run:\n    git push {remote} {ref}")
+        return 0
+    if not _push(handle, remote, [ref], "approval"):
+        handle.git("update-ref", "-d", handle.full(ref))
+        return 1
+    say(f"Pushed to {remote}")
+    return 0
+
+
+def _version_commit(handle: Any, name: str, version: str) -> str:
+    from gtoguard.git.tagrefs import tag_names, tags_of
+    from gtoguard.registry.tagstate import registry_of
+
+    registry = registry_of(tags_of(handle, {name}, tag_names(handle, {name})), {name})
+    commits = registry.artifact(name).commits_of(version)
+    if not commits:
+        raise UsageError(
+            f"{name} has no version {version} here",
+            f"fetch the tags: git fetch --tags; gtoguard show {name}",
+        )
+    return str(commits[-1])
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="As JSON: one object per request.")
+@_REMOTE
+@_REPO
+@exits
+def approvals(name: str | None, as_json: bool, remote: str, repo: str) -> int:
+    """The pending requests on the server: who requested, who approved, what is missing.
+
+    Fetches refs/gtoguard/ from the remote first. Exit 0 whatever is pending.
+    """
+    from gtoguard.git.repo import open_repo
+    from gtoguard.registry import asking, planning
+    from gtoguard.registry.rulefiles import load_settings
+
+    handle = open_repo(repo)
+    items = asking.pending(handle, asking.fetch_own(handle, remote), name)
+    policy = load_settings(handle, planning.config_branch(handle, None, remote)).policy
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        needed, allowed = asking.still_needed(item, policy)
+        rows.append(
+            {
+                "request": item.name,
+                "object": item.oid,
+                "artifact": item.tag.artifact,
+                "stage": item.tag.stage,
+                "commit": item.commit,
+                "requested_by": list(item.requesters),
+                "approved_by": list(item.approvers),
+                "still_needed": needed,
+                "from": allowed,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        say(f"no pending requests on {remote}" + (f" for {name}" if name else ""))
+    for row in rows:
+        approved = ", ".join(row["approved_by"]) or "nobody yet"
+        missing = (
+            f"{row['still_needed']} more from {row['from']}" if row["still_needed"] else "enough"
+        )
+        say(
+            f"{row['request']} ({short(row['object'])}), requested by {', '.join(row['requested_by'])}\n"
+            f"  approved by: {approved}; needs: {missing}"
+        )
+    return 0
+
+
+@main.command()
+@click.argument("request_name", metavar="REQUEST")
+@_AS
+@_REMOTE
+@_REPO
+@exits
+def withdraw(request_name: str, user: str | None, remote: str, repo: str) -> int:
+    """Withdraw your request (its tag name or object id): its approvals count no more."""
+    from gtoguard.git.repo import open_repo
+    from gtoguard.model.approvalrefs import request_ref
+    from gtoguard.registry import asking
+
+    handle = open_repo(repo)
+    me = asking.whoami(handle, user)
+    items = asking.pending(handle, asking.fetch_own(handle, remote))
+    item = asking.find_request(items, "", request_name, None)
+    if me not in item.requesters:
+        raise UsageError(
+            f"{item.name} was requested by {', '.join(item.requesters)}, not you ({me})"
+        )
+    if not _push(handle, remote, [":" + request_ref(item.oid, me)], "withdrawal"):
+        return 1
+    handle.git("update-ref", "-d", handle.full(request_ref(item.oid, me)))
+    say(f"Withdrew {item.name} (object {short(item.oid)})")
+    return 0
+
+
+def promote_requested(handle: Any, found: Any, remote: str, dry_run: bool) -> int | None:
+    """``gtoguard assign`` to a stage that asks for approvals: the pending request for
+    the same version and stage is what gets pushed, judged first as the server will
+    judge it. None when there is no such request (assign says what is missing)."""
+    from gtoguard.git.remote import push_tags
+    from gtoguard.git.tagwriting import delete_tag
+    from gtoguard.model.refupdate import TAG_PREFIX, RefUpdate
+    from gtoguard.policy.report import write_text
+    from gtoguard.registry import asking, judge
+    from gtoguard.registry.facts import Where
+    from gtoguard.registry.publishing import push_failure
+
+    new = found.tags[-1]
+    items = asking.pending(handle, asking.fetch_own(handle, remote), new.tag.artifact)
+    matching = [i for i in items if i.tag.stage == new.tag.stage and i.commit == new.commit]
+    if len(matching) != 1:
+        return None
+    item = matching[0]
+    say(f"Using the request {item.name} (object {short(item.oid)}), which approvers approved")
+    branch = planning_branch(handle, remote)
+    update = RefUpdate(TAG_PREFIX + item.name, "0" * len(item.oid), item.oid)
+    result = judge.run(
+        handle,
+        [update],
+        branch,
+        existing_exclude=set(),
+        where=Where("client", dict(os.environ), remote),
+    )
+    outcome = result.outcome
+    summary = None if outcome.ok else "the request would be declined; nothing was pushed"
+    write_text(sys.stderr, outcome.violations, summary, result.notes)
+    if dry_run or not outcome.ok:
+        if dry_run:
+            say(
+                f"{item.name}\n  object:  {item.oid}\n  verdict: {'accepted' if outcome.ok else 'declined'}"
+            )
+        return 0 if outcome.ok else 1
+    made = handle.git(
+        "update-ref", handle.full(TAG_PREFIX + item.name), item.oid, "0" * len(item.oid)
+    )
+    if made.returncode != 0:
+        raise UsageError(
+            f"tag {item.name} exists in this clone already", f"delete it: git tag -d {item.name}"
+        )
+    done = push_tags(handle, remote, [item.name])
+    for line in done.stderr.decode("utf-8", "replace").splitlines():
+        if line.startswith("remote:"):
+            say(line.rstrip(), err=True)
+    if done.returncode == 0:
+        say(f"Pushed to {remote}: the server accepted {item.name}")
+        return 0
+    delete_tag(handle, item.name, item.oid)
+    error(f"{remote} declined the push ({push_failure(done)[0]})", "fix what the lines above say")
+    return 1
+
+
+def planning_branch(handle: Any, remote: str) -> Any:
+    from gtoguard.registry.planning import config_branch
+
+    return config_branch(handle, None, remote)

@@ -1,0 +1,182 @@
+"""The helper's side of four eyes: a request written and pushed, an approval given, the
+pending requests listed with what each still needs, a request withdrawn, and the
+approved object found again when the promotion is pushed. The refs' shape is
+``model/approvalrefs.py``; the server's judging is ``registry/approvals.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+from gtoguard.errors import CannotRun, UsageError
+from gtoguard.git.objects import object_info
+from gtoguard.git.ownrefs import push_refs, refs_under, remote_refs_under
+from gtoguard.git.repo import Repo
+from gtoguard.git.tagwriting import create_tag, delete_tag, first_line
+from gtoguard.model.approvalrefs import (
+    APPROVALS,
+    OWN_PREFIX,
+    REQUESTS,
+    approval_ref,
+    own_ref,
+    request_ref,
+    usable_name,
+)
+from gtoguard.model.printable import short
+from gtoguard.model.tagname import TagName
+from gtoguard.policy.settings import Policy
+from gtoguard.registry.approvals import promotion_of
+
+USER_KEY = "gtoguard.user"  # git config: your name on the server (REMOTE_USER, GL_USERNAME …)
+
+
+def whoami(repo: Repo, given: str | None) -> str:
+    """The name the server knows you by, which a request or an approval must carry."""
+    name = given or repo.config_value(USER_KEY)
+    if not name:
+        raise UsageError(
+            "a request or an approval names you as the server knows you, and it is not set",
+            f"give --as NAME once, or set it: git config {USER_KEY} NAME",
+        )
+    if not usable_name(name):
+        raise UsageError(f"{name!r} cannot be part of a ref name (no spaces, '/', ':' or '~')")
+    return name
+
+
+def fetch_own(repo: Repo, remote: str) -> dict[str, str]:
+    """The remote's requests and approvals, fetched (objects too) into this clone's
+    ``refs/gtoguard/``; what the remote holds now (ref -> object id)."""
+    live = remote_refs_under(repo, remote, [OWN_PREFIX])
+    if live:
+        done = repo.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            remote,
+            f"+{OWN_PREFIX}*:{OWN_PREFIX}*",
+        )
+        if done.returncode != 0:
+            raise CannotRun(
+                f"cannot fetch the requests and approvals of {remote}: {first_line(done.stderr)}",
+                "check the remote name and your access (git fetch REMOTE)",
+            )
+    return live
+
+
+class Pending(NamedTuple):
+    """A request the remote holds, and its approvals."""
+
+    oid: str
+    tag: TagName
+    name: str  # the promotion tag's name
+    commit: str
+    requesters: tuple[str, ...]
+    approvers: tuple[str, ...]
+
+
+def pending(repo: Repo, live: dict[str, str], artifact: str | None = None) -> list[Pending]:
+    found = []
+    oids = sorted({own.oid for ref in live if (own := own_ref(ref)) and own.kind == "requests"})
+    for oid in oids:
+        tag = promotion_of(repo, oid)
+        if tag is None or (artifact is not None and tag.artifact != artifact):
+            continue
+        obj = object_info(repo, oid)
+        people = {
+            kind: tuple(
+                sorted(ref.rpartition("/")[2] for ref in live if ref.startswith(f"{prefix}{oid}/"))
+            )
+            for kind, prefix in (("requests", REQUESTS), ("approvals", APPROVALS))
+        }
+        found.append(
+            Pending(oid, tag, tag.tag, obj.target or "", people["requests"], people["approvals"])
+        )
+    return found
+
+
+def still_needed(item: Pending, policy: Policy) -> tuple[int, str]:
+    """(approvals still needed, who may give them) by the policy's strictest rule; the
+    server also leaves out whoever promotes, the registrar and expired approvals."""
+    needed, allowed = 0, ""
+    for rules in policy.rules_for(item.tag.stage or ""):
+        want = rules.approvals
+        if want is None:
+            continue
+        counted = [a for a in item.approvers if a in want.approvers and a not in item.requesters]
+        if want.needed - len(counted) >= needed:
+            needed, allowed = want.needed - len(counted), ", ".join(want.approvers_as_written)
+    return max(needed, 0), allowed
+
+
+def write_request(repo: Repo, name: str, commit: str, message: str, me: str, sign: bool) -> str:
+    """The promotion tag object, made by git as ``gtoguard assign`` would make it, kept
+    under ``refs/gtoguard/requests/`` and not under ``refs/tags/``: its object id."""
+    oid = create_tag(repo, name, commit, message, sign)
+    done = repo.git("update-ref", repo.full(request_ref(oid, me)), oid, "0" * len(oid))
+    delete_tag(repo, name, oid)
+    if done.returncode != 0:
+        raise CannotRun(f"cannot keep the request: {first_line(done.stderr)}")
+    return oid
+
+
+def write_approval(repo: Repo, item: Pending, me: str, sign: bool, message: str | None) -> str:
+    """An approval: a tag object (made by git, signed with --sign) that tags the
+    requested object, kept under ``refs/gtoguard/approvals/``: its object id."""
+    scratch = f"gtoguard-approval-{os.getpid()}"
+    text = message or f"Approve {item.name} ({item.tag.artifact} → {item.tag.stage})\n"
+    oid = create_tag(repo, scratch, item.oid, text, sign)
+    ref = repo.full(approval_ref(item.oid, me))
+    done = repo.git("update-ref", ref, oid)
+    delete_tag(repo, scratch, oid)
+    if done.returncode != 0:
+        raise CannotRun(f"cannot keep the approval: {first_line(done.stderr)}")
+    return oid
+
+
+def push_own(repo: Repo, remote: str, refs: list[str]) -> tuple[bool, list[str]]:
+    """Push these refs of ``refs/gtoguard/`` (``:ref`` deletes): (landed, the server's lines)."""
+    ok, said = push_refs(repo, remote, [r if r.startswith(":") else f"{r}:{r}" for r in refs])
+    lines = [
+        line.rstrip() for line in said.splitlines() if line.startswith(("remote:", "gtoguard:"))
+    ]
+    if not ok and not lines:
+        lines = [line for line in said.splitlines() if line.startswith(("error:", "fatal:", "!"))]
+    return ok, lines
+
+
+def find_request(
+    items: list[Pending], stage: str, which: str | None, commit: str | None
+) -> Pending:
+    """The one pending request a command means: by its tag name or object id, else the
+    one of ``stage`` (on ``commit``, when a version was named)."""
+    if which:
+        chosen = [
+            i
+            for i in items
+            if which in (i.name, i.oid) or (len(which) >= 7 and i.oid.startswith(which))
+        ]
+    else:
+        chosen = [i for i in items if i.tag.stage == stage and commit in (None, i.commit)]
+    if len(chosen) == 1:
+        return chosen[0]
+    if not chosen:
+        raise UsageError(
+            "no pending request matches"
+            + (
+                f" {which!r}"
+                if which
+                else f" stage {stage}" + (f" on {short(commit)}" if commit else "")
+            ),
+            "see the pending requests: gtoguard approvals",
+        )
+    listed = ", ".join(f"{i.name} ({short(i.oid)})" for i in chosen)
+    raise UsageError(
+        f"several pending requests match: {listed}", "name one: its tag name or object id"
+    )
+
+
+def local_requests(repo: Repo) -> dict[str, str]:
+    """This clone's requests (``refs/gtoguard/requests/``): ref -> object id."""
+    return refs_under(repo, REQUESTS)
