@@ -45,6 +45,7 @@ from builders import (
     moved,
     new,
     oid,
+    policy,
 )
 from gtoguard.model.refupdate import RefUpdate
 from gtoguard.model.signatureblock import Verdict
@@ -52,6 +53,7 @@ from gtoguard.model.state import TagEvent
 from gtoguard.policy.catalog import KEEPS_READERS_WORKING, RULE_IDS
 from gtoguard.policy.context import Evidence, Facts
 from gtoguard.policy.identity import Pusher
+from gtoguard.policy.rules.approvals import Approval, Ballot
 from gtoguard.policy.rules.violation import GitObject, Violation
 
 
@@ -105,6 +107,33 @@ def tree(files: Mapping[str, object]) -> Facts:
         return Evidence(True, held if parse else None)
 
     return Facts(evidence=read)
+
+
+def ballot(
+    promoter: str,
+    *approvals: tuple[str, str, int],
+    requesters: tuple[str, ...] = ("alice",),
+    registrar: str | None = None,
+) -> Facts:
+    """Facts of a server where ``promoter`` pushes, the promoted object was requested by
+    ``requesters`` and approved by (approver, "self" or another object's id, age in s)."""
+
+    def read(promoted: str, _name: str) -> Ballot:
+        given = tuple(
+            Approval(who, promoted if what == "self" else what, NOW - age)
+            for who, what, age in approvals
+        )
+        return Ballot(requesters, given)
+
+    return Facts(
+        pusher=Pusher(promoter, "REMOTE_USER"),
+        ballots=read,
+        registrar=(lambda _tag: registrar) if registrar else None,
+    )
+
+
+FOUR_EYES = "groups: {leads: [bob, carol, dave]}\nstages:\n  prod:\n    approvals: {count: 2, from: ['@leads'], max_age: 7d, not_by: [registrar]}\n"
+OK2 = (("bob", "self", 60), ("carol", "self", 60))
 
 
 CARD = "stages:\n  prod: {requires: {files: ['cards/{artifact}.md']}}\n"
@@ -259,6 +288,33 @@ ROWS = [
         context={"facts": tree({"m.json": {"eval": {"acc": 0.5}, "ms": 99}})}),
     Row("metrics-clear", [new("m#prod")], set(), before=V1, text=BAR,
         context={"facts": tree({"m.json": {"eval": {"acc": 0.9}, "ms": 49.5}})}),
+    # --- stages.<s>.approvals ---
+    Row("approvals-none", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", requesters=())}),
+    Row("approvals-enough", [new("m#prod")], set(), before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", *OK2)}),
+    Row("approvals-promoter", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
+        context={"facts": ballot("carol", *OK2)}),
+    Row("approvals-requester", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", *OK2, requesters=("bob",))}),
+    Row("approvals-outsider", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", ("bob", "self", 60), ("mallory", "self", 60))}),
+    Row("approvals-other-object", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", ("bob", "self", 60), ("carol", oid("other"), 60))}),
+    Row("approvals-expired", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", ("bob", "self", 60), ("carol", "self", 8 * 86400))}),
+    Row("approvals-registrar", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", *OK2, registrar="bob")}),
+    Row("approvals-registrar-unknown", [new("m#prod")], set(), before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", *OK2, registrar="dave")}),
+    Row("approvals-twice-counts-once", [new("m#prod")], {"approvals-missing"}, before=V1,
+        text=FOUR_EYES, context={"facts": ballot("alice", ("bob", "self", 60), ("bob", "self", 30))}),
+    Row("approvals-warn", [new("m#prod")], set(), {"approvals-missing"}, before=V1,
+        text="mode: warn\n" + FOUR_EYES, context={"facts": ballot("alice")}),
+    Row("approvals-other-stage", [new("m#dev")], set(), before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", requesters=())}),
+    Row("approvals-audit", [new("m#prod")], set(), before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice"), "arrived": False}),
     # --- stages.<s>.branches ---
     Row("branches", [new("m#prod")], {"branch-not-allowed"}, before=V1,
         text="stages:\n  prod: {branches: [main]}\n", context={"facts": Facts(reachable=reachable(False))}),
@@ -416,6 +472,33 @@ def _busy() -> list[Violation]:
     return [busy_violation(Busy(None, 30.0), "pre-receive")]
 
 
+def _own(
+    kind: str,
+    person: str,
+    pusher: str,
+    *,
+    requesters: tuple[str, ...] = ("alice",),
+    deleted: bool = False,
+    moved: bool = False,
+    landed: bool = False,
+    problem: str | None = None,
+    stage: str = "prod",
+) -> list[Violation]:
+    """A request or an approval of ``m#<stage>#1`` pushed under refs/gtoguard/ by ``pusher``."""
+    from gtoguard.model.approvalrefs import OwnRef
+    from gtoguard.model.tagname import parse_tag
+    from gtoguard.policy.rules.approvals import Arrival, check_own_ref
+
+    rules = tuple(r for r in policy(FOUR_EYES).rules_for(stage) if r.approvals)
+    promoted = oid("promotion")
+    arrival = Arrival(
+        OwnRef(kind, promoted, person), pusher, parse_tag(f"m#{stage}#1"), requesters, landed, rules
+    )
+    ref = f"refs/gtoguard/{kind}/{promoted}/{person}"
+    found = check_own_ref(ref, arrival, deleted, moved, problem)
+    return [found] if found else []
+
+
 def _config(text: str, file: str = ".gto") -> list[Violation]:
     from gtoguard.config.files import ConfigInvalid, validate_file
     from gtoguard.policy.report import failure_violations
@@ -426,6 +509,21 @@ def _config(text: str, file: str = ".gto") -> list[Violation]:
 
 # fmt: off
 GIT_FACING: list[tuple[str, Callable[[], list[Violation]], set[str], set[str]]] = [
+    ("approval", lambda: _own("approvals", "bob", "bob"), set(), set()),
+    ("approval-by-requester", lambda: _own("approvals", "alice", "alice"), {"approver-not-allowed"}, set()),
+    ("approval-forged", lambda: _own("approvals", "bob", "carol"), {"approver-not-allowed"}, set()),
+    ("approval-outsider", lambda: _own("approvals", "mallory", "mallory"), {"approver-not-allowed"}, set()),
+    ("approval-deleted", lambda: _own("approvals", "bob", "bob", deleted=True), {"approver-not-allowed"}, set()),
+    ("approval-moved", lambda: _own("approvals", "bob", "bob", moved=True), {"approver-not-allowed"}, set()),
+    ("approval-undated", lambda: _own("approvals", "bob", "bob", problem="not dated now"),
+     {"approver-not-allowed"}, set()),
+    ("approval-landed", lambda: _own("approvals", "bob", "bob", landed=True), {"approver-not-allowed"}, set()),
+    ("approval-unrequested", lambda: _own("approvals", "bob", "bob", requesters=()), {"approver-not-allowed"}, set()),
+    ("request", lambda: _own("requests", "alice", "alice", requesters=()), set(), set()),
+    ("request-withdrawn", lambda: _own("requests", "alice", "alice", deleted=True), set(), set()),
+    ("request-twice", lambda: _own("requests", "bob", "bob"), {"approver-not-allowed"}, set()),
+    ("request-no-approvals", lambda: _own("requests", "alice", "alice", requesters=(), stage="dev"),
+     {"approver-not-allowed"}, set()),
     ("replace-ref", lambda: _refs_not_allowed("refs/replace/" + C1), {"ref-not-allowed"}, set()),
     ("notes-ref", lambda: _refs_not_allowed("refs/notes/commits"), {"ref-not-allowed"}, set()),
     ("notes-ref-allowed", lambda: _refs_not_allowed("refs/notes/commits", ("refs/notes/*",)),

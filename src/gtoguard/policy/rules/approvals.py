@@ -207,7 +207,8 @@ def check_own_ref(  # noqa: PLR0911 (one return per way the ref is wrong)
             ref,
             "an approval is never deleted by a push; the server's cleanup drops "
             "it once the promotion has landed or it has expired",
-            None,
+            "leave it: an approval counts only for the object it names, and only while "
+            "that object is requested (the requester may withdraw it)",
         )
     if arrival.promotion is None:
         return _own(
@@ -218,7 +219,11 @@ def check_own_ref(  # noqa: PLR0911 (one return per way the ref is wrong)
         )
     stage = arrival.promotion.stage
     if not arrival.rules:
-        return _own(ref, f"stage {stage} asks for no approvals: push the tag itself", None)
+        return _own(
+            ref,
+            f"stage {stage} asks for no approvals",
+            f"push the tag itself: gtoguard assign {arrival.promotion.artifact} --stage {stage} --push",
+        )
     if arrival.landed:
         return _own(
             ref,
