@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import World, fresh_venv, git, make_world, ssh_key
+from conftest import World, fresh_venv, git, gtoguard, make_world, ssh_key
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "ci"
 GOOD, BAD = "churn#prod#2", "churn#prd#3"
@@ -84,8 +84,14 @@ def test_the_install_step_needs_a_spec(host: str, runner: Path, built_wheel: Pat
 
 
 def _shell(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, capture_output=True, text=True,
-                          check=False, env={**os.environ, **env})  # fmt: skip
+    return subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
+    )
 
 
 def _expand(text: str, values: dict[str, str]) -> str:
@@ -101,7 +107,12 @@ def _expand(text: str, values: dict[str, str]) -> str:
 
 
 def _github(
-    world: World, tag: str, delete: bool, signers: str = "", job_name: str = "check"
+    world: World,
+    tag: str,
+    delete: bool,
+    signers: str = "",
+    job_name: str = "check",
+    actor: str | None = None,
 ) -> tuple[bool, str]:
     workflow: dict[Any, Any] = yaml.safe_load((DOCS / "github-actions.yml").read_text())
     patterns = workflow[True]["push"]["tags"]  # YAML 1.1 reads the key `on` as True
@@ -120,6 +131,8 @@ def _github(
         RUNNER_TEMP=str(runner),
         GITHUB_ENV=str(github_env),
     )
+    if actor is not None:  # who pushed, as the runner says (GitHub always sets it)
+        env["GITHUB_ACTOR"] = actor
     values = {
         "github.event.repository.default_branch": "main",
         "github.event.repository.pushed_at": str(int(time.time())),
@@ -218,7 +231,9 @@ def _gitlab_job(
     return not failed, output, env
 
 
-def _gitlab(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bool, str]:
+def _gitlab(
+    world: World, tag: str, delete: bool, signers: str = "", actor: str | None = None
+) -> tuple[bool, str]:
     rule = _gitlab_doc()["gtoguard"]["rules"][0]["if"]
     pattern = re.search(r"=~ /(.*)/", rule)[1]  # type: ignore[index]
     assert re.search(pattern, tag)
@@ -235,6 +250,8 @@ def _gitlab(world: World, tag: str, delete: bool, signers: str = "") -> tuple[bo
         "CI_DEFAULT_BRANCH": "main",
         "CI_PIPELINE_CREATED_AT": created,
     }
+    if actor is not None:
+        predefined["GITLAB_USER_LOGIN"] = actor
     project = {
         "GTOGUARD_PUSH_URL": str(world.server),
         "GTOGUARD_DELETE_BAD_TAGS": "true" if delete else "false",
@@ -270,9 +287,20 @@ def test_signed_stages_verify_against_the_signers_secret(hosted: World, host: st
     key = hosted.root / "alice-key"
     ssh_key(key, "alice")
     signers = f"alice@example.com {Path(f'{key}.pub').read_text()}"
-    git("-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "tag", "-s", "churn#prod#4",
-        "churn@v1.0.0#1^{commit}", "-m", "promote", cwd=hosted.clone,
-        env={"GIT_COMMITTER_DATE": f"@{hosted.tick()} +0000"})  # fmt: skip
+    git(
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        f"user.signingKey={key}",
+        "tag",
+        "-s",
+        "churn#prod#4",
+        "churn@v1.0.0#1^{commit}",
+        "-m",
+        "promote",
+        cwd=hosted.clone,
+        env={"GIT_COMMITTER_DATE": f"@{hosted.tick()} +0000"},
+    )
     forged = "promote\n-----BEGIN SSH SIGNATURE-----\nforged\n-----END SSH SIGNATURE-----\n"
     hosted.tag("churn#prod#5", "churn@v1.0.0#1^{commit}", message=forged)
     assert hosted.push_tags("churn#prod#4", "churn#prod#5").ok
@@ -282,6 +310,85 @@ def test_signed_stages_verify_against_the_signers_secret(hosted: World, host: st
     assert ok, output
     ok, output = run(hosted, "churn#prod#5", delete=False, signers=signers)
     assert not ok and "[signature-invalid]" in output, output
+
+
+@pytest.mark.parametrize("host", ["github", "gitlab"])
+def test_ci_counts_only_approvals_signed_by_their_approver(hosted: World, host: str) -> None:
+    """No hook runs on the host, so nothing tells who pushed a ref: an approval counts
+    only when its signature verifies against the signers and names the approver."""
+    run = _github if host == "github" else _gitlab
+    hosted.set_policy("stages:\n  prod:\n    approvals: {count: 2, from: [bob, carol, mallory]}\n")
+    keys = {name: hosted.root / f"{name}-key" for name in ("bob", "carol", "mallory")}
+    signers = ""
+    for name, key in keys.items():
+        ssh_key(key, name)
+        if name != "mallory":  # mallory's key is not among the signers
+            signers += f"{name} {Path(f'{key}.pub').read_text()}"
+    hosted.commit("a new model")
+    hosted.tag("churn@v1.1.0")
+    assert hosted.push_tags("churn@v1.1.0").ok
+    helper = {"cwd": hosted.clone}
+    done = gtoguard(
+        "request",
+        "churn",
+        "--version",
+        "v1.1.0",
+        "--stage",
+        "prod",
+        "--as",
+        "alice",
+        "--push",
+        **helper,
+    )
+    assert done.returncode == 0, done.stderr
+    tag = done.stdout.split()[1]
+
+    def approve(name: str, sign: bool) -> None:
+        signing = {
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": "gpg.format",
+            "GIT_CONFIG_VALUE_0": "ssh",
+            "GIT_CONFIG_KEY_1": "user.signingKey",
+            "GIT_CONFIG_VALUE_1": str(keys[name]),
+        }
+        done = gtoguard(
+            "approve",
+            "churn",
+            "--stage",
+            "prod",
+            "--as",
+            name,
+            "--push",
+            *(["--sign"] if sign else []),
+            env=signing,
+            **helper,
+        )
+        assert done.returncode == 0, done.stderr
+
+    approve("bob", sign=True)
+    approve("carol", sign=False)
+    approve("mallory", sign=True)
+    ok, output = run(hosted, "churn@v1.0.0#1", delete=False)  # the request is not pushed yet
+    assert ok, output
+    git("update-ref", f"refs/tags/{tag}", _requested(hosted), cwd=hosted.clone)
+    assert hosted.push_tags(tag).ok
+    ok, output = run(hosted, tag, delete=False, signers=signers, actor="alice")
+    assert not ok and "[approvals-missing]" in output, output
+    assert "it has 1: bob" in output and "carol's does not count: it is not signed" in output
+    assert "mallory's does not count: its signature does not verify" in output, output
+    approve("carol", sign=True)  # a new approval object: never moved on a server; here
+    ok, output = run(hosted, tag, delete=False, signers=signers, actor="alice")
+    assert ok, output
+    ok, output = run(hosted, tag, delete=False, signers=signers, actor="bob")
+    assert not ok and "bob is the one promoting" in output, output
+
+
+def _requested(world: World) -> str:
+    listed = git(
+        "for-each-ref", "--format=%(objectname)", "refs/gtoguard/requests/", cwd=world.clone
+    )
+    (oid,) = listed.stdout.split()
+    return oid
 
 
 def test_gitlab_template_needs_its_fetch(hosted: World) -> None:

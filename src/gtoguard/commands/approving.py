@@ -41,6 +41,7 @@ def _push(handle: Any, remote: str, refs: list[str], what: str) -> bool:
 @click.option("--version", "version", metavar="V", help="The registered version to promote.")
 @click.option("-m", "--message", help="The promotion tag's message (default: gto's).")
 @click.option("--sign", is_flag=True, help="Sign the promotion tag (git tag -s).")
+@click.option("--force", is_flag=True, help="Request it even if the version holds the stage.")
 @click.option(
     "--push",
     "push",
@@ -77,7 +78,7 @@ def request(name: str, ref: str | None, stage: str, **opts: Any) -> int:
     me = asking.whoami(handle, user)
     remote = push or "origin"
     wanted = planning.Request(
-        Action.ASSIGN, name, ref, version=version, stage=stage, message=message
+        Action.ASSIGN, name, ref, version=version, stage=stage, message=message, force=opts["force"]
     )
     found = planning.plan(
         handle, wanted, planning.config_branch(handle, None, remote), remote, sign

@@ -14,6 +14,7 @@ from gtoguard.git.repo import Repo
 from gtoguard.model.approvalrefs import APPROVALS, OWN_PREFIX, REQUESTS, own_ref
 from gtoguard.model.printable import short
 from gtoguard.model.refupdate import TAG_PREFIX, RefUpdate
+from gtoguard.model.signatureblock import split_signature
 from gtoguard.model.tagname import ASSIGN, TagName, TagNameError, parse_tag
 from gtoguard.policy import timebudget
 from gtoguard.policy.rules.approvals import (
@@ -26,7 +27,7 @@ from gtoguard.policy.rules.approvals import (
     check_own_ref,
 )
 from gtoguard.policy.rules.frozen import check_frozen
-from gtoguard.policy.rules.violation import Violation
+from gtoguard.policy.rules.violation import Verifier, Violation
 from gtoguard.policy.settings import Policy
 
 
@@ -55,9 +56,11 @@ def _people(refs: dict[str, str], prefix: str) -> dict[str, str]:
     }
 
 
-def local_ballots(repo: Repo) -> BallotReader:
+def local_ballots(repo: Repo, verify: Verifier | None = None) -> BallotReader:
     """The ballots of this repository's own refs (the server; a CI job that fetched
-    ``refs/gtoguard/*``): each approval's object read for what it tags and its date."""
+    ``refs/gtoguard/*``): each approval's object read for what it tags and its date.
+    ``verify`` (CI, where nobody authenticated who pushed a ref): an approval counts only
+    if its signature verifies against the signers and names the approver."""
     listed: dict[str, str] | None = None
 
     def read(oid: str, name: str) -> Ballot:
@@ -73,10 +76,34 @@ def local_ballots(repo: Repo) -> BallotReader:
                 target = obj.target if obj.kind == "tag" else value
             except (KeyError, ValueError):
                 obj, target = None, value
-            approvals.append(Approval(approver, target, obj.time if obj else None))
+            unverified = None
+            if verify is not None:
+                unverified = _unsigned(verify, approver, value, obj.message if obj else "")
+            approvals.append(Approval(approver, target, obj.time if obj else None, unverified))
         return Ballot(requesters, tuple(approvals), _elsewhere(repo, listed, oid, name))
 
     return read
+
+
+def _unsigned(verify: Verifier, approver: str, oid: str, message: str) -> str | None:
+    """Why an approval is not shown to be the approver's by its signature, or None."""
+    _, block = split_signature(message)
+    if block is None:
+        return "it is not signed, and here only a signature tells who approved"
+    verdict = verify(oid, block)
+    if not verdict.ok:
+        return f"its signature does not verify ({verdict.detail})"
+    if not signed_by(verdict.detail, approver):
+        return f"it is signed by {verdict.detail}, not {approver}"
+    return None
+
+
+def signed_by(signer: str, approver: str) -> bool:
+    """Whether the signer git names (an SSH principal of the allowed-signers file, a GPG
+    user id "Name <email>") is ``approver``: the principal itself, the email, or the
+    email's local part."""
+    email = signer[signer.find("<") + 1 : signer.rfind(">")] if "<" in signer else signer
+    return approver in (signer, email, email.partition("@")[0])
 
 
 def _elsewhere(repo: Repo, listed: dict[str, str], oid: str, name: str) -> tuple[str, ...]:

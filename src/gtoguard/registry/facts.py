@@ -19,6 +19,7 @@ from gtoguard.policy.context import NOTHING, Evidence, Facts
 from gtoguard.policy.identity import Pusher, identity_sources, pusher
 from gtoguard.policy.rules.approvals import BallotReader
 from gtoguard.policy.rules.pushers import CI_IDENTITY_HINT
+from gtoguard.policy.rules.violation import Verifier
 from gtoguard.policy.settings import Policy
 from gtoguard.registry.rulefiles import server_policy
 
@@ -98,19 +99,26 @@ def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpd
         CI_IDENTITY_HINT if where.side == "ci" else "",
         repo.commit_time,
         evidence=evidence_reader(repo),  # read only where a stage's requires asks
-        ballots=_ballots(repo, where),
+        ballots=_ballots(repo, where, verify),
         registrar=log_registrars(repo) if where.side == "server" else None,
     )
 
 
-def _ballots(repo: Repo, where: Where) -> BallotReader | None:
+def _ballots(repo: Repo, where: Where, verify: Verifier | None) -> BallotReader | None:
     """Where a promotion's requests and approvals are read: the repository's own refs
-    on the server (and in CI, which fetches them), the remote's on a clone."""
+    on the server (and in CI, which fetches them, and where only a signature tells who
+    approved), the remote's on a clone."""
     from gtoguard.registry.approvals import local_ballots, remote_ballots
 
     if where.side == "client":
         return remote_ballots(repo, where.remote) if where.remote else None
+    if where.side == "ci":
+        return local_ballots(repo, verify or _no_signers)
     return local_ballots(repo)
+
+
+def _no_signers(_oid: str, _block: str) -> Verdict:
+    return Verdict(False, "there are no signers to verify it against (GTOGUARD_POLICY's signers)")
 
 
 def log_registrars(repo: Repo) -> Callable[[str], str | None] | None:

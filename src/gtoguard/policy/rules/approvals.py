@@ -121,6 +121,18 @@ def check_approvals(
             [],
         )
     counted, why = count_approvals(oid, want, ballot, promoter, registrars, now)
+    if ballot.complete and promoter is None:  # the promoter's own approval cannot be told
+        return (
+            Violation(
+                MISSING,
+                ref,
+                f"stage {rules.stage} needs {want.needed} approval(s) besides the promoter's, "
+                "and who promotes is not known here (no pusher identity)",
+                "on a server, its admin sets identity: in the server policy; in CI, run the "
+                "check in the job the push started (GITHUB_ACTOR, GITLAB_USER_LOGIN)",
+            ),
+            [],
+        )
     if len(counted) >= want.needed:
         return None, counted
     allowed = ", ".join(want.approvers_as_written)
