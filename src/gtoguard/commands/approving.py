@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
@@ -69,45 +68,34 @@ def request(name: str, ref: str | None, stage: str, **opts: Any) -> int:
     from gtoguard.model.approvalrefs import request_ref
     from gtoguard.model.tagname import Action
     from gtoguard.policy.report import write_text
-    from gtoguard.policy.rules.approvals import MISSING
     from gtoguard.registry import asking, planning
 
-    version, message, sign = opts["version"], opts["message"], opts["sign"]
-    push, user, repo = opts["push"], opts["user"], opts["repo"]
+    push, repo = opts["push"], opts["repo"]
     handle = open_repo(repo)
-    me = asking.whoami(handle, user)
-    remote = push or "origin"
+    me = asking.whoami(handle, opts["user"])
     wanted = planning.Request(
-        Action.ASSIGN, name, ref, version=version, stage=stage, message=message, force=opts["force"]
+        Action.ASSIGN,
+        name,
+        ref,
+        version=opts["version"],
+        stage=stage,
+        message=opts["message"],
+        force=opts["force"],
     )
-    found = planning.plan(
-        handle, wanted, planning.config_branch(handle, None, remote), remote, sign
-    )
-    if len(found.tags) != 1:
-        raise UsageError(
-            f"a request is for one promotion of a registered version; this would also "
-            f"register {found.tags[0].name}",
-            f"register it first: gtoguard register {name} {ref or ''} --push".replace("  ", " "),
-        )
-    new = found.tags[0]
-    rules = [r for r in found.settings.policy.rules_for(stage) if r.approvals is not None]
-    if not rules:
-        raise UsageError(
-            f"stage {stage} asks for no approvals",
-            f"promote it: gtoguard assign {name} --stage {stage} --version V --push",
-        )
-    others = [v for v in found.outcome.violations if v.rule != MISSING]
-    write_text(sys.stderr, others, None, found.notes)
-    if any(v.severity == "error" for v in others):
+    made = asking.request_promotion(handle, wanted, push or "origin", me, opts["sign"], bool(push))
+    write_text(sys.stderr, made.plan.outcome.violations, None, made.plan.notes)
+    if made.oid is None:
         error("the promotion itself would be declined; nothing was written", None)
         return 1
-    oid = asking.write_request(handle, new.name, new.commit, new.message, me, sign)
-    say(f"Requested {new.name} (object {short(oid)}): {name} → {stage}")
-    if push is None:
-        say(f"To send it, run:\n    git push origin {request_ref(oid, me)}")
+    new = made.plan.tags[0]
+    say(f"Requested {new.name} (object {short(made.oid)}): {name} → {stage}")
+    for line in made.lines:
+        say(line, err=True)
+    if made.pushed is None:
+        say(f"To send it, run:\n    git push origin {request_ref(made.oid, me)}")
         return 0
-    if not _push(handle, push, [request_ref(oid, me)], "request"):
-        handle.git("update-ref", "-d", handle.full(request_ref(oid, me)), oid)
+    if not made.pushed:
+        error(f"{push} declined the request", "fix what the lines above say and try again")
         return 1
     say(f"Pushed to {push}; approvers run:\n    gtoguard approve {name} --stage {stage} --push")
     return 0
@@ -151,22 +139,22 @@ def approve(name: str, request_name: str | None, stage: str, **opts: Any) -> int
     from gtoguard.model.approvalrefs import approval_ref
     from gtoguard.registry import asking
 
-    version, message, sign = opts["version"], opts["message"], opts["sign"]
-    push, user, repo = opts["push"], opts["user"], opts["repo"]
+    push, repo = opts["push"], opts["repo"]
     handle = open_repo(repo)
-    me = asking.whoami(handle, user)
+    me = asking.whoami(handle, opts["user"])
     remote = push or "origin"
     items = asking.pending(handle, asking.fetch_own(handle, remote), name)
-    commit = _version_commit(handle, name, version) if version else None
+    commit = _version_commit(handle, name, opts["version"]) if opts["version"] else None
     item = asking.find_request(items, stage, request_name, commit)
-    asking.write_approval(handle, item, me, sign, message)
-    ref = approval_ref(item.oid, me)
+    ok, lines = asking.give_approval(handle, item, me, opts["sign"], opts["message"], push)
     say(f"Approved {item.name} (object {short(item.oid)}) as {me}")
-    if push is None:
-        say(f"To send it, run:\n    git push {remote} {ref}")
+    for line in lines:
+        say(line, err=True)
+    if ok is None:
+        say(f"To send it, run:\n    git push {remote} {approval_ref(item.oid, me)}")
         return 0
-    if not _push(handle, remote, [ref], "approval"):
-        handle.git("update-ref", "-d", handle.full(ref))
+    if not ok:
+        error(f"{remote} declined the approval", "fix what the lines above say and try again")
         return 1
     say(f"Pushed to {remote}")
     return 0
@@ -268,59 +256,27 @@ def promote_requested(handle: Any, found: Any, remote: str, dry_run: bool) -> in
     """``gtoguard assign`` to a stage that asks for approvals: the pending request for
     the same version and stage is what gets pushed, judged first as the server will
     judge it. None when there is no such request (assign says what is missing)."""
-    from gtoguard.git.remote import push_tags
-    from gtoguard.git.tagwriting import delete_tag
-    from gtoguard.model.refupdate import TAG_PREFIX, RefUpdate
     from gtoguard.policy.report import write_text
-    from gtoguard.registry import asking, judge
-    from gtoguard.registry.facts import Where
-    from gtoguard.registry.publishing import push_failure
+    from gtoguard.registry import asking
 
-    new = found.tags[-1]
-    items = asking.pending(handle, asking.fetch_own(handle, remote), new.tag.artifact)
-    matching = [i for i in items if i.tag.stage == new.tag.stage and i.commit == new.commit]
-    if len(matching) != 1:
+    item = asking.matching_request(handle, remote, found.tags[-1])
+    if item is None:
         return None
-    item = matching[0]
     say(f"Using the request {item.name} (object {short(item.oid)}), which approvers approved")
-    branch = planning_branch(handle, remote)
-    update = RefUpdate(TAG_PREFIX + item.name, "0" * len(item.oid), item.oid)
-    result = judge.run(
-        handle,
-        [update],
-        branch,
-        existing_exclude=set(),
-        where=Where("client", dict(os.environ), remote),
-    )
+    result = asking.judge_requested(handle, item, remote)
     outcome = result.outcome
     summary = None if outcome.ok else "the request would be declined; nothing was pushed"
     write_text(sys.stderr, outcome.violations, summary, result.notes)
+    if dry_run:
+        verdict = "accepted" if outcome.ok else "declined"
+        say(f"{item.name}\n  object:  {item.oid}\n  verdict: {verdict}")
     if dry_run or not outcome.ok:
-        if dry_run:
-            say(
-                f"{item.name}\n  object:  {item.oid}\n  verdict: {'accepted' if outcome.ok else 'declined'}"
-            )
         return 0 if outcome.ok else 1
-    made = handle.git(
-        "update-ref", handle.full(TAG_PREFIX + item.name), item.oid, "0" * len(item.oid)
-    )
-    if made.returncode != 0:
-        raise UsageError(
-            f"tag {item.name} exists in this clone already", f"delete it: git tag -d {item.name}"
-        )
-    done = push_tags(handle, remote, [item.name])
-    for line in done.stderr.decode("utf-8", "replace").splitlines():
-        if line.startswith("remote:"):
-            say(line.rstrip(), err=True)
-    if done.returncode == 0:
+    ok, lines, reason = asking.land_requested(handle, item, remote)
+    for line in lines:
+        say(line, err=True)
+    if ok:
         say(f"Pushed to {remote}: the server accepted {item.name}")
         return 0
-    delete_tag(handle, item.name, item.oid)
-    error(f"{remote} declined the push ({push_failure(done)[0]})", "fix what the lines above say")
+    error(f"{remote} declined the push ({reason})", "fix what the lines above say")
     return 1
-
-
-def planning_branch(handle: Any, remote: str) -> Any:
-    from gtoguard.registry.planning import config_branch
-
-    return config_branch(handle, None, remote)

@@ -24,9 +24,13 @@ from gtoguard.model.approvalrefs import (
     usable_name,
 )
 from gtoguard.model.printable import short
+from gtoguard.model.refupdate import TAG_PREFIX, RefUpdate
+from gtoguard.model.tagging import NewTag
 from gtoguard.model.tagname import TagName
 from gtoguard.policy.settings import Policy
 from gtoguard.registry.approvals import promotion_of
+from gtoguard.registry.judge import Result
+from gtoguard.registry.planning import Plan, Request
 
 USER_KEY = "gtoguard.user"  # git config: your name on the server (REMOTE_USER, GL_USERNAME …)
 
@@ -180,3 +184,104 @@ def find_request(
 def local_requests(repo: Repo) -> dict[str, str]:
     """This clone's requests (``refs/gtoguard/requests/``): ref -> object id."""
     return refs_under(repo, REQUESTS)
+
+
+class Requested(NamedTuple):
+    """A request made: the plan it came from, the object kept, and (when pushed) whether
+    the server took it and what it said."""
+
+    plan: Plan
+    oid: str | None  # None: the promotion itself would be declined; nothing was written
+    pushed: bool | None  # None: not pushed
+    lines: list[str]
+
+
+def request_promotion(
+    repo: Repo, wanted: Request, remote: str, me: str, sign: bool, push: bool
+) -> Requested:
+    """Plan the promotion as ``assign`` would, judge it (approvals aside), keep its tag
+    object as a request, and push the request when asked. ``UsageError`` when it is not
+    one promotion to a stage that asks for approvals."""
+    from gtoguard.policy.rules.approvals import MISSING
+    from gtoguard.registry.planning import config_branch, plan
+
+    found = plan(repo, wanted, config_branch(repo, None, remote), remote, sign)
+    stage = wanted.stage or ""
+    if len(found.tags) != 1:
+        raise UsageError(
+            "a request is for one promotion of a registered version; this would also "
+            f"register {found.tags[0].name}",
+            f"register it first: gtoguard register {wanted.artifact} --push",
+        )
+    if not any(r.approvals for r in found.settings.policy.rules_for(stage)):
+        raise UsageError(
+            f"stage {stage} asks for no approvals",
+            f"promote it: gtoguard assign {wanted.artifact} --stage {stage} --push",
+        )
+    found.outcome.violations[:] = [v for v in found.outcome.violations if v.rule != MISSING]
+    if any(v.severity == "error" for v in found.outcome.violations):
+        return Requested(found, None, None, [])
+    new = found.tags[0]
+    oid = write_request(repo, new.name, new.commit, new.message, me, sign)
+    if not push:
+        return Requested(found, oid, None, [])
+    ok, lines = push_own(repo, remote, [request_ref(oid, me)])
+    if not ok:
+        repo.git("update-ref", "-d", repo.full(request_ref(oid, me)), oid)
+    return Requested(found, oid, ok, lines)
+
+
+def give_approval(
+    repo: Repo, item: Pending, me: str, sign: bool, message: str | None, remote: str | None
+) -> tuple[bool | None, list[str]]:
+    """Approve ``item``, and push the approval to ``remote`` (None: keep it here):
+    (whether the server took it, None when not pushed; what it said)."""
+    write_approval(repo, item, me, sign, message)
+    if remote is None:
+        return None, []
+    ref = approval_ref(item.oid, me)
+    ok, lines = push_own(repo, remote, [ref])
+    if not ok:
+        repo.git("update-ref", "-d", repo.full(ref))
+    return ok, lines
+
+
+def matching_request(repo: Repo, remote: str, new: NewTag) -> Pending | None:
+    """The one pending request of the remote for the same commit and stage as a planned
+    promotion, or None."""
+    items = pending(repo, fetch_own(repo, remote), new.tag.artifact)
+    found = [i for i in items if i.tag.stage == new.tag.stage and i.commit == new.commit]
+    return found[0] if len(found) == 1 else None
+
+
+def judge_requested(repo: Repo, item: Pending, remote: str) -> Result:
+    """The requested object judged as a push of it to ``refs/tags/`` will be, here."""
+    from gtoguard.registry import judge
+    from gtoguard.registry.facts import Where
+    from gtoguard.registry.planning import config_branch
+
+    update = RefUpdate(TAG_PREFIX + item.name, "0" * len(item.oid), item.oid)
+    where = Where("client", dict(os.environ), remote)
+    return judge.run(
+        repo, [update], config_branch(repo, None, remote), existing_exclude=set(), where=where
+    )
+
+
+def land_requested(repo: Repo, item: Pending, remote: str) -> tuple[bool, list[str], str]:
+    """Push the requested object itself as ``refs/tags/<name>``: (accepted, the server's
+    lines, why not). A declined push leaves no local tag behind."""
+    from gtoguard.git.remote import push_tags
+    from gtoguard.registry.publishing import push_failure
+
+    made = repo.git("update-ref", repo.full(TAG_PREFIX + item.name), item.oid, "0" * len(item.oid))
+    if made.returncode != 0:
+        raise UsageError(
+            f"tag {item.name} exists in this clone already", f"delete it: git tag -d {item.name}"
+        )
+    done = push_tags(repo, remote, [item.name])
+    if done.returncode == 0:
+        lines = done.stderr.decode("utf-8", "replace").splitlines()
+        return True, [line.rstrip() for line in lines if line.startswith("remote:")], ""
+    delete_tag(repo, item.name, item.oid)
+    reason, said = push_failure(done)
+    return False, said, reason
