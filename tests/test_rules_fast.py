@@ -565,3 +565,26 @@ def test_the_fast_layer_covers_every_rule_id() -> None:
         *(row.errors | row.warnings for row in ROWS), *(case[2] | case[3] for case in GIT_FACING)
     )
     assert covered == RULE_IDS, (sorted(RULE_IDS - covered), sorted(covered - RULE_IDS))
+
+
+def test_what_passes_is_said_for_the_page_pre_check() -> None:
+    """Soak, evidence and approvals that pass say so (``Outcome.passed``): the page's
+    Promote dialog shows "staging held for 1 d 1 h of 1 d" beside the verdict."""
+    text = BAR + "    soak: {staging: 24h}\n    approvals: {count: 1, from: [bob]}\n"
+    before = [*V1, event("m#staging", NOW - 25 * 3600, C1)]
+    facts = tree({"m.json": {"eval": {"acc": 0.93}, "ms": 12}})._replace(
+        pusher=Pusher("alice", "REMOTE_USER"), ballots=ballot("alice", ("bob", "self", 60)).ballots
+    )
+    outcome = judge([new("m#prod")], before, text, facts=facts)
+    assert found(outcome) == (set(), set()), outcome
+    assert outcome.passed == [
+        "staging held for 1 d 1 h of 1 d",
+        "m.json: eval.acc 0.93 >= 0.9",
+        "m.json: ms 12 < 50",
+        "approved by bob",
+    ]
+    failing = judge(
+        [new("m#prod")], [*before[:1], event("m#staging", NOW - 3600, C1)], text, facts=facts
+    )
+    assert "soak-too-short" in found(failing)[0]
+    assert not any(line.startswith("staging held") for line in failing.passed)

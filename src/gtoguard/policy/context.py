@@ -114,6 +114,9 @@ class Outcome:
         self.declined_refs: set[str] = set() if declined_refs is None else declined_refs
         self.config_commit: str | None = None  # named on the violations added now
         self.approved: dict[str, list[str]] = {}  # ref -> who approved it (the receipt says)
+        # what the stage rules found that passes, in words (the page's pre-check shows it):
+        # "staging held for 25 h of 24 h", "metrics.json: accuracy 0.93 >= 0.92"
+        self.passed: list[str] = []
 
     def __repr__(self) -> str:
         return (

@@ -24,7 +24,7 @@ from gtoguard.policy.rules.stages import (
     check_stage_order,
 )
 from gtoguard.policy.rules.versions import check_version_for_stage, check_version_increasing
-from gtoguard.policy.settings import StageRules
+from gtoguard.policy.settings import StageRules, span_text
 
 
 def deprecated(state: ArtifactState, facts: Facts) -> bool:
@@ -199,16 +199,8 @@ def team_policy(
                     ),
                     own,
                 )
-            if stage_rules.soak and not restoring:
-                moment = ctx.now if ctx.arrived else event.time
-                hidden = deprecated(state, facts)
-                held = soak_holders(state, stage_rules, facts, hidden)
-                outcome.add(
-                    check_soak(ref, tag, event, state, stage_rules, held, moment, hidden), own
-                )
             if not restoring:
-                for missing in check_evidence(ref, tag, event, stage_rules, facts.evidence):
-                    outcome.add(missing, own)
+                _soak_and_evidence(ref, tag, event, state, stage_rules, ctx, outcome)
             outcome.add(check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue
@@ -258,6 +250,34 @@ def team_policy(
                 )
 
 
+def _soak_and_evidence(
+    ref: str,
+    tag: TagName,
+    event: TagEvent,
+    state: ArtifactState,
+    stage_rules: StageRules,
+    ctx: Context,
+    outcome: Outcome,
+) -> None:
+    """``soak`` and ``requires`` of an assignment (not of a stage given back); what
+    passes is said in ``Outcome.passed``."""
+    facts, own = ctx.facts, stage_rules.source
+    if stage_rules.soak:
+        moment = ctx.now if ctx.arrived else event.time
+        hidden = deprecated(state, facts)
+        held = soak_holders(state, stage_rules, facts, hidden)
+        soaked = check_soak(ref, tag, event, state, stage_rules, held, moment, hidden)
+        outcome.add(soaked, own)
+        if soaked is None and tag.action is ASSIGN:
+            outcome.passed += [
+                f"{s} held for {span_text(moment - held[s][1])} of {span_text(n)}"
+                for s, n in stage_rules.soak
+                if s in held and held[s][0] == event.commit
+            ]
+    for missing in check_evidence(ref, tag, event, stage_rules, facts.evidence, outcome.passed):
+        outcome.add(missing, own)
+
+
 def _approvals(
     update: RefUpdate,
     tag: TagName,
@@ -293,6 +313,7 @@ def _approvals(
     outcome.add(violation, stage_rules.source)
     if violation is None and counted:
         outcome.approved[update.ref] = counted
+        outcome.passed.append(f"approved by {', '.join(counted)}")
 
 
 def _who(facts: Facts, update: RefUpdate) -> Pusher | None:

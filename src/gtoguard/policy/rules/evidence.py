@@ -17,7 +17,12 @@ _MISSING = object()
 
 
 def check_evidence(
-    ref: str, tag: TagName, event: TagEvent, rules: StageRules, read: EvidenceReader | None
+    ref: str,
+    tag: TagName,
+    event: TagEvent,
+    rules: StageRules,
+    read: EvidenceReader | None,
+    passed: list[str] | None = None,
 ) -> list[Violation]:
     """Every piece of evidence the promoted commit lacks, and every bar a metric misses:
     one violation each (nothing when everything ``requires`` asks for is there)."""
@@ -45,6 +50,8 @@ def check_evidence(
         got = read(commit, path, False)
         if not got.found or got.problem is not None:
             missing(path, got.problem)
+        elif passed is not None:
+            passed.append(f"{path} is in {where}")
     for metrics in rules.metrics:
         path = metrics.file.replace("{artifact}", tag.artifact)
         got = read(commit, path, True)
@@ -54,6 +61,10 @@ def check_evidence(
         for check in metrics.checks:
             failed = _judge(check, got.document)
             if failed is None:
+                if passed is not None:
+                    passed.append(
+                        f"{path}: {check.key} {_value(check, got.document)} {check.written}"
+                    )
                 continue
             rule, said = failed
             hint = (
@@ -93,6 +104,13 @@ def _judge(check: MetricCheck, document: object) -> tuple[str, str] | None:
     if not _holds(value, check.op, check.bound):  # an int of any size compares exactly
         return "metric-failed", f"{check.key} is {value}, which is not {check.written}"
     return None
+
+
+def _value(check: MetricCheck, document: object) -> object:
+    """The value a dotted key reaches (one ``_judge`` found there)."""
+    for part in check.key.split("."):
+        document = document.get(part) if isinstance(document, dict) else None
+    return document
 
 
 def _shown(value: object) -> str:
