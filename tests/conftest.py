@@ -171,7 +171,8 @@ E2E_MODULES = frozenset({
     "test_policy_examples.py", "test_pre_commit_hooks.py", "test_refs.py", "test_refstore.py",
     "test_reliability.py", "test_review3.py", "test_shims.py", "test_surfaces.py",
     "test_tagger_dates.py",
-    "test_ui.py", "test_ui_access.py", "test_ui_server.py", "test_user_input.py",
+    "test_ui.py", "test_ui_access.py", "test_ui_approvals.py", "test_ui_server.py",
+    "test_user_input.py",
     "test_views.py", "test_what_git_reads.py", "test_wheel.py",
 })  # fmt: skip
 # the e2e tests of modules that are mostly pure (beside those E2E_FIXTURES makes e2e)
@@ -189,7 +190,7 @@ E2E_TESTS = frozenset({
     "test_trust.py::test_rules_that_protect_nothing_are_named",
 })  # fmt: skip
 E2E_FIXTURES = frozenset({"world", "installed", "built_wheel", "page_of", "browser"})
-BROWSER_MODULES = frozenset({"test_ui.py"})
+BROWSER_MODULES = frozenset({"test_ui.py", "test_ui_approvals.py"})
 # more than about 5 s on an idle machine (--durations); a module name marks all its tests
 SLOW = frozenset({
     "test_wheel.py", "test_ui.py",

@@ -190,24 +190,8 @@ def approvals(name: str | None, as_json: bool, remote: str, repo: str) -> int:
     from gtoguard.registry.rulefiles import load_settings
 
     handle = open_repo(repo)
-    items = asking.pending(handle, asking.fetch_own(handle, remote), name)
     policy = load_settings(handle, planning.config_branch(handle, None, remote)).policy
-    rows: list[dict[str, Any]] = []
-    for item in items:
-        needed, allowed = asking.still_needed(item, policy)
-        rows.append(
-            {
-                "request": item.name,
-                "object": item.oid,
-                "artifact": item.tag.artifact,
-                "stage": item.tag.stage,
-                "commit": item.commit,
-                "requested_by": list(item.requesters),
-                "approved_by": list(item.approvers),
-                "still_needed": needed,
-                "from": allowed,
-            }
-        )
+    rows = asking.pending_rows(handle, remote, policy, name)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0

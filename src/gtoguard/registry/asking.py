@@ -7,7 +7,7 @@ approved object found again when the promotion is pushed. The refs' shape is
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gtoguard.errors import CannotRun, UsageError
 from gtoguard.git.objects import object_info
@@ -285,3 +285,45 @@ def land_requested(repo: Repo, item: Pending, remote: str) -> tuple[bool, list[s
     delete_tag(repo, item.name, item.oid)
     reason, said = push_failure(done)
     return False, said, reason
+
+
+def pending_rows(
+    repo: Repo, remote: str | None, policy: Policy, artifact: str | None = None
+) -> list[dict[str, Any]]:
+    """The pending requests (the remote's, fetched; this clone's own without a remote),
+    one document each: what ``gtoguard approvals --json`` prints and the page shows."""
+    live = fetch_own(repo, remote) if remote is not None else refs_under(repo, OWN_PREFIX)
+    rows = []
+    for item in pending(repo, live, artifact):
+        needed, allowed = still_needed(item, policy)
+        rows.append(
+            {
+                "request": item.name,
+                "object": item.oid,
+                "artifact": item.tag.artifact,
+                "version": _version_at(repo, item),
+                "stage": item.tag.stage,
+                "commit": item.commit,
+                "requested_by": list(item.requesters),
+                "approved_by": list(item.approvers),
+                "still_needed": needed,
+                "from": allowed,
+            }
+        )
+    return rows
+
+
+def _version_at(repo: Repo, item: Pending) -> str:
+    """The version registered at the requested commit (its id where none is)."""
+    from gtoguard.git.tagrefs import tag_names, tags_of
+    from gtoguard.registry.tagstate import registry_of
+
+    name = item.tag.artifact
+    registry = registry_of(tags_of(repo, {name}, tag_names(repo, {name})), {name})
+    return registry.artifact(name).version_label(item.commit)
+
+
+def approvers_of(repo: Repo, oid: str) -> list[str]:
+    """Who approved the tag object ``oid``, as this clone's ``refs/gtoguard/`` say."""
+    prefix = f"{APPROVALS}{oid}/"
+    return sorted(ref[len(prefix) :] for ref in refs_under(repo, prefix))

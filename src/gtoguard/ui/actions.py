@@ -11,72 +11,27 @@ import contextlib
 import fcntl
 import shlex
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gtoguard.errors import CannotRun, UsageError
 from gtoguard.git.repo import open_repo
-from gtoguard.model.printable import printable
 from gtoguard.model.tagname import Action, is_valid_artifact, is_valid_name, is_valid_version
-from gtoguard.policy.report import failure_violations, severity_label, violation_json
+from gtoguard.policy.report import failure_violations, violation_json
 from gtoguard.registry import planning, publishing
 from gtoguard.registry.planning import Request
+from gtoguard.ui.answers import Answer, Invalid, text
+from gtoguard.ui.approving import approve, approved_object, ask, promote_requested
 from gtoguard.ui.site import Site
 
-KINDS = {"promote": Action.ASSIGN, "register": Action.REGISTER, "unassign": Action.UNASSIGN}
+KINDS = {
+    "promote": Action.ASSIGN,
+    "register": Action.REGISTER,
+    "unassign": Action.UNASSIGN,
+    "request": Action.ASSIGN,  # four eyes: the promotion kept aside for approvals
+    "approve": Action.ASSIGN,  # an approval of a pending request (its object id)
+}
 BUMPS = ("patch", "minor", "major")
-MAX_FIELD = 255  # a tag name cannot be longer (tagname.MAX_TAG_BYTES)
 MAX_MESSAGE = 65_536  # the default tags.max_message: the engine judges the rest
-
-
-@dataclass
-class Answer:
-    """What the page says back: the HTTP status, what happened, and the lines to show."""
-
-    status: int
-    # invalid | read-only | refused | written | accepted | declined | unpushed | failed,
-    # or checked (check=1: the plan's verdict, nothing written)
-    outcome: str
-    summary: str
-    hint: str | None = None
-    violations: list[dict[str, Any]] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    remote_lines: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    verdict: str | None = None  # checked: "accepted" or "declined", as the push would be
-
-    @property
-    def wrote(self) -> bool:
-        return self.outcome in ("written", "accepted", "unpushed")
-
-    @property
-    def good(self) -> bool:
-        """Good news: tags written, or a check whose tags would be accepted."""
-        return self.wrote or self.verdict == "accepted"
-
-    def document(self) -> dict[str, Any]:
-        """The answer for the page's script, which shows it as text: what it quotes of
-        pushed text (names, messages, the server's lines) escaped as on the page."""
-        shown = asdict(self)
-        for key in ("summary", "hint"):
-            shown[key] = printable(shown[key]) if shown[key] is not None else None
-        for key in ("tags", "remote_lines", "notes"):
-            shown[key] = [printable(text) for text in shown[key]]
-        shown["violations"] = [
-            {
-                **{k: printable(v) if isinstance(v, str) else v for k, v in each.items()},
-                "label": severity_label(each["severity"]),
-            }
-            for each in shown["violations"]
-        ]
-        return {**shown, "ok": self.good}
-
-
-class Invalid(Exception):
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
@@ -92,10 +47,15 @@ def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
     try:
         request = request_from(kind, form)
         checking = _checking(form)
+        wanted = approved_object(form) if kind == "approve" else None
     except Invalid as exc:
         return Answer(400, "invalid", exc.message, exc.hint)
     try:
         with one_at_a_time(site):
+            if wanted is not None:
+                return approve(site, wanted)
+            if kind == "request":
+                return ask(site, request)
             return _carry_out(site, request, checking)
     except UsageError as exc:
         return Answer(400, "invalid", exc.message, _for_the_page(exc.hint))
@@ -106,8 +66,13 @@ def perform(site: Site, kind: str, form: Mapping[str, str]) -> Answer:
         # each problem is listed with its hint: the summary names the files, not the first
         # problem again
         files = ", ".join(dict.fromkeys(v.ref for v in found))
-        return Answer(500, "failed", f"nothing was written: gtoguard cannot use {files}", None,
-                      [violation_json(v) for v in found])  # fmt: skip
+        return Answer(
+            500,
+            "failed",
+            f"nothing was written: gtoguard cannot use {files}",
+            None,
+            [violation_json(v) for v in found],
+        )
 
 
 # what the helper's hints may name that the dialog has no field for
@@ -125,11 +90,13 @@ def _for_the_page(hint: str | None) -> str | None:
 def request_from(kind: str, form: Mapping[str, str]) -> Request:
     """The helper's request for a form, every value checked by the tag grammar first."""
     action = KINDS[kind]
-    artifact = _artifact(_text(form, "artifact", "Artifact"))
+    artifact = _artifact(text(form, "artifact", "Artifact"))
+    if kind == "approve":  # the request it approves names the rest
+        return Request(action, artifact)
     message = _message(form.get("message", ""))
     if action is Action.REGISTER:
-        version = _text(form, "version", "Version", required=False)
-        bump = _text(form, "bump", "Bump", required=False)
+        version = text(form, "version", "Version", required=False)
+        bump = text(form, "bump", "Bump", required=False)
         if bump and bump not in BUMPS:
             raise Invalid(f"Bump {bump!r} is none of {', '.join(BUMPS)}")
         if version and bump:
@@ -137,13 +104,13 @@ def request_from(kind: str, form: Mapping[str, str]) -> Request:
         return Request(
             action,
             artifact,
-            _text(form, "commit", "Commit"),
+            text(form, "commit", "Commit"),
             version=_version(version) if version else None,
             bump=bump or None,
             message=message,
         )
-    version = _version(_text(form, "version", "Version"))
-    stage = _stage(_text(form, "stage", "Stage"))
+    version = _version(text(form, "version", "Version"))
+    stage = _stage(text(form, "stage", "Stage"))
     return Request(action, artifact, None, version=version, stage=stage, message=message)
 
 
@@ -156,18 +123,6 @@ def _checking(form: Mapping[str, str]) -> bool:
             "send check=1 to ask for the verdict only, or leave check out",
         )
     return value == "1"
-
-
-def _text(form: Mapping[str, str], key: str, label: str, required: bool = True) -> str:
-    value = form.get(key, "").strip()
-    if not value and required:
-        raise Invalid(f"{label} is required", f"fill in {label}")
-    if len(value.encode("utf-8")) > MAX_FIELD or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise Invalid(
-            f"{label} {value[:60]!r} is not a name git can store",
-            f"{label}: at most {MAX_FIELD} bytes, no control characters",
-        )
-    return value
 
 
 def _artifact(value: str) -> str:
@@ -225,6 +180,12 @@ def one_at_a_time(site: Site) -> Iterator[None]:
 def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
     repo, branch = site.open()
     found = planning.plan(repo, request, branch, site.remote)
+    if any(
+        v.rule == "approvals-missing" and v.severity == "error" for v in found.outcome.violations
+    ):
+        requested = promote_requested(site, found, checking)
+        if requested is not None:
+            return requested
     names = [new.name for new in found.tags]
     violations = [violation_json(v) for v in found.outcome.violations]
     declined = len(found.outcome.declined_refs)
@@ -245,6 +206,7 @@ def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
             [],
             found.notes,
             "accepted" if found.outcome.ok else "declined",
+            found.outcome.passed,
         )
     if not found.outcome.ok:
         return Answer(
@@ -272,8 +234,14 @@ def _carry_out(site: Site, request: Request, checking: bool = False) -> Answer:
         )
     carried = publishing.relied_on(repo, [new for new, _ in written], site.remote)
     result = publishing.push(repo, site.remote, written, carried)
-    notes = found.notes + ([f"pushed with {', '.join(carried)}, which {site.remote} did not "
-                            "have and the new tags rely on"] if carried else [])  # fmt: skip
+    notes = found.notes + (
+        [
+            f"pushed with {', '.join(carried)}, which {site.remote} did not "
+            "have and the new tags rely on"
+        ]
+        if carried
+        else []
+    )
     if result.accepted:
         return Answer(
             201,

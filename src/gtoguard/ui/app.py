@@ -33,7 +33,8 @@ from gtoguard.errors import CannotRun, UsageError, failure_reason
 from gtoguard.model.printable import printable
 from gtoguard.policy.report import failure_violations, severity_label, violation_json
 from gtoguard.ui.access import Access, guard
-from gtoguard.ui.actions import KINDS, Answer, perform
+from gtoguard.ui.actions import KINDS, perform
+from gtoguard.ui.answers import Answer
 from gtoguard.ui.site import Site
 
 MAX_BODY = 128 * 1024
@@ -147,15 +148,15 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
         return endpoint
 
     def dashboard(request: Request) -> Response:
-        query = request.query_params.get("q", "").strip()
-        deprecated = request.query_params.get("deprecated") == "1"
+        waiting = _pending(site, None)  # fetched first: History reads the approvals it brings
         board = site.dashboard()
         return page(
             request,
             "dashboard.html",
             board=board,
-            q=query,
-            show_deprecated=deprecated,
+            **waiting,
+            q=request.query_params.get("q", "").strip(),
+            show_deprecated=request.query_params.get("deprecated") == "1",
             commits=site.commits(),
             allowed=board.allowed,
             known=board.stages,
@@ -170,8 +171,9 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
         return name
 
     def model(request: Request) -> Response:
+        waiting = _pending(site, named(request))
         found = site.model(named(request))
-        return page(request, "model.html", model=found, commits=found.commits,
+        return page(request, "model.html", model=found, commits=found.commits, **waiting,
                     allowed=found.allowed, known=[h.stage for h in found.stages])  # fmt: skip
 
     def violations(request: Request) -> Response:
@@ -205,7 +207,7 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
         if answer is None and not getattr(request.state, "bearer", False):
             answer = _token(request, form, site.token)
         if answer is None and kind not in KINDS:
-            answer = Answer(404, "invalid", f"no action {kind!r}", "promote, register or unassign")
+            answer = Answer(404, "invalid", f"no action {kind!r}", "promote, register, unassign, request or approve")
         if answer is None:
             try:
                 answer = await run_in_threadpool(perform, site, kind, form)
@@ -230,6 +232,12 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
         Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
         Middleware(guard, access=access, forbidden=forbidden),
     ])  # fmt: skip
+
+
+def _pending(site: Site, name: str | None) -> dict[str, Any]:
+    """The Pending panel's data: the requests, and why none could be read, if so."""
+    rows, unreachable = site.pending(name)
+    return {"pending": rows, "unreachable": unreachable}
 
 
 def internal_error(exc: Exception) -> CannotRun:

@@ -10,11 +10,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from gtoguard.errors import CannotRun
 from gtoguard.git.branches import Branch
 from gtoguard.git.repo import Repo, open_repo
 from gtoguard.model.refupdate import TAG_PREFIX
 from gtoguard.model.tagname import TagNameError, parse_tag
-from gtoguard.registry import auditing, pagedata, planning, reading
+from gtoguard.registry import asking, auditing, pagedata, planning, reading
+from gtoguard.registry.rulefiles import load_settings
 
 T = TypeVar("T")
 CACHED = 64  # page documents kept for the current registry state
@@ -87,6 +89,7 @@ class Event:
     message: str
     timestamp: str
     findings: list[Finding]
+    approved_by: tuple[str, ...] = ()  # a promotion's approvers (refs/gtoguard/ as fetched)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,17 @@ class Site:
         return self._cached(
             "dashboard", lambda repo, branch: _dashboard(repo, branch, findings, notes)
         )
+
+    def pending(self, name: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """The pending requests (the remote's, fetched now: they change without a tag
+        changing, so they are never cached), and why there are none to show, if the
+        remote could not be asked."""
+        repo, branch = self.open()
+        try:
+            policy = load_settings(repo, branch).policy
+            return asking.pending_rows(repo, self.remote, policy, name), None
+        except CannotRun as exc:
+            return [], exc.message
 
     def model(self, name: str) -> Model:
         findings = [f for f in self.audit()[0] if f.artifact == name]
@@ -212,6 +226,7 @@ def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Mo
             e["message"],
             e["timestamp"],
             by_tag.get(e["ref"], []),
+            _approvers(repo, e["ref"]) if e["event"] == "assignment" else (),
         )
         for e in journal
     ]
@@ -227,6 +242,11 @@ def _model(repo: Repo, branch: Branch, name: str, findings: list[Finding]) -> Mo
         [v.version for v in versions if v.status == "registered"],
         pagedata.recent_commits(repo),
     )
+
+
+def _approvers(repo: Repo, tag: str) -> tuple[str, ...]:
+    oid = repo.ref_target(TAG_PREFIX + tag)
+    return tuple(asking.approvers_of(repo, oid)) if oid else ()
 
 
 def _version_rows(

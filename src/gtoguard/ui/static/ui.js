@@ -73,6 +73,11 @@ function showAnswer(box, data) {
   }
   if (data.hint) box.append(el("p", "hint", "hint: " + data.hint));
   if (data.remote_lines.length) box.append(el("pre", "remote", data.remote_lines.join("\n")));
+  if (data.passed && data.passed.length) {
+    const list = el("ul", "passed");
+    for (const line of data.passed) list.append(el("li", "", "✓ " + line));
+    box.append(list);
+  }
   for (const note of data.notes) box.append(el("p", "note", "note: " + note));
 }
 
@@ -91,19 +96,23 @@ async function refresh() {
   applyFilter();
 }
 
-async function submit(form) {
-  const box = form.querySelector(".answer");
-  const button = form.querySelector('button[type="submit"]');
+async function submit(form, submitter) {
+  let box = form.querySelector(".answer");
+  const button = submitter || form.querySelector('button[type="submit"]');
+  // read before the button is disabled: a disabled button's name=value is not sent
+  const body = new URLSearchParams(new FormData(form, submitter || undefined));
   button.disabled = true;
   box.removeAttribute("data-answered");
   box.className = "answer";
   box.replaceChildren(el("p", "summary", "Checking with the policy engine…"));
   try {
-    const reply = await fetch(form.action, {
+    // the button pressed says where (Request promotion) and what (Check: check=1)
+    const action = submitter && submitter.hasAttribute("formaction") ? submitter.formAction : form.action;
+    const reply = await fetch(action, {
       method: "POST",
       headers: {Accept: "application/json", "X-CSRF-Token": token(),
                 "Content-Type": "application/x-www-form-urlencoded"},
-      body: new URLSearchParams(new FormData(form)),
+      body,
     });
     let data;
     try {
@@ -113,7 +122,10 @@ async function submit(form) {
               violations: [], remote_lines: [], notes: [], hint: null};
     }
     showAnswer(box, data);
-    if (data.ok) await refresh();
+    if (data.ok) {
+      await refresh();
+      box = again(form, box, data);
+    }
   } catch (err) {
     showAnswer(box, {ok: false, outcome: "failed", summary: "the page cannot be reached: " + err,
                      violations: [], remote_lines: [], notes: [], hint: "is gtoguard ui still running?"});
@@ -121,6 +133,17 @@ async function submit(form) {
     button.disabled = false;
     box.setAttribute("data-answered", String(Date.now()));
   }
+}
+
+// A form inside a refreshed section (Approve, in the Pending list) was replaced by the
+// server's new one: the answer is shown in that one, if it is still there.
+function again(form, box, data) {
+  if (document.contains(form) || !form.dataset.key) return box;
+  const fresh = document.querySelector(`form[data-inline][data-key="${CSS.escape(form.dataset.key)}"]`);
+  if (!fresh) return box;
+  const shown = fresh.querySelector(".answer");
+  showAnswer(shown, data);
+  return shown;
 }
 
 function applyFilter() {
@@ -147,10 +170,10 @@ document.addEventListener("click", (event) => {
 });
 
 document.addEventListener("submit", (event) => {
-  const form = event.target.closest("dialog form");
+  const form = event.target.closest("dialog form, form[data-inline]");
   if (!form) return;
   event.preventDefault();
-  submit(form);
+  submit(form, event.submitter);
 });
 
 document.addEventListener("close", (event) => {
