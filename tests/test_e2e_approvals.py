@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World, git, make_world, run_gto, store_object
+from conftest import World, git, gtoguard, make_world, run_gto, store_object
 
 POLICY = """\
 groups:
@@ -180,3 +180,43 @@ def test_gto_reads_the_server_the_same_with_and_without_the_approval_refs(
         assert git("for-each-ref", "refs/gtoguard/", cwd=reader).stdout.count("\n") == 3
     assert seen[0] == seen[1]
     assert seen[0][0]["churn"]["stage"]["prod"] == "v1.3.0"
+
+
+def test_the_servers_cleanup_drops_what_has_done_its_work(approvals_world: World) -> None:
+    world = approvals_world
+    landed = request(world)
+    assert approve(world, landed, "bob")[0] and approve(world, landed, "carol")[0]
+    assert world.push_tags("churn#prod#1", env=as_user("alice")).ok
+    git("tag", "-d", "churn#prod#1", cwd=world.clone)
+    world.commit("another model")
+    world.tag("churn@v1.4.0")
+    assert world.push_tags("churn@v1.4.0", env=as_user("dave")).ok
+    withdrawn = request(world, "churn#prod#2")
+    assert approve(world, withdrawn, "bob")[0]
+    assert world.push(f":refs/gtoguard/requests/{withdrawn}/alice", env=as_user("alice")).ok
+    git("tag", "-d", "churn#prod#2", cwd=world.clone)
+    world.commit("a third model")
+    world.tag("churn@v1.5.0")
+    assert world.push_tags("churn@v1.5.0", env=as_user("dave")).ok
+    waiting = request(world, "churn#prod#3")
+    assert approve(world, waiting, "carol", when=world.clock - 100)[0]  # within clock_skew
+    listed = gtoguard("approvals", "--json", cwd=world.server)
+    assert [row["request"] for row in json.loads(listed.stdout)] == ["churn#prod#3"]
+    done = gtoguard("approvals", "--prune", cwd=world.server)
+    assert done.returncode == 0, done.stderr
+    left = git("for-each-ref", "--format=%(refname)", "refs/gtoguard/", cwd=world.server).stdout
+    # the landed promotion's refs and the withdrawn request's approval are gone; the
+    # pending request and its approval (2 min old, max_age 7 d) stay
+    assert left.split() == [
+        f"refs/gtoguard/approvals/{waiting}/carol",
+        f"refs/gtoguard/requests/{waiting}/alice",
+    ], done.stdout
+    assert gtoguard("approvals", "--prune", cwd=world.clone).returncode == 2
+    # an approval past max_age counts for nothing: the cleanup drops it, not the request
+    world.commit(
+        "shorter approvals", {".gtoguard.yaml": POLICY.replace("max_age: 7d", "max_age: 60s")}
+    )
+    assert world.push("HEAD:main", env=as_user("alice")).ok
+    assert gtoguard("approvals", "--prune", cwd=world.server).returncode == 0
+    left = git("for-each-ref", "--format=%(refname)", "refs/gtoguard/", cwd=world.server).stdout
+    assert left.split() == [f"refs/gtoguard/requests/{waiting}/alice"]

@@ -177,26 +177,47 @@ def _version_commit(handle: Any, name: str, version: str) -> str:
 @main.command()
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="As JSON: one object per request.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="On the server (a bare repository): delete the requests and approvals whose "
+    "promotion has landed, that no request holds any more, or that are past max_age.",
+)
 @_REMOTE
 @_REPO
 @exits
-def approvals(name: str | None, as_json: bool, remote: str, repo: str) -> int:
+def approvals(name: str | None, as_json: bool, prune: bool, remote: str, repo: str) -> int:
     """The pending requests on the server: who requested, who approved, what is missing.
 
-    Fetches refs/gtoguard/ from the remote first. Exit 0 whatever is pending.
+    In a clone, fetches refs/gtoguard/ from the remote first; in the server's bare
+    repository, reads its own. Exit 0 whatever is pending.
     """
     from gtoguard.git.repo import open_repo
     from gtoguard.registry import asking, planning
     from gtoguard.registry.rulefiles import load_settings
 
     handle = open_repo(repo)
-    policy = load_settings(handle, planning.config_branch(handle, None, remote)).policy
-    rows = asking.pending_rows(handle, remote, policy, name)
+    where: str | None = None if handle.bare else remote
+    if prune:
+        if not handle.bare:
+            raise UsageError(
+                "--prune is the server's cleanup", "run it in the server's bare repository"
+            )
+        gone = asking.prune(
+            handle, load_settings(handle, planning.config_branch(handle, None)).policy
+        )
+        say(f"pruned {len(gone)} ref(s)" + "".join(f"\n  {ref}" for ref in gone))
+        return 0
+    policy = load_settings(handle, planning.config_branch(handle, None, where)).policy
+    rows = asking.pending_rows(handle, where, policy, name)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not rows:
-        say(f"no pending requests on {remote}" + (f" for {name}" if name else ""))
+        say(
+            f"no pending requests on {where or 'this repository'}"
+            + (f" for {name}" if name else "")
+        )
     for row in rows:
         approved = ", ".join(row["approved_by"]) or "nobody yet"
         missing = (

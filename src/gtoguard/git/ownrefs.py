@@ -31,9 +31,12 @@ def refs_under(repo: Repo, prefix: str) -> dict[str, str]:
     return {repo.inside(decode_ref(name)): oid.decode() for name, oid in found.items()}
 
 
-def remote_refs_under(repo: Repo, remote: str, prefixes: Sequence[str]) -> dict[str, str]:
-    """The same, of a remote (``git ls-remote``); ``CannotRun`` if it cannot be asked."""
-    patterns = [p + "*" for p in prefixes]
+def remote_refs_under(
+    repo: Repo, remote: str, prefixes: Sequence[str], exact: Sequence[str] = ()
+) -> dict[str, str]:
+    """The same, of a remote (``git ls-remote``), and the refs named in ``exact``;
+    ``CannotRun`` if it cannot be asked."""
+    patterns = [p + "*" for p in prefixes] + list(exact)
     done = invoke.run(["ls-remote", "--", remote, *patterns], repo.workdir or repo.path, timeout=60)
     if done.returncode != 0:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -45,7 +48,8 @@ def remote_refs_under(repo: Repo, remote: str, prefixes: Sequence[str]) -> dict[
     for line in done.stdout.splitlines():
         oid, _, name = line.partition(b"\t")
         ref = decode_ref(name)
-        if not ref.endswith("^{}") and any(ref.startswith(p) for p in prefixes):
+        wanted = ref in exact or any(ref.startswith(p) for p in prefixes)
+        if not ref.endswith("^{}") and wanted:
             found[ref] = oid.decode()
     return found
 

@@ -7,6 +7,7 @@ approved object found again when the promotion is pushed. The refs' shape is
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from gtoguard.errors import CannotRun, UsageError
@@ -50,8 +51,10 @@ def whoami(repo: Repo, given: str | None) -> str:
 
 def fetch_own(repo: Repo, remote: str) -> dict[str, str]:
     """The remote's requests and approvals, fetched (objects too) into this clone's
-    ``refs/gtoguard/``; what the remote holds now (ref -> object id)."""
+    ``refs/gtoguard/``; what the remote holds now (ref -> object id), without the
+    requests whose promotion has landed there (the server's cleanup drops them later)."""
     live = remote_refs_under(repo, remote, [OWN_PREFIX])
+    live = _not_landed(repo, live, lambda names: remote_refs_under(repo, remote, [], names))
     if live:
         done = repo.git(
             "fetch",
@@ -67,6 +70,37 @@ def fetch_own(repo: Repo, remote: str) -> dict[str, str]:
                 "check the remote name and your access (git fetch REMOTE)",
             )
     return live
+
+
+def _not_landed(
+    repo: Repo, live: dict[str, str], tags_of: Callable[[list[str]], dict[str, str]]
+) -> dict[str, str]:
+    """``live`` without the refs of objects whose promotion tag is in ``refs/tags/``
+    (``tags_of``: the object each of some tag refs points at, where they exist)."""
+    names = {}
+    for oid in {own.oid for ref in live if (own := own_ref(ref))}:
+        tag = promotion_of(repo, oid)
+        if tag is not None:
+            names[TAG_PREFIX + tag.tag] = oid
+    if not names:
+        return live
+    there = tags_of(sorted(names))
+    landed = {oid for ref, oid in names.items() if there.get(ref) == oid}
+    return {r: o for r, o in live.items() if (own := own_ref(r)) is None or own.oid not in landed}
+
+
+def landed_or_orphaned(repo: Repo) -> list[str]:
+    """The server's cleanup: the refs under ``refs/gtoguard/`` that have done their work
+    (the promotion is in ``refs/tags/``) or count for nothing (approvals of an object
+    nobody requests any more, anything not of a request's or an approval's shape)."""
+    listed = refs_under(repo, OWN_PREFIX)
+    kept = _not_landed(repo, listed, lambda names: {n: repo.ref_target(n) or "" for n in names})
+    requested = {own.oid for ref in kept if (own := own_ref(ref)) and own.kind == "requests"}
+    return sorted(
+        ref
+        for ref in listed
+        if ref not in kept or (own := own_ref(ref)) is None or own.oid not in requested
+    )
 
 
 class Pending(NamedTuple):
@@ -292,7 +326,11 @@ def pending_rows(
 ) -> list[dict[str, Any]]:
     """The pending requests (the remote's, fetched; this clone's own without a remote),
     one document each: what ``gtoguard approvals --json`` prints and the page shows."""
-    live = fetch_own(repo, remote) if remote is not None else refs_under(repo, OWN_PREFIX)
+    if remote is not None:
+        live = fetch_own(repo, remote)
+    else:  # this repository's own: the server's, or a clone with no remote
+        listed = refs_under(repo, OWN_PREFIX)
+        live = _not_landed(repo, listed, lambda names: {n: repo.ref_target(n) or "" for n in names})
     rows = []
     for item in pending(repo, live, artifact):
         needed, allowed = still_needed(item, policy)
@@ -327,3 +365,35 @@ def approvers_of(repo: Repo, oid: str) -> list[str]:
     """Who approved the tag object ``oid``, as this clone's ``refs/gtoguard/`` say."""
     prefix = f"{APPROVALS}{oid}/"
     return sorted(ref[len(prefix) :] for ref in refs_under(repo, prefix))
+
+
+def prune(repo: Repo, policy: Policy, now: int | None = None) -> list[str]:
+    """Delete (one ``git update-ref --stdin`` transaction, each ref only if it still
+    holds what was read) the refs ``landed_or_orphaned`` names and the approvals past
+    every ``max_age`` their stage sets: what they deleted."""
+    import time
+
+    moment = int(time.time()) if now is None else now
+    gone = set(landed_or_orphaned(repo))
+    listed = refs_under(repo, OWN_PREFIX)
+    for ref, value in listed.items():
+        own = own_ref(ref)
+        if own is None or own.kind != "approvals" or ref in gone:
+            continue
+        tag = promotion_of(repo, own.oid)
+        ages = (
+            [r.approvals.max_age for r in policy.rules_for(tag.stage or "") if r.approvals]
+            if tag
+            else []
+        )
+        if not ages or None in ages:
+            continue
+        obj = object_info(repo, value)
+        if obj.time is not None and moment - obj.time > max(a for a in ages if a is not None):
+            gone.add(ref)
+    lines = "".join(f"delete {repo.full(ref)} {listed[ref]}\n" for ref in sorted(gone))
+    if lines:
+        done = repo.git("update-ref", "--stdin", stdin=lines.encode("utf-8", "surrogateescape"))
+        if done.returncode != 0:
+            raise CannotRun(f"git update-ref could not delete them: {first_line(done.stderr)}")
+    return sorted(gone)

@@ -207,7 +207,12 @@ def create_app(site: Site, hosts: list[str], access: Access) -> Starlette:  # no
         if answer is None and not getattr(request.state, "bearer", False):
             answer = _token(request, form, site.token)
         if answer is None and kind not in KINDS:
-            answer = Answer(404, "invalid", f"no action {kind!r}", "promote, register, unassign, request or approve")
+            answer = Answer(
+                404,
+                "invalid",
+                f"no action {kind!r}",
+                "promote, register, unassign, request or approve",
+            )
         if answer is None:
             try:
                 answer = await run_in_threadpool(perform, site, kind, form)
