@@ -98,6 +98,33 @@ stages:
 """
 
 
+def test_a_soak_counts_from_the_arrival_the_decision_log_records(world: World) -> None:
+    """A staging tag dated 290 s back lands (within clock_skew, 300 s): by its date it has
+    soaked 4 min at once. Where the server keeps a decision log, the soak counts from the
+    arrival the log records instead, and the date buys nothing."""
+    world.set_policy("stages:\n  prod: {soak: {staging: 4m}}\n")
+    world.set_server_policy("identity: REMOTE_USER\n")
+    now = int(time.time())
+    for name in ("churn", "fraud"):
+        world.tag(f"{name}@v1.0.0", when=now - 200)
+    assert world.push_tags("churn@v1.0.0", "fraud@v1.0.0", env={"REMOTE_USER": "alice"}).ok
+    world.tag("churn#staging#1", when=now - 290)
+    assert world.push_tags("churn#staging#1", env={"REMOTE_USER": "alice"}).ok  # no log yet
+    log = world.root / "decisions.jsonl"
+    world.set_server_policy(f"identity: REMOTE_USER\nlog: {log}\n")
+    world.tag("fraud#staging#1", when=now - 290)
+    assert world.push_tags("fraud#staging#1", env={"REMOTE_USER": "alice"}).ok  # logged
+    for name in ("churn", "fraud"):
+        world.tag(f"{name}#prod#2", when=int(time.time()))
+    accepted = world.push_tags("churn#prod#2", env={"REMOTE_USER": "alice"})
+    assert accepted.ok, accepted.output  # by its date: what a log-less server trusts
+    declined = world.push_tags("fraud#prod#2", env={"REMOTE_USER": "alice"})
+    assert not declined.ok and declined.rules() == {"soak-too-short"}, declined.output
+    assert "has held staging for 0 s of the 4 min" in declined.output or (
+        "has held staging for 1 s of the 4 min" in declined.output
+    ), declined.output
+
+
 def test_prod_needs_the_model_card_and_metrics_that_clear_the_bar(world: World) -> None:
     """Read from the promoted commit's own tree: each commit below is registered and
     promoted; only the one with the card and passing metrics gets into prod. The hook, CI

@@ -77,6 +77,8 @@ class Facts(NamedTuple):
     ballots: BallotReader | None = None
     # who pushed a tag (its name), from the server's decision log; None: no log here
     registrar: Callable[[str], str | None] | None = None
+    # when a tag (its name) arrived, from the server's decision log; None: no log here
+    arrived: Callable[[str], int | None] | None = None
 
 
 class Context(NamedTuple):

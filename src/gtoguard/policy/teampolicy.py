@@ -116,8 +116,9 @@ def _shown_since(state: ArtifactState, stage: str, commit: str, facts: Facts) ->
         shown = None if deprecated(replay, facts) else shown_holder(replay, stage, facts)
         if shown != commit:
             since = None
-        elif since is None:
-            since = event.time
+        elif since is None:  # when it arrived, where the server's log says; else its date
+            landed = facts.arrived(event.tag) if facts.arrived is not None else None
+            since = landed if landed is not None else event.time
     return since
 
 

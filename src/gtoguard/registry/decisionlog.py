@@ -169,7 +169,13 @@ def pushers(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], tuple[str
     """(ref, object id) -> (pusher, the variable it came from) of every ref an accepted
     push landed, from the log at ``path`` (its first ``limit`` bytes of lines: a rotated
     log's older pushes are in the rotated files). Unreadable lines are skipped."""
-    found: dict[tuple[str, str], tuple[str, str]] = {}
+    return {key: (who, source) for key, (who, source, _) in landings(path, limit).items()}
+
+
+def landings(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], tuple[str, str, int]]:
+    """``pushers``, with the moment each push was accepted (epoch seconds): the arrival
+    a ``soak`` counts from where the log knows it."""
+    found: dict[tuple[str, str], tuple[str, str, int]] = {}
     read_bytes = 0
     try:
         with open(path, "rb") as log:
@@ -184,11 +190,12 @@ def pushers(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], tuple[str
                 if not is_decision(line) or line.get("verdict") != ACCEPTED:
                     continue
                 who, source = line.get("pusher"), line.get("pusher_from")
-                if not isinstance(who, str) or not isinstance(source, str):
+                when = moment(line)
+                if not isinstance(who, str) or not isinstance(source, str) or when is None:
                     continue
                 for ref in line.get("refs") or ():
                     if isinstance(ref.get("ref"), str) and isinstance(ref.get("new"), str):
-                        found[(ref["ref"], ref["new"])] = (who, source)
+                        found[(ref["ref"], ref["new"])] = (who, source, int(when.timestamp()))
     except OSError:
         return {}
     return found

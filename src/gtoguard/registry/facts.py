@@ -87,6 +87,7 @@ def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpd
                 "(give gtoguard check a policy with signers: GTOGUARD_POLICY)",
             )
 
+    log = log_index(repo) if where.side == "server" else None
     # the server knows who pushes (none named declines); elsewhere it is not checkable
     return Facts(
         who,
@@ -100,7 +101,8 @@ def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpd
         repo.commit_time,
         evidence=evidence_reader(repo),  # read only where a stage's requires asks
         ballots=_ballots(repo, where, verify),
-        registrar=log_registrars(repo) if where.side == "server" else None,
+        registrar=log.registrar if log is not None else None,
+        arrived=log.arrived if log is not None else None,
     )
 
 
@@ -121,29 +123,40 @@ def _no_signers(_oid: str, _block: str) -> Verdict:
     return Verdict(False, "there are no signers to verify it against (GTOGUARD_POLICY's signers)")
 
 
-def log_registrars(repo: Repo) -> Callable[[str], str | None] | None:
-    """Who last pushed each tag name, from the server's decision log (read when first
-    asked); None where the server keeps no log."""
+class LogIndex:
+    """What the server's decision log says of each tag name (read when first asked): who
+    last landed it, and when. None where the server keeps no log."""
+
+    def __init__(self, log: str) -> None:
+        self._log = log
+        self._by_ref: dict[str, tuple[str, int]] | None = None
+
+    def _index(self) -> dict[str, tuple[str, int]]:
+        if self._by_ref is None:
+            from gtoguard.registry.decisionlog import landings
+
+            self._by_ref = {
+                ref: (who, when) for (ref, _), (who, _, when) in landings(self._log).items()
+            }
+        return self._by_ref
+
+    def registrar(self, name: str) -> str | None:
+        found = self._index().get(f"refs/tags/{name}")
+        return found[0] if found else None
+
+    def arrived(self, name: str) -> int | None:
+        found = self._index().get(f"refs/tags/{name}")
+        return found[1] if found else None
+
+
+def log_index(repo: Repo) -> LogIndex | None:
     try:
         policy = server_policy(repo)
     except CannotRun:
         return None
     if policy is None or policy.log is None:
         return None
-    log = policy.log
-    by_ref: dict[str, str] | None = None
-
-    def registrar(name: str) -> str | None:
-        nonlocal by_ref
-        if by_ref is None:
-            from gtoguard.registry.decisionlog import pushers
-
-            by_ref = {}
-            for (ref, _), (who, _) in pushers(log).items():
-                by_ref[ref] = who
-        return by_ref.get(f"refs/tags/{name}")
-
-    return registrar
+    return LogIndex(policy.log)
 
 
 def evidence_reader(repo: Repo) -> Callable[[str, str, bool], Evidence]:
