@@ -5,6 +5,7 @@ installed hook and the pusher's identity in REMOTE_USER: requests and approvals 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,7 @@ def test_approvals_are_never_deleted_or_moved_and_requests_only_by_their_request
 ) -> None:
     world = approvals_world
     tag = request(world)
-    assert approve(world, tag, "bob")[0]
+    assert approve(world, tag, "bob")[0] and approve(world, tag, "carol")[0]
     ref = f"refs/gtoguard/approvals/{tag}/bob"
     pushed = world.push(f":{ref}", env=as_user("bob"))
     assert not pushed.ok and "never deleted" in pushed.output
@@ -151,11 +152,12 @@ def test_approvals_are_never_deleted_or_moved_and_requests_only_by_their_request
     assert not ok and "never moved" in said, said
     pushed = world.push(f":refs/gtoguard/requests/{tag}/alice", env=as_user("bob"))
     assert not pushed.ok and "you push as bob" in pushed.output
-    # the requester withdraws: the approvals given count no more
+    # the requester withdraws: the two approvals given count no more, for anyone
     assert world.push(f":refs/gtoguard/requests/{tag}/alice", env=as_user("alice")).ok
-    assert approve(world, tag, "carol")[0] is False
-    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
-    assert not pushed.ok and "nobody requested this one" in pushed.output, pushed.output
+    assert approve(world, tag, "dave")[0] is False
+    for promoter in ("alice", "mallory"):
+        pushed = world.push_tags("churn#prod#1", env=as_user(promoter))
+        assert not pushed.ok and "nobody requests this one" in pushed.output, pushed.output
     # anything else under refs/gtoguard/ is declined, whatever refs.allow says
     pushed = world.push("HEAD:refs/gtoguard/other", env=as_user("alice"))
     assert not pushed.ok and "[approver-not-allowed]" in pushed.output
@@ -220,3 +222,76 @@ def test_the_servers_cleanup_drops_what_has_done_its_work(approvals_world: World
     assert gtoguard("approvals", "--prune", cwd=world.server).returncode == 0
     left = git("for-each-ref", "--format=%(refname)", "refs/gtoguard/", cwd=world.server).stdout
     assert left.split() == [f"refs/gtoguard/requests/{waiting}/alice"]
+
+
+def test_not_by_registrar_holds_with_a_rotated_log_and_declines_without_one(
+    approvals_world: World,
+) -> None:
+    """dave pushed churn@v1.3.0. logrotate renames the log (decisions.jsonl.1): dave's
+    approval still does not count. A server with no log cannot tell who registered the
+    version, so no approval counts there."""
+    world = approvals_world
+    log = world.root / "decisions.jsonl"
+    log.rename(world.root / "decisions.jsonl.1")
+    tag = request(world)
+    assert approve(world, tag, "bob")[0] and approve(world, tag, "dave")[0]
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert not pushed.ok and "dave registered the version" in pushed.output, pushed.output
+    assert approve(world, tag, "carol")[0]
+    world.set_server_policy("identity: REMOTE_USER\n")  # no log
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert not pushed.ok and "this server keeps no decision log" in pushed.output, pushed.output
+    world.set_server_policy(f"identity: REMOTE_USER\nlog: {log}\n")  # the old lines are in .1
+    assert world.push_tags("churn#prod#1", env=as_user("alice")).ok
+
+
+def test_a_registration_made_after_the_request_is_the_versions_registrar(
+    approvals_world: World,
+) -> None:
+    """Requested on a commit with no version yet; dave registers it afterwards, and
+    approves: the promotion (placed before the registration by its date) still leaves
+    dave out."""
+    world = approvals_world
+    world.commit("a new model")
+    tag = request(world)
+    world.tag("churn@v1.4.0")
+    assert world.push_tags("churn@v1.4.0", env=as_user("dave")).ok
+    assert approve(world, tag, "bob")[0] and approve(world, tag, "dave")[0]
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert not pushed.ok and "dave registered the version" in pushed.output, pushed.output
+    assert approve(world, tag, "carol")[0]
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert pushed.ok, pushed.output
+    assert "(approved by bob, carol)" in pushed.output
+
+
+def test_an_approved_request_lands_after_tags_max_age(tmp_path: Path) -> None:
+    """The request is the promotion tag, dated when it was requested (within clock_skew
+    then); it lands when the approvals are in, past tags.max_age by then. A plain tag
+    that old is declined."""
+    world = make_world(tmp_path)
+    world.set_server_policy("identity: REMOTE_USER\ntags: {clock_skew: 5}\n")
+    world.commit("policy", {".gtoguard.yaml": POLICY.replace("      not_by: [registrar]\n", "")})
+    assert world.push("HEAD:main", env=as_user("alice")).ok
+    world.tag("churn@v1.3.0", when=int(time.time()))
+    assert world.push_tags("churn@v1.3.0", env=as_user("dave")).ok
+    dated = int(time.time()) - 4
+    world.tag("churn#prod#1", when=dated)
+    tag = oid(world, "churn#prod#1")
+    assert push_ref(world, tag, f"refs/gtoguard/requests/{tag}/alice", "alice")[0]
+    now = int(time.time())
+    assert approve(world, tag, "bob", when=now)[0] and approve(world, tag, "carol", when=now)[0]
+    world.tag("churn#dev#2", "churn@v1.3.0^{}", when=dated)  # as old, and no request
+    time.sleep(max(0.0, dated + 6 - time.time()))
+    pushed = world.push_tags("churn#dev#2", env=as_user("alice"))
+    assert not pushed.ok and pushed.rules() == {"tagger-time"}, pushed.output
+    pushed = world.push_tags("churn#prod#1", env=as_user("alice"))
+    assert pushed.ok, pushed.output
+    # a request must be made when it is asked for: one dated back is declined
+    world.commit("another")
+    world.tag("churn@v1.4.0", when=int(time.time()))
+    assert world.push_tags("churn@v1.4.0", env=as_user("dave")).ok
+    world.tag("churn#prod#3", when=int(time.time()) - 60)
+    old = oid(world, "churn#prod#3")
+    ok, said = push_ref(world, old, f"refs/gtoguard/requests/{old}/alice", "alice")
+    assert not ok and "tagger date is not now" in said, said

@@ -113,10 +113,13 @@ def ballot(
     promoter: str,
     *approvals: tuple[str, str, int],
     requesters: tuple[str, ...] = ("alice",),
-    registrar: str | None = None,
+    registrar: str | None = "zed",
+    log: bool = True,
 ) -> Facts:
     """Facts of a server where ``promoter`` pushes, the promoted object was requested by
-    ``requesters`` and approved by (approver, "self" or another object's id, age in s)."""
+    ``requesters`` and approved by (approver, "self" or another object's id, age in s);
+    ``registrar``: who pushed m@v1.0.0 as the decision log says (None: it does not say);
+    ``log``: the server keeps a decision log."""
 
     def read(promoted: str, _name: str) -> Ballot:
         given = tuple(
@@ -125,11 +128,10 @@ def ballot(
         )
         return Ballot(requesters, given)
 
-    return Facts(
-        pusher=Pusher(promoter, "REMOTE_USER"),
-        ballots=read,
-        registrar=(lambda _tag: registrar) if registrar else None,
-    )
+    def registrars(_artifact: str, _commit: str) -> dict[str, str | None] | None:
+        return {"m@v1.0.0": registrar} if log else None
+
+    return Facts(pusher=Pusher(promoter, "REMOTE_USER"), ballots=read, registrars=registrars)
 
 
 FOUR_EYES = "groups: {leads: [bob, carol, dave]}\nstages:\n  prod:\n    approvals: {count: 2, from: ['@leads'], max_age: 7d, not_by: [registrar]}\n"
@@ -292,7 +294,7 @@ ROWS = [
     Row("approvals-none", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
         context={"facts": ballot("alice", requesters=())}),
     Row("approvals-enough", [new("m#prod")], set(), before=V1, text=FOUR_EYES,
-        context={"facts": ballot("alice", *OK2)}),
+        context={"facts": ballot("alice", *OK2, registrar="dave")}),
     Row("approvals-promoter", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
         context={"facts": ballot("carol", *OK2)}),
     Row("approvals-requester", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
@@ -305,8 +307,14 @@ ROWS = [
         context={"facts": ballot("alice", ("bob", "self", 60), ("carol", "self", 8 * 86400))}),
     Row("approvals-registrar", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
         context={"facts": ballot("alice", *OK2, registrar="bob")}),
-    Row("approvals-registrar-unknown", [new("m#prod")], set(), before=V1, text=FOUR_EYES,
+    Row("approvals-registrar-other", [new("m#prod")], set(), before=V1, text=FOUR_EYES,
         context={"facts": ballot("alice", *OK2, registrar="dave")}),
+    Row("approvals-registrar-not-in-log", [new("m#prod")], {"approvals-missing"}, before=V1,
+        text=FOUR_EYES, context={"facts": ballot("alice", *OK2, registrar=None)}),
+    Row("approvals-registrar-no-log", [new("m#prod")], {"approvals-missing"}, before=V1,
+        text=FOUR_EYES, context={"facts": ballot("alice", *OK2, log=False)}),
+    Row("approvals-withdrawn", [new("m#prod")], {"approvals-missing"}, before=V1, text=FOUR_EYES,
+        context={"facts": ballot("alice", *OK2, requesters=(), registrar="dave")}),
     Row("approvals-twice-counts-once", [new("m#prod")], {"approvals-missing"}, before=V1,
         text=FOUR_EYES, context={"facts": ballot("alice", ("bob", "self", 60), ("bob", "self", 30))}),
     Row("approvals-warn", [new("m#prod")], set(), {"approvals-missing"}, before=V1,

@@ -22,6 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 WAIT = 60
+ANSWERED = '#pending tr[data-request="churn#prod#2"] .answer[data-answered]'
 POLICY = """\
 groups:
   ml-leads: [bob, carol]
@@ -116,9 +117,8 @@ def test_alice_requests_bob_and_carol_approve_alice_promotes(
         row = browser.find_element(By.CSS_SELECTOR, '#pending tr[data-request="churn#prod#2"]')
         assert "alice" in row.text
         row.find_element(By.XPATH, ".//button[normalize-space()='Approve']").click()
-        answered = '#pending tr[data-request="churn#prod#2"] .answer[data-answered]'
-        WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, answered))
-        answer = browser.find_element(By.CSS_SELECTOR, answered)
+        WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, ANSWERED))
+        answer = browser.find_element(By.CSS_SELECTOR, ANSWERED)
         assert "approved churn#prod#2" in answer.text, answer.text
         approved = browser.find_element(
             By.CSS_SELECTOR, '#pending tr[data-request="churn#prod#2"] .approved'

@@ -224,7 +224,8 @@ def approvals(name: str | None, as_json: bool, prune: bool, remote: str, repo: s
             f"{row['still_needed']} more from {row['from']}" if row["still_needed"] else "enough"
         )
         say(
-            f"{row['request']} ({short(row['object'])}), requested by {', '.join(row['requested_by'])}\n"
+            f"{row['request']} ({short(row['object'])}): {row['artifact']} {row['version']} → "
+            f"{row['stage']}, requested by {', '.join(row['requested_by'])}\n"
             f"  approved by: {approved}; needs: {missing}"
         )
     return 0

@@ -75,8 +75,10 @@ class Facts(NamedTuple):
     evidence: EvidenceReader | None = None  # None: no repository to read commits from
     # a promotion's requests and approvals (stages' approvals); None: not readable here
     ballots: BallotReader | None = None
-    # who pushed a tag (its name), from the server's decision log; None: no log here
-    registrar: Callable[[str], str | None] | None = None
+    # (artifact, commit) -> each registration tag the repository holds on the commit and
+    # who pushed it (None: the log does not say); the reader returns None on a server
+    # with no decision log; None: this side cannot know (a clone, CI)
+    registrars: Callable[[str, str], Mapping[str, str | None] | None] | None = None
     # when a tag (its name) arrived, from the server's decision log; None: no log here
     arrived: Callable[[str], int | None] | None = None
 

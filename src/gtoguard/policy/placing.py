@@ -13,7 +13,7 @@ from gtoguard.policy.context import SKEW, Context, Item, Outcome, item_key, orde
 from gtoguard.policy.rules.counters import check_counter
 from gtoguard.policy.rules.dates import check_tagger_time, iso_time
 from gtoguard.policy.rules.violation import Violation
-from gtoguard.policy.tagrules import evaluate_tag
+from gtoguard.policy.tagrules import evaluate_tag, requested_age_limit
 
 
 def set_aside(registry: Registry, now: int) -> dict[str, list[TagEvent]]:
@@ -117,8 +117,9 @@ def place(
     for update, _tag, event in new:
         if event is None:
             continue
+        age = requested_age_limit(ctx, update, event, ctx.age_limit)
         behind = check_tagger_time(
-            update.ref, event, state, ctx.now, ctx.policy.tags.clock_skew, ctx.age_limit
+            update.ref, event, state, ctx.now, ctx.policy.tags.clock_skew, age
         )
         if behind is not None:  # declined for its date alone: not placed anywhere
             outcome.add(behind, SKEW)
@@ -144,6 +145,9 @@ def place(
             outcome.add(violation)
             low.add(update.ref)
     first = min(new, key=item_key)[0].ref
+    # what the replay found of the new tags themselves: who approved, what passed
+    outcome.approved.update({ref: who for ref, who in after.approved.items() if ref in new_refs})
+    outcome.passed += after.passed
     for violation in after.violations:
         if violation.ref in low and violation.rule == "counter-not-increasing":
             continue  # said above, against the highest counter

@@ -50,6 +50,7 @@ def evaluate_tag(
         return
     policy = ctx.policy
     skew, age = policy.tags.clock_skew, ctx.age_limit if pushed else None  # history is old
+    age = requested_age_limit(ctx, update, event, age)
     add(check_tagger_time(ref, event, state, ctx.now, skew, age), SKEW)
     action = tag.action
     if action is REGISTER:
@@ -62,6 +63,18 @@ def evaluate_tag(
     if policy.versions_increasing or action is ASSIGN or policy.stages:
         team_policy(update, tag, event, state, ctx, outcome, pushed)
     state.add(event)  # later tags of the batch see this one, accepted or not
+
+
+def requested_age_limit(
+    ctx: Context, update: RefUpdate, event: TagEvent, age: int | None
+) -> int | None:
+    """``tags.max_age`` for one tag: none for the object of a pending request (stages'
+    approvals), whose date was bounded when the request arrived: it lands when the
+    approvals are in, days later perhaps. Asked only of a tag older than the bound."""
+    ballots = ctx.facts.ballots
+    if age is None or ballots is None or event.time >= ctx.now - age:
+        return age
+    return None if ballots(update.new, event.tag).requesters else age
 
 
 def _counter_evidence(

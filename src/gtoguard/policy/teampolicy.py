@@ -11,7 +11,7 @@ from gtoguard.model.state import ArtifactState, TagEvent
 from gtoguard.model.tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, TagName
 from gtoguard.policy.context import INCREASING, REGISTRATION, Context, Facts, Outcome, order_key
 from gtoguard.policy.identity import Pusher
-from gtoguard.policy.rules.approvals import check_approvals
+from gtoguard.policy.rules.approvals import Registrars, check_approvals
 from gtoguard.policy.rules.evidence import check_evidence
 from gtoguard.policy.rules.frozen import check_frozen
 from gtoguard.policy.rules.messages import check_message
@@ -24,6 +24,7 @@ from gtoguard.policy.rules.stages import (
     check_stage_order,
 )
 from gtoguard.policy.rules.versions import check_version_for_stage, check_version_increasing
+from gtoguard.policy.rules.violation import UNCHECKED
 from gtoguard.policy.settings import StageRules, span_text
 
 
@@ -201,7 +202,8 @@ def team_policy(
                     own,
                 )
             if not restoring:
-                _soak_and_evidence(ref, tag, event, state, stage_rules, ctx, outcome)
+                passed = outcome.passed if pushed else []  # (a replayed old tag: not said)
+                _soak_and_evidence(ref, tag, event, state, stage_rules, ctx, outcome, passed)
             outcome.add(check_message(ref, tag, event.message, stage_rules, restoring), own)
             if not pushed:
                 continue
@@ -259,9 +261,10 @@ def _soak_and_evidence(
     stage_rules: StageRules,
     ctx: Context,
     outcome: Outcome,
+    passed: list[str],
 ) -> None:
     """``soak`` and ``requires`` of an assignment (not of a stage given back); what
-    passes is said in ``Outcome.passed``."""
+    passes is said in ``passed`` (``Outcome.passed`` for a tag being judged)."""
     facts, own = ctx.facts, stage_rules.source
     if stage_rules.soak:
         moment = ctx.now if ctx.arrived else event.time
@@ -270,12 +273,12 @@ def _soak_and_evidence(
         soaked = check_soak(ref, tag, event, state, stage_rules, held, moment, hidden)
         outcome.add(soaked, own)
         if soaked is None and tag.action is ASSIGN:
-            outcome.passed += [
+            passed += [
                 f"{s} held for {span_text(moment - held[s][1])} of {span_text(n)}"
                 for s, n in stage_rules.soak
                 if s in held and held[s][0] == event.commit
             ]
-    for missing in check_evidence(ref, tag, event, stage_rules, facts.evidence, outcome.passed):
+    for missing in check_evidence(ref, tag, event, stage_rules, facts.evidence, passed):
         outcome.add(missing, own)
 
 
@@ -294,13 +297,7 @@ def _approvals(
     facts = ctx.facts
     ballot = facts.ballots(update.new, event.tag) if facts.ballots and ctx.arrived else None
     who = _who(facts, update) if ballot is not None and ballot.complete else None
-    registrars = None
-    if stage_rules.approvals and stage_rules.approvals.not_registrar and facts.registrar:
-        names = [
-            e.tag for e in state.events if e.name.action is REGISTER and e.commit == event.commit
-        ]
-        found = [facts.registrar(n) for n in names]
-        registrars = None if None in found else {n for n in found if n is not None}
+    registrars = _registrars(event, state, facts, who)
     violation, counted = check_approvals(
         update.ref,
         tag,
@@ -312,9 +309,32 @@ def _approvals(
         ctx.freeze_at if ctx.freeze_at is not None else ctx.now,  # the server's clock
     )
     outcome.add(violation, stage_rules.source)
-    if violation is None and counted:
+    if (violation is None or violation.severity == UNCHECKED) and counted:
         outcome.approved[update.ref] = counted
         outcome.passed.append(f"approved by {', '.join(counted)}")
+
+
+def _registrars(
+    event: TagEvent, state: ArtifactState, facts: Facts, who: Pusher | None
+) -> Registrars:
+    """Who pushed the registrations of the promoted commit: every one the repository
+    holds, dated before the promotion or after it (one made after a request is still the
+    version's), as the decision log says, and those of this push (its pusher)."""
+    if facts.registrars is None:
+        return Registrars(checkable=False)
+    known = facts.registrars(event.name.artifact, event.commit)
+    if known is None:
+        return Registrars(unknown="this server keeps no decision log (log:)")
+    names = set(known.values())
+    here = [e.tag for e in state.events if e.name.action is REGISTER and e.commit == event.commit]
+    for tag in here:
+        if tag not in known:  # not in the repository yet: this push's
+            names.add(who.name if who else None)
+    missing = sorted(tag for tag, name in known.items() if name is None)
+    if missing or None in names:
+        which = ", ".join(missing) or "a registration in this push"
+        return Registrars(unknown=f"the decision log does not say who pushed {which}")
+    return Registrars(frozenset(n for n in names if n is not None))
 
 
 def _who(facts: Facts, update: RefUpdate) -> Pusher | None:

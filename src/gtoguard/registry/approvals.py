@@ -153,6 +153,21 @@ def approval_problem(repo: Repo, oid: str, value: str, now: int, skew: int) -> s
     return None
 
 
+def _request_date(repo: Repo, oid: str, now: int, skew: int) -> str | None:
+    """A request's tag object is dated now (within ``clock_skew``): the promotion lands
+    later with that date, which was bounded here, as a new tag's is when it arrives."""
+    try:
+        when = object_info(repo, oid).time
+    except (KeyError, ValueError):
+        return None  # not a promotion tag: said by the rule
+    if when is None or abs(now - when) > skew:
+        return (
+            "the requested tag object's tagger date is not now (within clock_skew, "
+            f"{skew} s): make the request when you ask for it (gtoguard request)"
+        )
+    return None
+
+
 def own_ref_violations(
     repo: Repo,
     updates: Sequence[RefUpdate],
@@ -186,7 +201,12 @@ def own_ref_violations(
         landed = promotion is not None and repo.ref_target(TAG_PREFIX + promotion.tag) == own.oid
         problem = None
         if own.kind == "requests" and not update.deleted and update.new != own.oid:
-            problem = f"a request's ref holds the promotion tag object itself ({short(own.oid)})"
+            problem = (
+                f"a request's ref holds the promotion tag object its name gives ({short(own.oid)}); "
+                f"this one holds {short(update.new)}"
+            )
+        elif own.kind == "requests" and update.created:
+            problem = _request_date(repo, own.oid, now, policy.tags.clock_skew)
         elif own.kind == "approvals" and not update.deleted:
             problem = approval_problem(repo, own.oid, update.new, now, policy.tags.clock_skew)
         arrival = Arrival(own, who, promotion, requesters, landed, rules)

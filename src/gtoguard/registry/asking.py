@@ -209,9 +209,10 @@ def find_request(
             ),
             "see the pending requests: gtoguard approvals",
         )
-    listed = ", ".join(f"{i.name} ({short(i.oid)})" for i in chosen)
+    listed = ", ".join(f"{i.name} ({short(i.oid)}, commit {short(i.commit)})" for i in chosen)
     raise UsageError(
-        f"several pending requests match: {listed}", "name one: its tag name or object id"
+        f"several pending requests match: {listed}",
+        "name one by its object id, or give --version",
     )
 
 

@@ -172,13 +172,50 @@ def pushers(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], tuple[str
     return {key: (who, source) for key, (who, source, _) in landings(path, limit).items()}
 
 
+def rotated(path: str) -> list[str]:
+    """The log and the files logrotate made of it (``decisions.jsonl.1``,
+    ``decisions.jsonl.2.gz``, …), oldest first."""
+    import glob
+    import re
+
+    numbered = []
+    for name in glob.glob(glob.escape(path) + ".*"):
+        found = re.fullmatch(re.escape(path) + r"\.([0-9]{1,4})(\.gz)?", name)
+        if found:
+            numbered.append((-int(found[1]), name))
+    return [name for _, name in sorted(numbered)] + [path]
+
+
 def landings(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], tuple[str, str, int]]:
     """``pushers``, with the moment each push was accepted (epoch seconds): the arrival
-    a ``soak`` counts from where the log knows it."""
+    a ``soak`` counts from where the log knows it. The rotated files are read too, oldest
+    first, at most ``limit`` bytes of lines in all (the newest files win)."""
     found: dict[tuple[str, str], tuple[str, str, int]] = {}
+    files = rotated(path)
+    sizes = [_size(name) for name in files]
+    while len(files) > 1 and sum(sizes) > limit:  # the oldest go first
+        files, sizes = files[1:], sizes[1:]
+    for name in files:
+        _read_landings(name, limit, found)
+    return found
+
+
+def _size(name: str) -> int:
+    try:
+        return os.path.getsize(name) * (8 if name.endswith(".gz") else 1)  # gz: a guess
+    except OSError:
+        return 0
+
+
+def _read_landings(
+    path: str, limit: int, found: dict[tuple[str, str], tuple[str, str, int]]
+) -> None:
+    import gzip
+
     read_bytes = 0
     try:
-        with open(path, "rb") as log:
+        opened = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")  # noqa: SIM115
+        with opened as log:
             for raw in log:
                 read_bytes += len(raw)
                 if read_bytes > limit:
@@ -196,9 +233,8 @@ def landings(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], tuple[st
                 for ref in line.get("refs") or ():
                     if isinstance(ref.get("ref"), str) and isinstance(ref.get("new"), str):
                         found[(ref["ref"], ref["new"])] = (who, source, int(when.timestamp()))
-    except OSError:
-        return {}
-    return found
+    except (OSError, EOFError):  # unreadable, or a gzip file cut short: what was read counts
+        return
 
 
 def moment(line: Mapping[str, Any]) -> datetime | None:

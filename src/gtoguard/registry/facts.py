@@ -101,7 +101,7 @@ def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpd
         repo.commit_time,
         evidence=evidence_reader(repo),  # read only where a stage's requires asks
         ballots=_ballots(repo, where, verify),
-        registrar=log.registrar if log is not None else None,
+        registrars=registrars_reader(repo, log) if where.side == "server" else None,
         arrived=log.arrived if log is not None else None,
     )
 
@@ -147,6 +147,37 @@ class LogIndex:
     def arrived(self, name: str) -> int | None:
         found = self._index().get(f"refs/tags/{name}")
         return found[1] if found else None
+
+
+def registrars_reader(
+    repo: Repo, log: LogIndex | None
+) -> Callable[[str, str], dict[str, str | None] | None]:
+    """(artifact, commit) -> every registration tag of the artifact the repository holds
+    on the commit, and who pushed it as the decision log says; None without a log."""
+    from gtoguard.git.objects import object_info
+    from gtoguard.git.tagrefs import tag_targets
+    from gtoguard.model.tagname import REGISTER, TagNameError, parse_tag
+
+    def read(artifact: str, commit: str) -> dict[str, str | None] | None:
+        if log is None:
+            return None
+        found: dict[str, str | None] = {}
+        for name, oid in tag_targets(repo, {artifact}).items():
+            try:
+                tag = parse_tag(name)
+            except TagNameError:
+                continue
+            if tag.action is not REGISTER or tag.artifact != artifact:
+                continue
+            try:
+                target = object_info(repo, oid).target
+            except (KeyError, ValueError):
+                continue
+            if target == commit:
+                found[name] = log.registrar(name)
+        return found
+
+    return read
 
 
 def log_index(repo: Repo) -> LogIndex | None:

@@ -7,7 +7,7 @@ by ``registry/approvals.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from gtoguard.model.approvalrefs import OwnRef
@@ -43,6 +43,14 @@ class Ballot(NamedTuple):
 BallotReader = Callable[[str, str], Ballot]  # (tag object id, tag name) -> its ballot
 
 
+class Registrars(NamedTuple):
+    """Who pushed the registration of the promoted version (``not_by: [registrar]``)."""
+
+    names: frozenset[str] = frozenset()
+    unknown: str | None = None  # why they are not known where they must be: declines
+    checkable: bool = True  # False: this side cannot know (a clone, CI): said, not judged
+
+
 def approvals_for(rules: Sequence[StageRules]) -> list[StageRules]:
     return [r for r in rules if r.approvals is not None]
 
@@ -52,7 +60,7 @@ def count_approvals(
     want: Approvals,
     ballot: Ballot,
     promoter: str | None,
-    registrars: Collection[str] | None,
+    registrars: Registrars,
     now: int,
 ) -> tuple[list[str], list[str]]:
     """(who counts, in order; why each other approval does not, in words)."""
@@ -71,7 +79,7 @@ def count_approvals(
             reason = f"{name} is the one promoting"
         elif name in ballot.requesters:
             reason = f"{name} requested it"
-        elif want.not_registrar and registrars is not None and name in registrars:
+        elif want.not_registrar and name in registrars.names:
             reason = f"{name} registered the version (not_by: registrar)"
         elif approval.unverified is not None:
             reason = approval.unverified
@@ -98,7 +106,7 @@ def check_approvals(
     rules: StageRules,
     ballot: Ballot | None,
     promoter: str | None,
-    registrars: Collection[str] | None,
+    registrars: Registrars,
     now: int,
 ) -> tuple[Violation | None, list[str]]:
     """A promotion to a stage whose ``approvals`` asks for ``count`` approvals: enough of
@@ -120,7 +128,24 @@ def check_approvals(
             ),
             [],
         )
-    counted, why = count_approvals(oid, want, ballot, promoter, registrars, now)
+    allowed = ", ".join(want.approvers_as_written)
+    hint = (
+        f"each approver runs gtoguard approve {tag.artifact} --stage {rules.stage} --push; "
+        f"gtoguard approvals {tag.artifact} shows what is missing"
+    )
+    if not ballot.requesters:  # withdrawn, or never asked for: no approval counts
+        return (
+            Violation(
+                MISSING,
+                ref,
+                f"stage {rules.stage} needs {want.needed} approval(s) from {allowed} "
+                f"({rules.source}), given to a request of the very tag object promoted; "
+                f"nobody requests this one{_elsewhere(tag, ballot)}",
+                f"ask for them: gtoguard request {tag.artifact} --version VERSION --stage "
+                f"{rules.stage} --push; then {hint}",
+            ),
+            [],
+        )
     if ballot.complete and promoter is None:  # the promoter's own approval cannot be told
         return (
             Violation(
@@ -133,28 +158,29 @@ def check_approvals(
             ),
             [],
         )
-    if len(counted) >= want.needed:
-        return None, counted
-    allowed = ", ".join(want.approvers_as_written)
-    hint = (
-        f"each approver runs gtoguard approve {tag.artifact} --stage {rules.stage} --push; "
-        f"gtoguard approvals {tag.artifact} shows what is missing"
-    )
-    if not ballot.requesters:
+    if want.not_registrar and registrars.unknown is not None:
         return (
             Violation(
                 MISSING,
                 ref,
-                f"stage {rules.stage} needs {want.needed} approval(s) from {allowed} "
-                f"({rules.source}), given to a request of the very tag object promoted; "
-                f"nobody requested this one{_elsewhere(tag, ballot)}",
-                f"ask for them: gtoguard request {tag.artifact} --version VERSION --stage "
-                f"{rules.stage} --push; then {hint}",
+                f"stage {rules.stage} takes no approval from whoever registered the version "
+                f"(not_by: registrar; {rules.source}), and that is not known: "
+                f"{registrars.unknown}; so no approval counts",
+                "the server admin keeps the decision log (log: in the server policy) and its "
+                "rotated files beside it; a version registered before it was kept is "
+                "registered again under a new version to be promoted",
             ),
             [],
         )
-    if want.not_registrar and registrars is None:
-        why.append("who registered the version is not known (the server's decision log, log:)")
+    counted, why = count_approvals(oid, want, ballot, promoter, registrars, now)
+    if len(counted) >= want.needed:
+        if want.not_registrar and not registrars.checkable:
+            said = (
+                f"stage {rules.stage} takes no approval from whoever registered the version; "
+                "who that was only the server's decision log knows"
+            )
+            return Violation(MISSING, ref, said, None, UNCHECKED), counted
+        return None, counted
     has = f"{len(counted)}: {', '.join(counted)}" if counted else "none"
     detail = f" ({'; '.join(why)})" if why else ""
     return (
@@ -209,7 +235,8 @@ def check_own_ref(  # noqa: PLR0911 (one return per way the ref is wrong)
     if moved:
         return _own(
             ref,
-            f"a {what} is never moved: it names one tag object for good",
+            f"{'a request' if what == 'request' else 'an approval'} is never moved: it names "
+            "one tag object for good",
             f"make a new {what} (gtoguard {verb})",
         )
     if deleted:
@@ -217,8 +244,9 @@ def check_own_ref(  # noqa: PLR0911 (one return per way the ref is wrong)
             return None  # withdrawn by its requester: its approvals count no more
         return _own(
             ref,
-            "an approval is never deleted by a push; the server's cleanup drops "
-            "it once the promotion has landed or it has expired",
+            "an approval is never deleted by a push; the server's cleanup (gtoguard "
+            "approvals --prune) drops it once the promotion has landed, its request is "
+            "withdrawn or it is past max_age",
             "leave it: an approval counts only for the object it names, and only while "
             "that object is requested (the requester may withdraw it)",
         )
