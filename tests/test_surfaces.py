@@ -5,7 +5,9 @@ cannot know a fact, and those differences are the ones ``BLIND`` lists, asserted
 Hypothesis draws a repository policy (``.gtoguard.yaml`` on main before the sequence, or
 none: any mix of ``mode: warn``, ``stages.prod.from: [staging]`` with ``rollback`` true or
 false, ``stages.prod.pushers`` ``[alice]`` or ``['@leads']``, ``stages.staging.message``,
-``versions.increasing``, ``tags.counter: required``), sometimes a server policy of the same
+``versions.increasing``, ``tags.counter: required``, ``stages.prod.soak: {staging: 1d}``,
+``stages.prod.requires: {files: [card.md]}`` (every other new commit holds one),
+``stages.prod.approvals`` from carol, whom nobody asks), sometimes a server policy of the same
 kinds (``git config gtoguard.policy``), and 3-8 steps. Each step makes ONE new GTO tag
 from the helper's own plan (``gtoguard <action> ... --dry-run``): a register, assign,
 unassign, deregister or deprecate of one of two artifacts, by alice or bob (the server's
@@ -86,7 +88,17 @@ from gtoguard.policy.catalog import KEEPS_READERS_WORKING
 from gtoguard.server.install import install_into
 from model_oracle import semver_key, weighted
 
-from conftest import BIN, Page, git, gto_cli, gto_in_process, gtoguard, make_world, start_page
+from conftest import (
+    BIN,
+    Page,
+    git,
+    gto_cli,
+    gto_in_process,
+    gtoguard,
+    make_world,
+    start_page,
+    store_object,
+)
 
 # read at import: the autouse git_env fixture clears GTOGUARD_* before each test
 EXAMPLES = int(os.environ.get("GTOGUARD_SURFACE_EXAMPLES", "0") or 0)
@@ -102,6 +114,7 @@ FORK = os.environ.get("GTOGUARD_SURFACE_FORK", "1" if LONG_RUN else "0") == "1"
 PUSHER = "who pushes"  # the server's REMOTE_USER; CI: the actor of the job the push started
 SERVER_POLICY = "the server policy"  # read by the server's hook only
 ARRIVAL = "when the tag arrived"  # tags.max_age; this test's tags are all fresh
+APPROVALS = "the approvals"  # judged as the promotion arrives; an audit of history cannot
 BLIND: dict[str, frozenset[str]] = {
     "server": frozenset(),
     "pre-push": frozenset({PUSHER, SERVER_POLICY}),
@@ -109,7 +122,7 @@ BLIND: dict[str, frozenset[str]] = {
     "page": frozenset({PUSHER, SERVER_POLICY}),
     "ci": frozenset({SERVER_POLICY}),
     "ci+policy": frozenset(),  # the same, given the server policy (GTOGUARD_POLICY)
-    "audit": frozenset({PUSHER, SERVER_POLICY, ARRIVAL}),  # no decision log in a clone
+    "audit": frozenset({PUSHER, SERVER_POLICY, ARRIVAL, APPROVALS}),  # no decision log here
 }
 # the rule ids whose verdict needs the fact. A surface blind to PUSHER says
 # identity-unknown as "not checkable here" wherever a stage's pushers apply, never as a
@@ -118,6 +131,7 @@ BLIND: dict[str, frozenset[str]] = {
 FACT_RULES = {
     PUSHER: frozenset({"pusher-not-allowed", "identity-unknown"}),
     ARRIVAL: frozenset({"tagger-time"}),
+    APPROVALS: frozenset({"approvals-missing"}),  # said as "not checkable here"
 }
 PAGE_FORMS = {"register": "register", "assign": "promote", "unassign": "unassign"}
 
@@ -139,6 +153,9 @@ class Policy:
     message: bool = False  # stages.staging.message: CHANGE-[0-9]+
     increasing: bool = False  # versions.increasing
     counter: bool = False  # tags.counter: required
+    soak: bool = False  # stages.prod.soak: {staging: 1d} (no version ever soaks so long here)
+    card: bool = False  # stages.prod.requires: {files: [card.md]}
+    approvals: bool = False  # stages.prod.approvals from carol (nobody requests: none given)
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"mode": "warn"} if self.warn else {}
@@ -149,6 +166,12 @@ class Policy:
             prod["pushers"] = [self.pushers]
             if self.pushers.startswith("@"):
                 doc["groups"] = {self.pushers[1:]: ["alice"]}
+        if self.soak:
+            prod["soak"] = {"staging": "1d"}
+        if self.card:
+            prod["requires"] = {"files": ["card.md"]}
+        if self.approvals:
+            prod["approvals"] = {"count": 1, "from": ["carol"]}
         stages = {"prod": prod} if prod else {}
         if self.message:
             stages["staging"] = {"message": TICKET}
@@ -176,6 +199,10 @@ class Policy:
             found.add("version-not-increasing")
         if self.counter:
             found.add("counter-missing")
+        for drawn, rule in ((self.soak, "soak-too-short"), (self.card, "evidence-missing"),
+                            (self.approvals, "approvals-missing")):  # fmt: skip
+            if drawn:
+                found.add(rule)
         return frozenset(found)
 
 
@@ -208,6 +235,9 @@ POLICIES = st.builds(
     message=st.booleans(),
     increasing=st.booleans(),
     counter=weighted((False, 2), (True, 1)),
+    soak=weighted((False, 3), (True, 1)),
+    card=weighted((False, 3), (True, 1)),
+    approvals=weighted((False, 3), (True, 1)),
 )
 STEPS = st.builds(
     Step,
@@ -328,7 +358,8 @@ def disagreements(surface: str, got: Verdict, reference: Verdict) -> list[str]:
                 f"{surface} cannot know who pushes, yet it says "
                 f"{sorted((got.errors | got.warnings) & rules)} as a violation"
             )
-        if not got.unchecked <= {"identity-unknown"}:
+        sayable = {"identity-unknown"} | (FACT_RULES[APPROVALS] if APPROVALS in blind else set())
+        if not got.unchecked <= sayable:
             problems.append(f"{surface}: not checkable here: {sorted(got.unchecked)}")
         judged = (reference.errors | reference.warnings) & rules
         if judged and "identity-unknown" not in got.unchecked:
@@ -422,6 +453,7 @@ class Run:
         self.start = world.clock
         self.log: list[str] = []
         self.commits: dict[str, str] = {}  # commit id -> its label (c1, c2, ...)
+        self._card: str | None = None  # the tree of the commits with a card
         self.readers = count(1)
         self.tickets = count(1)
         if repo is not None:
@@ -508,17 +540,27 @@ class Run:
             found.stages = dict(row.get("stage") or {})
         return found
 
+    def card_tree(self) -> str:
+        """HEAD's tree with a ``card.md`` beside its files."""
+        if self._card is None:
+            blob = store_object(self.world.clone, b"# model card\n", kind="blob")
+            listing = git("ls-tree", "HEAD", cwd=self.world.clone).stdout
+            listing += f"100644 blob {blob}\tcard.md\n"
+            self._card = git("mktree", cwd=self.world.clone, input=listing.encode()).stdout.strip()
+        return self._card
+
     def label(self, commit: str) -> str:
         if commit not in self.commits:
             self.commits[commit] = f"c{len(self.commits) + 1}"
         return self.commits[commit]
 
     def new_commit(self) -> str:
-        """A commit of its own for a new version (off main, on no branch)."""
+        """A commit of its own for a new version (off main, on no branch); every other one
+        holds a model card (``card.md``: the evidence ``requires`` may ask for)."""
         when = f"@{self.world.tick()} +0000"
         made = git(
             "commit-tree",
-            "HEAD^{tree}",
+            self.card_tree() if len(self.commits) % 2 else "HEAD^{tree}",
             "-p",
             "HEAD",
             "-m",
@@ -918,7 +960,7 @@ _examples = count()
 @example(  # always: a server policy in warn mode over a repository's pushers, bob and alice
     setup=(
         Policy(pushers="@leads", message=True),
-        Policy(warn=True, counter=True, prod_from=False),
+        Policy(warn=True, counter=True, prod_from=False, soak=True, card=True, approvals=True),
         "gitlab",
     ),
     steps=[
