@@ -60,10 +60,10 @@ def test_a_crash_on_the_repositorys_files_never_fails_open(
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(
-        "import gtoguard.policy.settings, gtoguard.policy.evaluate\n"
+        "import gtoguard.policy.groups, gtoguard.policy.evaluate\n"
         "def deep(self, name):\n"
         "    raise RecursionError('maximum recursion depth exceeded')\n"
-        "gtoguard.policy.settings.Groups.members = deep\n"
+        "gtoguard.policy.groups.Groups.members = deep\n"
     )
     faulty_python(world, site)
     world.tag("churn#prod#1", V1)

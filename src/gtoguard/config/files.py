@@ -16,6 +16,7 @@ from gtoguard.config.problems import ConfigInvalid, Problem, json_path
 from gtoguard.config.schemas import load_schema, schema_problems
 from gtoguard.config.verdictcache import VerdictCache, content_digest
 from gtoguard.model.tagname import TagName
+from gtoguard.policy.groups import group_problems
 from gtoguard.policy.settings import (
     GTO_FILE,
     INDEX_FILE,
@@ -23,7 +24,6 @@ from gtoguard.policy.settings import (
     SERVER_ONLY_KEYS,
     GtoConfig,
     Policy,
-    group_problems,
     policy_from_data,
 )
 
