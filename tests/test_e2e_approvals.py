@@ -158,6 +158,9 @@ def test_approvals_are_never_deleted_or_moved_and_requests_only_by_their_request
     for promoter in ("alice", "mallory"):
         pushed = world.push_tags("churn#prod#1", env=as_user(promoter))
         assert not pushed.ok and "nobody requests this one" in pushed.output, pushed.output
+    # a request's ref holds the object its name gives, nothing else
+    ok, said = push_ref(world, world.head(), f"refs/gtoguard/requests/{tag}/alice", "alice")
+    assert not ok and f"this one holds {world.head()[:12]}" in said, said
     # anything else under refs/gtoguard/ is declined, whatever refs.allow says
     pushed = world.push("HEAD:refs/gtoguard/other", env=as_user("alice"))
     assert not pushed.ok and "[approver-not-allowed]" in pushed.output

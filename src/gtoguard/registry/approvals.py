@@ -199,13 +199,19 @@ def own_ref_violations(
         rules = tuple(approvals_for(policy.rules_for(promotion.stage or ""))) if promotion else ()
         requesters = tuple(sorted(_people(listed, f"{REQUESTS}{own.oid}/")))
         landed = promotion is not None and repo.ref_target(TAG_PREFIX + promotion.tag) == own.oid
-        problem = None
         if own.kind == "requests" and not update.deleted and update.new != own.oid:
-            problem = (
-                f"a request's ref holds the promotion tag object its name gives ({short(own.oid)}); "
-                f"this one holds {short(update.new)}"
+            violations.append(
+                Violation(
+                    NOT_ALLOWED,
+                    update.ref,
+                    "a request's ref holds the promotion tag object its name gives "
+                    f"({short(own.oid)}); this one holds {short(update.new)}",
+                    "gtoguard request ... --push makes both agree",
+                )
             )
-        elif own.kind == "requests" and update.created:
+            continue
+        problem = None
+        if own.kind == "requests" and update.created:
             problem = _request_date(repo, own.oid, now, policy.tags.clock_skew)
         elif own.kind == "approvals" and not update.deleted:
             problem = approval_problem(repo, own.oid, update.new, now, policy.tags.clock_skew)
