@@ -298,3 +298,34 @@ def test_an_approved_request_lands_after_tags_max_age(tmp_path: Path) -> None:
     old = oid(world, "churn#prod#3")
     ok, said = push_ref(world, old, f"refs/gtoguard/requests/{old}/alice", "alice")
     assert not ok and "tagger date is not now" in said, said
+
+
+def test_an_audit_on_the_server_reads_who_approved_from_the_decision_log(
+    approvals_world: World,
+) -> None:
+    """check --all on the server: a promotion the log shows landing with its approvers
+    passes; one the log shows landing without them (as a hook that did not count them
+    would have let it in) is approvals-missing; one the log does not have is not
+    checkable there."""
+    world = approvals_world
+    tag = request(world)
+    assert approve(world, tag, "bob")[0] and approve(world, tag, "carol")[0]
+    assert world.push_tags("churn#prod#1", env=as_user("alice")).ok
+
+    def audit() -> dict[str, set[tuple[str, str]]]:
+        done = gtoguard("check", "--all", "--json", "--branch", "main", cwd=world.server)
+        found: dict[str, set[tuple[str, str]]] = {}
+        for v in json.loads(done.stdout)["violations"]:
+            found.setdefault(v["ref"], set()).add((v["rule"], v["severity"]))
+        return found
+
+    assert "refs/tags/churn#prod#1" not in audit()
+    log = world.root / "decisions.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    landed = json.loads(lines[-1])
+    assert landed["approvals"] == {"refs/tags/churn#prod#1": ["bob", "carol"]}
+    del landed["approvals"]
+    log.write_text("\n".join([*lines[:-1], json.dumps(landed)]) + "\n", encoding="utf-8")
+    assert audit()["refs/tags/churn#prod#1"] == {("approvals-missing", "error")}
+    log.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    assert audit()["refs/tags/churn#prod#1"] == {("approvals-missing", "unchecked")}

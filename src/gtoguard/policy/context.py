@@ -79,6 +79,9 @@ class Facts(NamedTuple):
     # who pushed it (None: the log does not say); the reader returns None on a server
     # with no decision log; None: this side cannot know (a clone, CI)
     registrars: Callable[[str, str], Mapping[str, str | None] | None] | None = None
+    # an audit on the server: who approved each promotion as it landed (ref, object id),
+    # from the decision log (None: the log does not have its landing); None: no log here
+    logged_approvals: Callable[[str, str], list[str] | None] | None = None
     # when a tag (its name) arrived, from the server's decision log; None: no log here
     arrived: Callable[[str], int | None] | None = None
 

@@ -11,7 +11,7 @@ from gtoguard.model.state import ArtifactState, TagEvent
 from gtoguard.model.tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, TagName
 from gtoguard.policy.context import INCREASING, REGISTRATION, Context, Facts, Outcome, order_key
 from gtoguard.policy.identity import Pusher
-from gtoguard.policy.rules.approvals import Registrars, check_approvals
+from gtoguard.policy.rules.approvals import Registrars, check_approvals, check_logged
 from gtoguard.policy.rules.evidence import check_evidence
 from gtoguard.policy.rules.frozen import check_frozen
 from gtoguard.policy.rules.messages import check_message
@@ -295,6 +295,11 @@ def _approvals(
     an audit of history cannot know them (the server's cleanup drops them once they
     are used): the decision log holds who approved."""
     facts = ctx.facts
+    if not ctx.arrived and facts.logged_approvals is not None:  # an audit on the server
+        given = facts.logged_approvals(update.ref, update.new)
+        if given is not None:
+            outcome.add(check_logged(update.ref, stage_rules, given), stage_rules.source)
+            return
     ballot = facts.ballots(update.new, event.tag) if facts.ballots and ctx.arrived else None
     who = _who(facts, update) if ballot is not None and ballot.complete else None
     registrars = _registrars(event, state, facts, who)

@@ -29,7 +29,7 @@ from gtoguard.model.tagname import (
 from gtoguard.policy.context import Context, Outcome, event_of, order_key
 from gtoguard.policy.evaluate import evaluate
 from gtoguard.registry import alltags, parallel
-from gtoguard.registry.facts import AUDIT_IDENTITY, Where, facts_for, log_pushers
+from gtoguard.registry.facts import AUDIT_IDENTITY, Where, facts_for, log_approvals, log_pushers
 from gtoguard.registry.planning import ZERO
 from gtoguard.registry.rulefiles import _day, load_settings
 from gtoguard.registry.tagstate import registry_of
@@ -101,7 +101,10 @@ def era_context(
     facts = facts._replace(identity_required=arrived and not audit)
     if audit:
         facts = facts._replace(
-            identity_required=False, identity_from=AUDIT_IDENTITY, pusher_of=log_pushers(repo)
+            identity_required=False,
+            identity_from=AUDIT_IDENTITY,
+            pusher_of=log_pushers(repo),
+            logged_approvals=log_approvals(repo),
         )
     return Context(
         settings.config,

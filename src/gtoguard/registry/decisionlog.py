@@ -188,16 +188,45 @@ def rotated(path: str) -> list[str]:
 
 def landings(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], tuple[str, str, int]]:
     """``pushers``, with the moment each push was accepted (epoch seconds): the arrival
-    a ``soak`` counts from where the log knows it. The rotated files are read too, oldest
-    first, at most ``limit`` bytes of lines in all (the newest files win)."""
+    a ``soak`` counts from where the log knows it. The rotated files are read too."""
     found: dict[tuple[str, str], tuple[str, str, int]] = {}
+    for line in accepted_lines(path, limit):
+        who, source = line.get("pusher"), line.get("pusher_from")
+        when = moment(line)
+        if not isinstance(who, str) or not isinstance(source, str) or when is None:
+            continue
+        for ref in line.get("refs") or ():
+            if isinstance(ref.get("ref"), str) and isinstance(ref.get("new"), str):
+                found[(ref["ref"], ref["new"])] = (who, source, int(when.timestamp()))
+    return found
+
+
+def logged_approvals(path: str, limit: int = 64 << 20) -> dict[tuple[str, str], list[str]]:
+    """(ref, object id) -> who approved it, for every ref an accepted push landed (an
+    empty list: it landed with no approvals); the rotated files are read too."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for line in accepted_lines(path, limit):
+        given = line.get("approvals")
+        given = given if isinstance(given, dict) else {}
+        for ref in line.get("refs") or ():
+            name, new = ref.get("ref"), ref.get("new")
+            if isinstance(name, str) and isinstance(new, str):
+                names = given.get(name)
+                found[(name, new)] = (
+                    [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+                )
+    return found
+
+
+def accepted_lines(path: str, limit: int = 64 << 20) -> Iterator[dict[str, Any]]:
+    """The accepted decisions of the log and of the files logrotate made of it, oldest
+    first, at most ``limit`` bytes of lines in all (the newest files win)."""
     files = rotated(path)
     sizes = [_size(name) for name in files]
     while len(files) > 1 and sum(sizes) > limit:  # the oldest go first
         files, sizes = files[1:], sizes[1:]
     for name in files:
-        _read_landings(name, limit, found)
-    return found
+        yield from _accepted(name, limit)
 
 
 def _size(name: str) -> int:
@@ -207,9 +236,7 @@ def _size(name: str) -> int:
         return 0
 
 
-def _read_landings(
-    path: str, limit: int, found: dict[tuple[str, str], tuple[str, str, int]]
-) -> None:
+def _accepted(path: str, limit: int) -> Iterator[dict[str, Any]]:
     import gzip
 
     read_bytes = 0
@@ -224,15 +251,8 @@ def _read_landings(
                     line = json.loads(raw)
                 except ValueError:
                     continue
-                if not is_decision(line) or line.get("verdict") != ACCEPTED:
-                    continue
-                who, source = line.get("pusher"), line.get("pusher_from")
-                when = moment(line)
-                if not isinstance(who, str) or not isinstance(source, str) or when is None:
-                    continue
-                for ref in line.get("refs") or ():
-                    if isinstance(ref.get("ref"), str) and isinstance(ref.get("new"), str):
-                        found[(ref["ref"], ref["new"])] = (who, source, int(when.timestamp()))
+                if is_decision(line) and line.get("verdict") == ACCEPTED:
+                    yield line
     except (OSError, EOFError):  # unreadable, or a gzip file cut short: what was read counts
         return
 

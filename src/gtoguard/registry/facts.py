@@ -128,7 +128,7 @@ class LogIndex:
     last landed it, and when. None where the server keeps no log."""
 
     def __init__(self, log: str) -> None:
-        self._log = log
+        self._log = self.path = log
         self._by_ref: dict[str, tuple[str, int]] | None = None
 
     def _index(self) -> dict[str, tuple[str, int]]:
@@ -244,6 +244,26 @@ def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> st
             "pipeline can set them)"
         )
     return "who pushes is known only to the server, which checks it against the account you push as"
+
+
+def log_approvals(repo: Repo) -> Callable[[str, str], list[str] | None] | None:
+    """Who approved each promotion as it landed, as the server's decision log says (an
+    audit on the server); None where there is no log."""
+    found = log_index(repo)
+    if found is None:
+        return None
+    from gtoguard.model.refupdate import printable_ref
+    from gtoguard.registry.decisionlog import logged_approvals
+
+    index: dict[tuple[str, str], list[str]] | None = None
+
+    def approved(ref: str, oid: str) -> list[str] | None:
+        nonlocal index
+        if index is None:
+            index = logged_approvals(found.path)
+        return index.get((printable_ref(ref), oid))
+
+    return approved
 
 
 def log_pushers(repo: Repo) -> Callable[[str, str], Pusher | None] | None:

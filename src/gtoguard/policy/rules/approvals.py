@@ -196,6 +196,23 @@ def check_approvals(
     )
 
 
+def check_logged(ref: str, rules: StageRules, given: Sequence[str]) -> Violation | None:
+    """An audit on the server: the promotion landed with the approvers the decision log
+    names, enough of them or not (the hook judged who may count when it landed)."""
+    want = rules.approvals
+    if want is None or len(set(given)) >= want.needed:
+        return None
+    has = ", ".join(given) if given else "none"
+    return Violation(
+        MISSING,
+        ref,
+        f"stage {rules.stage} needs {want.needed} approval(s) ({rules.source}); the server's "
+        f"decision log says this promotion landed with {has}",
+        "see how it landed: gtoguard log; a promotion that skipped the hook is undone by "
+        "deleting its tag (gtoguard prune)",
+    )
+
+
 def _elsewhere(tag: TagName, ballot: Ballot) -> str:
     if not ballot.elsewhere:
         return ""
