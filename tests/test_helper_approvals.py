@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,13 @@ def as_user(name: str) -> dict[str, str]:
     return {"REMOTE_USER": name}
 
 
+def promote(verb: str, clone: Path, user: str) -> Any:
+    """``gtoguard VERB churn --version v1.3.0 --stage prod --push`` as ``user`` (assign,
+    request)."""
+    args = (verb, "churn", "--version", "v1.3.0", "--stage", "prod", "--push")
+    return gtoguard(*args, cwd=clone, env=as_user(user))
+
+
 @pytest.fixture
 def team(tmp_path: Path) -> tuple[World, dict[str, Path]]:
     world = make_world(tmp_path)
@@ -50,30 +58,10 @@ def test_request_approve_and_promote_the_approved_object(
     world, clones = team
     alice, bob, carol = clones["alice"], clones["bob"], clones["carol"]
     # without approvals, assign refuses and says how to ask for them
-    done = gtoguard(
-        "assign",
-        "churn",
-        "--version",
-        "v1.3.0",
-        "--stage",
-        "prod",
-        "--push",
-        cwd=alice,
-        env=as_user("alice"),
-    )
+    done = promote("assign", alice, "alice")
     assert done.returncode == 1 and "[approvals-missing]" in done.stderr, done.stderr
     assert "gtoguard request churn" in done.stderr
-    done = gtoguard(
-        "request",
-        "churn",
-        "--version",
-        "v1.3.0",
-        "--stage",
-        "prod",
-        "--push",
-        cwd=alice,
-        env=as_user("alice"),
-    )
+    done = promote("request", alice, "alice")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Requested churn#prod#1" in done.stdout
     assert "churn#prod#1" not in world.server_tags()  # nothing a gto reader sees yet
@@ -95,17 +83,7 @@ def test_request_approve_and_promote_the_approved_object(
     listed = gtoguard("approvals", "churn", cwd=alice)
     assert "approved by: bob, carol; needs: enough" in listed.stdout, listed.stdout
     requested = git("rev-parse", f"refs/gtoguard/requests/{row['object']}/alice", cwd=alice)
-    done = gtoguard(
-        "assign",
-        "churn",
-        "--version",
-        "v1.3.0",
-        "--stage",
-        "prod",
-        "--push",
-        cwd=alice,
-        env=as_user("alice"),
-    )
+    done = promote("assign", alice, "alice")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Using the request churn#prod#1" in done.stdout
     assert "churn: v1.3.0 → prod (approved by bob, carol)" in done.stderr
@@ -136,20 +114,7 @@ def test_pre_push_gives_the_servers_verdict_before_sending(
 def test_withdraw_takes_a_request_back(team: tuple[World, dict[str, Path]]) -> None:
     world, clones = team
     alice, bob = clones["alice"], clones["bob"]
-    assert (
-        gtoguard(
-            "request",
-            "churn",
-            "--version",
-            "v1.3.0",
-            "--stage",
-            "prod",
-            "--push",
-            cwd=alice,
-            env=as_user("alice"),
-        ).returncode
-        == 0
-    )
+    assert promote("request", alice, "alice").returncode == 0
     done = gtoguard("withdraw", "churn#prod#1", cwd=bob, env=as_user("bob"))
     assert done.returncode == 2 and "not you (bob)" in done.stderr
     done = gtoguard("withdraw", "churn#prod#1", cwd=alice, env=as_user("alice"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from gtoguard.commands.base import error, exits, main, say
+from gtoguard.commands.base import error, exits, main, push_option, say
 from gtoguard.errors import UsageError
 from gtoguard.model.printable import short
 
@@ -41,15 +41,7 @@ def _push(handle: Any, remote: str, refs: list[str], what: str) -> bool:
 @click.option("-m", "--message", help="The promotion tag's message (default: gto's).")
 @click.option("--sign", is_flag=True, help="Sign the promotion tag (git tag -s).")
 @click.option("--force", is_flag=True, help="Request it even if the version holds the stage.")
-@click.option(
-    "--push",
-    "push",
-    is_flag=False,
-    flag_value="origin",
-    default=None,
-    metavar="[REMOTE]",
-    help="Push the request to REMOTE (origin) at once.",
-)
+@push_option("Push the request to REMOTE (origin) at once.")
 @_AS
 @_REPO
 @exits
@@ -112,15 +104,7 @@ def request(name: str, ref: str | None, stage: str, **opts: Any) -> int:
 @click.option(
     "--sign", is_flag=True, help="Sign the approval (git tag -s): needed where CI verifies it."
 )
-@click.option(
-    "--push",
-    "push",
-    is_flag=False,
-    flag_value="origin",
-    default=None,
-    metavar="[REMOTE]",
-    help="Push the approval to REMOTE (origin) at once.",
-)
+@push_option("Push the approval to REMOTE (origin) at once.")
 @_AS
 @_REPO
 @exits

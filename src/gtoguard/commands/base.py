@@ -97,3 +97,17 @@ def main() -> None:
     \b
     Exit codes: 0 accepted, 1 violations, 2 usage error, 3 cannot run.
     """
+
+
+def push_option(what: str) -> Callable[[F], F]:
+    """``--push [REMOTE]``: a flag that may name the remote (origin when it does not);
+    ``what``: its help, which says what goes."""
+    return click.option(
+        "--push",
+        "push",
+        is_flag=False,
+        flag_value="origin",
+        default=None,
+        metavar="[REMOTE]",
+        help=what,
+    )

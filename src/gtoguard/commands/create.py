@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gtoguard.commands.base import error, exits, main, say
+from gtoguard.commands.base import error, exits, main, push_option, say
 from gtoguard.errors import UsageError
 from gtoguard.model.printable import printable
 
@@ -31,15 +31,7 @@ def _creating(func: Callable[..., int]) -> Callable[..., None]:
             is_flag=True,
             help="Sign the tag with your GPG or SSH key, as git tag -s does.",
         ),
-        click.option(
-            "--push",
-            "push",
-            is_flag=False,
-            flag_value="origin",
-            default=None,
-            metavar="[REMOTE]",
-            help="Push the new tag(s) to REMOTE (origin) and report the server's verdict.",
-        ),
+        push_option("Push the new tag(s) to REMOTE (origin) and report the server's verdict."),
         click.option(
             "--dry-run",
             is_flag=True,
