@@ -329,3 +329,31 @@ def test_an_audit_on_the_server_reads_who_approved_from_the_decision_log(
     assert audit()["refs/tags/churn#prod#1"] == {("approvals-missing", "error")}
     log.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
     assert audit()["refs/tags/churn#prod#1"] == {("approvals-missing", "unchecked")}
+
+
+def test_approvals_by_gitlabs_identity(tmp_path: Path) -> None:
+    """The same gate where the server names the pusher in GL_USERNAME (GitLab's hooks),
+    found by convention with no identity: key in the server policy."""
+    world = make_world(tmp_path)
+    world.set_server_policy(f"log: {tmp_path / 'decisions.jsonl'}\n")
+    gitlab = {"GL_USERNAME": "alice", "GL_ID": "user-1"}
+    world.commit("policy", {".gtoguard.yaml": POLICY})
+    assert world.push("HEAD:main", env=gitlab).ok
+    world.tag("churn@v1.3.0")
+    assert world.push_tags("churn@v1.3.0", env={**gitlab, "GL_USERNAME": "dave"}).ok
+    world.tag("churn#prod#1")
+    tag = oid(world, "churn#prod#1")
+    pushed = world.push(f"{tag}:refs/gtoguard/requests/{tag}/alice", env=gitlab)
+    assert pushed.ok, pushed.output
+    for name in ("bob", "carol"):
+        value = approval_object(world, tag, name, world.tick())
+        pushed = world.push(
+            f"{value}:refs/gtoguard/approvals/{tag}/{name}", env={**gitlab, "GL_USERNAME": name}
+        )
+        assert pushed.ok, pushed.output
+    value = approval_object(world, tag, "dave", world.tick())
+    forged = world.push(f"{value}:refs/gtoguard/approvals/{tag}/dave", env=gitlab)
+    assert not forged.ok and "you push as alice" in forged.output, forged.output
+    assert "GL-HOOK-ERR:" in forged.output  # GitLab's own prefix for a hook's refusal
+    pushed = world.push_tags("churn#prod#1", env=gitlab)
+    assert pushed.ok and "(approved by bob, carol)" in pushed.output, pushed.output
