@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -546,6 +547,52 @@ def gto_in_process(args: list[str], cwd: Path) -> subprocess.CompletedProcess[st
     if said.exception is not None and not isinstance(said.exception, SystemExit):
         err += f"\n{said.exception!r}"
     return subprocess.CompletedProcess(["gto", *args], said.exit_code, said.stdout, err)
+
+
+class GtoClock:
+    """The clock the in-process gto stamps its tags with (``gto_clock``): ``now``, moved
+    on by the test."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def tick(self, seconds: int = 1) -> int:
+        self.now += seconds
+        return self.now
+
+
+@contextmanager
+def gto_clock(start: int) -> Iterator[GtoClock]:
+    """gto (run in process: ``run_gto``) dates the tags it makes by ``GtoClock.now``
+    instead of the wall clock, so that a test makes one gto event a second without
+    waiting a second for each. gto makes a tag through scmrepo's pygit2 backend, whose
+    tagger is the backend's ``committer`` signature (name, email, zone and libgit2's
+    "now"): only that signature's time is replaced, as ``GIT_COMMITTER_DATE`` replaces
+    git's (scmrepo refuses that variable and falls back to another backend). Callers
+    check the tagger dates gto wrote (``tag_dates``): a gto that stopped reading this
+    clock fails them instead of passing unpaced."""
+    import pygit2
+    from scmrepo.git.backend.pygit2 import Pygit2Backend
+
+    clock = GtoClock(start)
+    wall = Pygit2Backend.committer
+
+    def committer(backend: Any) -> Any:
+        now = wall.fget(backend)  # type: ignore[attr-defined]
+        return pygit2.Signature(now.name, now.email, time=clock.now, offset=now.offset)
+
+    Pygit2Backend.committer = property(committer)  # type: ignore[method-assign,assignment]
+    try:
+        yield clock
+    finally:
+        Pygit2Backend.committer = wall  # type: ignore[method-assign]
+
+
+def tag_dates(repo: Path) -> dict[str, int]:
+    """Each annotated tag's tagger date (unix seconds), by tag name."""
+    listed = git("for-each-ref", "--format=%(refname:short) %(taggerdate:unix)", "refs/tags",
+                 cwd=repo).stdout.split("\n")  # fmt: skip
+    return {name: int(when) for name, when in (line.split() for line in listed if line)}
 
 
 def gtoguard(
