@@ -269,15 +269,17 @@ def test_plain_tags_with_huge_messages_are_read_by_their_heads(
 ) -> None:
     """Finding 10: 60 plain-named tag objects with 16 MiB messages cost the hook 1 GB and
     seconds, every message read whole and kept. The hook reads a plain tag's head (its
-    name is all gto reads of it): here its address space is capped at 600 MB, which
-    reading 40 such messages whole would pass."""
+    name is all gto reads of it): here its address space is capped at 200 MB, which
+    reading 40 such messages of 6 MiB whole would pass (the hook needs about 60 MB; a
+    reader that keeps them whole dies of MemoryError under this cap, as it did with
+    16 MiB messages under 600 MB, at a third of the bytes to write and push)."""
     wrapper = tmp_path / "capped-python"
-    wrapper.write_text(f'#!/bin/sh\nulimit -v 600000\nexec {shlex.quote(sys.executable)} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nulimit -v 200000\nexec {shlex.quote(sys.executable)} "$@"\n')
     wrapper.chmod(0o755)
     from gtoguard.server.install import install_into
 
     install_into(world.server / "hooks" / "pre-receive", "pre-receive", str(wrapper))
-    names = _big_plain_tags(world, 40, 16)
+    names = _big_plain_tags(world, 40, 6)
     pushed = world.push_tags(*names)
     assert pushed.ok, pushed.output[-2000:]
     assert len(world.server_tags()) == 40
