@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -475,6 +475,44 @@ def make_world(
     if hook:
         install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
     return world
+
+
+def copy_world(template: World, root: Path) -> World:
+    """A world whose server and clone are copies of ``template``'s (the files, byte for
+    byte), the clone's origin pointed at the copied server; its clock goes on from the
+    template's."""
+    server, clone = root / "server.git", root / "clone"
+    shutil.copytree(template.server, server, symlinks=True)
+    shutil.copytree(template.clone, clone, symlinks=True)
+    git("remote", "set-url", "origin", str(server), cwd=clone)
+    world = World(root, server, clone, follow=template.follow)
+    world.clock = max(world.clock, template.clock) if template.follow else template.clock
+    return world
+
+
+class Template:
+    """A world made once per module (and worker) and copied for each test that asks: a
+    setup that costs seconds of helper and hook runs, without tests sharing what they do
+    to it. It is made inside the first test that asks (the suite's HOME and identity are
+    in force then) and made again once older than ``MAX_AGE`` seconds, so that what its
+    making dated by the real clock (the helper's tags) stays as near a test's own dates,
+    and on the same side of them, as in a world made for the test."""
+
+    MAX_AGE = 30.0
+
+    def __init__(self, make: Callable[[Path], World]) -> None:
+        self.make = make
+        self.made: World | None = None
+        self.when = 0.0
+        self.copies = 0
+
+    def world(self, tmp_path: Path) -> World:
+        if self.made is None or time.time() - self.when > self.MAX_AGE:
+            (tmp_path / "template").mkdir()
+            self.made = self.make(tmp_path / "template")
+            self.when = time.time()
+        self.copies += 1
+        return copy_world(self.made, tmp_path / f"copy-{self.copies}")
 
 
 @pytest.fixture
