@@ -7,7 +7,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,15 +57,15 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(root.glob("gtoguard-*.whl"))
 
 
-def fresh_venv(root: Path, pip: bool = False, hide: tuple[str, ...] = ()) -> Path:
+def fresh_venv(root: Path, hide: tuple[str, ...] = ()) -> Path:
     """A new virtual environment (its ``bin``) that sees this environment's packages
     through a ``.pth`` line, so installing gtoguard needs no package index; its own
     site-packages comes first, so a gtoguard installed there is the one imported.
+    Its ``python -m pip`` is this environment's pip, seen the same way (as .venv-test
+    sees .venv's), installing into the new environment: no ensurepip (4 s) per venv.
     The distributions named in ``hide`` are left out of what it sees."""
     venv = root / "venv"
-    made = _run(
-        sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), str(venv), cwd=root
-    )
+    made = _run(sys.executable, "-m", "venv", "--without-pip", str(venv), cwd=root)
     assert made.returncode == 0, made.stderr
     site = _run(
         str(venv / "bin" / "python"),
@@ -461,8 +462,6 @@ def make_world(
     a history older than the real clock allows a fresh one."""
     server, clone = root / "server.git", root / "clone"
     git("init", "-q", "--bare", str(server), cwd=root)
-    if hook:
-        install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
     git("clone", "-q", str(server), str(clone), cwd=root)
     world = World(root, server, clone)
     if since is not None:
@@ -471,8 +470,51 @@ def make_world(
     if gto is not None:
         files[".gto"] = gto
     world.commit("initial", files)
+    # the first main goes in before the hook: a hook run costs a third of a second, and
+    # hundreds of tests make a world; that the hook accepts a first main is
+    # test_e2e_hooks.py's test_the_first_main_of_an_empty_server_goes_through_the_hook
     git("push", "-q", "origin", "HEAD:main", cwd=clone)
+    if hook:
+        install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
     return world
+
+
+def copy_world(template: World, root: Path) -> World:
+    """A world whose server and clone are copies of ``template``'s (the files, byte for
+    byte), the clone's origin pointed at the copied server; its clock goes on from the
+    template's."""
+    server, clone = root / "server.git", root / "clone"
+    shutil.copytree(template.server, server, symlinks=True)
+    shutil.copytree(template.clone, clone, symlinks=True)
+    git("remote", "set-url", "origin", str(server), cwd=clone)
+    world = World(root, server, clone, follow=template.follow)
+    world.clock = max(world.clock, template.clock) if template.follow else template.clock
+    return world
+
+
+class Template:
+    """A world made once per module (and worker) and copied for each test that asks: a
+    setup that costs seconds of helper and hook runs, without tests sharing what they do
+    to it. It is made inside the first test that asks (the suite's HOME and identity are
+    in force then) and made again once older than ``MAX_AGE`` seconds, so that what its
+    making dated by the real clock (the helper's tags) stays as near a test's own dates,
+    and on the same side of them, as in a world made for the test."""
+
+    MAX_AGE = 30.0
+
+    def __init__(self, make: Callable[[Path], World]) -> None:
+        self.make = make
+        self.made: World | None = None
+        self.when = 0.0
+        self.copies = 0
+
+    def world(self, tmp_path: Path) -> World:
+        if self.made is None or time.time() - self.when > self.MAX_AGE:
+            (tmp_path / "template").mkdir()
+            self.made = self.make(tmp_path / "template")
+            self.when = time.time()
+        self.copies += 1
+        return copy_world(self.made, tmp_path / f"copy-{self.copies}")
 
 
 @pytest.fixture
@@ -545,6 +587,52 @@ def gto_in_process(args: list[str], cwd: Path) -> subprocess.CompletedProcess[st
     if said.exception is not None and not isinstance(said.exception, SystemExit):
         err += f"\n{said.exception!r}"
     return subprocess.CompletedProcess(["gto", *args], said.exit_code, said.stdout, err)
+
+
+class GtoClock:
+    """The clock the in-process gto stamps its tags with (``gto_clock``): ``now``, moved
+    on by the test."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def tick(self, seconds: int = 1) -> int:
+        self.now += seconds
+        return self.now
+
+
+@contextmanager
+def gto_clock(start: int) -> Iterator[GtoClock]:
+    """gto (run in process: ``run_gto``) dates the tags it makes by ``GtoClock.now``
+    instead of the wall clock, so that a test makes one gto event a second without
+    waiting a second for each. gto makes a tag through scmrepo's pygit2 backend, whose
+    tagger is the backend's ``committer`` signature (name, email, zone and libgit2's
+    "now"): only that signature's time is replaced, as ``GIT_COMMITTER_DATE`` replaces
+    git's (scmrepo refuses that variable and falls back to another backend). Callers
+    check the tagger dates gto wrote (``tag_dates``): a gto that stopped reading this
+    clock fails them instead of passing unpaced."""
+    import pygit2
+    from scmrepo.git.backend.pygit2 import Pygit2Backend
+
+    clock = GtoClock(start)
+    wall = Pygit2Backend.committer
+
+    def committer(backend: Any) -> Any:
+        now = wall.fget(backend)  # type: ignore[attr-defined]
+        return pygit2.Signature(now.name, now.email, time=clock.now, offset=now.offset)
+
+    Pygit2Backend.committer = property(committer)  # type: ignore[method-assign,assignment]
+    try:
+        yield clock
+    finally:
+        Pygit2Backend.committer = wall  # type: ignore[method-assign]
+
+
+def tag_dates(repo: Path) -> dict[str, int]:
+    """Each annotated tag's tagger date (unix seconds), by tag name."""
+    listed = git("for-each-ref", "--format=%(refname:short) %(taggerdate:unix)", "refs/tags",
+                 cwd=repo).stdout.split("\n")  # fmt: skip
+    return {name: int(when) for name, when in (line.split() for line in listed if line)}
 
 
 def gtoguard(

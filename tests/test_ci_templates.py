@@ -47,7 +47,7 @@ def _install_step(host: str) -> str:
 def runner(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CI runner's Python (its ``bin``), into which the GitHub template's own install
     step puts gtoguard from a wheel spec; no package index is reached."""
-    bin_dir = fresh_venv(tmp_path_factory.mktemp("runner"), pip=True)
+    bin_dir = fresh_venv(tmp_path_factory.mktemp("runner"))
     env = {
         **os.environ,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",

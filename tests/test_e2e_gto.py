@@ -9,7 +9,7 @@ import pytest
 
 from gtoguard.server.install import install_into
 
-from conftest import World, git, run_gto
+from conftest import World, git, gto_clock, run_gto, tag_dates
 
 # (gto arguments, the tag gto is expected to create); "commit" makes a new commit first
 SEQUENCE: list[tuple[tuple[str, ...], str]] = [
@@ -75,15 +75,19 @@ def test_gto_tags_made_in_one_second_are_accepted(world: World) -> None:
 def test_gto_made_tags_are_accepted(world: World, through: str) -> None:
     if through == "pre-push":
         install_into(world.clone / ".git" / "hooks" / "pre-push", "pre-push", sys.executable)
-    for args, expected in SEQUENCE:
-        if args == ("commit",):
-            world.commit(f"retrain {len(git('log', '--oneline', cwd=world.clone).stdout)}")
-            assert world.push("HEAD:main", no_verify=through == "pre-receive").ok
-            continue
-        _next_second()  # as a user runs gto: one tag a second (same-second: see below)
-        run_gto(*args, cwd=world.clone)
-        assert git("tag", "--list", expected, cwd=world.clone).stdout.strip() == expected, args
-        result = world.push_tags(expected, no_verify=through == "pre-receive")
-        assert result.ok, f"gto {' '.join(args)} -> {expected}:\n{result.output}"
-        assert "push accepted" in result.output
+    # as a user runs gto: one tag a second (same-second: see above), the last one dated
+    # no later than the real "now"; gto's clock, not a wait, moves the seconds on
+    with gto_clock(int(time.time()) - len(SEQUENCE)) as clock:
+        for args, expected in SEQUENCE:
+            if args == ("commit",):
+                world.commit(f"retrain {len(git('log', '--oneline', cwd=world.clone).stdout)}")
+                assert world.push("HEAD:main", no_verify=through == "pre-receive").ok
+                continue
+            clock.tick()
+            run_gto(*args, cwd=world.clone)
+            assert git("tag", "--list", expected, cwd=world.clone).stdout.strip() == expected
+            assert tag_dates(world.clone)[expected] == clock.now, args  # gto read the clock
+            result = world.push_tags(expected, no_verify=through == "pre-receive")
+            assert result.ok, f"gto {' '.join(args)} -> {expected}:\n{result.output}"
+            assert "push accepted" in result.output
     assert {tag for _, tag in SEQUENCE if tag} <= world.server_tags()

@@ -122,6 +122,32 @@ CASES: dict[str, tuple[Case, str]] = {
 }
 
 
+def test_the_first_main_of_an_empty_server_goes_through_the_hook(tmp_path: Path) -> None:
+    """An empty server with the hook judges the first main pushed to it: one whose .gto
+    is broken is declined, the fixed one accepted, and both decisions are logged.
+    (``make_world`` pushes its first main before it installs the hook.)"""
+    import json
+
+    server, clone = tmp_path / "server.git", tmp_path / "clone"
+    git("init", "-q", "--bare", str(server), cwd=tmp_path)
+    install_into(server / "hooks" / "pre-receive", "pre-receive", sys.executable)
+    log = tmp_path / "decisions.jsonl"
+    (tmp_path / "server-policy.yaml").write_text(f"log: {log}\n", encoding="utf-8")
+    git("config", "gtoguard.policy", str(tmp_path / "server-policy.yaml"), cwd=server)
+    git("clone", "-q", str(server), str(clone), cwd=tmp_path)
+    world = World(tmp_path, server, clone)
+    world.commit("initial", {"model.txt": "v1\n", ".gto": "stages: dev\n"})
+    declined = world.push("HEAD:main")
+    assert not declined.ok and "[config-invalid]" in declined.output, declined.output
+    assert git("for-each-ref", cwd=server).stdout == ""
+    world.commit("fix .gto", {".gto": "stages: [dev, staging, prod]\n"})
+    accepted = world.push("HEAD:main")
+    assert accepted.ok, accepted.output
+    assert git("rev-parse", "main", cwd=server).stdout == git("rev-parse", "HEAD", cwd=clone).stdout
+    verdicts = [json.loads(line)["verdict"] for line in log.read_text().splitlines()]
+    assert verdicts == ["declined", "accepted"]
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_pre_receive_declines(world: World, case: str) -> None:
     prepare, rule = CASES[case]

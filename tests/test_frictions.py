@@ -12,21 +12,31 @@ from typing import Any
 
 import pytest
 
-from conftest import BIN, World, git, gtoguard, make_world
+from conftest import BIN, Template, World, git, gtoguard, make_world
 
 LEADS = "stages:\n  prod:\n    pushers: ['@leads']\ngroups:\n  leads: [alice, carol]\n"
 
 
-@pytest.fixture
-def led(tmp_path: Path) -> World:
-    """prod is for @leads (alice, carol); the clone has the pre-push hook."""
-    world = make_world(tmp_path)
+def _led(root: Path) -> World:
+    world = make_world(root)
     world.commit("policy", {".gtoguard.yaml": LEADS})
     assert world.push("HEAD:main").ok
     assert gtoguard("install", "--repo", str(world.clone), cwd=world.clone).returncode == 0
     done = gtoguard("register", "churn", "--version", "v1.0.0", "--push", cwd=world.clone)
     assert done.returncode == 0, done.stderr
     return world
+
+
+@pytest.fixture(scope="module")
+def led_template() -> Template:
+    return Template(_led)
+
+
+@pytest.fixture
+def led(led_template: Template, tmp_path: Path) -> World:
+    """prod is for @leads (alice, carol); the clone has the pre-push hook (a copy of a
+    world made once: conftest's Template)."""
+    return led_template.world(tmp_path)
 
 
 def test_a_declined_promotion_says_each_thing_once_in_words(led: World) -> None:
@@ -152,11 +162,21 @@ def test_a_broken_policy_on_main_says_how_to_get_out(tmp_path: Path) -> None:
 # --- the walk-through of issue 18: a new admin, the wheel and the docs ---------------------
 
 
+@pytest.fixture(scope="module")
+def moved_on_template() -> Template:
+    return Template(_moved_on)
+
+
 @pytest.fixture
-def moved_on(tmp_path: Path) -> World:
+def moved_on(moved_on_template: Template, tmp_path: Path) -> World:
     """prod only from staging; v1.0.0 went staging → prod, then v1.1.0 (a later commit)
-    went staging → prod too: v1.0.0 holds neither now, but held both."""
-    world = make_world(tmp_path)
+    went staging → prod too: v1.0.0 holds neither now, but held both (a copy of a world
+    made once: conftest's Template)."""
+    return moved_on_template.world(tmp_path)
+
+
+def _moved_on(root: Path) -> World:
+    world = make_world(root)
     world.set_policy("stages:\n  prod: {from: [staging]}\n")
     for version in ("v1.0.0", "v1.1.0"):
         if version == "v1.1.0":

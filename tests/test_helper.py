@@ -39,6 +39,13 @@ def registered(world: World) -> World:
     return world
 
 
+@pytest.fixture(scope="module")
+def registered_once() -> dict[str, World]:
+    """Where the first test that needs it keeps a world like ``registered``, for tests
+    that write nothing into it (test_errors_say_what_to_do)."""
+    return {}
+
+
 # (rule, setup -> helper arguments); the setup runs in the clone before the helper
 Setup = Callable[[World], list[str]]
 
@@ -267,11 +274,25 @@ def test_a_failing_signature_writes_nothing(registered: World) -> None:
         (["assign", "churn"], 2, "Missing option '--stage'"),
     ],
 )
-def test_errors_say_what_to_do(registered: World, args: list[str], code: int, says: str) -> None:
-    done = gtoguard(*args, cwd=registered.clone)
+def test_errors_say_what_to_do(
+    registered_once: dict[str, World], tmp_path: Path, args: list[str], code: int, says: str
+) -> None:
+    """Each command fails without writing: the registered world is made once per module
+    (per worker) and shared, and each example checks that it left the clone and the
+    server as it found them."""
+    if "world" not in registered_once:  # made inside a test: the suite's HOME and identity
+        world = make_world(tmp_path)
+        done = gtoguard("register", "churn", "--version", "v1.0.0", "--counter", "--push",
+                        cwd=world.clone)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        registered_once["world"] = world
+    world = registered_once["world"]
+    before = world.snapshot()
+    done = gtoguard(*args, cwd=world.clone)
     assert done.returncode == code, done.stdout + done.stderr
     assert says in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+    assert world.snapshot() == before  # an error writes nothing
 
 
 def test_no_identity_and_no_repository(registered: World, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from conftest import World, git, gtoguard, make_world, run_gto
+from conftest import World, git, gto_clock, gtoguard, make_world, run_gto, tag_dates
 
 GTO = "stages: [dev, staging, prod]\n"
 CV = "models/cv:seg"
@@ -121,23 +121,31 @@ STEPS: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
 
 
 def _gto_side(root: Path) -> Path:
+    """gto stamps each tag with "now": one event a second, as a user runs it. The seconds
+    are gto's clock (``gto_clock``), set one apart, ending before the real "now"."""
     repo = root / "gto-side"
     repo.mkdir()
     git("init", "-q", cwd=repo)
     (repo / ".gto").write_text(GTO, encoding="utf-8")
     (repo / "model.txt").write_text("v1\n", encoding="utf-8")
     git("add", "-A", cwd=repo)
-    git("commit", "-q", "-m", "initial", cwd=repo)
-    last = int(time.time())
-    for step, (_, gto_args) in enumerate(STEPS):
-        while int(time.time()) <= last:  # gto stamps tags with "now": one event per second
-            time.sleep(0.05)
-        if gto_args == ("commit",):
-            (repo / "model.txt").write_text(f"step {step}\n", encoding="utf-8")
-            git("commit", "-q", "-am", f"retrain {step}", cwd=repo)
-        else:
-            run_gto(*gto_args, cwd=repo)
-        last = int(time.time())
+    start = int(time.time()) - len(STEPS) - 1
+    dated = {"GIT_COMMITTER_DATE": f"@{start} +0000", "GIT_AUTHOR_DATE": f"@{start} +0000"}
+    git("commit", "-q", "-m", "initial", cwd=repo, env=dated)
+    expected: list[int] = []
+    with gto_clock(start) as clock:
+        for step, (_, gto_args) in enumerate(STEPS):
+            moment = clock.tick()
+            if gto_args == ("commit",):
+                (repo / "model.txt").write_text(f"step {step}\n", encoding="utf-8")
+                dated = {"GIT_COMMITTER_DATE": f"@{moment} +0000",
+                         "GIT_AUTHOR_DATE": f"@{moment} +0000"}  # fmt: skip
+                git("commit", "-q", "-am", f"retrain {step}", cwd=repo, env=dated)
+            else:
+                made = len(tag_dates(repo))
+                run_gto(*gto_args, cwd=repo)
+                expected += [moment] * (len(tag_dates(repo)) - made)  # promote makes two
+    assert sorted(tag_dates(repo).values()) == expected  # each step in a second of its own
     return repo
 
 

@@ -119,7 +119,7 @@ def test_install_sh_server_many_repositories(tmp_path: Path, built_wheel: Path) 
     clone = tmp_path / "not-bare"
     git("init", "-q", str(clone), cwd=tmp_path)
     (tmp_path / "server").mkdir()
-    server = fresh_venv(tmp_path / "server", pip=True).parent  # sees the dependencies
+    server = fresh_venv(tmp_path / "server").parent  # sees the dependencies
     env = {
         **os.environ,
         "GTOGUARD_SERVER_VENV": str(server),

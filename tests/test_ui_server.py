@@ -524,7 +524,7 @@ def test_the_install_the_hint_names_works(world: World, tmp_path: Path, built_wh
     command for the Python it runs on (gtoguard[ui] is on no index), and that command,
     run as printed, installs the extra (here from a local wheelhouse: no index)."""
     (tmp_path / "venv").mkdir()
-    bin_dir = fresh_venv(tmp_path / "venv", pip=True, hide=UI)
+    bin_dir = fresh_venv(tmp_path / "venv", hide=UI)
     done = subprocess.run(
         [
             str(bin_dir / "python"),
