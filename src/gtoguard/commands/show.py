@@ -9,23 +9,23 @@ import click
 from gtoguard.commands.base import exits, main, say
 from gtoguard.model.printable import printable
 
-_FORMS = """\b
-NAME may ask one question, as gto show's does:
+FORMS = """\b
+NAME may ask one question, as in gto show:
   NAME            the artifact's versions
-  NAME#STAGE      the version(s) in STAGE (one unless --vs says more)
+  NAME#STAGE      the version last assigned to STAGE (--vs N: N of them)
   NAME@VERSION    that version (vX.Y.Z)
-  NAME@latest     the highest registered version (NAME@greatest: the same)
+  NAME@latest     the highest version by semver (NAME@greatest: the same)
 Without NAME: the registry, one row per artifact.
 
 \b
-What is printed, and the same bytes as gto 1.10.1 prints:
+Answers, byte for byte what gto 1.10.1 prints (and its exit code):
   --json          gto's document
   --plain         gto's table, in columns grep and cut can read
-  --version, --stage, --ref, --name
-                  one column of gto's table, one line per row (with NAME:
-                  --version, --stage, --ref; without: --name)
-With none of them, gtoguard's own table: full commit ids, authors, and which
-version holds each stage (not gto's box).
+  --version, --stage, --ref
+                  one column of gto's table, one line per version
+  --name          without NAME: the artifacts, one line each
+With none of them, gtoguard's own table: full commit ids, authors, and
+which version holds each stage.
 
 \b
 Examples (a deploy script):
@@ -39,7 +39,7 @@ _FORMAT_FLAGS = {"json": "as_json", "plain": "plain", "name": "show_name",
 _NOTHING = "Nothing found in the current workspace"  # what gto prints for an empty table
 
 
-@main.command(epilog=_FORMS)
+@main.command(epilog=FORMS)
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="gto's document (gto show [NAME] --json).")
 @click.option("--plain", is_flag=True, help="gto's table, without its box (grep-able).")
@@ -80,11 +80,10 @@ _NOTHING = "Nothing found in the current workspace"  # what gto prints for an em
 @click.option("-r", "--repo", default=".", show_default=True, help="Repository to read.")
 @exits
 def show(name: str | None, **opts: Any) -> int:
-    """Show the registry, or what artifact NAME holds: gto show's questions and answers.
+    """Show the registry, or what artifact NAME holds, as gto show does.
 
     The registry lists each artifact's latest version and the version in each stage,
-    artifacts by name as in gto show's table; --json prints exactly the document gto
-    show --json prints (in its order).
+    artifacts by name as in gto show's table.
     """
     from gtoguard.errors import Refused, UsageError
     from gtoguard.git.repo import open_repo
