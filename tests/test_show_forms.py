@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gtoguard.commands.cli import main
@@ -38,6 +38,8 @@ from conftest import git, gto_in_process, gtoguard
 # read at import: the autouse git_env fixture clears GTOGUARD_* before each test
 EXAMPLES = int(os.environ.get("GTOGUARD_SHOW_EXAMPLES", "0") or 0)
 LONG_RUN = EXAMPLES > 0
+# shrinking a failing registry takes minutes (every try is a repository): by request only
+SHRINK = bool(os.environ.get("GTOGUARD_SHOW_SHRINK"))
 
 ARTIFACTS = ("churn", "cv:seg", "7", "1e3")  # "7" and "1e3": tabulate reads numbers
 STAGES = ("dev", "prod", "2")
@@ -158,6 +160,8 @@ _examples = count()
     derandomize=not LONG_RUN,  # the suite: the same sample every run
     deadline=None,
     database=None,
+    print_blob=LONG_RUN,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, *([Phase.shrink] if SHRINK else [])],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(
@@ -198,6 +202,7 @@ ASKED = [
     ["show", "--version"],  # gto: Cannot apply --version, exit 1
     ["show", "churn", "--json", "--plain"],  # gto: Only one output format allowed
     ["show", "churn", "--vs", "-2"],
+    ["show", "--vs", "-2"],  # gto: refused, as a stage column is filled
     ["show", "ghost#prod", "--version"],
     ["show", "churn#staging", "--version"],  # nothing: no line, exit 0
 ]

@@ -36,8 +36,8 @@ def registry_document(
     options: gtoshow.Options = gtoshow.DEFAULT_OPTIONS,
 ) -> dict[str, dict[str, Any]]:
     """The document of ``gto show --json`` (``-d``: ``include_deprecated``; the stage
-    columns: what ``options`` choose). gto refuses a count below -1 once it lists an
-    artifact, and so does this."""
+    columns: what ``options`` choose). gto refuses a count below -1 once it fills a stage
+    column (an artifact listed, a stage in use or configured), and so does this."""
     config = reader_gto_config(repo, branch)
     declared = declared_artifacts(repo)
     listing = alltags.list_tags(repo)
@@ -46,8 +46,8 @@ def registry_document(
     rows += gtoshow.declared_only(rows, declared)
     document = gtojson.registry_document(rows, config.stages, include_deprecated)
     problem = options.problem()
-    if document and problem:
-        raise _bad_count(problem)
+    if problem and any(entry["stage"] for entry in document.values()):
+        raise _bad_count(problem)  # gto asks for the stages per artifact and stage column
     return document
 
 
