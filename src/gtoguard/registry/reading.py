@@ -125,7 +125,9 @@ def gto_artifact_answer(
 ) -> tuple[list[dict[str, Any]], bool]:
     """gto's document of artifact ``name``, and whether a tag names the artifact (gto's
     table marks one known only from ``artifacts.yaml`` as ``*name``). As gto, a name it
-    cannot find is refused first, then a count below -1."""
+    cannot find is refused first (exit 1, gto's), then a count below -1."""
+    if not is_valid_artifact(name):
+        raise Refused(f"{name!r} is not an artifact name", _NAMES)
     registry = _registry_of_one(repo, name)
     state = registry.artifact(name)
     declared = declared_artifacts(repo)
@@ -243,15 +245,17 @@ def _no_such_artifact(repo: Repo, name: str) -> Refused:
     return Refused(f"no artifact named {name!r} has GTO tags here", hint)
 
 
+_NAMES = (
+    "artifact names are letters, digits and '_-/.', with an optional dir: prefix; see "
+    "them: gtoguard show"
+)
+
+
 def _registry_of_one(repo: Repo, name: str) -> Registry:
     """The registry of the one artifact a user named to read; a name no artifact can have
     is refused (it could match other artifacts' tags, or none, by accident)."""
     if not is_valid_artifact(name):
-        raise Refused(
-            f"{name!r} is not an artifact name",
-            "artifact names are letters, digits and '_-/.', with an optional "
-            "dir: prefix; see them: gtoguard show",
-        )
+        raise UsageError(f"{name!r} is not an artifact name", _NAMES)
     return registry_of(tags_of(repo, {name}, tag_names(repo, {name})), {name})
 
 
