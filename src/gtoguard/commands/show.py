@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gtoguard.commands.base import exits, main, say
+from gtoguard.commands.base import error, exits, main, say
 from gtoguard.model.printable import printable
 
 FORMS = """\b
@@ -175,6 +175,16 @@ def _artifact(
         return 0
     config = reading.reader_gto_config(handle, planning.config_branch(handle, opts["branch"]))
     _versions_view(shown, opts["deprecated"], config.stages)
+    gtos = shown if gone is None or opts["deprecated"] else []  # what gto's table would show
+    twice = [d["version"] for d in gtos if len(d["registrations"]) > 1]
+    if twice:  # gto's table fails on it: exit as gto does, having shown it
+        error(
+            f"{printable(twice[0])} has two registration tags; gto show cannot list it "
+            f"({gtoquery.MultipleRegistrations.MESSAGE})",
+            "gto show --json still reads it; the hooks decline a second registration "
+            "(version-exists)",
+        )
+        return 1
     return 0
 
 
@@ -195,7 +205,7 @@ def _gto_answer(document: Any, table: Any, answer: str, what: str) -> int:
         raise Refused(
             f"{what}: a version has two registration tags, and gto's table cannot show it ({exc})",
             "--json still answers; a second registration of a version is declined by the "
-            "hooks (commit-has-version)",
+            "hooks (version-exists)",
         ) from None
     if answer == "plain":
         click.echo(tabulate(headers, rows, box=False) if rows else _NOTHING)
