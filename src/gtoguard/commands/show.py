@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gtoguard.commands.base import error, exits, main, say
 from gtoguard.model.printable import printable
+
+if TYPE_CHECKING:
+    from gtoguard.git.repo import Repo
+    from gtoguard.model.gtoshow import Options
 
 FORMS = """\b
 NAME may ask one question, as in gto show:
@@ -107,7 +111,7 @@ def show(name: str | None, **opts: Any) -> int:
     return _artifact(handle, name, answer, options, opts)
 
 
-def _registry(handle: Any, answer: str | None, options: Any, opts: dict[str, Any]) -> int:
+def _registry(handle: Repo, answer: str | None, options: Options, opts: dict[str, Any]) -> int:
     from gtoguard.model import gtoquery
     from gtoguard.registry import planning, reading
 
@@ -136,7 +140,7 @@ def _registry(handle: Any, answer: str | None, options: Any, opts: dict[str, Any
 
 
 def _artifact(
-    handle: Any, name: str, answer: str | None, options: Any, opts: dict[str, Any]
+    handle: Repo, name: str, answer: str | None, options: Options, opts: dict[str, Any]
 ) -> int:
     import json
 
