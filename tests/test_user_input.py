@@ -203,9 +203,9 @@ def test_the_test_clock_is_named_in_the_helpers_output(world: World) -> None:
 def test_small_messages_say_the_right_thing(world: World) -> None:
     git("tag", "lw@v1.0.0", cwd=world.clone)  # lightweight only: gto ignores it
     shown = gtoguard("show", "lw", cwd=world.clone)
-    assert shown.returncode == 2 and "did you mean 'lw'" not in shown.stderr
+    assert shown.returncode == 1 and "did you mean 'lw'" not in shown.stderr  # gto: 1 too
     assert "lightweight" in shown.stderr and "gtoguard register lw" in shown.stderr
     bad_name = gtoguard("show", "churn\n", cwd=world.clone)
-    assert bad_name.returncode == 2 and "is not an artifact name" in bad_name.stderr
+    assert bad_name.returncode == 1 and "is not an artifact name" in bad_name.stderr
     on_file = gtoguard("show", "--repo", str(world.clone / "model.txt"), cwd=world.clone)
     assert on_file.returncode == 3 and "is a file" in on_file.stderr

@@ -41,6 +41,15 @@ class NotARepository(CannotRun):
 class UsageError(CannotRun):
     """Arguments that cannot work together (exit code 2)."""
 
+    exit_code = 2
+
+
+class Refused(UsageError):
+    """A question gto 1.10.1 refuses with exit code 1, and gtoguard with it (``show``: an
+    artifact it cannot find, two output formats, a count below -1)."""
+
+    exit_code = 1
+
 
 def environmental_failure(exc: BaseException) -> bool:
     """Whether an unexpected exception is a failure of the server's environment, the

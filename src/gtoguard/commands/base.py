@@ -28,7 +28,7 @@ def exits(func: F) -> F:
             code = func(*args, **kwargs)
         except UsageError as exc:
             error(exc.message, exc.hint)
-            code = 2
+            code = exc.exit_code
         except CannotRun as exc:
             if getattr(exc, "problems", None):
                 from gtoguard.policy.report import failure_violations, write_text

@@ -14,6 +14,7 @@ from gtoguard.commands import (  # noqa: F401 (they register)
     log,
     parse,
     read,
+    show,
     ui,
 )
 from gtoguard.commands.base import main

@@ -28,7 +28,7 @@ def history(name: str | None, as_json: bool, branch: str | None, repo: str) -> i
     """
     import json
 
-    from gtoguard.commands.read import _short, _table
+    from gtoguard.commands.show import _short, _table
     from gtoguard.config import files as cfg
     from gtoguard.git.repo import open_repo
     from gtoguard.policy.settings import GTO_FILE

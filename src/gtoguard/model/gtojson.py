@@ -10,13 +10,13 @@ from operator import attrgetter
 from typing import Any
 
 from gtoguard.model.gtoshow import (
+    DEFAULT_OPTIONS,
     ArtifactView,
+    Options,
     StageView,
     Summary,
     VersionView,
-    _stable_desc,
     sort_by_semver,
-    sort_by_time,
 )
 from gtoguard.model.state import TagEvent
 from gtoguard.model.tagname import ASSIGN, DEPRECATE, DEREGISTER, REGISTER, UNASSIGN
@@ -211,9 +211,13 @@ def _stage_document(artifact: str, version: VersionView, stage: StageView) -> di
 
 
 def gto_versions_document(
-    view: ArtifactView, commits: Mapping[str, CommitInfo], include_inactive: bool = False
+    view: ArtifactView,
+    commits: Mapping[str, CommitInfo],
+    include_inactive: bool = False,
+    options: Options = DEFAULT_OPTIONS,
 ) -> list[dict[str, Any]]:
-    """The document ``gto show NAME --json`` prints (``-d``: ``include_inactive``)."""
+    """The document ``gto show NAME --json`` prints (``-d``: ``include_inactive``; the
+    stages each version lists: those ``options`` choose)."""
     if not (view.active or include_inactive):
         return []
     documents: dict[int, dict[str, Any]] = {}
@@ -257,21 +261,8 @@ def gto_versions_document(
             "ref": version.commit if author is None else author.tag,
             "discovered": version.discovered,
         }
-    # the stages shown: gto's get_vstages with the CLI's defaults (timestamp order, one
-    # version per stage), over the active versions
-    shown: dict[str, list[tuple[VersionView, StageView]]] = {}
-    for version, stage in _stable_desc(
-        [
-            (v, s)
-            for v in sort_by_time(view.candidates(include_unregistered=True))
-            for s in v.active_stages()
-        ],
-        key=lambda pair: pair[1].created_at,
-    ):
-        holders = shown.setdefault(stage.stage, [])
-        if not holders:  # one version per stage
-            holders.append((version, stage))
-    chosen = [pair for holders in shown.values() for pair in holders]
+    # the stages shown: gto's get_vstages over the active versions (whatever -d says)
+    chosen = [pair for pairs in view.vstages(options).values() for pair in pairs]
     result = []
     for version in sort_by_semver(v for v in view.versions if v.active or include_inactive):
         document = documents[id(version)]

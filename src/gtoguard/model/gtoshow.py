@@ -168,20 +168,55 @@ class ArtifactView:
     def stage_holders(self, versions_per_stage: int = 1) -> dict[str, list[str]]:
         """Per stage, the versions that hold it, most recently assigned first (gto's
         ``get_vstages`` with the CLI defaults: timestamp order, one version per stage)."""
-        assignments = [
+        chosen = self.vstages(Options(per_stage=versions_per_stage))
+        return {stage: [v.name for v, _ in pairs] for stage, pairs in chosen.items()}
+
+    def vstages(self, options: Options) -> dict[str, list[tuple[VersionView, StageView]]]:
+        """gto's ``Artifact.get_vstages``: the active stages of the active versions (only
+        registered ones with ``--ro``), each version's ``--av`` earliest activated; in
+        timestamp order (the latest assignment first) or in semver order (the highest
+        version first, each version's stages oldest first); per stage the first ``--vs``
+        distinct version names. A stage none is kept for still has its (empty) entry."""
+        versions = self.candidates(include_unregistered=not options.registered_only)
+        ordered = sort_by_semver(versions) if options.by_semver else sort_by_time(versions)
+        pairs = [
             (v, s)
-            for v in sort_by_time(self.candidates(include_unregistered=True))
-            for s in v.active_stages()
-        ]
-        assignments = _stable_desc(assignments, key=lambda a: a[1].created_at)
-        holders: dict[str, list[str]] = {}
-        for version, stage in assignments:
-            found = holders.setdefault(stage.stage, [])
-            if -1 < versions_per_stage <= len(found):
+            for v in ordered
+            for s in (v.active_stages() if options.per_version < 0
+                      else v.active_stages()[: options.per_version])
+        ]  # fmt: skip
+        if not options.by_semver:
+            pairs = _stable_desc(pairs, key=lambda pair: pair[1].created_at)
+        chosen: dict[str, list[tuple[VersionView, StageView]]] = {}
+        for version, stage in pairs:
+            found = chosen.setdefault(stage.stage, [])
+            if -1 < options.per_stage <= len(found):
                 continue
-            if version.name not in found:
-                found.append(version.name)
-        return holders
+            if all(held.name != version.name for held, _ in found):
+                found.append((version, stage))
+        return chosen
+
+
+class Options(NamedTuple):
+    """What ``gto show``'s ``--ro``, ``--av N``, ``--vs N`` and ``--sort`` choose (its
+    defaults: every registered and unregistered version, every stage of each, one version
+    per stage, the latest assignment first)."""
+
+    registered_only: bool = False
+    per_version: int = -1  # --av: assignments per version, -1 all
+    per_stage: int = 1  # --vs: versions per stage, -1 all
+    by_semver: bool = False  # --sort semver (else timestamp)
+
+    def problem(self) -> str | None:
+        """gto's refusal of a count below -1 (its own words), or None."""
+        if self.per_version < -1:
+            return "'assignments_per_version' must be >= -1"
+        if self.per_stage < -1:
+            return "'versions_per_stage' must be >=-1"
+        return None
+
+
+DEFAULT_OPTIONS = Options()
 
 
 def _stable_desc(items: list[Any], key: Any) -> list[Any]:
@@ -291,7 +326,10 @@ NOTHING_DECLARED = Declared()
 
 
 def summarize(
-    registry: Registry, commit_times: Mapping[str, int], declared: Declared = NOTHING_DECLARED
+    registry: Registry,
+    commit_times: Mapping[str, int],
+    declared: Declared = NOTHING_DECLARED,
+    options: Options = DEFAULT_OPTIONS,
 ) -> list[Summary]:
     summaries = []
     for state in registry.artifacts.values():
@@ -300,12 +338,17 @@ def summarize(
         view = artifact_view(state, commit_times, declared.at(state.name))
         latest = view.latest()
         every = view.stage_holders(-1)  # gto's default shows the first of each: one pass
+        holders = (
+            {stage: names[:1] for stage, names in every.items()}
+            if options == DEFAULT_OPTIONS
+            else {s: [v.name for v, _ in p] for s, p in view.vstages(options).items()}
+        )
         summaries.append(
             Summary(
                 view.name,
                 view.active,
                 latest.name if latest else None,
-                {stage: names[:1] for stage, names in every.items()},
+                holders,
                 frozenset(every),
                 first_seen(state),
             )

@@ -54,6 +54,7 @@ _GTO_SEMVER = (
     rf"{_GTO_NUM}\.{_GTO_NUM}\.{_GTO_NUM}(?:-{_GTO_PRE}(?:\.{_GTO_PRE})*)?"
     r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?"
 )
+GTO_SEMVER = _GTO_SEMVER  # gto's own reading of a version, for its show forms (gtoquery)
 _GTO_TAG = (
     rf"^(?:[a-zA-Z0-9_./-]+=)?{_GTO_NAME}"
     rf"(?:(?:#{_GTO_NAME}|@v{_GTO_SEMVER})!?|@(?:deprecated|created))(?:#[0-9]+)?$"

@@ -10,7 +10,7 @@ from typing import Any
 
 from gtoguard.config import files as cfg
 from gtoguard.config.problems import MAX_CONFIG_BYTES, ConfigInvalid
-from gtoguard.errors import CannotRun, UsageError
+from gtoguard.errors import CannotRun, Refused, UsageError
 from gtoguard.git.branches import Branch
 from gtoguard.git.repo import Repo, open_repo
 from gtoguard.git.tagrefs import tag_names, tags_of
@@ -30,28 +30,48 @@ from gtoguard.registry.tagstate import CommitTimes, commit_times, registry_of
 
 
 def registry_document(
-    repo: Repo, branch: Branch, include_deprecated: bool = False
+    repo: Repo,
+    branch: Branch,
+    include_deprecated: bool = False,
+    options: gtoshow.Options = gtoshow.DEFAULT_OPTIONS,
 ) -> dict[str, dict[str, Any]]:
-    """The document of ``gto show --json``."""
+    """The document of ``gto show --json`` (``-d``: ``include_deprecated``; the stage
+    columns: what ``options`` choose). gto refuses a count below -1 once it fills a stage
+    column (an artifact listed, a stage in use or configured), and so does this."""
     config = reader_gto_config(repo, branch)
     declared = declared_artifacts(repo)
     listing = alltags.list_tags(repo)
-    parts = parallel.by_share(_summarize, listing, listing.size, repo.path, declared)
+    parts = parallel.by_share(_summarize, listing, listing.size, repo.path, declared, options)
     rows = [s for part in parts for s in part]
     rows += gtoshow.declared_only(rows, declared)
-    return gtojson.registry_document(rows, config.stages, include_deprecated)
+    document = gtojson.registry_document(rows, config.stages, include_deprecated)
+    problem = options.problem()
+    if problem and any(entry["stage"] for entry in document.values()):
+        raise _bad_count(problem)  # gto asks for the stages per artifact and stage column
+    return document
 
 
 def _summarize(
-    listing: alltags.Listing, part: int, parts: int, path: str, declared: gtoshow.Declared
+    listing: alltags.Listing,
+    part: int,
+    parts: int,
+    path: str,
+    declared: gtoshow.Declared,
+    options: gtoshow.Options,
 ) -> list[gtoshow.Summary]:
     """One process's share of ``show``: its artifacts, one at a time."""
     repo = open_repo(path)
     rows = []
     times = CommitTimes(repo)  # only the dates a view asks for
+    if options.problem():  # gto's refusal, once the rows are known: the default's columns
+        options = gtoshow.DEFAULT_OPTIONS
     for tags in alltags.objects_by_artifact(repo, alltags.share(listing, part, parts)):
-        rows += gtoshow.summarize(registry_of(tags), times, declared)
+        rows += gtoshow.summarize(registry_of(tags), times, declared, options)
     return rows
+
+
+def _bad_count(problem: str) -> Refused:
+    return Refused(problem, "--av and --vs take -1 (all), 0 or more")
 
 
 def declared_artifacts(repo: Repo) -> gtoshow.Declared:
@@ -88,14 +108,34 @@ def artifact_document(
 
 
 def gto_artifact_document(
-    repo: Repo, name: str, include_inactive: bool = False
+    repo: Repo,
+    name: str,
+    include_inactive: bool = False,
+    options: gtoshow.Options = gtoshow.DEFAULT_OPTIONS,
 ) -> list[dict[str, Any]]:
     """The document ``gto show NAME --json`` prints (``-d``: ``include_inactive``)."""
+    return gto_artifact_answer(repo, name, include_inactive, options)[0]
+
+
+def gto_artifact_answer(
+    repo: Repo,
+    name: str,
+    include_inactive: bool = False,
+    options: gtoshow.Options = gtoshow.DEFAULT_OPTIONS,
+) -> tuple[list[dict[str, Any]], bool]:
+    """gto's document of artifact ``name``, and whether a tag names the artifact (gto's
+    table marks one known only from ``artifacts.yaml`` as ``*name``). As gto, a name it
+    cannot find is refused first (exit 1, gto's), then a count below -1."""
+    if not is_valid_artifact(name):
+        raise Refused(f"{name!r} is not an artifact name", _NAMES)
     registry = _registry_of_one(repo, name)
     state = registry.artifact(name)
     declared = declared_artifacts(repo)
     if not state.events and name not in declared.names:
         raise _no_such_artifact(repo, name)
+    problem = options.problem()
+    if problem:
+        raise _bad_count(problem)
     view = artifact_view(state, commit_times(repo, registry), declared.at(name))
     commits = {}
     for version in view.versions:
@@ -103,7 +143,8 @@ def gto_artifact_document(
         if facts is not None:
             entry = _index_entry(repo, version.commit, name)
             commits[version.commit] = gtojson.CommitInfo(*facts, index=entry)
-    return gtojson.gto_versions_document(view, commits, include_inactive)
+    document = gtojson.gto_versions_document(view, commits, include_inactive, options)
+    return document, bool(state.events)
 
 
 def history_document(repo: Repo, name: str | None) -> list[dict[str, Any]]:
@@ -190,7 +231,7 @@ def similar_artifacts(repo: Repo, name: str) -> list[str]:
     return difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.75)
 
 
-def _no_such_artifact(repo: Repo, name: str) -> UsageError:
+def _no_such_artifact(repo: Repo, name: str) -> Refused:
     close = similar_artifacts(repo, name)
     if close:
         hint = f"did you mean {' or '.join(repr(c) for c in close)}?"
@@ -201,18 +242,20 @@ def _no_such_artifact(repo: Repo, name: str) -> UsageError:
         )
     else:
         hint = "see the artifacts: gtoguard show"
-    return UsageError(f"no artifact named {name!r} has GTO tags here", hint)
+    return Refused(f"no artifact named {name!r} has GTO tags here", hint)
+
+
+_NAMES = (
+    "artifact names are letters, digits and '_-/.', with an optional dir: prefix; see "
+    "them: gtoguard show"
+)
 
 
 def _registry_of_one(repo: Repo, name: str) -> Registry:
     """The registry of the one artifact a user named to read; a name no artifact can have
     is refused (it could match other artifacts' tags, or none, by accident)."""
     if not is_valid_artifact(name):
-        raise UsageError(
-            f"{name!r} is not an artifact name",
-            "artifact names are letters, digits and '_-/.', with an optional "
-            "dir: prefix; see them: gtoguard show",
-        )
+        raise UsageError(f"{name!r} is not an artifact name", _NAMES)
     return registry_of(tags_of(repo, {name}, tag_names(repo, {name})), {name})
 
 
