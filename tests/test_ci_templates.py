@@ -376,7 +376,26 @@ def test_ci_counts_only_approvals_signed_by_their_approver(hosted: World, host: 
     assert not ok and "[approvals-missing]" in output, output
     assert "it has 1: bob" in output and "carol's does not count: it is not signed" in output
     assert "mallory's does not count: its signature does not verify" in output, output
-    approve("carol", sign=True)  # a new approval object: never moved on a server; here
+    # carol signs her approval now: the promotion has landed, so the helper lists no
+    # request to approve; git makes it, and the host (no hook) lets it be moved
+    requested = _requested(hosted)
+    git(
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        f"user.signingKey={keys['carol']}",
+        "tag",
+        "-s",
+        "-m",
+        "approve",
+        "carol-approval",
+        requested,
+        cwd=hosted.clone,
+    )
+    signed = git("rev-parse", "carol-approval", cwd=hosted.clone).stdout.strip()
+    git("tag", "-d", "carol-approval", cwd=hosted.clone)
+    ref = f"refs/gtoguard/approvals/{requested}/carol"
+    assert hosted.push(f"+{signed}:{ref}").ok
     ok, output = run(hosted, tag, delete=False, signers=signers, actor="alice")
     assert ok, output
     ok, output = run(hosted, tag, delete=False, signers=signers, actor="bob")

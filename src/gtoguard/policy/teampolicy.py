@@ -302,7 +302,10 @@ def _approvals(
             return
     ballot = facts.ballots(update.new, event.tag) if facts.ballots and ctx.arrived else None
     who = _who(facts, update) if ballot is not None and ballot.complete else None
-    registrars = _registrars(event, state, facts, who)
+    want = stage_rules.approvals
+    registrars = (
+        _registrars(event, state, facts, who) if want and want.not_registrar else Registrars()
+    )
     violation, counted = check_approvals(
         update.ref,
         tag,

@@ -87,7 +87,7 @@ def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpd
                 "(give gtoguard check a policy with signers: GTOGUARD_POLICY)",
             )
 
-    log = log_index(repo) if where.side == "server" else None
+    log = LogIndex(repo) if where.side == "server" else None
     # the server knows who pushes (none named declines); elsewhere it is not checkable
     return Facts(
         who,
@@ -101,7 +101,7 @@ def facts_for(repo: Repo, where: Where, policy: Policy, updates: Sequence[RefUpd
         repo.commit_time,
         evidence=evidence_reader(repo),  # read only where a stage's requires asks
         ballots=_ballots(repo, where, verify),
-        registrars=registrars_reader(repo, log) if where.side == "server" else None,
+        registrars=registrars_reader(repo, log) if log is not None else None,
         arrived=log.arrived if log is not None else None,
     )
 
@@ -124,20 +124,35 @@ def _no_signers(_oid: str, _block: str) -> Verdict:
 
 
 class LogIndex:
-    """What the server's decision log says of each tag name (read when first asked): who
-    last landed it, and when. None where the server keeps no log."""
+    """What the server's decision log says of each tag name: who last landed it, and
+    when. Nothing is read until a rule asks, not even the server policy that names the
+    log: a push no such rule judges loads no YAML for it."""
 
-    def __init__(self, log: str) -> None:
-        self._log = self.path = log
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self._path: str | None = None
+        self._looked = False
         self._by_ref: dict[str, tuple[str, int]] | None = None
+
+    @property
+    def path(self) -> str | None:
+        """The log the server policy names; None where it names none."""
+        if not self._looked:
+            self._looked = True
+            try:
+                policy = server_policy(self._repo)
+            except CannotRun:
+                policy = None
+            self._path = policy.log if policy is not None else None
+        return self._path
 
     def _index(self) -> dict[str, tuple[str, int]]:
         if self._by_ref is None:
             from gtoguard.registry.decisionlog import landings
 
-            self._by_ref = {
-                ref: (who, when) for (ref, _), (who, _, when) in landings(self._log).items()
-            }
+            path = self.path
+            found = landings(path) if path is not None else {}
+            self._by_ref = {ref: (who, when) for (ref, _), (who, _, when) in found.items()}
         return self._by_ref
 
     def registrar(self, name: str) -> str | None:
@@ -150,7 +165,7 @@ class LogIndex:
 
 
 def registrars_reader(
-    repo: Repo, log: LogIndex | None
+    repo: Repo, log: LogIndex
 ) -> Callable[[str, str], dict[str, str | None] | None]:
     """(artifact, commit) -> every registration tag of the artifact the repository holds
     on the commit, and who pushed it as the decision log says; None without a log."""
@@ -159,7 +174,7 @@ def registrars_reader(
     from gtoguard.model.tagname import REGISTER, TagNameError, parse_tag
 
     def read(artifact: str, commit: str) -> dict[str, str | None] | None:
-        if log is None:
+        if log.path is None:
             return None
         found: dict[str, str | None] = {}
         for name, oid in tag_targets(repo, {artifact}).items():
@@ -178,16 +193,6 @@ def registrars_reader(
         return found
 
     return read
-
-
-def log_index(repo: Repo) -> LogIndex | None:
-    try:
-        policy = server_policy(repo)
-    except CannotRun:
-        return None
-    if policy is None or policy.log is None:
-        return None
-    return LogIndex(policy.log)
 
 
 def evidence_reader(repo: Repo) -> Callable[[str, str, bool], Evidence]:
@@ -249,8 +254,8 @@ def identity_note(side: str, variable: str | None, env: Mapping[str, str]) -> st
 def log_approvals(repo: Repo) -> Callable[[str, str], list[str] | None] | None:
     """Who approved each promotion as it landed, as the server's decision log says (an
     audit on the server); None where there is no log."""
-    found = log_index(repo)
-    if found is None:
+    path = LogIndex(repo).path
+    if path is None:
         return None
     from gtoguard.model.refupdate import printable_ref
     from gtoguard.registry.decisionlog import logged_approvals
@@ -260,7 +265,7 @@ def log_approvals(repo: Repo) -> Callable[[str, str], list[str] | None] | None:
     def approved(ref: str, oid: str) -> list[str] | None:
         nonlocal index
         if index is None:
-            index = logged_approvals(found.path)
+            index = logged_approvals(path)
         return index.get((printable_ref(ref), oid))
 
     return approved
