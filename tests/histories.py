@@ -5,6 +5,7 @@ gto's on. A support module: test modules import from here, never from each other
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -27,12 +28,14 @@ op = st.tuples(
 
 def build_history(
     root: Path,
-    ops: list[tuple[str, str, int, str, int]],
+    ops: Sequence[tuple[str, str, int, str, int] | tuple[str, str, int, str, int, str]],
     stages: str | None,
     index: list[str] | None = None,
     zones: bool = False,
 ) -> Path:
-    """``index``: the artifacts an ``artifacts.yaml`` in the last commit (HEAD) declares."""
+    """``index``: the artifacts an ``artifacts.yaml`` in the last commit (HEAD) declares
+    (quoted: a name like ``1e3`` stays a name); an op's sixth field, where it has one, is
+    the tagger's name."""
     repo = root / "repo"
     git("init", "-q", str(repo), cwd=root)
     commits = []
@@ -41,14 +44,14 @@ def build_history(
         if number == 0 and stages is not None:
             (repo / ".gto").write_text(stages, encoding="utf-8")
         if number == COMMITS - 1 and index is not None:
-            text = "".join(f"{name}:\n  type: model\n" for name in index)
+            text = "".join(f"'{name}':\n  type: model\n" for name in index)
             (repo / "artifacts.yaml").write_text(text or "{}\n", encoding="utf-8")
         (repo / "f").write_text(str(number), encoding="utf-8")
         git("add", "-A", cwd=repo)
         when = {"GIT_COMMITTER_DATE": f"@{base + number * 2} +0000"}
         git("commit", "-q", "-m", f"c{number}", cwd=repo, env=when)
         commits.append(git("rev-parse", "HEAD", cwd=repo).stdout.strip())
-    for counter, (action, artifact, commit, stage, second) in enumerate(ops, start=1):
+    for counter, (action, artifact, commit, stage, second, *tagger) in enumerate(ops, start=1):
         name = (
             artifact.replace(":", "=")
             + {
@@ -62,5 +65,7 @@ def build_history(
         )
         zone = "-0230" if zones and second % 2 else "+0000"
         when = {"GIT_COMMITTER_DATE": f"@{base + second} {zone}"}
+        if tagger:
+            when["GIT_COMMITTER_NAME"] = tagger[0]
         git("tag", "-a", name, commits[commit], "-m", action, cwd=repo, env=when)
     return repo

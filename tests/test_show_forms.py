@@ -38,8 +38,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gtoguard.commands.cli import main
+from histories import COMMITS, VERSIONS, build_history
 
-from conftest import git, gto_in_process, gtoguard
+from conftest import gto_in_process, gtoguard
 
 # read at import: the autouse git_env fixture clears GTOGUARD_* before each test
 EXAMPLES = int(os.environ.get("GTOGUARD_SHOW_EXAMPLES", "0") or 0)
@@ -49,8 +50,6 @@ SHRINK = bool(os.environ.get("GTOGUARD_SHOW_SHRINK"))
 
 ARTIFACTS = ("churn", "cv:seg", "7", "1e3")  # "7" and "1e3": tabulate reads numbers
 STAGES = ("dev", "prod", "2")
-COMMITS = 3
-VERSIONS = ("v0.1.0", "v1.0.0-rc.1", "v1.0.0")  # one per commit: gto breaks on two
 TAGGERS = ("Test User", "Zoë Ångström")
 # registrations and assignments twice as often: registries with something in them
 ACTIONS = ("register", "register", "deregister", "assign", "assign", "unassign", "deprecate")
@@ -91,33 +90,8 @@ QUESTIONS = st.tuples(
 
 def build(root: Path, ops: list[tuple[str, str, int, str, int, str]], stages: bool,
           index: list[str] | None) -> Path:  # fmt: skip
-    repo = root / "repo"
-    git("init", "-q", str(repo), cwd=root)
-    commits = []
-    base = 1_700_000_000
-    for number in range(COMMITS):
-        if number == 0 and stages:
-            (repo / ".gto").write_text("stages: [dev, prod, '2']\n", encoding="utf-8")
-        if number == COMMITS - 1 and index is not None:
-            text = "".join(f"'{name}':\n  type: model\n" for name in index)
-            (repo / "artifacts.yaml").write_text(text or "{}\n", encoding="utf-8")
-        (repo / "f").write_text(str(number), encoding="utf-8")
-        git("add", "-A", cwd=repo)
-        when = {"GIT_COMMITTER_DATE": f"@{base + number * 2} +0000"}
-        git("commit", "-q", "-m", f"c{number}", cwd=repo, env=when)
-        commits.append(git("rev-parse", "HEAD", cwd=repo).stdout.strip())
-    for counter, (action, artifact, commit, stage, second, tagger) in enumerate(ops, start=1):
-        suffix = {
-            "register": f"@{VERSIONS[commit]}",
-            "deregister": f"@{VERSIONS[commit]}!",
-            "assign": f"#{stage}",
-            "unassign": f"#{stage}!",
-            "deprecate": "@deprecated",
-        }[action]
-        name = f"{artifact.replace(':', '=')}{suffix}#{counter}"
-        env = {"GIT_COMMITTER_DATE": f"@{base + second} +0000", "GIT_COMMITTER_NAME": tagger}
-        git("tag", "-a", name, commits[commit], "-m", action, cwd=repo, env=env)
-    return repo
+    """A registry of ``ops`` (histories.py's builder), with a stage named '2' in .gto."""
+    return build_history(root, ops, "stages: [dev, prod, '2']\n" if stages else None, index)
 
 
 def arguments(question: tuple[str | None, list[str], bool, bool, int | None, int | None,
