@@ -70,10 +70,13 @@ def requested_age_limit(
 ) -> int | None:
     """``tags.max_age`` for one tag: none for the object of a pending request (stages'
     approvals), whose date was bounded when the request arrived: it lands when the
-    approvals are in, days later perhaps. Asked only of a tag older than the bound."""
-    ballots = ctx.facts.ballots
-    if age is None or ballots is None or event.time >= ctx.now - age:
+    approvals are in, days later perhaps. Asked only of an assignment older than the
+    bound, to a stage with approvals."""
+    ballots, tag = ctx.facts.ballots, event.name
+    if age is None or ballots is None or event.time >= ctx.now - age or tag.action is not ASSIGN:
         return age
+    if not any(r.approvals for r in ctx.policy.rules_for(tag.stage or "")):
+        return age  # no request can hold it: no ref to read (a clone's is a round trip)
     return None if ballots(update.new, event.tag).requesters else age
 
 
